@@ -1,0 +1,114 @@
+// Command imagegate is a security gate for container images in CI.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/failure"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the exit code. It prints at most one error
+// line; a panic becomes such a line too, never a Go stack.
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "imagegate: internal error: %v (please report this)\n", r)
+			if os.Getenv("IMAGEGATE_DEBUG") != "" {
+				fmt.Fprintf(stderr, "%s", debug.Stack())
+			}
+			code = failure.ExitIncomplete
+		}
+	}()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return failure.ExitPass
+	}
+	var gate *gateError
+	if errors.As(err, &gate) {
+		return failure.ExitFindings
+	}
+	var ferr *failure.Error
+	if !errors.As(err, &ferr) {
+		// Errors that did not come from a command's own work are cobra's: usage errors.
+		err = failure.Input(err)
+	}
+	fmt.Fprintf(stderr, "imagegate: %s\n", oneLine(err.Error()))
+	return failure.Code(err)
+}
+
+// gateError ends a run whose findings failed the gate (exit 1); the report says why.
+type gateError struct{}
+
+func (gateError) Error() string { return "findings at or above the threshold" }
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "imagegate",
+		Short:         "A security gate for container images in CI",
+		Long:          "imagegate scans container images for what is installed in them, and gates CI on what it finds.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return failure.Input(err) })
+	root.AddCommand(newScanCmd(stdout, stderr), newVersionCmd(stdout))
+	return root
+}
+
+// work marks an unclassified error from a command's own work as an incomplete scan, so
+// that only cobra's own errors count as usage errors.
+func work(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		err := fn(cmd, args)
+		var ferr *failure.Error
+		var gate *gateError
+		if err != nil && !errors.As(err, &ferr) && !errors.As(err, &gate) {
+			err = failure.Incomplete(err)
+		}
+		return err
+	}
+}
+
+func newVersionCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: work(func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintf(stdout, "imagegate %s\n", version())
+			return err
+		}),
+	}
+}
+
+func version() string {
+	if scanner.Version != "dev" {
+		return scanner.Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return scanner.Version
+}

@@ -1,0 +1,76 @@
+// Package failure classifies errors into the documented exit codes.
+//
+// Every error that reaches a front end is either an input problem (the user can fix it by
+// changing what they pass: a path, a reference, a flag, credentials, a malformed image) or
+// an incomplete scan (the environment failed: the network, the disk, a timeout, missing
+// data). Code maps an error to the process exit code.
+package failure
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes, as documented in the README.
+const (
+	ExitPass       = 0 // no finding at or above the threshold (or fail-on-issues off)
+	ExitFindings   = 1 // findings at or above the threshold with fail-on-issues
+	ExitInput      = 2 // usage or input error
+	ExitIncomplete = 3 // the scan could not complete
+)
+
+// Kind says which exit code an error maps to.
+type Kind int
+
+const (
+	// KindInput is a usage or input error (exit 2).
+	KindInput Kind = iota + 1
+	// KindIncomplete is a scan that could not complete (exit 3).
+	KindIncomplete
+)
+
+// Error carries a Kind next to the wrapped error.
+type Error struct {
+	Kind Kind
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Input marks err as a usage or input error. A nil err stays nil.
+func Input(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Kind: KindInput, Err: err}
+}
+
+// Inputf formats an input error.
+func Inputf(format string, args ...any) error { return Input(fmt.Errorf(format, args...)) }
+
+// Incomplete marks err as a scan that could not complete. A nil err stays nil.
+func Incomplete(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Kind: KindIncomplete, Err: err}
+}
+
+// Incompletef formats an incomplete-scan error.
+func Incompletef(format string, args ...any) error {
+	return Incomplete(fmt.Errorf(format, args...))
+}
+
+// Code returns the exit code for err: 0 for nil, 2 for input errors, 3 for everything else
+// (an unclassified error means the scan did not complete).
+func Code(err error) int {
+	if err == nil {
+		return ExitPass
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Kind == KindInput {
+		return ExitInput
+	}
+	return ExitIncomplete
+}

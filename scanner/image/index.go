@@ -1,0 +1,301 @@
+package image
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Layer describes one layer of the image.
+type Layer struct {
+	Index     int       `json:"index"`
+	Digest    string    `json:"digest,omitempty"`
+	DiffID    string    `json:"diffId"`
+	Size      int64     `json:"size,omitempty"`
+	CreatedBy string    `json:"createdBy,omitempty"`
+	Comment   string    `json:"comment,omitempty"`
+	Created   time.Time `json:"created,omitzero"`
+	Files     int       `json:"files"`
+}
+
+// FileType is the kind of a tar entry.
+type FileType uint8
+
+// File types.
+const (
+	TypeRegular FileType = iota + 1
+	TypeDir
+	TypeSymlink
+	TypeHardlink
+	TypeOther
+)
+
+// File is one tar entry of one layer.
+type File struct {
+	Path     string // relative to the image root, cleaned, no leading slash
+	Type     FileType
+	Mode     fs.FileMode
+	UID, GID int
+	Size     int64
+	Linkname string // symlink target as written, or a hard link's cleaned target path
+	Layer    int    // index of the layer that holds this entry
+
+	// Data holds the bytes of a required regular file (or of a hard link's target).
+	Data []byte
+	// Retained says Data is the whole file.
+	Retained bool
+	// Removed says a later layer deleted or replaced this entry: it is not in the final
+	// filesystem, but its bytes still ship inside the image.
+	Removed bool
+
+	wantData bool
+}
+
+// Index is the result of the layer walk: every entry of every layer, and the final
+// filesystem that the layers make together.
+type Index struct {
+	Layers   []Layer
+	layers   [][]*File
+	root     *node
+	versions map[string][]*File // every layer's copy of each retained path
+	warnings []string
+}
+
+type node struct {
+	file     *File // nil for a directory that only exists implicitly
+	children map[string]*node
+}
+
+func (n *node) child(name string, create bool) *node {
+	if c, ok := n.children[name]; ok || !create {
+		return c
+	}
+	if n.children == nil {
+		n.children = map[string]*node{}
+	}
+	c := &node{}
+	n.children[name] = c
+	return c
+}
+
+// Warnings lists what the walk noticed but did not stop for.
+func (x *Index) Warnings() []string { return x.warnings }
+
+func (x *Index) warnf(format string, args ...any) {
+	x.warnings = append(x.warnings, fmt.Sprintf(format, args...))
+}
+
+// merge applies the layers in order: first a layer's opaque directories and whiteouts
+// (which hide lower layers only), then its entries.
+func (x *Index) merge(layers []layerContent) error {
+	x.root = &node{}
+	x.layers = make([][]*File, len(layers))
+	x.versions = map[string][]*File{}
+	for i, lc := range layers {
+		x.layers[i] = lc.files
+		for _, d := range lc.opaques {
+			if n := x.lookupNode(d); n != nil {
+				n.children = nil
+			}
+		}
+		for _, w := range lc.whiteouts {
+			dir, base := path.Split(w)
+			if parent := x.lookupNode(strings.TrimSuffix(dir, "/")); parent != nil {
+				delete(parent.children, base)
+			}
+		}
+		for _, f := range lc.files {
+			if f.Type == TypeHardlink && f.wantData {
+				if target := x.lookupNode(f.Linkname); target != nil && target.file != nil && target.file.Retained {
+					f.Data, f.Retained, f.Size = target.file.Data, true, target.file.Size
+				}
+			}
+			n := x.root
+			for _, part := range strings.Split(f.Path, "/") {
+				n = n.child(part, true)
+			}
+			if f.Type != TypeDir {
+				n.children = nil // a file replacing a directory hides what was below it
+			}
+			n.file = f
+			if f.Retained {
+				x.versions[f.Path] = append(x.versions[f.Path], f)
+			}
+		}
+	}
+	for _, files := range x.layers {
+		for _, f := range files {
+			f.Removed = true
+		}
+	}
+	x.walk(func(_ string, f *File) { f.Removed = false })
+	return nil
+}
+
+func (x *Index) lookupNode(p string) *node {
+	n := x.root
+	if p == "" || p == "." {
+		return n
+	}
+	for _, part := range strings.Split(p, "/") {
+		if n = n.child(part, false); n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+// walk visits the final filesystem in path order.
+func (x *Index) walk(fn func(p string, f *File)) {
+	var rec func(prefix string, n *node)
+	rec = func(prefix string, n *node) {
+		names := make([]string, 0, len(n.children))
+		for name := range n.children {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			c := n.children[name]
+			p := name
+			if prefix != "" {
+				p = prefix + "/" + name
+			}
+			if c.file != nil {
+				fn(p, c.file)
+			}
+			rec(p, c)
+		}
+	}
+	rec("", x.root)
+}
+
+// Files returns the final filesystem's entries in path order.
+func (x *Index) Files() []*File {
+	var out []*File
+	x.walk(func(_ string, f *File) { out = append(out, f) })
+	return out
+}
+
+// LayerFiles returns every entry of layer i, including ones later layers removed.
+func (x *Index) LayerFiles(i int) []*File { return x.layers[i] }
+
+// Versions returns every layer's copy of a retained file, oldest first; removed copies
+// included.
+func (x *Index) Versions(p string) []*File { return x.versions[p] }
+
+// RetainedPaths lists the paths that have a retained copy in some layer.
+func (x *Index) RetainedPaths() []string {
+	out := make([]string, 0, len(x.versions))
+	for p := range x.versions {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Lstat returns the final entry at p without following a final symlink.
+func (x *Index) Lstat(p string) (*File, bool) {
+	rp, ok := x.resolve(p, false)
+	if !ok {
+		return nil, false
+	}
+	n := x.lookupNode(rp)
+	if n == nil {
+		return nil, false
+	}
+	if n.file == nil { // implicit directory
+		return &File{Path: rp, Type: TypeDir, Mode: fs.ModeDir | 0o755, Layer: -1}, true
+	}
+	return n.file, true
+}
+
+// Stat returns the final entry at p, following symlinks inside the image root.
+func (x *Index) Stat(p string) (*File, bool) {
+	rp, ok := x.resolve(p, true)
+	if !ok {
+		return nil, false
+	}
+	return x.Lstat(rp)
+}
+
+// maxSymlinkHops bounds symlink resolution, as the kernel's MAXSYMLINKS does.
+const maxSymlinkHops = 40
+
+// resolve follows symlinks in the directories of p (and in p itself when followLast) the
+// way a chroot at the image root would: ".." never climbs above the root and absolute
+// targets start at the image root. Nothing on the host is ever looked at.
+func (x *Index) resolve(p string, followLast bool) (string, bool) {
+	parts := splitPath(p)
+	var done []string
+	hops := 0
+	for len(parts) > 0 {
+		part := parts[0]
+		parts = parts[1:]
+		if part == ".." {
+			if len(done) > 0 {
+				done = done[:len(done)-1]
+			}
+			continue
+		}
+		cur := append(append([]string(nil), done...), part)
+		n := x.lookupNode(strings.Join(cur, "/"))
+		if n == nil {
+			return "", false
+		}
+		last := len(parts) == 0
+		if n.file != nil && n.file.Type == TypeSymlink && (!last || followLast) {
+			hops++
+			if hops > maxSymlinkHops {
+				return "", false
+			}
+			target := n.file.Linkname
+			if strings.HasPrefix(target, "/") {
+				done = nil
+			}
+			parts = append(splitPath(target), parts...)
+			continue
+		}
+		done = cur
+	}
+	return strings.Join(done, "/"), true
+}
+
+func splitPath(p string) []string {
+	var out []string
+	for _, s := range strings.Split(p, "/") {
+		if s != "" && s != "." {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ReadDir lists the final entries directly below directory p (symlinks followed).
+func (x *Index) ReadDir(p string) ([]*File, bool) {
+	rp, ok := x.resolve(p, true)
+	if !ok {
+		return nil, false
+	}
+	n := x.lookupNode(rp)
+	if n == nil || (n.file != nil && n.file.Type != TypeDir) {
+		return nil, false
+	}
+	names := make([]string, 0, len(n.children))
+	for name := range n.children {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	out := make([]*File, 0, len(names))
+	for _, name := range names {
+		c := n.children[name]
+		f := c.file
+		if f == nil {
+			f = &File{Path: path.Join(rp, name), Type: TypeDir, Mode: fs.ModeDir | 0o755, Layer: -1}
+		}
+		out = append(out, f)
+	}
+	return out, true
+}

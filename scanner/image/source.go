@@ -1,0 +1,444 @@
+// Package image resolves an image reference from anywhere a user keeps an image (a
+// registry, a docker-archive, an OCI archive or layout, the Docker daemon), picks the
+// platform, and walks its layers once into a file index.
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/daemon"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/imagegate/imagegate/scanner/failure"
+)
+
+// Transport names the kind of place an image was read from.
+type Transport string
+
+// The supported transports; the prefix of an image argument selects one.
+const (
+	Registry      Transport = "registry"
+	DockerArchive Transport = "docker-archive"
+	OCIArchive    Transport = "oci-archive"
+	OCIDir        Transport = "oci-dir"
+	DockerDaemon  Transport = "docker-daemon"
+)
+
+// DefaultPlatform is picked from a multi-platform index when none is asked for.
+const DefaultPlatform = "linux/amd64"
+
+// Image is an opened image with what is known about where it came from.
+type Image struct {
+	v1.Image
+	// Name is the reference or path as the user gave it, without the transport prefix.
+	Name string
+	// Transport is where the image was read from.
+	Transport Transport
+	// Digest is the manifest digest of the selected image. Empty for docker-archive and
+	// docker-daemon images, which have no stored manifest (computing one would compress
+	// every layer).
+	Digest string
+	// ID is the digest of the image config (what `docker images` calls the image ID).
+	ID string
+	// IndexDigest is the digest of the multi-platform index the image was picked from, if any.
+	IndexDigest string
+	// Platform is the platform of the selected image (from its config).
+	Platform string
+}
+
+type openOptions struct {
+	platform  string
+	username  string
+	password  string
+	keychain  authn.Keychain
+	transport http.RoundTripper
+	insecure  bool
+}
+
+// Option configures Open.
+type Option func(*openOptions)
+
+// WithPlatform selects os/arch[/variant] from a multi-platform index. When it is set, a
+// single-platform image of another platform is an error too.
+func WithPlatform(p string) Option { return func(o *openOptions) { o.platform = p } }
+
+// WithBasicAuth authenticates to registries with a username and password (or token).
+func WithBasicAuth(username, password string) Option {
+	return func(o *openOptions) { o.username, o.password = username, password }
+}
+
+// WithKeychain replaces the default keychain (docker config.json and credential helpers).
+func WithKeychain(k authn.Keychain) Option { return func(o *openOptions) { o.keychain = k } }
+
+// WithTransport sets the HTTP transport used for registries (tests, proxies).
+func WithTransport(t http.RoundTripper) Option { return func(o *openOptions) { o.transport = t } }
+
+// WithInsecure allows plain-HTTP registries (localhost registries are always allowed).
+func WithInsecure(b bool) Option { return func(o *openOptions) { o.insecure = b } }
+
+// Open resolves ref into an image. The forms are: a registry reference, or one of
+// docker-archive:PATH, oci-archive:PATH, oci-dir:PATH, docker-daemon:NAME, or a bare path
+// whose kind is detected from its content.
+func Open(ctx context.Context, ref string, opts ...Option) (*Image, error) {
+	o := openOptions{keychain: authn.DefaultKeychain}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.platform != "" {
+		if _, err := parsePlatform(o.platform); err != nil {
+			return nil, err
+		}
+	}
+	if strings.TrimSpace(ref) == "" {
+		return nil, failure.Inputf("no image given")
+	}
+	tr, rest := splitTransport(ref)
+	if tr == "" {
+		detected, err := detect(rest)
+		if err != nil {
+			return nil, err
+		}
+		tr = detected
+	}
+	var (
+		img *Image
+		err error
+	)
+	switch tr {
+	case Registry:
+		img, err = openRemote(ctx, rest, o)
+	case DockerArchive:
+		img, err = openDockerArchive(rest, o)
+	case OCIArchive:
+		img, err = openOCIArchive(rest, o)
+	case OCIDir:
+		img, err = openOCIDir(rest, o)
+	case DockerDaemon:
+		img, err = openDaemon(ctx, rest, o)
+	}
+	if err != nil {
+		return nil, err
+	}
+	img.Name, img.Transport = rest, tr
+	if tr != DockerArchive && tr != DockerDaemon {
+		d, err := img.Image.Digest()
+		if err != nil {
+			return nil, classifyReadError(fmt.Sprintf("image %q: cannot read the manifest", rest), err)
+		}
+		img.Digest = d.String()
+	}
+	return img, nil
+}
+
+func splitTransport(ref string) (Transport, string) {
+	for _, t := range []Transport{DockerArchive, OCIArchive, OCIDir, DockerDaemon} {
+		if p := string(t) + ":"; strings.HasPrefix(ref, p) {
+			return t, strings.TrimPrefix(ref, p)
+		}
+	}
+	if p := "registry:"; strings.HasPrefix(ref, p) {
+		return Registry, strings.TrimPrefix(ref, p)
+	}
+	return "", ref
+}
+
+// detect decides what a bare argument is: an existing path is read by its content,
+// anything else is a registry reference.
+func detect(arg string) (Transport, error) {
+	st, err := os.Stat(arg)
+	if err != nil {
+		if looksLikePath(arg) {
+			return "", failure.Inputf("image %q: no such file or directory", arg)
+		}
+		return Registry, nil
+	}
+	if st.IsDir() {
+		if _, err := os.Stat(filepath.Join(arg, "oci-layout")); err == nil {
+			return OCIDir, nil
+		}
+		return "", failure.Inputf("image %q: a directory, but not an OCI layout (no oci-layout file)", arg)
+	}
+	members, err := indexTar(arg)
+	if err != nil {
+		return "", failure.Inputf("image %q: not an image archive: %v", arg, err)
+	}
+	_, hasManifest := members["manifest.json"]
+	_, hasLayout := members["oci-layout"]
+	_, hasIndex := members["index.json"]
+	switch {
+	case hasManifest:
+		return DockerArchive, nil
+	case hasLayout && hasIndex:
+		return OCIArchive, nil
+	}
+	return "", failure.Inputf("image %q: a tar file, but neither a docker-archive (no manifest.json) nor an OCI archive (no oci-layout/index.json)", arg)
+}
+
+func looksLikePath(arg string) bool {
+	return strings.HasPrefix(arg, "/") || strings.HasPrefix(arg, "./") || strings.HasPrefix(arg, "../") ||
+		strings.HasSuffix(arg, ".tar") || strings.HasSuffix(arg, ".tar.gz") || strings.HasSuffix(arg, ".tgz")
+}
+
+func openRemote(ctx context.Context, ref string, o openOptions) (*Image, error) {
+	var nameOpts []name.Option
+	if o.insecure {
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, nameOpts...)
+	if err != nil {
+		return nil, failure.Inputf("image %q: not a valid reference: %v", ref, err)
+	}
+	ropts := []remote.Option{remote.WithContext(ctx), remote.WithUserAgent("imagegate")}
+	if o.username != "" || o.password != "" {
+		ropts = append(ropts, remote.WithAuth(&authn.Basic{Username: o.username, Password: o.password}))
+	} else {
+		ropts = append(ropts, remote.WithAuthFromKeychain(o.keychain))
+	}
+	if o.transport != nil {
+		ropts = append(ropts, remote.WithTransport(o.transport))
+	}
+	desc, err := remote.Get(r, ropts...)
+	if err != nil {
+		return nil, registryError(ref, err)
+	}
+	img := &Image{}
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, registryError(ref, err)
+		}
+		img.IndexDigest = desc.Digest.String()
+		picked, err := pickFromIndex(idx, o.platform, ref)
+		if err != nil {
+			return nil, err
+		}
+		img.Image = picked
+	} else {
+		i, err := desc.Image()
+		if err != nil {
+			return nil, registryError(ref, err)
+		}
+		img.Image = i
+	}
+	return finish(img, o.platform, ref)
+}
+
+// registryError turns a registry failure into a message the user can act on.
+func registryError(ref string, err error) error {
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		switch terr.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return failure.Inputf("image %q: the registry refused the credentials (%d): check --username/--password or your docker login", ref, terr.StatusCode)
+		case http.StatusNotFound:
+			return failure.Inputf("image %q: not found in the registry (no such repository, tag or digest)", ref)
+		}
+		for _, d := range terr.Errors {
+			switch d.Code {
+			case transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode:
+				return failure.Inputf("image %q: not found in the registry (%s)", ref, d.Code)
+			case transport.UnauthorizedErrorCode, transport.DeniedErrorCode:
+				return failure.Inputf("image %q: access denied by the registry: check --username/--password or your docker login", ref)
+			}
+		}
+		return failure.Incompletef("image %q: registry error: %v", ref, err)
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return failure.Inputf("image %q: unknown registry host %q", ref, dnsErr.Name)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return failure.Incompletef("image %q: %v", ref, err)
+	}
+	return failure.Incompletef("image %q: cannot reach the registry: %v", ref, err)
+}
+
+func openDockerArchive(path string, o openOptions) (*Image, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, failure.Inputf("docker-archive %q: %v", path, unwrapPathError(err))
+	}
+	var tag *name.Tag
+	// docker-archive:PATH:TAG picks one image out of a multi-image archive.
+	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(path) })
+	if err != nil {
+		return nil, failure.Inputf("docker-archive %q: not a docker save archive: %v", path, err)
+	}
+	if len(m) == 0 {
+		return nil, failure.Inputf("docker-archive %q: manifest.json lists no image", path)
+	}
+	if len(m) > 1 && len(m[0].RepoTags) > 0 {
+		t, err := name.NewTag(m[0].RepoTags[0])
+		if err == nil {
+			tag = &t
+		}
+	}
+	i, err := tarball.ImageFromPath(path, tag)
+	if err != nil {
+		return nil, failure.Inputf("docker-archive %q: %v", path, err)
+	}
+	return finish(&Image{Image: i}, o.platform, path)
+}
+
+func openOCIDir(dir string, o openOptions) (*Image, error) {
+	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
+		return nil, failure.Inputf("oci-dir %q: not an OCI layout (no oci-layout file)", dir)
+	}
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, failure.Inputf("oci-dir %q: %v", dir, err)
+	}
+	img, err := pickFromIndex(idx, o.platform, dir)
+	if err != nil {
+		return nil, err
+	}
+	return finish(&Image{Image: img}, o.platform, dir)
+}
+
+func openDaemon(ctx context.Context, ref string, o openOptions) (*Image, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, failure.Inputf("docker-daemon %q: not a valid reference: %v", ref, err)
+	}
+	i, err := daemon.Image(r, daemon.WithContext(ctx))
+	if err != nil {
+		msg := err.Error()
+		if strings.Contains(msg, "Cannot connect") || strings.Contains(msg, "connect:") || strings.Contains(msg, "docker.sock") {
+			return nil, failure.Incompletef("docker-daemon %q: no Docker daemon is reachable (is DOCKER_HOST set and the daemon running?): %v", ref, err)
+		}
+		if strings.Contains(strings.ToLower(msg), "no such image") {
+			return nil, failure.Inputf("docker-daemon %q: the daemon has no such image", ref)
+		}
+		return nil, failure.Incompletef("docker-daemon %q: %v", ref, err)
+	}
+	return finish(&Image{Image: i}, o.platform, ref)
+}
+
+// pickFromIndex selects the image for the platform from an index (nested indexes too).
+func pickFromIndex(idx v1.ImageIndex, platform, what string) (v1.Image, error) {
+	want := platform
+	if want == "" {
+		want = DefaultPlatform
+	}
+	spec, err := parsePlatform(want)
+	if err != nil {
+		return nil, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, failure.Inputf("image %q: unreadable index: %v", what, err)
+	}
+	var available []string
+	var images []v1.Descriptor
+	for _, d := range im.Manifests {
+		switch {
+		case d.MediaType.IsImage():
+			images = append(images, d)
+		case d.MediaType.IsIndex():
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return nil, failure.Inputf("image %q: unreadable nested index %s: %v", what, d.Digest, err)
+			}
+			if img, err := pickFromIndex(child, want, what); err == nil {
+				return img, nil
+			}
+		}
+	}
+	// An OCI layout written by a tool often holds one image without platform: take it.
+	if len(images) == 1 && images[0].Platform == nil {
+		return idx.Image(images[0].Digest)
+	}
+	for _, d := range images {
+		if d.Platform == nil {
+			continue
+		}
+		if d.Platform.OS == "unknown" { // attestation manifests
+			continue
+		}
+		available = append(available, d.Platform.String())
+		if d.Platform.Satisfies(*spec) {
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				return nil, failure.Inputf("image %q: cannot read the %s image: %v", what, d.Platform, err)
+			}
+			return img, nil
+		}
+	}
+	sort.Strings(available)
+	if len(available) == 0 {
+		return nil, failure.Inputf("image %q: the index holds no image", what)
+	}
+	return nil, failure.Inputf("image %q: no image for platform %s; available: %s (use --platform)", what, want, strings.Join(available, ", "))
+}
+
+// finish reads the config to fill the digest and platform, and checks an asked-for platform.
+func finish(img *Image, platform, what string) (*Image, error) {
+	id, err := img.Image.ConfigName()
+	if err != nil {
+		return nil, classifyReadError(fmt.Sprintf("image %q: cannot read the image config", what), err)
+	}
+	img.ID = id.String()
+	cf, err := img.Image.ConfigFile()
+	if err != nil {
+		return nil, classifyReadError(fmt.Sprintf("image %q: cannot read the image config", what), err)
+	}
+	p := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+	img.Platform = p.String()
+	if platform != "" && cf.OS != "" {
+		spec, _ := parsePlatform(platform)
+		if !p.Satisfies(*spec) {
+			return nil, failure.Inputf("image %q: is %s, not the asked platform %s", what, p.String(), platform)
+		}
+	}
+	return img, nil
+}
+
+// classifyReadError keeps registry failures' classification and calls the rest input errors
+// (the image itself is malformed).
+func classifyReadError(prefix string, err error) error {
+	var terr *transport.Error
+	var ferr *failure.Error
+	switch {
+	case errors.As(err, &ferr):
+		return err
+	case errors.As(err, &terr):
+		return registryError(prefix, err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return failure.Incompletef("%s: %v", prefix, err)
+	}
+	var nerr net.Error
+	if errors.As(err, &nerr) {
+		return failure.Incompletef("%s: %v", prefix, err)
+	}
+	return failure.Inputf("%s: %v", prefix, err)
+}
+
+func parsePlatform(s string) (*v1.Platform, error) {
+	p, err := v1.ParsePlatform(s)
+	if err != nil || p.OS == "" || p.Architecture == "" {
+		return nil, failure.Inputf("platform %q: want os/arch[/variant], e.g. linux/arm64", s)
+	}
+	return p, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,322 @@
+package image
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"runtime"
+	"strings"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imagegate/imagegate/scanner/failure"
+)
+
+// Requirer is how an analyzer declares which files it needs: the walker keeps the bytes of
+// a regular file (in every layer that has it) when any Requirer asks for its path.
+type Requirer interface {
+	Required(path string, info fs.FileInfo) bool
+}
+
+// RequirerFunc adapts a function to Requirer.
+type RequirerFunc func(path string, info fs.FileInfo) bool
+
+// Required implements Requirer.
+func (f RequirerFunc) Required(p string, info fs.FileInfo) bool { return f(p, info) }
+
+// Requirers combines several analyzers' needs: a file is kept when any of them wants it.
+type Requirers []Requirer
+
+// Required implements Requirer.
+func (rs Requirers) Required(p string, info fs.FileInfo) bool {
+	for _, r := range rs {
+		if r.Required(p, info) {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultMaxFileSize bounds the bytes kept for one file.
+const DefaultMaxFileSize = 128 << 20
+
+type walkOptions struct {
+	maxFileSize int64
+	parallel    int
+}
+
+// WalkOption configures Walk.
+type WalkOption func(*walkOptions)
+
+// WithMaxFileSize bounds the bytes kept in memory for one required file; larger files are
+// skipped with a warning.
+func WithMaxFileSize(n int64) WalkOption { return func(o *walkOptions) { o.maxFileSize = n } }
+
+// WithParallelism sets how many layers are read at once (default: the number of CPUs).
+func WithParallelism(n int) WalkOption { return func(o *walkOptions) { o.parallel = n } }
+
+// Walk reads every layer of img once (layers in parallel), keeps the bytes of the files req
+// asks for, and merges the layers into a file index, applying whiteouts and opaque
+// directories. Files that a later layer deleted or replaced stay in the index, marked
+// Removed.
+func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*Index, error) {
+	o := walkOptions{maxFileSize: DefaultMaxFileSize, parallel: runtime.NumCPU()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.parallel < 1 {
+		o.parallel = 1
+	}
+	if req == nil {
+		req = Requirers(nil)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, classifyReadError("image config", err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, classifyReadError("image layers", err)
+	}
+	idx := &Index{Layers: make([]Layer, len(layers))}
+	history := layerHistory(cf)
+	if len(history) < len(layers) {
+		idx.warnf("the image history lists %d layers but the image has %d: layers without history have no created_by", len(history), len(layers))
+	}
+	cheapDigests := img.Transport != DockerArchive && img.Transport != DockerDaemon
+	for i, l := range layers {
+		info := Layer{Index: i}
+		if d, err := l.DiffID(); err == nil {
+			info.DiffID = d.String()
+		}
+		if cheapDigests {
+			if d, err := l.Digest(); err == nil {
+				info.Digest = d.String()
+			}
+			if s, err := l.Size(); err == nil {
+				info.Size = s
+			}
+		}
+		if i < len(history) {
+			info.CreatedBy = history[i].CreatedBy
+			info.Comment = history[i].Comment
+			if !history[i].Created.IsZero() {
+				info.Created = history[i].Created.Time
+			}
+		}
+		idx.Layers[i] = info
+	}
+
+	results := make([]layerContent, len(layers))
+	errs := make([]error, len(layers))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, o.parallel)
+	var wg sync.WaitGroup
+	for i, l := range layers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			results[i], errs[i] = readLayer(ctx, l, i, req, &o)
+			if errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	// Report the first layer that failed for a reason of its own, not the ones cancelled
+	// because of it.
+	var first error
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		wrapped := layerError(idx.Layers[i], err)
+		if first == nil || (errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
+			first = wrapped
+		}
+	}
+	if first != nil {
+		if ctxErr := context.Cause(ctx); errors.Is(first, context.Canceled) && ctxErr != nil {
+			return nil, failure.Incompletef("scan cancelled: %v", ctxErr)
+		}
+		return nil, first
+	}
+	for i := range results {
+		idx.Layers[i].Files = len(results[i].files)
+		idx.warnings = append(idx.warnings, results[i].warnings...)
+	}
+	if err := idx.merge(results); err != nil {
+		return nil, err
+	}
+	return idx, nil
+}
+
+func layerError(l Layer, err error) error {
+	what := fmt.Sprintf("layer %d", l.Index)
+	if l.DiffID != "" {
+		what += " (" + shortDigest(l.DiffID) + ")"
+	}
+	var ferr *failure.Error
+	if errors.As(err, &ferr) {
+		return &failure.Error{Kind: ferr.Kind, Err: fmt.Errorf("%s: %w", what, err)}
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return failure.Inputf("%s: truncated: the layer ends in the middle of a file", what)
+	}
+	return classifyReadError(what+": corrupt or unreadable", err)
+}
+
+func shortDigest(d string) string {
+	if i := strings.IndexByte(d, ':'); i >= 0 && len(d) > i+13 {
+		return d[:i+13]
+	}
+	return d
+}
+
+// layerHistory returns the history entries that produced a layer, in layer order.
+func layerHistory(cf *v1.ConfigFile) []v1.History {
+	var hs []v1.History
+	for _, h := range cf.History {
+		if !h.EmptyLayer {
+			hs = append(hs, h)
+		}
+	}
+	return hs
+}
+
+const (
+	whiteoutPrefix = ".wh."
+	opaqueMarker   = ".wh..wh..opq"
+)
+
+type layerContent struct {
+	files     []*File
+	whiteouts []string // paths deleted from lower layers
+	opaques   []string // directories whose lower-layer contents are hidden
+	warnings  []string
+}
+
+func readLayer(ctx context.Context, l v1.Layer, index int, req Requirer, o *walkOptions) (layerContent, error) {
+	var lc layerContent
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return lc, err
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		if err := ctx.Err(); err != nil {
+			return lc, err
+		}
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return lc, err
+		}
+		p, err := cleanPath(h.Name)
+		if err != nil {
+			return lc, err
+		}
+		if p == "" { // the root itself
+			continue
+		}
+		dir, base := path.Split(p)
+		dir = strings.TrimSuffix(dir, "/")
+		if base == opaqueMarker {
+			lc.opaques = append(lc.opaques, dir)
+			continue
+		}
+		if strings.HasPrefix(base, whiteoutPrefix) {
+			lc.whiteouts = append(lc.whiteouts, path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix)))
+			continue
+		}
+		f := &File{
+			Path:  p,
+			Type:  fileType(h.Typeflag),
+			Mode:  h.FileInfo().Mode(),
+			UID:   h.Uid,
+			GID:   h.Gid,
+			Size:  h.Size,
+			Layer: index,
+		}
+		switch h.Typeflag {
+		case tar.TypeSymlink:
+			f.Linkname = h.Linkname
+		case tar.TypeLink:
+			target, err := cleanPath(h.Linkname)
+			if err != nil || target == "" {
+				return lc, failure.Inputf("hard link %q points outside the image root (%q)", h.Name, h.Linkname)
+			}
+			f.Linkname = target
+			f.Size = 0
+			// The target's bytes are filled in when the layers are merged.
+			f.wantData = req.Required(p, h.FileInfo())
+		case tar.TypeReg, tar.TypeRegA:
+			if req.Required(p, h.FileInfo()) {
+				if h.Size > o.maxFileSize {
+					lc.warnings = append(lc.warnings, fmt.Sprintf("layer %d: %s is %d bytes, over the %d-byte limit for files read into memory: skipped", index, p, h.Size, o.maxFileSize))
+				} else {
+					data := make([]byte, h.Size)
+					if _, err := io.ReadFull(tr, data); err != nil {
+						if errors.Is(err, io.EOF) {
+							err = io.ErrUnexpectedEOF
+						}
+						return lc, err
+					}
+					f.Data, f.Retained = data, true
+				}
+			}
+		}
+		lc.files = append(lc.files, f)
+	}
+	// Drain what follows the tar end marker so that the digest of a verifying reader is
+	// checked and a truncated stream is noticed.
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return lc, err
+	}
+	return lc, nil
+}
+
+// cleanPath makes a tar entry name relative to the image root. A name that climbs out of
+// the root with ".." is refused: no well-formed image has one.
+func cleanPath(name string) (string, error) {
+	n := strings.TrimLeft(name, "/")
+	c := path.Clean(n)
+	if c == ".." || strings.HasPrefix(c, "../") {
+		return "", failure.Inputf("tar entry %q escapes the image root", name)
+	}
+	if c == "." {
+		return "", nil
+	}
+	return c, nil
+}
+
+func fileType(flag byte) FileType {
+	switch flag {
+	case tar.TypeReg, tar.TypeRegA:
+		return TypeRegular
+	case tar.TypeDir:
+		return TypeDir
+	case tar.TypeSymlink:
+		return TypeSymlink
+	case tar.TypeLink:
+		return TypeHardlink
+	default:
+		return TypeOther
+	}
+}

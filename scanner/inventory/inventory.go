@@ -1,0 +1,255 @@
+// Package inventory detects the OS of an image and lists the packages installed in it,
+// with the layer that added each one. The parsers are osv-scalibr's extractors, fed from
+// the single layer walk.
+package inventory
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/google/osv-scalibr/extractor"
+	"github.com/google/osv-scalibr/extractor/filesystem"
+	"github.com/google/osv-scalibr/extractor/filesystem/os/apk"
+	apkmeta "github.com/google/osv-scalibr/extractor/filesystem/os/apk/metadata"
+	"github.com/google/osv-scalibr/extractor/filesystem/os/dpkg"
+	dpkgmeta "github.com/google/osv-scalibr/extractor/filesystem/os/dpkg/metadata"
+	"github.com/google/osv-scalibr/extractor/filesystem/os/osrelease"
+	"github.com/google/osv-scalibr/extractor/filesystem/os/rpm"
+	rpmmeta "github.com/google/osv-scalibr/extractor/filesystem/os/rpm/metadata"
+	scalibrlog "github.com/google/osv-scalibr/log"
+
+	"github.com/imagegate/imagegate/scanner/image"
+)
+
+// Package is one installed package.
+type Package struct {
+	// Ecosystem is the OSV ecosystem, with the release for distros ("Debian:12", "Alpine:v3.20").
+	Ecosystem string `json:"ecosystem"`
+	// Type is the purl type (deb, apk, rpm, ...).
+	Type    string `json:"type"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// SourceName and SourceVersion name the source package (dpkg Source:, apk origin, rpm
+	// source rpm) when it differs from the binary package; OS advisories are per source.
+	SourceName    string `json:"sourceName,omitempty"`
+	SourceVersion string `json:"sourceVersion,omitempty"`
+	Arch          string `json:"arch,omitempty"`
+	PURL          string `json:"purl"`
+	// Locations are the files the package was read from.
+	Locations []string `json:"locations"`
+	// Layer is the index of the layer that added the package (in this version).
+	Layer int `json:"layer"`
+}
+
+// OS is the distribution the image is built on, from os-release.
+type OS struct {
+	ID         string `json:"id"`
+	VersionID  string `json:"versionId,omitempty"`
+	Codename   string `json:"codename,omitempty"`
+	PrettyName string `json:"prettyName,omitempty"`
+}
+
+// Inventory is what is installed in an image.
+type Inventory struct {
+	OS       *OS       `json:"os,omitempty"`
+	Packages []Package `json:"packages"`
+	Warnings []string  `json:"-"`
+}
+
+func init() {
+	// osv-scalibr logs through a global logger; imagegate reports through its own results.
+	scalibrlog.SetLogger(quietLogger{})
+}
+
+// Analyzer runs the package extractors over a walked image.
+type Analyzer struct {
+	extractors []filesystem.Extractor
+}
+
+// New returns an Analyzer with the OS package extractors.
+func New() (*Analyzer, error) {
+	var exs []filesystem.Extractor
+	for _, mk := range []func() (filesystem.Extractor, error){
+		func() (filesystem.Extractor, error) { return dpkg.New(nil) },
+		func() (filesystem.Extractor, error) { return apk.New(nil) },
+		func() (filesystem.Extractor, error) { return rpm.New(nil) },
+	} {
+		e, err := mk()
+		if err != nil {
+			return nil, fmt.Errorf("inventory: %w", err)
+		}
+		exs = append(exs, e)
+	}
+	return &Analyzer{extractors: exs}, nil
+}
+
+var osReleasePaths = []string{"etc/os-release", "usr/lib/os-release"}
+
+// Required reports whether the walk must keep a file: package databases and os-release.
+func (a *Analyzer) Required(p string, info fs.FileInfo) bool {
+	for _, r := range osReleasePaths {
+		if p == r {
+			return true
+		}
+	}
+	return a.extractorFor(p, info) != nil
+}
+
+func (a *Analyzer) extractorFor(p string, info fs.FileInfo) filesystem.Extractor {
+	api := fileAPI{path: p, info: info}
+	for _, e := range a.extractors {
+		if e.FileRequired(api) {
+			return e
+		}
+	}
+	return nil
+}
+
+// Analyze lists the OS and the packages of the final filesystem; each package carries the
+// layer that added it.
+func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index) (*Inventory, error) {
+	inv := &Inventory{Packages: []Package{}}
+	fsys := idx.FS()
+	if m, err := osrelease.GetOSRelease(fsys); err == nil {
+		inv.OS = &OS{ID: m["ID"], VersionID: m["VERSION_ID"], Codename: m["VERSION_CODENAME"], PrettyName: m["PRETTY_NAME"]}
+	}
+	for _, p := range idx.RetainedPaths() {
+		versions := idx.Versions(p)
+		final := versions[len(versions)-1]
+		if final.Removed {
+			continue
+		}
+		ex := a.extractorFor(p, final.Info())
+		if ex == nil {
+			continue
+		}
+		pkgs, err := a.attribute(ctx, ex, fsys, versions)
+		if err != nil {
+			inv.Warnings = append(inv.Warnings, err.Error())
+		}
+		inv.Packages = append(inv.Packages, pkgs...)
+	}
+	sort.SliceStable(inv.Packages, func(i, j int) bool {
+		a, b := inv.Packages[i], inv.Packages[j]
+		if a.Ecosystem != b.Ecosystem {
+			return a.Ecosystem < b.Ecosystem
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.Version < b.Version
+	})
+	return inv, nil
+}
+
+// attribute extracts the final copy of a package database and gives each package the
+// oldest layer from which on every copy of the database lists it at the same version.
+func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, versions []*image.File) ([]Package, error) {
+	final := versions[len(versions)-1]
+	pkgs, err := extract(ctx, ex, fsys, final)
+	if err != nil {
+		return nil, fmt.Errorf("%s (layer %d): %w", final.Path, final.Layer, err)
+	}
+	layerOf := make(map[string]int, len(pkgs))
+	for _, p := range pkgs {
+		layerOf[p.key()] = final.Layer
+	}
+	// Walk older copies while they still list packages of the final copy.
+	present := layerOf
+	for i := len(versions) - 2; i >= 0 && len(present) > 0; i-- {
+		older, err := extract(ctx, ex, fsys, versions[i])
+		if err != nil {
+			break
+		}
+		next := map[string]int{}
+		for _, p := range older {
+			if _, ok := present[p.key()]; ok {
+				layerOf[p.key()] = versions[i].Layer
+				next[p.key()] = 0
+			}
+		}
+		present = next
+	}
+	for i := range pkgs {
+		pkgs[i].Layer = layerOf[pkgs[i].key()]
+	}
+	return pkgs, nil
+}
+
+func (p Package) key() string { return p.Type + "\x00" + p.Name + "\x00" + p.Version + "\x00" + p.Arch }
+
+func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.File) ([]Package, error) {
+	sfs, ok := fsys.(interface {
+		fs.FS
+		fs.ReadDirFS
+		fs.StatFS
+	})
+	if !ok {
+		return nil, fmt.Errorf("inventory: file system lacks ReadDir/Stat")
+	}
+	input := &filesystem.ScanInput{
+		FS:     sfs,
+		Path:   f.Path,
+		Info:   f.Info(),
+		Reader: bytes.NewReader(f.Data),
+	}
+	got, err := ex.Extract(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Package, 0, len(got.Packages))
+	for _, p := range got.Packages {
+		out = append(out, convert(p, f.Path))
+	}
+	return out, nil
+}
+
+func convert(p *extractor.Package, location string) Package {
+	pkg := Package{
+		Ecosystem: p.Ecosystem().String(),
+		Type:      p.PURLType,
+		Name:      p.Name,
+		Version:   p.Version,
+		Locations: []string{location},
+	}
+	if u := p.PURL(); u != nil {
+		pkg.PURL = u.String()
+	}
+	switch m := p.Metadata.(type) {
+	case *dpkgmeta.Metadata:
+		pkg.SourceName, pkg.SourceVersion, pkg.Arch = m.SourceName, m.SourceVersion, m.Architecture
+	case *apkmeta.Metadata:
+		pkg.SourceName, pkg.Arch = m.OriginName, m.Architecture
+		if m.OriginName != "" {
+			pkg.SourceVersion = p.Version
+		}
+	case *rpmmeta.Metadata:
+		pkg.SourceName, pkg.SourceVersion = splitSourceRPM(m.SourceRPM)
+		pkg.Arch = m.Architecture
+	}
+	if pkg.SourceName == pkg.Name && pkg.SourceVersion == pkg.Version {
+		pkg.SourceName, pkg.SourceVersion = "", ""
+	}
+	return pkg
+}
+
+// splitSourceRPM splits "openssl-3.0.7-27.el9.src.rpm" into name and version-release.
+func splitSourceRPM(s string) (string, string) {
+	s = strings.TrimSuffix(s, ".rpm")
+	s = strings.TrimSuffix(s, ".src")
+	s = strings.TrimSuffix(s, ".nosrc")
+	// name-version-release: the last two dashes separate version and release.
+	r := strings.LastIndexByte(s, '-')
+	if r <= 0 {
+		return s, ""
+	}
+	v := strings.LastIndexByte(s[:r], '-')
+	if v <= 0 {
+		return s, ""
+	}
+	return s[:v], s[v+1:]
+}
