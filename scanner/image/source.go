@@ -328,7 +328,8 @@ func openDaemon(ctx context.Context, ref string, o openOptions) (*Image, error) 
 	return finish(&Image{Image: i}, o.platform, ref)
 }
 
-// pickFromIndex selects the image for the platform from an index (nested indexes too).
+// pickFromIndex selects the image for the platform from an index (nested indexes too, as
+// in an OCI layout whose index.json points at a multi-platform index).
 func pickFromIndex(idx v1.ImageIndex, platform, what string) (v1.Image, error) {
 	want := platform
 	if want == "" {
@@ -338,42 +339,25 @@ func pickFromIndex(idx v1.ImageIndex, platform, what string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	im, err := idx.IndexManifest()
-	if err != nil {
+	var cands []candidate
+	if err := flattenIndex(idx, 0, &cands); err != nil {
 		return nil, failure.Inputf("image %q: unreadable index: %v", what, err)
 	}
+	// An OCI layout written by a tool often holds one image without a platform: take it.
+	if len(cands) == 1 && cands[0].desc.Platform == nil {
+		return cands[0].idx.Image(cands[0].desc.Digest)
+	}
 	var available []string
-	var images []v1.Descriptor
-	for _, d := range im.Manifests {
-		switch {
-		case d.MediaType.IsImage():
-			images = append(images, d)
-		case d.MediaType.IsIndex():
-			child, err := idx.ImageIndex(d.Digest)
-			if err != nil {
-				return nil, failure.Inputf("image %q: unreadable nested index %s: %v", what, d.Digest, err)
-			}
-			if img, err := pickFromIndex(child, want, what); err == nil {
-				return img, nil
-			}
-		}
-	}
-	// An OCI layout written by a tool often holds one image without platform: take it.
-	if len(images) == 1 && images[0].Platform == nil {
-		return idx.Image(images[0].Digest)
-	}
-	for _, d := range images {
-		if d.Platform == nil {
+	for _, c := range cands {
+		p := c.desc.Platform
+		if p == nil || p.OS == "unknown" { // attestation manifests
 			continue
 		}
-		if d.Platform.OS == "unknown" { // attestation manifests
-			continue
-		}
-		available = append(available, d.Platform.String())
-		if d.Platform.Satisfies(*spec) {
-			img, err := idx.Image(d.Digest)
+		available = append(available, p.String())
+		if p.Satisfies(*spec) {
+			img, err := c.idx.Image(c.desc.Digest)
 			if err != nil {
-				return nil, failure.Inputf("image %q: cannot read the %s image: %v", what, d.Platform, err)
+				return nil, failure.Inputf("image %q: cannot read the %s image: %v", what, p, err)
 			}
 			return img, nil
 		}
@@ -383,6 +367,39 @@ func pickFromIndex(idx v1.ImageIndex, platform, what string) (v1.Image, error) {
 		return nil, failure.Inputf("image %q: the index holds no image", what)
 	}
 	return nil, failure.Inputf("image %q: no image for platform %s; available: %s (use --platform)", what, want, strings.Join(available, ", "))
+}
+
+type candidate struct {
+	idx  v1.ImageIndex
+	desc v1.Descriptor
+}
+
+// maxIndexDepth bounds nested indexes.
+const maxIndexDepth = 4
+
+func flattenIndex(idx v1.ImageIndex, depth int, out *[]candidate) error {
+	if depth > maxIndexDepth {
+		return fmt.Errorf("indexes nested more than %d deep", maxIndexDepth)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, d := range im.Manifests {
+		switch {
+		case d.MediaType.IsImage():
+			*out = append(*out, candidate{idx: idx, desc: d})
+		case d.MediaType.IsIndex():
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return fmt.Errorf("nested index %s: %w", d.Digest, err)
+			}
+			if err := flattenIndex(child, depth+1, out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // finish reads the config to fill the digest and platform, and checks an asked-for platform.

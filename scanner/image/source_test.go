@@ -1,0 +1,203 @@
+package image_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/image"
+)
+
+func buildImage(t *testing.T, platform string) (steps []imagetest.Step) {
+	return []imagetest.Step{
+		{CreatedBy: "ADD base /", Layer: imagetest.Layer(t, imagetest.File("etc/os-release", []byte("ID=test\nARCH="+platform+"\n")))},
+		{CreatedBy: "RUN add app", Layer: imagetest.Layer(t, imagetest.File("app/bin", []byte("#!/bin/sh\n")))},
+	}
+}
+
+func openAndWalk(t *testing.T, ref string, opts ...image.Option) (*image.Image, *image.Index) {
+	t.Helper()
+	img, err := image.Open(context.Background(), ref, opts...)
+	require.NoError(t, err, ref)
+	idx, err := image.Walk(context.Background(), img, keepAll)
+	require.NoError(t, err, ref)
+	return img, idx
+}
+
+func TestOpenEveryForm(t *testing.T) {
+	img := imagetest.Image(t, "linux/amd64", buildImage(t, "linux/amd64")...)
+	wantDigest, err := img.Digest()
+	require.NoError(t, err)
+	wantID, err := img.ConfigName()
+	require.NoError(t, err)
+
+	archive := imagetest.DockerArchive(t, img, "example.com/app:1")
+	ociDir := imagetest.OCIDir(t, img, nil)
+	ociArchive := imagetest.OCIArchive(t, img, nil)
+	reg := imagetest.NewRegistry(t, "", "")
+	ref := reg.Push(t, "app:1", img, nil)
+
+	cases := []struct {
+		ref       string
+		transport image.Transport
+		digest    bool
+	}{
+		{"docker-archive:" + archive, image.DockerArchive, false},
+		{archive, image.DockerArchive, false},
+		{"oci-dir:" + ociDir, image.OCIDir, true},
+		{ociDir, image.OCIDir, true},
+		{"oci-archive:" + ociArchive, image.OCIArchive, true},
+		{ociArchive, image.OCIArchive, true},
+		{ref, image.Registry, true},
+		{"registry:" + ref, image.Registry, true},
+	}
+	for _, c := range cases {
+		t.Run(string(c.transport)+"/"+filepath.Base(c.ref), func(t *testing.T) {
+			got, idx := openAndWalk(t, c.ref)
+			assert.Equal(t, c.transport, got.Transport)
+			assert.Equal(t, wantID.String(), got.ID)
+			assert.Equal(t, "linux/amd64", got.Platform)
+			if c.digest {
+				assert.Equal(t, wantDigest.String(), got.Digest)
+			} else {
+				assert.Empty(t, got.Digest)
+			}
+			assert.Equal(t, []string{"app/bin", "etc/os-release"}, finalPaths(idx))
+			require.Len(t, idx.Layers, 2)
+			assert.Equal(t, "RUN add app", idx.Layers[1].CreatedBy)
+			assert.NotEmpty(t, idx.Layers[1].DiffID)
+		})
+	}
+}
+
+func TestRegistryBasicAuth(t *testing.T) {
+	img := imagetest.Image(t, "linux/amd64", buildImage(t, "linux/amd64")...)
+	reg := imagetest.NewRegistry(t, "ci-bot", "s3cret")
+	ref := reg.Push(t, "private/app:1", img, nil, remote.WithAuth(&authn.Basic{Username: "ci-bot", Password: "s3cret"}))
+
+	got, _ := openAndWalk(t, ref, image.WithBasicAuth("ci-bot", "s3cret"))
+	assert.Equal(t, image.Registry, got.Transport)
+
+	// The keychain is the default source of credentials.
+	kc := staticKeychain{authn.Basic{Username: "ci-bot", Password: "s3cret"}}
+	openAndWalk(t, ref, image.WithKeychain(kc))
+
+	for name, opt := range map[string]image.Option{
+		"wrong password": image.WithBasicAuth("ci-bot", "nope"),
+		"no credentials": image.WithKeychain(authn.NewMultiKeychain()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := image.Open(context.Background(), ref, opt)
+			require.Error(t, err)
+			assert.Equal(t, failure.ExitInput, failure.Code(err))
+			assert.Contains(t, err.Error(), "credentials")
+			assert.NotContains(t, err.Error(), "s3cret")
+		})
+	}
+}
+
+type staticKeychain struct{ basic authn.Basic }
+
+func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return &k.basic, nil }
+
+func TestMultiPlatformIndex(t *testing.T) {
+	amd := imagetest.Image(t, "linux/amd64", buildImage(t, "linux/amd64")...)
+	arm := imagetest.Image(t, "linux/arm64/v8", buildImage(t, "linux/arm64/v8")...)
+	idx := imagetest.Index(t, amd, arm)
+	wantIdx, err := idx.Digest()
+	require.NoError(t, err)
+	reg := imagetest.NewRegistry(t, "", "")
+	ref := reg.Push(t, "multi:1", nil, idx)
+	dir := imagetest.OCIDir(t, nil, idx)
+
+	for _, src := range []string{ref, "oci-dir:" + dir, "oci-archive:" + imagetest.OCIArchive(t, nil, idx)} {
+		got, walked := openAndWalk(t, src)
+		assert.Equal(t, "linux/amd64", got.Platform, "default platform")
+		f, ok := walked.Stat("etc/os-release")
+		require.True(t, ok)
+		assert.Contains(t, string(f.Data), "linux/amd64")
+
+		got, walked = openAndWalk(t, src, image.WithPlatform("linux/arm64"))
+		assert.Equal(t, "linux/arm64/v8", got.Platform)
+		f, _ = walked.Stat("etc/os-release")
+		assert.Contains(t, string(f.Data), "linux/arm64")
+
+		_, err := image.Open(context.Background(), src, image.WithPlatform("linux/s390x"))
+		require.Error(t, err)
+		assert.Equal(t, failure.ExitInput, failure.Code(err))
+		assert.Contains(t, err.Error(), "available: linux/amd64, linux/arm64/v8")
+	}
+	got, _ := openAndWalk(t, ref)
+	assert.Equal(t, wantIdx.String(), got.IndexDigest)
+}
+
+func TestSinglePlatformMismatch(t *testing.T) {
+	img := imagetest.Image(t, "linux/arm64", buildImage(t, "linux/arm64")...)
+	dir := imagetest.OCIDir(t, img, nil)
+	_, err := image.Open(context.Background(), dir, image.WithPlatform("linux/amd64"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is linux/arm64, not the asked platform linux/amd64")
+	// Without an explicit platform a single-platform image is taken as it is.
+	got, _ := openAndWalk(t, dir)
+	assert.Equal(t, "linux/arm64", got.Platform)
+}
+
+func TestOpenBadInput(t *testing.T) {
+	tmp := t.TempDir()
+	notImage := filepath.Join(tmp, "files.tar")
+	require.NoError(t, os.WriteFile(notImage, imagetest.TarBytes(t, imagetest.File("hello.txt", []byte("hi"))), 0o644))
+	garbage := filepath.Join(tmp, "garbage.tar")
+	require.NoError(t, os.WriteFile(garbage, []byte("this is not a tar file at all, not even close............"), 0o644))
+	emptyDir := t.TempDir()
+
+	img := imagetest.Image(t, "linux/amd64", buildImage(t, "linux/amd64")...)
+	reg := imagetest.NewRegistry(t, "", "")
+	reg.Push(t, "app:1", img, nil)
+
+	cases := []struct {
+		ref  string
+		code int
+		msg  string
+	}{
+		{"", failure.ExitInput, "no image given"},
+		{filepath.Join(tmp, "missing.tar"), failure.ExitInput, "no such file"},
+		{"docker-archive:" + filepath.Join(tmp, "missing.tar"), failure.ExitInput, "no such file"},
+		{"oci-dir:" + emptyDir, failure.ExitInput, "not an OCI layout"},
+		{emptyDir, failure.ExitInput, "not an OCI layout"},
+		{notImage, failure.ExitInput, "neither a docker-archive"},
+		{"docker-archive:" + notImage, failure.ExitInput, "docker-archive"},
+		{"oci-archive:" + notImage, failure.ExitInput, "not an OCI archive"},
+		{garbage, failure.ExitInput, "not an image archive"},
+		{"UPPER/Case:tag", failure.ExitInput, "not a valid reference"},
+		{reg.Host + "/app:nope", failure.ExitInput, "not found"},
+		{reg.Host + "/nothere:1", failure.ExitInput, "not found"},
+		{"127.0.0.1:1/app:1", failure.ExitIncomplete, "cannot reach the registry"},
+	}
+	for _, c := range cases {
+		t.Run(c.ref, func(t *testing.T) {
+			_, err := image.Open(context.Background(), c.ref)
+			require.Error(t, err)
+			assert.Equal(t, c.code, failure.Code(err), err.Error())
+			assert.Contains(t, err.Error(), c.msg)
+		})
+	}
+	_, err := image.Open(context.Background(), "alpine", image.WithPlatform("linux"))
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+}
+
+func TestDaemonUnreachable(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	_, err := image.Open(context.Background(), "docker-daemon:alpine:3.20")
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Contains(t, err.Error(), "no Docker daemon is reachable")
+}

@@ -1,0 +1,231 @@
+package image_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/image"
+)
+
+// keepAll retains every regular file.
+var keepAll = image.RequirerFunc(func(string, fs.FileInfo) bool { return true })
+
+func walk(t *testing.T, steps ...imagetest.Step) *image.Index {
+	t.Helper()
+	img := imagetest.Image(t, "linux/amd64", steps...)
+	idx, err := image.Walk(context.Background(), &image.Image{Image: img, Transport: image.OCIDir}, keepAll)
+	require.NoError(t, err)
+	return idx
+}
+
+func finalPaths(idx *image.Index) []string {
+	var out []string
+	for _, f := range idx.Files() {
+		out = append(out, f.Path)
+	}
+	return out
+}
+
+func TestWalkWhiteoutsAndOpaqueDirs(t *testing.T) {
+	idx := walk(t,
+		imagetest.Step{CreatedBy: "base", Layer: imagetest.Layer(t,
+			imagetest.Dir("etc"),
+			imagetest.File("etc/keep", []byte("keep")),
+			imagetest.File("etc/gone", []byte("gone")),
+			imagetest.Dir("app"),
+			imagetest.File("app/old1", []byte("1")),
+			imagetest.Dir("app/sub"),
+			imagetest.File("app/sub/old2", []byte("2")),
+		)},
+		imagetest.Step{CreatedBy: "ENV A=b"},
+		imagetest.Step{CreatedBy: "delete and replace", Layer: imagetest.Layer(t,
+			imagetest.Whiteout("etc/gone"),
+			imagetest.Opaque("app"),
+			imagetest.File("app/new", []byte("new")),
+		)},
+	)
+	assert.Equal(t, []string{"app", "app/new", "etc", "etc/keep"}, finalPaths(idx))
+	require.Len(t, idx.Layers, 2)
+	assert.Equal(t, "base", idx.Layers[0].CreatedBy)
+	assert.Equal(t, "delete and replace", idx.Layers[1].CreatedBy, "empty-layer history entries are skipped")
+
+	// Deleted files are still in their layer, marked removed, bytes kept.
+	var removed []string
+	for _, f := range idx.LayerFiles(0) {
+		if f.Removed {
+			removed = append(removed, f.Path)
+		}
+	}
+	assert.ElementsMatch(t, []string{"etc/gone", "app/old1", "app/sub", "app/sub/old2"}, removed)
+	v := idx.Versions("etc/gone")
+	require.Len(t, v, 1)
+	assert.Equal(t, "gone", string(v[0].Data))
+	assert.True(t, v[0].Removed)
+}
+
+func TestWalkSameLayerWhiteoutDoesNotHideOwnFiles(t *testing.T) {
+	// A layer that deletes a directory and recreates a file in it keeps its own file.
+	idx := walk(t,
+		imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("d/a", []byte("a")))},
+		imagetest.Step{Layer: imagetest.Layer(t, imagetest.Opaque("d"), imagetest.File("d/b", []byte("b")), imagetest.Whiteout("d/a"))},
+	)
+	assert.Equal(t, []string{"d/b"}, finalPaths(idx))
+}
+
+func TestWalkFileReplacesDirectory(t *testing.T) {
+	idx := walk(t,
+		imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("x/y", []byte("y")))},
+		imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("x", []byte("now a file")))},
+	)
+	assert.Equal(t, []string{"x"}, finalPaths(idx))
+}
+
+func TestWalkKeepsEveryVersionOfRequiredFiles(t *testing.T) {
+	want := image.RequirerFunc(func(p string, _ fs.FileInfo) bool { return p == "var/lib/db" })
+	img := imagetest.Image(t, "linux/amd64",
+		imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("var/lib/db", []byte("v1")), imagetest.File("other", []byte("x")))},
+		imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("var/lib/db", []byte("v2")))},
+	)
+	idx, err := image.Walk(context.Background(), &image.Image{Image: img}, want)
+	require.NoError(t, err)
+	v := idx.Versions("var/lib/db")
+	require.Len(t, v, 2)
+	assert.Equal(t, "v1", string(v[0].Data))
+	assert.Equal(t, 0, v[0].Layer)
+	assert.True(t, v[0].Removed, "replaced by layer 1")
+	assert.Equal(t, "v2", string(v[1].Data))
+	assert.False(t, v[1].Removed)
+	other, ok := idx.Stat("other")
+	require.True(t, ok)
+	assert.False(t, other.Retained, "files nobody asked for are not kept")
+	assert.Nil(t, other.Data)
+}
+
+func TestSymlinksResolveInsideTheRoot(t *testing.T) {
+	idx := walk(t, imagetest.Step{Layer: imagetest.Layer(t,
+		imagetest.File("usr/lib/os-release", []byte("ID=debian\n")),
+		imagetest.Symlink("etc/os-release", "../usr/lib/os-release"),
+		imagetest.Symlink("etc/abs", "/usr/lib/os-release"),
+		imagetest.Symlink("etc/escape", "../../../../../../usr/lib/os-release"),
+		imagetest.Symlink("etc/passwd-host", "../../../../../../etc/passwd"),
+		imagetest.Symlink("loop/a", "b"),
+		imagetest.Symlink("loop/b", "a"),
+		imagetest.Symlink("lib", "usr/lib"),
+	)})
+	for _, p := range []string{"etc/os-release", "etc/abs", "etc/escape", "lib/os-release"} {
+		f, ok := idx.Stat(p)
+		require.True(t, ok, p)
+		assert.Equal(t, "ID=debian\n", string(f.Data), p)
+	}
+	_, ok := idx.Stat("etc/passwd-host")
+	assert.False(t, ok, "a link out of the root resolves inside it, where there is no etc/passwd")
+	_, ok = idx.Stat("loop/a")
+	assert.False(t, ok, "symlink loops end")
+	l, ok := idx.Lstat("etc/os-release")
+	require.True(t, ok)
+	assert.Equal(t, image.TypeSymlink, l.Type)
+
+	b, err := fs.ReadFile(idx.FS(), "etc/os-release")
+	require.NoError(t, err)
+	assert.Equal(t, "ID=debian\n", string(b))
+	entries, err := fs.ReadDir(idx.FS(), "etc")
+	require.NoError(t, err)
+	assert.Len(t, entries, 4)
+}
+
+func TestHardLinkGetsTargetBytes(t *testing.T) {
+	idx := walk(t, imagetest.Step{Layer: imagetest.Layer(t,
+		imagetest.File("a", []byte("body")),
+		imagetest.Entry{Path: "b", Type: tar.TypeLink, Linkname: "a"},
+	)})
+	f, ok := idx.Stat("b")
+	require.True(t, ok)
+	assert.Equal(t, "body", string(f.Data))
+}
+
+func TestHostileEntriesAreRefused(t *testing.T) {
+	cases := map[string]imagetest.Entry{
+		"dotdot":       imagetest.File("../../etc/evil", []byte("x")),
+		"nested":       imagetest.File("usr/../../evil", []byte("x")),
+		"hardlink-out": {Path: "h", Type: tar.TypeLink, Linkname: "../../etc/shadow"},
+	}
+	for name, e := range cases {
+		t.Run(name, func(t *testing.T) {
+			img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, e)})
+			_, err := image.Walk(context.Background(), &image.Image{Image: img}, keepAll)
+			require.Error(t, err)
+			assert.Equal(t, failure.ExitInput, failure.Code(err))
+			assert.Contains(t, err.Error(), "layer 0")
+			assert.NotContains(t, err.Error(), "\n")
+		})
+	}
+}
+
+func TestTruncatedLayer(t *testing.T) {
+	full := imagetest.TarBytes(t, imagetest.File("big", bytes.Repeat([]byte("x"), 1<<16)))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(full[:len(full)/2])
+	zw.Close()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(gz.Bytes())), nil
+	})
+	require.NoError(t, err)
+	img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: l})
+	_, err = image.Walk(context.Background(), &image.Image{Image: img}, keepAll)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+	assert.Contains(t, err.Error(), "truncated")
+}
+
+func TestCorruptLayer(t *testing.T) {
+	img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("a", []byte("a")))})
+	dir := imagetest.OCIDir(t, img, nil)
+	layers, err := img.Layers()
+	require.NoError(t, err)
+	d, err := layers[0].Digest()
+	require.NoError(t, err)
+	blob := filepath.Join(dir, "blobs", d.Algorithm, d.Hex)
+	require.NoError(t, os.WriteFile(blob, []byte("\x1f\x8b\x08\x00garbage that is not deflate"), 0o644))
+
+	opened, err := image.Open(context.Background(), "oci-dir:"+dir)
+	require.NoError(t, err)
+	_, err = image.Walk(context.Background(), opened, keepAll)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+	assert.Contains(t, err.Error(), "layer 0")
+	assert.NotContains(t, err.Error(), "\n")
+}
+
+func TestWalkHonoursCancellation(t *testing.T) {
+	img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("a", nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := image.Walk(ctx, &image.Image{Image: img}, keepAll)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+}
+
+func TestOversizedRequiredFileIsSkippedWithWarning(t *testing.T) {
+	img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("huge", make([]byte, 4096)))})
+	idx, err := image.Walk(context.Background(), &image.Image{Image: img}, keepAll, image.WithMaxFileSize(1024))
+	require.NoError(t, err)
+	f, ok := idx.Stat("huge")
+	require.True(t, ok)
+	assert.False(t, f.Retained)
+	require.Len(t, idx.Warnings(), 1)
+	assert.Contains(t, idx.Warnings()[0], "huge")
+}
