@@ -222,6 +222,10 @@ func convert(p *extractor.Package, location string) Package {
 	switch m := p.Metadata.(type) {
 	case *dpkgmeta.Metadata:
 		pkg.SourceName, pkg.SourceVersion, pkg.Arch = m.SourceName, m.SourceVersion, m.Architecture
+		if pkg.SourceName != "" && pkg.SourceVersion == "" {
+			// dpkg: "Source: name" without a version means the binary's version.
+			pkg.SourceVersion = p.Version
+		}
 	case *apkmeta.Metadata:
 		pkg.SourceName, pkg.Arch = m.OriginName, m.Architecture
 		if m.OriginName != "" {

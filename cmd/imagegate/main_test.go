@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	stdjson "encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegate/imagegate/internal/demo"
+	"github.com/imagegate/imagegate/internal/imagetest"
+	jsonreport "github.com/imagegate/imagegate/reporters/json"
+)
+
+type runResult struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCLI(t *testing.T, args ...string) runResult {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return runResult{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+func demoPath(t *testing.T) string {
+	return filepath.Join(imagetest.RepoRoot(t), demo.ArchivePath)
+}
+
+func compileSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(jsonreport.Schema))
+	require.NoError(t, err)
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	require.NoError(t, c.AddResource("schema.json", doc))
+	s, err := c.Compile("schema.json")
+	require.NoError(t, err)
+	return s
+}
+
+func TestScanDemoJSONMatchesSchema(t *testing.T) {
+	r := runCLI(t, "scan", demoPath(t), "--format", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Empty(t, r.stderr)
+
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(r.stdout))
+	require.NoError(t, err)
+	require.NoError(t, compileSchema(t).Validate(doc))
+
+	var got struct {
+		SchemaVersion string `json:"schemaVersion"`
+		Image         struct {
+			Transport string `json:"transport"`
+		} `json:"image"`
+		OS struct {
+			ID string `json:"id"`
+		} `json:"os"`
+		Layers   []any `json:"layers"`
+		Packages []struct {
+			Name  string `json:"name"`
+			Layer int    `json:"layer"`
+		} `json:"packages"`
+	}
+	require.NoError(t, stdjson.Unmarshal([]byte(r.stdout), &got))
+	assert.Equal(t, jsonreport.SchemaVersion, got.SchemaVersion)
+	assert.Equal(t, "docker-archive", got.Image.Transport)
+	assert.Equal(t, "debian", got.OS.ID)
+	assert.Len(t, got.Layers, 3)
+	status := imagetest.Fixture(t, "pkgdb/debian11-app/var/lib/dpkg/status")
+	assert.Len(t, got.Packages, strings.Count(string(status), "Status: install ok installed"))
+}
+
+func TestSchemaRejectsWrongDocuments(t *testing.T) {
+	s := compileSchema(t)
+	for _, bad := range []string{
+		`{}`,
+		`{"schemaVersion":"2.0","tool":{"name":"imagegate","version":"x"},"image":{"name":"a","transport":"registry","id":"sha256:0000000000000000000000000000000000000000000000000000000000000000"},"layers":[],"packages":[]}`,
+		`{"schemaVersion":"1.0","tool":{"name":"imagegate","version":"x"},"image":{"name":"a","transport":"ftp","id":"sha256:0000000000000000000000000000000000000000000000000000000000000000"},"layers":[],"packages":[]}`,
+	} {
+		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(bad))
+		require.NoError(t, err)
+		assert.Error(t, s.Validate(doc), bad)
+	}
+}
+
+func TestScanDemoTable(t *testing.T) {
+	r := runCLI(t, "scan", "docker-archive:"+demoPath(t))
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "Debian GNU/Linux 11 (bullseye)")
+	assert.Contains(t, r.stdout, "Debian:11 (113 packages)")
+	assert.Regexp(t, `python3-yaml\s+5\.3\.1-5\s+pyyaml\s+1`, r.stdout)
+	assert.NotContains(t, r.stdout, "\x1b[", "no colour when stdout is not a terminal")
+}
+
+func TestOutputFileIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "inventory.json")
+	r := runCLI(t, "scan", demoPath(t), "--format", "json", "--output", out)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Empty(t, r.stdout)
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.True(t, stdjson.Valid(b))
+
+	// A failed scan leaves the previous report alone and no temporary file behind.
+	r = runCLI(t, "scan", filepath.Join(dir, "missing.tar"), "--format", "json", "--output", out)
+	assert.Equal(t, 2, r.code)
+	after, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, b, after)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1)
+}
+
+func TestExitCodesAndOneLineErrors(t *testing.T) {
+	dir := t.TempDir()
+	notImage := filepath.Join(dir, "plain.tar")
+	require.NoError(t, os.WriteFile(notImage, imagetest.TarBytes(t, imagetest.File("a", []byte("a"))), 0o644))
+	cases := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"unknown flag", []string{"scan", "--bogus", "x"}, 2, "unknown flag"},
+		{"no image", []string{"scan"}, 2, "exactly one IMAGE"},
+		{"unknown command", []string{"scna"}, 2, "unknown command"},
+		{"bad format", []string{"scan", demoPath(t), "--format", "xml"}, 2, "--format"},
+		{"bad platform", []string{"scan", demoPath(t), "--platform", "linux"}, 2, "platform"},
+		{"missing file", []string{"scan", filepath.Join(dir, "nope.tar")}, 2, "no such file"},
+		{"not an image", []string{"scan", notImage}, 2, "neither a docker-archive"},
+		{"output folder missing", []string{"scan", demoPath(t), "-o", filepath.Join(dir, "no", "such", "out.json")}, 2, "does not exist"},
+		{"unreachable registry", []string{"scan", "127.0.0.1:1/app:1"}, 3, "cannot reach the registry"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := runCLI(t, c.args...)
+			assert.Equal(t, c.code, r.code, r.stderr)
+			assert.Empty(t, r.stdout)
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			require.Len(t, lines, 1, r.stderr)
+			assert.True(t, strings.HasPrefix(lines[0], "imagegate: "), lines[0])
+			assert.Contains(t, lines[0], c.msg)
+			assert.NotContains(t, r.stderr, "goroutine")
+		})
+	}
+	_, err := os.Stat(filepath.Join(dir, "no"))
+	assert.True(t, os.IsNotExist(err), "nothing is created for a missing output folder")
+}
+
+func TestRegistryCredentialsFromEnvironment(t *testing.T) {
+	img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.Tree(t, "pkgdb/alpine320")...)})
+	reg := imagetest.NewRegistry(t, "bot", "pw")
+	ref := reg.Push(t, "app:1", img, nil, authOption("bot", "pw"))
+
+	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no docker login on the test machine
+	r := runCLI(t, "scan", ref)
+	assert.Equal(t, 2, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "credentials")
+
+	t.Setenv("IMAGEGATE_USERNAME", "bot")
+	t.Setenv("IMAGEGATE_PASSWORD", "pw")
+	r = runCLI(t, "scan", ref)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "Alpine:v3.20")
+
+	r = runCLI(t, "scan", ref, "--password", "wrong")
+	assert.Equal(t, 2, r.code)
+	assert.NotContains(t, r.stderr, "wrong")
+}
+
+func TestVersion(t *testing.T) {
+	r := runCLI(t, "version")
+	assert.Equal(t, 0, r.code)
+	assert.True(t, strings.HasPrefix(r.stdout, "imagegate "))
+}
+
+func authOption(user, pw string) remote.Option {
+	return remote.WithAuth(&authn.Basic{Username: user, Password: pw})
+}
