@@ -91,8 +91,9 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 	cheapDigests := img.Transport != DockerArchive && img.Transport != DockerDaemon
 	for i, l := range layers {
 		info := Layer{Index: i}
-		if d, err := l.DiffID(); err == nil {
-			info.DiffID = d.String()
+		// The config lists the diff IDs; asking the layer may decompress it to compute one.
+		if i < len(cf.RootFS.DiffIDs) {
+			info.DiffID = cf.RootFS.DiffIDs[i].String()
 		}
 		if cheapDigests {
 			if d, err := l.Digest(); err == nil {
@@ -129,7 +130,7 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 				return
 			}
 			defer func() { <-sem }()
-			results[i], errs[i] = readLayer(ctx, l, i, req, &o)
+			results[i], errs[i] = readLayer(ctx, l, img.Transport, i, req, &o)
 			if errs[i] != nil {
 				cancel()
 			}
@@ -209,9 +210,9 @@ type layerContent struct {
 	warnings  []string
 }
 
-func readLayer(ctx context.Context, l v1.Layer, index int, req Requirer, o *walkOptions) (layerContent, error) {
+func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, req Requirer, o *walkOptions) (layerContent, error) {
 	var lc layerContent
-	rc, err := l.Uncompressed()
+	rc, err := openLayer(l, t)
 	if err != nil {
 		return lc, err
 	}
@@ -286,7 +287,11 @@ func readLayer(ctx context.Context, l v1.Layer, index int, req Requirer, o *walk
 	}
 	// Drain what follows the tar end marker so that the digest of a verifying reader is
 	// checked and a truncated stream is noticed.
-	if _, err := io.Copy(io.Discard, rc); err != nil {
+	if s, ok := rc.(*layerStream); ok {
+		if err := s.finish(); err != nil {
+			return lc, err
+		}
+	} else if _, err := io.Copy(io.Discard, rc); err != nil {
 		return lc, err
 	}
 	return lc, nil

@@ -229,3 +229,26 @@ func TestOversizedRequiredFileIsSkippedWithWarning(t *testing.T) {
 	require.Len(t, idx.Warnings(), 1)
 	assert.Contains(t, idx.Warnings()[0], "huge")
 }
+
+func TestTamperedBlobIsRefused(t *testing.T) {
+	img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("a", []byte("original")))})
+	dir := imagetest.OCIDir(t, img, nil)
+	layers, err := img.Layers()
+	require.NoError(t, err)
+	d, err := layers[0].Digest()
+	require.NoError(t, err)
+	// A well-formed layer, but not the one the manifest names.
+	other := imagetest.Layer(t, imagetest.File("a", []byte("tampered")))
+	rc, err := other.Compressed()
+	require.NoError(t, err)
+	body, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "blobs", d.Algorithm, d.Hex), body, 0o644))
+
+	opened, err := image.Open(context.Background(), dir)
+	require.NoError(t, err)
+	_, err = image.Walk(context.Background(), opened, keepAll)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+	assert.Contains(t, err.Error(), "digest mismatch")
+}

@@ -1,0 +1,111 @@
+package image
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// storesCompressed says whether a transport keeps layer blobs as they were pushed, so that
+// reading Compressed() costs nothing extra. A docker-archive may hold uncompressed layers,
+// for which go-containerregistry would compress on the fly: those are read Uncompressed().
+func storesCompressed(t Transport) bool {
+	return t == Registry || t == OCIDir || t == OCIArchive
+}
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// openLayer returns the layer's tar stream. For transports that store blobs compressed it
+// decompresses the blob itself (klauspost's gzip and zstd are markedly faster than the
+// standard library's) and, where the transport does not, checks the blob's digest at the
+// end of the stream.
+func openLayer(l v1.Layer, t Transport) (io.ReadCloser, error) {
+	if !storesCompressed(t) {
+		return l.Uncompressed()
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	var src io.Reader = rc
+	if t != Registry { // remote blobs are verified by go-containerregistry
+		if d, err := l.Digest(); err == nil && d.Algorithm == "sha256" {
+			src = &digestReader{r: rc, h: sha256.New(), want: d.Hex}
+		}
+	}
+	br := bufio.NewReaderSize(src, 256<<10)
+	magic, _ := br.Peek(4)
+	var out io.Reader
+	var closeFn func()
+	switch {
+	case bytes.HasPrefix(magic, gzipMagic):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			rc.Close()
+			return nil, err
+		}
+		out, closeFn = zr, func() { zr.Close() }
+	case bytes.HasPrefix(magic, zstdMagic):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			rc.Close()
+			return nil, err
+		}
+		out, closeFn = zr, zr.Close
+	default: // an uncompressed tar blob
+		out, closeFn = br, func() {}
+	}
+	return &layerStream{Reader: out, closeFn: closeFn, rc: rc, src: src, br: br}, nil
+}
+
+type layerStream struct {
+	io.Reader
+	closeFn func()
+	rc      io.Closer
+	src     io.Reader
+	br      *bufio.Reader
+}
+
+// Close releases the decompressor and the blob.
+func (s *layerStream) Close() error {
+	s.closeFn()
+	return s.rc.Close()
+}
+
+// finish drains the rest of the blob (gzip trailers, padding) so that its digest is checked.
+func (s *layerStream) finish() error {
+	if _, err := io.Copy(io.Discard, s.Reader); err != nil {
+		return err
+	}
+	_, err := io.Copy(io.Discard, s.br)
+	return err
+}
+
+// digestReader checks a sha256 digest when the stream ends.
+type digestReader struct {
+	r    io.Reader
+	h    hash.Hash
+	want string
+}
+
+func (d *digestReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	d.h.Write(p[:n])
+	if err == io.EOF {
+		if got := hex.EncodeToString(d.h.Sum(nil)); got != d.want {
+			return n, fmt.Errorf("blob digest mismatch: sha256:%s, manifest says sha256:%s", got, d.want)
+		}
+	}
+	return n, err
+}

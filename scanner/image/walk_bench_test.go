@@ -1,0 +1,192 @@
+package image_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/imagegate/imagegate/internal/imagebuild"
+	"github.com/imagegate/imagegate/scanner/image"
+	"github.com/imagegate/imagegate/scanner/inventory"
+)
+
+// benchImage builds (once, cached in the temp dir) an OCI layout of `layers` gzip layers
+// holding `total` bytes of text-like file content, plus a dpkg database in the first
+// layer. IMAGEGATE_BENCH_MB sets the size (default 1024).
+func benchImage(b *testing.B, layers int) (dir string, total int64) {
+	b.Helper()
+	mb := int64(1024)
+	if s := os.Getenv("IMAGEGATE_BENCH_MB"); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mb = v
+	}
+	total = mb << 20
+	dir = filepath.Join(os.TempDir(), fmt.Sprintf("imagegate-bench-%dMiB-%dlayers", mb, layers))
+	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
+		return dir, total
+	}
+	os.RemoveAll(dir)
+	tmp := dir + ".building"
+	os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	words := []string{"container", "layer", "image", "package", "version", "security", "registry",
+		"manifest", "digest", "the", "of", "and", "a", "to", "in", "is", "for", "with", "0", "1", "\n"}
+	perLayer := total / int64(layers)
+	const fileSize = 48 << 10
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	for l := 0; l < layers; l++ {
+		rng := rand.New(rand.NewPCG(uint64(l), 42))
+		var entries []imagebuild.Entry
+		if l == 0 {
+			entries = append(entries, imagebuild.File("var/lib/dpkg/status", imagetestStatus(b)))
+		}
+		for n := int64(0); n*fileSize < perLayer; n++ {
+			body := make([]byte, 0, fileSize)
+			for len(body) < fileSize {
+				body = append(body, words[rng.IntN(len(words))]...)
+				body = append(body, ' ')
+			}
+			entries = append(entries, imagebuild.File(fmt.Sprintf("data/l%02d/f%05d.txt", l, n), body[:fileSize]))
+		}
+		p := filepath.Join(tmp, fmt.Sprintf("layer%02d.tar", l))
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := imagebuild.WriteTar(f, entries...); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		layer, err := tarball.LayerFromFile(p, tarball.WithMediaType(types.OCILayer))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if img, err = mutate.AppendLayers(img, layer); err != nil {
+			b.Fatal(err)
+		}
+	}
+	lp, err := layout.Write(filepath.Join(tmp, "oci"), empty.Index)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := lp.AppendImage(img); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(tmp, "oci"), dir); err != nil {
+		b.Fatal(err)
+	}
+	os.RemoveAll(tmp)
+	if err := os.WriteFile(filepath.Join(dir, "done"), nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return dir, total
+}
+
+func imagetestStatus(b *testing.B) []byte {
+	wd, _ := os.Getwd()
+	data, err := os.ReadFile(filepath.Join(wd, "..", "..", "testdata", "pkgdb", "debian11-app", "var", "lib", "dpkg", "status"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+// peakHeap samples the heap in use until stop is closed.
+func peakHeap(stop <-chan struct{}) func() uint64 {
+	var peak uint64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var ms runtime.MemStats
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak {
+				peak = ms.HeapInuse
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 { wg.Wait(); return peak }
+}
+
+// BenchmarkWalk walks a generated 1 GiB, 20-layer image with the inventory analyzer's
+// needs and compares it with `gzip -dc` over the same layer blobs (one process per layer,
+// one after the other: a single decompression pass).
+func BenchmarkWalk(b *testing.B) {
+	dir, total := benchImage(b, 20)
+	inv, err := inventory.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, err := image.Open(context.Background(), "oci-dir:"+dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	gzipTime := time.Duration(0)
+	if gz, err := exec.LookPath("gzip"); err == nil {
+		layers, _ := img.Layers()
+		start := time.Now()
+		for _, l := range layers {
+			d, _ := l.Digest()
+			cmd := exec.Command("sh", "-c", gz+" -dc \"$1\" > /dev/null", "sh", filepath.Join(dir, "blobs", d.Algorithm, d.Hex))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("gzip -dc: %v %s", err, out)
+			}
+		}
+		gzipTime = time.Since(start)
+	}
+
+	runtime.GC()
+	b.ResetTimer()
+	var peak uint64
+	for i := 0; i < b.N; i++ {
+		stop := make(chan struct{})
+		wait := peakHeap(stop)
+		idx, err := image.Walk(context.Background(), img, inv)
+		close(stop)
+		if p := wait(); p > peak {
+			peak = p
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(idx.Layers) != 20 {
+			b.Fatalf("%d layers", len(idx.Layers))
+		}
+	}
+	b.StopTimer()
+	perOp := b.Elapsed() / time.Duration(b.N)
+	b.SetBytes(total)
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	if gzipTime > 0 {
+		b.ReportMetric(gzipTime.Seconds(), "gzip-dc-s")
+		b.ReportMetric(perOp.Seconds()/gzipTime.Seconds(), "x-gzip-dc")
+	}
+}
