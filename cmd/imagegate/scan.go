@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -23,6 +24,10 @@ type scanFlags struct {
 	format   string
 	output   string
 	maxFile  int64
+	scanners []string
+	db       string
+	dbMaxAge time.Duration
+	unfixed  bool
 }
 
 func newScanCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -59,12 +64,16 @@ IMAGE is one of:
 				f.password = os.Getenv("IMAGEGATE_PASSWORD")
 			}
 			res, err := scanner.Scan(cmd.Context(), scanner.Options{
-				Image:       args[0],
-				Platform:    f.platform,
-				Username:    f.username,
-				Password:    f.password,
-				Insecure:    f.insecure,
-				MaxFileSize: f.maxFile,
+				Image:         args[0],
+				Platform:      f.platform,
+				Username:      f.username,
+				Password:      f.password,
+				Insecure:      f.insecure,
+				MaxFileSize:   f.maxFile,
+				Scanners:      f.scanners,
+				DB:            f.db,
+				DBMaxAge:      f.dbMaxAge,
+				IgnoreUnfixed: f.unfixed,
 			})
 			if err != nil {
 				return err
@@ -92,6 +101,10 @@ IMAGE is one of:
 	fl.StringVarP(&f.format, "format", "f", "table", "report format: table or json")
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file (atomically) instead of stdout")
 	fl.Int64Var(&f.maxFile, "max-file-size", 0, "largest file read into memory, in bytes (default 128 MiB)")
+	fl.StringSliceVar(&f.scanners, "scanners", nil, "checks to run: vuln (default: all)")
+	fl.StringVar(&f.db, "db", "", "vulnerability database folder, or a folder of OSV all.zip files (default $IMAGEGATE_DB or the user cache)")
+	fl.DurationVar(&f.dbMaxAge, "db-max-age", scanner.DefaultDBMaxAge, "warn when the vulnerability data is older than this")
+	fl.BoolVar(&f.unfixed, "ignore-unfixed", false, "drop vulnerabilities that have no fixed version")
 	return cmd
 }
 

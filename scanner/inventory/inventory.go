@@ -43,6 +43,9 @@ type Package struct {
 	Locations []string `json:"locations"`
 	// Layer is the index of the layer that added the package (in this version).
 	Layer int `json:"layer"`
+	// OSOwned marks a language package whose files belong to an OS package: it is matched
+	// through the OS package only.
+	OSOwned bool `json:"osOwned,omitempty"`
 }
 
 // OS is the distribution the image is built on, from os-release.
@@ -234,6 +237,10 @@ func convert(p *extractor.Package, location string) Package {
 	case *rpmmeta.Metadata:
 		pkg.SourceName, pkg.SourceVersion = splitSourceRPM(m.SourceRPM)
 		pkg.Arch = m.Architecture
+		if m.Epoch > 0 {
+			// Advisories write the epoch: 1:1.1.1k-7.el8
+			pkg.Version = fmt.Sprintf("%d:%s", m.Epoch, pkg.Version)
+		}
 	}
 	if pkg.SourceName == pkg.Name && pkg.SourceVersion == pkg.Version {
 		pkg.SourceName, pkg.SourceVersion = "", ""

@@ -1,0 +1,116 @@
+// Package finding is the model every check produces and every reporter reads.
+package finding
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// Severity orders findings; Unknown sorts below Low.
+type Severity int
+
+// Severities.
+const (
+	Unknown Severity = iota
+	Low
+	Medium
+	High
+	Critical
+)
+
+var severityNames = []string{"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
+
+func (s Severity) String() string {
+	if s < Unknown || s > Critical {
+		return "UNKNOWN"
+	}
+	return severityNames[s]
+}
+
+// ParseSeverity reads a severity name, case-insensitively.
+func ParseSeverity(name string) (Severity, error) {
+	for i, n := range severityNames {
+		if strings.EqualFold(name, n) {
+			return Severity(i), nil
+		}
+	}
+	return Unknown, fmt.Errorf("unknown severity %q: want low, medium, high or critical", name)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Kind says which check produced a finding.
+type Kind string
+
+// Kinds.
+const (
+	KindVulnerability Kind = "vulnerability"
+)
+
+// Score is a CVSS score computed from a vector.
+type Score struct {
+	Version string  `json:"version"` // "3.1", "4.0", ...
+	Vector  string  `json:"vector"`
+	Score   float64 `json:"score"`
+	Source  string  `json:"source"` // the record the vector came from
+}
+
+// Package is the package a finding is about.
+type Package struct {
+	Name      string   `json:"name"`
+	Version   string   `json:"version"`
+	Ecosystem string   `json:"ecosystem"`
+	PURL      string   `json:"purl,omitempty"`
+	Locations []string `json:"locations,omitempty"`
+	// MatchedName and MatchedVersion are what the advisory names when it is not the
+	// installed package itself: the source package (Debian, Ubuntu) or origin (Alpine).
+	MatchedName    string `json:"matchedName,omitempty"`
+	MatchedVersion string `json:"matchedVersion,omitempty"`
+}
+
+// Finding is one problem found.
+type Finding struct {
+	Kind Kind `json:"kind"`
+	// ID is the primary identifier (a CVE when the advisories agree on one).
+	ID string `json:"id"`
+	// Aliases are the other identifiers of the same problem (advisory ids, CVEs).
+	Aliases  []string `json:"aliases,omitempty"`
+	Title    string   `json:"title,omitempty"`
+	Severity Severity `json:"severity"`
+	// SeveritySource says where the severity came from: "cvss" or the record's ecosystem
+	// severity ("ecosystem"); empty when unknown.
+	SeveritySource string   `json:"severitySource,omitempty"`
+	CVSS           *Score   `json:"cvss,omitempty"`
+	Package        *Package `json:"package,omitempty"`
+	// FixedVersions lists the versions that fix the problem for this package; empty when
+	// no fix is known.
+	FixedVersions []string `json:"fixedVersions,omitempty"`
+	// Layer is the index of the image layer the problem came from (-1: unknown).
+	Layer      int      `json:"layer"`
+	References []string `json:"references,omitempty"`
+	// Fingerprint identifies the finding across runs (SARIF partialFingerprints, PR
+	// comment de-duplication): it does not change when versions change.
+	Fingerprint string `json:"fingerprint"`
+}
+
+// Fixed reports whether a fix is known.
+func (f *Finding) Fixed() bool { return len(f.FixedVersions) > 0 }
+
+// MakeFingerprint hashes the parts that identify a finding.
+func MakeFingerprint(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(h[:16])
+}

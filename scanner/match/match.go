@@ -1,0 +1,295 @@
+// Package match finds the known vulnerabilities of inventoried packages in the local OSV
+// store: per-ecosystem version order (osv-scalibr's semantic), distro source packages,
+// alias merging, severity from CVSS vectors, and fixed versions.
+package match
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/google/osv-scalibr/semantic"
+	"github.com/ossf/osv-schema/bindings/go/osvschema"
+
+	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/scanner/inventory"
+	"github.com/imagegate/imagegate/scanner/vulndb"
+)
+
+// Source is where records come from: the local store.
+type Source interface {
+	Has(ecosystem string) bool
+	Query(ecosystem, name string) ([]*osvschema.Vulnerability, error)
+}
+
+// Options configures Match.
+type Options struct {
+	// IgnoreUnfixed drops vulnerabilities that have no fixed version yet.
+	IgnoreUnfixed bool
+}
+
+// Result is what matching found.
+type Result struct {
+	Findings []finding.Finding
+	// Unchecked counts packages per ecosystem that had no data to match against.
+	Unchecked map[string]int
+	Warnings  []string
+}
+
+// osEcosystems are matched by the distro's own advisories; their language packages are not
+// matched again through PyPI, npm, ... (see inventory.Package.OSOwned).
+var sourceMatched = map[string]bool{"Debian": true, "Ubuntu": true, "Alpine": true}
+
+// query says under which name and version the advisories list a package: distro records
+// are per source package (Debian, Ubuntu) or origin (Alpine).
+func query(p inventory.Package) (name, version string) {
+	if sourceMatched[vulndb.BaseEcosystem(p.Ecosystem)] && p.SourceName != "" {
+		v := p.SourceVersion
+		if v == "" {
+			v = p.Version
+		}
+		return p.SourceName, v
+	}
+	return p.Name, p.Version
+}
+
+type hit struct {
+	record *osvschema.Vulnerability
+	fixed  []string
+	cvss   *finding.Score
+	ecoSev finding.Severity
+}
+
+// Match looks up every package and returns one finding per vulnerability per package.
+func Match(ctx context.Context, src Source, pkgs []inventory.Package, o Options) (*Result, error) {
+	res := &Result{Unchecked: map[string]int{}}
+	unparsable := 0
+	for _, p := range pkgs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if p.OSOwned {
+			continue // matched through the OS package that installed it
+		}
+		if p.Ecosystem == "" {
+			res.Unchecked["(unknown)"]++
+			continue
+		}
+		if !src.Has(p.Ecosystem) {
+			res.Unchecked[vulndb.BaseEcosystem(p.Ecosystem)]++
+			continue
+		}
+		name, version := query(p)
+		records, err := src.Query(p.Ecosystem, name)
+		if err != nil {
+			return nil, err
+		}
+		var hits []hit
+		for _, r := range records {
+			if r.GetWithdrawn() != nil {
+				continue
+			}
+			for _, a := range r.GetAffected() {
+				ap := a.GetPackage()
+				if ap.GetEcosystem() != p.Ecosystem || vulndb.NormalizeName(p.Ecosystem, ap.GetName()) != vulndb.NormalizeName(p.Ecosystem, name) {
+					continue
+				}
+				ok, fixed, readable := affects(a, normalizeVersion(p.Ecosystem, version), vulndb.BaseEcosystem(p.Ecosystem))
+				if !readable {
+					unparsable++
+				}
+				if ok {
+					hits = append(hits, hit{record: r, fixed: fixed, cvss: bestCVSS(r, a), ecoSev: ecosystemSeverity(r, a)})
+				}
+			}
+		}
+		for _, f := range merge(p, name, version, hits) {
+			if o.IgnoreUnfixed && !f.Fixed() {
+				continue
+			}
+			res.Findings = append(res.Findings, f)
+		}
+	}
+	if unparsable > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d advisory ranges had versions that could not be parsed and were skipped", unparsable))
+	}
+	sort.SliceStable(res.Findings, func(i, j int) bool {
+		a, b := res.Findings[i], res.Findings[j]
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
+		}
+		if a.Package.Name != b.Package.Name {
+			return a.Package.Name < b.Package.Name
+		}
+		return a.ID < b.ID
+	})
+	return res, nil
+}
+
+// normalizeVersion turns Go's "v1.2.3" and "go1.21.0" into the plain semver OSV uses.
+func normalizeVersion(eco, v string) string {
+	if eco == "Go" {
+		v = strings.TrimPrefix(v, "go")
+		v = strings.TrimPrefix(v, "v")
+	}
+	return v
+}
+
+func ids(r *osvschema.Vulnerability) []string {
+	out := []string{r.GetId()}
+	out = append(out, r.GetAliases()...)
+	out = append(out, r.GetUpstream()...)
+	return out
+}
+
+// merge turns a package's hits into findings, one per vulnerability: records that share
+// an id (aliases, upstream) are the same vulnerability.
+func merge(p inventory.Package, name, version string, hits []hit) []finding.Finding {
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].record.GetId() < hits[j].record.GetId() })
+	parent := make([]int, len(hits))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	owner := map[string]int{}
+	for i, h := range hits {
+		for _, id := range ids(h.record) {
+			if j, ok := owner[id]; ok {
+				parent[find(i)] = find(j)
+			} else {
+				owner[id] = i
+			}
+		}
+	}
+	groups := map[int][]hit{}
+	var order []int
+	for i, h := range hits {
+		root := find(i)
+		if _, ok := groups[root]; !ok {
+			order = append(order, root)
+		}
+		groups[root] = append(groups[root], h)
+	}
+	var out []finding.Finding
+	for _, root := range order {
+		out = append(out, build(p, name, version, groups[root]))
+	}
+	return out
+}
+
+func build(p inventory.Package, name, version string, group []hit) finding.Finding {
+	all := map[string]bool{}
+	var cves, recordIDs []string
+	for _, h := range group {
+		recordIDs = append(recordIDs, h.record.GetId())
+		for _, id := range ids(h.record) {
+			if !all[id] {
+				all[id] = true
+				if strings.HasPrefix(id, "CVE-") {
+					cves = append(cves, id)
+				}
+			}
+		}
+	}
+	sort.Strings(recordIDs)
+	primary := recordIDs[0]
+	if len(cves) == 1 {
+		primary = cves[0]
+	}
+	var aliases []string
+	for id := range all {
+		if id != primary {
+			aliases = append(aliases, id)
+		}
+	}
+	sort.Strings(aliases)
+
+	f := finding.Finding{
+		Kind:    finding.KindVulnerability,
+		ID:      primary,
+		Aliases: aliases,
+		Layer:   p.Layer,
+		Package: &finding.Package{
+			Name:      p.Name,
+			Version:   p.Version,
+			Ecosystem: p.Ecosystem,
+			PURL:      p.PURL,
+			Locations: p.Locations,
+		},
+	}
+	if name != p.Name || version != p.Version {
+		f.Package.MatchedName, f.Package.MatchedVersion = name, version
+	}
+	for _, h := range group {
+		if f.Title == "" && h.record.GetSummary() != "" {
+			f.Title = h.record.GetSummary()
+		}
+		for _, fx := range h.fixed {
+			if !contains(f.FixedVersions, fx) {
+				f.FixedVersions = append(f.FixedVersions, fx)
+			}
+		}
+		for _, ref := range h.record.GetReferences() {
+			if u := ref.GetUrl(); u != "" && !contains(f.References, u) && len(f.References) < 8 {
+				f.References = append(f.References, u)
+			}
+		}
+	}
+	sortVersions(f.FixedVersions, p.Ecosystem)
+	f.CVSS = preferredScore(group)
+	switch {
+	case f.CVSS != nil:
+		f.Severity, f.SeveritySource = severityFromScore(f.CVSS.Score), "cvss"
+	default:
+		for _, h := range group {
+			if h.ecoSev > f.Severity {
+				f.Severity, f.SeveritySource = h.ecoSev, "ecosystem"
+			}
+		}
+	}
+	loc := ""
+	if len(p.Locations) > 0 {
+		loc = p.Locations[0]
+	}
+	f.Fingerprint = finding.MakeFingerprint(string(f.Kind), f.ID, vulndb.BaseEcosystem(p.Ecosystem), p.Name, loc)
+	return f
+}
+
+// preferredScore takes, among the group's vectors of the most preferred CVSS version
+// present, the highest score.
+func preferredScore(group []hit) *finding.Score {
+	for _, version := range []string{"3.1", "3.0", "4.0", "2.0"} {
+		var best *finding.Score
+		for _, h := range group {
+			if h.cvss != nil && h.cvss.Version == version && (best == nil || h.cvss.Score > best.Score) {
+				best = h.cvss
+			}
+		}
+		if best != nil {
+			return best
+		}
+	}
+	return nil
+}
+
+func sortVersions(vs []string, eco string) {
+	sort.SliceStable(vs, func(i, j int) bool {
+		a, err := semantic.Parse(vs[i], vulndb.BaseEcosystem(eco))
+		if err != nil {
+			return vs[i] < vs[j]
+		}
+		c, err := a.CompareStr(vs[j])
+		if err != nil {
+			return vs[i] < vs[j]
+		}
+		return c < 0
+	})
+}

@@ -1,0 +1,116 @@
+package match
+
+import (
+	"strings"
+
+	gocvss20 "github.com/pandatix/go-cvss/20"
+	gocvss30 "github.com/pandatix/go-cvss/30"
+	gocvss31 "github.com/pandatix/go-cvss/31"
+	gocvss40 "github.com/pandatix/go-cvss/40"
+	"github.com/ossf/osv-schema/bindings/go/osvschema"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/imagegate/imagegate/scanner/finding"
+)
+
+// cvssScore computes the base score of a CVSS vector with go-cvss.
+func cvssScore(t osvschema.Severity_Type, vector string) (*finding.Score, bool) {
+	switch t {
+	case osvschema.Severity_CVSS_V3:
+		if strings.HasPrefix(vector, "CVSS:3.0/") {
+			c, err := gocvss30.ParseVector(vector)
+			if err != nil {
+				return nil, false
+			}
+			return &finding.Score{Version: "3.0", Vector: vector, Score: c.BaseScore()}, true
+		}
+		c, err := gocvss31.ParseVector(vector)
+		if err != nil {
+			return nil, false
+		}
+		return &finding.Score{Version: "3.1", Vector: vector, Score: c.BaseScore()}, true
+	case osvschema.Severity_CVSS_V4:
+		c, err := gocvss40.ParseVector(vector)
+		if err != nil {
+			return nil, false
+		}
+		return &finding.Score{Version: "4.0", Vector: vector, Score: c.Score()}, true
+	case osvschema.Severity_CVSS_V2:
+		c, err := gocvss20.ParseVector(vector)
+		if err != nil {
+			return nil, false
+		}
+		return &finding.Score{Version: "2.0", Vector: vector, Score: c.BaseScore()}, true
+	}
+	return nil, false
+}
+
+// severityFromScore maps a CVSS base score to its qualitative rating (a score of 0.0,
+// "None", counts as Low: the advisory still exists).
+func severityFromScore(s float64) finding.Severity {
+	switch {
+	case s >= 9.0:
+		return finding.Critical
+	case s >= 7.0:
+		return finding.High
+	case s >= 4.0:
+		return finding.Medium
+	default:
+		return finding.Low
+	}
+}
+
+// cvssPreference orders vector types: v3.x is what most tools and GitHub show, then v4,
+// then v2.
+var cvssPreference = []osvschema.Severity_Type{osvschema.Severity_CVSS_V3, osvschema.Severity_CVSS_V4, osvschema.Severity_CVSS_V2}
+
+// bestCVSS picks the preferred vector among the affected entry's severities (which are
+// specific to the package) and then the record's.
+func bestCVSS(v *osvschema.Vulnerability, a *osvschema.Affected) *finding.Score {
+	for _, list := range [][]*osvschema.Severity{a.GetSeverity(), v.GetSeverity()} {
+		for _, t := range cvssPreference {
+			for _, s := range list {
+				if s.GetType() != t {
+					continue
+				}
+				if sc, ok := cvssScore(t, s.GetScore()); ok {
+					sc.Source = v.GetId()
+					return sc
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// ecosystemSeverity reads the qualitative severity a database records outside CVSS:
+// GitHub's database_specific.severity (LOW, MODERATE, HIGH, CRITICAL), Ubuntu's and
+// others' ecosystem_specific.severity or priorities, Red Hat style Important/Moderate.
+func ecosystemSeverity(v *osvschema.Vulnerability, a *osvschema.Affected) finding.Severity {
+	for _, st := range []*structpb.Struct{a.GetEcosystemSpecific(), a.GetDatabaseSpecific(), v.GetDatabaseSpecific()} {
+		for _, key := range []string{"severity", "priority", "urgency"} {
+			f, ok := st.GetFields()[key]
+			if !ok {
+				continue
+			}
+			if s := qualitative(f.GetStringValue()); s != finding.Unknown {
+				return s
+			}
+		}
+	}
+	return finding.Unknown
+}
+
+func qualitative(s string) finding.Severity {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "critical":
+		return finding.Critical
+	case "high", "important":
+		return finding.High
+	case "medium", "moderate":
+		return finding.Medium
+	case "low", "negligible", "unimportant":
+		return finding.Low
+	}
+	return finding.Unknown
+}

@@ -1,0 +1,404 @@
+package vulndb
+
+import (
+	"archive/zip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ossf/osv-schema/bindings/go/osvschema"
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/imagegate/imagegate/scanner/failure"
+)
+
+// MaxRecordSize bounds one OSV JSON file; real records are far smaller.
+const MaxRecordSize = 8 << 20
+
+// builder collects the records of one base ecosystem before they are written.
+type builder struct {
+	base      string
+	records   map[string][]byte   // id -> protobuf
+	packages  map[string][]string // package key -> ids
+	skipped   int
+	withdrawn int
+	newest    time.Time
+}
+
+func newBuilder(base string) *builder {
+	return &builder{base: base, records: map[string][]byte{}, packages: map[string][]string{}}
+}
+
+var decodeOptions = protojson.UnmarshalOptions{DiscardUnknown: true}
+
+// decode parses one OSV JSON record.
+func decode(raw []byte) (*osvschema.Vulnerability, error) {
+	v := &osvschema.Vulnerability{}
+	if err := decodeOptions.Unmarshal(raw, v); err != nil {
+		return nil, err
+	}
+	if v.GetId() == "" {
+		return nil, errors.New("record has no id")
+	}
+	return v, nil
+}
+
+// bases lists the base ecosystems a record affects.
+func bases(v *osvschema.Vulnerability) []string {
+	var out []string
+	for _, a := range v.GetAffected() {
+		b := BaseEcosystem(a.GetPackage().GetEcosystem())
+		if b != "" && !contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// add stores v and indexes its affected packages of the builder's base ecosystem.
+func (b *builder) add(v *osvschema.Vulnerability) error {
+	if v.GetWithdrawn() != nil {
+		b.withdrawn++
+		return nil
+	}
+	indexed := false
+	for _, a := range v.GetAffected() {
+		p := a.GetPackage()
+		if BaseEcosystem(p.GetEcosystem()) != b.base || p.GetName() == "" {
+			continue
+		}
+		k := string(packageKey(p.GetEcosystem(), p.GetName()))
+		if ids := b.packages[k]; len(ids) == 0 || ids[len(ids)-1] != v.GetId() {
+			b.packages[k] = append(ids, v.GetId())
+		}
+		indexed = true
+	}
+	if !indexed {
+		return nil
+	}
+	raw, err := proto.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b.records[v.GetId()] = raw
+	if m := v.GetModified(); m != nil && m.AsTime().After(b.newest) {
+		b.newest = m.AsTime()
+	}
+	return nil
+}
+
+// write builds <base>.db in a temporary file and renames it (then its Info) into place.
+func (b *builder) write(dir string, info Info) (Info, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return info, failure.Inputf("vulnerability database folder %s: %v", dir, unwrapPath(err))
+	}
+	tmp, err := os.CreateTemp(dir, "."+b.base+".db.*")
+	if err != nil {
+		return info, failure.Inputf("vulnerability database folder %s is not writable: %v", dir, unwrapPath(err))
+	}
+	tmpName := tmp.Name()
+	tmp.Close()
+	ok := false
+	defer func() {
+		if !ok {
+			os.Remove(tmpName)
+		}
+	}()
+	db, err := bolt.Open(tmpName, 0o644, &bolt.Options{NoSync: true, NoFreelistSync: true, Timeout: time.Second})
+	if err != nil {
+		return info, failure.Incompletef("building the %s database: %v", b.base, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		rb, err := tx.CreateBucket(bucketRecords)
+		if err != nil {
+			return err
+		}
+		pb, err := tx.CreateBucket(bucketPackages)
+		if err != nil {
+			return err
+		}
+		rb.FillPercent, pb.FillPercent = 1, 1 // written once in key order
+		for _, id := range sortedKeys(b.records) {
+			if err := rb.Put([]byte(id), b.records[id]); err != nil {
+				return err
+			}
+		}
+		for _, k := range sortedKeys(b.packages) {
+			if err := pb.Put([]byte(k), []byte(strings.Join(b.packages[k], "\n"))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = db.Sync()
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return info, failure.Incompletef("building the %s database: %v", b.base, err)
+	}
+	st, err := os.Stat(tmpName)
+	if err != nil {
+		return info, failure.Incomplete(err)
+	}
+	info.Ecosystem, info.Records, info.Skipped, info.Withdrawn, info.Size = b.base, len(b.records), b.skipped, b.withdrawn, st.Size()
+	if info.Updated.IsZero() {
+		info.Updated = b.newest
+	}
+	if err := os.Rename(tmpName, filepath.Join(dir, b.base+".db")); err != nil {
+		return info, failure.Incompletef("installing the %s database: %v", b.base, err)
+	}
+	ok = true
+	return info, writeInfo(dir, info)
+}
+
+func writeInfo(dir string, info Info) error {
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+info.Ecosystem+".json.*")
+	if err != nil {
+		return failure.Inputf("vulnerability database folder %s is not writable: %v", dir, unwrapPath(err))
+	}
+	_, werr := tmp.Write(append(b, '\n'))
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		return failure.Incompletef("writing %s metadata: %v", info.Ecosystem, errors.Join(werr, cerr))
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, info.Ecosystem+".json")); err != nil {
+		os.Remove(tmp.Name())
+		return failure.Incompletef("writing %s metadata: %v", info.Ecosystem, err)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Import reads OSV data into the database folder dir. Each path is an OSV export zip
+// (<Ecosystem>/all.zip: it replaces that one ecosystem) or a folder of OSV JSON files (it
+// replaces every ecosystem its records affect).
+func Import(ctx context.Context, dir string, paths ...string) ([]Info, error) {
+	var out []Info
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return out, failure.Inputf("import %s: %v", p, unwrapPath(err))
+		}
+		var infos []Info
+		if st.IsDir() {
+			infos, err = importFolder(ctx, dir, p)
+		} else {
+			var info Info
+			info, err = importZipFile(ctx, dir, p, "", Info{Source: absPath(p)})
+			infos = []Info{info}
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, infos...)
+	}
+	return out, nil
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// importZipFile imports one export zip as the ecosystem want, or when want is empty as the
+// ecosystem most of its records affect.
+func importZipFile(ctx context.Context, dir, path, want string, info Info) (Info, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return info, failure.Inputf("import %s: %v", path, unwrapPath(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return info, failure.Inputf("import %s: %v", path, err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return info, failure.Inputf("import %s: %v", path, err)
+	}
+	info.SHA256 = hex.EncodeToString(h.Sum(nil))
+	zr, err := zip.NewReader(f, st.Size())
+	if err != nil {
+		return info, failure.Inputf("import %s: not a valid zip: %v", path, err)
+	}
+	var recs []*osvschema.Vulnerability
+	skipped := 0
+	count := map[string]int{}
+	for _, zf := range zr.File {
+		if err := ctx.Err(); err != nil {
+			return info, failure.Incompletef("import %s: %v", path, err)
+		}
+		if zf.FileInfo().IsDir() || !strings.HasSuffix(zf.Name, ".json") {
+			continue
+		}
+		raw, err := readZipMember(zf)
+		if err != nil {
+			var ferr *failure.Error
+			if errors.As(err, &ferr) {
+				return info, fmt.Errorf("import %s: %w", path, err)
+			}
+			skipped++
+			continue
+		}
+		v, err := decode(raw)
+		if err != nil {
+			skipped++
+			continue
+		}
+		for _, b := range bases(v) {
+			count[b]++
+		}
+		recs = append(recs, v)
+	}
+	base := want
+	if base == "" {
+		base = dominant(count)
+	}
+	if count[base] == 0 {
+		return info, failure.Inputf("import %s: no OSV records in the zip (%d files skipped as not OSV JSON)", path, skipped)
+	}
+	b := newBuilder(base)
+	b.skipped = skipped
+	for _, v := range recs {
+		if err := b.add(v); err != nil {
+			return info, failure.Incompletef("import %s: %v", path, err)
+		}
+	}
+	return b.write(dir, info)
+}
+
+func readZipMember(zf *zip.File) ([]byte, error) {
+	if zf.UncompressedSize64 > MaxRecordSize {
+		return nil, fmt.Errorf("%s: %d bytes, over the %d-byte record limit", zf.Name, zf.UncompressedSize64, MaxRecordSize)
+	}
+	rc, err := zf.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	raw, err := io.ReadAll(io.LimitReader(rc, MaxRecordSize+1))
+	if err != nil {
+		return nil, failure.Inputf("%s: corrupt zip member: %v", zf.Name, err)
+	}
+	if len(raw) > MaxRecordSize {
+		return nil, fmt.Errorf("%s: over the %d-byte record limit", zf.Name, MaxRecordSize)
+	}
+	return raw, nil
+}
+
+func dominant(count map[string]int) string {
+	best, n := "", 0
+	for _, k := range sortedKeys(count) {
+		if count[k] > n {
+			best, n = k, count[k]
+		}
+	}
+	return best
+}
+
+// importFolder imports every *.json below dir, grouped by the ecosystems they affect.
+func importFolder(ctx context.Context, dbDir, folder string) ([]Info, error) {
+	builders := map[string]*builder{}
+	skipped := 0
+	err := filepath.WalkDir(folder, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".json") {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || info.Size() > MaxRecordSize {
+			skipped++
+			return nil
+		}
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		v, err := decode(raw)
+		if err != nil {
+			skipped++
+			return nil
+		}
+		for _, base := range bases(v) {
+			if builders[base] == nil {
+				builders[base] = newBuilder(base)
+			}
+			if err := builders[base].add(v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, failure.Incompletef("import %s: %v", folder, err)
+		}
+		return nil, failure.Inputf("import %s: %v", folder, err)
+	}
+	if len(builders) == 0 {
+		return nil, failure.Inputf("import %s: no OSV records found (%d files skipped as not OSV JSON)", folder, skipped)
+	}
+	var out []Info
+	for _, base := range sortedKeys(builders) {
+		b := builders[base]
+		b.skipped = skipped
+		info, err := b.write(dbDir, Info{Source: absPath(folder)})
+		if err != nil {
+			return out, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}

@@ -1,0 +1,245 @@
+// Package vulndb is the local store of OSV records: one indexed database file per
+// ecosystem, built once when data is imported or downloaded, so that a scan reads only the
+// records of the packages it asks about.
+//
+// A database folder holds, per base ecosystem (Debian, Alpine, PyPI, ...):
+//
+//	<Ecosystem>.db    a bbolt file: bucket "records" (id -> OSV record, protobuf) and
+//	                  bucket "packages" (affected ecosystem + NUL + package name -> ids)
+//	<Ecosystem>.json  what the data is and where it came from (Info)
+//
+// Every write builds a new file next to the old one and renames it into place, so an
+// interrupted import or update never leaves a broken database.
+package vulndb
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ossf/osv-schema/bindings/go/osvschema"
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/imagegate/imagegate/scanner/failure"
+)
+
+var (
+	bucketRecords  = []byte("records")
+	bucketPackages = []byte("packages")
+)
+
+// Info describes one ecosystem's data.
+type Info struct {
+	Ecosystem string `json:"ecosystem"`
+	Records   int    `json:"records"`
+	// Skipped counts files that were not valid OSV JSON; Withdrawn counts withdrawn
+	// records, which are not stored.
+	Skipped   int `json:"skipped"`
+	Withdrawn int `json:"withdrawn"`
+	// Source is the URL or file the data came from.
+	Source string `json:"source"`
+	// Updated is when the data was last known current: the download (or the last check
+	// that found it unchanged), or for an import the newest record's modified time.
+	Updated time.Time `json:"updated"`
+	// ETag, LastModified and SHA256 describe the downloaded export, for conditional
+	// requests and integrity.
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"lastModified,omitempty"`
+	SHA256       string `json:"sha256,omitempty"`
+	// Size is the index file's size in bytes.
+	Size int64 `json:"size"`
+}
+
+// Store is an opened database folder.
+type Store struct {
+	dir   string
+	infos map[string]Info
+
+	mu  sync.Mutex
+	dbs map[string]*bolt.DB
+}
+
+// Open opens the database folder dir. A folder that holds no database is an error that
+// says how to get one.
+func Open(dir string) (*Store, error) {
+	infos, err := readInfos(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(infos) == 0 {
+		return nil, failure.Incompletef("no vulnerability database in %s: run 'imagegate db update' (or 'imagegate db import' for offline data), or pass --db", dir)
+	}
+	return &Store{dir: dir, infos: infos, dbs: map[string]*bolt.DB{}}, nil
+}
+
+func readInfos(dir string) (map[string]Info, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return map[string]Info{}, nil
+		}
+		return nil, failure.Incompletef("vulnerability database %s: %v", dir, err)
+	}
+	infos := map[string]Info{}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		eco := strings.TrimSuffix(name, ".json")
+		if _, err := os.Stat(filepath.Join(dir, eco+".db")); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, failure.Incompletef("vulnerability database %s: %v", dir, err)
+		}
+		var info Info
+		if err := json.Unmarshal(b, &info); err != nil {
+			return nil, failure.Incompletef("vulnerability database %s: %s is corrupt (%v): run 'imagegate db update' to rebuild it", dir, name, err)
+		}
+		infos[eco] = info
+	}
+	return infos, nil
+}
+
+// Dir is the database folder.
+func (s *Store) Dir() string { return s.dir }
+
+// Infos lists the ecosystems in the store, sorted by name.
+func (s *Store) Infos() []Info {
+	out := make([]Info, 0, len(s.infos))
+	for _, i := range s.infos {
+		out = append(out, i)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Ecosystem < out[b].Ecosystem })
+	return out
+}
+
+// Has reports whether the store has data for the base ecosystem of eco ("Debian:11" ->
+// "Debian").
+func (s *Store) Has(eco string) bool {
+	_, ok := s.infos[BaseEcosystem(eco)]
+	return ok
+}
+
+// Info returns the data description of eco's base ecosystem.
+func (s *Store) Info(eco string) (Info, bool) {
+	i, ok := s.infos[BaseEcosystem(eco)]
+	return i, ok
+}
+
+// BaseEcosystem strips the release from an OSV ecosystem: "Alpine:v3.20" -> "Alpine".
+func BaseEcosystem(eco string) string {
+	base, _, _ := strings.Cut(eco, ":")
+	return base
+}
+
+// NormalizeName gives the form package names are indexed and looked up by: PyPI names are
+// compared as PEP 503 normalizes them; other ecosystems' names are exact.
+func NormalizeName(eco, name string) string {
+	if BaseEcosystem(eco) != "PyPI" {
+		return name
+	}
+	var b strings.Builder
+	sep := false
+	for _, r := range strings.ToLower(name) {
+		if r == '-' || r == '_' || r == '.' {
+			sep = true
+			continue
+		}
+		if sep && b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		sep = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func packageKey(eco, name string) []byte {
+	return []byte(eco + "\x00" + NormalizeName(eco, name))
+}
+
+func (s *Store) db(base string) (*bolt.DB, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if db, ok := s.dbs[base]; ok {
+		return db, nil
+	}
+	p := filepath.Join(s.dir, base+".db")
+	db, err := bolt.Open(p, 0o444, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, failure.Incompletef("vulnerability database %s is unreadable (%v): run 'imagegate db update' to rebuild it", p, err)
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketRecords) == nil || tx.Bucket(bucketPackages) == nil {
+			return errors.New("missing buckets")
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, failure.Incompletef("vulnerability database %s is corrupt (%v): run 'imagegate db update' to rebuild it", p, err)
+	}
+	s.dbs[base] = db
+	return db, nil
+}
+
+// Query returns the records that name the package in the ecosystem (with its release,
+// e.g. "Debian:11"). It reads only that package's entries.
+func (s *Store) Query(eco, name string) ([]*osvschema.Vulnerability, error) {
+	base := BaseEcosystem(eco)
+	if _, ok := s.infos[base]; !ok {
+		return nil, nil
+	}
+	db, err := s.db(base)
+	if err != nil {
+		return nil, err
+	}
+	var out []*osvschema.Vulnerability
+	err = db.View(func(tx *bolt.Tx) error {
+		ids := tx.Bucket(bucketPackages).Get(packageKey(eco, name))
+		if len(ids) == 0 {
+			return nil
+		}
+		records := tx.Bucket(bucketRecords)
+		for _, id := range strings.Split(string(ids), "\n") {
+			raw := records.Get([]byte(id))
+			if raw == nil {
+				return fmt.Errorf("record %s is indexed but missing", id)
+			}
+			v := &osvschema.Vulnerability{}
+			if err := proto.Unmarshal(raw, v); err != nil {
+				return fmt.Errorf("record %s: %w", id, err)
+			}
+			out = append(out, v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, failure.Incompletef("vulnerability database %s: %v: run 'imagegate db update' to rebuild it", base, err)
+	}
+	return out, nil
+}
+
+// Close releases the database files.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first error
+	for k, db := range s.dbs {
+		if err := db.Close(); err != nil && first == nil {
+			first = err
+		}
+		delete(s.dbs, k)
+	}
+	return first
+}
