@@ -134,7 +134,7 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	if opts.MaxFileSize > 0 {
 		walkOpts = append(walkOpts, image.WithMaxFileSize(opts.MaxFileSize))
 	}
-	idx, err := image.Walk(ctx, img, inv, walkOpts...)
+	idx, err := image.Walk(ctx, img, inv, append(walkOpts, image.WithConsumer(inv))...)
 	if err != nil {
 		return nil, err
 	}

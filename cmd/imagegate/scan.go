@@ -28,6 +28,7 @@ type scanFlags struct {
 	db       string
 	dbMaxAge time.Duration
 	unfixed  bool
+	listPkgs bool
 }
 
 func newScanCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -82,7 +83,7 @@ IMAGE is one of:
 				if f.format == "json" {
 					return jsonreport.Write(w, res)
 				}
-				return table.Write(w, res, table.Options{Color: color})
+				return table.Write(w, res, table.Options{Color: color, Packages: f.listPkgs})
 			}
 			if f.output != "" {
 				return output.WriteFile(f.output, func(w io.Writer) error { return render(w, false) })
@@ -105,6 +106,7 @@ IMAGE is one of:
 	fl.StringVar(&f.db, "db", "", "vulnerability database folder, or a folder of OSV all.zip files (default $IMAGEGATE_DB or the user cache)")
 	fl.DurationVar(&f.dbMaxAge, "db-max-age", scanner.DefaultDBMaxAge, "warn when the vulnerability data is older than this")
 	fl.BoolVar(&f.unfixed, "ignore-unfixed", false, "drop vulnerabilities that have no fixed version")
+	fl.BoolVar(&f.listPkgs, "list-packages", false, "table format: list every package, not only counts")
 	return cmd
 }
 

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/inventory"
 )
 
@@ -15,6 +16,8 @@ import (
 type Options struct {
 	// Color turns on ANSI colour; set it only when writing to a terminal.
 	Color bool
+	// Packages lists every package; otherwise only counts per ecosystem are shown.
+	Packages bool
 }
 
 const (
@@ -65,12 +68,20 @@ func Write(w io.Writer, r *scanner.Result, o Options) error {
 	}
 	if len(order) == 0 {
 		ew.printf("\n%s\n", st.dim("No packages found."))
+	} else if !o.Packages {
+		ew.printf("\n%s\n", st.bold(fmt.Sprintf("Packages (%d)", len(r.Packages))))
+		for _, eco := range order {
+			ew.printf("  %-16s %d\n", eco, len(groups[eco]))
+		}
 	}
 	for _, eco := range order {
+		if !o.Packages {
+			break
+		}
 		pkgs := groups[eco]
 		ew.printf("\n%s\n", st.bold(fmt.Sprintf("%s (%d packages)", eco, len(pkgs))))
 		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "  NAME\tVERSION\tSOURCE\tLAYER\n")
+		fmt.Fprintf(tw, "  NAME\tVERSION\tSOURCE\tLAYER\tLOCATION\n")
 		for _, p := range pkgs {
 			src := "-"
 			if p.SourceName != "" {
@@ -79,10 +90,15 @@ func Write(w io.Writer, r *scanner.Result, o Options) error {
 					src += " " + p.SourceVersion
 				}
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\n", p.Name, p.Version, src, p.Layer)
+			loc := strings.Join(p.Locations, ",")
+			if p.OSOwned {
+				loc += " (OS package)"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", p.Name, p.Version, src, p.Layer, loc)
 		}
 		tw.Flush()
 	}
+	writeFindings(ew, r.Findings, st)
 	for _, wmsg := range r.Warnings {
 		ew.printf("\n%s %s", st.bold("warning:"), wmsg)
 	}
@@ -138,3 +154,53 @@ func (e *errWriter) Write(p []byte) (int, error) {
 }
 
 func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+
+var severityColor = map[finding.Severity]string{
+	finding.Critical: "\x1b[1;31m",
+	finding.High:     "\x1b[31m",
+	finding.Medium:   "\x1b[33m",
+	finding.Low:      "\x1b[36m",
+	finding.Unknown:  "\x1b[2m",
+}
+
+// writeFindings prints the vulnerabilities grouped by severity, most severe first.
+func writeFindings(ew *errWriter, findings []finding.Finding, st style) {
+	counts := map[finding.Severity]int{}
+	for _, f := range findings {
+		counts[f.Severity]++
+	}
+	if len(findings) == 0 {
+		ew.printf("\n%s\n", st.bold("Vulnerabilities: none found"))
+		return
+	}
+	var parts []string
+	for s := finding.Critical; s >= finding.Unknown; s-- {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], strings.ToLower(s.String())))
+		}
+	}
+	ew.printf("\n%s\n", st.bold(fmt.Sprintf("Vulnerabilities (%d: %s)", len(findings), strings.Join(parts, ", "))))
+	for s := finding.Critical; s >= finding.Unknown; s-- {
+		if counts[s] == 0 {
+			continue
+		}
+		ew.printf("\n  %s\n", st.wrap(severityColor[s], fmt.Sprintf("%s (%d)", s, counts[s])))
+		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "  ID\tPACKAGE\tINSTALLED\tFIXED\tLAYER\tTITLE\n")
+		for _, f := range findings {
+			if f.Severity != s {
+				continue
+			}
+			fixed := strings.Join(f.FixedVersions, ", ")
+			if fixed == "" {
+				fixed = "-"
+			}
+			name, version := "-", "-"
+			if f.Package != nil {
+				name, version = f.Package.Name, f.Package.Version
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", f.ID, name, version, fixed, f.Layer, oneLine(f.Title, 60))
+		}
+		tw.Flush()
+	}
+}

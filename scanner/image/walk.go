@@ -42,12 +42,31 @@ func (rs Requirers) Required(p string, info fs.FileInfo) bool {
 	return false
 }
 
+// A Consumer sees file contents during the layer pass and keeps only what it derives from
+// them (a Go binary's module list, say): the walk holds such a file only for the call.
+type Consumer interface {
+	// Consumes reports whether the consumer wants a file's bytes; head holds up to the
+	// first HeadSize bytes, enough for a magic number.
+	Consumes(path string, info fs.FileInfo, head []byte) bool
+	// Consume gets the whole file. It is called from several layer goroutines at once.
+	Consume(ctx context.Context, f *File, data []byte)
+}
+
+// HeadSize is how many leading bytes Consumes sees.
+const HeadSize = 64
+
 // DefaultMaxFileSize bounds the bytes kept for one file.
 const DefaultMaxFileSize = 128 << 20
 
 type walkOptions struct {
 	maxFileSize int64
 	parallel    int
+	consumers   []Consumer
+}
+
+// WithConsumer adds a consumer of file contents.
+func WithConsumer(c Consumer) WalkOption {
+	return func(o *walkOptions) { o.consumers = append(o.consumers, c) }
 }
 
 // WalkOption configures Walk.
@@ -268,19 +287,8 @@ func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, req Requ
 			// The target's bytes are filled in when the layers are merged.
 			f.wantData = req.Required(p, h.FileInfo())
 		case tar.TypeReg, tar.TypeRegA:
-			if req.Required(p, h.FileInfo()) {
-				if h.Size > o.maxFileSize {
-					lc.warnings = append(lc.warnings, fmt.Sprintf("layer %d: %s is %d bytes, over the %d-byte limit for files read into memory: skipped", index, p, h.Size, o.maxFileSize))
-				} else {
-					data := make([]byte, h.Size)
-					if _, err := io.ReadFull(tr, data); err != nil {
-						if errors.Is(err, io.EOF) {
-							err = io.ErrUnexpectedEOF
-						}
-						return lc, err
-					}
-					f.Data, f.Retained = data, true
-				}
+			if err := readRegular(ctx, tr, h, f, req, o, &lc); err != nil {
+				return lc, err
 			}
 		}
 		lc.files = append(lc.files, f)
@@ -295,6 +303,52 @@ func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, req Requ
 		return lc, err
 	}
 	return lc, nil
+}
+
+// readRegular keeps the bytes of a required file and hands the bytes of a consumed one to
+// its consumers.
+func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req Requirer, o *walkOptions, lc *layerContent) error {
+	info := h.FileInfo()
+	keep := req.Required(f.Path, info)
+	var head []byte
+	var consumers []Consumer
+	if len(o.consumers) > 0 && h.Size > 0 {
+		head = make([]byte, min(h.Size, HeadSize))
+		if _, err := io.ReadFull(tr, head); err != nil {
+			return unexpected(err)
+		}
+		for _, c := range o.consumers {
+			if c.Consumes(f.Path, info, head) {
+				consumers = append(consumers, c)
+			}
+		}
+	}
+	if !keep && len(consumers) == 0 {
+		return nil
+	}
+	if h.Size > o.maxFileSize {
+		lc.warnings = append(lc.warnings, fmt.Sprintf("layer %d: %s is %d bytes, over the %d-byte limit for files read into memory: skipped", f.Layer, f.Path, h.Size, o.maxFileSize))
+		return nil
+	}
+	data := make([]byte, h.Size)
+	n := copy(data, head)
+	if _, err := io.ReadFull(tr, data[n:]); err != nil {
+		return unexpected(err)
+	}
+	for _, c := range consumers {
+		c.Consume(ctx, f, data)
+	}
+	if keep {
+		f.Data, f.Retained = data, true
+	}
+	return nil
+}
+
+func unexpected(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // cleanPath makes a tar entry name relative to the image root. A name that climbs out of

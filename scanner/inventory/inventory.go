@@ -8,8 +8,10 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/osv-scalibr/extractor"
 	"github.com/google/osv-scalibr/extractor/filesystem"
@@ -19,6 +21,12 @@ import (
 	dpkgmeta "github.com/google/osv-scalibr/extractor/filesystem/os/dpkg/metadata"
 	"github.com/google/osv-scalibr/extractor/filesystem/os/osrelease"
 	"github.com/google/osv-scalibr/extractor/filesystem/os/rpm"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/golang/gobinary"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/packagejson"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/wheelegg"
+	scalibrfs "github.com/google/osv-scalibr/fs"
+	"github.com/google/osv-scalibr/purl"
+	cpb "github.com/google/osv-scalibr/binary/proto/config_go_proto"
 	rpmmeta "github.com/google/osv-scalibr/extractor/filesystem/os/rpm/metadata"
 	scalibrlog "github.com/google/osv-scalibr/log"
 
@@ -68,48 +76,101 @@ func init() {
 	scalibrlog.SetLogger(quietLogger{})
 }
 
-// Analyzer runs the package extractors over a walked image.
+// Analyzer runs the package extractors over a walked image. It is an image.Requirer (the
+// files it reads after the walk) and an image.Consumer (binaries it reads during the walk,
+// keeping only their package lists).
 type Analyzer struct {
-	extractors []filesystem.Extractor
+	// databases are rewritten by every install: their packages are attributed across the
+	// layers' copies.
+	databases []filesystem.Extractor
+	// manifests are one file per package (or per lock file): the layer that wrote the file
+	// added the package.
+	manifests []filesystem.Extractor
+	// binaries are read during the walk and not kept.
+	binaries []filesystem.Extractor
+
+	mu       sync.Mutex
+	streamed map[*image.File][]Package
+	warnings []string
 }
 
-// New returns an Analyzer with the OS package extractors.
+// New returns an Analyzer with the OS and language package extractors.
 func New() (*Analyzer, error) {
-	var exs []filesystem.Extractor
-	for _, mk := range []func() (filesystem.Extractor, error){
-		func() (filesystem.Extractor, error) { return dpkg.New(nil) },
-		func() (filesystem.Extractor, error) { return apk.New(nil) },
-		func() (filesystem.Extractor, error) { return rpm.New(nil) },
+	a := &Analyzer{streamed: map[*image.File][]Package{}}
+	for _, set := range []struct {
+		into *[]filesystem.Extractor
+		mk   []func(*cpb.PluginConfig) (filesystem.Extractor, error)
+	}{
+		{&a.databases, []func(*cpb.PluginConfig) (filesystem.Extractor, error){dpkg.New, apk.New, rpm.New}},
+		{&a.manifests, []func(*cpb.PluginConfig) (filesystem.Extractor, error){packagejson.New, wheelegg.New}},
+		{&a.binaries, []func(*cpb.PluginConfig) (filesystem.Extractor, error){gobinary.New}},
 	} {
-		e, err := mk()
-		if err != nil {
-			return nil, fmt.Errorf("inventory: %w", err)
+		for _, mk := range set.mk {
+			e, err := mk(&cpb.PluginConfig{})
+			if err != nil {
+				return nil, fmt.Errorf("inventory: %w", err)
+			}
+			*set.into = append(*set.into, e)
 		}
-		exs = append(exs, e)
 	}
-	return &Analyzer{extractors: exs}, nil
+	return a, nil
 }
 
 var osReleasePaths = []string{"etc/os-release", "usr/lib/os-release"}
 
-// Required reports whether the walk must keep a file: package databases and os-release.
+// Required reports whether the walk must keep a file: os-release, package databases,
+// package manifests and the OS's file lists.
 func (a *Analyzer) Required(p string, info fs.FileInfo) bool {
-	for _, r := range osReleasePaths {
-		if p == r {
-			return true
-		}
+	if slices.Contains(osReleasePaths, p) || isOwnershipList(p) {
+		return true
 	}
-	return a.extractorFor(p, info) != nil
+	return pick(a.databases, p, info) != nil || pick(a.manifests, p, info) != nil
 }
 
-func (a *Analyzer) extractorFor(p string, info fs.FileInfo) filesystem.Extractor {
+func pick(exs []filesystem.Extractor, p string, info fs.FileInfo) filesystem.Extractor {
 	api := fileAPI{path: p, info: info}
-	for _, e := range a.extractors {
+	for _, e := range exs {
 		if e.FileRequired(api) {
 			return e
 		}
 	}
 	return nil
+}
+
+var binaryMagics = [][]byte{
+	{0x7f, 'E', 'L', 'F'},
+	{0xfe, 0xed, 0xfa, 0xce}, {0xfe, 0xed, 0xfa, 0xcf}, {0xce, 0xfa, 0xed, 0xfe}, {0xcf, 0xfa, 0xed, 0xfe}, // Mach-O
+	{'M', 'Z'}, // PE
+}
+
+// Consumes implements image.Consumer: executables with a binary format's magic number.
+func (a *Analyzer) Consumes(p string, info fs.FileInfo, head []byte) bool {
+	magic := false
+	for _, m := range binaryMagics {
+		if bytes.HasPrefix(head, m) {
+			magic = true
+			break
+		}
+	}
+	return magic && pick(a.binaries, p, info) != nil
+}
+
+// Consume implements image.Consumer: it extracts a binary's packages and drops its bytes.
+func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
+	ex := pick(a.binaries, f.Path, f.Info())
+	if ex == nil {
+		return
+	}
+	pkgs, err := extract(ctx, ex, nil, f, data)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err != nil {
+		a.warnings = append(a.warnings, fmt.Sprintf("%s (layer %d): %v", f.Path, f.Layer, err))
+		return
+	}
+	if len(pkgs) > 0 {
+		a.streamed[f] = pkgs
+	}
 }
 
 // Analyze lists the OS and the packages of the final filesystem; each package carries the
@@ -126,15 +187,42 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index) (*Inventory, e
 		if final.Removed {
 			continue
 		}
-		ex := a.extractorFor(p, final.Info())
-		if ex == nil {
+		if ex := pick(a.databases, p, final.Info()); ex != nil {
+			pkgs, err := a.attribute(ctx, ex, fsys, versions)
+			if err != nil {
+				inv.Warnings = append(inv.Warnings, err.Error())
+			}
+			inv.Packages = append(inv.Packages, pkgs...)
 			continue
 		}
-		pkgs, err := a.attribute(ctx, ex, fsys, versions)
-		if err != nil {
-			inv.Warnings = append(inv.Warnings, err.Error())
+		if ex := pick(a.manifests, p, final.Info()); ex != nil {
+			pkgs, err := extract(ctx, ex, fsys, final, final.Data)
+			if err != nil {
+				inv.Warnings = append(inv.Warnings, fmt.Sprintf("%s (layer %d): %v", p, final.Layer, err))
+			}
+			inv.Packages = append(inv.Packages, pkgs...)
 		}
-		inv.Packages = append(inv.Packages, pkgs...)
+	}
+	a.mu.Lock()
+	for f, pkgs := range a.streamed {
+		if !f.Removed {
+			inv.Packages = append(inv.Packages, pkgs...)
+		}
+	}
+	inv.Warnings = append(inv.Warnings, a.warnings...)
+	a.mu.Unlock()
+
+	owned := ownedPaths(idx)
+	for i := range inv.Packages {
+		p := &inv.Packages[i]
+		if isOSType(p.Type) {
+			continue
+		}
+		for _, loc := range p.Locations {
+			if owned[loc] {
+				p.OSOwned = true
+			}
+		}
 	}
 	sort.SliceStable(inv.Packages, func(i, j int) bool {
 		a, b := inv.Packages[i], inv.Packages[j]
@@ -144,16 +232,27 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index) (*Inventory, e
 		if a.Name != b.Name {
 			return a.Name < b.Name
 		}
-		return a.Version < b.Version
+		if a.Version != b.Version {
+			return a.Version < b.Version
+		}
+		return strings.Join(a.Locations, ",") < strings.Join(b.Locations, ",")
 	})
 	return inv, nil
+}
+
+func isOSType(t string) bool {
+	switch t {
+	case purl.TypeDebian, purl.TypeApk, purl.TypeRPM, purl.TypeOpkg:
+		return true
+	}
+	return false
 }
 
 // attribute extracts the final copy of a package database and gives each package the
 // oldest layer from which on every copy of the database lists it at the same version.
 func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, versions []*image.File) ([]Package, error) {
 	final := versions[len(versions)-1]
-	pkgs, err := extract(ctx, ex, fsys, final)
+	pkgs, err := extract(ctx, ex, fsys, final, final.Data)
 	if err != nil {
 		return nil, fmt.Errorf("%s (layer %d): %w", final.Path, final.Layer, err)
 	}
@@ -164,7 +263,7 @@ func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys 
 	// Walk older copies while they still list packages of the final copy.
 	present := layerOf
 	for i := len(versions) - 2; i >= 0 && len(present) > 0; i-- {
-		older, err := extract(ctx, ex, fsys, versions[i])
+		older, err := extract(ctx, ex, fsys, versions[i], versions[i].Data)
 		if err != nil {
 			break
 		}
@@ -185,20 +284,14 @@ func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys 
 
 func (p Package) key() string { return p.Type + "\x00" + p.Name + "\x00" + p.Version + "\x00" + p.Arch }
 
-func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.File) ([]Package, error) {
-	sfs, ok := fsys.(interface {
-		fs.FS
-		fs.ReadDirFS
-		fs.StatFS
-	})
-	if !ok {
-		return nil, fmt.Errorf("inventory: file system lacks ReadDir/Stat")
-	}
+func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.File, data []byte) ([]Package, error) {
 	input := &filesystem.ScanInput{
-		FS:     sfs,
 		Path:   f.Path,
 		Info:   f.Info(),
-		Reader: bytes.NewReader(f.Data),
+		Reader: bytes.NewReader(data),
+	}
+	if sfs, ok := fsys.(scalibrfs.FS); ok {
+		input.FS = sfs
 	}
 	got, err := ex.Extract(ctx, input)
 	if err != nil {
@@ -206,7 +299,9 @@ func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.
 	}
 	out := make([]Package, 0, len(got.Packages))
 	for _, p := range got.Packages {
-		out = append(out, convert(p, f.Path))
+		pkg := convert(p, f.Path)
+		pkg.Layer = f.Layer
+		out = append(out, pkg)
 	}
 	return out, nil
 }
@@ -219,7 +314,12 @@ func convert(p *extractor.Package, location string) Package {
 		Version:   p.Version,
 		Locations: []string{location},
 	}
-	if u := p.PURL(); u != nil {
+	if pkg.Type == purl.TypeGolang && pkg.Name == "go" {
+		// The toolchain a binary was built with is its standard library, which OSV calls
+		// "stdlib" (its "toolchain" package is the go command, not in binaries).
+		pkg.Name = "stdlib"
+		pkg.PURL = "pkg:golang/stdlib@" + pkg.Version
+	} else if u := p.PURL(); u != nil {
 		pkg.PURL = u.String()
 	}
 	switch m := p.Metadata.(type) {

@@ -20,7 +20,7 @@ func analyze(t *testing.T, steps ...imagetest.Step) *inventory.Inventory {
 	a, err := inventory.New()
 	require.NoError(t, err)
 	img := imagetest.Image(t, "linux/amd64", steps...)
-	idx, err := image.Walk(context.Background(), &image.Image{Image: img}, a)
+	idx, err := image.Walk(context.Background(), &image.Image{Image: img}, a, image.WithConsumer(a))
 	require.NoError(t, err)
 	inv, err := a.Analyze(context.Background(), idx)
 	require.NoError(t, err)

@@ -81,6 +81,9 @@ func Match(ctx context.Context, src Source, pkgs []inventory.Package, o Options)
 			continue
 		}
 		name, version := query(p)
+		if version == "" || version == "(devel)" {
+			continue // a main module built from a work tree has no version to compare
+		}
 		records, err := src.Query(p.Ecosystem, name)
 		if err != nil {
 			return nil, err

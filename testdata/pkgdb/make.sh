@@ -13,6 +13,10 @@ apt-get install -y debootstrap rpm alien
 debootstrap --variant=minbase --include=python3-yaml,openssl bullseye "$work/b" http://deb.debian.org/debian
 cp "$work/b/var/lib/dpkg/status" "$here/debian11-app/var/lib/dpkg/status"
 cp "$work/b/usr/lib/os-release" "$here/debian11-base/usr/lib/os-release"
+# python3-yaml's egg-info and dpkg's list of its files: a Python package owned by dpkg.
+mkdir -p "$here/debian11-app/usr/lib/python3/dist-packages" "$here/debian11-app/var/lib/dpkg/info"
+cp "$work/b/usr/lib/python3/dist-packages/PyYAML-5.3.1.egg-info" "$here/debian11-app/usr/lib/python3/dist-packages/"
+cp "$work/b/var/lib/dpkg/info/python3-yaml.list" "$here/debian11-app/var/lib/dpkg/info/"
 
 # debian11-base: the same root after apt purged python3-yaml, openssl and what only they
 # needed: the "base image" below the app layer.
