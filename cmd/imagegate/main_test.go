@@ -19,6 +19,21 @@ import (
 	jsonreport "github.com/imagegate/imagegate/reporters/json"
 )
 
+// TestMain points every scan at the bundled demo data and keeps the zip index out of the
+// user's cache.
+func TestMain(m *testing.M) {
+	cache, err := os.MkdirTemp("", "imagegate-test-cache")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
+	wd, _ := os.Getwd()
+	os.Setenv("IMAGEGATE_DB", filepath.Join(wd, "..", "..", demo.DBPath))
+	code := m.Run()
+	os.RemoveAll(cache)
+	os.Exit(code)
+}
+
 type runResult struct {
 	code           int
 	stdout, stderr string
@@ -69,14 +84,24 @@ func TestScanDemoJSONMatchesSchema(t *testing.T) {
 			Name  string `json:"name"`
 			Layer int    `json:"layer"`
 		} `json:"packages"`
+		Findings []struct {
+			ID string `json:"id"`
+		} `json:"findings"`
 	}
 	require.NoError(t, stdjson.Unmarshal([]byte(r.stdout), &got))
 	assert.Equal(t, jsonreport.SchemaVersion, got.SchemaVersion)
 	assert.Equal(t, "docker-archive", got.Image.Transport)
-	assert.Equal(t, "debian", got.OS.ID)
+	assert.Equal(t, "alpine", got.OS.ID)
 	assert.Len(t, got.Layers, 3)
-	status := imagetest.Fixture(t, "pkgdb/debian11-app/var/lib/dpkg/status")
-	assert.Len(t, got.Packages, strings.Count(string(status), "Status: install ok installed"))
+	installed := imagetest.Fixture(t, "pkgdb/alpine320/lib/apk/db/installed")
+	apk := 0
+	for _, p := range got.Packages {
+		if p.Layer == 0 {
+			apk++
+		}
+	}
+	assert.Equal(t, strings.Count(string(installed), "\nP:"), apk, "every apk package, in the base layer")
+	assert.NotEmpty(t, got.Findings)
 }
 
 func TestSchemaRejectsWrongDocuments(t *testing.T) {
@@ -95,9 +120,13 @@ func TestSchemaRejectsWrongDocuments(t *testing.T) {
 func TestScanDemoTable(t *testing.T) {
 	r := runCLI(t, "scan", "docker-archive:"+demoPath(t))
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Contains(t, r.stdout, "Debian GNU/Linux 11 (bullseye)")
-	assert.Contains(t, r.stdout, "Debian:11 (113 packages)")
-	assert.Regexp(t, `python3-yaml\s+5\.3\.1-5\s+pyyaml\s+1`, r.stdout)
+	assert.Contains(t, r.stdout, "Alpine Linux v3.20")
+	assert.Regexp(t, `minimist\s+1\.2\.5\s+1\.2\.6\s+1\s+Prototype Pollution`, r.stdout)
+	assert.Regexp(t, `CVE-2023-45288\s+stdlib\s+1\.22\.0\s+1\.22\.2\s+2`, r.stdout)
+
+	r = runCLI(t, "scan", "docker-archive:"+demoPath(t), "--list-packages")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `busybox\s+1\.36\.1-r29\s+-\s+0\s+lib/apk/db/installed`, r.stdout)
 	assert.NotContains(t, r.stdout, "\x1b[", "no colour when stdout is not a terminal")
 }
 

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/vulndb"
+)
+
+func newDBCmd(stdout, stderr io.Writer) *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "db",
+		Short: "Manage the local vulnerability database (OSV data)",
+		Long: `imagegate matches packages against OSV records kept in a local database folder.
+
+The folder is --db, else $IMAGEGATE_DB, else imagegate/db in the user cache folder.`,
+	}
+	cmd.PersistentFlags().StringVar(&dir, "db", "", "database folder (default $IMAGEGATE_DB or the user cache)")
+	folder := func() string {
+		if dir != "" {
+			return dir
+		}
+		return vulndb.DefaultDir()
+	}
+
+	var ecosystems []string
+	var source string
+	update := &cobra.Command{
+		Use:   "update",
+		Short: "Download OSV's per-ecosystem exports (only what changed)",
+		Args:  cobra.NoArgs,
+		RunE: work(func(cmd *cobra.Command, _ []string) error {
+			if err := vulndb.CheckEcosystems(ecosystems); err != nil {
+				return err
+			}
+			results, err := vulndb.Update(cmd.Context(), folder(), vulndb.UpdateOptions{
+				Source:     source,
+				Ecosystems: ecosystems,
+				Log:        stderr,
+				Terminal:   isTerminal(stderr) && os.Getenv("CI") == "",
+			})
+			if err != nil {
+				return err
+			}
+			changed := 0
+			for _, r := range results {
+				if r.Changed {
+					changed++
+				}
+			}
+			fmt.Fprintf(stdout, "%s: %d ecosystems updated, %d unchanged\n", folder(), changed, len(results)-changed)
+			return nil
+		}),
+	}
+	update.Flags().StringSliceVar(&ecosystems, "ecosystems", nil, "ecosystems to fetch (default: "+strings.Join(vulndb.Ecosystems, ",")+")")
+	update.Flags().StringVar(&source, "source", "", "base URL of the exports (default "+vulndb.DefaultSource+")")
+
+	imp := &cobra.Command{
+		Use:   "import PATH...",
+		Short: "Import OSV all.zip files or folders of OSV JSON (offline, air-gapped)",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return failure.Inputf("db import takes one or more all.zip files or folders")
+			}
+			return nil
+		},
+		RunE: work(func(cmd *cobra.Command, args []string) error {
+			infos, err := vulndb.Import(cmd.Context(), folder(), args...)
+			if err != nil {
+				return err
+			}
+			for _, i := range infos {
+				fmt.Fprintf(stdout, "%s: %d records (%d skipped as not OSV JSON, %d withdrawn)\n", i.Ecosystem, i.Records, i.Skipped, i.Withdrawn)
+			}
+			return nil
+		}),
+	}
+
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Show what the database holds, where it came from and how old it is",
+		Args:  cobra.NoArgs,
+		RunE: work(func(cmd *cobra.Command, _ []string) error {
+			s, err := vulndb.OpenPath(cmd.Context(), folder())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			fmt.Fprintf(stdout, "database %s\n\n", s.Dir())
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ECOSYSTEM\tRECORDS\tUPDATED\tAGE\tINDEX\tSOURCE")
+			for _, i := range s.Infos() {
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.1f MiB\t%s\n", i.Ecosystem, i.Records, i.Updated.Format("2006-01-02 15:04"), age(i.Updated), float64(i.Size)/(1<<20), i.Source)
+			}
+			return tw.Flush()
+		}),
+	}
+	cmd.AddCommand(update, imp, status)
+	return cmd
+}
+
+func age(t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}

@@ -1,0 +1,352 @@
+package vulndb_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/vulndb"
+)
+
+func npmZip(t *testing.T) []byte { return imagetest.Fixture(t, "osv/npm/all.zip") }
+
+// zipFacts reads a zip independently of the code under test: records, withdrawn ids, and
+// the ids naming each npm package.
+func zipFacts(t *testing.T, data []byte) (records int, withdrawn map[string]bool, byPackage map[string][]string) {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	require.NoError(t, err)
+	withdrawn, byPackage = map[string]bool{}, map[string][]string{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		require.NoError(t, err)
+		var r struct {
+			ID        string `json:"id"`
+			Withdrawn string `json:"withdrawn"`
+			Affected  []struct {
+				Package struct{ Name string } `json:"package"`
+			} `json:"affected"`
+		}
+		require.NoError(t, json.NewDecoder(rc).Decode(&r))
+		rc.Close()
+		records++
+		if r.Withdrawn != "" {
+			withdrawn[r.ID] = true
+			continue
+		}
+		for _, a := range r.Affected {
+			byPackage[a.Package.Name] = append(byPackage[a.Package.Name], r.ID)
+		}
+	}
+	return records, withdrawn, byPackage
+}
+
+func TestImportZipAndQuery(t *testing.T) {
+	data := npmZip(t)
+	total, withdrawn, byPackage := zipFacts(t, data)
+	src := filepath.Join(t.TempDir(), "all.zip")
+	require.NoError(t, os.WriteFile(src, data, 0o644))
+	dir := t.TempDir()
+
+	infos, err := vulndb.Import(context.Background(), dir, src)
+	require.NoError(t, err)
+	require.Len(t, infos, 1)
+	assert.Equal(t, "npm", infos[0].Ecosystem)
+	assert.Equal(t, total-len(withdrawn), infos[0].Records)
+	assert.Equal(t, len(withdrawn), infos[0].Withdrawn)
+	assert.NotEmpty(t, infos[0].SHA256)
+
+	s, err := vulndb.Open(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	got, err := s.Query("npm", "lodash")
+	require.NoError(t, err)
+	var ids []string
+	for _, v := range got {
+		ids = append(ids, v.GetId())
+	}
+	assert.ElementsMatch(t, dedupe(byPackage["lodash"]), ids)
+	for id := range withdrawn {
+		assert.NotContains(t, ids, id)
+	}
+	none, err := s.Query("npm", "no-such-package")
+	require.NoError(t, err)
+	assert.Empty(t, none)
+	other, err := s.Query("PyPI", "lodash")
+	require.NoError(t, err)
+	assert.Empty(t, other, "no PyPI data in this store")
+	assert.False(t, s.Has("PyPI"))
+}
+
+func dedupe(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func TestImportFolderSkipsInvalidRecords(t *testing.T) {
+	src := t.TempDir()
+	for _, eco := range []string{"PyPI", "Debian"} {
+		entries, err := os.ReadDir(filepath.Join(imagetest.RepoRoot(t), "testdata", "osv-records", eco))
+		require.NoError(t, err)
+		for _, e := range entries {
+			b := imagetest.Fixture(t, filepath.Join("osv-records", eco, e.Name()))
+			require.NoError(t, os.WriteFile(filepath.Join(src, e.Name()), b, 0o644))
+		}
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(src, "broken.json"), []byte(`{"id": "X-1", "affected": [`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "not-osv.json"), []byte(`{"hello": "world"}`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "wrong-types.json"), []byte(`{"id": 42}`), 0o644))
+
+	dir := t.TempDir()
+	infos, err := vulndb.Import(context.Background(), dir, src)
+	require.NoError(t, err)
+	require.Len(t, infos, 2)
+	for _, i := range infos {
+		assert.Equal(t, 3, i.Skipped, i.Ecosystem)
+	}
+	s, err := vulndb.Open(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	got, err := s.Query("PyPI", "pyyaml") // the records say PyYAML: PEP 503 names match
+	require.NoError(t, err)
+	assert.Len(t, got, 2)
+	got, err = s.Query("Debian:11", "openssl")
+	require.NoError(t, err)
+	assert.Len(t, got, 2)
+	got, err = s.Query("Debian:12", "openssl")
+	require.NoError(t, err)
+	assert.Empty(t, got, "records are per release")
+}
+
+func TestImportBadInput(t *testing.T) {
+	dir := t.TempDir()
+	// A good database first: a failed import must not touch it.
+	good := filepath.Join(t.TempDir(), "all.zip")
+	require.NoError(t, os.WriteFile(good, npmZip(t), 0o644))
+	_, err := vulndb.Import(context.Background(), dir, good)
+	require.NoError(t, err)
+	before, err := os.ReadFile(filepath.Join(dir, "npm.db"))
+	require.NoError(t, err)
+
+	data := npmZip(t)
+	truncated := filepath.Join(t.TempDir(), "truncated.zip")
+	require.NoError(t, os.WriteFile(truncated, data[:len(data)/2], 0o644))
+	notZip := filepath.Join(t.TempDir(), "x.zip")
+	require.NoError(t, os.WriteFile(notZip, []byte("PK\x03\x04 but not really a zip file"), 0o644))
+
+	for name, p := range map[string]string{"truncated zip": truncated, "not a zip": notZip, "missing": filepath.Join(t.TempDir(), "nope.zip")} {
+		t.Run(name, func(t *testing.T) {
+			_, err := vulndb.Import(context.Background(), dir, p)
+			require.Error(t, err)
+			assert.Equal(t, failure.ExitInput, failure.Code(err))
+			after, err := os.ReadFile(filepath.Join(dir, "npm.db"))
+			require.NoError(t, err)
+			assert.Equal(t, before, after, "the previous database is kept")
+		})
+	}
+
+	// A database folder that cannot be created (a file stands in its way).
+	blocker := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(blocker, nil, 0o644))
+	_, err = vulndb.Import(context.Background(), filepath.Join(blocker, "db"), good)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+	assert.Contains(t, err.Error(), "not a directory")
+}
+
+func TestImportIntoReadOnlyFolder(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root ignores folder permissions; TestImportBadInput covers an unwritable folder")
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o555))
+	good := filepath.Join(t.TempDir(), "all.zip")
+	require.NoError(t, os.WriteFile(good, npmZip(t), 0o644))
+	_, err := vulndb.Import(context.Background(), dir, good)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+	assert.Contains(t, err.Error(), "not writable")
+}
+
+func TestMissingAndCorruptDatabase(t *testing.T) {
+	_, err := vulndb.OpenPath(context.Background(), filepath.Join(t.TempDir(), "none"))
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Contains(t, err.Error(), "imagegate db update")
+
+	_, err = vulndb.Open(t.TempDir())
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+
+	dir := t.TempDir()
+	good := filepath.Join(t.TempDir(), "all.zip")
+	require.NoError(t, os.WriteFile(good, npmZip(t), 0o644))
+	_, err = vulndb.Import(context.Background(), dir, good)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "npm.db"), bytes.Repeat([]byte("corrupt!"), 1024), 0o644))
+	s, err := vulndb.Open(dir)
+	require.NoError(t, err)
+	_, err = s.Query("npm", "lodash")
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Contains(t, err.Error(), "rebuild")
+}
+
+func TestZipFolderIsIndexedOnce(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "npm"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "npm", "all.zip"), npmZip(t), 0o644))
+	s1, err := vulndb.OpenPath(context.Background(), root)
+	require.NoError(t, err)
+	dir := s1.Dir()
+	s1.Close()
+	st1, err := os.Stat(filepath.Join(dir, "npm.db"))
+	require.NoError(t, err)
+	s2, err := vulndb.OpenPath(context.Background(), root)
+	require.NoError(t, err)
+	defer s2.Close()
+	assert.Equal(t, dir, s2.Dir())
+	st2, err := os.Stat(filepath.Join(dir, "npm.db"))
+	require.NoError(t, err)
+	assert.Equal(t, st1.ModTime(), st2.ModTime(), "the second open reuses the index")
+}
+
+func TestUnknownEcosystem(t *testing.T) {
+	err := vulndb.CheckEcosystems([]string{"npm", "Cobol"})
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+	_, err = vulndb.Update(context.Background(), t.TempDir(), vulndb.UpdateOptions{Ecosystems: []string{"Cobol"}})
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+}
+
+// exportServer serves npm/all.zip with an ETag, answers conditional requests, and can be
+// told to serve a broken body.
+type exportServer struct {
+	body     atomic.Pointer[[]byte]
+	etag     atomic.Pointer[string]
+	cutShort atomic.Bool
+	requests atomic.Int32
+	got304   atomic.Int32
+}
+
+func (e *exportServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e.requests.Add(1)
+	if r.URL.Path != "/npm/all.zip" {
+		http.NotFound(w, r)
+		return
+	}
+	etag := *e.etag.Load()
+	if r.Header.Get("If-None-Match") == etag {
+		e.got304.Add(1)
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	body := *e.body.Load()
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Last-Modified", "Wed, 25 Nov 2026 10:00:00 GMT")
+	w.Header().Set("Content-Length", itoa(len(body)))
+	if e.cutShort.Load() {
+		w.Write(body[:len(body)/3]) // the connection ends early
+		return
+	}
+	w.Write(body)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestUpdateConditionalAndBroken(t *testing.T) {
+	srv := &exportServer{}
+	good := npmZip(t)
+	srv.body.Store(&good)
+	etag1 := `"v1"`
+	srv.etag.Store(&etag1)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	dir := t.TempDir()
+	var log bytes.Buffer
+	opts := vulndb.UpdateOptions{Source: ts.URL, Ecosystems: []string{"npm"}, Log: &log}
+
+	// First download.
+	res, err := vulndb.Update(context.Background(), dir, opts)
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	assert.True(t, res[0].Changed)
+	assert.Equal(t, `"v1"`, res[0].Info.ETag)
+	assert.Equal(t, ts.URL+"/npm/all.zip", res[0].Info.Source)
+	assert.Contains(t, log.String(), "npm: downloading all.zip")
+	dbBefore, err := os.ReadFile(filepath.Join(dir, "npm.db"))
+	require.NoError(t, err)
+
+	// Second: the server answers 304 and nothing is downloaded.
+	res, err = vulndb.Update(context.Background(), dir, opts)
+	require.NoError(t, err)
+	assert.False(t, res[0].Changed)
+	assert.Equal(t, int32(1), srv.got304.Load())
+
+	// Third: new data, but the zip is broken: the old database stays.
+	broken := append([]byte(nil), good[:len(good)-200]...)
+	srv.body.Store(&broken)
+	etag2 := `"v2"`
+	srv.etag.Store(&etag2)
+	_, err = vulndb.Update(context.Background(), dir, opts)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Contains(t, err.Error(), "previous data is kept")
+
+	// Fourth: the connection drops mid-way.
+	srv.body.Store(&good)
+	srv.cutShort.Store(true)
+	_, err = vulndb.Update(context.Background(), dir, opts)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+
+	dbAfter, err := os.ReadFile(filepath.Join(dir, "npm.db"))
+	require.NoError(t, err)
+	assert.Equal(t, dbBefore, dbAfter)
+	s, err := vulndb.Open(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	info, _ := s.Info("npm")
+	assert.Equal(t, `"v1"`, info.ETag)
+	got, err := s.Query("npm", "lodash")
+	require.NoError(t, err)
+	assert.NotEmpty(t, got)
+	leftovers, _ := filepath.Glob(filepath.Join(dir, ".*"))
+	assert.Empty(t, leftovers, "no temporary files stay behind")
+
+	// A server error is an incomplete scan too.
+	_, err = vulndb.Update(context.Background(), dir, vulndb.UpdateOptions{Source: ts.URL + "/missing", Ecosystems: []string{"npm"}, Log: io.Discard})
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+}
+
+func TestNormalizeName(t *testing.T) {
+	assert.Equal(t, "pyyaml", vulndb.NormalizeName("PyPI", "PyYAML"))
+	assert.Equal(t, "zope-interface", vulndb.NormalizeName("PyPI", "zope.interface"))
+	assert.Equal(t, "a-b", vulndb.NormalizeName("PyPI", "A__-.b"))
+	assert.Equal(t, "PyYAML", vulndb.NormalizeName("npm", "PyYAML"))
+}
