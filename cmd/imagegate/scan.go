@@ -58,6 +58,11 @@ IMAGE is one of:
 			if f.format != "table" && f.format != "json" {
 				return failure.Inputf("--format %q: want table or json", f.format)
 			}
+			if f.output != "" {
+				if err := output.Check(f.output); err != nil {
+					return err
+				}
+			}
 			if f.username == "" {
 				f.username = os.Getenv("IMAGEGATE_USERNAME")
 			}
@@ -78,6 +83,9 @@ IMAGE is one of:
 			})
 			if err != nil {
 				return err
+			}
+			for _, w := range res.Warnings {
+				fmt.Fprintf(stderr, "imagegate: warning: %s\n", w)
 			}
 			render := func(w io.Writer, color bool) error {
 				if f.format == "json" {

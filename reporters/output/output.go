@@ -12,13 +12,22 @@ import (
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
+// Check fails early, before any work, for an output path whose folder does not exist.
+func Check(path string) error {
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return failure.Inputf("output %q: folder %q does not exist", path, dir)
+	}
+	return nil
+}
+
 // WriteFile renders into a temporary file next to path and renames it over path when
 // render succeeds. A missing folder is an input error.
 func WriteFile(path string, render func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	if st, statErr := os.Stat(dir); statErr != nil || !st.IsDir() {
-		return failure.Inputf("output %q: folder %q does not exist", path, dir)
+	if err := Check(path); err != nil {
+		return err
 	}
+	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return failure.Inputf("output %q: %v", path, unwrap(err))

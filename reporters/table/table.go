@@ -99,12 +99,6 @@ func Write(w io.Writer, r *scanner.Result, o Options) error {
 		tw.Flush()
 	}
 	writeFindings(ew, r.Findings, st)
-	for _, wmsg := range r.Warnings {
-		ew.printf("\n%s %s", st.bold("warning:"), wmsg)
-	}
-	if len(r.Warnings) > 0 {
-		ew.printf("\n")
-	}
 	return ew.err
 }
 

@@ -65,6 +65,9 @@ type hit struct {
 func Match(ctx context.Context, src Source, pkgs []inventory.Package, o Options) (*Result, error) {
 	res := &Result{Unchecked: map[string]int{}}
 	unparsable := 0
+	// Binary packages of one source package (a dozen from util-linux, say) ask for the
+	// same records: look each name up once.
+	cache := map[string][]*osvschema.Vulnerability{}
 	for _, p := range pkgs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -84,9 +87,14 @@ func Match(ctx context.Context, src Source, pkgs []inventory.Package, o Options)
 		if version == "" || version == "(devel)" {
 			continue // a main module built from a work tree has no version to compare
 		}
-		records, err := src.Query(p.Ecosystem, name)
-		if err != nil {
-			return nil, err
+		key := p.Ecosystem + "\x00" + name
+		records, seen := cache[key]
+		if !seen {
+			var err error
+			if records, err = src.Query(p.Ecosystem, name); err != nil {
+				return nil, err
+			}
+			cache[key] = records
 		}
 		var hits []hit
 		for _, r := range records {

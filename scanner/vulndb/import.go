@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -30,15 +31,15 @@ const MaxRecordSize = 8 << 20
 // builder collects the records of one base ecosystem before they are written.
 type builder struct {
 	base      string
-	records   map[string][]byte   // id -> protobuf
-	packages  map[string][]string // package key -> ids
+	records   int
+	packages  map[string][][]byte // package key -> the records naming it, cut to that package
 	skipped   int
 	withdrawn int
 	newest    time.Time
 }
 
 func newBuilder(base string) *builder {
-	return &builder{base: base, records: map[string][]byte{}, packages: map[string][]string{}}
+	return &builder{base: base, packages: map[string][][]byte{}}
 }
 
 var decodeOptions = protojson.UnmarshalOptions{DiscardUnknown: true}
@@ -76,32 +77,50 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// add stores v and indexes its affected packages of the builder's base ecosystem.
+// add stores v and indexes its affected packages of the builder's base ecosystem. Each
+// package's index entry holds the record cut down to what matching reads (the affected
+// entries of that package, no details): a lookup decodes only that, however many packages
+// an advisory lists.
 func (b *builder) add(v *osvschema.Vulnerability) error {
 	if v.GetWithdrawn() != nil {
 		b.withdrawn++
 		return nil
 	}
-	indexed := false
+	byKey := map[string][]*osvschema.Affected{}
+	var keys []string
 	for _, a := range v.GetAffected() {
 		p := a.GetPackage()
 		if BaseEcosystem(p.GetEcosystem()) != b.base || p.GetName() == "" {
 			continue
 		}
 		k := string(packageKey(p.GetEcosystem(), p.GetName()))
-		if ids := b.packages[k]; len(ids) == 0 || ids[len(ids)-1] != v.GetId() {
-			b.packages[k] = append(ids, v.GetId())
+		if _, ok := byKey[k]; !ok {
+			keys = append(keys, k)
 		}
-		indexed = true
+		byKey[k] = append(byKey[k], a)
 	}
-	if !indexed {
+	if len(keys) == 0 {
 		return nil
 	}
-	raw, err := proto.Marshal(v)
-	if err != nil {
-		return err
+	b.records++
+	for _, k := range keys {
+		slim := &osvschema.Vulnerability{
+			Id:               v.GetId(),
+			Aliases:          v.GetAliases(),
+			Upstream:         v.GetUpstream(),
+			Summary:          v.GetSummary(),
+			Modified:         v.GetModified(),
+			Severity:         v.GetSeverity(),
+			DatabaseSpecific: v.GetDatabaseSpecific(),
+			References:       v.GetReferences(),
+			Affected:         byKey[k],
+		}
+		sraw, err := proto.Marshal(slim)
+		if err != nil {
+			return err
+		}
+		b.packages[k] = append(b.packages[k], sraw)
 	}
-	b.records[v.GetId()] = raw
 	if m := v.GetModified(); m != nil && m.AsTime().After(b.newest) {
 		b.newest = m.AsTime()
 	}
@@ -130,22 +149,13 @@ func (b *builder) write(dir string, info Info) (Info, error) {
 		return info, failure.Incompletef("building the %s database: %v", b.base, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		rb, err := tx.CreateBucket(bucketRecords)
-		if err != nil {
-			return err
-		}
 		pb, err := tx.CreateBucket(bucketPackages)
 		if err != nil {
 			return err
 		}
-		rb.FillPercent, pb.FillPercent = 1, 1 // written once in key order
-		for _, id := range sortedKeys(b.records) {
-			if err := rb.Put([]byte(id), b.records[id]); err != nil {
-				return err
-			}
-		}
+		pb.FillPercent = 1 // written once, in key order
 		for _, k := range sortedKeys(b.packages) {
-			if err := pb.Put([]byte(k), []byte(strings.Join(b.packages[k], "\n"))); err != nil {
+			if err := pb.Put([]byte(k), joinRecords(b.packages[k])); err != nil {
 				return err
 			}
 		}
@@ -164,7 +174,7 @@ func (b *builder) write(dir string, info Info) (Info, error) {
 	if err != nil {
 		return info, failure.Incomplete(err)
 	}
-	info.Ecosystem, info.Records, info.Skipped, info.Withdrawn, info.Size = b.base, len(b.records), b.skipped, b.withdrawn, st.Size()
+	info.Ecosystem, info.Records, info.Skipped, info.Withdrawn, info.Size = b.base, b.records, b.skipped, b.withdrawn, st.Size()
 	if info.Updated.IsZero() {
 		info.Updated = b.newest
 	}
@@ -399,6 +409,30 @@ func importFolder(ctx context.Context, dbDir, folder string) ([]Info, error) {
 			return out, err
 		}
 		out = append(out, info)
+	}
+	return out, nil
+}
+
+// joinRecords frames records as varint length + bytes, one after the other.
+func joinRecords(recs [][]byte) []byte {
+	var out []byte
+	for _, r := range recs {
+		out = binary.AppendUvarint(out, uint64(len(r)))
+		out = append(out, r...)
+	}
+	return out
+}
+
+// splitRecords undoes joinRecords.
+func splitRecords(b []byte) ([][]byte, error) {
+	var out [][]byte
+	for len(b) > 0 {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n {
+			return nil, errors.New("corrupt package entry")
+		}
+		out = append(out, b[w:w+int(n)])
+		b = b[w+int(n):]
 	}
 	return out, nil
 }

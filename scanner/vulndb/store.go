@@ -4,8 +4,9 @@
 //
 // A database folder holds, per base ecosystem (Debian, Alpine, PyPI, ...):
 //
-//	<Ecosystem>.db    a bbolt file: bucket "records" (id -> OSV record, protobuf) and
-//	                  bucket "packages" (affected ecosystem + NUL + package name -> ids)
+//	<Ecosystem>.db    a bbolt file with one bucket, "packages": affected ecosystem + NUL +
+//	                  package name -> the records naming that package, each cut to that
+//	                  package's affected entries (protobuf, length-framed)
 //	<Ecosystem>.json  what the data is and where it came from (Info)
 //
 // Every write builds a new file next to the old one and renames it into place, so an
@@ -30,10 +31,7 @@ import (
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
-var (
-	bucketRecords  = []byte("records")
-	bucketPackages = []byte("packages")
-)
+var bucketPackages = []byte("packages")
 
 // Info describes one ecosystem's data.
 type Info struct {
@@ -180,8 +178,8 @@ func (s *Store) db(base string) (*bolt.DB, error) {
 		return nil, failure.Incompletef("vulnerability database %s is unreadable (%v): run 'imagegate db update' to rebuild it", p, err)
 	}
 	err = db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketRecords) == nil || tx.Bucket(bucketPackages) == nil {
-			return errors.New("missing buckets")
+		if tx.Bucket(bucketPackages) == nil {
+			return errors.New("no packages bucket")
 		}
 		return nil
 	})
@@ -194,7 +192,8 @@ func (s *Store) db(base string) (*bolt.DB, error) {
 }
 
 // Query returns the records that name the package in the ecosystem (with its release,
-// e.g. "Debian:11"). It reads only that package's entries.
+// e.g. "Debian:11"), each cut to that package's affected entries and without details. It
+// reads only that package's index entry.
 func (s *Store) Query(eco, name string) ([]*osvschema.Vulnerability, error) {
 	base := BaseEcosystem(eco)
 	if _, ok := s.infos[base]; !ok {
@@ -206,19 +205,18 @@ func (s *Store) Query(eco, name string) ([]*osvschema.Vulnerability, error) {
 	}
 	var out []*osvschema.Vulnerability
 	err = db.View(func(tx *bolt.Tx) error {
-		ids := tx.Bucket(bucketPackages).Get(packageKey(eco, name))
-		if len(ids) == 0 {
+		entry := tx.Bucket(bucketPackages).Get(packageKey(eco, name))
+		if len(entry) == 0 {
 			return nil
 		}
-		records := tx.Bucket(bucketRecords)
-		for _, id := range strings.Split(string(ids), "\n") {
-			raw := records.Get([]byte(id))
-			if raw == nil {
-				return fmt.Errorf("record %s is indexed but missing", id)
-			}
+		recs, err := splitRecords(entry)
+		if err != nil {
+			return err
+		}
+		for _, raw := range recs {
 			v := &osvschema.Vulnerability{}
 			if err := proto.Unmarshal(raw, v); err != nil {
-				return fmt.Errorf("record %s: %w", id, err)
+				return fmt.Errorf("package entry %s: %w", name, err)
 			}
 			out = append(out, v)
 		}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegate/imagegate/internal/imagetest"
+)
+
+func TestDBImportStatusAndScan(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db")
+	records := filepath.Join(imagetest.RepoRoot(t), "testdata", "osv-records")
+	r := runCLI(t, "db", "import", "--db", db, records, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip"))
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "Debian: 6 records")
+	assert.Regexp(t, `npm: \d+ records`, r.stdout)
+
+	r = runCLI(t, "db", "status", "--db", db)
+	require.Equal(t, 0, r.code, r.stderr)
+	for _, eco := range []string{"Alpine", "Debian", "Go", "Maven", "PyPI", "crates.io", "npm"} {
+		assert.Contains(t, r.stdout, eco)
+	}
+
+	// The imported database serves a scan.
+	r = runCLI(t, "scan", demoPath(t), "--db", db, "--format", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, `"CVE-2021-44906"`) // minimist, from the npm export
+}
+
+func TestDBUpdateFromSource(t *testing.T) {
+	zip := imagetest.Fixture(t, "osv/npm/all.zip")
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/npm/all.zip" {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Header.Get("If-None-Match") == `"1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"1"`)
+		w.Write(zip)
+	}))
+	defer ts.Close()
+	db := t.TempDir()
+	r := runCLI(t, "db", "update", "--db", db, "--source", ts.URL, "--ecosystems", "npm")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "1 ecosystems updated, 0 unchanged")
+	assert.Contains(t, r.stderr, "npm: downloading all.zip")
+	r = runCLI(t, "db", "update", "--db", db, "--source", ts.URL, "--ecosystems", "npm")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "0 ecosystems updated, 1 unchanged")
+
+	r = runCLI(t, "db", "update", "--db", db, "--source", ts.URL, "--ecosystems", "Cobol")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, `unknown ecosystem "Cobol"`)
+	r = runCLI(t, "db", "update", "--db", db, "--source", ts.URL, "--ecosystems", "PyPI")
+	assert.Equal(t, 3, r.code)
+	assert.Contains(t, r.stderr, "previous data is kept")
+}
+
+func TestScanWithoutDatabase(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-db")
+	r := runCLI(t, "scan", demoPath(t), "--db", missing)
+	assert.Equal(t, 3, r.code)
+	assert.Empty(t, r.stdout, "never a report that says no vulnerabilities")
+	assert.Contains(t, r.stderr, "no vulnerability database")
+	assert.Contains(t, r.stderr, "imagegate db update")
+
+	empty := t.TempDir()
+	r = runCLI(t, "scan", demoPath(t), "--db", empty)
+	assert.Equal(t, 3, r.code)
+
+	corrupt := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(corrupt, "npm.json"), []byte(`{"ecosystem": "npm", "records": 1}`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(corrupt, "npm.db"), []byte(strings.Repeat("x", 8192)), 0o644))
+	r = runCLI(t, "scan", demoPath(t), "--db", corrupt)
+	assert.Equal(t, 3, r.code)
+	assert.Contains(t, r.stderr, "rebuild")
+}
+
+func TestStaleDataWarns(t *testing.T) {
+	r := runCLI(t, "scan", demoPath(t), "--format", "json", "--db-max-age", "24h")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "vulnerability data for Go is")
+	r = runCLI(t, "scan", demoPath(t), "--format", "json", "--db-max-age", "87600h")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, "days old")
+}
