@@ -58,7 +58,32 @@ type Kind string
 // Kinds.
 const (
 	KindVulnerability Kind = "vulnerability"
+	KindDockerfile    Kind = "dockerfile"
 )
+
+// Location is a place in a source file (a Dockerfile): 1-based lines and columns.
+type Location struct {
+	Path        string `json:"path"`
+	StartLine   int    `json:"startLine"`
+	EndLine     int    `json:"endLine"`
+	StartColumn int    `json:"startColumn,omitempty"`
+	EndColumn   int    `json:"endColumn,omitempty"`
+}
+
+// Rule describes a check that produces findings (a Dockerfile rule, an image check).
+type Rule struct {
+	ID       string   `json:"id"`
+	Title    string   `json:"title"`
+	Severity Severity `json:"severity"`
+	// Rationale says why it matters; Fix says what to do.
+	Rationale string `json:"rationale"`
+	Fix       string `json:"fix"`
+	// HelpURI points at the rule's documentation.
+	HelpURI string `json:"helpUri"`
+	// Hadolint and Dockle name the equivalent rules of those tools, if any.
+	Hadolint string `json:"hadolint,omitempty"`
+	Dockle   string `json:"dockle,omitempty"`
+}
 
 // Score is a CVSS score computed from a vector.
 type Score struct {
@@ -101,6 +126,12 @@ type Finding struct {
 	// Layer is the index of the image layer the problem came from (-1: unknown).
 	Layer      int      `json:"layer"`
 	References []string `json:"references,omitempty"`
+	// Message says what was found, specifically (rule findings).
+	Message string `json:"message,omitempty"`
+	// Location is where in a source file the finding is (a Dockerfile line).
+	Location *Location `json:"location,omitempty"`
+	// Rule is the check that produced a rule finding.
+	Rule *Rule `json:"rule,omitempty"`
 	// Fingerprint identifies the finding across runs (SARIF partialFingerprints, PR
 	// comment de-duplication): it does not change when versions change.
 	Fingerprint string `json:"fingerprint"`

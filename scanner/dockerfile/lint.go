@@ -1,0 +1,185 @@
+package dockerfile
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/imagegate/imagegate/scanner/finding"
+)
+
+// DocsURL is where docs/rules.md is published; each rule's anchor is its id in lower case.
+const DocsURL = "https://github.com/imagegate/imagegate/blob/main/docs/rules.md"
+
+// rule is a check: its description and a function that reports what it finds.
+type rule struct {
+	finding.Rule
+	check func(c *checker)
+}
+
+// Options configures Lint.
+type Options struct {
+	// ContextDir is the build context folder whose .dockerignore and files are checked
+	// (default: the Dockerfile's folder, for the .dockerignore only).
+	ContextDir string
+	// Disabled rules are not run (by id, or by their hadolint id).
+	Disabled []string
+	// Severity overrides a rule's severity (by id).
+	Severity map[string]finding.Severity
+}
+
+// Rules lists every rule, sorted by id.
+func Rules() []finding.Rule {
+	out := make([]finding.Rule, len(registry))
+	for i, r := range registry {
+		out[i] = r.Rule
+	}
+	return out
+}
+
+// RuleByID finds a rule by its id or its hadolint id.
+func RuleByID(id string) (finding.Rule, bool) {
+	for _, r := range registry {
+		if strings.EqualFold(r.ID, id) || (r.Hadolint != "" && strings.EqualFold(r.Hadolint, id)) {
+			return r.Rule, true
+		}
+	}
+	return finding.Rule{}, false
+}
+
+// checker is what a rule function sees.
+type checker struct {
+	d       *Dockerfile
+	o       Options
+	ctx     *buildContext
+	rule    *rule
+	out     []finding.Finding
+	scripts map[*Instruction]*Script
+}
+
+// script returns the analysed shell of a RUN (cached across rules).
+func (c *checker) script(i *Instruction) *Script {
+	if s, ok := c.scripts[i]; ok {
+		return s
+	}
+	s := i.script()
+	c.scripts[i] = s
+	return s
+}
+
+// runs returns every RUN instruction, with its script.
+func (c *checker) runs(stages ...*Stage) []*Instruction {
+	var out []*Instruction
+	if len(stages) == 0 {
+		stages = c.d.Stages
+	}
+	for _, s := range stages {
+		for _, i := range s.Instructions {
+			if i.Cmd == "run" {
+				out = append(out, i)
+			}
+		}
+	}
+	return out
+}
+
+// report records a finding of the current rule on an instruction.
+func (c *checker) report(i *Instruction, format string, args ...any) {
+	r := c.rule.Rule
+	if sev, ok := c.o.Severity[r.ID]; ok {
+		r.Severity = sev
+	}
+	end := c.d.lineText(i.EndLine)
+	f := finding.Finding{
+		Kind:     finding.KindDockerfile,
+		ID:       r.ID,
+		Title:    r.Title,
+		Severity: r.Severity,
+		Message:  fmt.Sprintf(format, args...),
+		Layer:    -1,
+		Location: &finding.Location{
+			Path:        c.d.Path,
+			StartLine:   i.StartLine,
+			EndLine:     i.EndLine,
+			StartColumn: 1,
+			EndColumn:   len([]rune(end)) + 1,
+		},
+		Rule: &r,
+	}
+	f.Fingerprint = finding.MakeFingerprint(string(f.Kind), r.ID, filepath.ToSlash(c.d.Path), strings.Join(strings.Fields(i.Original), " "), f.Message)
+	c.out = append(c.out, f)
+}
+
+// Lint runs every rule over d and returns the findings in line order. Rules switched off
+// in Options or by an inline comment on the line before an instruction
+// (`# imagegate ignore=DF017` or `# hadolint ignore=DL3008`) report nothing there.
+func Lint(d *Dockerfile, o Options) []finding.Finding {
+	disabled := map[string]bool{}
+	for _, id := range o.Disabled {
+		if r, ok := RuleByID(id); ok {
+			disabled[r.ID] = true
+		}
+	}
+	bc := loadContext(d, o.ContextDir)
+	c := &checker{d: d, o: o, ctx: bc, scripts: map[*Instruction]*Script{}}
+	for i := range registry {
+		r := &registry[i]
+		if disabled[r.ID] {
+			continue
+		}
+		c.rule = r
+		r.check(c)
+	}
+	ignores := inlineIgnores(d)
+	var out []finding.Finding
+	seen := map[string]bool{}
+	for _, f := range c.out {
+		if ignores[f.Location.StartLine][f.ID] {
+			continue
+		}
+		if seen[f.Fingerprint] {
+			continue
+		}
+		seen[f.Fingerprint] = true
+		out = append(out, f)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].Location, out[j].Location
+		if a.StartLine != b.StartLine {
+			return a.StartLine < b.StartLine
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// inlineIgnores reads `# imagegate ignore=ID[,ID]` and `# hadolint ignore=DLxxxx[,...]`
+// comments: they apply to the instruction right below them.
+func inlineIgnores(d *Dockerfile) map[int]map[string]bool {
+	out := map[int]map[string]bool{}
+	for _, inst := range d.Instructions {
+		for _, c := range inst.Comments {
+			c = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(c), "#"))
+			var list string
+			switch {
+			case strings.HasPrefix(c, "imagegate ignore="):
+				list = strings.TrimPrefix(c, "imagegate ignore=")
+			case strings.HasPrefix(c, "hadolint ignore="):
+				list = strings.TrimPrefix(c, "hadolint ignore=")
+			default:
+				continue
+			}
+			for _, id := range strings.Split(list, ",") {
+				id = strings.TrimSpace(strings.Fields(id + " ")[0])
+				if r, ok := RuleByID(id); ok {
+					if out[inst.StartLine] == nil {
+						out[inst.StartLine] = map[string]bool{}
+					}
+					out[inst.StartLine][r.ID] = true
+				}
+			}
+		}
+	}
+	return out
+}
