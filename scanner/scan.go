@@ -9,23 +9,28 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/imagegate/imagegate/scanner/config"
+	"github.com/imagegate/imagegate/scanner/dockerfile"
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/inventory"
 	"github.com/imagegate/imagegate/scanner/match"
+	"github.com/imagegate/imagegate/scanner/policy"
 	"github.com/imagegate/imagegate/scanner/vulndb"
 )
 
 // Options is everything a scan needs; every front end builds one.
 type Options struct {
 	// Image is the image argument: a registry reference, docker-archive:PATH,
-	// oci-archive:PATH, oci-dir:PATH, docker-daemon:NAME or a bare path.
+	// oci-archive:PATH, oci-dir:PATH, docker-daemon:NAME or a bare path. Empty: only the
+	// Dockerfile is checked (imagegate lint).
 	Image string
 	// Platform picks os/arch[/variant] from a multi-platform index (default linux/amd64).
 	Platform string
@@ -37,7 +42,7 @@ type Options struct {
 	// MaxFileSize bounds the bytes kept in memory for one file (0: the default).
 	MaxFileSize int64
 
-	// Scanners selects the checks to run (default: all); see AllScanners.
+	// Scanners selects the checks to run (default: all that apply); see AllScanners.
 	Scanners []string
 	// DB is the vulnerability database: a folder made by 'imagegate db update' or
 	// 'imagegate db import', or a folder of OSV export zips (default: vulndb.DefaultDir()).
@@ -46,6 +51,16 @@ type Options struct {
 	DBMaxAge time.Duration
 	// IgnoreUnfixed drops vulnerabilities without a fixed version.
 	IgnoreUnfixed bool
+
+	// Dockerfile is checked against the Dockerfile rules when set; ContextDir is its build
+	// context folder (for .dockerignore and the files a broad COPY would take).
+	Dockerfile string
+	ContextDir string
+	// Config is .imagegate.yaml (loaded by config.Load); nil for none.
+	Config *config.Config
+
+	// Policy decides the verdict (default policy.Default).
+	Policy *policy.Policy
 
 	// Keychain and Transport replace the defaults (tests, embedding).
 	Keychain  authn.Keychain
@@ -64,11 +79,12 @@ type ImageInfo struct {
 
 // Scanner names.
 const (
-	ScannerVuln = "vuln"
+	ScannerVuln       = "vuln"
+	ScannerDockerfile = "dockerfile"
 )
 
 // AllScanners lists the checks Scan can run.
-var AllScanners = []string{ScannerVuln}
+var AllScanners = []string{ScannerVuln, ScannerDockerfile}
 
 // DefaultDBMaxAge is the age past which vulnerability data is reported as stale.
 const DefaultDBMaxAge = 7 * 24 * time.Hour
@@ -83,18 +99,103 @@ type DataSource struct {
 
 // Result is what a scan found.
 type Result struct {
-	Image    ImageInfo           `json:"image"`
+	// Image, OS, Layers and Packages describe the image (absent when only a Dockerfile was
+	// checked).
+	Image    *ImageInfo          `json:"image,omitempty"`
 	OS       *inventory.OS       `json:"os,omitempty"`
-	Layers   []image.Layer       `json:"layers"`
-	Packages []inventory.Package `json:"packages"`
-	Findings []finding.Finding   `json:"findings"`
+	Layers   []image.Layer       `json:"layers,omitempty"`
+	Packages []inventory.Package `json:"packages,omitempty"`
+	// Dockerfile is the Dockerfile that was checked.
+	Dockerfile string            `json:"dockerfile,omitempty"`
+	Findings   []finding.Finding `json:"findings"`
+	Verdict    policy.Verdict    `json:"verdict"`
 	// Data lists the vulnerability data used, per ecosystem that was looked up.
 	Data     []DataSource `json:"data,omitempty"`
 	Warnings []string     `json:"warnings,omitempty"`
 }
 
-// Scan opens the image, walks its layers once and inventories it.
+// Scan runs the checks Options asks for: the image's inventory and vulnerabilities, and
+// the Dockerfile rules; then decides the verdict.
 func Scan(ctx context.Context, opts Options) (*Result, error) {
+	scanners, err := selectScanners(opts.Scanners)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Image == "" && opts.Dockerfile == "" {
+		return nil, failure.Inputf("nothing to scan: give an image or a Dockerfile")
+	}
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
+	res := &Result{Findings: []finding.Finding{}}
+
+	// Parse the Dockerfile and open the database before the image: bad input fails fast.
+	var df *dockerfile.Dockerfile
+	if opts.Dockerfile != "" && scanners[ScannerDockerfile] {
+		if df, err = dockerfile.ParseFile(opts.Dockerfile); err != nil {
+			return nil, err
+		}
+	}
+	var store *vulndb.Store
+	if opts.Image != "" && scanners[ScannerVuln] {
+		dbPath := opts.DB
+		if dbPath == "" {
+			dbPath = vulndb.DefaultDir()
+		}
+		if store, err = vulndb.OpenPath(ctx, dbPath); err != nil {
+			return nil, err
+		}
+		defer store.Close()
+	}
+	if opts.Image != "" {
+		if err := scanImage(ctx, opts, store, res); err != nil {
+			return nil, err
+		}
+	}
+	if df != nil {
+		res.Dockerfile = opts.Dockerfile
+		res.Findings = append(res.Findings, dockerfile.Lint(df, dockerfile.Options{
+			ContextDir: opts.ContextDir,
+			Disabled:   cfg.Dockerfile.Disable,
+			Severity:   ruleSeverities(cfg.Dockerfile.Severities()),
+		})...)
+	}
+	sortFindings(res.Findings)
+	p := policy.Default
+	if opts.Policy != nil {
+		p = *opts.Policy
+	}
+	res.Verdict = policy.Evaluate(res.Findings, p)
+	return res, nil
+}
+
+// ruleSeverities keys severity overrides by rule id (hadolint ids are accepted too).
+func ruleSeverities(in map[string]finding.Severity) map[string]finding.Severity {
+	out := map[string]finding.Severity{}
+	for id, s := range in {
+		if r, ok := dockerfile.RuleByID(id); ok {
+			out[r.ID] = s
+		}
+	}
+	return out
+}
+
+// sortFindings orders findings most severe first, then by kind, package or location.
+func sortFindings(fs []finding.Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return false
+	})
+}
+
+func scanImage(ctx context.Context, opts Options, store *vulndb.Store, res *Result) error {
 	openOpts := []image.Option{
 		image.WithPlatform(opts.Platform),
 		image.WithBasicAuth(opts.Username, opts.Password),
@@ -106,29 +207,13 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Transport != nil {
 		openOpts = append(openOpts, image.WithTransport(opts.Transport))
 	}
-	scanners, err := selectScanners(opts.Scanners)
-	if err != nil {
-		return nil, err
-	}
-	// Open the database before the image: a missing database fails fast.
-	var store *vulndb.Store
-	if scanners[ScannerVuln] {
-		dbPath := opts.DB
-		if dbPath == "" {
-			dbPath = vulndb.DefaultDir()
-		}
-		if store, err = vulndb.OpenPath(ctx, dbPath); err != nil {
-			return nil, err
-		}
-		defer store.Close()
-	}
 	img, err := image.Open(ctx, opts.Image, openOpts...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	inv, err := inventory.New()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var walkOpts []image.WalkOption
 	if opts.MaxFileSize > 0 {
@@ -136,34 +221,27 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	}
 	idx, err := image.Walk(ctx, img, inv, append(walkOpts, image.WithConsumer(inv))...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	pkgs, err := inv.Analyze(ctx, idx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	res := &Result{
-		Image: ImageInfo{
-			Name:        img.Name,
-			Transport:   string(img.Transport),
-			Digest:      img.Digest,
-			IndexDigest: img.IndexDigest,
-			ID:          img.ID,
-			Platform:    img.Platform,
-		},
-		OS:       pkgs.OS,
-		Layers:   idx.Layers,
-		Packages: pkgs.Packages,
-		Findings: []finding.Finding{},
+	res.Image = &ImageInfo{
+		Name:        img.Name,
+		Transport:   string(img.Transport),
+		Digest:      img.Digest,
+		IndexDigest: img.IndexDigest,
+		ID:          img.ID,
+		Platform:    img.Platform,
 	}
+	res.OS, res.Layers, res.Packages = pkgs.OS, idx.Layers, pkgs.Packages
 	res.Warnings = append(res.Warnings, idx.Warnings()...)
 	res.Warnings = append(res.Warnings, pkgs.Warnings...)
 	if store != nil {
-		if err := matchVulnerabilities(ctx, store, opts, res); err != nil {
-			return nil, err
-		}
+		return matchVulnerabilities(ctx, store, opts, res)
 	}
-	return res, nil
+	return nil
 }
 
 func selectScanners(names []string) (map[string]bool, error) {
@@ -209,6 +287,10 @@ func matchVulnerabilities(ctx context.Context, store *vulndb.Store, opts Options
 		}
 	}
 	for _, eco := range slices.Sorted(maps.Keys(m.Unchecked)) {
+		if eco == "(unknown)" {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%d packages have no known ecosystem (no os-release?) and were not checked", m.Unchecked[eco]))
+			continue
+		}
 		res.Warnings = append(res.Warnings, fmt.Sprintf("no vulnerability data for %s: %d packages not checked (run 'imagegate db update --ecosystems %s')", eco, m.Unchecked[eco], eco))
 	}
 	return nil

@@ -64,7 +64,7 @@ func compileSchema(t *testing.T) *jsonschema.Schema {
 
 func TestScanDemoJSONMatchesSchema(t *testing.T) {
 	r := runCLI(t, "scan", demoPath(t), "--format", "json")
-	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, 1, r.code, "the demo has findings: the gate fails; %s", r.stderr)
 	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
 		assert.True(t, line == "" || strings.HasPrefix(line, "imagegate: warning: "), "stderr holds only warnings: %q", line)
 	}
@@ -121,13 +121,15 @@ func TestSchemaRejectsWrongDocuments(t *testing.T) {
 
 func TestScanDemoTable(t *testing.T) {
 	r := runCLI(t, "scan", "docker-archive:"+demoPath(t))
-	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, 1, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "FAIL ")
 	assert.Contains(t, r.stdout, "Alpine Linux v3.20")
 	assert.Regexp(t, `minimist\s+1\.2\.5\s+1\.2\.6\s+1\s+Prototype Pollution`, r.stdout)
 	assert.Regexp(t, `CVE-2023-45288\s+stdlib\s+1\.22\.0\s+1\.22\.2\s+2`, r.stdout)
 
-	r = runCLI(t, "scan", "docker-archive:"+demoPath(t), "--list-packages")
+	r = runCLI(t, "scan", "docker-archive:"+demoPath(t), "--list-packages", "--fail-on-issues=false")
 	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "PASS ")
 	assert.Regexp(t, `busybox\s+1\.36\.1-r29\s+-\s+0\s+lib/apk/db/installed`, r.stdout)
 	assert.NotContains(t, r.stdout, "\x1b[", "no colour when stdout is not a terminal")
 }
@@ -136,7 +138,7 @@ func TestOutputFileIsAtomic(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "inventory.json")
 	r := runCLI(t, "scan", demoPath(t), "--format", "json", "--output", out)
-	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, 1, r.code, r.stderr)
 	assert.Empty(t, r.stdout)
 	b, err := os.ReadFile(out)
 	require.NoError(t, err)
@@ -201,7 +203,7 @@ func TestRegistryCredentialsFromEnvironment(t *testing.T) {
 
 	t.Setenv("IMAGEGATE_USERNAME", "bot")
 	t.Setenv("IMAGEGATE_PASSWORD", "pw")
-	r = runCLI(t, "scan", ref)
+	r = runCLI(t, "scan", ref, "--fail-on-issues=false")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "Alpine:v3.20")
 

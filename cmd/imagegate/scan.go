@@ -7,36 +7,105 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	jsonreport "github.com/imagegate/imagegate/reporters/json"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/reporters/table"
 	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/config"
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/scanner/policy"
 )
 
+// gateFlags are the flags scan and lint share: the policy, the config and the report.
+type gateFlags struct {
+	threshold string
+	failOn    bool
+	config    string
+	format    string
+	output    string
+	listPkgs  bool
+}
+
+func (g *gateFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&g.threshold, "severity-threshold", "low", "lowest severity that fails the gate: low, medium, high or critical")
+	fl.BoolVar(&g.failOn, "fail-on-issues", true, "exit 1 when findings meet the threshold (false: report and pass)")
+	fl.StringVar(&g.config, "config", "", "config file (default ./"+config.FileName+" when present)")
+	fl.StringVarP(&g.format, "format", "f", "table", "report format: table or json")
+	fl.StringVarP(&g.output, "output", "o", "", "write the report to this file (atomically) instead of stdout")
+}
+
+// prepare checks the gate flags before any work and returns the policy and the config.
+func (g *gateFlags) prepare() (*policy.Policy, *config.Config, error) {
+	if g.format != "table" && g.format != "json" {
+		return nil, nil, failure.Inputf("--format %q: want table or json", g.format)
+	}
+	sev, err := finding.ParseSeverity(g.threshold)
+	if err != nil || sev == finding.Unknown {
+		return nil, nil, failure.Inputf("--severity-threshold %q: want low, medium, high or critical", g.threshold)
+	}
+	if g.output != "" {
+		if err := output.Check(g.output); err != nil {
+			return nil, nil, err
+		}
+	}
+	cfg, err := config.Load(g.config)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &policy.Policy{Threshold: sev, FailOnIssues: g.failOn}, cfg, nil
+}
+
+// finish prints warnings, writes the report and turns a failed verdict into exit 1.
+func (g *gateFlags) finish(res *scanner.Result, stdout, stderr io.Writer) error {
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "imagegate: warning: %s\n", w)
+	}
+	render := func(w io.Writer, color bool) error {
+		if g.format == "json" {
+			return jsonreport.Write(w, res)
+		}
+		return table.Write(w, res, table.Options{Color: color, Packages: g.listPkgs})
+	}
+	if g.output != "" {
+		if err := output.WriteFile(g.output, func(w io.Writer) error { return render(w, false) }); err != nil {
+			return err
+		}
+	} else if err := render(stdout, isTerminal(stdout)); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	if !res.Verdict.Pass {
+		return &gateError{}
+	}
+	return nil
+}
+
 type scanFlags struct {
-	platform string
-	username string
-	password string
-	insecure bool
-	format   string
-	output   string
-	maxFile  int64
-	scanners []string
-	db       string
-	dbMaxAge time.Duration
-	unfixed  bool
-	listPkgs bool
+	gateFlags
+	platform   string
+	username   string
+	password   string
+	insecure   bool
+	maxFile    int64
+	scanners   []string
+	db         string
+	dbMaxAge   time.Duration
+	unfixed    bool
+	dockerfile string
+	contextDir string
 }
 
 func newScanCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f scanFlags
 	cmd := &cobra.Command{
 		Use:   "scan IMAGE",
-		Short: "Scan a container image",
-		Long: `Scan a container image and list what is installed in it, with the layer each package came from.
+		Short: "Scan a container image (and its Dockerfile)",
+		Long: `Scan a container image: list every OS and language package with the layer it came from,
+match them against OSV vulnerability data, check the Dockerfile when one is given, and
+gate on what is found.
 
 IMAGE is one of:
   nginx:1.25, ghcr.io/org/app@sha256:...   a registry reference (pulled without a daemon)
@@ -44,10 +113,13 @@ IMAGE is one of:
   oci-archive:PATH                         an OCI layout inside a tar
   oci-dir:PATH                             an OCI layout folder
   docker-daemon:NAME                       an image in the local Docker daemon
-  PATH                                     a file or folder, recognised by its content`,
+  PATH                                     a file or folder, recognised by its content
+
+Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error,
+3 the scan could not complete.`,
 		Example: `  imagegate scan alpine:3.20
-  imagegate scan docker-archive:app.tar --format json --output inventory.json
-  imagegate scan --platform linux/arm64 ghcr.io/org/app:1.2`,
+  imagegate scan docker-archive:app.tar --dockerfile Dockerfile --severity-threshold high
+  imagegate scan --platform linux/arm64 ghcr.io/org/app:1.2 --format json --output report.json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return failure.Inputf("scan takes exactly one IMAGE argument, got %d", len(args))
@@ -55,13 +127,9 @@ IMAGE is one of:
 			return nil
 		},
 		RunE: work(func(cmd *cobra.Command, args []string) error {
-			if f.format != "table" && f.format != "json" {
-				return failure.Inputf("--format %q: want table or json", f.format)
-			}
-			if f.output != "" {
-				if err := output.Check(f.output); err != nil {
-					return err
-				}
+			pol, cfg, err := f.prepare()
+			if err != nil {
+				return err
 			}
 			if f.username == "" {
 				f.username = os.Getenv("IMAGEGATE_USERNAME")
@@ -80,41 +148,77 @@ IMAGE is one of:
 				DB:            f.db,
 				DBMaxAge:      f.dbMaxAge,
 				IgnoreUnfixed: f.unfixed,
+				Dockerfile:    f.dockerfile,
+				ContextDir:    f.contextDir,
+				Config:        cfg,
+				Policy:        pol,
 			})
 			if err != nil {
 				return err
 			}
-			for _, w := range res.Warnings {
-				fmt.Fprintf(stderr, "imagegate: warning: %s\n", w)
-			}
-			render := func(w io.Writer, color bool) error {
-				if f.format == "json" {
-					return jsonreport.Write(w, res)
-				}
-				return table.Write(w, res, table.Options{Color: color, Packages: f.listPkgs})
-			}
-			if f.output != "" {
-				return output.WriteFile(f.output, func(w io.Writer) error { return render(w, false) })
-			}
-			if err := render(stdout, isTerminal(stdout)); err != nil {
-				return fmt.Errorf("writing the report: %w", err)
-			}
-			return nil
+			return f.finish(res, stdout, stderr)
 		}),
 	}
 	fl := cmd.Flags()
+	f.gateFlags.register(fl)
 	fl.StringVar(&f.platform, "platform", "", "platform to pick from a multi-platform image, os/arch[/variant] (default linux/amd64)")
 	fl.StringVar(&f.username, "username", "", "registry username (or IMAGEGATE_USERNAME)")
 	fl.StringVar(&f.password, "password", "", "registry password or token (or IMAGEGATE_PASSWORD)")
 	fl.BoolVar(&f.insecure, "insecure-registry", false, "allow a plain-HTTP registry")
-	fl.StringVarP(&f.format, "format", "f", "table", "report format: table or json")
-	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file (atomically) instead of stdout")
 	fl.Int64Var(&f.maxFile, "max-file-size", 0, "largest file read into memory, in bytes (default 128 MiB)")
-	fl.StringSliceVar(&f.scanners, "scanners", nil, "checks to run: vuln (default: all)")
+	fl.StringSliceVar(&f.scanners, "scanners", nil, "checks to run: vuln, dockerfile (default: all)")
 	fl.StringVar(&f.db, "db", "", "vulnerability database folder, or a folder of OSV all.zip files (default $IMAGEGATE_DB or the user cache)")
 	fl.DurationVar(&f.dbMaxAge, "db-max-age", scanner.DefaultDBMaxAge, "warn when the vulnerability data is older than this")
 	fl.BoolVar(&f.unfixed, "ignore-unfixed", false, "drop vulnerabilities that have no fixed version")
 	fl.BoolVar(&f.listPkgs, "list-packages", false, "table format: list every package, not only counts")
+	fl.StringVar(&f.dockerfile, "dockerfile", "", "also check this Dockerfile against the Dockerfile rules")
+	fl.StringVar(&f.contextDir, "context", "", "build context folder of the Dockerfile (checks .dockerignore against its files)")
+	return cmd
+}
+
+func newLintCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f gateFlags
+	var contextDir string
+	cmd := &cobra.Command{
+		Use:   "lint DOCKERFILE",
+		Short: "Check a Dockerfile against the best-practice rules",
+		Long: `Check a Dockerfile against imagegate's rules (docs/rules.md): non-root USER, pinned base
+images, COPY over ADD, no secrets in ENV or ARG, .dockerignore, package pinning and
+cleanup, and the rest of what hadolint users expect. Findings carry their line.
+
+Silence a rule on one instruction with a comment on the line above it:
+  # imagegate ignore=DF017,DF018    (hadolint's "# hadolint ignore=DL3008" works too)
+and for the whole project in .imagegate.yaml:
+  dockerfile:
+    disable: [DF003]
+    severity: {DF017: medium}`,
+		Example: `  imagegate lint Dockerfile
+  imagegate lint build/Dockerfile --context . --severity-threshold medium`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return failure.Inputf("lint takes exactly one DOCKERFILE argument, got %d", len(args))
+			}
+			return nil
+		},
+		RunE: work(func(cmd *cobra.Command, args []string) error {
+			pol, cfg, err := f.prepare()
+			if err != nil {
+				return err
+			}
+			res, err := scanner.Scan(cmd.Context(), scanner.Options{
+				Dockerfile: args[0],
+				ContextDir: contextDir,
+				Config:     cfg,
+				Policy:     pol,
+			})
+			if err != nil {
+				return err
+			}
+			return f.finish(res, stdout, stderr)
+		}),
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().StringVar(&contextDir, "context", "", "build context folder (checks .dockerignore against its files)")
 	return cmd
 }
 

@@ -26,63 +26,108 @@ const (
 	reset = "\x1b[0m"
 )
 
-// Write renders r: the image, its layers, then its packages grouped by ecosystem.
+var severityColor = map[finding.Severity]string{
+	finding.Critical: "\x1b[1;31m",
+	finding.High:     "\x1b[31m",
+	finding.Medium:   "\x1b[33m",
+	finding.Low:      "\x1b[36m",
+	finding.Unknown:  "\x1b[2m",
+}
+
+// Write renders r: the image and its layers, the packages, the vulnerabilities grouped by
+// severity, the Dockerfile findings by line, and the verdict.
 func Write(w io.Writer, r *scanner.Result, o Options) error {
-	st := style{color: o.Color}
-	ew := &errWriter{w: w}
-	img := r.Image
-	ew.printf("%s\n", st.bold("Image"))
-	ew.printf("  %-9s %s:%s\n", "name", img.Transport, img.Name)
-	if img.Digest != "" {
-		ew.printf("  %-9s %s\n", "digest", img.Digest)
+	t := &writer{ew: &errWriter{w: w}, st: style{color: o.Color}}
+	if r.Image != nil {
+		t.image(r)
+		t.packages(r.Packages, o.Packages)
 	}
-	ew.printf("  %-9s %s\n", "id", img.ID)
+	var vulns, rules []finding.Finding
+	for _, f := range r.Findings {
+		if f.Kind == finding.KindVulnerability {
+			vulns = append(vulns, f)
+		} else {
+			rules = append(rules, f)
+		}
+	}
+	if r.Image != nil {
+		t.vulnerabilities(vulns)
+	}
+	if r.Dockerfile != "" {
+		t.ruleFindings(r.Dockerfile, rules)
+	}
+	t.verdict(r)
+	return t.ew.err
+}
+
+type writer struct {
+	ew *errWriter
+	st style
+}
+
+func (t *writer) printf(format string, args ...any) { fmt.Fprintf(t.ew, format, args...) }
+
+func (t *writer) table() *tabwriter.Writer { return tabwriter.NewWriter(t.ew, 0, 4, 2, ' ', 0) }
+
+func (t *writer) image(r *scanner.Result) {
+	img := r.Image
+	t.printf("%s\n", t.st.bold("Image"))
+	t.printf("  %-9s %s:%s\n", "name", img.Transport, img.Name)
+	if img.Digest != "" {
+		t.printf("  %-9s %s\n", "digest", img.Digest)
+	}
+	t.printf("  %-9s %s\n", "id", img.ID)
 	if img.Platform != "" {
-		ew.printf("  %-9s %s\n", "platform", img.Platform)
+		t.printf("  %-9s %s\n", "platform", img.Platform)
 	}
 	if r.OS != nil {
 		name := r.OS.PrettyName
 		if name == "" {
 			name = strings.TrimSpace(r.OS.ID + " " + r.OS.VersionID)
 		}
-		ew.printf("  %-9s %s\n", "os", name)
+		t.printf("  %-9s %s\n", "os", name)
 	} else {
-		ew.printf("  %-9s %s\n", "os", st.dim("unknown (no os-release)"))
+		t.printf("  %-9s %s\n", "os", t.st.dim("unknown (no os-release)"))
 	}
-
-	ew.printf("\n%s\n", st.bold(fmt.Sprintf("Layers (%d)", len(r.Layers))))
-	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	t.printf("\n%s\n", t.st.bold(fmt.Sprintf("Layers (%d)", len(r.Layers))))
+	tw := t.table()
 	fmt.Fprintf(tw, "  #\tDIFF ID\tFILES\tCREATED BY\n")
 	for _, l := range r.Layers {
 		fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\n", l.Index, short(l.DiffID), l.Files, oneLine(l.CreatedBy, 70))
 	}
 	tw.Flush()
+}
 
+func (t *writer) packages(pkgs []inventory.Package, all bool) {
 	groups := map[string][]inventory.Package{}
 	var order []string
-	for _, p := range r.Packages {
+	for _, p := range pkgs {
 		if _, ok := groups[p.Ecosystem]; !ok {
 			order = append(order, p.Ecosystem)
 		}
 		groups[p.Ecosystem] = append(groups[p.Ecosystem], p)
 	}
 	if len(order) == 0 {
-		ew.printf("\n%s\n", st.dim("No packages found."))
-	} else if !o.Packages {
-		ew.printf("\n%s\n", st.bold(fmt.Sprintf("Packages (%d)", len(r.Packages))))
+		t.printf("\n%s\n", t.st.dim("No packages found."))
+		return
+	}
+	if !all {
+		t.printf("\n%s\n", t.st.bold(fmt.Sprintf("Packages (%d)", len(pkgs))))
 		for _, eco := range order {
-			ew.printf("  %-16s %d\n", eco, len(groups[eco]))
+			name := eco
+			if name == "" {
+				name = "(unknown)"
+			}
+			t.printf("  %-16s %d\n", name, len(groups[eco]))
 		}
+		return
 	}
 	for _, eco := range order {
-		if !o.Packages {
-			break
-		}
-		pkgs := groups[eco]
-		ew.printf("\n%s\n", st.bold(fmt.Sprintf("%s (%d packages)", eco, len(pkgs))))
-		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+		ps := groups[eco]
+		t.printf("\n%s\n", t.st.bold(fmt.Sprintf("%s (%d packages)", eco, len(ps))))
+		tw := t.table()
 		fmt.Fprintf(tw, "  NAME\tVERSION\tSOURCE\tLAYER\tLOCATION\n")
-		for _, p := range pkgs {
+		for _, p := range ps {
 			src := "-"
 			if p.SourceName != "" {
 				src = p.SourceName
@@ -98,8 +143,103 @@ func Write(w io.Writer, r *scanner.Result, o Options) error {
 		}
 		tw.Flush()
 	}
-	writeFindings(ew, r.Findings, st)
-	return ew.err
+}
+
+func counts(fs []finding.Finding) (map[finding.Severity]int, string) {
+	c := map[finding.Severity]int{}
+	for _, f := range fs {
+		c[f.Severity]++
+	}
+	var parts []string
+	for s := finding.Critical; s >= finding.Unknown; s-- {
+		if c[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c[s], strings.ToLower(s.String())))
+		}
+	}
+	return c, strings.Join(parts, ", ")
+}
+
+// vulnerabilities prints the vulnerabilities grouped by severity, most severe first.
+func (t *writer) vulnerabilities(fs []finding.Finding) {
+	if len(fs) == 0 {
+		t.printf("\n%s\n", t.st.bold("Vulnerabilities: none found"))
+		return
+	}
+	c, summary := counts(fs)
+	t.printf("\n%s\n", t.st.bold(fmt.Sprintf("Vulnerabilities (%d: %s)", len(fs), summary)))
+	for s := finding.Critical; s >= finding.Unknown; s-- {
+		if c[s] == 0 {
+			continue
+		}
+		t.printf("\n  %s\n", t.st.wrap(severityColor[s], fmt.Sprintf("%s (%d)", s, c[s])))
+		tw := t.table()
+		fmt.Fprintf(tw, "  ID\tPACKAGE\tINSTALLED\tFIXED\tLAYER\tTITLE\n")
+		for _, f := range fs {
+			if f.Severity != s {
+				continue
+			}
+			fixed := strings.Join(f.FixedVersions, ", ")
+			if fixed == "" {
+				fixed = "-"
+			}
+			name, version := "-", "-"
+			if f.Package != nil {
+				name, version = f.Package.Name, f.Package.Version
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", f.ID, name, version, fixed, f.Layer, oneLine(f.Title, 60))
+		}
+		tw.Flush()
+	}
+}
+
+// ruleFindings prints Dockerfile findings in line order.
+func (t *writer) ruleFindings(path string, fs []finding.Finding) {
+	if len(fs) == 0 {
+		t.printf("\n%s\n", t.st.bold("Dockerfile "+path+": no findings"))
+		return
+	}
+	_, summary := counts(fs)
+	t.printf("\n%s\n", t.st.bold(fmt.Sprintf("Dockerfile %s (%d: %s)", path, len(fs), summary)))
+	sorted := append([]finding.Finding(nil), fs...)
+	sortByLine(sorted)
+	tw := t.table()
+	fmt.Fprintf(tw, "  LINE\tSEVERITY\tRULE\tMESSAGE\n")
+	for _, f := range sorted {
+		line := "-"
+		if f.Location != nil {
+			line = fmt.Sprint(f.Location.StartLine)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", line, t.st.wrap(severityColor[f.Severity], f.Severity.String()), f.ID, oneLine(f.Message, 90))
+	}
+	tw.Flush()
+}
+
+func sortByLine(fs []finding.Finding) {
+	for i := 1; i < len(fs); i++ {
+		for j := i; j > 0 && lineOf(fs[j]) < lineOf(fs[j-1]); j-- {
+			fs[j], fs[j-1] = fs[j-1], fs[j]
+		}
+	}
+}
+
+func lineOf(f finding.Finding) int {
+	if f.Location == nil {
+		return 0
+	}
+	return f.Location.StartLine
+}
+
+func (t *writer) verdict(r *scanner.Result) {
+	v := r.Verdict
+	threshold := strings.ToLower(v.Threshold.String())
+	switch {
+	case !v.Pass:
+		t.printf("\n%s %d findings at or above %s\n", t.st.wrap(severityColor[finding.Critical], "FAIL"), v.AtOrAboveThreshold, threshold)
+	case v.AtOrAboveThreshold > 0:
+		t.printf("\n%s %d findings at or above %s (fail-on-issues is off)\n", t.st.bold("PASS"), v.AtOrAboveThreshold, threshold)
+	default:
+		t.printf("\n%s no findings at or above %s\n", t.st.bold("PASS"), threshold)
+	}
 }
 
 type style struct{ color bool }
@@ -120,7 +260,7 @@ func short(d string) string {
 	return d
 }
 
-// oneLine folds white space and cuts s to n runes so that one layer stays on one line.
+// oneLine folds white space and cuts s to n runes so that one entry stays on one line.
 func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if r := []rune(s); len(r) > n {
@@ -145,56 +285,4 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	e.err = err
 	return n, err
-}
-
-func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
-
-var severityColor = map[finding.Severity]string{
-	finding.Critical: "\x1b[1;31m",
-	finding.High:     "\x1b[31m",
-	finding.Medium:   "\x1b[33m",
-	finding.Low:      "\x1b[36m",
-	finding.Unknown:  "\x1b[2m",
-}
-
-// writeFindings prints the vulnerabilities grouped by severity, most severe first.
-func writeFindings(ew *errWriter, findings []finding.Finding, st style) {
-	counts := map[finding.Severity]int{}
-	for _, f := range findings {
-		counts[f.Severity]++
-	}
-	if len(findings) == 0 {
-		ew.printf("\n%s\n", st.bold("Vulnerabilities: none found"))
-		return
-	}
-	var parts []string
-	for s := finding.Critical; s >= finding.Unknown; s-- {
-		if counts[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[s], strings.ToLower(s.String())))
-		}
-	}
-	ew.printf("\n%s\n", st.bold(fmt.Sprintf("Vulnerabilities (%d: %s)", len(findings), strings.Join(parts, ", "))))
-	for s := finding.Critical; s >= finding.Unknown; s-- {
-		if counts[s] == 0 {
-			continue
-		}
-		ew.printf("\n  %s\n", st.wrap(severityColor[s], fmt.Sprintf("%s (%d)", s, counts[s])))
-		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "  ID\tPACKAGE\tINSTALLED\tFIXED\tLAYER\tTITLE\n")
-		for _, f := range findings {
-			if f.Severity != s {
-				continue
-			}
-			fixed := strings.Join(f.FixedVersions, ", ")
-			if fixed == "" {
-				fixed = "-"
-			}
-			name, version := "-", "-"
-			if f.Package != nil {
-				name, version = f.Package.Name, f.Package.Version
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", f.ID, name, version, fixed, f.Layer, oneLine(f.Title, 60))
-		}
-		tw.Flush()
-	}
 }

@@ -423,12 +423,13 @@ var (
 	secretValue = regexp.MustCompile(`(AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,}|glpat-[A-Za-z0-9_-]{20}|xox[baprs]-[A-Za-z0-9-]{10,}|npm_[A-Za-z0-9]{36}|pypi-AgE[A-Za-z0-9_-]{20,}|-----BEGIN [A-Z ]*PRIVATE KEY-----|sk_live_[0-9a-zA-Z]{24}|AIza[0-9A-Za-z_-]{35}`)
 )
 
-// keyValues splits ENV/ARG arguments into key and value (ENV a=b c=d, ENV a b, ARG a=b).
+// keyValues splits ENV/LABEL/ARG arguments into key and value (ENV a=b c=d, ENV a b,
+// ARG a=b).
 func keyValues(in *Instruction) [][2]string {
 	var out [][2]string
-	if in.Cmd == "env" && len(in.Args)%2 == 0 {
-		// BuildKit stores ENV as key, value pairs.
-		for i := 0; i+1 < len(in.Args); i += 2 {
+	if in.Cmd == "env" || in.Cmd == "label" {
+		// BuildKit stores ENV and LABEL as key, value, separator triples.
+		for i := 0; i+1 < len(in.Args); i += 3 {
 			out = append(out, [2]string{in.Args[i], in.Args[i+1]})
 		}
 		return out
@@ -1061,8 +1062,8 @@ func checkLabelKeys(c *checker) {
 		if in.Cmd != "label" {
 			continue
 		}
-		for i := 0; i+1 < len(in.Args); i += 2 {
-			k := strings.Trim(in.Args[i], `"'`)
+		for _, kv := range keyValues(in) {
+			k := strings.Trim(kv[0], `"'`)
 			switch {
 			case strings.HasPrefix(k, "com.docker.") || strings.HasPrefix(k, "io.docker.") || strings.HasPrefix(k, "org.dockerproject."):
 				c.report(in, "label %q uses a reserved namespace", k)

@@ -1,0 +1,82 @@
+// Package config reads .imagegate.yaml, the project file that tunes imagegate's checks.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/finding"
+)
+
+// FileName is the file looked for in the working folder.
+const FileName = ".imagegate.yaml"
+
+// Config is .imagegate.yaml.
+type Config struct {
+	// Dockerfile tunes the Dockerfile rules.
+	Dockerfile DockerfileConfig `yaml:"dockerfile"`
+	// Path is where the file was read from ("" when none was found).
+	Path string `yaml:"-"`
+}
+
+// DockerfileConfig switches rules off or changes their severity.
+type DockerfileConfig struct {
+	// Disable lists rule ids (DF017) or their hadolint ids (DL3008).
+	Disable []string `yaml:"disable"`
+	// Severity maps a rule id to the severity it reports with.
+	Severity map[string]string `yaml:"severity"`
+}
+
+// Load reads path; with path empty it reads ./.imagegate.yaml when there is one.
+func Load(path string) (*Config, error) {
+	explicit := path != ""
+	if !explicit {
+		path = FileName
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if !explicit && errors.Is(err, os.ErrNotExist) {
+			return &Config{}, nil
+		}
+		return nil, failure.Inputf("config %s: %v", path, unwrap(err))
+	}
+	c := &Config{Path: path}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, failure.Inputf("config %s: %s", path, strings.TrimPrefix(oneLine(err.Error()), "yaml: "))
+	}
+	for id, sev := range c.Dockerfile.Severity {
+		if _, err := finding.ParseSeverity(sev); err != nil {
+			return nil, failure.Inputf("config %s: dockerfile.severity.%s: %v", path, id, err)
+		}
+	}
+	return c, nil
+}
+
+// Severities returns the severity overrides, parsed.
+func (d DockerfileConfig) Severities() map[string]finding.Severity {
+	out := map[string]finding.Severity{}
+	for id, s := range d.Severity {
+		v, _ := finding.ParseSeverity(s)
+		out[strings.ToUpper(id)] = v
+	}
+	return out
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func unwrap(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%w", pe.Err)
+	}
+	return err
+}
