@@ -48,14 +48,37 @@ func RuleByID(id string) (finding.Rule, bool) {
 	return finding.Rule{}, false
 }
 
+// ruleIDs returns the ids an id names: itself, or every rule a hadolint id maps to
+// (DL3020 covers DF006 and DF007).
+func ruleIDs(id string) []string {
+	var out []string
+	for _, r := range registry {
+		if strings.EqualFold(r.ID, id) || (r.Hadolint != "" && strings.EqualFold(r.Hadolint, id)) {
+			out = append(out, r.ID)
+		}
+	}
+	return out
+}
+
 // checker is what a rule function sees.
 type checker struct {
 	d       *Dockerfile
 	o       Options
 	ctx     *buildContext
 	rule    *rule
-	out     []finding.Finding
-	scripts map[*Instruction]*Script
+	out      []finding.Finding
+	scripts  map[*Instruction]*Script
+	installs map[*Instruction][]install
+}
+
+// installsOf returns the package installs of a RUN (cached across rules).
+func (c *checker) installsOf(i *Instruction) []install {
+	if in, ok := c.installs[i]; ok {
+		return in
+	}
+	in := installs(c.script(i))
+	c.installs[i] = in
+	return in
 }
 
 // script returns the analysed shell of a RUN (cached across rules).
@@ -117,12 +140,12 @@ func (c *checker) report(i *Instruction, format string, args ...any) {
 func Lint(d *Dockerfile, o Options) []finding.Finding {
 	disabled := map[string]bool{}
 	for _, id := range o.Disabled {
-		if r, ok := RuleByID(id); ok {
-			disabled[r.ID] = true
+		for _, rid := range ruleIDs(id) {
+			disabled[rid] = true
 		}
 	}
 	bc := loadContext(d, o.ContextDir)
-	c := &checker{d: d, o: o, ctx: bc, scripts: map[*Instruction]*Script{}}
+	c := &checker{d: d, o: o, ctx: bc, scripts: map[*Instruction]*Script{}, installs: map[*Instruction][]install{}}
 	for i := range registry {
 		r := &registry[i]
 		if disabled[r.ID] {
@@ -172,11 +195,11 @@ func inlineIgnores(d *Dockerfile) map[int]map[string]bool {
 			}
 			for _, id := range strings.Split(list, ",") {
 				id = strings.TrimSpace(strings.Fields(id + " ")[0])
-				if r, ok := RuleByID(id); ok {
+				for _, rid := range ruleIDs(id) {
 					if out[inst.StartLine] == nil {
 						out[inst.StartLine] = map[string]bool{}
 					}
-					out[inst.StartLine][r.ID] = true
+					out[inst.StartLine][rid] = true
 				}
 			}
 		}

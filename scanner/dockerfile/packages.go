@@ -150,7 +150,10 @@ func (in install) unpinned() []string {
 		case "gem":
 			pinned = strings.Contains(p, ":") || in.cmd.HasFlag('v', "--version")
 		case "go":
-			_, v, ok := strings.Cut(p, "@")
+			mod, v, ok := strings.Cut(p, "@")
+			if !strings.Contains(strings.Split(mod, "/")[0], ".") {
+				continue // std, cmd, ./...: not modules
+			}
 			pinned = ok && v != "latest" && v != "master" && v != "main"
 		}
 		if !pinned {

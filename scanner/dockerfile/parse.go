@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -84,6 +85,7 @@ type Dockerfile struct {
 	// Warnings are BuildKit's parser warnings (empty continuation lines, ...).
 	Warnings []parser.Warning
 	lines    []string
+	byName   map[string]*Stage
 }
 
 // Final returns the last stage (the image that is built by default), or nil.
@@ -96,16 +98,17 @@ func (d *Dockerfile) Final() *Stage {
 
 // StageByName finds a stage by AS name or by index ("0", "1", ...).
 func (d *Dockerfile) StageByName(name string) *Stage {
-	name = strings.ToLower(name)
-	for _, s := range d.Stages {
-		if s.Name != "" && s.Name == name {
-			return s
-		}
-		if fmt.Sprint(s.Index) == name {
-			return s
+	if d.byName == nil {
+		d.byName = map[string]*Stage{}
+		for i := len(d.Stages) - 1; i >= 0; i-- { // the first stage of a name wins
+			s := d.Stages[i]
+			d.byName[strconv.Itoa(s.Index)] = s
+			if s.Name != "" {
+				d.byName[s.Name] = s
+			}
 		}
 	}
-	return nil
+	return d.byName[strings.ToLower(name)]
 }
 
 // ParseFile reads and parses the Dockerfile at path.
@@ -175,9 +178,11 @@ func Parse(path string, data []byte) (*Dockerfile, error) {
 			s := &Stage{Index: stage, From: inst}
 			if len(inst.Args) > 0 {
 				s.BaseRaw = inst.Args[0]
+				// Substitute the ARGs defined before FROM; a variable without a value (set by
+				// --build-arg or the builder, like TARGETOS) leaves the reference unresolved.
 				s.Base = s.BaseRaw
-				if w, _, err := lex.ProcessWord(s.BaseRaw, shell.EnvsFromSlice(envList(d.MetaArgs))); err == nil {
-					s.Base = w
+				if r, err := lex.ProcessWordWithMatches(s.BaseRaw, shell.EnvsFromSlice(envList(d.MetaArgs))); err == nil && len(r.Unmatched) == 0 {
+					s.Base = r.Result
 				}
 			}
 			if len(inst.Args) >= 3 && strings.EqualFold(inst.Args[1], "as") {
@@ -188,8 +193,9 @@ func Parse(path string, data []byte) (*Dockerfile, error) {
 		inst.Stage = stage
 		if stage < 0 && inst.Cmd == "arg" {
 			for _, a := range inst.Args {
-				k, v, _ := strings.Cut(a, "=")
-				d.MetaArgs[k] = strings.Trim(v, `"'`)
+				if k, v, ok := strings.Cut(a, "="); ok && v != "" {
+					d.MetaArgs[k] = strings.Trim(v, `"'`)
+				}
 			}
 		}
 		if stage >= 0 && inst.Cmd != "from" {

@@ -290,13 +290,25 @@ func isRoot(user string) bool {
 	return u == "root" || u == "0"
 }
 
+// rootBase follows FROM <stage> chains to the image a stage is built on.
+func rootBase(d *Dockerfile, s *Stage) string {
+	for depth := 0; depth < len(d.Stages); depth++ {
+		parent := d.StageByName(s.BaseRaw)
+		if parent == nil || parent.Index >= s.Index {
+			break
+		}
+		s = parent
+	}
+	return s.Base
+}
+
 func checkNoUser(c *checker) {
 	final := c.d.Final()
 	if user, _ := userOf(c.d, final, 0); user != "" {
 		return
 	}
-	base := strings.ToLower(final.Base)
-	if final.Base == "scratch" || strings.Contains(base, "nonroot") || strings.Contains(base, "rootless") {
+	base := strings.ToLower(rootBase(c.d, final))
+	if base == "scratch" || strings.Contains(base, "nonroot") || strings.Contains(base, "rootless") {
 		return // scratch has no users; *nonroot bases already run unprivileged
 	}
 	c.report(final.From, "the final stage (FROM %s) never sets USER, so the container runs as the base image's user, usually root", final.BaseRaw)
@@ -357,18 +369,28 @@ func checkUntagged(c *checker) {
 
 // --- ADD and COPY ---------------------------------------------------------------------
 
-// sources returns the source arguments of ADD/COPY (all but the destination).
+// sources returns the source arguments of ADD/COPY (all but the destination), unquoted.
 func sources(in *Instruction) []string {
 	if len(in.Args) < 2 {
 		return nil
 	}
-	return in.Args[:len(in.Args)-1]
+	var out []string
+	for _, a := range in.Args[:len(in.Args)-1] {
+		out = append(out, strings.Trim(a, `"'`))
+	}
+	return out
 }
 
 var archiveExt = regexp.MustCompile(`\.(tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst)$`)
 
 func isURL(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "git@")
+}
+
+// isGit says a remote source is a git repository (ADD of a repository at a ref is how
+// BuildKit fetches sources; it is not an unverified download).
+func isGit(s string) bool {
+	return strings.HasPrefix(s, "git@") || strings.Contains(s, ".git#") || strings.HasSuffix(s, ".git")
 }
 
 func checkAddLocal(c *checker) {
@@ -394,7 +416,7 @@ func checkAddURL(c *checker) {
 			continue
 		}
 		for _, src := range sources(in) {
-			if isURL(src) {
+			if isURL(src) && !isGit(src) {
 				c.report(in, "ADD fetches %s without a checksum", src)
 			}
 		}
@@ -557,7 +579,7 @@ func checkBuildTools(c *checker) {
 	final := c.d.Final()
 	for _, in := range c.runs(final) {
 		var tools []string
-		for _, ins := range installs(c.script(in)) {
+		for _, ins := range c.installsOf(in) {
 			for _, p := range ins.packages {
 				if buildTools[packageName(p)] {
 					tools = append(tools, packageName(p))
@@ -591,7 +613,7 @@ func checkCurlPipeShell(c *checker) {
 // eachInstall calls fn for every install of manager m.
 func (c *checker) eachInstall(m string, fn func(in *Instruction, ins install)) {
 	for _, in := range c.runs() {
-		for _, ins := range installs(c.script(in)) {
+		for _, ins := range c.installsOf(in) {
 			if ins.manager == m {
 				fn(in, ins)
 			}
@@ -643,7 +665,7 @@ func checkAptLists(c *checker) {
 	for _, in := range c.runs() {
 		s := c.script(in)
 		has := false
-		for _, ins := range installs(s) {
+		for _, ins := range c.installsOf(in) {
 			if ins.manager == "apt-get" {
 				has = true
 			}
@@ -693,7 +715,7 @@ func checkAptNotAptGet(c *checker) {
 func checkApkCache(c *checker) {
 	for _, in := range c.runs() {
 		s := c.script(in)
-		for _, ins := range installs(s) {
+		for _, ins := range c.installsOf(in) {
 			if ins.manager != "apk" || ins.cmd.HasFlag(0, "--no-cache") || cacheMount(in, "/var/cache/apk") {
 				continue
 			}
@@ -897,13 +919,15 @@ func checkUseradd(c *checker) {
 
 // --- instructions ---------------------------------------------------------------------
 
+var windowsPath = regexp.MustCompile(`^[A-Za-z]:[\\/]`)
+
 func checkRelativeWorkdir(c *checker) {
 	for _, in := range c.d.Instructions {
 		if in.Cmd != "workdir" || len(in.Args) == 0 {
 			continue
 		}
 		w := strings.Trim(in.Args[0], `"'`)
-		if !strings.HasPrefix(w, "/") && !strings.HasPrefix(w, "$") && !regexp.MustCompile(`^[A-Za-z]:[\\/]`).MatchString(w) {
+		if !strings.HasPrefix(w, "/") && !strings.HasPrefix(w, "$") && !windowsPath.MatchString(w) {
 			c.report(in, "WORKDIR %s is relative", w)
 		}
 	}
@@ -1044,8 +1068,8 @@ func checkSensitivePorts(c *checker) {
 
 func checkNoHealthcheck(c *checker) {
 	final := c.d.Final()
-	if final.Base == "scratch" {
-		return
+	if rootBase(c.d, final) == "scratch" {
+		return // nothing in the image could run a check
 	}
 	for _, in := range final.Instructions {
 		if in.Cmd == "healthcheck" {
