@@ -62,10 +62,10 @@ func ruleIDs(id string) []string {
 
 // checker is what a rule function sees.
 type checker struct {
-	d       *Dockerfile
-	o       Options
-	ctx     *buildContext
-	rule    *rule
+	d        *Dockerfile
+	o        Options
+	ctx      *buildContext
+	rule     *rule
 	out      []finding.Finding
 	scripts  map[*Instruction]*Script
 	installs map[*Instruction][]install
