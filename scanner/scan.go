@@ -166,8 +166,55 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Policy != nil {
 		p = *opts.Policy
 	}
-	res.Verdict = policy.Evaluate(res.Findings, p)
+	p.Ignores = append(p.Ignores, expandRuleIgnores(cfg.Ignore)...)
+	if res.Image != nil {
+		p.ImageIDs = append(p.ImageIDs, imageIDs(res.Image)...)
+	}
+	var warnings []string
+	res.Findings, res.Verdict, warnings = policy.Apply(res.Findings, p)
+	res.Warnings = append(res.Warnings, warnings...)
 	return res, nil
+}
+
+// expandRuleIgnores turns a hadolint id in an ignore entry's rule into our rule ids.
+func expandRuleIgnores(in []policy.Ignore) []policy.Ignore {
+	var out []policy.Ignore
+	for _, ig := range in {
+		if ig.Rule == "" {
+			out = append(out, ig)
+			continue
+		}
+		ids := dockerfile.RuleIDs(ig.Rule)
+		if len(ids) == 0 {
+			out = append(out, ig) // unknown rule: matches nothing, harmlessly
+		}
+		for _, id := range ids {
+			c := ig
+			c.Rule = id
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// imageIDs are the names a VEX document may use for the scanned image: its reference and
+// an OCI purl with its digest.
+func imageIDs(img *ImageInfo) []string {
+	ids := []string{img.Name}
+	name := img.Name
+	if i := strings.LastIndexAny(name, "@"); i > 0 {
+		name = name[:i]
+	}
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name = name[:i]
+	}
+	repo := name[strings.LastIndex(name, "/")+1:]
+	for _, d := range []string{img.Digest, img.IndexDigest, img.ID} {
+		if d != "" {
+			ids = append(ids, "pkg:oci/"+repo+"@"+strings.Replace(d, ":", "%3A", 1))
+		}
+	}
+	return ids
 }
 
 // ruleSeverities keys severity overrides by rule id (hadolint ids are accepted too).
@@ -296,6 +343,9 @@ func matchVulnerabilities(ctx context.Context, store *vulndb.Store, opts Options
 	return nil
 }
 
+// DefaultVersion is the version of a build that was not stamped.
+const DefaultVersion = "0.1.0-dev"
+
 // Version is imagegate's version, set at build time with
-// -ldflags "-X github.com/imagegate/imagegate/scanner.Version=v1.2.3".
-var Version = "dev"
+// -ldflags "-X github.com/imagegate/imagegate/scanner.Version=1.2.3".
+var Version = DefaultVersion

@@ -104,7 +104,7 @@ func newVersionCmd(stdout io.Writer) *cobra.Command {
 }
 
 func version() string {
-	if scanner.Version != "dev" {
+	if scanner.Version != scanner.DefaultVersion {
 		return scanner.Version
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {

@@ -4,15 +4,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
-	jsonreport "github.com/imagegate/imagegate/reporters/json"
 	"github.com/imagegate/imagegate/reporters/output"
-	"github.com/imagegate/imagegate/reporters/table"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/config"
 	"github.com/imagegate/imagegate/scanner/failure"
@@ -20,62 +19,89 @@ import (
 	"github.com/imagegate/imagegate/scanner/policy"
 )
 
-// gateFlags are the flags scan and lint share: the policy, the config and the report.
+// gateFlags are the flags scan and lint share: the policy, the config and the reports.
 type gateFlags struct {
 	threshold string
 	failOn    bool
+	reportAll bool
 	config    string
+	vex       []string
 	format    string
-	output    string
+	outputs   []string
+	category  string
 	listPkgs  bool
+
+	specs []output.Spec
 }
 
 func (g *gateFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&g.threshold, "severity-threshold", "low", "lowest severity that fails the gate: low, medium, high or critical")
 	fl.BoolVar(&g.failOn, "fail-on-issues", true, "exit 1 when findings meet the threshold (false: report and pass)")
-	fl.StringVar(&g.config, "config", "", "config file (default ./"+config.FileName+" when present)")
-	fl.StringVarP(&g.format, "format", "f", "table", "report format: table or json")
-	fl.StringVarP(&g.output, "output", "o", "", "write the report to this file (atomically) instead of stdout")
+	fl.BoolVar(&g.reportAll, "report-all", false, "keep findings below the threshold in the reports, marked, without failing on them")
+	fl.StringVar(&g.config, "config", "", "config file with ignore entries and rule settings (default ./"+config.FileName+" when present)")
+	fl.StringSliceVar(&g.vex, "vex", nil, "OpenVEX document(s): not_affected and fixed statements suppress findings")
+	fl.StringVarP(&g.format, "format", "f", "table", "report format on stdout: "+strings.Join(output.Formats(), ", "))
+	fl.StringArrayVarP(&g.outputs, "output", "o", nil, "write a report to a file, atomically: FORMAT=FILE (repeatable), or FILE in --format")
+	fl.StringVar(&g.category, "sarif-category", "", "SARIF automation category (default: from the image name or Dockerfile path)")
 }
 
 // prepare checks the gate flags before any work and returns the policy and the config.
 func (g *gateFlags) prepare() (*policy.Policy, *config.Config, error) {
-	if g.format != "table" && g.format != "json" {
-		return nil, nil, failure.Inputf("--format %q: want table or json", g.format)
+	if err := output.CheckFormat(g.format); err != nil {
+		return nil, nil, fmt.Errorf("--format: %w", err)
 	}
 	sev, err := finding.ParseSeverity(g.threshold)
 	if err != nil || sev == finding.Unknown {
 		return nil, nil, failure.Inputf("--severity-threshold %q: want low, medium, high or critical", g.threshold)
 	}
-	if g.output != "" {
-		if err := output.Check(g.output); err != nil {
+	g.specs = nil
+	for _, o := range g.outputs {
+		sp, err := output.ParseSpec(o, g.format)
+		if err != nil {
 			return nil, nil, err
 		}
+		g.specs = append(g.specs, sp)
 	}
 	cfg, err := config.Load(g.config)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &policy.Policy{Threshold: sev, FailOnIssues: g.failOn}, cfg, nil
+	p := &policy.Policy{Threshold: sev, FailOnIssues: g.failOn, ReportAll: g.reportAll}
+	for _, path := range g.vex {
+		doc, err := policy.LoadVEX(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		p.VEX = append(p.VEX, doc)
+	}
+	return p, cfg, nil
 }
 
-// finish prints warnings, writes the report and turns a failed verdict into exit 1.
+// finish prints warnings, writes the reports and turns a failed verdict into exit 1.
+// Without --output the --format report goes to stdout; with only FORMAT=FILE outputs,
+// stdout still gets the --format report when --format was given explicitly or is table.
 func (g *gateFlags) finish(res *scanner.Result, stdout, stderr io.Writer) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stderr, "imagegate: warning: %s\n", w)
 	}
-	render := func(w io.Writer, color bool) error {
-		if g.format == "json" {
-			return jsonreport.Write(w, res)
+	opts := output.Options{Packages: g.listPkgs, SARIFCategory: g.category}
+	toStdout := true
+	for _, sp := range g.specs {
+		if sp.Format == g.format {
+			toStdout = false // `-o report.json -f json`: the file replaces stdout
 		}
-		return table.Write(w, res, table.Options{Color: color, Packages: g.listPkgs})
 	}
-	if g.output != "" {
-		if err := output.WriteFile(g.output, func(w io.Writer) error { return render(w, false) }); err != nil {
+	for _, sp := range g.specs {
+		if err := output.WriteFile(sp.Path, func(w io.Writer) error { return output.Render(w, sp.Format, res, opts) }); err != nil {
 			return err
 		}
-	} else if err := render(stdout, isTerminal(stdout)); err != nil {
-		return fmt.Errorf("writing the report: %w", err)
+	}
+	if toStdout {
+		o := opts
+		o.Color = isTerminal(stdout)
+		if err := output.Render(stdout, g.format, res, o); err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
 	}
 	if !res.Verdict.Pass {
 		return &gateError{}

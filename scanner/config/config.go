@@ -13,6 +13,7 @@ import (
 
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/scanner/policy"
 )
 
 // FileName is the file looked for in the working folder.
@@ -20,6 +21,8 @@ const FileName = ".imagegate.yaml"
 
 // Config is .imagegate.yaml.
 type Config struct {
+	// Ignore accepts findings, each with a reason and an optional expiry date.
+	Ignore []policy.Ignore `yaml:"ignore"`
 	// Dockerfile tunes the Dockerfile rules.
 	Dockerfile DockerfileConfig `yaml:"dockerfile"`
 	// Path is where the file was read from ("" when none was found).
@@ -53,12 +56,53 @@ func Load(path string) (*Config, error) {
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, failure.Inputf("config %s: %s", path, strings.TrimPrefix(oneLine(err.Error()), "yaml: "))
 	}
+	// Each ignore entry keeps its line for messages and is checked on its own.
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err == nil {
+		for _, n := range ignoreNodes(&root) {
+			i := n.index
+			if i < len(c.Ignore) {
+				c.Ignore[i].Source = fmt.Sprintf("%s:%d", path, n.line)
+			}
+		}
+	}
+	for i, ig := range c.Ignore {
+		if ig.Source == "" {
+			c.Ignore[i].Source = fmt.Sprintf("%s ignore[%d]", path, i)
+		}
+		if err := ig.Validate(); err != nil {
+			return nil, failure.Inputf("config %s: %v", c.Ignore[i].Source, err)
+		}
+	}
 	for id, sev := range c.Dockerfile.Severity {
 		if _, err := finding.ParseSeverity(sev); err != nil {
 			return nil, failure.Inputf("config %s: dockerfile.severity.%s: %v", path, id, err)
 		}
 	}
 	return c, nil
+}
+
+type nodeLine struct{ index, line int }
+
+// ignoreNodes finds the line of each entry of the top-level ignore list.
+func ignoreNodes(root *yaml.Node) []nodeLine {
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
+		return nil
+	}
+	m := root.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []nodeLine
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value != "ignore" || m.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		for j, e := range m.Content[i+1].Content {
+			out = append(out, nodeLine{index: j, line: e.Line})
+		}
+	}
+	return out
 }
 
 // Severities returns the severity overrides, parsed.

@@ -48,9 +48,9 @@ func RuleByID(id string) (finding.Rule, bool) {
 	return finding.Rule{}, false
 }
 
-// ruleIDs returns the ids an id names: itself, or every rule a hadolint id maps to
+// RuleIDs returns the rule ids an id names: itself, or every rule a hadolint id maps to
 // (DL3020 covers DF006 and DF007).
-func ruleIDs(id string) []string {
+func RuleIDs(id string) []string {
 	var out []string
 	for _, r := range registry {
 		if strings.EqualFold(r.ID, id) || (r.Hadolint != "" && strings.EqualFold(r.Hadolint, id)) {
@@ -140,7 +140,7 @@ func (c *checker) report(i *Instruction, format string, args ...any) {
 func Lint(d *Dockerfile, o Options) []finding.Finding {
 	disabled := map[string]bool{}
 	for _, id := range o.Disabled {
-		for _, rid := range ruleIDs(id) {
+		for _, rid := range RuleIDs(id) {
 			disabled[rid] = true
 		}
 	}
@@ -195,7 +195,7 @@ func inlineIgnores(d *Dockerfile) map[int]map[string]bool {
 			}
 			for _, id := range strings.Split(list, ",") {
 				id = strings.TrimSpace(strings.Fields(id + " ")[0])
-				for _, rid := range ruleIDs(id) {
+				for _, rid := range RuleIDs(id) {
 					if out[inst.StartLine] == nil {
 						out[inst.StartLine] = map[string]bool{}
 					}

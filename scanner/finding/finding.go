@@ -132,10 +132,31 @@ type Finding struct {
 	Location *Location `json:"location,omitempty"`
 	// Rule is the check that produced a rule finding.
 	Rule *Rule `json:"rule,omitempty"`
+	// Suppressed says an ignore entry or a VEX statement accepted this finding: it stays in
+	// reports, marked, and does not count for the gate.
+	Suppressed *Suppression `json:"suppressed,omitempty"`
+	// BelowThreshold marks a finding under the severity threshold kept by --report-all.
+	BelowThreshold bool `json:"belowThreshold,omitempty"`
 	// Fingerprint identifies the finding across runs (SARIF partialFingerprints, PR
 	// comment de-duplication): it does not change when versions change.
 	Fingerprint string `json:"fingerprint"`
 }
+
+// Suppression says why a finding was accepted.
+type Suppression struct {
+	// Kind is "ignore" (an .imagegate.yaml entry) or "vex" (an OpenVEX statement).
+	Kind string `json:"kind"`
+	// Reason is the ignore entry's reason, or the VEX status and justification.
+	Reason string `json:"reason"`
+	// Source is where the decision is written: file:line of the ignore entry, or the VEX
+	// document and statement.
+	Source string `json:"source"`
+	// Expires is the ignore entry's expiry date (YYYY-MM-DD), if any.
+	Expires string `json:"expires,omitempty"`
+}
+
+// IDs returns the finding's id and aliases.
+func (f *Finding) IDs() []string { return append([]string{f.ID}, f.Aliases...) }
 
 // Fixed reports whether a fix is known.
 func (f *Finding) Fixed() bool { return len(f.FixedVersions) > 0 }

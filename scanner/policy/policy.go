@@ -3,6 +3,9 @@
 package policy
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/imagegate/imagegate/scanner/finding"
 )
 
@@ -14,6 +17,16 @@ type Policy struct {
 	// FailOnIssues makes findings at or above the threshold fail the gate; without it the
 	// gate reports them and passes.
 	FailOnIssues bool
+	// ReportAll keeps findings below the threshold in the reports, marked; without it they
+	// are left out of every output.
+	ReportAll bool
+	// Ignores and VEX accept findings: they stay in reports as suppressed and do not count.
+	Ignores []Ignore
+	VEX     []*VEX
+	// ImageIDs name the scanned image for VEX products (purl, reference).
+	ImageIDs []string
+	// Now is the time expiry is judged at (zero: time.Now()).
+	Now time.Time
 }
 
 // Default is the policy when nothing is configured: fail on any finding.
@@ -26,8 +39,11 @@ type Verdict struct {
 	// Threshold and FailOnIssues echo the policy.
 	Threshold    finding.Severity `json:"threshold"`
 	FailOnIssues bool             `json:"failOnIssues"`
-	// AtOrAboveThreshold counts the findings that meet the threshold.
+	// AtOrAboveThreshold counts the findings that meet the threshold and are not
+	// suppressed.
 	AtOrAboveThreshold int `json:"atOrAboveThreshold"`
+	// Suppressed counts findings accepted by an ignore entry or a VEX statement.
+	Suppressed int `json:"suppressed"`
 	// Counts are the findings per severity.
 	Counts map[string]int `json:"counts"`
 }
@@ -40,18 +56,61 @@ func (p Policy) Meets(s finding.Severity) bool {
 	return s >= p.Threshold
 }
 
-// Evaluate decides the verdict for findings.
-func Evaluate(findings []finding.Finding, p Policy) Verdict {
+// Apply marks suppressed findings, filters (or marks) those below the threshold, and
+// decides the verdict. The returned findings are what every report shows; warnings say
+// which ignore entries have expired.
+func Apply(findings []finding.Finding, p Policy) ([]finding.Finding, Verdict, []string) {
+	now := p.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var warnings []string
+	var active []Ignore
+	for _, ig := range p.Ignores {
+		if ig.Expired(now) {
+			warnings = append(warnings, fmt.Sprintf("ignore entry %s expired on %s and no longer applies", ig.Source, ig.Expires))
+			continue
+		}
+		active = append(active, ig)
+	}
 	v := Verdict{Threshold: p.Threshold, FailOnIssues: p.FailOnIssues, Counts: map[string]int{}}
 	for s := finding.Unknown; s <= finding.Critical; s++ {
 		v.Counts[s.String()] = 0
 	}
+	out := make([]finding.Finding, 0, len(findings))
 	for _, f := range findings {
+		f.Suppressed, f.BelowThreshold = suppression(&f, active, p), false
+		if !p.Meets(f.Severity) {
+			if !p.ReportAll {
+				continue
+			}
+			f.BelowThreshold = true
+		}
 		v.Counts[f.Severity.String()]++
-		if p.Meets(f.Severity) {
+		switch {
+		case f.Suppressed != nil:
+			v.Suppressed++
+		case !f.BelowThreshold:
 			v.AtOrAboveThreshold++
 		}
+		out = append(out, f)
 	}
 	v.Pass = !(p.FailOnIssues && v.AtOrAboveThreshold > 0)
-	return v
+	return out, v, warnings
+}
+
+func suppression(f *finding.Finding, ignores []Ignore, p Policy) *finding.Suppression {
+	for _, ig := range ignores {
+		if ig.Matches(f) {
+			return &finding.Suppression{Kind: "ignore", Reason: ig.Reason, Source: ig.Source, Expires: ig.Expires}
+		}
+	}
+	if f.Kind == finding.KindVulnerability {
+		for _, doc := range p.VEX {
+			if s, ok := doc.match(f, p.ImageIDs); ok {
+				return s
+			}
+		}
+	}
+	return nil
 }

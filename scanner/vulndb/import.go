@@ -175,6 +175,7 @@ func (b *builder) write(dir string, info Info) (Info, error) {
 		return info, failure.Incomplete(err)
 	}
 	info.Ecosystem, info.Records, info.Skipped, info.Withdrawn, info.Size = b.base, b.records, b.skipped, b.withdrawn, st.Size()
+	info.Format = FormatVersion
 	if info.Updated.IsZero() {
 		info.Updated = b.newest
 	}

@@ -88,6 +88,7 @@ func findZips(path string, isDir bool) ([]string, error) {
 
 func zipIndexDir(zips []string) (string, error) {
 	h := sha256.New()
+	fmt.Fprintf(h, "format %d\n", FormatVersion)
 	for _, z := range zips {
 		st, err := os.Stat(z)
 		if err != nil {

@@ -33,6 +33,10 @@ import (
 
 var bucketPackages = []byte("packages")
 
+// FormatVersion is the layout of the index files; a database written in another layout is
+// rebuilt, never misread.
+const FormatVersion = 2
+
 // Info describes one ecosystem's data.
 type Info struct {
 	Ecosystem string `json:"ecosystem"`
@@ -53,6 +57,8 @@ type Info struct {
 	SHA256       string `json:"sha256,omitempty"`
 	// Size is the index file's size in bytes.
 	Size int64 `json:"size"`
+	// Format is the index layout (FormatVersion when written).
+	Format int `json:"format"`
 }
 
 // Store is an opened database folder.
@@ -102,6 +108,9 @@ func readInfos(dir string) (map[string]Info, error) {
 		var info Info
 		if err := json.Unmarshal(b, &info); err != nil {
 			return nil, failure.Incompletef("vulnerability database %s: %s is corrupt (%v): run 'imagegate db update' to rebuild it", dir, name, err)
+		}
+		if info.Format != FormatVersion {
+			return nil, failure.Incompletef("vulnerability database %s: %s was written by another imagegate version (format %d, want %d): run 'imagegate db update' (or 'db import') to rebuild it", dir, eco, info.Format, FormatVersion)
 		}
 		infos[eco] = info
 	}

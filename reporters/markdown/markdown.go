@@ -1,0 +1,197 @@
+// Package markdown writes a scan result as a Markdown summary (a GitHub job summary, an
+// Azure DevOps build summary, a PR comment): the verdict, counts, the most severe
+// findings with their fixes, and every finding in collapsible sections, under 1 MiB.
+package markdown
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/finding"
+)
+
+// MaxSize is the limit GitHub puts on a job summary.
+const MaxSize = 1 << 20
+
+// Options configures the summary.
+type Options struct {
+	// Top is how many findings the "most severe" table shows (default 10).
+	Top int
+	// MaxSize bounds the output (default MaxSize); detail tables are cut to fit.
+	MaxSize int
+}
+
+// Write renders the summary.
+func Write(w io.Writer, r *scanner.Result, o Options) error {
+	if o.Top == 0 {
+		o.Top = 10
+	}
+	if o.MaxSize == 0 {
+		o.MaxSize = MaxSize
+	}
+	var active, suppressed, vulns, rules []finding.Finding
+	for _, f := range r.Findings {
+		if f.Suppressed != nil {
+			suppressed = append(suppressed, f)
+			continue
+		}
+		active = append(active, f)
+		if f.Kind == finding.KindVulnerability {
+			vulns = append(vulns, f)
+		} else {
+			rules = append(rules, f)
+		}
+	}
+	var head strings.Builder
+	v := r.Verdict
+	verdict := "✅ PASS"
+	if !v.Pass {
+		verdict = "❌ FAIL"
+	}
+	fmt.Fprintf(&head, "## imagegate: %s\n\n", verdict)
+	if r.Image != nil {
+		fmt.Fprintf(&head, "**Image** `%s:%s`", r.Image.Transport, r.Image.Name)
+		if r.Image.Digest != "" {
+			fmt.Fprintf(&head, " · `%s`", r.Image.Digest)
+		}
+		if r.OS != nil && r.OS.PrettyName != "" {
+			fmt.Fprintf(&head, " · %s", r.OS.PrettyName)
+		}
+		fmt.Fprintf(&head, " · %d packages\n\n", len(r.Packages))
+	}
+	if r.Dockerfile != "" {
+		fmt.Fprintf(&head, "**Dockerfile** `%s`\n\n", r.Dockerfile)
+	}
+	gate := "fails"
+	if !v.FailOnIssues {
+		gate = "is reported (fail-on-issues is off)"
+	}
+	fmt.Fprintf(&head, "**Gate:** %d findings at or above **%s** — the gate %s on them.", v.AtOrAboveThreshold, v.Threshold, gate)
+	if v.Suppressed > 0 {
+		fmt.Fprintf(&head, " %d suppressed by ignore entries or VEX.", v.Suppressed)
+	}
+	head.WriteString("\n\n| Severity | Vulnerabilities | Dockerfile |\n|---|---:|---:|\n")
+	for s := finding.Critical; s >= finding.Unknown; s-- {
+		nv, nr := count(vulns, s), count(rules, s)
+		if nv+nr > 0 || s != finding.Unknown {
+			fmt.Fprintf(&head, "| %s | %d | %d |\n", s, nv, nr)
+		}
+	}
+	if len(active) > 0 {
+		fmt.Fprintf(&head, "\n### Most severe findings\n\n| Severity | Finding | Where | Fix |\n|---|---|---|---|\n")
+		for i, f := range active {
+			if i == o.Top {
+				break
+			}
+			head.WriteString(row(f))
+		}
+	}
+
+	sections := []struct {
+		title string
+		list  []finding.Finding
+		vuln  bool
+	}{
+		{"All vulnerabilities", vulns, true},
+		{"All Dockerfile findings", rules, false},
+		{"Suppressed findings", suppressed, false},
+	}
+	var tail strings.Builder
+	budget := o.MaxSize - head.Len() - 200
+	for _, sec := range sections {
+		if len(sec.list) == 0 {
+			continue
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "\n<details><summary>%s (%d)</summary>\n\n", sec.title, len(sec.list))
+		if sec.title == "Suppressed findings" {
+			b.WriteString("| Severity | Finding | Where | Accepted because |\n|---|---|---|---|\n")
+		} else {
+			b.WriteString("| Severity | Finding | Where | Fix |\n|---|---|---|---|\n")
+		}
+		shown := 0
+		for _, f := range sec.list {
+			line := row(f)
+			if sec.title == "Suppressed findings" {
+				line = fmt.Sprintf("| %s | %s | %s | %s (`%s`) |\n", f.Severity, name(f), where(f), esc(f.Suppressed.Reason), esc(f.Suppressed.Source))
+			}
+			if tail.Len()+b.Len()+len(line)+100 > budget {
+				break
+			}
+			b.WriteString(line)
+			shown++
+		}
+		if shown < len(sec.list) {
+			fmt.Fprintf(&b, "\n… %d more: see the SARIF or JSON report.\n", len(sec.list)-shown)
+		}
+		b.WriteString("\n</details>\n")
+		if tail.Len()+b.Len() > budget {
+			break
+		}
+		tail.WriteString(b.String())
+	}
+	_, err := io.WriteString(w, head.String()+tail.String())
+	return err
+}
+
+func count(fs []finding.Finding, s finding.Severity) int {
+	n := 0
+	for _, f := range fs {
+		if f.Severity == s {
+			n++
+		}
+	}
+	return n
+}
+
+func row(f finding.Finding) string {
+	fix := "-"
+	switch {
+	case f.Kind == finding.KindVulnerability && len(f.FixedVersions) > 0:
+		fix = "upgrade to " + strings.Join(f.FixedVersions, " or ")
+	case f.Kind == finding.KindVulnerability:
+		fix = "no fix yet"
+	case f.Rule != nil:
+		fix = f.Rule.Fix
+	}
+	sev := f.Severity.String()
+	if f.BelowThreshold {
+		sev += " (below threshold)"
+	}
+	return fmt.Sprintf("| %s | %s | %s | %s |\n", sev, name(f), where(f), esc(fix))
+}
+
+func name(f finding.Finding) string {
+	if f.Rule != nil {
+		return fmt.Sprintf("[%s](%s) %s", f.ID, f.Rule.HelpURI, esc(f.Message))
+	}
+	id := f.ID
+	if len(f.References) > 0 {
+		id = fmt.Sprintf("[%s](%s)", f.ID, f.References[0])
+	}
+	if f.Title != "" {
+		return id + " " + esc(f.Title)
+	}
+	return id
+}
+
+func where(f finding.Finding) string {
+	switch {
+	case f.Package != nil:
+		s := fmt.Sprintf("`%s %s`", f.Package.Name, f.Package.Version)
+		if f.Layer >= 0 {
+			s += fmt.Sprintf(" (layer %d)", f.Layer)
+		}
+		return s
+	case f.Location != nil:
+		return fmt.Sprintf("`%s:%d`", f.Location.Path, f.Location.StartLine)
+	}
+	return "-"
+}
+
+// esc keeps text inside one table cell.
+func esc(s string) string {
+	return strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+}

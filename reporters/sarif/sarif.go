@@ -1,0 +1,377 @@
+// Package sarif writes a scan result as SARIF 2.1.0 (via go-sarif) for GitHub code
+// scanning and the Azure DevOps SARIF tab: one rule per vulnerability or Dockerfile rule
+// with full help, results with stable partial fingerprints and repository-relative
+// locations, and an automation category so that several images in one repository do not
+// overwrite each other.
+package sarif
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	gosarif "github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
+
+	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/finding"
+)
+
+// InformationURI is imagegate's home page.
+const InformationURI = "https://github.com/imagegate/imagegate"
+
+// MaxResults keeps a run within what GitHub code scanning ingests (it keeps at most 5,000
+// results per run, the most severe here).
+const MaxResults = 5000
+
+// FingerprintKey names imagegate's partial fingerprint.
+const FingerprintKey = "imagegate/v1"
+
+// Options configures the report.
+type Options struct {
+	// Category distinguishes runs for different images in one repository
+	// (runAutomationDetails.id "<category>/"); default: derived from the image or Dockerfile.
+	Category string
+	// BaseDir is the repository root that locations are made relative to (default: the
+	// working folder).
+	BaseDir string
+}
+
+// Write renders r as SARIF.
+func Write(w io.Writer, r *scanner.Result, o Options) error {
+	rep := gosarif.NewReport()
+	run := gosarif.NewRunWithInformationURI("imagegate", InformationURI)
+	driver := run.Tool.Driver
+	driver.Version = strptr(scanner.Version)
+	driver.SemanticVersion = nil
+	driver.FullName = strptr("imagegate container image security gate")
+	run.Tool.Extensions = []*gosarif.ToolComponent{}
+	run.ColumnKind = strptr("unicodeCodePoints")
+
+	findings := r.Findings
+	truncated := 0
+	if len(findings) > MaxResults {
+		truncated = len(findings) - MaxResults
+		findings = findings[:MaxResults] // most severe first
+	}
+	category := o.Category
+	if category == "" {
+		category = DefaultCategory(r)
+	}
+	run.AutomationDetails = gosarif.NewRunAutomationDetails().WithID(category + "/")
+	props := gosarif.NewPropertyBag()
+	if r.Image != nil {
+		props.Add("image", r.Image.Transport+":"+r.Image.Name)
+		if r.Image.Digest != "" {
+			props.Add("imageDigest", r.Image.Digest)
+		}
+		props.Add("imageId", r.Image.ID)
+	}
+	if truncated > 0 {
+		props.Add("truncatedResults", truncated)
+	}
+	props.Add("pass", r.Verdict.Pass)
+	props.Add("severityThreshold", r.Verdict.Threshold.String())
+	run.WithProperties(props)
+
+	for _, f := range findings {
+		ruleID := ruleIDOf(f)
+		if run.GetRuleIndex(ruleID) < 0 {
+			addRule(run, ruleID, f)
+		}
+		res := gosarif.NewRuleResult(ruleID).
+			WithRuleIndex(run.GetRuleIndex(ruleID)).
+			WithLevel(level(f.Severity)).
+			WithMessage(gosarif.NewTextMessage(message(f))).
+			WithPartialFingerprints(map[string]string{FingerprintKey: f.Fingerprint}).
+			AddLocation(location(f, r, o.BaseDir))
+		if f.Suppressed != nil {
+			s := gosarif.NewSuppression()
+			s.Kind = strptr("external")
+			s.Status = strptr("accepted")
+			s.Justification = strptr(f.Suppressed.Reason + " (" + f.Suppressed.Source + ")")
+			res.AddSuppression(s)
+		}
+		rp := gosarif.NewPropertyBag()
+		rp.Add("severity", f.Severity.String())
+		if f.BelowThreshold {
+			rp.Add("belowThreshold", true)
+		}
+		if f.Layer >= 0 {
+			rp.Add("layer", f.Layer)
+		}
+		res.WithProperties(rp)
+		run.AddResult(res)
+	}
+	if run.Results == nil {
+		run.Results = []*gosarif.Result{}
+	}
+	rep.AddRun(run)
+	var buf bytes.Buffer
+	if err := rep.Write(&buf); err != nil {
+		return err
+	}
+	return writeCompact(w, buf.Bytes())
+}
+
+// defaultValued are properties go-sarif always writes whose value -1 is the SARIF
+// default ("not set"): leaving them out keeps reports small (GitHub takes 10 MB at most)
+// and quiets the multitool's SARIF2004.
+var defaultValued = map[string]bool{"index": true, "id": true, "rank": true, "byteOffset": true, "charOffset": true}
+
+// writeCompact drops empty arrays and objects and -1 defaults, then indents.
+func writeCompact(w io.Writer, raw []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(compact(doc))
+}
+
+func compact(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			val = compact(val)
+			switch y := val.(type) {
+			case []any:
+				if len(y) == 0 && k != "results" {
+					delete(x, k)
+					continue
+				}
+			case map[string]any:
+				if len(y) == 0 {
+					delete(x, k)
+					continue
+				}
+			case json.Number:
+				if defaultValued[k] && y.String() == "-1" {
+					delete(x, k)
+					continue
+				}
+			case nil:
+				delete(x, k)
+				continue
+			}
+			x[k] = val
+		}
+		return x
+	case []any:
+		for i := range x {
+			x[i] = compact(x[i])
+		}
+		return x
+	}
+	return v
+}
+
+var unsafeCategory = regexp.MustCompile(`[^A-Za-z0-9._/-]+`)
+
+// DefaultCategory derives a stable category from the image name without tag or digest
+// (so each image keeps its own alert history) or from the Dockerfile path.
+func DefaultCategory(r *scanner.Result) string {
+	switch {
+	case r.Image != nil:
+		name := r.Image.Name
+		if i := strings.Index(name, "@"); i >= 0 {
+			name = name[:i]
+		}
+		if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+			name = name[:i]
+		}
+		if r.Image.Transport != "registry" {
+			name = filepath.Base(name)
+		}
+		return "imagegate/image/" + strings.Trim(unsafeCategory.ReplaceAllString(name, "-"), "-")
+	case r.Dockerfile != "":
+		return "imagegate/dockerfile/" + strings.Trim(unsafeCategory.ReplaceAllString(filepath.ToSlash(filepath.Clean(r.Dockerfile)), "-"), "-")
+	}
+	return "imagegate"
+}
+
+func ruleIDOf(f finding.Finding) string {
+	if f.Rule != nil {
+		return f.Rule.ID
+	}
+	return f.ID
+}
+
+func strptr(s string) *string { return &s }
+
+// level maps severity to SARIF levels: critical and high are errors, medium warnings,
+// low and unknown notes.
+func level(s finding.Severity) string {
+	switch s {
+	case finding.Critical, finding.High:
+		return "error"
+	case finding.Medium:
+		return "warning"
+	}
+	return "note"
+}
+
+// securitySeverity is GitHub's numeric severity: the CVSS score when there is one, else
+// a value inside the band of the severity.
+func securitySeverity(f finding.Finding) string {
+	if f.CVSS != nil {
+		return fmt.Sprintf("%.1f", f.CVSS.Score)
+	}
+	switch f.Severity {
+	case finding.Critical:
+		return "9.5"
+	case finding.High:
+		return "8.0"
+	case finding.Medium:
+		return "5.5"
+	case finding.Low:
+		return "2.0"
+	}
+	return "0.0"
+}
+
+func message(f finding.Finding) string {
+	if f.Kind == finding.KindVulnerability && f.Package != nil {
+		fix := "no fixed version yet"
+		if len(f.FixedVersions) > 0 {
+			fix = "fixed in " + strings.Join(f.FixedVersions, ", ")
+		}
+		layer := ""
+		if f.Layer >= 0 {
+			layer = fmt.Sprintf(", layer %d", f.Layer)
+		}
+		return fmt.Sprintf("%s %s (%s) is affected by %s (%s): %s%s.", f.Package.Name, f.Package.Version, f.Package.Ecosystem, f.ID, f.Severity, fix, layer)
+	}
+	if f.Message != "" {
+		return f.Message
+	}
+	return f.Title
+}
+
+func addRule(run *gosarif.Run, id string, f finding.Finding) {
+	rule := run.AddRule(id)
+	props := gosarif.NewPropertyBag()
+	props.Add("security-severity", securitySeverity(f))
+	props.AddTag("security")
+	props.AddTag(string(f.Kind))
+	var short, full, text, md string
+	switch {
+	case f.Rule != nil:
+		r := f.Rule
+		short = r.Title
+		full = r.Title + ". " + r.Rationale
+		text = fmt.Sprintf("%s\n\nWhy: %s\n\nFix: %s\n\nDocumentation: %s", r.Title, r.Rationale, r.Fix, r.HelpURI)
+		md = fmt.Sprintf("**%s** (%s)\n\n**Why:** %s\n\n**How to fix:** %s\n\n[Rule documentation](%s)", r.Title, r.ID, r.Rationale, r.Fix, r.HelpURI)
+		if r.Hadolint != "" {
+			md += fmt.Sprintf(" · hadolint %s", r.Hadolint)
+		}
+		rule.WithHelpURI(r.HelpURI)
+	default:
+		title := f.Title
+		if title == "" {
+			title = f.ID
+		}
+		short = title
+		eco := ""
+		if f.Package != nil {
+			eco = f.Package.Ecosystem
+			props.AddTag(strings.SplitN(eco, ":", 2)[0])
+		}
+		full = fmt.Sprintf("%s (%s)", title, strings.Join(f.IDs(), ", "))
+		fix := "No fixed version is known yet: watch the advisory, or mitigate and accept the risk with an ignore entry or a VEX statement."
+		if len(f.FixedVersions) > 0 {
+			fix = "Upgrade the package to " + strings.Join(f.FixedVersions, " or ") + " or later (rebuild on a newer base image if the package comes from it)."
+		}
+		cvss := ""
+		if f.CVSS != nil {
+			cvss = fmt.Sprintf("CVSS %s %.1f (%s)", f.CVSS.Version, f.CVSS.Score, f.CVSS.Vector)
+		}
+		var refs []string
+		for _, u := range f.References {
+			refs = append(refs, "- "+u)
+		}
+		text = fmt.Sprintf("%s\n\nIdentifiers: %s\nSeverity: %s %s\nEcosystem: %s\n\nFix: %s\n\nReferences:\n%s", title, strings.Join(f.IDs(), ", "), f.Severity, cvss, eco, fix, strings.Join(refs, "\n"))
+		md = fmt.Sprintf("**%s**\n\n| | |\n|---|---|\n| Identifiers | %s |\n| Severity | %s %s |\n| Ecosystem | %s |\n\n**How to fix:** %s\n\n**References**\n\n%s",
+			mdEscape(title), strings.Join(f.IDs(), ", "), f.Severity, cvss, eco, fix, strings.Join(refs, "\n"))
+		if len(f.References) > 0 {
+			rule.WithHelpURI(f.References[0])
+		}
+	}
+	rule.WithName(ruleName(short))
+	rule.WithShortDescription(gosarif.NewMultiformatMessageString().WithText(short))
+	rule.WithFullDescription(gosarif.NewMultiformatMessageString().WithText(full))
+	rule.WithHelp(gosarif.NewMultiformatMessageString().WithText(text).WithMarkdown(md))
+	rule.WithProperties(props)
+}
+
+var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
+
+// ruleName is a PascalCase identifier made from the title, as SARIF suggests for
+// reportingDescriptor.name.
+func ruleName(title string) string {
+	var b strings.Builder
+	for _, p := range nonWord.Split(title, -1) {
+		if p != "" {
+			b.WriteString(strings.ToUpper(p[:1]) + p[1:])
+		}
+	}
+	return b.String()
+}
+
+func mdEscape(s string) string { return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s) }
+
+var unsafePath = regexp.MustCompile(`[^A-Za-z0-9._/-]+`)
+
+// location is the Dockerfile line for rule findings, else a stable pseudo-path inside the
+// image (no ':' so that code scanning treats it as a repository path).
+func location(f finding.Finding, r *scanner.Result, base string) *gosarif.Location {
+	uri, region := "", gosarif.NewRegion().WithStartLine(1)
+	if f.Location != nil {
+		uri = repoRelative(f.Location.Path, base)
+		region = gosarif.NewRegion().WithStartLine(f.Location.StartLine).WithEndLine(f.Location.EndLine)
+		if f.Location.StartColumn > 0 {
+			region.WithStartColumn(f.Location.StartColumn)
+		}
+		if f.Location.EndColumn > 0 {
+			region.WithEndColumn(f.Location.EndColumn)
+		}
+	} else {
+		img := "image"
+		if r.Image != nil {
+			img = strings.TrimPrefix(DefaultCategory(r), "imagegate/image/")
+		}
+		loc := "unknown"
+		if f.Package != nil && len(f.Package.Locations) > 0 {
+			loc = f.Package.Locations[0]
+		}
+		uri = unsafePath.ReplaceAllString(img+"/"+strings.TrimPrefix(loc, "/"), "-")
+	}
+	al := gosarif.NewArtifactLocation().WithURI(uri)
+	if f.Location != nil {
+		al.WithURIBaseID("%SRCROOT%")
+	}
+	return gosarif.NewLocationWithPhysicalLocation(gosarif.NewPhysicalLocation().WithArtifactLocation(al).WithRegion(region))
+}
+
+// repoRelative makes p relative to base (default: the working folder), with slashes.
+func repoRelative(p, base string) string {
+	if base == "" {
+		base = "."
+	}
+	absBase, err1 := filepath.Abs(base)
+	absP, err2 := filepath.Abs(p)
+	if err1 == nil && err2 == nil {
+		if rel, err := filepath.Rel(absBase, absP); err == nil && !strings.HasPrefix(rel, "..") {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return strings.TrimPrefix(filepath.ToSlash(filepath.Clean(p)), "/")
+}
+

@@ -1,0 +1,168 @@
+package policy_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/scanner/policy"
+)
+
+func vuln(id string, sev finding.Severity, name, version, purl string, aliases ...string) finding.Finding {
+	return finding.Finding{
+		Kind: finding.KindVulnerability, ID: id, Aliases: aliases, Severity: sev, Layer: 1,
+		Package: &finding.Package{Name: name, Version: version, Ecosystem: "npm", PURL: purl, Locations: []string{"usr/src/app/node_modules/" + name + "/package.json"}},
+	}
+}
+
+func rule(id string, sev finding.Severity) finding.Finding {
+	return finding.Finding{Kind: finding.KindDockerfile, ID: id, Severity: sev, Layer: -1,
+		Rule: &finding.Rule{ID: id}, Location: &finding.Location{Path: "build/Dockerfile", StartLine: 3, EndLine: 3}}
+}
+
+var now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func sample() []finding.Finding {
+	return []finding.Finding{
+		vuln("CVE-2021-44906", finding.Critical, "minimist", "1.2.5", "pkg:npm/minimist@1.2.5", "GHSA-xvch-5gv4-984h"),
+		vuln("CVE-2022-24999", finding.High, "qs", "6.7.0", "pkg:npm/qs@6.7.0"),
+		vuln("CVE-2020-28168", finding.Medium, "axios", "0.21.0", "pkg:npm/axios@0.21.0"),
+		vuln("CVE-2024-0001", finding.Unknown, "lodash", "4.17.20", "pkg:npm/lodash@4.17.20"),
+		rule("DF003", finding.Medium),
+		rule("DF017", finding.Low),
+	}
+}
+
+func ids(fs []finding.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.ID)
+	}
+	return out
+}
+
+func TestThresholdAndReportAll(t *testing.T) {
+	cases := []struct {
+		threshold finding.Severity
+		reportAll bool
+		failOn    bool
+		reported  []string
+		below     []string
+		meets     int
+		pass      bool
+	}{
+		{finding.Low, false, true, ids(sample()), nil, 6, false},
+		{finding.Medium, false, true, []string{"CVE-2021-44906", "CVE-2022-24999", "CVE-2020-28168", "DF003"}, nil, 4, false},
+		{finding.Critical, false, true, []string{"CVE-2021-44906"}, nil, 1, false},
+		{finding.Critical, true, true, ids(sample()), []string{"CVE-2022-24999", "CVE-2020-28168", "CVE-2024-0001", "DF003", "DF017"}, 1, false},
+		{finding.High, false, false, []string{"CVE-2021-44906", "CVE-2022-24999"}, nil, 2, true},
+	}
+	for _, c := range cases {
+		out, v, _ := policy.Apply(sample(), policy.Policy{Threshold: c.threshold, ReportAll: c.reportAll, FailOnIssues: c.failOn, Now: now})
+		assert.Equal(t, c.reported, ids(out), "threshold %s report-all %v", c.threshold, c.reportAll)
+		var below []string
+		for _, f := range out {
+			if f.BelowThreshold {
+				below = append(below, f.ID)
+			}
+		}
+		assert.Equal(t, c.below, below)
+		assert.Equal(t, c.meets, v.AtOrAboveThreshold)
+		assert.Equal(t, c.pass, v.Pass)
+	}
+}
+
+func TestIgnoresAndExpiry(t *testing.T) {
+	p := policy.Policy{Threshold: finding.Low, FailOnIssues: true, Now: now, Ignores: []policy.Ignore{
+		{ID: "GHSA-xvch-5gv4-984h", Reason: "flags only", Source: "a.yaml:2"},             // by alias
+		{Package: "pkg:npm/qs", Versions: ">=6.0.0, <6.7.3", Reason: "front end only", Source: "a.yaml:5"}, // by purl range
+		{Package: "pkg:npm/axios", Versions: "<0.21.0", Reason: "older only", Source: "a.yaml:8"},          // does not cover 0.21.0
+		{Rule: "DF003", Reason: "pinned in release", Source: "a.yaml:11"},
+		{Path: "usr/src/app/node_modules/**/package.json", ID: "CVE-2024-0001", Reason: "expired", Expires: "2026-11-26", Source: "a.yaml:14"},
+		{Path: "build/*", Rule: "DF017", Reason: "valid today", Expires: "2026-11-27", Source: "a.yaml:17"},
+	}}
+	out, v, warnings := policy.Apply(sample(), p)
+	suppressed := map[string]string{}
+	for _, f := range out {
+		if f.Suppressed != nil {
+			assert.Equal(t, "ignore", f.Suppressed.Kind)
+			suppressed[f.ID] = f.Suppressed.Source
+		}
+	}
+	assert.Equal(t, map[string]string{"CVE-2021-44906": "a.yaml:2", "CVE-2022-24999": "a.yaml:5", "DF003": "a.yaml:11", "DF017": "a.yaml:17"}, suppressed)
+	assert.Len(t, out, 6, "suppressed findings stay in the reports")
+	assert.Equal(t, 4, v.Suppressed)
+	assert.Equal(t, 2, v.AtOrAboveThreshold, "axios and lodash still count")
+	assert.False(t, v.Pass)
+	require.Len(t, warnings, 1)
+	assert.Contains(t, warnings[0], "a.yaml:14 expired on 2026-11-26")
+
+	// Everything accepted: the gate passes.
+	p.Ignores = append(p.Ignores, policy.Ignore{Package: "pkg:npm/axios", Reason: "r", Source: "x"}, policy.Ignore{ID: "CVE-2024-0001", Reason: "r", Source: "y"})
+	_, v, _ = policy.Apply(sample(), p)
+	assert.True(t, v.Pass)
+}
+
+func TestIgnoreValidation(t *testing.T) {
+	bad := []policy.Ignore{
+		{ID: "CVE-1"},                                   // no reason
+		{Reason: "r"},                                   // nothing to match
+		{ID: "CVE-1", Reason: "r", Expires: "31/01/2027"},
+		{Package: "npm/lodash", Reason: "r"},
+		{Package: "pkg:npm/lodash", Versions: "4.17.20", Reason: "r"},
+		{Versions: "<1", Reason: "r", ID: "x"},
+		{Path: "[", Reason: "r"},
+	}
+	for _, ig := range bad {
+		assert.Error(t, ig.Validate(), "%+v", ig)
+	}
+	assert.NoError(t, policy.Ignore{Package: "pkg:npm/lodash", Versions: ">=4, <4.17.21", Reason: "r"}.Validate())
+}
+
+func TestVEX(t *testing.T) {
+	doc, err := policy.LoadVEX(filepath.Join(imagetest.RepoRoot(t), "testdata", "demo", "demo.openvex.json"))
+	require.NoError(t, err)
+	fs := []finding.Finding{
+		{Kind: finding.KindVulnerability, ID: "CVE-2023-45288", Aliases: []string{"GO-2024-2687"}, Severity: finding.Unknown,
+			Package: &finding.Package{Name: "stdlib", Version: "1.22.0", Ecosystem: "Go", PURL: "pkg:golang/stdlib@1.22.0"}},
+		{Kind: finding.KindVulnerability, ID: "GO-2024-2687-other", Aliases: []string{"CVE-2023-45288"}, Severity: finding.High,
+			Package: &finding.Package{Name: "stdlib", Version: "1.21.0", Ecosystem: "Go", PURL: "pkg:golang/stdlib@1.21.0"}},
+		vuln("CVE-2024-45590", finding.High, "body-parser", "1.19.0", "pkg:npm/body-parser@1.19.0"),
+	}
+	out, v, _ := policy.Apply(fs, policy.Policy{Threshold: finding.Low, FailOnIssues: true, VEX: []*policy.VEX{doc}, Now: now})
+	require.NotNil(t, out[0].Suppressed)
+	assert.Equal(t, "vex", out[0].Suppressed.Kind)
+	assert.Contains(t, out[0].Suppressed.Reason, "not_affected: vulnerable_code_not_in_execute_path")
+	assert.Nil(t, out[1].Suppressed, "the statement names stdlib 1.22.0 only")
+	require.NotNil(t, out[2].Suppressed)
+	assert.Contains(t, out[2].Suppressed.Reason, "fixed")
+	assert.Equal(t, 1, v.AtOrAboveThreshold)
+}
+
+func TestBadVEX(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return p
+	}
+	cases := map[string]string{
+		write("syntax.json", "{\n  \"@context\": \"https://openvex.dev/ns/v0.2.0\",\n  \"statements\": [\n    {,}\n  ]\n}\n"): "syntax.json:4",
+		write("other.json", `{"hello": "world"}`):                                                                         "not an OpenVEX document",
+		write("noj.json", `{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [{"vulnerability": {"name": "CVE-1"}, "products": [{"@id": "pkg:npm/x"}], "status": "not_affected"}]}`): "statement 1",
+		filepath.Join(dir, "missing.json"): "no such file",
+	}
+	for path, msg := range cases {
+		_, err := policy.LoadVEX(path)
+		require.Error(t, err, path)
+		assert.Equal(t, failure.ExitInput, failure.Code(err))
+		assert.Contains(t, err.Error(), msg)
+	}
+}

@@ -1,0 +1,110 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/finding"
+)
+
+// VEX is a loaded OpenVEX document.
+type VEX struct {
+	Path string
+	doc  *vex.VEX
+}
+
+// LoadVEX reads an OpenVEX document. A malformed one is an input error that names the
+// file and, for JSON syntax errors, the line.
+func LoadVEX(path string) (*VEX, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, failure.Inputf("vex %s: %v", path, unwrapPath(err))
+	}
+	var raw any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, failure.Inputf("vex %s:%d: not valid JSON: %v", path, jsonErrorLine(data, err), err)
+	}
+	doc, err := vex.Parse(data)
+	if err != nil {
+		return nil, failure.Inputf("vex %s: not an OpenVEX document: %v", path, oneLine(err.Error()))
+	}
+	if doc.Context == "" || !strings.Contains(doc.Context, "openvex") {
+		return nil, failure.Inputf("vex %s: not an OpenVEX document (no openvex @context)", path)
+	}
+	for i, st := range doc.Statements {
+		if err := st.Validate(); err != nil {
+			return nil, failure.Inputf("vex %s: statement %d (%s): %v", path, i+1, st.Vulnerability.Name, oneLine(err.Error()))
+		}
+	}
+	return &VEX{Path: path, doc: doc}, nil
+}
+
+// jsonErrorLine turns a JSON decoding error's byte offset into a 1-based line.
+func jsonErrorLine(data []byte, err error) int {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	off := int64(-1)
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	if off < 0 || off > int64(len(data)) {
+		return 1
+	}
+	return bytes.Count(data[:off], []byte("\n")) + 1
+}
+
+// match finds the statement that settles f: a not_affected or fixed statement for one of
+// its ids, about the image (product) or the package (product or subcomponent).
+func (v *VEX) match(f *finding.Finding, imageIDs []string) (*finding.Suppression, bool) {
+	pkg := ""
+	if f.Package != nil {
+		pkg = f.Package.PURL
+	}
+	for _, id := range f.IDs() {
+		for i := range v.doc.Statements {
+			st := &v.doc.Statements[i]
+			if st.Status != vex.StatusNotAffected && st.Status != vex.StatusFixed {
+				continue
+			}
+			hit := len(st.Products) == 0 && st.Vulnerability.Matches(id)
+			for _, product := range append([]string{pkg}, imageIDs...) {
+				if product == "" || hit {
+					continue
+				}
+				var subs []string
+				if pkg != "" && product != pkg {
+					subs = []string{pkg}
+				}
+				hit = st.Matches(id, product, subs)
+			}
+			if !hit {
+				continue
+			}
+			reason := string(st.Status)
+			if st.Justification != "" {
+				reason += ": " + string(st.Justification)
+			}
+			if st.ImpactStatement != "" {
+				reason += " (" + st.ImpactStatement + ")"
+			}
+			src := v.Path
+			if st.ID != "" {
+				src += "#" + st.ID
+			} else {
+				src += fmt.Sprintf(" statement %d", i+1)
+			}
+			return &finding.Suppression{Kind: "vex", Reason: reason, Source: src}, true
+		}
+	}
+	return nil, false
+}
