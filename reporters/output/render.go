@@ -32,9 +32,11 @@ var renderers = map[string]func(io.Writer, *scanner.Result, Options) error{
 	"sarif": func(w io.Writer, r *scanner.Result, o Options) error {
 		return sarif.Write(w, r, sarif.Options{Category: o.SARIFCategory})
 	},
-	"markdown":  func(w io.Writer, r *scanner.Result, _ Options) error { return markdown.Write(w, r, markdown.Options{}) },
-	"junit":     func(w io.Writer, r *scanner.Result, _ Options) error { return junit.Write(w, r) },
-	"cyclonedx": func(w io.Writer, r *scanner.Result, _ Options) error { return cyclonedx.Write(w, r, cyclonedx.Options{}) },
+	"markdown": func(w io.Writer, r *scanner.Result, _ Options) error { return markdown.Write(w, r, markdown.Options{}) },
+	"junit":    func(w io.Writer, r *scanner.Result, _ Options) error { return junit.Write(w, r) },
+	"cyclonedx": func(w io.Writer, r *scanner.Result, _ Options) error {
+		return cyclonedx.Write(w, r, cyclonedx.Options{})
+	},
 }
 
 // Formats lists the report formats.

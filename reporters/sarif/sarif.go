@@ -374,4 +374,3 @@ func repoRelative(p, base string) string {
 	}
 	return strings.TrimPrefix(filepath.ToSlash(filepath.Clean(p)), "/")
 }
-

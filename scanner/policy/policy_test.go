@@ -81,7 +81,7 @@ func TestThresholdAndReportAll(t *testing.T) {
 
 func TestIgnoresAndExpiry(t *testing.T) {
 	p := policy.Policy{Threshold: finding.Low, FailOnIssues: true, Now: now, Ignores: []policy.Ignore{
-		{ID: "GHSA-xvch-5gv4-984h", Reason: "flags only", Source: "a.yaml:2"},             // by alias
+		{ID: "GHSA-xvch-5gv4-984h", Reason: "flags only", Source: "a.yaml:2"},                              // by alias
 		{Package: "pkg:npm/qs", Versions: ">=6.0.0, <6.7.3", Reason: "front end only", Source: "a.yaml:5"}, // by purl range
 		{Package: "pkg:npm/axios", Versions: "<0.21.0", Reason: "older only", Source: "a.yaml:8"},          // does not cover 0.21.0
 		{Rule: "DF003", Reason: "pinned in release", Source: "a.yaml:11"},
@@ -112,8 +112,8 @@ func TestIgnoresAndExpiry(t *testing.T) {
 
 func TestIgnoreValidation(t *testing.T) {
 	bad := []policy.Ignore{
-		{ID: "CVE-1"},                                   // no reason
-		{Reason: "r"},                                   // nothing to match
+		{ID: "CVE-1"}, // no reason
+		{Reason: "r"}, // nothing to match
 		{ID: "CVE-1", Reason: "r", Expires: "31/01/2027"},
 		{Package: "npm/lodash", Reason: "r"},
 		{Package: "pkg:npm/lodash", Versions: "4.17.20", Reason: "r"},
@@ -155,7 +155,7 @@ func TestBadVEX(t *testing.T) {
 	}
 	cases := map[string]string{
 		write("syntax.json", "{\n  \"@context\": \"https://openvex.dev/ns/v0.2.0\",\n  \"statements\": [\n    {,}\n  ]\n}\n"): "syntax.json:4",
-		write("other.json", `{"hello": "world"}`):                                                                         "not an OpenVEX document",
+		write("other.json", `{"hello": "world"}`): "not an OpenVEX document",
 		write("noj.json", `{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [{"vulnerability": {"name": "CVE-1"}, "products": [{"@id": "pkg:npm/x"}], "status": "not_affected"}]}`): "statement 1",
 		filepath.Join(dir, "missing.json"): "no such file",
 	}
