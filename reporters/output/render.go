@@ -3,6 +3,7 @@ package output
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -66,6 +67,8 @@ func Render(w io.Writer, f string, r *scanner.Result, o Options) error {
 	return fn(w, r, o)
 }
 
+var formatWord = regexp.MustCompile(`^[a-z]+$`)
+
 // Spec is one --output: a format and a file.
 type Spec struct {
 	Format, Path string
@@ -75,10 +78,8 @@ type Spec struct {
 // format and that the file's folder exists.
 func ParseSpec(s, defaultFormat string) (Spec, error) {
 	sp := Spec{Format: defaultFormat, Path: s}
-	if f, p, ok := strings.Cut(s, "="); ok {
-		if _, known := renderers[f]; known {
-			sp = Spec{Format: f, Path: p}
-		}
+	if f, p, ok := strings.Cut(s, "="); ok && formatWord.MatchString(f) {
+		sp = Spec{Format: f, Path: p}
 	}
 	if sp.Path == "" {
 		return sp, failure.Inputf("--output %q: no file name", s)
