@@ -51,6 +51,8 @@ type Options struct {
 	DBMaxAge time.Duration
 	// IgnoreUnfixed drops vulnerabilities without a fixed version.
 	IgnoreUnfixed bool
+	// ExcludeBase drops findings that come from the base image's layers.
+	ExcludeBase bool
 
 	// Dockerfile is checked against the Dockerfile rules when set; ContextDir is its build
 	// context folder (for .dockerignore and the files a broad COPY would take).

@@ -46,6 +46,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	if errors.As(err, &gate) {
 		return failure.ExitFindings
 	}
+	var exit *exitError
+	if errors.As(err, &exit) {
+		return exit.code
+	}
 	var ferr *failure.Error
 	if !errors.As(err, &ferr) {
 		// Errors that did not come from a command's own work are cobra's: usage errors.
@@ -73,7 +77,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return failure.Input(err) })
-	root.AddCommand(newScanCmd(stdout, stderr), newLintCmd(stdout, stderr), newDBCmd(stdout, stderr), newVersionCmd(stdout))
+	root.AddCommand(newScanCmd(stdout, stderr), newLintCmd(stdout, stderr), newDBCmd(stdout, stderr), newVersionCmd(stdout), newGitHubCmd(stdout))
 	return root
 }
 

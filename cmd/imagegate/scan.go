@@ -120,6 +120,7 @@ type scanFlags struct {
 	db         string
 	dbMaxAge   time.Duration
 	unfixed    bool
+	exclBase   bool
 	dockerfile string
 	contextDir string
 }
@@ -174,6 +175,7 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 				DB:            f.db,
 				DBMaxAge:      f.dbMaxAge,
 				IgnoreUnfixed: f.unfixed,
+				ExcludeBase:   f.exclBase,
 				Dockerfile:    f.dockerfile,
 				ContextDir:    f.contextDir,
 				Config:        cfg,
@@ -196,6 +198,7 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 	fl.StringVar(&f.db, "db", "", "vulnerability database folder, or a folder of OSV all.zip files (default $IMAGEGATE_DB or the user cache)")
 	fl.DurationVar(&f.dbMaxAge, "db-max-age", scanner.DefaultDBMaxAge, "warn when the vulnerability data is older than this")
 	fl.BoolVar(&f.unfixed, "ignore-unfixed", false, "drop vulnerabilities that have no fixed version")
+	fl.BoolVar(&f.exclBase, "exclude-base", false, "leave out findings that come from the base image's layers")
 	fl.BoolVar(&f.listPkgs, "list-packages", false, "table format: list every package, not only counts")
 	fl.StringVar(&f.dockerfile, "dockerfile", "", "also check this Dockerfile against the Dockerfile rules")
 	fl.StringVar(&f.contextDir, "context", "", "build context folder of the Dockerfile (checks .dockerignore against its files)")

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imagegate/imagegate/internal/frontend/github"
+)
+
+// exitError carries a front end's exit code through cobra without another message: the
+// front end has already reported in the CI's own format.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func newGitHubCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:    "github",
+		Short:  "Run as the GitHub Action (reads INPUT_* from the environment)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if code := github.Run(cmd.Context(), os.Getenv, stdout); code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+}
