@@ -14,12 +14,15 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imagegate/imagegate/scanner/baseimage"
 	"github.com/imagegate/imagegate/scanner/config"
 	"github.com/imagegate/imagegate/scanner/dockerfile"
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/image"
+	"github.com/imagegate/imagegate/scanner/imagecheck"
 	"github.com/imagegate/imagegate/scanner/inventory"
 	"github.com/imagegate/imagegate/scanner/match"
 	"github.com/imagegate/imagegate/scanner/policy"
@@ -53,6 +56,13 @@ type Options struct {
 	IgnoreUnfixed bool
 	// ExcludeBase drops findings that come from the base image's layers.
 	ExcludeBase bool
+	// BaseImage names the base image (a registry reference); it is resolved in the
+	// registry to tell its layers apart and to see whether its tag has moved on.
+	BaseImage string
+	// ResolveBase also resolves the Dockerfile's final FROM (or the image's
+	// org.opencontainers.image.base.name annotation) in the registry. Off by default: it
+	// needs the network.
+	ResolveBase bool
 
 	// Dockerfile is checked against the Dockerfile rules when set; ContextDir is its build
 	// context folder (for .dockerignore and the files a broad COPY would take).
@@ -83,10 +93,12 @@ type ImageInfo struct {
 const (
 	ScannerVuln       = "vuln"
 	ScannerDockerfile = "dockerfile"
+	ScannerConfig     = "config" // the built image's config and files
+	ScannerSecret     = "secret" // secrets in every layer
 )
 
 // AllScanners lists the checks Scan can run.
-var AllScanners = []string{ScannerVuln, ScannerDockerfile}
+var AllScanners = []string{ScannerVuln, ScannerDockerfile, ScannerConfig, ScannerSecret}
 
 // DefaultDBMaxAge is the age past which vulnerability data is reported as stale.
 const DefaultDBMaxAge = 7 * 24 * time.Hour
@@ -151,7 +163,7 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 		defer store.Close()
 	}
 	if opts.Image != "" {
-		if err := scanImage(ctx, opts, store, res); err != nil {
+		if err := scanImage(ctx, opts, scanners, store, df, res); err != nil {
 			return nil, err
 		}
 	}
@@ -163,6 +175,7 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 			Severity:   ruleSeverities(cfg.Dockerfile.Severities()),
 		})...)
 	}
+	res.Findings = dropRepeats(res.Findings)
 	sortFindings(res.Findings)
 	p := policy.Default
 	if opts.Policy != nil {
@@ -219,6 +232,38 @@ func imageIDs(img *ImageInfo) []string {
 	return ids
 }
 
+// repeats are image checks that say what a Dockerfile rule already said, with its line.
+var repeats = map[string][]string{
+	"IC001": {"DF001", "DF002"},
+	"IC002": {"DF009"},
+	"IC004": {"DF010"},
+	"IC006": {"DF055"},
+	"IC007": {"DF054"},
+}
+
+// dropRepeats leaves out image findings that a Dockerfile finding already reports.
+func dropRepeats(fs []finding.Finding) []finding.Finding {
+	fired := map[string]bool{}
+	for _, f := range fs {
+		if f.Kind == finding.KindDockerfile {
+			fired[f.ID] = true
+		}
+	}
+	out := fs[:0]
+	for _, f := range fs {
+		dup := false
+		if f.Kind == finding.KindImage {
+			for _, id := range repeats[f.ID] {
+				dup = dup || fired[id]
+			}
+		}
+		if !dup {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // ruleSeverities keys severity overrides by rule id (hadolint ids are accepted too).
 func ruleSeverities(in map[string]finding.Severity) map[string]finding.Severity {
 	out := map[string]finding.Severity{}
@@ -244,7 +289,7 @@ func sortFindings(fs []finding.Finding) {
 	})
 }
 
-func scanImage(ctx context.Context, opts Options, store *vulndb.Store, res *Result) error {
+func scanImage(ctx context.Context, opts Options, scanners map[string]bool, store *vulndb.Store, df *dockerfile.Dockerfile, res *Result) error {
 	openOpts := []image.Option{
 		image.WithPlatform(opts.Platform),
 		image.WithBasicAuth(opts.Username, opts.Password),
@@ -260,15 +305,26 @@ func scanImage(ctx context.Context, opts Options, store *vulndb.Store, res *Resu
 	if err != nil {
 		return err
 	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return failure.Inputf("image config: %v", err)
+	}
 	inv, err := inventory.New()
 	if err != nil {
 		return err
 	}
-	var walkOpts []image.WalkOption
+	checks, err := imagecheck.New()
+	if err != nil {
+		return err
+	}
+	walkOpts := []image.WalkOption{image.WithConsumer(inv)}
 	if opts.MaxFileSize > 0 {
 		walkOpts = append(walkOpts, image.WithMaxFileSize(opts.MaxFileSize))
 	}
-	idx, err := image.Walk(ctx, img, inv, append(walkOpts, image.WithConsumer(inv))...)
+	if scanners[ScannerSecret] {
+		walkOpts = append(walkOpts, image.WithConsumer(checks))
+	}
+	idx, err := image.Walk(ctx, img, image.Requirers{inv, checks}, walkOpts...)
 	if err != nil {
 		return err
 	}
@@ -288,10 +344,80 @@ func scanImage(ctx context.Context, opts Options, store *vulndb.Store, res *Resu
 	res.Warnings = append(res.Warnings, idx.Warnings()...)
 	res.Warnings = append(res.Warnings, pkgs.Warnings...)
 	if store != nil {
-		return matchVulnerabilities(ctx, store, opts, res)
+		if err := matchVulnerabilities(ctx, store, opts, res); err != nil {
+			return err
+		}
 	}
+	if scanners[ScannerConfig] || scanners[ScannerSecret] {
+		for _, f := range checks.Check(ctx, cf, idx) {
+			if (f.Kind == finding.KindSecret && scanners[ScannerSecret]) || (f.Kind == finding.KindImage && scanners[ScannerConfig]) {
+				res.Findings = append(res.Findings, f)
+			}
+		}
+	}
+	attribute(ctx, opts, openOpts, img, cf, df, res)
 	return nil
 }
+
+// attribute splits the layers into base and app, maps findings to Dockerfile lines,
+// reports a base image whose tag has moved on, and applies --exclude-base.
+func attribute(ctx context.Context, opts Options, openOpts []image.Option, img *image.Image, cf *v1.ConfigFile, df *dockerfile.Dockerfile, res *Result) {
+	in := baseimage.Input{Config: cf, Dockerfile: df}
+	baseRef := opts.BaseImage
+	if baseRef == "" && opts.ResolveBase {
+		if df != nil && !strings.Contains(df.Final().Base, "$") && df.Final().Base != "scratch" {
+			baseRef = df.Final().Base
+		} else if m, err := img.Manifest(); err == nil {
+			baseRef = m.Annotations["org.opencontainers.image.base.name"]
+		}
+	}
+	if baseRef != "" {
+		base, err := image.Open(ctx, baseRef, append(openOpts, image.WithPlatform(img.Platform))...)
+		if err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("base image %s could not be resolved (%v): attribution falls back to the history", baseRef, oneLine(err.Error())))
+		} else if bcf, err := base.ConfigFile(); err == nil {
+			var ids []string
+			for _, d := range bcf.RootFS.DiffIDs {
+				ids = append(ids, d.String())
+			}
+			if sharesPrefix(cf, ids) {
+				in.BaseDiffIDs = ids
+			} else {
+				res.Findings = append(res.Findings, baseimage.StaleFinding(baseRef, base.Digest, df))
+			}
+		}
+	}
+	a := baseimage.Attribute(in)
+	res.Warnings = append(res.Warnings, a.Warnings...)
+	a.Apply(res.Findings)
+	if opts.ExcludeBase {
+		if a.Method == "" {
+			res.Warnings = append(res.Warnings, "exclude-base: the base image's layers could not be told apart; nothing was excluded")
+			return
+		}
+		kept := res.Findings[:0]
+		for _, f := range res.Findings {
+			if f.Origin != "base" {
+				kept = append(kept, f)
+			}
+		}
+		res.Findings = kept
+	}
+}
+
+func sharesPrefix(cf *v1.ConfigFile, base []string) bool {
+	if len(base) > len(cf.RootFS.DiffIDs) {
+		return false
+	}
+	for i, id := range base {
+		if cf.RootFS.DiffIDs[i].String() != id {
+			return false
+		}
+	}
+	return true
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func selectScanners(names []string) (map[string]bool, error) {
 	if len(names) == 0 {

@@ -1,11 +1,14 @@
 package dockerfile
 
 import (
+	"context"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/scanner/secrets"
 )
 
 // def builds a rule; HelpURI points at its anchor in docs/rules.md.
@@ -438,12 +441,8 @@ func checkAddArchive(c *checker) {
 
 // --- secrets --------------------------------------------------------------------------
 
-var (
-	secretName    = regexp.MustCompile(`(?i)(passw(or)?d|passwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|auth[_-]?key|client[_-]?secret|_pat$|^pat_)`)
-	notSecretName = regexp.MustCompile(`(?i)(_(file|path|dir|url|uri|endpoint|host|port|name|user|username|id|type|length|expiry|ttl)$)`)
-	// Values with a known credential shape, whatever the variable is called.
-	secretValue = regexp.MustCompile(`(AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,}|glpat-[A-Za-z0-9_-]{20}|xox[baprs]-[A-Za-z0-9-]{10,}|npm_[A-Za-z0-9]{36}|pypi-AgE[A-Za-z0-9_-]{20,}|-----BEGIN [A-Z ]*PRIVATE KEY-----|sk_live_[0-9a-zA-Z]{24}|AIza[0-9A-Za-z_-]{35}`)
-)
+// detector finds credential-shaped values (shared with the image checks).
+var detector = sync.OnceValues(secrets.New)
 
 // keyValues splits ENV/LABEL/ARG arguments into key and value (ENV a=b c=d, ENV a b,
 // ARG a=b).
@@ -464,10 +463,12 @@ func keyValues(in *Instruction) [][2]string {
 }
 
 func looksSecret(name, value string) (bool, string) {
-	if secretValue.MatchString(value) {
-		return true, "its value has the shape of a credential"
+	if d, err := detector(); err == nil && value != "" {
+		if m, ok := d.LooksLikeCredential(context.Background(), value); ok {
+			return true, "its value is a " + m.Type + " (" + m.Masked + ")"
+		}
 	}
-	if secretName.MatchString(name) && !notSecretName.MatchString(name) {
+	if secrets.SecretName(name) {
 		return true, "its name says it holds a secret"
 	}
 	return false, ""

@@ -87,7 +87,7 @@ var cases = map[string]ruleCase{
 		good: []string{body("COPY rootfs.tar.xz /tmp/"), body("ADD https://example.com/x.tar.gz /tmp/")},
 	},
 	"DF009": {
-		bad:  []string{body("ENV DB_PASSWORD=hunter2"), body("ENV GITHUB_TOKEN ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), body("ENV X=AKIAIOSFODNN7EXAMPLE")},
+		bad:  []string{body("ENV DB_PASSWORD=hunter2"), body("ENV GITHUB_TOKEN ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), body("ENV CI_VALUE=npm_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8")},
 		good: []string{body("ENV DB_PASSWORD_FILE=/run/secrets/db"), body("ENV TOKEN_URL=https://auth.example.com"), body("ENV DB_PASSWORD=${DB_PASSWORD}"), body("ENV NODE_ENV=production")},
 	},
 	"DF010": {

@@ -59,6 +59,8 @@ type Kind string
 const (
 	KindVulnerability Kind = "vulnerability"
 	KindDockerfile    Kind = "dockerfile"
+	KindImage         Kind = "image"
+	KindSecret        Kind = "secret"
 )
 
 // Location is a place in a source file (a Dockerfile): 1-based lines and columns.
@@ -137,6 +139,15 @@ type Finding struct {
 	Suppressed *Suppression `json:"suppressed,omitempty"`
 	// BelowThreshold marks a finding under the severity threshold kept by --report-all.
 	BelowThreshold bool `json:"belowThreshold,omitempty"`
+	// Target is the path inside the image a finding is about (a file with a secret).
+	Target string `json:"target,omitempty"`
+	// Origin says whether the layer the finding came from belongs to the base image
+	// ("base") or was added by the Dockerfile ("app"); empty when unknown. Instruction is
+	// the history entry that made the layer; Inferred says the attribution is a best guess
+	// (no Dockerfile, or one that does not match the image history).
+	Origin      string `json:"origin,omitempty"`
+	Instruction string `json:"instruction,omitempty"`
+	Inferred    bool   `json:"inferred,omitempty"`
 	// Fingerprint identifies the finding across runs (SARIF partialFingerprints, PR
 	// comment de-duplication): it does not change when versions change.
 	Fingerprint string `json:"fingerprint"`

@@ -1,0 +1,406 @@
+// Package imagecheck checks the built image itself, as dockle does and more: the user it
+// runs as, secrets in its config, history and in every layer (also files a later layer
+// deleted: they still ship), setuid and world-writable files, empty passwords, duplicate
+// IDs, sensitive ports and volumes, and files that do not belong in an image.
+package imagecheck
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/scanner/image"
+	"github.com/imagegate/imagegate/scanner/secrets"
+)
+
+// DocsURL is where docs/image-checks.md is published.
+const DocsURL = "https://github.com/imagegate/imagegate/blob/main/docs/image-checks.md"
+
+// MaxSecretFileSize bounds the files searched for secrets (larger text files are logs and
+// data, rarely credentials).
+const MaxSecretFileSize = 2 << 20
+
+func rule(id string, sev finding.Severity, title, dockle, rationale, fix string) *finding.Rule {
+	return &finding.Rule{ID: id, Severity: sev, Title: title, Dockle: dockle, Rationale: rationale, Fix: fix,
+		HelpURI: DocsURL + "#" + strings.ToLower(id)}
+}
+
+// Rules are the image checks.
+var (
+	RunsAsRoot = rule("IC001", finding.High, "The image runs as root", "CIS-DI-0001",
+		"The image config sets no user, or root: the container's processes run as root.",
+		"Set an unprivileged USER in the final stage of the Dockerfile.")
+	SecretInEnv = rule("IC002", finding.Critical, "Secret in the image's environment", "CIS-DI-0010",
+		"Env values are part of the image config: anyone who can pull the image reads them.",
+		"Pass secrets at run time; rebuild without the ENV and rotate the secret.")
+	SecretInLabel = rule("IC003", finding.High, "Secret in an image label", "CIS-DI-0010",
+		"Labels are part of the image config: anyone who can pull the image reads them.",
+		"Remove the label, rebuild and rotate the secret.")
+	SecretInHistory = rule("IC004", finding.High, "Secret in the image history", "CIS-DI-0010",
+		"Build arguments and commands are recorded in the history (`docker history`): a secret passed as ARG stays readable.",
+		"Use `RUN --mount=type=secret` for build-time secrets; rebuild and rotate the secret.")
+	AddURLInHistory = rule("IC005", finding.Low, "ADD of a remote URL in the image history", "CIS-DI-0009",
+		"A file fetched by ADD at build time was not verified unless a checksum was given.",
+		"Fetch with a verified checksum (`ADD --checksum=...`) or in a RUN that checks it.")
+	NoHealthcheck = rule("IC006", finding.Low, "No HEALTHCHECK in the image", "CIS-DI-0006",
+		"Without a health check the runtime cannot tell a hung service from a working one.",
+		"Add a HEALTHCHECK, or rely on your orchestrator's probes and ignore this check.")
+	SensitivePort = rule("IC007", finding.Medium, "Sensitive port exposed", "DKL-DI-0006",
+		"SSH, Telnet and RDP in a container mean remote shells and credentials inside the image.",
+		"Do not run remote shells in containers; use `docker exec` or `kubectl exec`.")
+	SystemVolume = rule("IC008", finding.High, "VOLUME on a system folder", "",
+		"A volume over /dev, /proc or /sys shadows the kernel's interfaces inside the container.",
+		"Remove the VOLUME.")
+	SetuidFiles = rule("IC009", finding.Low, "setuid or setgid files", "CIS-DI-0008",
+		"setuid and setgid programs are escalation paths if the container is compromised.",
+		"Remove the bits where they are not needed: `RUN chmod a-s /path`.")
+	WorldWritable = rule("IC010", finding.Medium, "World-writable files outside /tmp", "",
+		"Any process in the container can change these files, including the service's own code.",
+		"Restrict the permissions (755/644) and chown to the service user.")
+	EmptyPassword = rule("IC011", finding.High, "Account with an empty password", "DKL-LI-0001",
+		"An account without a password in /etc/shadow can be logged into without one.",
+		"Lock the account: `passwd -l user` or `usermod -p '*' user`.")
+	DuplicateIDs = rule("IC012", finding.Medium, "Duplicate user or group IDs", "DKL-LI-0002",
+		"Two accounts with one ID share each other's files and permissions.",
+		"Give every user and group its own ID.")
+	UnneededFiles = rule("IC013", finding.Low, "Files that do not belong in an image", "DKL-DI-0005",
+		"Repository data and package caches add size and can leak history or credentials.",
+		"Exclude .git with .dockerignore; clean caches in the same RUN that fills them.")
+	SecretInLayer = rule("IC100", finding.Critical, "Secret in an image layer", "CIS-DI-0010",
+		"A file with a credential in any layer ships with the image, even when a later layer deleted it: anyone who pulls the image can extract it.",
+		"Remove it from the build (use `RUN --mount=type=secret`, .dockerignore), rebuild, and rotate the secret.")
+)
+
+// Rules lists the checks.
+func Rules() []*finding.Rule {
+	return []*finding.Rule{RunsAsRoot, SecretInEnv, SecretInLabel, SecretInHistory, AddURLInHistory, NoHealthcheck,
+		SensitivePort, SystemVolume, SetuidFiles, WorldWritable, EmptyPassword, DuplicateIDs, UnneededFiles, SecretInLayer}
+}
+
+// Analyzer reads the files the checks need during the layer walk. It is an image.Requirer
+// (account files) and an image.Consumer (text files searched for secrets in every layer).
+type Analyzer struct {
+	det *secrets.Detector
+
+	mu    sync.Mutex
+	found []fileSecrets
+}
+
+type fileSecrets struct {
+	file    *image.File
+	matches []secrets.Match
+}
+
+// New returns an Analyzer.
+func New() (*Analyzer, error) {
+	d, err := secrets.New()
+	if err != nil {
+		return nil, err
+	}
+	return &Analyzer{det: d}, nil
+}
+
+var accountFiles = map[string]bool{"etc/passwd": true, "etc/shadow": true, "etc/group": true}
+
+// Required implements image.Requirer.
+func (a *Analyzer) Required(p string, _ fs.FileInfo) bool { return accountFiles[p] }
+
+// noise are folders whose text is documentation, headers or test data, not configuration.
+var noise = []string{"usr/share/", "usr/include/", "usr/lib/go/src/", "usr/local/go/src/", "proc/", "sys/"}
+
+// Consumes implements image.Consumer: text files (no NUL in the first bytes) of a size that
+// configuration files have.
+func (a *Analyzer) Consumes(p string, info fs.FileInfo, head []byte) bool {
+	if info.Size() == 0 || info.Size() > MaxSecretFileSize || bytes.IndexByte(head, 0) >= 0 {
+		return false
+	}
+	for _, n := range noise {
+		if strings.HasPrefix(p, n) {
+			return false
+		}
+	}
+	return true
+}
+
+// Consume implements image.Consumer.
+func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
+	if ms := a.det.Scan(ctx, f.Path, data); len(ms) > 0 {
+		a.mu.Lock()
+		a.found = append(a.found, fileSecrets{file: f, matches: ms})
+		a.mu.Unlock()
+	}
+}
+
+// Check runs every check on the walked image and its config.
+func (a *Analyzer) Check(ctx context.Context, cf *v1.ConfigFile, idx *image.Index) []finding.Finding {
+	var out []finding.Finding
+	out = append(out, a.layerSecrets()...)
+	out = append(out, a.configChecks(ctx, cf)...)
+	out = append(out, fileChecks(idx)...)
+	for i := range out {
+		f := &out[i]
+		f.Kind, f.ID, f.Title = kindOf(f.Rule), f.Rule.ID, f.Rule.Title
+		if f.Severity == finding.Unknown {
+			f.Severity = f.Rule.Severity
+		}
+		if f.Fingerprint == "" {
+			f.Fingerprint = finding.MakeFingerprint(string(f.Kind), f.Rule.ID, f.Target, f.Message)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Severity > out[j].Severity })
+	return out
+}
+
+func kindOf(r *finding.Rule) finding.Kind {
+	if r == SecretInLayer {
+		return finding.KindSecret
+	}
+	return finding.KindImage
+}
+
+func (a *Analyzer) layerSecrets() []finding.Finding {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	sort.Slice(a.found, func(i, j int) bool {
+		if a.found[i].file.Layer != a.found[j].file.Layer {
+			return a.found[i].file.Layer < a.found[j].file.Layer
+		}
+		return a.found[i].file.Path < a.found[j].file.Path
+	})
+	var out []finding.Finding
+	for _, fsec := range a.found {
+		f := fsec.file
+		for _, m := range fsec.matches {
+			where := fmt.Sprintf("/%s (layer %d)", f.Path, f.Layer)
+			if f.Removed {
+				where += ", deleted or replaced by a later layer but still shipped in layer " + fmt.Sprint(f.Layer)
+			}
+			out = append(out, finding.Finding{
+				Rule:        SecretInLayer,
+				Message:     fmt.Sprintf("%s %s in %s; fingerprint %s", m.Type, m.Masked, where, m.Fingerprint),
+				Target:      f.Path,
+				Layer:       f.Layer,
+				Fingerprint: finding.MakeFingerprint("secret", f.Path, m.Fingerprint),
+			})
+		}
+	}
+	return out
+}
+
+var buildArgs = regexp.MustCompile(`\|\d+ ((?:[A-Za-z_][A-Za-z0-9_]*=(?:"[^"]*"|'[^']*'|\S*) ?)+)`)
+
+func (a *Analyzer) configChecks(ctx context.Context, cf *v1.ConfigFile) []finding.Finding {
+	var out []finding.Finding
+	c := cf.Config
+	layer := lastLayer(cf)
+	user := strings.TrimSpace(c.User)
+	if u, _, _ := strings.Cut(user, ":"); u == "" || u == "root" || u == "0" {
+		shown := user
+		if shown == "" {
+			shown = "(none: root)"
+		}
+		out = append(out, finding.Finding{Rule: RunsAsRoot, Message: "the image config's user is " + shown, Layer: -1})
+	}
+	for _, e := range c.Env {
+		k, v, _ := strings.Cut(e, "=")
+		if msg, ok := a.secretValue(ctx, k, v); ok {
+			out = append(out, finding.Finding{Rule: SecretInEnv, Message: "Env " + k + ": " + msg, Layer: layer})
+		}
+	}
+	keys := make([]string, 0, len(c.Labels))
+	for k := range c.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if msg, ok := a.secretValue(ctx, k, c.Labels[k]); ok {
+			out = append(out, finding.Finding{Rule: SecretInLabel, Message: "label " + k + ": " + msg, Layer: -1})
+		}
+	}
+	li := 0
+	for _, h := range cf.History {
+		hl := -1
+		if !h.EmptyLayer {
+			hl = li
+			li++
+		}
+		for _, m := range buildArgs.FindAllStringSubmatch(h.CreatedBy, -1) {
+			for _, kv := range strings.Fields(m[1]) {
+				k, v, _ := strings.Cut(kv, "=")
+				if msg, ok := a.secretValue(ctx, k, strings.Trim(v, `"'`)); ok {
+					out = append(out, finding.Finding{Rule: SecretInHistory, Message: "build argument " + k + " in `" + short(h.CreatedBy) + "`: " + msg, Layer: hl, Instruction: h.CreatedBy})
+				}
+			}
+		}
+		if strings.Contains(h.CreatedBy, "ADD http://") || strings.Contains(h.CreatedBy, "ADD https://") {
+			out = append(out, finding.Finding{Rule: AddURLInHistory, Message: "`" + short(h.CreatedBy) + "`", Layer: hl, Instruction: h.CreatedBy})
+		}
+	}
+	if c.Healthcheck == nil || len(c.Healthcheck.Test) == 0 {
+		out = append(out, finding.Finding{Rule: NoHealthcheck, Message: "the image config has no health check", Layer: -1})
+	}
+	ports := make([]string, 0, len(c.ExposedPorts))
+	for p := range c.ExposedPorts {
+		ports = append(ports, p)
+	}
+	sort.Strings(ports)
+	for _, p := range ports {
+		n, _, _ := strings.Cut(p, "/")
+		if name, ok := map[string]string{"22": "SSH", "23": "Telnet", "3389": "RDP"}[n]; ok {
+			out = append(out, finding.Finding{Rule: SensitivePort, Message: "exposes " + p + " (" + name + ")", Layer: -1})
+		}
+	}
+	for v := range c.Volumes {
+		clean := path.Clean("/" + v)
+		for _, sys := range []string{"/dev", "/proc", "/sys"} {
+			if clean == sys || strings.HasPrefix(clean, sys+"/") {
+				out = append(out, finding.Finding{Rule: SystemVolume, Message: "VOLUME " + v, Layer: -1})
+			}
+		}
+	}
+	return out
+}
+
+// lastLayer is the index of the image's top layer (-1 for none).
+func lastLayer(cf *v1.ConfigFile) int {
+	n := 0
+	for _, h := range cf.History {
+		if !h.EmptyLayer {
+			n++
+		}
+	}
+	return n - 1
+}
+
+func short(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 120 {
+		return s[:119] + "…"
+	}
+	return s
+}
+
+// secretValue decides whether a name=value pair holds a secret, and describes it masked.
+func (a *Analyzer) secretValue(ctx context.Context, name, value string) (string, bool) {
+	if value == "" || strings.HasPrefix(value, "$") {
+		return "", false
+	}
+	if m, ok := a.det.LooksLikeCredential(ctx, value); ok {
+		return fmt.Sprintf("%s %s (fingerprint %s)", m.Type, m.Masked, m.Fingerprint), true
+	}
+	if secrets.SecretName(name) {
+		return fmt.Sprintf("its name says it holds a secret: %s (fingerprint %s)", secrets.Mask(value), secrets.Fingerprint(value)), true
+	}
+	return "", false
+}
+
+func fileChecks(idx *image.Index) []finding.Finding {
+	var out []finding.Finding
+	var setuid, writable, unneeded []string
+	unneededLayer := -1
+	for _, f := range idx.Files() {
+		switch {
+		case f.Type == image.TypeRegular && f.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0:
+			setuid = append(setuid, "/"+f.Path)
+		}
+		if f.Mode.Perm()&0o002 != 0 && f.Type != image.TypeSymlink && !tmpPath(f.Path) && !(f.Type == image.TypeDir && f.Mode&fs.ModeSticky != 0) {
+			writable = append(writable, "/"+f.Path)
+		}
+		base := path.Base(f.Path)
+		if (f.Type == image.TypeDir && base == ".git") || f.Path == "root/.cache" || f.Path == "root/.npm" || f.Path == "var/cache/apk" && f.Type == image.TypeDir && hasChildren(idx, f.Path) {
+			unneeded = append(unneeded, "/"+f.Path)
+			unneededLayer = f.Layer
+		}
+	}
+	if len(setuid) > 0 {
+		out = append(out, finding.Finding{Rule: SetuidFiles, Message: fmt.Sprintf("%d setuid/setgid files: %s", len(setuid), list(setuid)), Layer: -1})
+	}
+	if len(writable) > 0 {
+		out = append(out, finding.Finding{Rule: WorldWritable, Message: fmt.Sprintf("%d world-writable entries: %s", len(writable), list(writable)), Layer: -1})
+	}
+	if len(unneeded) > 0 {
+		out = append(out, finding.Finding{Rule: UnneededFiles, Message: list(unneeded), Layer: unneededLayer})
+	}
+	out = append(out, accountChecks(idx)...)
+	return out
+}
+
+func hasChildren(idx *image.Index, p string) bool {
+	entries, ok := idx.ReadDir(p)
+	return ok && len(entries) > 0
+}
+
+func tmpPath(p string) bool {
+	return p == "tmp" || strings.HasPrefix(p, "tmp/") || p == "var/tmp" || strings.HasPrefix(p, "var/tmp/") || strings.HasPrefix(p, "dev/") || strings.HasPrefix(p, "proc/") || strings.HasPrefix(p, "run/lock")
+}
+
+func list(items []string) string {
+	if len(items) > 8 {
+		return strings.Join(items[:8], ", ") + fmt.Sprintf(" and %d more", len(items)-8)
+	}
+	return strings.Join(items, ", ")
+}
+
+// accountChecks reads /etc/shadow, /etc/passwd and /etc/group.
+func accountChecks(idx *image.Index) []finding.Finding {
+	var out []finding.Finding
+	read := func(p string) (*image.File, [][]string) {
+		f, ok := idx.Stat(p)
+		if !ok || !f.Retained {
+			return nil, nil
+		}
+		var rows [][]string
+		sc := bufio.NewScanner(bytes.NewReader(f.Data))
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			rows = append(rows, strings.Split(line, ":"))
+		}
+		return f, rows
+	}
+	if f, rows := read("etc/shadow"); f != nil {
+		var empty []string
+		for _, r := range rows {
+			if len(r) > 1 && r[1] == "" {
+				empty = append(empty, r[0])
+			}
+		}
+		if len(empty) > 0 {
+			out = append(out, finding.Finding{Rule: EmptyPassword, Message: "no password for " + strings.Join(empty, ", "), Target: "etc/shadow", Layer: f.Layer})
+		}
+	}
+	for _, spec := range []struct{ path, what string }{{"etc/passwd", "UID"}, {"etc/group", "GID"}} {
+		f, rows := read(spec.path)
+		if f == nil {
+			continue
+		}
+		byID := map[string][]string{}
+		var order []string
+		for _, r := range rows {
+			if len(r) > 2 {
+				if _, ok := byID[r[2]]; !ok {
+					order = append(order, r[2])
+				}
+				byID[r[2]] = append(byID[r[2]], r[0])
+			}
+		}
+		for _, id := range order {
+			if names := byID[id]; len(names) > 1 {
+				out = append(out, finding.Finding{Rule: DuplicateIDs, Message: fmt.Sprintf("%s %s is shared by %s in /%s", spec.what, id, strings.Join(names, ", "), spec.path), Target: spec.path, Layer: f.Layer})
+			}
+		}
+	}
+	return out
+}
