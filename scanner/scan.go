@@ -340,6 +340,15 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 		ID:          img.ID,
 		Platform:    img.Platform,
 	}
+	// History entries can carry build arguments: mask the secret ones before anything
+	// repeats them (the layers list, attribution, findings).
+	redacted := cf.DeepCopy()
+	for i := range redacted.History {
+		redacted.History[i].CreatedBy = checks.Redact(ctx, redacted.History[i].CreatedBy)
+	}
+	for i := range idx.Layers {
+		idx.Layers[i].CreatedBy = checks.Redact(ctx, idx.Layers[i].CreatedBy)
+	}
 	res.OS, res.Layers, res.Packages = pkgs.OS, idx.Layers, pkgs.Packages
 	res.Warnings = append(res.Warnings, idx.Warnings()...)
 	res.Warnings = append(res.Warnings, pkgs.Warnings...)
@@ -355,7 +364,7 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 			}
 		}
 	}
-	attribute(ctx, opts, openOpts, img, cf, df, res)
+	attribute(ctx, opts, openOpts, img, redacted, df, res)
 	return nil
 }
 

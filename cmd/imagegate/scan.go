@@ -121,6 +121,8 @@ type scanFlags struct {
 	dbMaxAge   time.Duration
 	unfixed    bool
 	exclBase   bool
+	baseImage  string
+	resolve    bool
 	dockerfile string
 	contextDir string
 }
@@ -176,6 +178,8 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 				DBMaxAge:      f.dbMaxAge,
 				IgnoreUnfixed: f.unfixed,
 				ExcludeBase:   f.exclBase,
+				BaseImage:     f.baseImage,
+				ResolveBase:   f.resolve,
 				Dockerfile:    f.dockerfile,
 				ContextDir:    f.contextDir,
 				Config:        cfg,
@@ -194,11 +198,13 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 	fl.StringVar(&f.password, "password", "", "registry password or token (or IMAGEGATE_PASSWORD)")
 	fl.BoolVar(&f.insecure, "insecure-registry", false, "allow a plain-HTTP registry")
 	fl.Int64Var(&f.maxFile, "max-file-size", 0, "largest file read into memory, in bytes (default 128 MiB)")
-	fl.StringSliceVar(&f.scanners, "scanners", nil, "checks to run: vuln, dockerfile (default: all)")
+	fl.StringSliceVar(&f.scanners, "scanners", nil, "checks to run: vuln, dockerfile, config, secret (default: all)")
 	fl.StringVar(&f.db, "db", "", "vulnerability database folder, or a folder of OSV all.zip files (default $IMAGEGATE_DB or the user cache)")
 	fl.DurationVar(&f.dbMaxAge, "db-max-age", scanner.DefaultDBMaxAge, "warn when the vulnerability data is older than this")
 	fl.BoolVar(&f.unfixed, "ignore-unfixed", false, "drop vulnerabilities that have no fixed version")
 	fl.BoolVar(&f.exclBase, "exclude-base", false, "leave out findings that come from the base image's layers")
+	fl.StringVar(&f.baseImage, "base-image", "", "the base image (registry reference): tells its layers apart and reports when its tag has moved on")
+	fl.BoolVar(&f.resolve, "resolve-base", false, "look up the Dockerfile's FROM (or the base.name annotation) in the registry, as --base-image does")
 	fl.BoolVar(&f.listPkgs, "list-packages", false, "table format: list every package, not only counts")
 	fl.StringVar(&f.dockerfile, "dockerfile", "", "also check this Dockerfile against the Dockerfile rules")
 	fl.StringVar(&f.contextDir, "context", "", "build context folder of the Dockerfile (checks .dockerignore against its files)")

@@ -360,8 +360,12 @@ func location(f finding.Finding, r *scanner.Result, base string) *gosarif.Locati
 	return gosarif.NewLocationWithPhysicalLocation(gosarif.NewPhysicalLocation().WithArtifactLocation(al).WithRegion(region))
 }
 
-// repoRelative makes p relative to base (default: the working folder), with slashes.
+// repoRelative makes an absolute p relative to base (default: the working folder), with
+// slashes; a relative p is already relative to where the scan ran.
 func repoRelative(p, base string) string {
+	if !filepath.IsAbs(p) {
+		return strings.TrimPrefix(filepath.ToSlash(filepath.Clean(p)), "./")
+	}
 	if base == "" {
 		base = "."
 	}

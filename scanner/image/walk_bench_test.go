@@ -21,6 +21,7 @@ import (
 
 	"github.com/imagegate/imagegate/internal/imagebuild"
 	"github.com/imagegate/imagegate/scanner/image"
+	"github.com/imagegate/imagegate/scanner/imagecheck"
 	"github.com/imagegate/imagegate/scanner/inventory"
 )
 
@@ -133,6 +134,41 @@ func peakHeap(stop <-chan struct{}) func() uint64 {
 		}
 	}()
 	return func() uint64 { wg.Wait(); return peak }
+}
+
+// BenchmarkWalkWithSecrets walks the same image with the secret scanner reading every
+// text file of every layer (target: within 1.5x of BenchmarkWalk).
+func BenchmarkWalkWithSecrets(b *testing.B) {
+	dir, total := benchImage(b, 20)
+	inv, err := inventory.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	checks, err := imagecheck.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, err := image.Open(context.Background(), "oci-dir:"+dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	b.ResetTimer()
+	var peak uint64
+	for i := 0; i < b.N; i++ {
+		stop := make(chan struct{})
+		wait := peakHeap(stop)
+		_, err := image.Walk(context.Background(), img, image.Requirers{inv, checks}, image.WithConsumer(inv), image.WithConsumer(checks))
+		close(stop)
+		if p := wait(); p > peak {
+			peak = p
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(total)
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 }
 
 // BenchmarkWalk walks a generated 1 GiB, 20-layer image with the inventory analyzer's

@@ -238,7 +238,8 @@ func (a *Analyzer) configChecks(ctx context.Context, cf *v1.ConfigFile) []findin
 			for _, kv := range strings.Fields(m[1]) {
 				k, v, _ := strings.Cut(kv, "=")
 				if msg, ok := a.secretValue(ctx, k, strings.Trim(v, `"'`)); ok {
-					out = append(out, finding.Finding{Rule: SecretInHistory, Message: "build argument " + k + " in `" + short(h.CreatedBy) + "`: " + msg, Layer: hl, Instruction: h.CreatedBy})
+					red := a.Redact(ctx, h.CreatedBy)
+					out = append(out, finding.Finding{Rule: SecretInHistory, Message: "build argument " + k + " in `" + short(red) + "`: " + msg, Layer: hl, Instruction: red})
 				}
 			}
 		}
@@ -265,6 +266,22 @@ func (a *Analyzer) configChecks(ctx context.Context, cf *v1.ConfigFile) []findin
 		for _, sys := range []string{"/dev", "/proc", "/sys"} {
 			if clean == sys || strings.HasPrefix(clean, sys+"/") {
 				out = append(out, finding.Finding{Rule: SystemVolume, Message: "VOLUME " + v, Layer: -1})
+			}
+		}
+	}
+	return out
+}
+
+// Redact masks the secret values of build arguments in a history entry
+// (`RUN |1 TOKEN=... /bin/sh -c ...`), so that no report repeats them.
+func (a *Analyzer) Redact(ctx context.Context, createdBy string) string {
+	out := createdBy
+	for _, m := range buildArgs.FindAllStringSubmatch(createdBy, -1) {
+		for _, kv := range strings.Fields(m[1]) {
+			k, v, _ := strings.Cut(kv, "=")
+			v = strings.Trim(v, `"'`)
+			if _, ok := a.secretValue(ctx, k, v); ok {
+				out = strings.ReplaceAll(out, v, secrets.Mask(v))
 			}
 		}
 	}

@@ -1,0 +1,143 @@
+package imagecheck_test
+
+import (
+	"archive/tar"
+	"context"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/scanner/image"
+	"github.com/imagegate/imagegate/scanner/imagecheck"
+)
+
+func check(t *testing.T, cfg func(*v1.ConfigFile), steps ...imagetest.Step) []finding.Finding {
+	t.Helper()
+	img := imagetest.Image(t, "linux/amd64", steps...)
+	if cfg != nil {
+		cf, err := img.ConfigFile()
+		require.NoError(t, err)
+		cf = cf.DeepCopy()
+		cfg(cf)
+		img, err = mutate.ConfigFile(img, cf)
+		require.NoError(t, err)
+	}
+	a, err := imagecheck.New()
+	require.NoError(t, err)
+	idx, err := image.Walk(context.Background(), &image.Image{Image: img}, a, image.WithConsumer(a))
+	require.NoError(t, err)
+	cf, err := img.ConfigFile()
+	require.NoError(t, err)
+	return a.Check(context.Background(), cf, idx)
+}
+
+func byID(fs []finding.Finding) map[string]finding.Finding {
+	out := map[string]finding.Finding{}
+	for _, f := range fs {
+		out[f.ID] = f
+	}
+	return out
+}
+
+// good is an image that passes every check.
+func good(cf *v1.ConfigFile) {
+	cf.Config.User = "10001"
+	cf.Config.Healthcheck = &v1.HealthConfig{Test: []string{"CMD", "true"}}
+	cf.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
+}
+
+func TestCleanImage(t *testing.T) {
+	fs := check(t, good, imagetest.Step{CreatedBy: "COPY app /app # buildkit", Layer: imagetest.Layer(t,
+		imagetest.File("app/server.js", []byte("console.log('hi')\n")),
+		imagetest.Entry{Path: "tmp", Type: tar.TypeDir, Mode: 0o1777},
+		imagetest.File("etc/passwd", []byte("root:x:0:0:root:/root:/bin/sh\napp:x:10001:10001::/app:/sbin/nologin\n")),
+		imagetest.File("etc/shadow", []byte("root:*:19000:0:99999:7:::\napp:!:19000::::::\n")),
+	)})
+	assert.Empty(t, fs)
+}
+
+func TestConfigChecks(t *testing.T) {
+	fs := byID(check(t, func(cf *v1.ConfigFile) {
+		cf.Config.User = "0:0"
+		cf.Config.Env = []string{"PATH=/usr/bin", "DB_PASSWORD=hunter2-but-longer", "CI_VALUE=npm_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8"}
+		cf.Config.Labels = map[string]string{"deploy.token": "glpat-vzDNJu3Lvh4YCCekKsnx", "org.opencontainers.image.source": "https://x"}
+		cf.Config.ExposedPorts = map[string]struct{}{"22/tcp": {}, "8080/tcp": {}}
+		cf.Config.Volumes = map[string]struct{}{"/proc/sys": {}, "/data": {}}
+		cf.History = append(cf.History,
+			v1.History{CreatedBy: "RUN |1 NPM_TOKEN=npm_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8 /bin/sh -c npm ci # buildkit", EmptyLayer: true},
+			v1.History{CreatedBy: "ADD https://example.com/tool.tgz /opt/ # buildkit", EmptyLayer: true})
+	}, imagetest.Step{CreatedBy: "ADD rootfs /", Layer: imagetest.Layer(t, imagetest.File("bin/sh", []byte("x")))}))
+	for _, id := range []string{"IC001", "IC002", "IC003", "IC004", "IC005", "IC006", "IC007", "IC008"} {
+		assert.Contains(t, fs, id)
+	}
+	assert.Contains(t, fs["IC001"].Message, "0:0")
+	assert.Contains(t, fs["IC007"].Message, "22/tcp (SSH)")
+	assert.Contains(t, fs["IC008"].Message, "/proc/sys")
+	all := ""
+	for _, f := range fs {
+		all += f.Message + "\n" + f.Instruction + "\n"
+	}
+	for _, secret := range []string{"hunter2-but-longer", "npm_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8", "glpat-vzDNJu3Lvh4YCCekKsnx"} {
+		assert.NotContains(t, all, secret, "secrets are masked")
+	}
+}
+
+func TestFileChecks(t *testing.T) {
+	fs := byID(check(t, good, imagetest.Step{Layer: imagetest.Layer(t,
+		imagetest.Entry{Path: "usr/bin/su", Body: []byte("\x7fELF"), Mode: 0o4755},
+		imagetest.Entry{Path: "usr/bin/wall", Body: []byte("\x7fELF"), Mode: 0o2755},
+		imagetest.Entry{Path: "app/config.yml", Body: []byte("a: 1\n"), Mode: 0o666},
+		imagetest.Entry{Path: "tmp/scratch", Body: []byte("x"), Mode: 0o666},
+		imagetest.Entry{Path: "app/.git", Type: tar.TypeDir},
+		imagetest.File("app/.git/HEAD", []byte("ref: refs/heads/main\n")),
+		imagetest.File("etc/passwd", []byte("root:x:0:0:root:/root:/bin/sh\ntoor:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/app:/bin/sh\n")),
+		imagetest.File("etc/group", []byte("root:x:0:\nwheel:x:10:\nstaff:x:10:\n")),
+		imagetest.File("etc/shadow", []byte("root::19000:0:99999:7:::\napp:*:19000::::::\n")),
+	)}))
+	assert.Contains(t, fs["IC009"].Message, "/usr/bin/su")
+	assert.Contains(t, fs["IC009"].Message, "/usr/bin/wall")
+	assert.Contains(t, fs["IC010"].Message, "/app/config.yml")
+	assert.NotContains(t, fs["IC010"].Message, "/tmp/scratch")
+	assert.Contains(t, fs["IC011"].Message, "root")
+	assert.NotContains(t, fs["IC011"].Message, "app")
+	assert.Contains(t, fs["IC013"].Message, "/app/.git")
+	var dup []string
+	for _, f := range check(t, good, imagetest.Step{Layer: imagetest.Layer(t,
+		imagetest.File("etc/passwd", []byte("root:x:0:0::/root:/bin/sh\ntoor:x:0:0::/root:/bin/sh\n")),
+		imagetest.File("etc/group", []byte("wheel:x:10:\nstaff:x:10:\n")))}) {
+		if f.ID == "IC012" {
+			dup = append(dup, f.Message)
+		}
+	}
+	assert.Len(t, dup, 2)
+	assert.True(t, strings.Contains(strings.Join(dup, "\n"), "UID 0 is shared by root, toor"))
+}
+
+func TestSecretsInEveryLayer(t *testing.T) {
+	key := "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACBvHm9hbmNlYmVhdXR5aW1hZ2VnYXRlZXhhbXBsZWtleWZvcnRlc3Q=\n-----END OPENSSH PRIVATE KEY-----\n"
+	fs := check(t, good,
+		imagetest.Step{CreatedBy: "COPY id_ed25519 /root/.ssh/ # buildkit", Layer: imagetest.Layer(t, imagetest.File("root/.ssh/id_ed25519", []byte(key)))},
+		imagetest.Step{CreatedBy: "RUN rm /root/.ssh/id_ed25519 # buildkit", Layer: imagetest.Layer(t, imagetest.Whiteout("root/.ssh/id_ed25519"))},
+		imagetest.Step{CreatedBy: "COPY big /data # buildkit", Layer: imagetest.Layer(t,
+			imagetest.File("data/blob.bin", append([]byte{0, 1, 2}, []byte(key)...)), // binary: not searched
+			imagetest.File("usr/share/doc/example/README", []byte(key)))},            // documentation: not searched
+	)
+	var got []finding.Finding
+	for _, f := range fs {
+		if f.Kind == finding.KindSecret {
+			got = append(got, f)
+		}
+	}
+	require.Len(t, got, 1)
+	assert.Equal(t, 0, got[0].Layer)
+	assert.Equal(t, "root/.ssh/id_ed25519", got[0].Target)
+	assert.Contains(t, got[0].Message, "deleted or replaced by a later layer")
+	assert.NotContains(t, got[0].Message, "b3BlbnNzaC1")
+	assert.Equal(t, finding.Critical, got[0].Severity)
+}

@@ -1,0 +1,285 @@
+package scanner_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/finding"
+)
+
+func TestMain(m *testing.M) {
+	cache, _ := os.MkdirTemp("", "imagegate-scan-cache")
+	os.Setenv("XDG_CACHE_HOME", cache)
+	code := m.Run()
+	os.RemoveAll(cache)
+	os.Exit(code)
+}
+
+// The secret the app image adds in one layer and deletes in the next (AWS's example shape
+// as osv-scalibr's tests use it; not a live key).
+const awsSecret = "32r923jr023rk320rk2a3rkB34tj340r32Ckt433"
+
+type fixture struct {
+	reg        *imagetest.Registry
+	baseRef    string
+	appRef     string
+	dockerfile string
+	lines      map[string]int // instruction prefix -> line in the Dockerfile
+}
+
+// baseImage is an Alpine 3.20 base with the history official images have.
+func baseImage(t *testing.T, extra ...imagetest.Entry) v1.Image {
+	entries := append(imagetest.Tree(t, "pkgdb/alpine320"), extra...)
+	return imagetest.Image(t, "linux/amd64",
+		imagetest.Step{CreatedBy: "/bin/sh -c #(nop) ADD file:5758b97d8301c84a204a6e516241275d785a7cb5b3d28d5b7e5f2b8a1b8e4b1c in / ", Layer: imagetest.Layer(t, entries...)},
+		imagetest.Step{CreatedBy: `/bin/sh -c #(nop)  CMD ["/bin/sh"]`},
+	)
+}
+
+// appImage builds, on top of base, the layers testdata/attribution/Dockerfile.tmpl's
+// final stage makes, with BuildKit's history.
+func appImage(t *testing.T, base v1.Image, history []string) v1.Image {
+	lodash := imagetest.Fixture(t, "npm/demo-app/node_modules/lodash/package.json")
+	layers := map[string]v1.Layer{
+		"WORKDIR": imagetest.Layer(t, imagetest.Dir("app")),
+		"COPY config/": imagetest.Layer(t, imagetest.Dir("app/config"),
+			imagetest.File("app/config/.env", []byte("AWS_ACCESS_KEY_ID=AKIA1984R439T439HTH4\nAWS_SECRET_ACCESS_KEY="+awsSecret+"\n")),
+			imagetest.File("app/config/app.yml", []byte("mode: production\n"))),
+		"RUN":                imagetest.Layer(t, imagetest.Whiteout("app/config/.env")),
+		"COPY --from=build":  imagetest.Layer(t, imagetest.File("app/app", []byte("#!/bin/sh\necho app\n"))),
+		"COPY node_modules/": imagetest.Layer(t, imagetest.File("app/node_modules/lodash/package.json", lodash)),
+	}
+	img := base
+	cf, err := img.ConfigFile()
+	require.NoError(t, err)
+	cf = cf.DeepCopy()
+	for _, h := range history {
+		entry := v1.History{CreatedBy: h, Created: v1.Time{Time: time.Unix(1700000000, 0)}, EmptyLayer: true}
+		for prefix, l := range layers {
+			if strings.HasPrefix(h, prefix) {
+				img, err = mutate.AppendLayers(img, l)
+				require.NoError(t, err)
+				entry.EmptyLayer = false
+			}
+		}
+		cf.History = append(cf.History, entry)
+	}
+	got, err := img.ConfigFile()
+	require.NoError(t, err)
+	cf.RootFS = got.RootFS
+	cf.Config.User = "10001"
+	cf.Config.Cmd = []string{"/app/app"}
+	img, err = mutate.ConfigFile(img, cf)
+	require.NoError(t, err)
+	return img
+}
+
+var buildkitHistory = []string{
+	"WORKDIR /app",
+	"COPY config/ /app/config/ # buildkit",
+	"RUN /bin/sh -c rm /app/config/.env # buildkit",
+	"ENV APP_MODE=production",
+	"COPY --from=build /out/app /app/app # buildkit",
+	"COPY node_modules/ /app/node_modules/ # buildkit",
+	"USER 10001",
+	`CMD ["/app/app"]`,
+}
+
+func setup(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{reg: imagetest.NewRegistry(t, "", ""), lines: map[string]int{}}
+	base := baseImage(t)
+	f.baseRef = f.reg.Push(t, "base:1", base, nil)
+	f.appRef = f.reg.Push(t, "app:1", appImage(t, base, buildkitHistory), nil)
+	tmpl := string(imagetest.Fixture(t, "attribution/Dockerfile.tmpl"))
+	src := strings.ReplaceAll(tmpl, "{{BASE}}", f.baseRef)
+	f.dockerfile = filepath.Join(t.TempDir(), "Dockerfile")
+	require.NoError(t, os.WriteFile(f.dockerfile, []byte(src), 0o644))
+	for i, line := range strings.Split(src, "\n") {
+		for _, p := range []string{"FROM " + f.baseRef, "COPY config/", "COPY node_modules/", "RUN rm"} {
+			if strings.HasPrefix(line, p) {
+				f.lines[p] = i + 1
+			}
+		}
+	}
+	return f
+}
+
+func scan(t *testing.T, o scanner.Options) *scanner.Result {
+	t.Helper()
+	o.DB = filepath.Join(imagetest.RepoRoot(t), "testdata", "osv")
+	o.DBMaxAge = 100 * 365 * 24 * time.Hour
+	res, err := scanner.Scan(context.Background(), o)
+	require.NoError(t, err)
+	return res
+}
+
+func TestEveryFindingMapsToItsLine(t *testing.T) {
+	f := setup(t)
+	res := scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile, BaseImage: f.baseRef})
+	var base, app, secretsFound int
+	for _, x := range res.Findings {
+		if x.Kind == finding.KindDockerfile {
+			continue
+		}
+		if x.Layer < 0 {
+			continue // config-wide checks
+		}
+		require.NotNil(t, x.Location, "%s has no location", x.ID)
+		assert.False(t, x.Inferred, "%s", x.ID)
+		switch {
+		case x.Package != nil && x.Package.Ecosystem == "Alpine:v3.20":
+			assert.Equal(t, "base", x.Origin)
+			assert.Equal(t, f.lines["FROM "+f.baseRef], x.Location.StartLine, x.ID)
+			base++
+		case x.Package != nil && x.Package.Name == "lodash":
+			assert.Equal(t, "app", x.Origin)
+			assert.Equal(t, f.lines["COPY node_modules/"], x.Location.StartLine, x.ID)
+			assert.Contains(t, x.Instruction, "COPY node_modules/")
+			app++
+		case x.Kind == finding.KindSecret:
+			assert.Equal(t, 2, x.Layer, "added by the COPY config/ layer")
+			assert.Equal(t, f.lines["COPY config/"], x.Location.StartLine)
+			assert.Equal(t, "app", x.Origin)
+			assert.Contains(t, x.Message, "deleted or replaced by a later layer")
+			assert.Contains(t, x.Message, "/app/config/.env")
+			secretsFound++
+		}
+	}
+	assert.Greater(t, base, 10)
+	assert.Greater(t, app, 3)
+	assert.GreaterOrEqual(t, secretsFound, 1)
+	for _, x := range res.Findings {
+		assert.NotEqual(t, "IC001", x.ID, "the image runs as 10001")
+	}
+
+	// The secret is never in clear in any report.
+	b, err := json.Marshal(res)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), awsSecret)
+
+	// --exclude-base drops exactly the base findings.
+	ex := scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile, BaseImage: f.baseRef, ExcludeBase: true})
+	baseCount := 0
+	for _, x := range res.Findings {
+		if x.Origin == "base" {
+			baseCount++
+		}
+	}
+	assert.Equal(t, baseCount, base)
+	assert.Equal(t, len(res.Findings)-baseCount, len(ex.Findings))
+	for _, x := range ex.Findings {
+		assert.NotEqual(t, "base", x.Origin)
+	}
+}
+
+func TestAttributionWithoutBaseImageUsesTheDockerfile(t *testing.T) {
+	f := setup(t)
+	res := scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile})
+	for _, x := range res.Findings {
+		if x.Package != nil && x.Package.Name == "lodash" {
+			assert.Equal(t, "app", x.Origin)
+			assert.Equal(t, f.lines["COPY node_modules/"], x.Location.StartLine)
+			assert.False(t, x.Inferred)
+		}
+	}
+	// Without a Dockerfile either: the history gives the split, marked inferred.
+	res = scan(t, scanner.Options{Image: f.appRef})
+	for _, x := range res.Findings {
+		if x.Package != nil && x.Package.Ecosystem == "Alpine:v3.20" {
+			assert.Equal(t, "base", x.Origin)
+			assert.True(t, x.Inferred)
+			assert.Nil(t, x.Location)
+		}
+	}
+}
+
+func TestRetaggedBaseIsReportedAsNewer(t *testing.T) {
+	f := setup(t)
+	res := scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile, ResolveBase: true})
+	for _, x := range res.Findings {
+		assert.NotEqual(t, "BASE001", x.ID, "the base tag still points at what the image was built on")
+	}
+	// A new base is pushed under the same tag.
+	f.reg.Push(t, "base:1", baseImage(t, imagetest.File("etc/motd", []byte("patched\n"))), nil)
+	res = scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile, ResolveBase: true})
+	var stale *finding.Finding
+	for i := range res.Findings {
+		if res.Findings[i].ID == "BASE001" {
+			stale = &res.Findings[i]
+		}
+	}
+	require.NotNil(t, stale)
+	assert.Contains(t, stale.Message, f.baseRef+" now points at sha256:")
+	assert.Equal(t, f.lines["FROM "+f.baseRef], stale.Location.StartLine)
+	for _, x := range res.Findings {
+		if x.Package != nil && x.Package.Name == "lodash" {
+			assert.Equal(t, f.lines["COPY node_modules/"], x.Location.StartLine, "the Dockerfile still maps the layers")
+		}
+	}
+}
+
+func TestAttributionBadInput(t *testing.T) {
+	f := setup(t)
+	// A Dockerfile that does not match the image: attribution is inferred, with a warning.
+	other := filepath.Join(t.TempDir(), "Dockerfile")
+	require.NoError(t, os.WriteFile(other, []byte("FROM "+f.baseRef+"\nRUN echo one\nRUN echo two\nEXPOSE 80\nLABEL a=b\nVOLUME /data\nSTOPSIGNAL TERM\nUSER 1\nCMD [\"x\"]\n"), 0o644))
+	res := scan(t, scanner.Options{Image: f.appRef, Dockerfile: other})
+	assert.Contains(t, strings.Join(res.Warnings, "\n"), "does not match the image history")
+	for _, x := range res.Findings {
+		if x.Package != nil {
+			assert.True(t, x.Inferred, "never presented as certain")
+		}
+	}
+
+	// A base image that cannot be resolved: a warning, and the Dockerfile still maps.
+	res = scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile, BaseImage: f.reg.Host + "/nothere:1"})
+	assert.Contains(t, strings.Join(res.Warnings, "\n"), "could not be resolved")
+
+	// A history shorter than the layer list.
+	base := baseImage(t)
+	img := appImage(t, base, buildkitHistory)
+	cf, err := img.ConfigFile()
+	require.NoError(t, err)
+	cf = cf.DeepCopy()
+	cf.History = cf.History[:3]
+	img, err = mutate.ConfigFile(img, cf)
+	require.NoError(t, err)
+	ref := f.reg.Push(t, "short:1", img, nil)
+	res = scan(t, scanner.Options{Image: ref, Dockerfile: f.dockerfile})
+	assert.Contains(t, strings.Join(res.Warnings, "\n"), "history describes")
+	for _, x := range res.Findings {
+		if x.Origin != "" {
+			assert.True(t, x.Inferred)
+		}
+	}
+}
+
+func TestBuildArgSecretsAreRedactedEverywhere(t *testing.T) {
+	f := setup(t)
+	token := "npm_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8"
+	base := baseImage(t)
+	img := appImage(t, base, append([]string{"RUN |1 NPM_TOKEN=" + token + " /bin/sh -c npm ci # buildkit"}, buildkitHistory...))
+	ref := f.reg.Push(t, "args:1", img, nil)
+	res := scan(t, scanner.Options{Image: ref})
+	b, err := json.Marshal(res)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), token)
+	found := false
+	for _, x := range res.Findings {
+		found = found || x.ID == "IC004"
+	}
+	assert.True(t, found, "the build argument is reported")
+}
