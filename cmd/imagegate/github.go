@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imagegate/imagegate/internal/frontend/azure"
 	"github.com/imagegate/imagegate/internal/frontend/github"
 )
 
@@ -24,6 +25,21 @@ func newGitHubCmd(stdout io.Writer) *cobra.Command {
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if code := github.Run(cmd.Context(), os.Getenv, stdout); code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+}
+
+func newAzureCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:    "azure",
+		Short:  "Run as the Azure DevOps task (the task's shim passes IMAGEGATE_INPUT_*)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if code := azure.Run(cmd.Context(), os.Getenv, stdout); code != 0 {
 				return &exitError{code: code}
 			}
 			return nil

@@ -1,0 +1,253 @@
+package azure_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegate/imagegate/internal/frontend/azure"
+	"github.com/imagegate/imagegate/internal/imagetest"
+)
+
+func TestMain(m *testing.M) {
+	cache, _ := os.MkdirTemp("", "imagegate-azure-cache")
+	os.Setenv("XDG_CACHE_HOME", cache)
+	code := m.Run()
+	os.RemoveAll(cache)
+	os.Exit(code)
+}
+
+func repo(t *testing.T, p ...string) string {
+	return filepath.Join(append([]string{imagetest.RepoRoot(t)}, p...)...)
+}
+
+func runTask(t *testing.T, in map[string]string, env map[string]string) (int, string) {
+	t.Helper()
+	dir := t.TempDir()
+	all := map[string]string{"TF_BUILD": "True", "BUILD_SOURCESDIRECTORY": imagetest.RepoRoot(t)}
+	for k, v := range env {
+		all[k] = v
+	}
+	for k, v := range in {
+		all[azure.InputPrefix+k] = v
+	}
+	if _, ok := in["sarifFile"]; !ok {
+		all[azure.InputPrefix+"sarifFile"] = filepath.Join(dir, "imagegate.sarif")
+	}
+	var out bytes.Buffer
+	code := azure.Run(context.Background(), func(k string) string { return all[k] }, &out)
+	return code, out.String()
+}
+
+func demo(t *testing.T) map[string]string {
+	return map[string]string{
+		"dockerImageName": repo(t, "testdata", "demo", "demo-image.tar"),
+		"dockerfilePath":  repo(t, "testdata", "demo", "Dockerfile"),
+		"dbPath":          repo(t, "testdata", "osv"),
+		"dbMaxAge":        "876000h",
+	}
+}
+
+var logissue = regexp.MustCompile(`(?m)^##vso\[task\.logissue ([^\]]*)\](.*)$`)
+
+func TestLoggingCommands(t *testing.T) {
+	code, log := runTask(t, demo(t), nil)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, log, "##vso[task.complete result=Failed;]")
+	assert.Regexp(t, `##vso\[artifact\.upload artifactname=CodeAnalysisLogs;containerfolder=CodeAnalysisLogs;\]/.*imagegate\.sarif`, log)
+	assert.Regexp(t, `##vso\[task\.uploadsummary\]/.*imagegate\.md`, log)
+	assert.Regexp(t, `##vso\[artifact\.upload artifactname=imagegate-sbom;containerfolder=imagegate-sbom;\]`, log)
+	assert.Contains(t, log, "##vso[task.setvariable isOutput=true;variable=result;]fail")
+	assert.Regexp(t, `##vso\[task\.setvariable isOutput=true;variable=critical;\]\d+`, log)
+
+	counts := map[string]int{}
+	for _, m := range logissue.FindAllStringSubmatch(log, -1) {
+		if strings.Contains(m[1], "code=") {
+			typ := regexp.MustCompile(`type=(\w+)`).FindStringSubmatch(m[1])[1]
+			counts[typ]++
+		}
+	}
+	assert.Equal(t, azure.IssuesPerType, counts["error"], "the agent keeps 10 per type: the most severe")
+	assert.LessOrEqual(t, counts["warning"], azure.IssuesPerType)
+	assert.Regexp(t, `##vso\[task\.logissue code=DF001;columnnumber=1;linenumber=9;sourcepath=testdata/demo/Dockerfile;type=error;\]HIGH DF001`, log)
+
+	// Passing with issues.
+	in := demo(t)
+	in["failOnIssues"] = "false"
+	in["monitorWhen"] = "noIssuesFound"
+	code, log = runTask(t, in, nil)
+	assert.Equal(t, 0, code)
+	assert.Contains(t, log, "##vso[task.complete result=SucceededWithIssues;]")
+	assert.NotContains(t, log, "artifactname=imagegate-sbom", "findings: no SBOM with noIssuesFound")
+}
+
+func TestEscaping(t *testing.T) {
+	dir := t.TempDir()
+	df := filepath.Join(dir, "Docker;file]%")
+	require.NoError(t, os.WriteFile(df, []byte("FROM alpine:3.20\nENV API_TOKEN=abc%def\nUSER app\nHEALTHCHECK CMD [\"true\"]\n"), 0o644))
+	in := demo(t)
+	in["dockerfilePath"] = df
+	_, log := runTask(t, in, nil)
+	assert.Contains(t, log, "Docker%3Bfile%5D%AZP25;type=error;]CRITICAL DF009: ENV API_TOKEN")
+	for _, line := range strings.Split(log, "\n") {
+		if strings.HasPrefix(line, "##vso[") {
+			assert.NotContains(t, line, "\r")
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	for msg, in := range map[string]map[string]string{
+		"input image is required":       {},
+		"input severity-threshold":      {"dockerImageName": "alpine", "severityThreshold": "severe"},
+		"input fail-on-issues":          {"dockerImageName": "alpine", "failOnIssues": "maybe"},
+		"input additionalArguments":     {"dockerImageName": "alpine", "additionalArguments": "--bogus"},
+		"no vulnerability database at ": {"dockerImageName": "alpine", "dbPath": filepath.Join(t.TempDir(), "none")},
+	} {
+		code, log := runTask(t, in, nil)
+		assert.NotEqual(t, 0, code, msg)
+		assert.Contains(t, log, "##vso[task.complete result=Failed;]")
+		assert.Regexp(t, `##vso\[task\.logissue type=error;\].*`+regexp.QuoteMeta(msg), log)
+	}
+}
+
+// fakeDevOps speaks the Azure DevOps REST routes the git client calls: resource areas,
+// the OPTIONS location list, and pull-request threads and comments.
+type fakeDevOps struct {
+	mu        sync.Mutex
+	threads   []map[string]any
+	created   int
+	updated   int
+	forbidden bool
+	auth      []string
+}
+
+func (f *fakeDevOps) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.auth = append(f.auth, r.Header.Get("Authorization"))
+	w.Header().Set("Content-Type", "application/json")
+	write := func(v any) { json.NewEncoder(w).Encode(v) }
+	p := r.URL.Path
+	switch {
+	case r.Method == http.MethodOptions && p == "/_apis":
+		loc := func(id, area, resource, route string) map[string]any {
+			return map[string]any{"id": id, "area": area, "resourceName": resource, "routeTemplate": route, "resourceVersion": 1, "minVersion": "1.0", "maxVersion": "7.1", "releasedVersion": "7.0"}
+		}
+		write(map[string]any{"count": 3, "value": []any{
+			loc("e81700f7-3be2-46de-8624-2eb35882fcaa", "Location", "ResourceAreas", "_apis/{resource}/{areaId}"),
+			loc("ab6e2e5d-a0b7-4153-b64a-a4efe0d49449", "git", "pullRequestThreads", "{project}/_apis/{area}/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}"),
+			loc("965a3ec7-5ed8-455a-bdcb-835a5ea7fe7b", "git", "pullRequestThreadComments", "{project}/_apis/{area}/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}/comments/{commentId}"),
+		}})
+	case p == "/_apis/ResourceAreas":
+		write(map[string]any{"count": 0, "value": []any{}})
+	case f.forbidden:
+		w.WriteHeader(http.StatusForbidden)
+		write(map[string]any{"message": "TF401027: You need the Git 'PullRequestContribute' permission", "typeKey": "GitNeedsPermissionException"})
+	case strings.HasSuffix(p, "/threads") && r.Method == http.MethodGet:
+		write(map[string]any{"count": len(f.threads), "value": f.threads})
+	case strings.HasSuffix(p, "/threads") && r.Method == http.MethodPost:
+		var th map[string]any
+		json.NewDecoder(r.Body).Decode(&th)
+		f.created++
+		th["id"] = len(f.threads) + 1
+		for i, c := range th["comments"].([]any) {
+			c.(map[string]any)["id"] = i + 1
+		}
+		f.threads = append(f.threads, th)
+		write(th)
+	case strings.Contains(p, "/comments/") && r.Method == http.MethodPatch:
+		var c map[string]any
+		json.NewDecoder(r.Body).Decode(&c)
+		f.updated++
+		// threads/<id>/comments/<id>
+		parts := strings.Split(p, "/")
+		for _, th := range f.threads {
+			if strings.TrimSpace(jsonString(th["id"])) == parts[len(parts)-3] {
+				th["comments"].([]any)[0].(map[string]any)["content"] = c["content"]
+			}
+		}
+		c["id"] = 1
+		write(c)
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"message":"not found: `+r.Method+" "+p+`"}`)
+	}
+}
+
+func jsonString(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func prEnv(url string) map[string]string {
+	return map[string]string{
+		"SYSTEM_COLLECTIONURI":             url + "/",
+		"SYSTEM_TEAMPROJECT":               "proj",
+		"BUILD_REPOSITORY_ID":              "11111111-2222-3333-4444-555555555555",
+		"SYSTEM_PULLREQUEST_PULLREQUESTID": "42",
+		"IMAGEGATE_ACCESS_TOKEN":           "job-token",
+	}
+}
+
+func TestPullRequestComment(t *testing.T) {
+	fake := &fakeDevOps{}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	in := demo(t)
+	code, log := runTask(t, in, prEnv(srv.URL))
+	assert.Equal(t, 1, code)
+	assert.NotContains(t, log, "pull request comment:", "no warning: the comment was posted")
+	fake.mu.Lock()
+	firstCreated := fake.created
+	summaries := 0
+	lineThreads := 0
+	for _, th := range fake.threads {
+		content := th["comments"].([]any)[0].(map[string]any)["content"].(string)
+		if strings.Contains(content, "<!-- imagegate:summary -->") {
+			summaries++
+			assert.Contains(t, content, "## imagegate: ❌ FAIL")
+		}
+		if tc, ok := th["threadContext"].(map[string]any); ok {
+			lineThreads++
+			assert.Equal(t, "/testdata/demo/Dockerfile", tc["filePath"])
+		}
+	}
+	assert.Equal(t, 1, summaries)
+	assert.Greater(t, lineThreads, 0)
+	assert.LessOrEqual(t, lineThreads, 10)
+	assert.Contains(t, fake.auth, "Bearer job-token")
+	fake.mu.Unlock()
+
+	// A second run updates the summary in place and adds no thread twice.
+	_, log = runTask(t, in, prEnv(srv.URL))
+	assert.NotContains(t, log, "pull request comment:")
+	fake.mu.Lock()
+	assert.Equal(t, 1, fake.updated)
+	assert.Equal(t, firstCreated, fake.created, "no new threads on the re-run")
+	fake.mu.Unlock()
+
+	// Without permission: a warning, not a failure of the task itself.
+	fake.forbidden = true
+	in["failOnIssues"] = "false"
+	code, log = runTask(t, in, prEnv(srv.URL))
+	assert.Equal(t, 0, code)
+	assert.Regexp(t, `##vso\[task\.logissue type=warning;\]pull request comment: the job token may not comment \(HTTP 403\)`, log)
+	assert.Contains(t, log, "result=SucceededWithIssues")
+
+	// Turned off: no calls.
+	fake.forbidden = false
+	before := len(fake.auth)
+	in["prComment"] = "false"
+	runTask(t, in, prEnv(srv.URL))
+	assert.Equal(t, before, len(fake.auth))
+}
