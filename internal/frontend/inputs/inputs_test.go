@@ -1,6 +1,7 @@
 package inputs_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -100,4 +101,74 @@ func TestParse(t *testing.T) {
 		assert.Equal(t, failure.ExitInput, failure.Code(err))
 		assert.Contains(t, err.Error(), msg)
 	}
+}
+
+type taskJSON struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Inputs  []struct {
+		Name         string `json:"name"`
+		Type         string `json:"type"`
+		DefaultValue string `json:"defaultValue"`
+		Required     bool   `json:"required"`
+		HelpMarkDown string `json:"helpMarkDown"`
+	} `json:"inputs"`
+	OutputVariables []struct {
+		Name string `json:"name"`
+	} `json:"outputVariables"`
+	Execution map[string]struct {
+		Target string `json:"target"`
+	} `json:"execution"`
+}
+
+// task.json and the input table must agree too.
+func TestTaskJSONMatchesTheTable(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(imagetest.RepoRoot(t), "task.json"))
+	require.NoError(t, err)
+	var task taskJSON
+	require.NoError(t, json.Unmarshal(b, &task))
+	assert.Equal(t, "ImageGate", task.Name)
+	assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`, task.ID)
+	want := map[string]inputs.Input{}
+	for _, in := range inputs.Table {
+		if !in.GitHubOnly {
+			want[in.Azure] = in
+		}
+	}
+	assert.Len(t, task.Inputs, len(want))
+	for _, got := range task.Inputs {
+		in, ok := want[got.Name]
+		if !assert.True(t, ok, "task.json input %s is not in the table", got.Name) {
+			continue
+		}
+		assert.Equal(t, in.Description, got.HelpMarkDown, got.Name)
+		assert.Equal(t, in.Default, got.DefaultValue, got.Name)
+		assert.Equal(t, in.Required, got.Required, got.Name)
+		if in.Kind == inputs.Bool {
+			assert.Equal(t, "boolean", got.Type, got.Name)
+		}
+	}
+	for _, o := range []string{"sarifFile", "jsonFile", "result", "critical", "high", "medium", "low", "total"} {
+		found := false
+		for _, v := range task.OutputVariables {
+			found = found || v.Name == o
+		}
+		assert.True(t, found, o)
+	}
+	assert.Equal(t, "index.js", task.Execution["Node20_1"].Target)
+	// Snyk's input names, for people moving from SnykSecurityScan@1.
+	for _, snyk := range []string{"dockerImageName", "dockerfilePath", "severityThreshold", "failOnIssues", "monitorWhen"} {
+		assert.Contains(t, want, snyk)
+	}
+}
+
+func TestTaskAndExtensionValidateAgainstSchemas(t *testing.T) {
+	root := imagetest.RepoRoot(t)
+	for file, schema := range map[string]string{"task.json": "azure-pipelines-task.schema.json", "azure-task/vss-extension.json": "vss-extension.json"} {
+		b, err := os.ReadFile(filepath.Join(root, file))
+		require.NoError(t, err)
+		assert.NoError(t, schematest.Validate(t, schematest.Compile(t, schema), b), file)
+	}
+	// The task schema does reject a broken task.
+	assert.Error(t, schematest.Validate(t, schematest.Compile(t, "azure-pipelines-task.schema.json"), []byte(`{"id": "x", "inputs": [{"name": "bad name"}]}`)))
 }

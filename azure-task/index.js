@@ -1,0 +1,68 @@
+// The Azure DevOps task's shim: no scanning logic. It picks the imagegate binary bundled
+// for the agent's OS and architecture, passes the task inputs to it explicitly
+// (task-lib removes INPUT_* variables from the environment once it is loaded) together with
+// the job's access token, and returns the binary's result.
+'use strict';
+const path = require('path');
+const tl = require('azure-pipelines-task-lib/task');
+
+// The inputs of task.json (a test checks the list against it).
+const INPUTS = [
+  'dockerImageName', 'dockerfilePath', 'severityThreshold', 'failOnIssues', 'excludeBase',
+  'ignoreUnfixed', 'ignoreFile', 'vexFile', 'platform', 'sarifFile', 'format', 'dbPath',
+  'dbMaxAge', 'registryUsername', 'registryPassword', 'summary', 'annotations',
+  'monitorWhen', 'prComment', 'additionalArguments',
+];
+
+const OS = { linux: 'linux', win32: 'windows', darwin: 'darwin' };
+const ARCH = { x64: 'amd64', arm64: 'arm64' };
+
+function binaryPath() {
+  const os = OS[process.platform];
+  const arch = ARCH[process.arch];
+  const exe = process.platform === 'win32' ? 'imagegate.exe' : 'imagegate';
+  const dir = process.env.IMAGEGATE_TASK_BIN_DIR || path.join(__dirname, 'bin');
+  return { platform: `${os || process.platform}-${arch || process.arch}`, file: path.join(dir, `${os}-${arch}`, exe) };
+}
+
+async function run() {
+  try {
+    const bin = binaryPath();
+    if (!tl.exist(bin.file)) {
+      tl.setResult(tl.TaskResult.Failed, `No imagegate binary for ${bin.platform} in ${path.dirname(bin.file)}: the extension was built without it.`);
+      return;
+    }
+    const env = Object.assign({}, process.env);
+    for (const name of INPUTS) {
+      const value = tl.getInput(name, false);
+      if (value !== undefined && value !== null) {
+        env['IMAGEGATE_INPUT_' + name] = value;
+      }
+    }
+    const password = tl.getInput('registryPassword', false);
+    if (password) {
+      tl.setSecret(password);
+    }
+    const token = tl.getEndpointAuthorizationParameter('SystemVssConnection', 'AccessToken', true);
+    if (token) {
+      env.IMAGEGATE_ACCESS_TOKEN = token;
+    }
+    const code = await tl.tool(bin.file).arg('azure').exec({ env: env, ignoreReturnCode: true });
+    switch (code) {
+      case 0:
+        break; // the binary set Succeeded or SucceededWithIssues itself
+      case 1:
+        tl.setResult(tl.TaskResult.Failed, 'imagegate: findings at or above the severity threshold');
+        break;
+      case 2:
+        tl.setResult(tl.TaskResult.Failed, 'imagegate: a task input or the image is not usable (see the error above)');
+        break;
+      default:
+        tl.setResult(tl.TaskResult.Failed, `imagegate: the scan could not complete (exit ${code})`);
+    }
+  } catch (err) {
+    tl.setResult(tl.TaskResult.Failed, 'imagegate: ' + err.message);
+  }
+}
+
+run();
