@@ -104,9 +104,9 @@ func TestParse(t *testing.T) {
 }
 
 type taskJSON struct {
-	ID      string `json:"id"`
-	Name    string `json:"name"`
-	Inputs  []struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Inputs []struct {
 		Name         string `json:"name"`
 		Type         string `json:"type"`
 		DefaultValue string `json:"defaultValue"`
