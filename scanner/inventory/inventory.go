@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -16,9 +17,22 @@ import (
 	cpb "github.com/google/osv-scalibr/binary/proto/config_go_proto"
 	"github.com/google/osv-scalibr/extractor"
 	"github.com/google/osv-scalibr/extractor/filesystem"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/depsjson"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/golang/gobinary"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/java/archive"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/packagejson"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/packagelockjson"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/pnpmlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/yarnlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/php/composerlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/pipfilelock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/poetrylock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/requirements"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/python/wheelegg"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/ruby/gemfilelock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/ruby/gemspec"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/rust/cargoauditable"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/rust/cargolock"
 	"github.com/google/osv-scalibr/extractor/filesystem/os/apk"
 	apkmeta "github.com/google/osv-scalibr/extractor/filesystem/os/apk/metadata"
 	"github.com/google/osv-scalibr/extractor/filesystem/os/dpkg"
@@ -83,10 +97,14 @@ type Analyzer struct {
 	// databases are rewritten by every install: their packages are attributed across the
 	// layers' copies.
 	databases []filesystem.Extractor
-	// manifests are one file per package (or per lock file): the layer that wrote the file
-	// added the package.
+	// manifests are one file per installed package (or per list of installed packages):
+	// the layer that wrote the file added the package.
 	manifests []filesystem.Extractor
-	// binaries are read during the walk and not kept.
+	// lockfiles declare packages; what is installed wins over them: an npm lockfile beside
+	// a node_modules tree is not read, and a package an installed one repeats is dropped.
+	lockfiles []filesystem.Extractor
+	// binaries (executables, Java archives) are read during the walk and not kept; every
+	// extractor that wants a binary reads it.
 	binaries []filesystem.Extractor
 
 	mu       sync.Mutex
@@ -102,8 +120,15 @@ func New() (*Analyzer, error) {
 		mk   []func(*cpb.PluginConfig) (filesystem.Extractor, error)
 	}{
 		{&a.databases, []func(*cpb.PluginConfig) (filesystem.Extractor, error){dpkg.New, apk.New, rpm.New}},
-		{&a.manifests, []func(*cpb.PluginConfig) (filesystem.Extractor, error){packagejson.New, wheelegg.New}},
-		{&a.binaries, []func(*cpb.PluginConfig) (filesystem.Extractor, error){gobinary.New}},
+		{&a.manifests, []func(*cpb.PluginConfig) (filesystem.Extractor, error){
+			packagejson.New, wheelegg.New, gemspec.New, depsjson.New,
+			func(*cpb.PluginConfig) (filesystem.Extractor, error) { return composerInstalled{}, nil },
+		}},
+		{&a.lockfiles, []func(*cpb.PluginConfig) (filesystem.Extractor, error){
+			packagelockjson.New, yarnlock.New, pnpmlock.New, requirements.New, poetrylock.New,
+			pipfilelock.New, gemfilelock.New, cargolock.New, composerlock.New,
+		}},
+		{&a.binaries, []func(*cpb.PluginConfig) (filesystem.Extractor, error){gobinary.New, cargoauditable.New, newJavaArchive}},
 	} {
 		for _, mk := range set.mk {
 			e, err := mk(&cpb.PluginConfig{})
@@ -124,7 +149,22 @@ func (a *Analyzer) Required(p string, info fs.FileInfo) bool {
 	if slices.Contains(osReleasePaths, p) || isOwnershipList(p) {
 		return true
 	}
-	return pick(a.databases, p, info) != nil || pick(a.manifests, p, info) != nil
+	return pick(a.databases, p, info) != nil || pick(a.manifests, p, info) != nil || pick(a.lockfiles, p, info) != nil
+}
+
+// MaxArchiveDepth bounds how deep Java archives are opened inside each other, and
+// MaxArchiveBytes the bytes opened for one archive and everything nested in it.
+const (
+	MaxArchiveDepth = 8
+	MaxArchiveBytes = 256 << 20
+)
+
+func newJavaArchive(*cpb.PluginConfig) (filesystem.Extractor, error) {
+	return archive.New(&cpb.PluginConfig{PluginSpecific: []*cpb.PluginSpecificConfig{{
+		Config: &cpb.PluginSpecificConfig_JavaArchive{JavaArchive: &cpb.JavaArchiveConfig{
+			MaxZipDepth: MaxArchiveDepth, MaxOpenedBytes: MaxArchiveBytes, HashJars: new(false),
+		}},
+	}}})
 }
 
 func pick(exs []filesystem.Extractor, p string, info fs.FileInfo) filesystem.Extractor {
@@ -140,7 +180,8 @@ func pick(exs []filesystem.Extractor, p string, info fs.FileInfo) filesystem.Ext
 var binaryMagics = [][]byte{
 	{0x7f, 'E', 'L', 'F'},
 	{0xfe, 0xed, 0xfa, 0xce}, {0xfe, 0xed, 0xfa, 0xcf}, {0xce, 0xfa, 0xed, 0xfe}, {0xcf, 0xfa, 0xed, 0xfe}, // Mach-O
-	{'M', 'Z'}, // PE
+	{'M', 'Z'},             // PE
+	{'P', 'K', 0x03, 0x04}, // zip: Java archives
 }
 
 // Consumes implements image.Consumer: executables with a binary format's magic number.
@@ -157,26 +198,42 @@ func (a *Analyzer) Consumes(p string, info fs.FileInfo, head []byte) bool {
 
 // Consume implements image.Consumer: it extracts a binary's packages and drops its bytes.
 func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
-	ex := pick(a.binaries, f.Path, f.Info())
-	if ex == nil {
-		return
+	api := fileAPI{path: f.Path, info: f.Info()}
+	var all []Package
+	var errs []string
+	for _, ex := range a.binaries {
+		if !ex.FileRequired(api) {
+			continue
+		}
+		pkgs, err := extract(ctx, ex, nil, f, data)
+		if err != nil && !isNotThisFormat(err) {
+			errs = append(errs, err.Error())
+		}
+		all = append(all, pkgs...)
 	}
-	pkgs, err := extract(ctx, ex, nil, f, data)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err != nil {
-		a.warnings = append(a.warnings, fmt.Sprintf("%s (layer %d): %v", f.Path, f.Layer, err))
-		return
+	for _, e := range errs {
+		a.warnings = append(a.warnings, fmt.Sprintf("%s (layer %d): %s", f.Path, f.Layer, e))
 	}
-	if len(pkgs) > 0 {
-		a.streamed[f] = pkgs
+	if len(all) > 0 {
+		a.streamed[f] = all
 	}
+}
+
+// isNotThisFormat is an extractor saying a binary is not one of its kind (a C binary to
+// the Go and Rust readers): not worth a warning.
+func isNotThisFormat(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "not a Go executable") || strings.Contains(s, "no .dep-v0 section") ||
+		strings.Contains(s, "unrecognized file format")
 }
 
 // Analyze lists the OS and the packages of the final filesystem; each package carries the
 // layer that added it.
 func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index) (*Inventory, error) {
 	inv := &Inventory{Packages: []Package{}}
+	var declared []Package // from lockfiles
 	fsys := idx.FS()
 	if m, err := osrelease.GetOSRelease(fsys); err == nil {
 		inv.OS = &OS{ID: m["ID"], VersionID: m["VERSION_ID"], Codename: m["VERSION_CODENAME"], PrettyName: m["PRETTY_NAME"]}
@@ -201,6 +258,19 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index) (*Inventory, e
 				inv.Warnings = append(inv.Warnings, fmt.Sprintf("%s (layer %d): %v", p, final.Layer, err))
 			}
 			inv.Packages = append(inv.Packages, pkgs...)
+			continue
+		}
+		if ex := pick(a.lockfiles, p, final.Info()); ex != nil {
+			if npmLockfiles[path.Base(p)] {
+				if _, ok := idx.Stat(path.Join(path.Dir(p), "node_modules")); ok {
+					continue // the installed tree is the truth
+				}
+			}
+			pkgs, err := extract(ctx, ex, fsys, final, final.Data)
+			if err != nil {
+				inv.Warnings = append(inv.Warnings, fmt.Sprintf("%s (layer %d): %v", p, final.Layer, err))
+			}
+			declared = append(declared, pkgs...)
 		}
 	}
 	a.mu.Lock()
@@ -211,6 +281,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index) (*Inventory, e
 	}
 	inv.Warnings = append(inv.Warnings, a.warnings...)
 	a.mu.Unlock()
+	inv.Packages = append(inv.Packages, notInstalled(inv.Packages, declared)...)
 
 	owned := ownedPaths(idx)
 	for i := range inv.Packages {
@@ -238,6 +309,33 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index) (*Inventory, e
 		return strings.Join(a.Locations, ",") < strings.Join(b.Locations, ",")
 	})
 	return inv, nil
+}
+
+// npmLockfiles are read only where no node_modules tree sits beside them.
+var npmLockfiles = map[string]bool{"package-lock.json": true, "npm-shrinkwrap.json": true, "yarn.lock": true, "pnpm-lock.yaml": true}
+
+// notInstalled returns the lockfile packages that no installed package repeats (same
+// ecosystem, name and version), each once with all its lockfiles as locations.
+func notInstalled(installed, declared []Package) []Package {
+	have := map[string]bool{}
+	for _, p := range installed {
+		have[p.Ecosystem+"\x00"+p.Name+"\x00"+p.Version] = true
+	}
+	seen := map[string]int{}
+	var out []Package
+	for _, p := range declared {
+		if have[p.Ecosystem+"\x00"+p.Name+"\x00"+p.Version] || p.Version == "" {
+			continue
+		}
+		k := p.key()
+		if i, ok := seen[k]; ok {
+			out[i].Locations = append(out[i].Locations, p.Locations...)
+			continue
+		}
+		seen[k] = len(out)
+		out = append(out, p)
+	}
+	return out
 }
 
 func isOSType(t string) bool {
@@ -313,6 +411,10 @@ func convert(p *extractor.Package, location string) Package {
 		Name:      p.Name,
 		Version:   p.Version,
 		Locations: []string{location},
+	}
+	if l := p.Location.PathOrEmpty(); l != location && strings.HasPrefix(l, location+":") {
+		// Nested archives: "app.war:WEB-INF/lib/lib.jar".
+		pkg.Locations = []string{l}
 	}
 	if pkg.Type == purl.TypeGolang && pkg.Name == "go" {
 		// The toolchain a binary was built with is its standard library, which OSV calls
