@@ -26,11 +26,15 @@ import (
 	"github.com/imagegate/imagegate/scanner/inventory"
 	"github.com/imagegate/imagegate/scanner/match"
 	"github.com/imagegate/imagegate/scanner/policy"
+	"github.com/imagegate/imagegate/scanner/sbom"
 	"github.com/imagegate/imagegate/scanner/vulndb"
 )
 
 // Options is everything a scan needs; every front end builds one.
 type Options struct {
+	// SBOM is a CycloneDX JSON SBOM to check instead of an image: its packages are matched
+	// against the vulnerability data (Image must be empty).
+	SBOM string
 	// Image is the image argument: a registry reference, docker-archive:PATH,
 	// oci-archive:PATH, oci-dir:PATH, docker-daemon:NAME or a bare path. Empty: only the
 	// Dockerfile is checked (imagegate lint).
@@ -97,6 +101,9 @@ const (
 	ScannerSecret     = "secret" // secrets in every layer
 )
 
+// ScannerNone, alone, runs no check: the scan only lists the packages (imagegate sbom).
+const ScannerNone = "none"
+
 // AllScanners lists the checks Scan can run.
 var AllScanners = []string{ScannerVuln, ScannerDockerfile, ScannerConfig, ScannerSecret}
 
@@ -119,6 +126,8 @@ type Result struct {
 	OS       *inventory.OS       `json:"os,omitempty"`
 	Layers   []image.Layer       `json:"layers,omitempty"`
 	Packages []inventory.Package `json:"packages,omitempty"`
+	// Base says how the image's layers split into base and app, when that is known.
+	Base *BaseInfo `json:"base,omitempty"`
 	// Dockerfile is the Dockerfile that was checked.
 	Dockerfile string            `json:"dockerfile,omitempty"`
 	Findings   []finding.Finding `json:"findings"`
@@ -128,6 +137,15 @@ type Result struct {
 	Warnings []string     `json:"warnings,omitempty"`
 }
 
+// BaseInfo is how the layers split: the first Layers layers are the base image's.
+type BaseInfo struct {
+	Layers int `json:"layers"`
+	// Method is how the split was found: base-image (the base image was resolved), dockerfile
+	// (the history matches the Dockerfile), history (a guess from the history alone).
+	Method   string `json:"method"`
+	Inferred bool   `json:"inferred,omitempty"`
+}
+
 // Scan runs the checks Options asks for: the image's inventory and vulnerabilities, and
 // the Dockerfile rules; then decides the verdict.
 func Scan(ctx context.Context, opts Options) (*Result, error) {
@@ -135,8 +153,17 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Image == "" && opts.Dockerfile == "" {
-		return nil, failure.Inputf("nothing to scan: give an image or a Dockerfile")
+	if opts.Image == "" && opts.Dockerfile == "" && opts.SBOM == "" {
+		return nil, failure.Inputf("nothing to scan: give an image, an SBOM or a Dockerfile")
+	}
+	if opts.Image != "" && opts.SBOM != "" {
+		return nil, failure.Inputf("give an image or an SBOM, not both")
+	}
+	var doc *sbom.Document
+	if opts.SBOM != "" {
+		if doc, err = sbom.ReadFile(opts.SBOM); err != nil {
+			return nil, err
+		}
 	}
 	cfg := opts.Config
 	if cfg == nil {
@@ -152,7 +179,7 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 	var store *vulndb.Store
-	if opts.Image != "" && scanners[ScannerVuln] {
+	if (opts.Image != "" || doc != nil) && scanners[ScannerVuln] {
 		dbPath := opts.DB
 		if dbPath == "" {
 			dbPath = vulndb.DefaultDir()
@@ -164,6 +191,11 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if opts.Image != "" {
 		if err := scanImage(ctx, opts, scanners, store, df, res); err != nil {
+			return nil, err
+		}
+	}
+	if doc != nil {
+		if err := scanSBOM(ctx, opts, doc, store, res); err != nil {
 			return nil, err
 		}
 	}
@@ -399,6 +431,14 @@ func attribute(ctx context.Context, opts Options, openOpts []image.Option, img *
 	a := baseimage.Attribute(in)
 	res.Warnings = append(res.Warnings, a.Warnings...)
 	a.Apply(res.Findings)
+	if a.Method != "" {
+		res.Base = &BaseInfo{Layers: a.BaseLayers, Method: a.Method, Inferred: a.Inferred}
+	}
+	excludeBase(opts, a, res)
+}
+
+// excludeBase applies --exclude-base.
+func excludeBase(opts Options, a *baseimage.Attribution, res *Result) {
 	if opts.ExcludeBase {
 		if a.Method == "" {
 			res.Warnings = append(res.Warnings, "exclude-base: the base image's layers could not be told apart; nothing was excluded")
@@ -412,6 +452,35 @@ func attribute(ctx context.Context, opts Options, openOpts []image.Option, img *
 		}
 		res.Findings = kept
 	}
+}
+
+// scanSBOM matches an SBOM's packages and gives their findings the SBOM's base/app split.
+func scanSBOM(ctx context.Context, opts Options, doc *sbom.Document, store *vulndb.Store, res *Result) error {
+	res.Image = &ImageInfo{Name: doc.Name, Transport: "sbom", Digest: doc.Version, ID: doc.ImageID, Platform: doc.Platform}
+	if !strings.HasPrefix(doc.Version, "sha256:") {
+		res.Image.Digest = ""
+	}
+	res.OS, res.Packages = doc.OS, doc.Packages
+	res.Warnings = append(res.Warnings, doc.Warnings...)
+	if store != nil {
+		if err := matchVulnerabilities(ctx, store, opts, res); err != nil {
+			return err
+		}
+	}
+	a := &baseimage.Attribution{BaseLayers: doc.BaseLayers, Method: doc.Attribution, Inferred: doc.Inferred}
+	layers := doc.BaseLayers
+	for _, p := range doc.Packages {
+		layers = max(layers, p.Layer+1)
+	}
+	for i := range layers {
+		a.Layers = append(a.Layers, baseimage.LayerOrigin{Base: i < doc.BaseLayers})
+	}
+	a.Apply(res.Findings)
+	if a.Method != "" {
+		res.Base = &BaseInfo{Layers: a.BaseLayers, Method: a.Method, Inferred: a.Inferred}
+	}
+	excludeBase(opts, a, res)
+	return nil
 }
 
 func sharesPrefix(cf *v1.ConfigFile, base []string) bool {
@@ -435,6 +504,9 @@ func selectScanners(names []string) (map[string]bool, error) {
 	set := map[string]bool{}
 	for _, n := range names {
 		n = strings.TrimSpace(n)
+		if n == ScannerNone && len(names) == 1 {
+			return set, nil
+		}
 		if !slices.Contains(AllScanners, n) {
 			return nil, failure.Inputf("unknown scanner %q: want %s", n, strings.Join(AllScanners, ", "))
 		}

@@ -77,7 +77,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return failure.Input(err) })
-	root.AddCommand(newScanCmd(stdout, stderr), newLintCmd(stdout, stderr), newDBCmd(stdout, stderr), newVersionCmd(stdout), newGitHubCmd(stdout), newAzureCmd(stdout))
+	root.AddCommand(newScanCmd(stdout, stderr), newSBOMCmd(stdout, stderr), newLintCmd(stdout, stderr), newDBCmd(stdout, stderr), newVersionCmd(stdout), newGitHubCmd(stdout), newAzureCmd(stdout))
 	return root
 }
 

@@ -125,6 +125,7 @@ type scanFlags struct {
 	resolve    bool
 	dockerfile string
 	contextDir string
+	sbom       string
 }
 
 func newScanCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -148,14 +149,25 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 3 the scan could not complete.`,
 		Example: `  imagegate scan alpine:3.20
   imagegate scan docker-archive:app.tar --dockerfile Dockerfile --severity-threshold high
-  imagegate scan --platform linux/arm64 ghcr.io/org/app:1.2 --format json --output report.json`,
+  imagegate scan --platform linux/arm64 ghcr.io/org/app:1.2 --format json --output report.json
+  imagegate scan --sbom app.cdx.json --severity-threshold high`,
 		Args: func(_ *cobra.Command, args []string) error {
+			if f.sbom != "" {
+				if len(args) != 0 {
+					return failure.Inputf("scan --sbom takes no IMAGE argument, got %d", len(args))
+				}
+				return nil
+			}
 			if len(args) != 1 {
 				return failure.Inputf("scan takes exactly one IMAGE argument, got %d", len(args))
 			}
 			return nil
 		},
 		RunE: work(func(cmd *cobra.Command, args []string) error {
+			image := ""
+			if len(args) == 1 {
+				image = args[0]
+			}
 			pol, cfg, err := f.prepare()
 			if err != nil {
 				return err
@@ -167,7 +179,8 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 				f.password = os.Getenv("IMAGEGATE_PASSWORD")
 			}
 			res, err := scanner.Scan(cmd.Context(), scanner.Options{
-				Image:         args[0],
+				Image:         image,
+				SBOM:          f.sbom,
 				Platform:      f.platform,
 				Username:      f.username,
 				Password:      f.password,
@@ -208,6 +221,7 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 	fl.BoolVar(&f.listPkgs, "list-packages", false, "table format: list every package, not only counts")
 	fl.StringVar(&f.dockerfile, "dockerfile", "", "also check this Dockerfile against the Dockerfile rules")
 	fl.StringVar(&f.contextDir, "context", "", "build context folder of the Dockerfile (checks .dockerignore against its files)")
+	fl.StringVar(&f.sbom, "sbom", "", "check a CycloneDX JSON SBOM (from 'imagegate sbom' or another tool) instead of an image")
 	return cmd
 }
 

@@ -16,15 +16,7 @@ import (
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/inventory"
-)
-
-// Property names imagegate adds to components.
-const (
-	PropLayer    = "imagegate:layer"
-	PropLocation = "imagegate:location"
-	PropOSOwned  = "imagegate:os-owned"
-	PropSource   = "imagegate:source-package"
-	PropEco      = "imagegate:ecosystem"
+	"github.com/imagegate/imagegate/scanner/sbom"
 )
 
 // Options configures the SBOM.
@@ -57,12 +49,20 @@ func BOM(r *scanner.Result, o Options) *cdx.BOM {
 		if c.Version == "" {
 			c.Version = r.Image.ID
 		}
-		props := []cdx.Property{{Name: "imagegate:image-id", Value: r.Image.ID}}
+		props := []cdx.Property{{Name: sbom.PropImageID, Value: r.Image.ID}}
 		if r.Image.Platform != "" {
-			props = append(props, cdx.Property{Name: "imagegate:platform", Value: r.Image.Platform})
+			props = append(props, cdx.Property{Name: sbom.PropPlatform, Value: r.Image.Platform})
 		}
 		if r.OS != nil {
-			props = append(props, cdx.Property{Name: "imagegate:os", Value: strings.TrimSpace(r.OS.ID + " " + r.OS.VersionID)})
+			props = append(props, cdx.Property{Name: sbom.PropOS, Value: strings.TrimSpace(r.OS.ID + " " + r.OS.VersionID)})
+		}
+		if r.Base != nil {
+			props = append(props,
+				cdx.Property{Name: sbom.PropBaseLayers, Value: strconv.Itoa(r.Base.Layers)},
+				cdx.Property{Name: sbom.PropAttribution, Value: r.Base.Method})
+			if r.Base.Inferred {
+				props = append(props, cdx.Property{Name: sbom.PropInferred, Value: "true"})
+			}
 		}
 		c.Properties = &props
 		bom.Metadata.Component = &c
@@ -118,15 +118,18 @@ func component(ref string, p inventory.Package) cdx.Component {
 		Version:    p.Version,
 		PackageURL: p.PURL,
 	}
-	props := []cdx.Property{{Name: PropEco, Value: p.Ecosystem}, {Name: PropLayer, Value: strconv.Itoa(p.Layer)}}
+	props := []cdx.Property{{Name: sbom.PropEcosystem, Value: p.Ecosystem}, {Name: sbom.PropLayer, Value: strconv.Itoa(p.Layer)}}
 	for _, l := range p.Locations {
-		props = append(props, cdx.Property{Name: PropLocation, Value: l})
+		props = append(props, cdx.Property{Name: sbom.PropLocation, Value: l})
+	}
+	if p.Arch != "" {
+		props = append(props, cdx.Property{Name: sbom.PropArch, Value: p.Arch})
 	}
 	if p.SourceName != "" {
-		props = append(props, cdx.Property{Name: PropSource, Value: strings.TrimSpace(p.SourceName + " " + p.SourceVersion)})
+		props = append(props, cdx.Property{Name: sbom.PropSource, Value: strings.TrimSpace(p.SourceName + " " + p.SourceVersion)})
 	}
 	if p.OSOwned {
-		props = append(props, cdx.Property{Name: PropOSOwned, Value: "true"})
+		props = append(props, cdx.Property{Name: sbom.PropOSOwned, Value: "true"})
 	}
 	c.Properties = &props
 	return c
@@ -190,7 +193,7 @@ func vulnerability(f finding.Finding, ref string) cdx.Vulnerability {
 		}
 		v.Analysis = &cdx.VulnerabilityAnalysis{State: state, Detail: f.Suppressed.Reason + " (" + f.Suppressed.Source + ")"}
 	}
-	props := []cdx.Property{{Name: "imagegate:fingerprint", Value: f.Fingerprint}, {Name: PropLayer, Value: strconv.Itoa(f.Layer)}}
+	props := []cdx.Property{{Name: "imagegate:fingerprint", Value: f.Fingerprint}, {Name: sbom.PropLayer, Value: strconv.Itoa(f.Layer)}}
 	v.Properties = &props
 	return v
 }

@@ -89,6 +89,9 @@ func (t *writer) image(r *scanner.Result) {
 	} else {
 		t.printf("  %-9s %s\n", "os", t.st.dim("unknown (no os-release)"))
 	}
+	if len(r.Layers) == 0 {
+		return // an SBOM scan: no layers to show
+	}
 	t.printf("\n%s\n", t.st.bold(fmt.Sprintf("Layers (%d)", len(r.Layers))))
 	tw := t.table()
 	fmt.Fprintf(tw, "  #\tDIFF ID\tFILES\tCREATED BY\n")
