@@ -131,7 +131,7 @@ func (x *Index) merge(layers []layerContent) error {
 			f.Removed = true
 		}
 	}
-	x.walk(func(_ string, f *File) { f.Removed = false })
+	x.walk(func(f *File) { f.Removed = false })
 	return nil
 }
 
@@ -148,10 +148,11 @@ func (x *Index) lookupNode(p string) *node {
 	return n
 }
 
-// walk visits the final filesystem in path order.
-func (x *Index) walk(fn func(p string, f *File)) {
-	var rec func(prefix string, n *node)
-	rec = func(prefix string, n *node) {
+// walk visits the final filesystem in path order. (Files carry their paths: building
+// them again here would cost the square of the depth.)
+func (x *Index) walk(fn func(f *File)) {
+	var rec func(n *node)
+	rec = func(n *node) {
 		names := make([]string, 0, len(n.children))
 		for name := range n.children {
 			names = append(names, name)
@@ -159,23 +160,19 @@ func (x *Index) walk(fn func(p string, f *File)) {
 		sort.Strings(names)
 		for _, name := range names {
 			c := n.children[name]
-			p := name
-			if prefix != "" {
-				p = prefix + "/" + name
-			}
 			if c.file != nil {
-				fn(p, c.file)
+				fn(c.file)
 			}
-			rec(p, c)
+			rec(c)
 		}
 	}
-	rec("", x.root)
+	rec(x.root)
 }
 
 // Files returns the final filesystem's entries in path order.
 func (x *Index) Files() []*File {
 	var out []*File
-	x.walk(func(_ string, f *File) { out = append(out, f) })
+	x.walk(func(f *File) { out = append(out, f) })
 	return out
 }
 

@@ -190,3 +190,18 @@ func TestBrokenLanguageFilesAreWarnings(t *testing.T) {
 	assert.Contains(t, joined, "opt/bomb.war")
 	t.Log(joined)
 }
+
+// A 10,000-deep node_modules chain (a 150 KB path) is read in bounded time: every level's
+// package.json is a package.
+func TestDeepNodeModules(t *testing.T) {
+	body := imagetest.Fixture(t, "npm/demo-app/node_modules/ms/package.json")
+	var entries []imagetest.Entry
+	p := "app"
+	for range 10000 {
+		p += "/node_modules/ms"
+	}
+	entries = append(entries, imagetest.File(p+"/package.json", body))
+	inv := analyze(t, imagetest.Step{CreatedBy: "COPY . /app", Layer: imagetest.Layer(t, entries...)})
+	require.Len(t, inv.Packages, 1)
+	assert.Equal(t, "ms", inv.Packages[0].Name)
+}
