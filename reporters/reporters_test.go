@@ -46,16 +46,18 @@ func TestMain(m *testing.M) {
 // medium threshold with --report-all, and makes paths repository-relative.
 func richResult(t *testing.T) *scanner.Result {
 	t.Helper()
-	root := imagetest.RepoRoot(t)
-	cfg, err := config.Load(filepath.Join(root, "testdata", "demo", "imagegate.yaml"))
+	// Scan from the repository root with relative paths, as a CI step does: paths, and the
+	// fingerprints made from them, are the same in every clone.
+	t.Chdir(imagetest.RepoRoot(t))
+	cfg, err := config.Load(filepath.Join("testdata", "demo", "imagegate.yaml"))
 	require.NoError(t, err)
-	doc, err := policy.LoadVEX(filepath.Join(root, "testdata", "demo", "demo.openvex.json"))
+	doc, err := policy.LoadVEX(filepath.Join("testdata", "demo", "demo.openvex.json"))
 	require.NoError(t, err)
 	res, err := scanner.Scan(context.Background(), scanner.Options{
-		Image:      filepath.Join(root, "testdata", "demo", "demo-image.tar"),
-		DB:         filepath.Join(root, "testdata", "osv"),
+		Image:      filepath.Join("testdata", "demo", "demo-image.tar"),
+		DB:         filepath.Join("testdata", "osv"),
 		DBMaxAge:   100 * 365 * 24 * time.Hour,
-		Dockerfile: filepath.Join(root, "testdata", "demo", "Dockerfile"),
+		Dockerfile: filepath.Join("testdata", "demo", "Dockerfile"),
 		Config:     cfg,
 		Policy: &policy.Policy{
 			Threshold: finding.Medium, FailOnIssues: true, ReportAll: true,
@@ -63,24 +65,11 @@ func richResult(t *testing.T) *scanner.Result {
 		},
 	})
 	require.NoError(t, err)
-	rel := func(p string) string {
-		r, err := filepath.Rel(root, p)
-		require.NoError(t, err)
-		return filepath.ToSlash(r)
-	}
-	res.Image.Name = rel(res.Image.Name)
-	res.Dockerfile = rel(res.Dockerfile)
-	for i := range res.Findings {
-		f := &res.Findings[i]
-		if f.Location != nil {
-			f.Location.Path = rel(f.Location.Path)
-		}
-		if f.Suppressed != nil {
-			f.Suppressed.Source = strings.ReplaceAll(f.Suppressed.Source, root+string(filepath.Separator), "")
-		}
-	}
 	for i := range res.Data {
-		res.Data[i].Source = rel(res.Data[i].Source)
+		// The data source is recorded as an absolute path.
+		r, err := filepath.Rel(imagetest.RepoRoot(t), res.Data[i].Source)
+		require.NoError(t, err)
+		res.Data[i].Source = filepath.ToSlash(r)
 	}
 	var kept []string
 	for _, w := range res.Warnings {
