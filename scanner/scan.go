@@ -468,15 +468,19 @@ func scanSBOM(ctx context.Context, opts Options, doc *sbom.Document, store *vuln
 		}
 	}
 	a := &baseimage.Attribution{BaseLayers: doc.BaseLayers, Method: doc.Attribution, Inferred: doc.Inferred}
-	layers := doc.BaseLayers
-	for _, p := range doc.Packages {
-		layers = max(layers, p.Layer+1)
-	}
-	for i := range layers {
-		a.Layers = append(a.Layers, baseimage.LayerOrigin{Base: i < doc.BaseLayers})
-	}
-	a.Apply(res.Findings)
 	if a.Method != "" {
+		// The SBOM keeps the split, not the layers: findings from the first BaseLayers
+		// layers are the base image's.
+		for i := range res.Findings {
+			f := &res.Findings[i]
+			if f.Layer < 0 {
+				continue
+			}
+			f.Origin, f.Inferred = "app", a.Inferred
+			if f.Layer < a.BaseLayers {
+				f.Origin = "base"
+			}
+		}
 		res.Base = &BaseInfo{Layers: a.BaseLayers, Method: a.Method, Inferred: a.Inferred}
 	}
 	excludeBase(opts, a, res)

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"time"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -59,6 +60,9 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	return failure.Code(err)
 }
 
+// DefaultTimeout bounds a whole run (pull, walk, match, reports).
+const DefaultTimeout = 10 * time.Minute
+
 // gateError ends a run whose findings failed the gate (exit 1); the report says why.
 type gateError struct{}
 
@@ -77,6 +81,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return failure.Input(err) })
+	root.PersistentFlags().Duration("timeout", DefaultTimeout, "give up (exit 3) when the whole run takes longer than this; 0: no limit")
 	root.AddCommand(newScanCmd(stdout, stderr), newSBOMCmd(stdout, stderr), newLintCmd(stdout, stderr), newDBCmd(stdout, stderr), newVersionCmd(stdout), newGitHubCmd(stdout), newAzureCmd(stdout))
 	return root
 }
@@ -85,7 +90,19 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 // that only cobra's own errors count as usage errors.
 func work(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
+		timeout, _ := cmd.Flags().GetDuration("timeout")
+		if timeout < 0 {
+			return failure.Inputf("--timeout %s: want a positive duration, or 0 for no limit", timeout)
+		}
+		if timeout > 0 {
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			cmd.SetContext(ctx)
+		}
 		err := fn(cmd, args)
+		if err != nil && errors.Is(cmd.Context().Err(), context.DeadlineExceeded) {
+			return failure.Incomplete(fmt.Errorf("did not finish within --timeout %s: raise --timeout for a large image or a slow registry", timeout))
+		}
 		var ferr *failure.Error
 		var gate *gateError
 		if err != nil && !errors.As(err, &ferr) && !errors.As(err, &gate) {

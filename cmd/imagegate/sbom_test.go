@@ -100,11 +100,33 @@ func TestScanForeignSBOM(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
 	assert.Contains(t, rep.Packages, struct{ Name, Ecosystem string }{"musl", "Alpine:v3.20"})
 
+	// Hostile numbers are bounded: no layer table is built from them.
+	huge := `{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+	  "metadata": {"component": {"type": "container", "name": "x", "properties": [
+	    {"name": "imagegate:base-layers", "value": "9223372036854775807"}, {"name": "imagegate:attribution", "value": "history"}]}},
+	  "components": [{"type": "library", "name": "minimist", "version": "1.2.5", "purl": "pkg:npm/minimist@1.2.5",
+	    "properties": [{"name": "imagegate:layer", "value": "9223372036854775806"}]}]}`
+	require.NoError(t, os.WriteFile(path, []byte(huge), 0o644))
+	r = runCLI(t, "scan", "--sbom", path, "--db", db, "-f", "json", "--fail-on-issues=false")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, vulnFacts(t, []byte(r.stdout)), "CVE-2021-44906 CRITICAL minimist@1.2.5 npm layer=9223372036854775806 origin=base fixed=[1.2.6]")
+
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	require.NoError(t, os.WriteFile(bad, []byte(`{"bomFormat": "SPDX"}`), 0o644))
 	r = runCLI(t, "scan", "--sbom", bad, "--db", db)
 	assert.Equal(t, 2, r.code)
 	assert.Contains(t, r.stderr, "bomFormat")
 	r = runCLI(t, "scan", "--sbom", bad, "alpine")
+	assert.Equal(t, 2, r.code)
+}
+
+// --timeout bounds the whole run: past it the scan stops with exit 3 and says so.
+func TestTimeout(t *testing.T) {
+	db := filepath.Join(imagetest.RepoRoot(t), "testdata", "osv")
+	r := runCLI(t, "scan", "docker-archive:"+demoPath(t), "--db", db, "--timeout", "1ns")
+	assert.Equal(t, 3, r.code)
+	assert.Contains(t, r.stderr, "did not finish within --timeout 1ns")
+	assert.Empty(t, r.stdout, "no partial report")
+	r = runCLI(t, "scan", "docker-archive:"+demoPath(t), "--db", db, "--timeout", "-1s")
 	assert.Equal(t, 2, r.code)
 }

@@ -97,6 +97,7 @@ func Read(r io.Reader, name string) (*Document, error) {
 				doc.OS = &inventory.OS{ID: id, VersionID: ver}
 			case PropBaseLayers:
 				doc.BaseLayers, _ = strconv.Atoi(p.Value)
+				doc.BaseLayers = max(doc.BaseLayers, 0)
 			case PropAttribution:
 				doc.Attribution = p.Value
 			case PropInferred:
@@ -165,7 +166,9 @@ func toPackage(c cdx.Component, os *inventory.OS) (*inventory.Package, error) {
 		case PropEcosystem:
 			p.Ecosystem = pr.Value
 		case PropLayer:
-			p.Layer, _ = strconv.Atoi(pr.Value)
+			if n, err := strconv.Atoi(pr.Value); err == nil && n >= 0 {
+				p.Layer = n
+			}
 		case PropLocation:
 			p.Locations = append(p.Locations, pr.Value)
 		case PropOSOwned:

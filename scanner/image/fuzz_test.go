@@ -1,0 +1,65 @@
+package image_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/scanner/image"
+	"github.com/imagegate/imagegate/scanner/imagecheck"
+	"github.com/imagegate/imagegate/scanner/inventory"
+)
+
+// FuzzWalk walks a layer of arbitrary tar bytes on top of a real Alpine base with every
+// analyzer attached (packages, binaries, image checks, secrets): never a panic, and no
+// file of the index has a path that leaves the image root.
+func FuzzWalk(f *testing.F) {
+	f.Add(imagetest.TarBytes(f, imagetest.Tree(f, "pkgdb/alpine320")...))
+	f.Add(imagetest.TarBytes(f, imagetest.Tree(f, "pkgdb/debian11-app")...))
+	f.Add(imagetest.TarBytes(f,
+		imagetest.Symlink("etc/os-release", "../../../../etc/passwd"),
+		imagetest.Symlink("loop/a", "b"), imagetest.Symlink("loop/b", "a"),
+		imagetest.Whiteout("lib/apk/db/installed"), imagetest.Opaque("usr"),
+		imagetest.File("app/x.jar", imagetest.Fixture(f, "langs/commons-cli-1.5.0.jar")),
+		imagetest.File("root/.ssh/id_rsa", []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n")),
+	))
+	f.Add([]byte{})
+	base := imagetest.Layer(f, imagetest.Tree(f, "pkgdb/alpine320")...)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+		if err != nil {
+			return
+		}
+		img := imagetest.Image(t, "linux/amd64", imagetest.Step{CreatedBy: "base", Layer: base}, imagetest.Step{CreatedBy: "fuzz", Layer: l})
+		inv, err := inventory.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checks, err := imagecheck.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		idx, err := image.Walk(ctx, &image.Image{Image: img}, image.Requirers{inv, checks}, image.WithConsumer(inv), image.WithConsumer(checks))
+		if err != nil {
+			return
+		}
+		for _, fl := range idx.Files() {
+			if len(fl.Path) > 0 && (fl.Path[0] == '/' || fl.Path == ".." || bytes.HasPrefix([]byte(fl.Path), []byte("../"))) {
+				t.Fatalf("path %q leaves the image root", fl.Path)
+			}
+		}
+		if _, err := inv.Analyze(ctx, idx); err != nil {
+			return
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checks.Check(ctx, cf, idx)
+	})
+}
