@@ -10,8 +10,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
-	"time"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
