@@ -48,6 +48,11 @@ type Options struct {
 	Insecure bool
 	// MaxFileSize bounds the bytes kept in memory for one file (0: the default).
 	MaxFileSize int64
+	// MaxLayerExpansion bounds how many times its stored size a layer may expand to, and
+	// MaxLayerFiles the entries of one layer (0: the defaults, image.DefaultMaxExpansion
+	// and image.DefaultMaxFilesPerLayer).
+	MaxLayerExpansion int64
+	MaxLayerFiles     int
 
 	// Scanners selects the checks to run (default: all that apply); see AllScanners.
 	Scanners []string
@@ -349,7 +354,7 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 	if err != nil {
 		return err
 	}
-	walkOpts := []image.WalkOption{image.WithConsumer(inv)}
+	walkOpts := []image.WalkOption{image.WithConsumer(inv), image.WithMaxExpansion(opts.MaxLayerExpansion), image.WithMaxFilesPerLayer(opts.MaxLayerFiles)}
 	if opts.MaxFileSize > 0 {
 		walkOpts = append(walkOpts, image.WithMaxFileSize(opts.MaxFileSize))
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/imagegate/imagegate/scanner/config"
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/policy"
 )
 
@@ -116,6 +117,8 @@ type scanFlags struct {
 	password   string
 	insecure   bool
 	maxFile    int64
+	maxExpand  int64
+	maxFiles   int
 	scanners   []string
 	db         string
 	dbMaxAge   time.Duration
@@ -164,9 +167,9 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 			return nil
 		},
 		RunE: work(func(cmd *cobra.Command, args []string) error {
-			image := ""
+			imageArg := ""
 			if len(args) == 1 {
-				image = args[0]
+				imageArg = args[0]
 			}
 			pol, cfg, err := f.prepare()
 			if err != nil {
@@ -179,24 +182,26 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 				f.password = os.Getenv("IMAGEGATE_PASSWORD")
 			}
 			res, err := scanner.Scan(cmd.Context(), scanner.Options{
-				Image:         image,
-				SBOM:          f.sbom,
-				Platform:      f.platform,
-				Username:      f.username,
-				Password:      f.password,
-				Insecure:      f.insecure,
-				MaxFileSize:   f.maxFile,
-				Scanners:      f.scanners,
-				DB:            f.db,
-				DBMaxAge:      f.dbMaxAge,
-				IgnoreUnfixed: f.unfixed,
-				ExcludeBase:   f.exclBase,
-				BaseImage:     f.baseImage,
-				ResolveBase:   f.resolve,
-				Dockerfile:    f.dockerfile,
-				ContextDir:    f.contextDir,
-				Config:        cfg,
-				Policy:        pol,
+				Image:             imageArg,
+				SBOM:              f.sbom,
+				Platform:          f.platform,
+				Username:          f.username,
+				Password:          f.password,
+				Insecure:          f.insecure,
+				MaxFileSize:       f.maxFile,
+				MaxLayerExpansion: f.maxExpand,
+				MaxLayerFiles:     f.maxFiles,
+				Scanners:          f.scanners,
+				DB:                f.db,
+				DBMaxAge:          f.dbMaxAge,
+				IgnoreUnfixed:     f.unfixed,
+				ExcludeBase:       f.exclBase,
+				BaseImage:         f.baseImage,
+				ResolveBase:       f.resolve,
+				Dockerfile:        f.dockerfile,
+				ContextDir:        f.contextDir,
+				Config:            cfg,
+				Policy:            pol,
 			})
 			if err != nil {
 				return err
@@ -211,6 +216,8 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 	fl.StringVar(&f.password, "password", "", "registry password or token (or IMAGEGATE_PASSWORD)")
 	fl.BoolVar(&f.insecure, "insecure-registry", false, "allow a plain-HTTP registry")
 	fl.Int64Var(&f.maxFile, "max-file-size", 0, "largest file read into memory, in bytes (default 128 MiB)")
+	fl.Int64Var(&f.maxExpand, "max-layer-expansion", image.DefaultMaxExpansion, "stop on a layer that expands to more than this many times its stored size (past 1 GiB): a decompression bomb")
+	fl.IntVar(&f.maxFiles, "max-layer-files", image.DefaultMaxFilesPerLayer, "stop on a layer with more entries than this")
 	fl.StringSliceVar(&f.scanners, "scanners", nil, "checks to run: vuln, dockerfile, config, secret (default: all)")
 	fl.StringVar(&f.db, "db", "", "vulnerability database folder, or a folder of OSV all.zip files (default $IMAGEGATE_DB or the user cache)")
 	fl.DurationVar(&f.dbMaxAge, "db-max-age", scanner.DefaultDBMaxAge, "warn when the vulnerability data is older than this")

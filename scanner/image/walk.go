@@ -58,10 +58,42 @@ const HeadSize = 64
 // DefaultMaxFileSize bounds the bytes kept for one file.
 const DefaultMaxFileSize = 128 << 20
 
+// DefaultMaxExpansion bounds how many times its stored size a layer may expand to (past
+// ExpansionFloor): a gzip or zstd bomb stops there instead of streaming gigabytes of zeros.
+// Real layers expand 2-10 times.
+const DefaultMaxExpansion = 200
+
+// ExpansionFloor is what any layer may expand to, whatever its stored size.
+const ExpansionFloor = 1 << 30
+
+// DefaultMaxFilesPerLayer bounds the entries of one layer's tar.
+const DefaultMaxFilesPerLayer = 1_000_000
+
 type walkOptions struct {
-	maxFileSize int64
-	parallel    int
-	consumers   []Consumer
+	maxFileSize  int64
+	maxExpansion int64
+	maxFiles     int
+	parallel     int
+	consumers    []Consumer
+}
+
+// WithMaxExpansion sets how many times its stored size a layer may expand to (0: the
+// default).
+func WithMaxExpansion(ratio int64) WalkOption {
+	return func(o *walkOptions) {
+		if ratio > 0 {
+			o.maxExpansion = ratio
+		}
+	}
+}
+
+// WithMaxFilesPerLayer bounds the entries of one layer (0: the default).
+func WithMaxFilesPerLayer(n int) WalkOption {
+	return func(o *walkOptions) {
+		if n > 0 {
+			o.maxFiles = n
+		}
+	}
 }
 
 // WithConsumer adds a consumer of file contents.
@@ -84,7 +116,7 @@ func WithParallelism(n int) WalkOption { return func(o *walkOptions) { o.paralle
 // directories. Files that a later layer deleted or replaced stay in the index, marked
 // Removed.
 func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*Index, error) {
-	o := walkOptions{maxFileSize: DefaultMaxFileSize, parallel: runtime.NumCPU()}
+	o := walkOptions{maxFileSize: DefaultMaxFileSize, maxExpansion: DefaultMaxExpansion, maxFiles: DefaultMaxFilesPerLayer, parallel: runtime.NumCPU()}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -193,6 +225,13 @@ func layerError(l Layer, err error) error {
 	if errors.As(err, &ferr) {
 		return &failure.Error{Kind: ferr.Kind, Err: fmt.Errorf("%s: %w", what, err)}
 	}
+	var bomb *expansionError
+	if errors.As(err, &bomb) {
+		return failure.Inputf("%s: %v", what, bomb)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return failure.Inputf("%s: the blob is missing from the image", what)
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return failure.Inputf("%s: truncated: the layer ends in the middle of a file", what)
 	}
@@ -222,6 +261,31 @@ const (
 	opaqueMarker   = ".wh..wh..opq"
 )
 
+// expansionLimit fails the read once a layer has expanded past max bytes.
+type expansionLimit struct {
+	r           io.Reader
+	n, max      int64
+	size, ratio int64
+}
+
+type expansionError struct{ size, ratio int64 }
+
+func (e *expansionError) Error() string {
+	return fmt.Sprintf("expands to more than %d times its %d stored bytes (a decompression bomb?): raise --max-layer-expansion to read it", e.ratio, e.size)
+}
+
+func (e *expansionLimit) Read(p []byte) (int, error) {
+	if e.n >= e.max {
+		return 0, &expansionError{size: e.size, ratio: e.ratio}
+	}
+	if int64(len(p)) > e.max-e.n {
+		p = p[:e.max-e.n]
+	}
+	n, err := e.r.Read(p)
+	e.n += int64(n)
+	return n, err
+}
+
 type layerContent struct {
 	files     []*File
 	whiteouts []string // paths deleted from lower layers
@@ -236,7 +300,12 @@ func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, req Requ
 		return lc, err
 	}
 	defer rc.Close()
-	tr := tar.NewReader(rc)
+	var stream io.Reader = rc
+	if size, err := l.Size(); err == nil && size > 0 {
+		stream = &expansionLimit{r: rc, max: max(ExpansionFloor, size*o.maxExpansion), size: size, ratio: o.maxExpansion}
+	}
+	tr := tar.NewReader(stream)
+	entries := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return lc, err
@@ -247,6 +316,9 @@ func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, req Requ
 		}
 		if err != nil {
 			return lc, err
+		}
+		if entries++; entries > o.maxFiles {
+			return lc, failure.Inputf("more than %d entries: raise --max-layer-files to read it", o.maxFiles)
 		}
 		p, err := cleanPath(h.Name)
 		if err != nil {

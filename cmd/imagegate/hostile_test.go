@@ -1,0 +1,93 @@
+package main
+
+import (
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/imagegate/imagegate/internal/hostile"
+	"github.com/imagegate/imagegate/internal/imagetest"
+)
+
+// Every hostile input ends with its exit code and, when it fails, one clear error line:
+// never a panic, a Go stack or a partial report.
+func TestHostileCorpus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 10 GiB gzip bomb and a 100,000-file image")
+	}
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	db := filepath.Join(imagetest.RepoRoot(t), "testdata", "osv")
+	cases := hostile.Build(t, t.TempDir(), db)
+	assert.GreaterOrEqual(t, len(cases), 30)
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			r := runCLI(t, c.Args...)
+			assert.Equal(t, c.Code, r.code, "stderr: %s", r.stderr)
+			var errLines []string
+			for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+				if l != "" && !strings.HasPrefix(l, "imagegate: warning: ") {
+					errLines = append(errLines, l)
+				}
+			}
+			assert.NotContains(t, r.stderr, "goroutine ")
+			assert.NotContains(t, r.stderr, "panic")
+			if c.Code >= 2 {
+				assert.Len(t, errLines, 1, "one error line")
+				if len(errLines) == 1 {
+					assert.True(t, strings.HasPrefix(errLines[0], "imagegate: "), errLines[0])
+					assert.Contains(t, errLines[0], c.Message)
+				}
+				assert.Empty(t, r.stdout, "no partial report")
+			}
+		})
+	}
+}
+
+// BenchmarkHostile runs each hostile case and reports its time and peak heap: the target
+// is under 10 s and 300 MiB each.
+func BenchmarkHostile(b *testing.B) {
+	b.Setenv("XDG_CACHE_HOME", b.TempDir())
+	db := filepath.Join(imagetest.RepoRoot(b), "testdata", "osv")
+	for _, c := range hostile.Build(b, b.TempDir(), db) {
+		b.Run(c.Name, func(b *testing.B) {
+			var peak uint64
+			for range b.N {
+				runtime.GC()
+				stop := make(chan struct{})
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var ms runtime.MemStats
+					tk := time.NewTicker(5 * time.Millisecond)
+					defer tk.Stop()
+					for {
+						runtime.ReadMemStats(&ms)
+						peak = max(peak, ms.HeapInuse)
+						select {
+						case <-stop:
+							return
+						case <-tk.C:
+						}
+					}
+				}()
+				code := run(c.Args, discard{}, discard{})
+				close(stop)
+				wg.Wait()
+				if code != c.Code {
+					b.Fatalf("exit %d, want %d", code, c.Code)
+				}
+			}
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+		})
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

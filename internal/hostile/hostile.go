@@ -1,0 +1,249 @@
+// Package hostile builds the hostile-input corpus: images, Dockerfiles, databases, SBOMs
+// and settings made to break a scanner (decompression bombs, path escapes, symlink loops,
+// truncation, huge and deep trees, invalid UTF-8, corrupt files). Each case is the
+// command line that must end with its exit code and one clear message. The corpus is
+// built into a temporary folder by the tests and the benchmark; nothing large is
+// committed.
+package hostile
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imagegate/imagegate/internal/imagetest"
+)
+
+// Case is one hostile input.
+type Case struct {
+	Name string
+	Args []string
+	// Code is the exit code the run must end with.
+	Code int
+	// Message is part of the one error line (empty for a clean pass or gate failure).
+	Message string
+}
+
+// Build writes the corpus under dir; db is a folder of OSV exports for the scans.
+func Build(t testing.TB, dir, db string) []Case {
+	t.Helper()
+	w := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	image := func(entries ...imagetest.Entry) string {
+		img := imagetest.Image(t, "linux/amd64", imagetest.Step{CreatedBy: "COPY . /", Layer: imagetest.Layer(t, entries...)})
+		return "docker-archive:" + imagetest.DockerArchive(t, img, "hostile:latest")
+	}
+	scan := func(img string, extra ...string) []string {
+		return append([]string{"scan", img, "--db", db, "--fail-on-issues=false", "-f", "json"}, extra...)
+	}
+	lint := func(p string) []string { return []string{"lint", p, "--fail-on-issues=false"} }
+	badUTF8 := "caf\xe9-\xff\xfe"
+	good := image(imagetest.File("etc/os-release", []byte("ID=alpine\nVERSION_ID=3.20.2\n")))
+
+	var cases []Case
+	add := func(name string, args []string, code int, msg string) {
+		cases = append(cases, Case{Name: name, Args: args, Code: code, Message: msg})
+	}
+
+	// Images.
+	add("gzip-bomb-10GiB", scan("oci-dir:"+gzipBomb(t, filepath.Join(dir, "gzip-bomb"), 10<<30)), 2, "decompression bomb")
+	var many []imagetest.Entry
+	for i := range 100_000 {
+		many = append(many, imagetest.File(fmt.Sprintf("many/%d", i), nil))
+	}
+	manyImage := image(many...)
+	add("100k-empty-files", scan(manyImage), 0, "")
+	add("100k-files-over-a-lower-limit", scan(manyImage, "--max-layer-files", "50000"), 2, "more than 50000 entries")
+	deep := "d"
+	for range 10_000 {
+		deep += "/d"
+	}
+	add("10k-deep-directories", scan(image(imagetest.File(deep+"/f", []byte("x")))), 0, "")
+	add("symlink-loop", scan(image(imagetest.Symlink("etc/os-release", "../loop/a"), imagetest.Symlink("loop/a", "b"), imagetest.Symlink("loop/b", "a"))), 0, "")
+	add("symlink-escape-absolute", scan(image(imagetest.Symlink("etc/os-release", "/../../../../etc/os-release"))), 0, "")
+	add("symlink-escape-relative", scan(image(imagetest.Dir("etc"), imagetest.Symlink("etc/os-release", "../../../../../../etc/os-release"))), 0, "")
+	add("hardlink-outside", scan(image(imagetest.Entry{Path: "etc/passwd", Type: tar.TypeLink, Linkname: "../../etc/shadow"})), 2, "")
+	add("dotdot-entry", scan(image(imagetest.File("../../evil", []byte("x")))), 2, "")
+	add("invalid-utf8-names", scan(image(imagetest.File("app/"+badUTF8+"/package.json", []byte(`{"name":"`+badUTF8+`","version":"1.0.0"}`)))), 0, "")
+	add("invalid-utf8-package-db", scan(image(imagetest.File("lib/apk/db/installed", []byte("P:"+badUTF8+"\nV:1-r0\n\n")), imagetest.File("etc/os-release", []byte("ID=alpine\nVERSION_ID=3.20.2\n")))), 0, "")
+	add("binary-garbage-elf", scan(image(imagetest.Entry{Path: "bin/x", Mode: 0o755, Body: append([]byte{0x7f, 'E', 'L', 'F', 2, 1, 1}, bytes.Repeat([]byte{0xff}, 4096)...)})), 0, "")
+	add("truncated-layer", scan("oci-dir:"+truncatedLayout(t, filepath.Join(dir, "truncated"))), 2, "truncated")
+	add("missing-blob", scan("oci-dir:"+missingBlob(t, filepath.Join(dir, "missing-blob"))), 2, "missing from the image")
+	add("not-an-image", scan(w("random.tar", bytes.Repeat([]byte{0x5a, 0xa5, 0x00, 0xff}, 4096))), 2, "")
+	add("empty-file", scan(w("empty.tar", nil)), 2, "")
+	add("docker-archive-without-manifest", scan("docker-archive:"+w("nomanifest.tar", imagetest.TarBytes(t, imagetest.File("x", []byte("y"))))), 2, "")
+	add("unknown-transport", scan("ftp://example/image"), 2, "")
+	add("bad-platform", scan(good, "--platform", "linux/"+badUTF8+"/x/y"), 2, "platform")
+
+	// Dockerfiles.
+	add("dockerfile-50MB-one-line", lint(w("df/huge/Dockerfile", append([]byte("FROM alpine\nRUN echo "), bytes.Repeat([]byte("a"), 50<<20)...))), 2, "limit")
+	add("dockerfile-nul", lint(w("df/nul/Dockerfile", []byte("FROM alpine\nRUN a\x00b\n"))), 2, "NUL")
+	add("dockerfile-invalid-utf8", lint(w("df/utf8/Dockerfile", []byte("FROM alpine\nENV A="+badUTF8+"\n"))), 2, "UTF-8")
+	add("dockerfile-10k-continuations", lint(w("df/cont/Dockerfile", []byte("FROM alpine\nRUN true"+strings.Repeat(" \\\n && true", 10_000)+"\n"))), 0, "")
+	add("dockerfile-unterminated-heredoc", lint(w("df/heredoc/Dockerfile", []byte("FROM alpine\nRUN <<EOF\necho\n"))), 2, "unterminated heredoc")
+	add("dockerfile-no-from", lint(w("df/nofrom/Dockerfile", []byte("RUN echo\n"))), 2, "")
+
+	// Vulnerability data.
+	add("osv-zip-bomb", []string{"scan", good, "--db", osvZipBomb(t, filepath.Join(dir, "osv-bomb"))}, 2, "no OSV records")
+	add("osv-corrupt-zip", []string{"scan", good, "--db", filepath.Dir(w("osv-corrupt/npm/all.zip", bytes.Repeat([]byte("PK"), 100)))}, 2, "not a valid zip")
+	add("db-missing", []string{"scan", good, "--db", filepath.Join(dir, "no-such-db")}, 3, "no vulnerability database")
+	add("db-corrupt", []string{"scan", good, "--db", filepath.Dir(w("db-corrupt/npm.db", bytes.Repeat([]byte{0xde, 0xad}, 8192)))}, 3, "")
+
+	// Settings, VEX and SBOMs.
+	add("config-alias-bomb", append(scan(good), "--config", w("cfg/bomb.yaml", []byte(yamlBomb()))), 2, "config")
+	add("config-invalid-utf8", append(scan(good), "--config", w("cfg/utf8.yaml", []byte("ignore:\n  - id: "+badUTF8+"\n"))), 2, "config")
+	add("vex-invalid-utf8", append(scan(good), "--vex", w("vex/utf8.json", []byte(`{"@context": "`+badUTF8+`"}`))), 2, "vex")
+	add("sbom-not-cyclonedx", []string{"scan", "--sbom", w("sbom/spdx.json", []byte(`{"spdxVersion": "SPDX-2.3"}`)), "--db", db}, 2, "bomFormat")
+	add("sbom-truncated", []string{"scan", "--sbom", w("sbom/trunc.json", []byte(`{"bomFormat": "CycloneDX", "components": [{"purl": "pkg:npm/a@1"`)), "--db", db}, 2, "not CycloneDX")
+	add("bad-flag", []string{"scan", good, "--no-such-flag"}, 2, "unknown flag")
+	return cases
+}
+
+func yamlBomb() string {
+	var b strings.Builder
+	b.WriteString("a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n")
+	prev := "a"
+	for i := range 12 {
+		name := fmt.Sprintf("b%d", i)
+		fmt.Fprintf(&b, "%s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n", name, name, prev, prev, prev, prev, prev, prev, prev, prev, prev)
+		prev = name
+	}
+	return b.String()
+}
+
+// gzipBomb writes an OCI layout whose one layer is a small gzip stream that inflates to
+// size bytes: a tar header for one file of zeros, as gzip members of 1 MiB of zeros each.
+// The layout is written by hand: computing the diff ID would inflate the bomb.
+func gzipBomb(t testing.TB, dir string, size int64) string {
+	t.Helper()
+	var blob bytes.Buffer
+	var hdr bytes.Buffer
+	tw := tar.NewWriter(&hdr)
+	if err := tw.WriteHeader(&tar.Header{Name: "zeros", Mode: 0o644, Size: size, Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	member := func(data []byte) {
+		zw, _ := gzip.NewWriterLevel(&blob, gzip.BestCompression)
+		zw.Write(data)
+		zw.Close()
+	}
+	member(hdr.Bytes())
+	var one bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&one, gzip.BestCompression)
+	zw.Write(make([]byte, 1<<20))
+	zw.Close()
+	for range size >> 20 {
+		blob.Write(one.Bytes())
+	}
+	return writeLayout(t, dir, blob.Bytes(), "application/vnd.oci.image.layer.v1.tar+gzip")
+}
+
+func digest(b []byte) v1.Hash {
+	s := sha256.Sum256(b)
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(s[:])}
+}
+
+// writeLayout writes an OCI layout of one image with one layer blob. The diff ID in the
+// config is the blob's own digest: the walker takes diff IDs from the config.
+func writeLayout(t testing.TB, dir string, layer []byte, mediaType string) string {
+	t.Helper()
+	blobs := filepath.Join(dir, "blobs", "sha256")
+	if err := os.MkdirAll(blobs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	put := func(b []byte) v1.Hash {
+		d := digest(b)
+		if err := os.WriteFile(filepath.Join(blobs, d.Hex), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	ld := put(layer)
+	cfg, _ := json.Marshal(map[string]any{
+		"architecture": "amd64", "os": "linux",
+		"rootfs":  map[string]any{"type": "layers", "diff_ids": []string{ld.String()}},
+		"history": []map[string]any{{"created_by": "hostile"}},
+	})
+	cd := put(cfg)
+	man, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.String(), "size": len(cfg)},
+		"layers": []map[string]any{{"mediaType": mediaType, "digest": ld.String(), "size": len(layer)}},
+	})
+	md := put(man)
+	idx, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+		"manifests": []map[string]any{{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md.String(), "size": len(man)}},
+	})
+	if err := os.WriteFile(filepath.Join(dir, "index.json"), idx, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion": "1.0.0"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// truncatedLayout is a layout whose gzip layer stops in the middle of a file.
+func truncatedLayout(t testing.TB, dir string) string {
+	full := imagetest.TarBytes(t, imagetest.File("big", bytes.Repeat([]byte("x"), 1<<16)))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(full[:len(full)/2])
+	zw.Close()
+	return writeLayout(t, dir, gz.Bytes(), "application/vnd.oci.image.layer.v1.tar+gzip")
+}
+
+// missingBlob is a layout whose manifest names a layer blob that is not there.
+func missingBlob(t testing.TB, dir string) string {
+	layer := imagetest.TarBytes(t, imagetest.File("a", []byte("a")))
+	writeLayout(t, dir, layer, "application/vnd.oci.image.layer.v1.tar")
+	if err := os.Remove(filepath.Join(dir, "blobs", "sha256", digest(layer).Hex)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// osvZipBomb is a folder of OSV exports whose npm zip holds one record that inflates to
+// 64 MiB, eight times the record limit, from 64 KiB.
+func osvZipBomb(t testing.TB, dir string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "npm"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, "npm", "all.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	w, err := zw.Create("GHSA-bomb.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte(" "), 1<<20)
+	for range 64 {
+		w.Write(chunk)
+	}
+	zw.Close()
+	f.Close()
+	return dir
+}
