@@ -2,6 +2,8 @@ package vulndb
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -140,7 +142,8 @@ func updateOne(ctx context.Context, dir, eco string, old Info, o UpdateOptions) 
 	defer os.Remove(tmp.Name())
 	p := &progress{w: o.Log, terminal: o.Terminal, name: eco, total: resp.ContentLength}
 	p.start()
-	n, err := io.Copy(tmp, io.TeeReader(resp.Body, p))
+	sum := md5.New()
+	n, err := io.Copy(tmp, io.TeeReader(resp.Body, io.MultiWriter(p, sum)))
 	p.done()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -150,6 +153,11 @@ func updateOne(ctx context.Context, dir, eco string, old Info, o UpdateOptions) 
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return UpdateResult{}, failure.Incompletef("db update %s: download truncated (%d of %d bytes); the previous data is kept", eco, n, resp.ContentLength)
+	}
+	if want := publishedMD5(resp.Header); want != "" {
+		if got := base64.StdEncoding.EncodeToString(sum.Sum(nil)); got != want {
+			return UpdateResult{}, failure.Incompletef("db update %s: the download's MD5 %s is not the published %s; the previous data is kept", eco, got, want)
+		}
 	}
 	info, err := importZipFile(ctx, dir, tmp.Name(), eco, Info{
 		Source:       u,
@@ -162,6 +170,19 @@ func updateOne(ctx context.Context, dir, eco string, old Info, o UpdateOptions) 
 	}
 	fmt.Fprintf(o.Log, "%s: %d records (%d skipped, %d withdrawn)\n", eco, info.Records, info.Skipped, info.Withdrawn)
 	return UpdateResult{Info: info, Changed: true}, nil
+}
+
+// publishedMD5 is the base64 MD5 Google Cloud Storage (where the OSV exports live)
+// publishes for an object in its x-goog-hash header ("crc32c=...,md5=..."), or "".
+func publishedMD5(h http.Header) string {
+	for _, v := range h.Values("X-Goog-Hash") {
+		for _, part := range strings.Split(v, ",") {
+			if k, val, ok := strings.Cut(strings.TrimSpace(part), "="); ok && k == "md5" {
+				return val
+			}
+		}
+	}
+	return ""
 }
 
 func networkError(eco string, err error) error {

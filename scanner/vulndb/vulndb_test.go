@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -249,6 +251,8 @@ type exportServer struct {
 	body     atomic.Pointer[[]byte]
 	etag     atomic.Pointer[string]
 	cutShort atomic.Bool
+	// md5Of, when set, is the body whose MD5 the x-goog-hash header publishes.
+	md5Of    atomic.Pointer[[]byte]
 	requests atomic.Int32
 	got304   atomic.Int32
 }
@@ -269,6 +273,10 @@ func (e *exportServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Last-Modified", "Wed, 25 Nov 2026 10:00:00 GMT")
 	w.Header().Set("Content-Length", itoa(len(body)))
+	if m := e.md5Of.Load(); m != nil {
+		sum := md5.Sum(*m)
+		w.Header().Set("X-Goog-Hash", "crc32c=AAAAAA==,md5="+base64.StdEncoding.EncodeToString(sum[:]))
+	}
 	if e.cutShort.Load() {
 		w.Write(body[:len(body)/3]) // the connection ends early
 		return
@@ -282,6 +290,7 @@ func TestUpdateConditionalAndBroken(t *testing.T) {
 	srv := &exportServer{}
 	good := npmZip(t)
 	srv.body.Store(&good)
+	srv.md5Of.Store(&good) // the published digest matches
 	etag1 := `"v1"`
 	srv.etag.Store(&etag1)
 	ts := httptest.NewServer(srv)
@@ -323,6 +332,15 @@ func TestUpdateConditionalAndBroken(t *testing.T) {
 	_, err = vulndb.Update(context.Background(), dir, opts)
 	require.Error(t, err)
 	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+
+	// Fifth: a whole, valid zip whose MD5 is not the one the source publishes.
+	srv.cutShort.Store(false)
+	other := append(append([]byte(nil), good...), 0)
+	srv.md5Of.Store(&other)
+	_, err = vulndb.Update(context.Background(), dir, opts)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Contains(t, err.Error(), "not the published")
 
 	dbAfter, err := os.ReadFile(filepath.Join(dir, "npm.db"))
 	require.NoError(t, err)
