@@ -4,9 +4,12 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/zlib"
+	"debug/buildinfo"
 	"debug/elf"
 	"encoding/json"
 	"fmt"
+	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -95,6 +98,7 @@ func TestLanguageEcosystems(t *testing.T) {
 		imagetest.File("srv/py/poetry.lock", imagetest.Fixture(t, "langs/poetry.lock")),
 		imagetest.File("srv/web/package-lock.json", imagetest.Fixture(t, "langs/package-lock.json")),
 	)
+	app = append(app, under("usr/local/lib/python3.11/site-packages", imagetest.Tree(t, "langs/site-packages"))...)
 	inv := analyze(t,
 		imagetest.Step{CreatedBy: "ADD rootfs.tar.xz /", Layer: imagetest.Layer(t, debianBase(t)...)},
 		imagetest.Step{CreatedBy: "RUN apt-get install -y python3-yaml openssl", Layer: imagetest.Layer(t, imagetest.Tree(t, "pkgdb/debian11-app")...)},
@@ -126,6 +130,8 @@ func TestLanguageEcosystems(t *testing.T) {
 		"RubyGems rss@0.2.9":         "layer=2 owned=false at=[usr/local/bundle/specifications/rss-0.2.9.gemspec]",
 		"Packagist sentry/sdk@2.0.4": "layer=2 owned=false at=[srv/php/vendor/composer/installed.json]",
 		"PyPI numpy@1.23.3":          "layer=2 owned=false at=[srv/py/poetry.lock]",
+		// A dist-info folder as pip installs it (the real monotonic 1.6 wheel's).
+		"PyPI monotonic@1.6": "layer=2 owned=false at=[usr/local/lib/python3.11/site-packages/monotonic-1.6.dist-info/METADATA]",
 		// A lockfile with no node_modules beside it.
 		"npm @babel/code-frame@7.0.0": "layer=2 owned=false at=[srv/web/package-lock.json]",
 		"npm wrappy@1.0.2":            "layer=2 owned=false at=[srv/web/package-lock.json]",
@@ -150,12 +156,47 @@ func TestLanguageEcosystems(t *testing.T) {
 	for k, v := range want {
 		assert.Equal(t, v, got[k], k)
 	}
-	t.Logf("%d non-OS packages", len(got))
-	for k, v := range got {
-		if _, ok := want[k]; !ok {
-			t.Logf("also: %s %s", k, v)
+	// The rest, each list read here from the fixture itself: the exact package set.
+	rest := map[string]bool{}
+	for _, e := range imagetest.Tree(t, "npm/demo-app") {
+		if path.Base(e.Path) == "package.json" {
+			var pj struct{ Name, Version string }
+			require.NoError(t, json.Unmarshal(e.Body, &pj))
+			rest["npm "+pj.Name+"@"+pj.Version] = true
 		}
 	}
+	bi, err := buildinfo.Read(bytes.NewReader(imagetest.Fixture(t, "gobinary/go1.22-server")))
+	require.NoError(t, err)
+	rest["Go "+bi.Main.Path+"@"+bi.Main.Version] = true
+	for _, d := range bi.Deps {
+		if d.Replace != nil {
+			d = d.Replace
+		}
+		rest["Go "+d.Path+"@"+strings.TrimPrefix(d.Version, "v")] = true // OSV's Go versions have no "v"
+	}
+	for _, m := range regexp.MustCompile(`(?m)^    ([A-Za-z0-9_.-]+) \(([^)]+)\)$`).FindAllStringSubmatch(string(imagetest.Fixture(t, "langs/Gemfile.lock")), -1) {
+		version, _, _ := strings.Cut(m[2], "-") // "1.13.3-x86_64-linux": the platform is not the version
+		rest["RubyGems "+m[1]+"@"+version] = true
+	}
+	var deps struct{ Libraries map[string]any }
+	require.NoError(t, json.Unmarshal(imagetest.Fixture(t, "langs/TestLibrary.deps.json"), &deps))
+	for lib := range deps.Libraries {
+		name, version, _ := strings.Cut(lib, "/")
+		rest["NuGet "+name+"@"+version] = true
+	}
+	var gotKeys, wantKeys []string
+	for k := range got {
+		gotKeys = append(gotKeys, k)
+	}
+	for k := range want {
+		rest[k] = true
+	}
+	for k := range rest {
+		wantKeys = append(wantKeys, k)
+	}
+	sort.Strings(gotKeys)
+	sort.Strings(wantKeys)
+	assert.Equal(t, wantKeys, gotKeys, "the exact set of non-OS packages")
 }
 
 // Broken and hostile language files are warnings; every other package is still found.
