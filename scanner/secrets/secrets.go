@@ -19,7 +19,6 @@ import (
 	"sort"
 	"strings"
 
-	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	"github.com/google/osv-scalibr/veles"
 	"github.com/google/osv-scalibr/veles/secrets/awsaccesskey"
 	"github.com/google/osv-scalibr/veles/secrets/azurestorageaccountaccesskey"
@@ -51,12 +50,12 @@ type Match struct {
 // Detector finds secrets.
 type Detector struct {
 	engine *veles.DetectionEngine
-	hints  *ahocorasick.Trie
+	hints  *prefilter
 }
 
 // hints are strings that one of the detectors needs to see before it can match: a text
 // without any of them holds no secret they could find, and is not handed to them. One
-// Aho-Corasick pass over a file is far cheaper than the detectors' regular expressions.
+// prefilter pass over a file is far cheaper than the detectors' regular expressions.
 var hints = []string{
 	"AKIA", "ASIA", // AWS
 	"azure", "Azure", "AZURE", "az storage", // Azure storage key context
@@ -100,7 +99,7 @@ func New() (*Detector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}
-	return &Detector{engine: e, hints: ahocorasick.NewTrieBuilder().AddStrings(hints).Build()}, nil
+	return &Detector{engine: e, hints: newPrefilter(hints)}, nil
 }
 
 // Veles types' names as users know them.
@@ -126,7 +125,7 @@ func (d *Detector) Scan(ctx context.Context, p string, data []byte) []Match {
 	if p != "" {
 		out = append(out, credentialFile(p, data)...)
 	}
-	if d.hints.MatchFirst(data) == nil {
+	if !d.hints.match(data) {
 		return dedupe(out)
 	}
 	found, _ := d.engine.Detect(ctx, bytes.NewReader(data))

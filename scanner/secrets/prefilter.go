@@ -1,0 +1,78 @@
+package secrets
+
+import "bytes"
+
+// prefilter answers "does data contain any of the hints?" at close to memory speed: each
+// hint is anchored on its least common two-byte pair, a 64 Ki-entry table marks the
+// anchors, and one pass over data looks every byte pair up, checking the few hints whose
+// anchor it is. (An Aho-Corasick automaton ran at ~230 MB/s here: a scan of every text
+// file of an image took longer than reading the image.)
+type prefilter struct {
+	table   [1 << 16]uint8   // anchor pair -> 1 + index into groups, 0: none
+	groups  [][]anchoredHint // hints by anchor
+	minSize int
+}
+
+type anchoredHint struct {
+	s      []byte
+	offset int // where the anchor pair sits in s
+}
+
+// byteCost estimates how common a byte is in text files: lower-case letters, spaces and
+// newlines are everywhere; upper case, digits and punctuation are rarer.
+func byteCost(b byte) int {
+	switch {
+	case b >= 'a' && b <= 'z', b == ' ', b == '\n', b == '\t':
+		return 3
+	case b >= 'A' && b <= 'Z', b == '.', b == '/', b == ',', b == '"':
+		return 2
+	case b >= '0' && b <= '9':
+		return 1
+	}
+	return 0 // '_', '-', '=', ...
+}
+
+func newPrefilter(hints []string) *prefilter {
+	p := &prefilter{minSize: 1 << 30}
+	for _, h := range hints {
+		if len(h) < 2 {
+			panic("secrets: hint shorter than 2 bytes: " + h)
+		}
+		best, bestCost := 0, 1<<30
+		for i := 0; i+1 < len(h); i++ {
+			if c := byteCost(h[i]) + byteCost(h[i+1]); c < bestCost {
+				best, bestCost = i, c
+			}
+		}
+		key := uint16(h[best])<<8 | uint16(h[best+1])
+		if p.table[key] == 0 {
+			p.groups = append(p.groups, nil)
+			p.table[key] = uint8(len(p.groups))
+		}
+		g := int(p.table[key]) - 1
+		p.groups[g] = append(p.groups[g], anchoredHint{s: []byte(h), offset: best})
+		p.minSize = min(p.minSize, len(h))
+	}
+	return p
+}
+
+// match reports whether data contains any hint.
+func (p *prefilter) match(data []byte) bool {
+	if len(data) < p.minSize {
+		return false
+	}
+	t := &p.table
+	for i := 0; i+1 < len(data); i++ {
+		g := t[uint16(data[i])<<8|uint16(data[i+1])]
+		if g == 0 {
+			continue
+		}
+		for _, h := range p.groups[g-1] {
+			start := i - h.offset
+			if start >= 0 && start+len(h.s) <= len(data) && bytes.Equal(data[start:start+len(h.s)], h.s) {
+				return true
+			}
+		}
+	}
+	return false
+}
