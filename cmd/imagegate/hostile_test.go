@@ -4,14 +4,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 
 	"github.com/imagegate/imagegate/internal/hostile"
 	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/internal/peakheap"
 )
 
 // Every hostile input ends with its exit code and, when it fails, one clear error line:
@@ -58,27 +57,9 @@ func BenchmarkHostile(b *testing.B) {
 			var peak uint64
 			for range b.N {
 				runtime.GC()
-				stop := make(chan struct{})
-				var wg sync.WaitGroup
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					var ms runtime.MemStats
-					tk := time.NewTicker(5 * time.Millisecond)
-					defer tk.Stop()
-					for {
-						runtime.ReadMemStats(&ms)
-						peak = max(peak, ms.HeapInuse)
-						select {
-						case <-stop:
-							return
-						case <-tk.C:
-						}
-					}
-				}()
+				stop := peakheap.Start()
 				code := run(c.Args, discard{}, discard{})
-				close(stop)
-				wg.Wait()
+				peak = max(peak, stop())
 				if code != c.Code {
 					b.Fatalf("exit %d, want %d", code, c.Code)
 				}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/imagegate/imagegate/internal/imagebuild"
+	"github.com/imagegate/imagegate/internal/peakheap"
 	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/imagecheck"
 	"github.com/imagegate/imagegate/scanner/inventory"
@@ -111,31 +111,6 @@ func imagetestStatus(b *testing.B) []byte {
 	return data
 }
 
-// peakHeap samples the heap in use until stop is closed.
-func peakHeap(stop <-chan struct{}) func() uint64 {
-	var peak uint64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak {
-				peak = ms.HeapInuse
-			}
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() uint64 { wg.Wait(); return peak }
-}
-
 // BenchmarkWalkWithSecrets walks the same image with the secret scanner reading every
 // text file of every layer (target: within 1.5x of BenchmarkWalk).
 func BenchmarkWalkWithSecrets(b *testing.B) {
@@ -156,13 +131,9 @@ func BenchmarkWalkWithSecrets(b *testing.B) {
 	b.ResetTimer()
 	var peak uint64
 	for i := 0; i < b.N; i++ {
-		stop := make(chan struct{})
-		wait := peakHeap(stop)
+		stop := peakheap.Start()
 		_, err := image.Walk(context.Background(), img, image.Requirers{inv, checks}, image.WithConsumer(inv), image.WithConsumer(checks))
-		close(stop)
-		if p := wait(); p > peak {
-			peak = p
-		}
+		peak = max(peak, stop())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -203,13 +174,9 @@ func BenchmarkWalk(b *testing.B) {
 	b.ResetTimer()
 	var peak uint64
 	for i := 0; i < b.N; i++ {
-		stop := make(chan struct{})
-		wait := peakHeap(stop)
+		stop := peakheap.Start()
 		idx, err := image.Walk(context.Background(), img, inv)
-		close(stop)
-		if p := wait(); p > peak {
-			peak = p
-		}
+		peak = max(peak, stop())
 		if err != nil {
 			b.Fatal(err)
 		}

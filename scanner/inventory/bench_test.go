@@ -4,37 +4,13 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/internal/peakheap"
 	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/inventory"
 )
-
-// peakHeap samples the heap in use every 5 ms until stop is closed.
-func peakHeap(stop chan struct{}) func() uint64 {
-	var peak uint64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			peak = max(peak, ms.HeapInuse)
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() uint64 { wg.Wait(); return peak }
-}
 
 // BenchmarkInventoryLargeApp inventories an image whose app layer holds 5,000 npm
 // packages (the demo app's real package.json files, each copied under many parents) and
@@ -66,15 +42,13 @@ func BenchmarkInventoryLargeApp(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		stop := make(chan struct{})
-		wait := peakHeap(stop)
+		stop := peakheap.Start()
 		idx, err := image.Walk(context.Background(), &image.Image{Image: img}, a, image.WithConsumer(a))
 		if err != nil {
 			b.Fatal(err)
 		}
 		inv, err := a.Analyze(context.Background(), idx)
-		close(stop)
-		peak = max(peak, wait())
+		peak = max(peak, stop())
 		if err != nil {
 			b.Fatal(err)
 		}
