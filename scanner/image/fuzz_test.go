@@ -3,8 +3,12 @@ package image_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
@@ -29,6 +33,13 @@ func FuzzWalk(f *testing.F) {
 	))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// A run that hangs is a finding too: dump every goroutine and fail.
+		watchdog := time.AfterFunc(10*time.Second, func() {
+			buf := make([]byte, 1<<20)
+			os.Stderr.Write(buf[:runtime.Stack(buf, true)])
+			panic(fmt.Sprintf("walk of %d bytes still running after 10s", len(data)))
+		})
+		defer watchdog.Stop()
 		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
 		if err != nil {
 			return
