@@ -397,6 +397,11 @@ func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.
 	}
 	out := make([]Package, 0, len(got.Packages))
 	for _, p := range got.Packages {
+		if p.Name == "" {
+			// A malformed file can yield an entry without a name (FuzzPackageDatabases found
+			// one in a Cargo.lock): nothing to match or report.
+			continue
+		}
 		pkg := convert(p, f.Path)
 		pkg.Layer = f.Layer
 		out = append(out, pkg)
