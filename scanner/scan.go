@@ -53,6 +53,8 @@ type Options struct {
 	// and image.DefaultMaxFilesPerLayer).
 	MaxLayerExpansion int64
 	MaxLayerFiles     int
+	// MaxSecretBytes bounds the text the secret scan reads (0: the default, 4 GiB).
+	MaxSecretBytes int64
 
 	// Scanners selects the checks to run (default: all that apply); see AllScanners.
 	Scanners []string
@@ -354,6 +356,7 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 	if err != nil {
 		return err
 	}
+	checks.MaxSecretBytes = opts.MaxSecretBytes
 	walkOpts := []image.WalkOption{image.WithConsumer(inv), image.WithMaxExpansion(opts.MaxLayerExpansion), image.WithMaxFilesPerLayer(opts.MaxLayerFiles)}
 	if opts.MaxFileSize > 0 {
 		walkOpts = append(walkOpts, image.WithMaxFileSize(opts.MaxFileSize))
@@ -395,6 +398,7 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 		}
 	}
 	if scanners[ScannerConfig] || scanners[ScannerSecret] {
+		res.Warnings = append(res.Warnings, checks.Warnings()...)
 		for _, f := range checks.Check(ctx, cf, idx) {
 			if (f.Kind == finding.KindSecret && scanners[ScannerSecret]) || (f.Kind == finding.KindImage && scanners[ScannerConfig]) {
 				res.Findings = append(res.Findings, f)

@@ -17,6 +17,7 @@ import (
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/image"
+	"github.com/imagegate/imagegate/scanner/imagecheck"
 	"github.com/imagegate/imagegate/scanner/policy"
 )
 
@@ -119,6 +120,7 @@ type scanFlags struct {
 	maxFile    int64
 	maxExpand  int64
 	maxFiles   int
+	maxSecret  int64
 	scanners   []string
 	db         string
 	dbMaxAge   time.Duration
@@ -191,6 +193,7 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 				MaxFileSize:       f.maxFile,
 				MaxLayerExpansion: f.maxExpand,
 				MaxLayerFiles:     f.maxFiles,
+				MaxSecretBytes:    f.maxSecret,
 				Scanners:          f.scanners,
 				DB:                f.db,
 				DBMaxAge:          f.dbMaxAge,
@@ -218,6 +221,7 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 	fl.Int64Var(&f.maxFile, "max-file-size", 0, "largest file read into memory, in bytes (default 128 MiB)")
 	fl.Int64Var(&f.maxExpand, "max-layer-expansion", image.DefaultMaxExpansion, "stop on a layer that expands to more than this many times its stored size (past 1 GiB): a decompression bomb")
 	fl.IntVar(&f.maxFiles, "max-layer-files", image.DefaultMaxFilesPerLayer, "stop on a layer with more entries than this")
+	fl.Int64Var(&f.maxSecret, "max-secret-bytes", imagecheck.DefaultMaxSecretBytes, "most text the secret scan reads in one image; past it files are skipped with a warning")
 	fl.StringSliceVar(&f.scanners, "scanners", nil, "checks to run: vuln, dockerfile, config, secret (default: all)")
 	fl.StringVar(&f.db, "db", "", "vulnerability database folder, or a folder of OSV all.zip files (default $IMAGEGATE_DB or the user cache)")
 	fl.DurationVar(&f.dbMaxAge, "db-max-age", scanner.DefaultDBMaxAge, "warn when the vulnerability data is older than this")

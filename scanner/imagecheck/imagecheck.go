@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -91,9 +92,32 @@ func Rules() []*finding.Rule {
 // (account files) and an image.Consumer (text files searched for secrets in every layer).
 type Analyzer struct {
 	det *secrets.Detector
+	// MaxSecretBytes bounds the text searched for secrets across the whole image (0:
+	// DefaultMaxSecretBytes); past it files are skipped and Warnings says so.
+	MaxSecretBytes int64
+
+	used, skipped atomic.Int64
 
 	mu    sync.Mutex
 	found []fileSecrets
+}
+
+// DefaultMaxSecretBytes is how much text the secret scan reads in one image.
+const DefaultMaxSecretBytes = 4 << 30
+
+// Warnings says what the analyzer left out.
+func (a *Analyzer) Warnings() []string {
+	if n := a.skipped.Load(); n > 0 {
+		return []string{fmt.Sprintf("secret scan: %d text files not read past the %d-byte budget (raise --max-secret-bytes)", n, a.maxSecretBytes())}
+	}
+	return nil
+}
+
+func (a *Analyzer) maxSecretBytes() int64 {
+	if a.MaxSecretBytes > 0 {
+		return a.MaxSecretBytes
+	}
+	return DefaultMaxSecretBytes
 }
 
 type fileSecrets struct {
@@ -128,6 +152,10 @@ func (a *Analyzer) Consumes(p string, info fs.FileInfo, head []byte) bool {
 		if strings.HasPrefix(p, n) {
 			return false
 		}
+	}
+	if a.used.Add(info.Size()) > a.maxSecretBytes() {
+		a.skipped.Add(1)
+		return false
 	}
 	return true
 }

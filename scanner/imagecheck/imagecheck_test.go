@@ -141,3 +141,37 @@ func TestSecretsInEveryLayer(t *testing.T) {
 	assert.NotContains(t, got[0].Message, "b3BlbnNzaC1")
 	assert.Equal(t, finding.Critical, got[0].Severity)
 }
+
+// The secret scan reads at most MaxSecretBytes of text per image; what it skips is a
+// warning, not a silent gap.
+func TestSecretBudget(t *testing.T) {
+	key := "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACBvHm9hbmNlYmVhdXR5aW1hZ2VnYXRlZXhhbXBsZWtleWZvcnRlc3Q=\n-----END OPENSSH PRIVATE KEY-----\n"
+	img := imagetest.Image(t, "linux/amd64", imagetest.Step{CreatedBy: "COPY . /", Layer: imagetest.Layer(t,
+		imagetest.File("a/id_ed25519", []byte(key)), imagetest.File("b/id_ed25519", []byte(key)), imagetest.File("c/id_ed25519", []byte(key)))})
+	for _, tc := range []struct {
+		budget       int64
+		found        int
+		warningAbout string
+	}{{0, 3, ""}, {int64(len(key)) + 1, 1, "2 text files not read"}} {
+		a, err := imagecheck.New()
+		require.NoError(t, err)
+		a.MaxSecretBytes = tc.budget
+		idx, err := image.Walk(context.Background(), &image.Image{Image: img}, a, image.WithConsumer(a))
+		require.NoError(t, err)
+		cf, err := img.ConfigFile()
+		require.NoError(t, err)
+		n := 0
+		for _, f := range a.Check(context.Background(), cf, idx) {
+			if f.Kind == finding.KindSecret {
+				n++
+			}
+		}
+		assert.Equal(t, tc.found, n, "budget %d", tc.budget)
+		if tc.warningAbout == "" {
+			assert.Empty(t, a.Warnings())
+		} else {
+			require.Len(t, a.Warnings(), 1)
+			assert.Contains(t, a.Warnings()[0], tc.warningAbout)
+		}
+	}
+}
