@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -13,9 +12,8 @@ import (
 
 func newSBOMCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
-		format, out, platform, username, password string
-		insecure                                  bool
-		maxFile                                   int64
+		format, out string
+		img         imageFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "sbom IMAGE",
@@ -38,16 +36,9 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 			if format != "cyclonedx-json" && format != "cyclonedx" {
 				return failure.Inputf("--format %q: want cyclonedx-json", format)
 			}
-			if username == "" {
-				username = os.Getenv("IMAGEGATE_USERNAME")
-			}
-			if password == "" {
-				password = os.Getenv("IMAGEGATE_PASSWORD")
-			}
-			res, err := scanner.Scan(cmd.Context(), scanner.Options{
-				Image: args[0], Platform: platform, Username: username, Password: password,
-				Insecure: insecure, MaxFileSize: maxFile, Scanners: []string{scanner.ScannerNone},
-			})
+			opts := img.options(args[0])
+			opts.Scanners = []string{scanner.ScannerNone}
+			res, err := scanner.Scan(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}
@@ -65,10 +56,6 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&format, "format", "f", "cyclonedx-json", "SBOM format: cyclonedx-json")
 	fl.StringVarP(&out, "output", "o", "", "write the SBOM to this file, atomically (default stdout)")
-	fl.StringVar(&platform, "platform", "", "platform to pick from a multi-platform image, os/arch[/variant] (default linux/amd64)")
-	fl.StringVar(&username, "username", "", "registry username (or IMAGEGATE_USERNAME)")
-	fl.StringVar(&password, "password", "", "registry password or token (or IMAGEGATE_PASSWORD)")
-	fl.BoolVar(&insecure, "insecure-registry", false, "allow a plain-HTTP registry")
-	fl.Int64Var(&maxFile, "max-file-size", 0, "largest file read into memory, in bytes (default 128 MiB)")
+	img.register(fl)
 	return cmd
 }

@@ -111,15 +111,47 @@ func (g *gateFlags) finish(res *scanner.Result, stdout, stderr io.Writer) error 
 	return nil
 }
 
+// imageFlags are the flags of every command that reads an image: where it is, how to
+// log in, and the limits on reading it.
+type imageFlags struct {
+	platform  string
+	username  string
+	password  string
+	insecure  bool
+	maxFile   int64
+	maxExpand int64
+	maxFiles  int
+}
+
+func (f *imageFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&f.platform, "platform", "", "platform to pick from a multi-platform image, os/arch[/variant] (default linux/amd64)")
+	fl.StringVar(&f.username, "username", "", "registry username (or IMAGEGATE_USERNAME)")
+	fl.StringVar(&f.password, "password", "", "registry password or token (or IMAGEGATE_PASSWORD)")
+	fl.BoolVar(&f.insecure, "insecure-registry", false, "allow a plain-HTTP registry")
+	fl.Int64Var(&f.maxFile, "max-file-size", 0, "largest file read into memory, in bytes (default 128 MiB)")
+	fl.Int64Var(&f.maxExpand, "max-layer-expansion", image.DefaultMaxExpansion, "stop on a layer that expands to more than this many times its stored size (past 1 GiB): a decompression bomb")
+	fl.IntVar(&f.maxFiles, "max-layer-files", image.DefaultMaxFilesPerLayer, "stop on a layer with more entries than this")
+}
+
+// options are the scan options these flags set; credentials fall back to the
+// IMAGEGATE_USERNAME and IMAGEGATE_PASSWORD environment variables.
+func (f *imageFlags) options(imageArg string) scanner.Options {
+	user, pass := f.username, f.password
+	if user == "" {
+		user = os.Getenv("IMAGEGATE_USERNAME")
+	}
+	if pass == "" {
+		pass = os.Getenv("IMAGEGATE_PASSWORD")
+	}
+	return scanner.Options{
+		Image: imageArg, Platform: f.platform, Username: user, Password: pass, Insecure: f.insecure,
+		MaxFileSize: f.maxFile, MaxLayerExpansion: f.maxExpand, MaxLayerFiles: f.maxFiles,
+	}
+}
+
 type scanFlags struct {
 	gateFlags
-	platform   string
-	username   string
-	password   string
-	insecure   bool
-	maxFile    int64
-	maxExpand  int64
-	maxFiles   int
+	imageFlags
 	maxSecret  int64
 	scanners   []string
 	db         string
@@ -177,35 +209,12 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 			if err != nil {
 				return err
 			}
-			if f.username == "" {
-				f.username = os.Getenv("IMAGEGATE_USERNAME")
-			}
-			if f.password == "" {
-				f.password = os.Getenv("IMAGEGATE_PASSWORD")
-			}
-			res, err := scanner.Scan(cmd.Context(), scanner.Options{
-				Image:             imageArg,
-				SBOM:              f.sbom,
-				Platform:          f.platform,
-				Username:          f.username,
-				Password:          f.password,
-				Insecure:          f.insecure,
-				MaxFileSize:       f.maxFile,
-				MaxLayerExpansion: f.maxExpand,
-				MaxLayerFiles:     f.maxFiles,
-				MaxSecretBytes:    f.maxSecret,
-				Scanners:          f.scanners,
-				DB:                f.db,
-				DBMaxAge:          f.dbMaxAge,
-				IgnoreUnfixed:     f.unfixed,
-				ExcludeBase:       f.exclBase,
-				BaseImage:         f.baseImage,
-				ResolveBase:       f.resolve,
-				Dockerfile:        f.dockerfile,
-				ContextDir:        f.contextDir,
-				Config:            cfg,
-				Policy:            pol,
-			})
+			opts := f.imageFlags.options(imageArg)
+			opts.SBOM, opts.MaxSecretBytes = f.sbom, f.maxSecret
+			opts.Scanners, opts.DB, opts.DBMaxAge, opts.IgnoreUnfixed = f.scanners, f.db, f.dbMaxAge, f.unfixed
+			opts.ExcludeBase, opts.BaseImage, opts.ResolveBase = f.exclBase, f.baseImage, f.resolve
+			opts.Dockerfile, opts.ContextDir, opts.Config, opts.Policy = f.dockerfile, f.contextDir, cfg, pol
+			res, err := scanner.Scan(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}
@@ -214,13 +223,7 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 	}
 	fl := cmd.Flags()
 	f.gateFlags.register(fl)
-	fl.StringVar(&f.platform, "platform", "", "platform to pick from a multi-platform image, os/arch[/variant] (default linux/amd64)")
-	fl.StringVar(&f.username, "username", "", "registry username (or IMAGEGATE_USERNAME)")
-	fl.StringVar(&f.password, "password", "", "registry password or token (or IMAGEGATE_PASSWORD)")
-	fl.BoolVar(&f.insecure, "insecure-registry", false, "allow a plain-HTTP registry")
-	fl.Int64Var(&f.maxFile, "max-file-size", 0, "largest file read into memory, in bytes (default 128 MiB)")
-	fl.Int64Var(&f.maxExpand, "max-layer-expansion", image.DefaultMaxExpansion, "stop on a layer that expands to more than this many times its stored size (past 1 GiB): a decompression bomb")
-	fl.IntVar(&f.maxFiles, "max-layer-files", image.DefaultMaxFilesPerLayer, "stop on a layer with more entries than this")
+	f.imageFlags.register(fl)
 	fl.Int64Var(&f.maxSecret, "max-secret-bytes", imagecheck.DefaultMaxSecretBytes, "most text the secret scan reads in one image; past it files are skipped with a warning")
 	fl.StringSliceVar(&f.scanners, "scanners", nil, "checks to run: vuln, dockerfile, config, secret (default: all)")
 	fl.StringVar(&f.db, "db", "", "vulnerability database folder, or a folder of OSV all.zip files (default $IMAGEGATE_DB or the user cache)")
