@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagegate/imagegate/internal/golden"
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/internal/schematest"
 	"github.com/imagegate/imagegate/reporters/cyclonedx"
@@ -31,8 +31,6 @@ import (
 	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/policy"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestMain(m *testing.M) {
 	cache, _ := os.MkdirTemp("", "imagegate-reporters-cache")
@@ -81,16 +79,9 @@ func richResult(t *testing.T) *scanner.Result {
 	return res
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join(imagetest.RepoRoot(t), "testdata", "golden", name)
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, got, 0o644))
-	}
-	want, err := os.ReadFile(p)
-	require.NoError(t, err, "run: go test ./reporters -update")
-	assert.Equal(t, string(want), string(got), "%s differs from its golden file (go test ./reporters -update, then review the diff)", name)
+	golden.Check(t, "testdata/golden/"+name, got)
 }
 
 func TestRichResultHasEveryKind(t *testing.T) {
@@ -128,7 +119,7 @@ func TestReportersGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer
 			require.NoError(t, fn(&b))
-			golden(t, name, b.Bytes())
+			checkGolden(t, name, b.Bytes())
 		})
 	}
 }

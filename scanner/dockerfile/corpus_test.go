@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagegate/imagegate/internal/golden"
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/scanner/dockerfile"
 )
@@ -37,13 +37,7 @@ func TestCorpus(t *testing.T) {
 					fmt.Fprintf(&b, "%d-%d %s %s %s\n", f.Location.StartLine, f.Location.EndLine, f.ID, f.Severity, f.Message)
 				}
 			}
-			golden := filepath.Join(dir, "expected.txt")
-			if *update {
-				require.NoError(t, os.WriteFile(golden, []byte(b.String()), 0o644))
-			}
-			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "run: go test ./scanner/dockerfile -run TestCorpus -update")
-			assert.Equal(t, string(want), b.String())
+			golden.Check(t, "testdata/dockerfiles/corpus/"+d.Name()+"/expected.txt", []byte(b.String()))
 		})
 	}
 }
