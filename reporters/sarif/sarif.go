@@ -239,10 +239,7 @@ func securitySeverity(f finding.Finding) string {
 
 func message(f finding.Finding) string {
 	if f.Kind == finding.KindVulnerability && f.Package != nil {
-		fix := "no fixed version yet"
-		if len(f.FixedVersions) > 0 {
-			fix = "fixed in " + strings.Join(f.FixedVersions, ", ")
-		}
+		fix := f.FixText()
 		layer := ""
 		if f.Layer >= 0 {
 			layer = fmt.Sprintf(", layer %d", f.Layer)

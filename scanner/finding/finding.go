@@ -172,6 +172,15 @@ func (f *Finding) IDs() []string { return append([]string{f.ID}, f.Aliases...) }
 // Fixed reports whether a fix is known.
 func (f *Finding) Fixed() bool { return len(f.FixedVersions) > 0 }
 
+// FixText says where the vulnerability is fixed: "fixed in 1.2.6, 2.0.1", or "no fixed
+// version yet".
+func (f *Finding) FixText() string {
+	if !f.Fixed() {
+		return "no fixed version yet"
+	}
+	return "fixed in " + strings.Join(f.FixedVersions, ", ")
+}
+
 // MakeFingerprint hashes the parts that identify a finding.
 func MakeFingerprint(parts ...string) string {
 	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))

@@ -222,7 +222,7 @@ func issues(l *logger, fs []finding.Finding, sourcesDir string) {
 		used[typ]++
 		props := map[string]string{"code": f.ID}
 		if f.Location != nil {
-			props["sourcepath"] = sourceRelative(f.Location.Path, sourcesDir)
+			props["sourcepath"] = inputs.RelativeTo(f.Location.Path, sourcesDir)
 			props["linenumber"] = strconv.Itoa(f.Location.StartLine)
 			props["columnnumber"] = "1"
 		}
@@ -230,26 +230,9 @@ func issues(l *logger, fs []finding.Finding, sourcesDir string) {
 	}
 }
 
-func sourceRelative(p, dir string) string {
-	if dir == "" {
-		dir = "."
-	}
-	d, err1 := filepath.Abs(dir)
-	a, err2 := filepath.Abs(p)
-	if err1 == nil && err2 == nil {
-		if rel, err := filepath.Rel(d, a); err == nil && !strings.HasPrefix(rel, "..") {
-			return filepath.ToSlash(rel)
-		}
-	}
-	return filepath.ToSlash(p)
-}
-
 func issueMessage(f finding.Finding) string {
 	if f.Kind == finding.KindVulnerability && f.Package != nil {
-		fix := "no fixed version yet"
-		if len(f.FixedVersions) > 0 {
-			fix = "fixed in " + strings.Join(f.FixedVersions, ", ")
-		}
+		fix := f.FixText()
 		return fmt.Sprintf("%s %s in %s %s (%s): %s", f.Severity, f.ID, f.Package.Name, f.Package.Version, f.Title, fix)
 	}
 	return fmt.Sprintf("%s %s: %s", f.Severity, f.ID, f.Message)

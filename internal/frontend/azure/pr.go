@@ -11,6 +11,7 @@ import (
 	"github.com/microsoft/azure-devops-go-api/azuredevops/v7"
 	"github.com/microsoft/azure-devops-go-api/azuredevops/v7/git"
 
+	"github.com/imagegate/imagegate/internal/frontend/inputs"
 	"github.com/imagegate/imagegate/scanner/finding"
 )
 
@@ -96,7 +97,7 @@ func commentOnPullRequest(ctx context.Context, getenv func(string) string, summa
 			continue
 		}
 		text := fmt.Sprintf("%s\n**%s %s**: %s", findingMarker(f.Fingerprint), f.Severity, f.ID, issueMessage(f))
-		path := "/" + strings.TrimPrefix(sourceRelative(f.Location.Path, getenv("BUILD_SOURCESDIRECTORY")), "/")
+		path := "/" + strings.TrimPrefix(inputs.RelativeTo(f.Location.Path, getenv("BUILD_SOURCESDIRECTORY")), "/")
 		ctxt := &git.CommentThreadContext{
 			FilePath:       &path,
 			RightFileStart: &git.CommentPosition{Line: &f.Location.StartLine, Offset: intp(1)},

@@ -114,7 +114,7 @@ func annotate(a *githubactions.Action, fs []finding.Finding, workspace string) i
 		used[lvl]++
 		fields := map[string]string{"title": title(f)}
 		if f.Location != nil {
-			fields["file"] = workspaceRelative(f.Location.Path, workspace)
+			fields["file"] = inputs.RelativeTo(f.Location.Path, workspace)
 			fields["line"] = strconv.Itoa(f.Location.StartLine)
 			fields["endLine"] = strconv.Itoa(f.Location.EndLine)
 		}
@@ -129,21 +129,6 @@ func annotate(a *githubactions.Action, fs []finding.Finding, workspace string) i
 		}
 	}
 	return rest
-}
-
-// workspaceRelative makes an annotation's file relative to the workspace, as GitHub wants.
-func workspaceRelative(p, workspace string) string {
-	if workspace == "" {
-		workspace = "."
-	}
-	ws, err1 := filepath.Abs(workspace)
-	ap, err2 := filepath.Abs(p)
-	if err1 == nil && err2 == nil {
-		if rel, err := filepath.Rel(ws, ap); err == nil && !strings.HasPrefix(rel, "..") {
-			return filepath.ToSlash(rel)
-		}
-	}
-	return filepath.ToSlash(p)
 }
 
 func level(s finding.Severity) string {
@@ -165,10 +150,7 @@ func title(f finding.Finding) string {
 
 func annotationMessage(f finding.Finding) string {
 	if f.Kind == finding.KindVulnerability {
-		fix := "no fixed version yet"
-		if len(f.FixedVersions) > 0 {
-			fix = "fixed in " + strings.Join(f.FixedVersions, ", ")
-		}
+		fix := f.FixText()
 		return fmt.Sprintf("%s\n%s (%s), layer %d.", f.Title, fix, f.Package.Ecosystem, f.Layer)
 	}
 	if f.Rule != nil {

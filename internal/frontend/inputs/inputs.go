@@ -4,6 +4,7 @@
 package inputs
 
 import (
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -171,4 +172,21 @@ func Parse(get func(name string) string) (*Settings, error) {
 		st.Secrets = append(st.Secrets, pw)
 	}
 	return st, nil
+}
+
+// RelativeTo makes a finding's file path relative to the checkout the CI system shows
+// files from (GITHUB_WORKSPACE, BUILD_SOURCESDIRECTORY; "" is the working folder), with
+// forward slashes; a path outside it is kept as given.
+func RelativeTo(p, checkout string) string {
+	if checkout == "" {
+		checkout = "."
+	}
+	root, err1 := filepath.Abs(checkout)
+	abs, err2 := filepath.Abs(p)
+	if err1 == nil && err2 == nil {
+		if rel, err := filepath.Rel(root, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return filepath.ToSlash(p)
 }

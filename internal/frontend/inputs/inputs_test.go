@@ -172,3 +172,14 @@ func TestTaskAndExtensionValidateAgainstSchemas(t *testing.T) {
 	// The task schema does reject a broken task.
 	assert.Error(t, schematest.Validate(t, schematest.Compile(t, "azure-pipelines-task.schema.json"), []byte(`{"id": "x", "inputs": [{"name": "bad name"}]}`)))
 }
+
+// Finding paths become checkout-relative for the CI system; paths outside stay as given.
+func TestRelativeTo(t *testing.T) {
+	root := t.TempDir()
+	assert.Equal(t, "build/Dockerfile", inputs.RelativeTo(filepath.Join(root, "build", "Dockerfile"), root))
+	assert.Equal(t, "..hidden/Dockerfile", inputs.RelativeTo(filepath.Join(root, "..hidden", "Dockerfile"), root))
+	outside := filepath.Join(filepath.Dir(root), "elsewhere", "Dockerfile")
+	assert.Equal(t, filepath.ToSlash(outside), inputs.RelativeTo(outside, root))
+	t.Chdir(root)
+	assert.Equal(t, "Dockerfile", inputs.RelativeTo("Dockerfile", ""))
+}
