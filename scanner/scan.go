@@ -439,28 +439,30 @@ func attribute(ctx context.Context, opts Options, openOpts []image.Option, img *
 	}
 	a := baseimage.Attribute(in)
 	res.Warnings = append(res.Warnings, a.Warnings...)
+	applyAttribution(opts, a, res)
+}
+
+// applyAttribution records each finding's origin and the split, and applies
+// --exclude-base.
+func applyAttribution(opts Options, a *baseimage.Attribution, res *Result) {
 	a.Apply(res.Findings)
 	if a.Method != "" {
 		res.Base = &BaseInfo{Layers: a.BaseLayers, Method: a.Method, Inferred: a.Inferred}
 	}
-	excludeBase(opts, a, res)
-}
-
-// excludeBase applies --exclude-base.
-func excludeBase(opts Options, a *baseimage.Attribution, res *Result) {
-	if opts.ExcludeBase {
-		if a.Method == "" {
-			res.Warnings = append(res.Warnings, "exclude-base: the base image's layers could not be told apart; nothing was excluded")
-			return
-		}
-		kept := res.Findings[:0]
-		for _, f := range res.Findings {
-			if f.Origin != "base" {
-				kept = append(kept, f)
-			}
-		}
-		res.Findings = kept
+	if !opts.ExcludeBase {
+		return
 	}
+	if a.Method == "" {
+		res.Warnings = append(res.Warnings, "exclude-base: the base image's layers could not be told apart; nothing was excluded")
+		return
+	}
+	kept := res.Findings[:0]
+	for _, f := range res.Findings {
+		if f.Origin != "base" {
+			kept = append(kept, f)
+		}
+	}
+	res.Findings = kept
 }
 
 // scanSBOM matches an SBOM's packages and gives their findings the SBOM's base/app split.
@@ -476,23 +478,9 @@ func scanSBOM(ctx context.Context, opts Options, doc *sbom.Document, store *vuln
 			return err
 		}
 	}
-	a := &baseimage.Attribution{BaseLayers: doc.BaseLayers, Method: doc.Attribution, Inferred: doc.Inferred}
-	if a.Method != "" {
-		// The SBOM keeps the split, not the layers: findings from the first BaseLayers
-		// layers are the base image's.
-		for i := range res.Findings {
-			f := &res.Findings[i]
-			if f.Layer < 0 {
-				continue
-			}
-			f.Origin, f.Inferred = "app", a.Inferred
-			if f.Layer < a.BaseLayers {
-				f.Origin = "base"
-			}
-		}
-		res.Base = &BaseInfo{Layers: a.BaseLayers, Method: a.Method, Inferred: a.Inferred}
-	}
-	excludeBase(opts, a, res)
+	// The SBOM keeps the split, not the layers: findings from the first BaseLayers layers
+	// are the base image's.
+	applyAttribution(opts, &baseimage.Attribution{BaseLayers: doc.BaseLayers, Method: doc.Attribution, Inferred: doc.Inferred}, res)
 	return nil
 }
 

@@ -230,10 +230,14 @@ func location(df *dockerfile.Dockerfile, in *dockerfile.Instruction) *finding.Lo
 func (a *Attribution) Apply(fs []finding.Finding) {
 	for i := range fs {
 		f := &fs[i]
-		if f.Layer < 0 || f.Layer >= len(a.Layers) {
+		if f.Layer < 0 {
 			continue
 		}
-		lo := a.Layers[f.Layer]
+		// Without the layer list (an SBOM keeps only the split), the split decides.
+		lo := LayerOrigin{Base: f.Layer < a.BaseLayers}
+		if f.Layer < len(a.Layers) {
+			lo = a.Layers[f.Layer]
+		}
 		if f.Instruction == "" {
 			f.Instruction = lo.Instruction
 		}

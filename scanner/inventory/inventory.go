@@ -206,7 +206,7 @@ func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
 			continue
 		}
 		pkgs, err := extract(ctx, ex, nil, f, data)
-		if err != nil && !isNotThisFormat(err) {
+		if err != nil {
 			errs = append(errs, err.Error())
 		}
 		all = append(all, pkgs...)
@@ -219,14 +219,6 @@ func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
 	if len(all) > 0 {
 		a.streamed[f] = all
 	}
-}
-
-// isNotThisFormat is an extractor saying a binary is not one of its kind (a C binary to
-// the Go and Rust readers): not worth a warning.
-func isNotThisFormat(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "not a Go executable") || strings.Contains(s, "no .dep-v0 section") ||
-		strings.Contains(s, "unrecognized file format")
 }
 
 // Analyze lists the OS and the packages of the final filesystem; each package carries the
