@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -43,7 +44,7 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 				return err
 			}
 			for _, w := range res.Warnings {
-				cmd.PrintErrf("imagegate: warning: %s\n", w)
+				fmt.Fprintf(stderr, "imagegate: warning: %s\n", w)
 			}
 			render := func(w io.Writer) error { return output.Render(w, "cyclonedx", res, output.Options{}) }
 			if out != "" {
@@ -52,7 +53,6 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 			return render(stdout)
 		}),
 	}
-	cmd.SetErr(stderr)
 	fl := cmd.Flags()
 	fl.StringVarP(&format, "format", "f", "cyclonedx-json", "SBOM format: cyclonedx-json")
 	fl.StringVarP(&out, "output", "o", "", "write the SBOM to this file, atomically (default stdout)")

@@ -6,6 +6,7 @@
 package sbom
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -76,7 +77,7 @@ func Read(r io.Reader, name string) (*Document, error) {
 		return nil, failure.Inputf("sbom %s: larger than %d bytes", name, MaxSize)
 	}
 	var bom cdx.BOM
-	if err := cdx.NewBOMDecoder(strings.NewReader(string(data)), cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
+	if err := cdx.NewBOMDecoder(bytes.NewReader(data), cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
 		return nil, failure.Inputf("sbom %s: not CycloneDX JSON: %v", name, err)
 	}
 	if bom.BOMFormat != "CycloneDX" {
@@ -242,26 +243,23 @@ func ecosystem(u *purl.PackageURL, os *inventory.OS) string {
 }
 
 func osEcosystem(id, ver string) string {
+	if ver == "" {
+		return "" // advisories are per release: without one the package is not checked
+	}
+	major, _, _ := strings.Cut(ver, ".")
 	switch id {
 	case "debian":
-		major, _, _ := strings.Cut(ver, ".")
 		return "Debian:" + major
 	case "ubuntu":
 		return "Ubuntu:" + ver
 	case "alpine":
-		parts := strings.SplitN(ver, ".", 3)
-		if len(parts) >= 2 {
+		if parts := strings.SplitN(ver, ".", 3); len(parts) >= 2 {
 			return "Alpine:v" + parts[0] + "." + parts[1]
 		}
-		return "Alpine"
 	case "rocky":
-		major, _, _ := strings.Cut(ver, ".")
 		return "Rocky Linux:" + major
 	case "almalinux":
-		major, _, _ := strings.Cut(ver, ".")
 		return "AlmaLinux:" + major
-	case "redhat", "rhel":
-		return "Red Hat"
 	}
 	return ""
 }
