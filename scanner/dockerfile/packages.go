@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -68,7 +69,7 @@ func installs(s *Script) []install {
 			continue
 		}
 		sub, rest, ok := subcommand(m, c)
-		if !ok || !contains(installSubcommands[m], sub) {
+		if !ok || !slices.Contains(installSubcommands[m], sub) {
 			continue
 		}
 		out = append(out, install{manager: m, cmd: c, packages: positional(m, rest)})
@@ -82,7 +83,7 @@ func subcommand(m string, c Command) (string, []string, bool) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if strings.HasPrefix(a, "-") {
-			if contains(valueFlags[m], a) {
+			if slices.Contains(valueFlags[m], a) {
 				i++
 			}
 			continue
@@ -101,7 +102,7 @@ func positional(m string, args []string) []string {
 			break
 		}
 		if strings.HasPrefix(a, "-") {
-			if contains(valueFlags[m], a) {
+			if slices.Contains(valueFlags[m], a) {
 				i++
 			}
 			continue
@@ -109,15 +110,6 @@ func positional(m string, args []string) []string {
 		out = append(out, a)
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 var (

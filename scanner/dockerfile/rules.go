@@ -3,6 +3,7 @@ package dockerfile
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -756,10 +757,10 @@ func checkClean(m string, subs ...string) func(*checker) {
 					continue
 				}
 				sub, _, _ := subcommand(m, cmd)
-				if contains(installSubcommands[m], sub) {
+				if slices.Contains(installSubcommands[m], sub) {
 					has = true
 				}
-				if contains(subs, sub) {
+				if slices.Contains(subs, sub) {
 					cleaned = true
 				}
 			}

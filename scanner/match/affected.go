@@ -1,6 +1,7 @@
 package match
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -166,19 +167,10 @@ func affects(a *osvschema.Affected, installedRaw, ecosystem string) (hit bool, f
 		}
 		if res.affected {
 			hit = true
-			if res.fixed != "" && !contains(fixed, res.fixed) {
+			if res.fixed != "" && !slices.Contains(fixed, res.fixed) {
 				fixed = append(fixed, res.fixed)
 			}
 		}
 	}
 	return hit, fixed, ok
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -6,6 +6,7 @@ package match
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -244,12 +245,12 @@ func build(p inventory.Package, name, version string, group []hit) finding.Findi
 			f.Title = h.record.GetSummary()
 		}
 		for _, fx := range h.fixed {
-			if !contains(f.FixedVersions, fx) {
+			if !slices.Contains(f.FixedVersions, fx) {
 				f.FixedVersions = append(f.FixedVersions, fx)
 			}
 		}
 		for _, ref := range h.record.GetReferences() {
-			if u := ref.GetUrl(); u != "" && !contains(f.References, u) && len(f.References) < 8 {
+			if u := ref.GetUrl(); u != "" && !slices.Contains(f.References, u) && len(f.References) < 8 {
 				f.References = append(f.References, u)
 			}
 		}

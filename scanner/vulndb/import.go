@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -61,20 +62,11 @@ func bases(v *osvschema.Vulnerability) []string {
 	var out []string
 	for _, a := range v.GetAffected() {
 		b := BaseEcosystem(a.GetPackage().GetEcosystem())
-		if b != "" && !contains(out, b) {
+		if b != "" && !slices.Contains(out, b) {
 			out = append(out, b)
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // add stores v and indexes its affected packages of the builder's base ecosystem. Each

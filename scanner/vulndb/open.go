@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -58,7 +59,7 @@ func OpenPath(ctx context.Context, path string) (*Store, error) {
 // decided by their records.
 func ecosystemFromZipPath(p string) string {
 	if filepath.Base(p) == "all.zip" {
-		if e := filepath.Base(filepath.Dir(p)); contains(Ecosystems, e) {
+		if e := filepath.Base(filepath.Dir(p)); slices.Contains(Ecosystems, e) {
 			return e
 		}
 	}

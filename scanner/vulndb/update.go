@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,7 +32,7 @@ var Ecosystems = []string{
 // CheckEcosystems refuses names imagegate cannot match, saying which it can.
 func CheckEcosystems(names []string) error {
 	for _, n := range names {
-		if !contains(Ecosystems, n) {
+		if !slices.Contains(Ecosystems, n) {
 			return failure.Inputf("unknown ecosystem %q: imagegate matches %s", n, strings.Join(Ecosystems, ", "))
 		}
 	}
