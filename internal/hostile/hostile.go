@@ -11,8 +11,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -157,9 +155,12 @@ func gzipBomb(t testing.TB, dir string, size int64) string {
 	return writeLayout(t, dir, blob.Bytes(), "application/vnd.oci.image.layer.v1.tar+gzip")
 }
 
-func digest(b []byte) v1.Hash {
-	s := sha256.Sum256(b)
-	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(s[:])}
+func digest(t testing.TB, b []byte) v1.Hash {
+	h, _, err := v1.SHA256(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 // writeLayout writes an OCI layout of one image with one layer blob. The diff ID in the
@@ -171,7 +172,7 @@ func writeLayout(t testing.TB, dir string, layer []byte, mediaType string) strin
 		t.Fatal(err)
 	}
 	put := func(b []byte) v1.Hash {
-		d := digest(b)
+		d := digest(t, b)
 		if err := os.WriteFile(filepath.Join(blobs, d.Hex), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +218,7 @@ func truncatedLayout(t testing.TB, dir string) string {
 func missingBlob(t testing.TB, dir string) string {
 	layer := imagetest.TarBytes(t, imagetest.File("a", []byte("a")))
 	writeLayout(t, dir, layer, "application/vnd.oci.image.layer.v1.tar")
-	if err := os.Remove(filepath.Join(dir, "blobs", "sha256", digest(layer).Hex)); err != nil {
+	if err := os.Remove(filepath.Join(dir, "blobs", "sha256", digest(t, layer).Hex)); err != nil {
 		t.Fatal(err)
 	}
 	return dir
