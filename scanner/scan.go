@@ -364,7 +364,11 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 	if scanners[ScannerSecret] {
 		walkOpts = append(walkOpts, image.WithConsumer(checks))
 	}
-	idx, err := image.Walk(ctx, img, image.Requirers{inv, checks}, walkOpts...)
+	req := image.Requirers{inv}
+	if scanners[ScannerConfig] {
+		req = append(req, checks) // the account files the config checks read
+	}
+	idx, err := image.Walk(ctx, img, req, walkOpts...)
 	if err != nil {
 		return err
 	}
