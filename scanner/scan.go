@@ -46,6 +46,9 @@ type Options struct {
 	Username, Password string
 	// Insecure allows plain-HTTP registries.
 	Insecure bool
+	// Sources is where a bare image name is looked up, in order (default
+	// image.DefaultSources: the Docker daemon, then the registry).
+	Sources []string
 	// MaxFileSize bounds the bytes kept in memory for one file (0: the default).
 	MaxFileSize int64
 	// MaxLayerExpansion bounds how many times its stored size a layer may expand to, and
@@ -333,6 +336,9 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 		image.WithPlatform(opts.Platform),
 		image.WithBasicAuth(opts.Username, opts.Password),
 		image.WithInsecure(opts.Insecure),
+	}
+	if len(opts.Sources) > 0 {
+		openOpts = append(openOpts, image.WithSources(opts.Sources))
 	}
 	if opts.Keychain != nil {
 		openOpts = append(openOpts, image.WithKeychain(opts.Keychain))

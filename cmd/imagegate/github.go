@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/imagegate/imagegate/internal/frontend/azure"
-	"github.com/imagegate/imagegate/internal/frontend/github"
+	"github.com/imagegate/imagegate/ci/azure"
+	"github.com/imagegate/imagegate/ci/github"
 )
 
 // exitError carries a front end's exit code through cobra without another message: the

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imagegate/imagegate/internal/scanflags"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
@@ -14,7 +15,7 @@ import (
 func newSBOMCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
 		format, out string
-		img         imageFlags
+		img         scanflags.Image
 	)
 	cmd := &cobra.Command{
 		Use:   "sbom IMAGE",
@@ -37,7 +38,10 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 			if format != "cyclonedx-json" && format != "cyclonedx" {
 				return failure.Inputf("--format %q: want cyclonedx-json", format)
 			}
-			opts := img.options(args[0])
+			opts, err := img.Options(args[0])
+			if err != nil {
+				return err
+			}
 			opts.Scanners = []string{scanner.ScannerNone}
 			res, err := scanner.Scan(cmd.Context(), opts)
 			if err != nil {
@@ -56,6 +60,6 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&format, "format", "f", "cyclonedx-json", "SBOM format: cyclonedx-json")
 	fl.StringVarP(&out, "output", "o", "", "write the SBOM to this file, atomically (default stdout)")
-	img.register(fl)
+	img.Register(fl)
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -38,6 +39,33 @@ const (
 	OCIDir        Transport = "oci-dir"
 	DockerDaemon  Transport = "docker-daemon"
 )
+
+// Where a bare image name (no transport prefix, not an existing path) is looked up.
+const (
+	SourceDaemon   = "daemon"
+	SourceRegistry = "registry"
+)
+
+// AllSources lists the lookups a bare name can go through, and DefaultSources their
+// default order: the local Docker daemon first, as Trivy and Snyk do, so that the image
+// a 'docker build -t app:ci .' made a step earlier is the one scanned; then the registry.
+var (
+	AllSources     = []string{SourceDaemon, SourceRegistry}
+	DefaultSources = []string{SourceDaemon, SourceRegistry}
+)
+
+// CheckSources refuses an unknown or empty source list.
+func CheckSources(sources []string) error {
+	if len(sources) == 0 {
+		return failure.Inputf("image source: name at least one of %s", strings.Join(AllSources, ", "))
+	}
+	for _, s := range sources {
+		if !slices.Contains(AllSources, s) {
+			return failure.Inputf("image source %q: want one or more of %s", s, strings.Join(AllSources, ", "))
+		}
+	}
+	return nil
+}
 
 // DefaultPlatform is picked from a multi-platform index when none is asked for.
 const DefaultPlatform = "linux/amd64"
@@ -68,6 +96,7 @@ type openOptions struct {
 	keychain  authn.Keychain
 	transport http.RoundTripper
 	insecure  bool
+	sources   []string
 }
 
 // Option configures Open.
@@ -91,13 +120,19 @@ func WithTransport(t http.RoundTripper) Option { return func(o *openOptions) { o
 // WithInsecure allows plain-HTTP registries (localhost registries are always allowed).
 func WithInsecure(b bool) Option { return func(o *openOptions) { o.insecure = b } }
 
+// WithSources sets where a bare image name is looked up, in order (default DefaultSources).
+func WithSources(s []string) Option { return func(o *openOptions) { o.sources = s } }
+
 // Open resolves ref into an image. The forms are: a registry reference, or one of
 // docker-archive:PATH, oci-archive:PATH, oci-dir:PATH, docker-daemon:NAME, or a bare path
 // whose kind is detected from its content.
 func Open(ctx context.Context, ref string, opts ...Option) (*Image, error) {
-	o := openOptions{keychain: authn.DefaultKeychain}
+	o := openOptions{keychain: authn.DefaultKeychain, sources: DefaultSources}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if err := CheckSources(o.sources); err != nil {
+		return nil, err
 	}
 	if o.platform != "" {
 		if _, err := parsePlatform(o.platform); err != nil {
@@ -113,13 +148,17 @@ func Open(ctx context.Context, ref string, opts ...Option) (*Image, error) {
 		if err != nil {
 			return nil, err
 		}
-		tr = detected
+		if detected != Registry {
+			tr = detected // an existing path: read by its content
+		}
 	}
 	var (
 		img *Image
 		err error
 	)
 	switch tr {
+	case "":
+		img, tr, err = openByName(ctx, rest, o)
 	case Registry:
 		img, err = openRemote(ctx, rest, o)
 	case DockerArchive:
@@ -143,6 +182,47 @@ func Open(ctx context.Context, ref string, opts ...Option) (*Image, error) {
 		img.Digest = d.String()
 	}
 	return img, nil
+}
+
+// openByName looks a bare name up in the sources, in order: the daemon when one is
+// reachable and has the image, else the registry. A daemon that is not there, or does not
+// have the image, passes on to the next source; any other daemon failure is reported.
+func openByName(ctx context.Context, ref string, o openOptions) (*Image, Transport, error) {
+	var tried []string
+	for _, src := range o.sources {
+		switch src {
+		case SourceDaemon:
+			if !daemonConfigured() {
+				tried = append(tried, "no Docker daemon")
+				continue
+			}
+			img, err := openDaemon(ctx, ref, o)
+			if err == nil {
+				return img, DockerDaemon, nil
+			}
+			if !errors.Is(err, errDaemonMissing) {
+				return nil, "", err
+			}
+			tried = append(tried, err.Error())
+		case SourceRegistry:
+			img, err := openRemote(ctx, ref, o)
+			if err != nil && len(tried) > 0 {
+				return nil, "", fmt.Errorf("%w (before that: %s)", err, strings.Join(tried, "; "))
+			}
+			return img, Registry, err
+		}
+	}
+	return nil, "", failure.Inputf("image %q: not found (%s); image sources tried: %s", ref, strings.Join(tried, "; "), strings.Join(o.sources, ", "))
+}
+
+// daemonConfigured says whether a Docker daemon may be reachable: DOCKER_HOST names one,
+// or the default socket exists.
+func daemonConfigured() bool {
+	if os.Getenv("DOCKER_HOST") != "" {
+		return true
+	}
+	_, err := os.Stat("/var/run/docker.sock")
+	return err == nil
 }
 
 func splitTransport(ref string) (Transport, string) {
@@ -209,9 +289,11 @@ func openRemote(ctx context.Context, ref string, o openOptions) (*Image, error) 
 	} else {
 		ropts = append(ropts, remote.WithAuthFromKeychain(o.keychain))
 	}
-	if o.transport != nil {
-		ropts = append(ropts, remote.WithTransport(o.transport))
+	inner := o.transport
+	if inner == nil {
+		inner = remote.DefaultTransport
 	}
+	ropts = append(ropts, remote.WithTransport(&credentialGuard{registry: r.Context().RegistryStr(), inner: inner}))
 	desc, err := remote.Get(r, ropts...)
 	if err != nil {
 		return nil, registryError(ref, err)
@@ -315,17 +397,39 @@ func openDaemon(ctx context.Context, ref string, o openOptions) (*Image, error) 
 		return nil, failure.Inputf("docker-daemon %q: not a valid reference: %v", ref, err)
 	}
 	i, err := daemon.Image(r, daemon.WithContext(ctx))
+	if err == nil {
+		// daemon.Image is lazy: ask for the config now, so a missing image or daemon is
+		// found here rather than in the middle of the walk.
+		_, err = i.ConfigName()
+	}
 	if err != nil {
 		msg := err.Error()
 		if strings.Contains(msg, "Cannot connect") || strings.Contains(msg, "connect:") || strings.Contains(msg, "docker.sock") {
-			return nil, failure.Incompletef("docker-daemon %q: no Docker daemon is reachable (is DOCKER_HOST set and the daemon running?): %v", ref, err)
+			return nil, &daemonError{kind: failure.Incompletef("docker-daemon %q: no Docker daemon is reachable (is DOCKER_HOST set and the daemon running?): %v", ref, err), missing: true}
 		}
 		if strings.Contains(strings.ToLower(msg), "no such image") {
-			return nil, failure.Inputf("docker-daemon %q: the daemon has no such image", ref)
+			return nil, &daemonError{kind: failure.Inputf("docker-daemon %q: the daemon has no such image", ref), missing: true}
 		}
 		return nil, failure.Incompletef("docker-daemon %q: %v", ref, err)
 	}
 	return finish(&Image{Image: i}, o.platform, ref)
+}
+
+// errDaemonMissing matches a daemon error that lets a name lookup go on to the next
+// source: no daemon there, or no such image in it.
+var errDaemonMissing = errors.New("not in the daemon")
+
+type daemonError struct {
+	kind    error
+	missing bool
+}
+
+func (e *daemonError) Error() string { return e.kind.Error() }
+func (e *daemonError) Unwrap() []error {
+	if e.missing {
+		return []error{e.kind, errDaemonMissing}
+	}
+	return []error{e.kind}
 }
 
 // pickFromIndex selects the image for the platform from an index (nested indexes too, as

@@ -61,6 +61,9 @@ type UpdateOptions struct {
 	// Log receives progress; Terminal makes it a redrawn bar instead of plain lines.
 	Log      io.Writer
 	Terminal bool
+	// SkipMissing passes over an ecosystem the source does not publish (404), as a mirror
+	// with only some ecosystems does; a scan then reports the packages it could not check.
+	SkipMissing bool
 }
 
 // UpdateResult says what happened to one ecosystem.
@@ -97,6 +100,10 @@ func Update(ctx context.Context, dir string, o UpdateOptions) ([]UpdateResult, e
 	var out []UpdateResult
 	for _, eco := range o.Ecosystems {
 		r, err := updateOne(ctx, dir, eco, old[eco], o)
+		if errors.Is(err, errNotPublished) && o.SkipMissing {
+			fmt.Fprintf(o.Log, "%s: not published at %s; skipped\n", eco, o.Source)
+			continue
+		}
 		if err != nil {
 			return out, err
 		}
@@ -132,6 +139,8 @@ func updateOne(ctx context.Context, dir, eco string, old Info, o UpdateOptions) 
 		fmt.Fprintf(o.Log, "%s: unchanged (%d records)\n", eco, old.Records)
 		return UpdateResult{Info: old}, nil
 	case http.StatusOK:
+	case http.StatusNotFound:
+		return UpdateResult{}, failure.Incomplete(fmt.Errorf("db update %s: %s answered %s (%w); the previous data is kept", eco, u, resp.Status, errNotPublished))
 	default:
 		return UpdateResult{}, failure.Incompletef("db update %s: %s answered %s; the previous data is kept", eco, u, resp.Status)
 	}
@@ -172,6 +181,9 @@ func updateOne(ctx context.Context, dir, eco string, old Info, o UpdateOptions) 
 	fmt.Fprintf(o.Log, "%s: %d records (%d skipped, %d withdrawn)\n", eco, info.Records, info.Skipped, info.Withdrawn)
 	return UpdateResult{Info: info, Changed: true}, nil
 }
+
+// errNotPublished marks an ecosystem the source has no export for.
+var errNotPublished = errors.New("the source publishes no export for this ecosystem")
 
 // publishedMD5 is the base64 MD5 Google Cloud Storage (where the OSV exports live)
 // publishes for an object in its x-goog-hash header ("crc32c=...,md5=..."), or "".

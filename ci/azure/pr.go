@@ -11,7 +11,7 @@ import (
 	"github.com/microsoft/azure-devops-go-api/azuredevops/v7"
 	"github.com/microsoft/azure-devops-go-api/azuredevops/v7/git"
 
-	"github.com/imagegate/imagegate/internal/frontend/inputs"
+	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/scanner/finding"
 )
 

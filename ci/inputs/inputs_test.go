@@ -4,13 +4,16 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/imagegate/imagegate/internal/frontend/inputs"
+	"github.com/imagegate/imagegate/ci"
+	"github.com/imagegate/imagegate/ci/azure"
+	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/internal/schematest"
 	"github.com/imagegate/imagegate/scanner/failure"
@@ -56,9 +59,10 @@ func TestActionYAMLMatchesTheTable(t *testing.T) {
 		}
 		assert.Equal(t, in.Default, def, name)
 	}
-	for _, o := range []string{"sarif-file", "result", "critical", "high", "medium", "low", "total", "json-file"} {
+	for _, o := range ci.OutputNames {
 		assert.Contains(t, a.Outputs, o)
 	}
+	assert.Len(t, a.Outputs, len(ci.OutputNames))
 	assert.Equal(t, "docker", a.Runs.Using)
 	assert.Equal(t, "Dockerfile", a.Runs.Image)
 }
@@ -78,7 +82,7 @@ func TestActionYAMLValidatesAgainstSchema(t *testing.T) {
 func get(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestParse(t *testing.T) {
-	st, err := inputs.Parse(get(map[string]string{"image": "alpine:3.20", "severity-threshold": "HIGH", "fail-on-issues": "False", "registry-password": "s3cret"}))
+	st, err := inputs.Parse(get(map[string]string{"image": "alpine:3.20", "severity-threshold": "HIGH", "fail-on-issues": "False", "registry-password": "s3cret"}), nil)
 	require.NoError(t, err)
 	assert.Equal(t, "alpine:3.20", st.Scan.Image)
 	assert.Equal(t, finding.High, st.Scan.Policy.Threshold)
@@ -96,7 +100,7 @@ func TestParse(t *testing.T) {
 		{"image": "a", "monitor-when": "sometimes"}:       "input monitor-when",
 		{"image": "a", "ignore-file": "/nonexistent.yml"}: "nonexistent.yml",
 	} {
-		_, err := inputs.Parse(get(*values))
+		_, err := inputs.Parse(get(*values), nil)
 		require.Error(t, err)
 		assert.Equal(t, failure.ExitInput, failure.Code(err))
 		assert.Contains(t, err.Error(), msg)
@@ -135,8 +139,14 @@ func TestTaskJSONMatchesTheTable(t *testing.T) {
 			want[in.Azure] = in
 		}
 	}
-	assert.Len(t, task.Inputs, len(want))
+	snyk := 0
 	for _, got := range task.Inputs {
+		if slices.Contains(azure.SnykInputs, got.Name) {
+			snyk++
+			assert.Equal(t, "string", got.Type, got.Name)
+			assert.False(t, got.Required, got.Name)
+			continue
+		}
 		in, ok := want[got.Name]
 		if !assert.True(t, ok, "task.json input %s is not in the table", got.Name) {
 			continue
@@ -147,8 +157,16 @@ func TestTaskJSONMatchesTheTable(t *testing.T) {
 		if in.Kind == inputs.Bool {
 			assert.Equal(t, "boolean", got.Type, got.Name)
 		}
+		// A filePath input arrives as the sources folder when left empty; the host reads
+		// that as "not given" only for the table's Path inputs.
+		if got.Type == "filePath" {
+			assert.Equal(t, inputs.Path, in.Kind, got.Name)
+		}
 	}
-	for _, o := range []string{"sarifFile", "jsonFile", "result", "critical", "high", "medium", "low", "total"} {
+	assert.Len(t, task.Inputs, len(want)+snyk)
+	assert.Equal(t, len(azure.SnykInputs), snyk)
+	for _, name := range ci.OutputNames {
+		o := azure.OutputName(name)
 		found := false
 		for _, v := range task.OutputVariables {
 			found = found || v.Name == o
@@ -156,9 +174,14 @@ func TestTaskJSONMatchesTheTable(t *testing.T) {
 		assert.True(t, found, o)
 	}
 	assert.Equal(t, "index.js", task.Execution["Node20_1"].Target)
-	// Snyk's input names, for people moving from SnykSecurityScan@1.
-	for _, snyk := range []string{"dockerImageName", "dockerfilePath", "severityThreshold", "failOnIssues", "monitorWhen"} {
+	// Snyk's input names, for people moving from SnykSecurityScan@1, with Snyk's types.
+	for _, snyk := range []string{"dockerImageName", "dockerfilePath", "severityThreshold", "failOnIssues", "monitorWhen", "additionalArguments"} {
 		assert.Contains(t, want, snyk)
+	}
+	for _, got := range task.Inputs {
+		if got.Name == "dockerfilePath" || got.Name == "dockerImageName" {
+			assert.Equal(t, "string", got.Type, got.Name)
+		}
 	}
 }
 
@@ -182,4 +205,45 @@ func TestRelativeTo(t *testing.T) {
 	assert.Equal(t, filepath.ToSlash(outside), inputs.RelativeTo(outside, root))
 	t.Chdir(root)
 	assert.Equal(t, "Dockerfile", inputs.RelativeTo("Dockerfile", ""))
+}
+
+// additional-arguments takes every scan flag, with shell quoting, over the inputs, and
+// Snyk's common flags for pipelines moving from SnykSecurityScan.
+func TestAdditionalArguments(t *testing.T) {
+	dir := t.TempDir()
+	df := filepath.Join(dir, "my Dockerfile")
+	require.NoError(t, os.WriteFile(df, []byte("FROM scratch\n"), 0o644))
+	st, err := inputs.Parse(get(map[string]string{
+		"image":                "app:ci",
+		"severity-threshold":   "low",
+		"additional-arguments": `--scanners vuln,config --base-image 'alpine:3.20' --file="` + df + `" --severity-threshold=high --exclude-base-image-vulns --sarif-file-output=out/s.sarif --json-file-output=out/r.json --image-source registry -o junit=` + filepath.Join(dir, "j.xml") + ` --report-all`,
+	}), nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"vuln", "config"}, st.Scan.Scanners)
+	assert.Equal(t, "alpine:3.20", st.Scan.BaseImage)
+	assert.Equal(t, df, st.Scan.Dockerfile)
+	assert.Equal(t, finding.High, st.Scan.Policy.Threshold, "the argument wins over the input")
+	assert.True(t, st.Scan.ExcludeBase)
+	assert.True(t, st.Scan.Policy.ReportAll)
+	assert.Equal(t, "out/s.sarif", st.SARIFFile)
+	assert.Equal(t, "out/r.json", st.JSONFile)
+	assert.Equal(t, []string{"registry"}, st.Scan.Sources)
+	require.Len(t, st.Outputs, 1)
+	assert.Equal(t, "junit", st.Outputs[0].Format)
+
+	for args, msg := range map[string]string{
+		"--bogus":             "unknown flag: --bogus",
+		"--scanners":          "flag needs an argument",
+		"'unterminated":       "input additional-arguments",
+		"other-image":         `unexpected "other-image"`,
+		"--image-source=tape": `image source "tape"`,
+	} {
+		_, err := inputs.Parse(get(map[string]string{"image": "a", "additional-arguments": args}), nil)
+		require.Error(t, err, args)
+		assert.Equal(t, failure.ExitInput, failure.Code(err), args)
+		assert.Contains(t, err.Error(), msg, args)
+	}
+	// The input names in messages are the CI's own.
+	_, err = inputs.Parse(get(map[string]string{"image": "a", "additional-arguments": "--bogus"}), func(n string) string { return "X" + n })
+	assert.Contains(t, err.Error(), "input Xadditional-arguments")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,7 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imagegate/imagegate/internal/frontend/azure"
+	"github.com/imagegate/imagegate/ci"
+	"github.com/imagegate/imagegate/ci/azure"
 	"github.com/imagegate/imagegate/internal/imagetest"
 )
 
@@ -79,8 +81,14 @@ func TestLoggingCommands(t *testing.T) {
 			counts[typ]++
 		}
 	}
-	assert.Equal(t, azure.IssuesPerType, counts["error"], "the agent keeps 10 per type: the most severe")
-	assert.LessOrEqual(t, counts["warning"], azure.IssuesPerType)
+	assert.Equal(t, azure.IssuesPerType-1, counts["error"], "the agent keeps 10 per type: the most severe, and the verdict")
+	all := map[string]int{}
+	for _, m := range logissue.FindAllStringSubmatch(log, -1) {
+		all[regexp.MustCompile(`type=(\w+)`).FindStringSubmatch(m[1])[1]]++
+	}
+	assert.Equal(t, azure.IssuesPerType, all["error"], "the verdict is within the 10 errors")
+	assert.LessOrEqual(t, all["warning"], azure.IssuesPerType)
+	assert.Regexp(t, `##vso\[task\.logissue type=error;\]imagegate: \d+ findings at or above low\n`, log)
 	assert.Regexp(t, `##vso\[task\.logissue code=DF001;columnnumber=1;linenumber=9;sourcepath=testdata/demo/Dockerfile;type=error;\]HIGH DF001`, log)
 
 	// Passing with issues.
@@ -100,7 +108,7 @@ func TestEscaping(t *testing.T) {
 	in := demo(t)
 	in["dockerfilePath"] = df
 	_, log := runTask(t, in, nil)
-	assert.Contains(t, log, "Docker%3Bfile%5D%AZP25;type=error;]CRITICAL DF009: ENV API_TOKEN")
+	assert.Contains(t, log, "Docker%3Bfile%5D%AZP25;type=error;]CRITICAL DF009: Secret in ENV: ENV API_TOKEN")
 	for _, line := range strings.Split(log, "\n") {
 		if strings.HasPrefix(line, "##vso[") {
 			assert.NotContains(t, line, "\r")
@@ -110,9 +118,9 @@ func TestEscaping(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	for msg, in := range map[string]map[string]string{
-		"input image is required":       {},
-		"input severity-threshold":      {"dockerImageName": "alpine", "severityThreshold": "severe"},
-		"input fail-on-issues":          {"dockerImageName": "alpine", "failOnIssues": "maybe"},
+		"input dockerImageName is required": {},
+		"input severityThreshold":       {"dockerImageName": "alpine", "severityThreshold": "severe"},
+		"input failOnIssues":            {"dockerImageName": "alpine", "failOnIssues": "maybe"},
 		"input additionalArguments":     {"dockerImageName": "alpine", "additionalArguments": "--bogus"},
 		"no vulnerability database at ": {"dockerImageName": "alpine", "dbPath": filepath.Join(t.TempDir(), "none")},
 	} {
@@ -196,6 +204,7 @@ func prEnv(url string) map[string]string {
 		"BUILD_REPOSITORY_ID":              "11111111-2222-3333-4444-555555555555",
 		"SYSTEM_PULLREQUEST_PULLREQUESTID": "42",
 		"IMAGEGATE_ACCESS_TOKEN":           "job-token",
+		"BUILD_REPOSITORY_PROVIDER":        "TfsGit",
 	}
 }
 
@@ -250,4 +259,73 @@ func TestPullRequestComment(t *testing.T) {
 	in["prComment"] = "false"
 	runTask(t, in, prEnv(srv.URL))
 	assert.Equal(t, before, len(fake.auth))
+
+	// A pipeline building a GitHub repository: no Azure Repos threads to call.
+	in["prComment"] = "true"
+	env := prEnv(srv.URL)
+	env["BUILD_REPOSITORY_PROVIDER"] = "GitHub"
+	_, log = runTask(t, in, env)
+	assert.Equal(t, before, len(fake.auth))
+	assert.NotContains(t, log, "pull request comment")
+}
+
+// The agent gives an empty filePath input as the sources folder: that is "not given".
+func TestEmptyPathInputs(t *testing.T) {
+	src := t.TempDir()
+	env := map[string]string{
+		"BUILD_SOURCESDIRECTORY":             src,
+		azure.InputPrefix + "ignoreFile":     src,
+		azure.InputPrefix + "vexFile":        src + "/",
+		azure.InputPrefix + "dbPath":         filepath.Join(src, "db"),
+		azure.InputPrefix + "dockerfilePath": "",
+	}
+	h := azure.New(func(k string) string { return env[k] }, io.Discard)
+	assert.Equal(t, "", h.Input("ignore-file"))
+	assert.Equal(t, "", h.Input("vex"))
+	assert.Equal(t, filepath.Join(src, "db"), h.Input("db-path"))
+	assert.Equal(t, "ignoreFile", h.InputName("ignore-file"))
+
+	// A whole run with them left empty does not read the folder as a config file.
+	in := demo(t)
+	in["ignoreFile"] = src
+	in["vexFile"] = src
+	in["failOnIssues"] = "false"
+	code, log := runTask(t, in, map[string]string{"BUILD_SOURCESDIRECTORY": src})
+	assert.Equal(t, 0, code, log)
+}
+
+// A SnykSecurityScan@1 step works with only its task line changed: Snyk's own inputs are
+// reported and ignored; testType app is refused, as imagegate tests images.
+func TestSnykInputs(t *testing.T) {
+	in := demo(t)
+	in["failOnIssues"] = "false"
+	in["serviceConnectionEndpoint"] = "snyk-conn"
+	in["testType"] = "container"
+	in["organization"] = "acme"
+	in["additionalArguments"] = "--exclude-base-image-vulns --severity-threshold=critical"
+	code, log := runTask(t, in, nil)
+	assert.Equal(t, 0, code, log)
+	assert.Contains(t, log, "input serviceConnectionEndpoint is SnykSecurityScan's")
+	assert.Contains(t, log, "input organization is SnykSecurityScan's")
+
+	in["testType"] = "app"
+	code, log = runTask(t, in, nil)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, log, "##vso[task.complete result=Failed;]")
+}
+
+// Text from the image that reads like a logging command is printed inert.
+func TestUntrustedTextIsInert(t *testing.T) {
+	var out strings.Builder
+	h := azure.New(func(string) string { return "" }, &out)
+	fmt.Fprint(h.Log(), "os: linux\n##vso[task.complete result=Succeeded;]forged\nx ##[error]y\x1b[31m")
+	fmt.Fprint(h.Log(), "##vso[task.setvariable variable=a]b\n")
+	h.Complete(ci.Failed, "real")
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, "##vso[") {
+			assert.True(t, strings.HasPrefix(line, "##vso[task.complete result=Failed;]real"), line)
+		}
+		assert.NotContains(t, line, "##[error]")
+		assert.NotContains(t, line, "\x1b")
+	}
 }

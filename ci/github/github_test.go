@@ -6,13 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imagegate/imagegate/internal/frontend/github"
+	"github.com/imagegate/imagegate/ci/github"
 	"github.com/imagegate/imagegate/internal/imagetest"
 )
 
@@ -120,12 +121,28 @@ func TestFailingGate(t *testing.T) {
 	for _, m := range annotation.FindAllStringSubmatch(r.log, -1) {
 		counts[m[1]]++
 	}
-	assert.LessOrEqual(t, counts["error"], 11) // 10 findings + the gate's own error line
+	assert.Equal(t, 10, counts["error"]) // 9 findings + the gate's own error: GitHub shows 10
 	assert.LessOrEqual(t, counts["warning"], 10)
 	assert.LessOrEqual(t, counts["notice"], 10)
-	assert.Greater(t, counts["error"], 1)
 	assert.Regexp(t, `(?m)^::error endLine=9,file=testdata/demo/Dockerfile,line=9,title=HIGH DF001%3A [^:]*::the final stage`, r.log)
-	assert.Contains(t, r.log, "::error::imagegate: ")
+	assert.Regexp(t, `(?m)^::error title=imagegate gate failed::imagegate: \d+ findings at or above low$`, r.log)
+	// The sum of the severity outputs is the total.
+	sum := 0
+	for _, k := range []string{"critical", "high", "medium", "low", "unknown"} {
+		n, err := strconv.Atoi(r.outputs[k])
+		require.NoError(t, err, k)
+		sum += n
+	}
+	assert.Equal(t, r.outputs["total"], strconv.Itoa(sum))
+
+	// The report in the log runs with workflow commands stopped, and they resume after it.
+	m := regexp.MustCompile(`(?m)^::stop-commands::(imagegate-[0-9a-f]{32})$`).FindStringSubmatch(r.log)
+	require.NotNil(t, m, "the report is printed with commands stopped")
+	start := strings.Index(r.log, m[0])
+	end := strings.Index(r.log, "::"+m[1]+"::")
+	require.Greater(t, end, start)
+	assert.Contains(t, r.log[start:end], "Vulnerabilities (")
+	assert.NotRegexp(t, annotation, r.log[start+len(m[0]):end])
 }
 
 func TestPassingGate(t *testing.T) {
@@ -183,7 +200,7 @@ func TestBadInputs(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(r.log), "\n")
 		var errs []string
 		for _, l := range lines {
-			if strings.HasPrefix(l, "::error::") {
+			if strings.HasPrefix(l, "::error title=imagegate::") {
 				errs = append(errs, l)
 			}
 		}

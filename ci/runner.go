@@ -1,0 +1,353 @@
+// Package ci is the one run sequence of imagegate as a CI step. A CI system is a Host (one
+// file each: github/, azure/); Run reads the inputs through it, makes sure vulnerability
+// data is there, scans, and hands everything back in the CI's own terms: report files,
+// the log, annotations (within the CI's limit per level, the verdict included), the
+// summary, output variables, the CI's artifacts, and the step's result.
+package ci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/imagegate/imagegate/ci/inputs"
+	"github.com/imagegate/imagegate/reporters/output"
+	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/scanner/vulndb"
+)
+
+// Level is an annotation's level. Hosts without notices show them as warnings.
+type Level int
+
+// Levels, most severe first.
+const (
+	Error Level = iota
+	Warning
+	Notice
+)
+
+// Annotation is a message the CI shows apart from the log, on a file line when it has one.
+// Every text in it may come from the image: hosts escape it for their command syntax.
+type Annotation struct {
+	Level   Level
+	Title   string
+	Message string
+	Code    string // the finding's id
+	File    string // relative to the checkout
+	Line    int
+	EndLine int
+}
+
+// Output is a step output, by its canonical (kebab-case) name.
+type Output struct{ Name, Value string }
+
+// Result is the step's result.
+type Result int
+
+// Results.
+const (
+	Succeeded Result = iota
+	SucceededWithIssues
+	Failed
+)
+
+// Files are the report files a run wrote (absolute paths).
+type Files struct {
+	SARIF, JSON, Markdown, SBOM string
+}
+
+// Host is one CI system.
+type Host interface {
+	// Input returns the raw value of a canonical input ("" when unset).
+	Input(name string) string
+	// InputName is how this CI spells a canonical input, for messages.
+	InputName(name string) string
+	// Checkout is the folder file paths in annotations are relative to.
+	Checkout() string
+	// CacheDir is where downloaded data is kept when the cache-dir input is not set.
+	CacheDir() string
+	// Log is the step's log. Hosts neutralise command syntax in what is written to it:
+	// reports carry strings from the image.
+	Log() io.Writer
+	Mask(secret string)
+	Group(title string)
+	EndGroup()
+	// Level maps a severity to this CI's annotation level; Limit is how many annotations
+	// of one level the CI shows.
+	Level(s finding.Severity) Level
+	Limit() int
+	Annotate(a Annotation)
+	Summary(markdown string, file string) error
+	SetOutputs(outs []Output) error
+	// Publish hands the report files to the CI (artifacts, pull request comments).
+	Publish(ctx context.Context, st *inputs.Settings, res *scanner.Result, files Files) error
+	// Complete sets the step's result (a no-op where the exit code decides it).
+	Complete(r Result, message string)
+}
+
+// Run runs a scan as a CI step and returns the process exit code.
+func Run(ctx context.Context, h Host) int {
+	r := &run{h: h, used: map[Level]int{}}
+	return r.run(ctx)
+}
+
+type run struct {
+	h    Host
+	used map[Level]int // annotations written per level
+}
+
+func (r *run) run(ctx context.Context) int {
+	h := r.h
+	st, err := inputs.Parse(h.Input, h.InputName)
+	if err != nil {
+		return r.fail(err)
+	}
+	for _, s := range st.Secrets {
+		h.Mask(s)
+	}
+	if err := r.data(ctx, st); err != nil {
+		return r.fail(err)
+	}
+	h.Group("imagegate scan " + st.Scan.Image)
+	res, err := scanner.Scan(ctx, st.Scan)
+	h.EndGroup()
+	if err != nil {
+		return r.fail(err)
+	}
+	files, err := r.write(st, res)
+	if err != nil {
+		return r.fail(err)
+	}
+	if err := output.Render(h.Log(), st.Format, res, output.Options{Packages: st.ListPackages, SARIFCategory: st.SARIFCategory}); err != nil {
+		return r.fail(failure.Incompletef("writing the report to the log: %w", err))
+	}
+	// The verdict's annotation is written last but its place is kept from the start.
+	if !res.Verdict.Pass {
+		r.used[Error]++
+	}
+	for _, w := range res.Warnings {
+		r.annotate(Annotation{Level: Warning, Title: "imagegate warning", Message: w})
+	}
+	if err := h.Publish(ctx, st, res, files); err != nil {
+		r.annotate(Annotation{Level: Warning, Title: "imagegate", Message: err.Error()})
+	}
+	left := 0
+	if st.Annotations {
+		left = r.findings(res.Findings)
+	}
+	if st.Summary {
+		md, err := os.ReadFile(files.Markdown)
+		if err != nil {
+			return r.fail(failure.Incompletef("reading the summary: %w", err))
+		}
+		text := string(md)
+		if left > 0 {
+			text += fmt.Sprintf("\n_%d more findings are not annotated (the CI shows %d per level): they are listed above and in the SARIF report._\n", left, h.Limit())
+		}
+		if err := h.Summary(text, files.Markdown); err != nil {
+			return r.fail(failure.Incompletef("writing the summary: %w", err))
+		}
+	}
+	if err := h.SetOutputs(Outputs(res, files)); err != nil {
+		return r.fail(failure.Incompletef("writing step outputs: %w", err))
+	}
+	active := 0
+	for _, f := range res.Findings {
+		if f.Suppressed == nil {
+			active++
+		}
+	}
+	switch {
+	case !res.Verdict.Pass:
+		msg := fmt.Sprintf("imagegate: %d findings at or above %s", res.Verdict.AtOrAboveThreshold, strings.ToLower(res.Verdict.Threshold.String()))
+		r.used[Error]-- // its place was kept
+		r.annotate(Annotation{Level: Error, Title: "imagegate gate failed", Message: msg})
+		h.Complete(Failed, msg)
+		return failure.ExitFindings
+	case active > 0:
+		h.Complete(SucceededWithIssues, fmt.Sprintf("imagegate: %d findings, none failing the gate", active))
+	default:
+		h.Complete(Succeeded, "imagegate: no findings")
+	}
+	return failure.ExitPass
+}
+
+// fail reports an error that ended the run and returns its exit code.
+func (r *run) fail(err error) int {
+	msg := oneLine(err.Error())
+	r.annotate(Annotation{Level: Error, Title: "imagegate", Message: msg})
+	r.h.Complete(Failed, msg)
+	return failure.Code(err)
+}
+
+// annotate writes a within the host's limit for its level; it says whether it did.
+func (r *run) annotate(a Annotation) bool {
+	if r.used[a.Level] >= r.h.Limit() {
+		return false
+	}
+	r.used[a.Level]++
+	r.h.Annotate(a)
+	return true
+}
+
+// data makes sure the scan has vulnerability data. An explicit db-path (or IMAGEGATE_DB)
+// is used as is. Otherwise the data lives in the cache folder and is downloaded, or
+// brought up to date with conditional requests, from db-source; with no source and no
+// data the run cannot complete (exit 3), naming the inputs that fix it.
+func (r *run) data(ctx context.Context, st *inputs.Settings) error {
+	if st.Scan.DB != "" || os.Getenv("IMAGEGATE_DB") != "" || st.Scan.SBOM == "" && st.Scan.Image == "" {
+		return nil
+	}
+	if len(st.Scan.Scanners) > 0 && !slices.Contains(st.Scan.Scanners, scanner.ScannerVuln) {
+		return nil
+	}
+	cache := st.CacheDir
+	if cache == "" {
+		cache = r.h.CacheDir()
+	}
+	dir := filepath.Join(cache, "db")
+	st.Scan.DB = dir
+	have := hasData(ctx, dir)
+	if st.DBSource == "" {
+		if have {
+			return nil
+		}
+		return failure.Incompletef("no vulnerability data in %s and downloads are off (%s: none): set %s to a database folder or a folder of OSV all.zip files, or %s to a source", dir, r.h.InputName("db-source"), r.h.InputName("db-path"), r.h.InputName("db-source"))
+	}
+	r.h.Group("imagegate vulnerability data (" + dir + ")")
+	_, err := vulndb.Update(ctx, dir, vulndb.UpdateOptions{Source: st.DBSource, Log: r.h.Log(), SkipMissing: true})
+	r.h.EndGroup()
+	if err == nil {
+		return nil
+	}
+	if have && ctx.Err() == nil {
+		// The cached data still serves; the scan warns when it is older than db-max-age.
+		r.annotate(Annotation{Level: Warning, Title: "imagegate", Message: "vulnerability data was not updated, the cached data is used: " + oneLine(err.Error())})
+		return nil
+	}
+	var ferr *failure.Error
+	if errors.As(err, &ferr) && ferr.Kind == failure.KindInput {
+		return err
+	}
+	return failure.Incompletef("no vulnerability data: the download from %s failed (%v); on a runner without network set %s to a database folder or a folder of OSV all.zip files", st.DBSource, oneLine(err.Error()), r.h.InputName("db-path"))
+}
+
+func hasData(ctx context.Context, dir string) bool {
+	s, err := vulndb.OpenPath(ctx, dir)
+	if err != nil {
+		return false
+	}
+	s.Close()
+	return true
+}
+
+// write writes the report files: SARIF, JSON, the Markdown summary and the CycloneDX SBOM
+// next to the SARIF file, and any -o outputs of additional-arguments. Each is checked
+// before any is written, and each is replaced whole or not at all.
+func (r *run) write(st *inputs.Settings, res *scanner.Result) (Files, error) {
+	base := strings.TrimSuffix(st.SARIFFile, filepath.Ext(st.SARIFFile))
+	specs := []output.Spec{{Format: "sarif", Path: st.SARIFFile}, {Format: "json", Path: st.JSONFile}, {Format: "markdown", Path: base + ".md"}, {Format: "cyclonedx", Path: base + ".cdx.json"}}
+	specs = append(specs, st.Outputs...)
+	for _, sp := range specs {
+		if err := output.Check(sp.Path); err != nil {
+			return Files{}, err
+		}
+	}
+	opts := output.Options{Packages: st.ListPackages, SARIFCategory: st.SARIFCategory}
+	for _, sp := range specs {
+		if err := output.WriteFile(sp.Path, func(w io.Writer) error { return output.Render(w, sp.Format, res, opts) }); err != nil {
+			return Files{}, err
+		}
+	}
+	return Files{SARIF: abs(specs[0].Path), JSON: abs(specs[1].Path), Markdown: abs(specs[2].Path), SBOM: abs(specs[3].Path)}, nil
+}
+
+// findings annotates the most severe findings that count for the gate, within the
+// host's limit per level, and returns how many were left out.
+func (r *run) findings(fs []finding.Finding) int {
+	var active []finding.Finding
+	for _, f := range fs {
+		if f.Suppressed == nil && !f.BelowThreshold {
+			active = append(active, f)
+		}
+	}
+	sort.SliceStable(active, func(i, j int) bool { return active[i].Severity > active[j].Severity })
+	left := 0
+	for _, f := range active {
+		a := Annotation{Level: r.h.Level(f.Severity), Title: title(f), Message: message(f), Code: f.ID}
+		if f.Location != nil {
+			a.File = inputs.RelativeTo(f.Location.Path, r.h.Checkout())
+			a.Line, a.EndLine = f.Location.StartLine, f.Location.EndLine
+		}
+		if !r.annotate(a) {
+			left++
+		}
+	}
+	return left
+}
+
+func title(f finding.Finding) string {
+	if f.Package != nil {
+		return fmt.Sprintf("%s %s in %s %s", f.Severity, f.ID, f.Package.Name, f.Package.Version)
+	}
+	return fmt.Sprintf("%s %s: %s", f.Severity, f.ID, f.Title)
+}
+
+func message(f finding.Finding) string {
+	if f.Kind == finding.KindVulnerability && f.Package != nil {
+		return fmt.Sprintf("%s\n%s (%s), layer %d.", f.Title, f.FixText(), f.Package.Ecosystem, f.Layer)
+	}
+	if f.Rule != nil {
+		return f.Message + "\nFix: " + f.Rule.Fix
+	}
+	return f.Message
+}
+
+// Outputs are the step outputs of a run. The severity counts add up to total: findings
+// that are not suppressed, UNKNOWN severity included.
+func Outputs(res *scanner.Result, files Files) []Output {
+	result := "pass"
+	if !res.Verdict.Pass {
+		result = "fail"
+	}
+	counts := map[finding.Severity]int{}
+	total := 0
+	for _, f := range res.Findings {
+		if f.Suppressed == nil {
+			counts[f.Severity]++
+			total++
+		}
+	}
+	return []Output{
+		{"sarif-file", files.SARIF},
+		{"json-file", files.JSON},
+		{"result", result},
+		{"critical", strconv.Itoa(counts[finding.Critical])},
+		{"high", strconv.Itoa(counts[finding.High])},
+		{"medium", strconv.Itoa(counts[finding.Medium])},
+		{"low", strconv.Itoa(counts[finding.Low])},
+		{"unknown", strconv.Itoa(counts[finding.Unknown])},
+		{"total", strconv.Itoa(total)},
+	}
+}
+
+// OutputNames lists the outputs every host sets.
+var OutputNames = []string{"sarif-file", "json-file", "result", "critical", "high", "medium", "low", "unknown", "total"}
+
+func abs(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,0 +1,185 @@
+// Package scanflags is the one definition of the scan flags. The CLI registers them on its
+// commands; the CI front ends set them from their inputs and then parse the user's
+// additional arguments over them, so every scan flag means the same in all three.
+package scanflags
+
+import (
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/imagegate/imagegate/reporters/output"
+	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/config"
+	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/scanner/image"
+	"github.com/imagegate/imagegate/scanner/imagecheck"
+	"github.com/imagegate/imagegate/scanner/policy"
+)
+
+// Gate are the flags scan and lint share: the policy, the config and the reports.
+type Gate struct {
+	Threshold string
+	FailOn    bool
+	ReportAll bool
+	Config    string
+	VEX       []string
+	Format    string
+	Outputs   []string
+	Category  string
+	ListPkgs  bool
+
+	// Specs are the parsed --output values (set by Prepare).
+	Specs []output.Spec
+}
+
+// Register adds the gate flags to fl.
+func (g *Gate) Register(fl *pflag.FlagSet) {
+	fl.StringVar(&g.Threshold, "severity-threshold", "low", "lowest severity that fails the gate: low, medium, high or critical")
+	fl.BoolVar(&g.FailOn, "fail-on-issues", true, "exit 1 when findings meet the threshold (false: report and pass)")
+	fl.BoolVar(&g.ReportAll, "report-all", false, "keep findings below the threshold in the reports, marked, without failing on them")
+	fl.StringVar(&g.Config, "config", "", "config file with ignore entries and rule settings (default ./"+config.FileName+" when present)")
+	fl.StringSliceVar(&g.VEX, "vex", nil, "OpenVEX document(s): not_affected and fixed statements suppress findings")
+	fl.StringVarP(&g.Format, "format", "f", "table", "report format on stdout: "+strings.Join(output.Formats(), ", "))
+	fl.StringArrayVarP(&g.Outputs, "output", "o", nil, "write a report to a file, atomically: FORMAT=FILE (repeatable), or FILE in --format")
+	fl.StringVar(&g.Category, "sarif-category", "", "SARIF automation category (default: from the image name or Dockerfile path)")
+}
+
+// Prepare checks the gate flags before any work and returns the policy and the config.
+func (g *Gate) Prepare() (*policy.Policy, *config.Config, error) {
+	if err := output.CheckFormat(g.Format); err != nil {
+		return nil, nil, failure.Inputf("--format: %v", err)
+	}
+	sev, err := finding.ParseSeverity(g.Threshold)
+	if err != nil || sev == finding.Unknown {
+		return nil, nil, failure.Inputf("--severity-threshold %q: want low, medium, high or critical", g.Threshold)
+	}
+	g.Specs = nil
+	for _, o := range g.Outputs {
+		sp, err := output.ParseSpec(o, g.Format)
+		if err != nil {
+			return nil, nil, err
+		}
+		g.Specs = append(g.Specs, sp)
+	}
+	cfg, err := config.Load(g.Config)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &policy.Policy{Threshold: sev, FailOnIssues: g.FailOn, ReportAll: g.ReportAll}
+	for _, path := range g.VEX {
+		doc, err := policy.LoadVEX(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		p.VEX = append(p.VEX, doc)
+	}
+	return p, cfg, nil
+}
+
+// Image are the flags of every command that reads an image: where it is, how to log in,
+// and the limits on reading it.
+type Image struct {
+	Platform    string
+	Username    string
+	Password    string
+	Insecure    bool
+	Sources     []string
+	MaxFile     int64
+	MaxExpand   int64
+	MaxFiles    int
+}
+
+// Register adds the image flags to fl.
+func (f *Image) Register(fl *pflag.FlagSet) {
+	fl.StringVar(&f.Platform, "platform", "", "platform to pick from a multi-platform image, os/arch[/variant] (default linux/amd64)")
+	fl.StringVar(&f.Username, "username", "", "registry username (or IMAGEGATE_USERNAME)")
+	fl.StringVar(&f.Password, "password", "", "registry password or token (or IMAGEGATE_PASSWORD)")
+	fl.BoolVar(&f.Insecure, "insecure-registry", false, "allow a plain-HTTP registry")
+	fl.StringSliceVar(&f.Sources, "image-source", image.DefaultSources, "where to look for an IMAGE given as a name, in order: "+strings.Join(image.AllSources, ", "))
+	fl.Int64Var(&f.MaxFile, "max-file-size", 0, "largest file read into memory, in bytes (default 128 MiB)")
+	fl.Int64Var(&f.MaxExpand, "max-layer-expansion", image.DefaultMaxExpansion, "stop on a layer that expands to more than this many times its stored size (past 1 GiB): a decompression bomb")
+	fl.IntVar(&f.MaxFiles, "max-layer-files", image.DefaultMaxFilesPerLayer, "stop on a layer with more entries than this")
+}
+
+// Options are the scan options these flags set; credentials fall back to the
+// IMAGEGATE_USERNAME and IMAGEGATE_PASSWORD environment variables.
+func (f *Image) Options(imageArg string) (scanner.Options, error) {
+	user, pass := f.Username, f.Password
+	if user == "" {
+		user = os.Getenv("IMAGEGATE_USERNAME")
+	}
+	if pass == "" {
+		pass = os.Getenv("IMAGEGATE_PASSWORD")
+	}
+	if err := image.CheckSources(f.Sources); err != nil {
+		return scanner.Options{}, err
+	}
+	return scanner.Options{
+		Image: imageArg, Platform: f.Platform, Username: user, Password: pass, Insecure: f.Insecure,
+		Sources: f.Sources, MaxFileSize: f.MaxFile, MaxLayerExpansion: f.MaxExpand, MaxLayerFiles: f.MaxFiles,
+	}, nil
+}
+
+// Scan are the flags of 'imagegate scan'.
+type Scan struct {
+	Gate
+	Image
+	MaxSecret  int64
+	Scanners   []string
+	DB         string
+	DBMaxAge   time.Duration
+	Unfixed    bool
+	ExclBase   bool
+	BaseImage  string
+	Resolve    bool
+	Dockerfile string
+	ContextDir string
+	SBOM       string
+}
+
+// Register adds every scan flag to fl.
+func (f *Scan) Register(fl *pflag.FlagSet) {
+	f.Gate.Register(fl)
+	f.Image.Register(fl)
+	fl.Int64Var(&f.MaxSecret, "max-secret-bytes", imagecheck.DefaultMaxSecretBytes, "most text the secret scan reads in one image; past it files are skipped with a warning")
+	fl.StringSliceVar(&f.Scanners, "scanners", nil, "checks to run: vuln, dockerfile, config, secret (default: all)")
+	fl.StringVar(&f.DB, "db", "", "vulnerability database folder, or a folder of OSV all.zip files (default $IMAGEGATE_DB or the user cache)")
+	fl.DurationVar(&f.DBMaxAge, "db-max-age", scanner.DefaultDBMaxAge, "warn when the vulnerability data is older than this")
+	fl.BoolVar(&f.Unfixed, "ignore-unfixed", false, "drop vulnerabilities that have no fixed version")
+	fl.BoolVar(&f.ExclBase, "exclude-base", false, "leave out findings that come from the base image's layers")
+	fl.StringVar(&f.BaseImage, "base-image", "", "the base image (registry reference): tells its layers apart and reports when its tag has moved on")
+	fl.BoolVar(&f.Resolve, "resolve-base", false, "look up the Dockerfile's FROM (or the base.name annotation) in the registry, as --base-image does")
+	fl.BoolVar(&f.ListPkgs, "list-packages", false, "table format: list every package, not only counts")
+	fl.StringVar(&f.Dockerfile, "dockerfile", "", "also check this Dockerfile against the Dockerfile rules")
+	fl.StringVar(&f.ContextDir, "context", "", "build context folder of the Dockerfile (checks .dockerignore against its files)")
+	fl.StringVar(&f.SBOM, "sbom", "", "check a CycloneDX JSON SBOM (from 'imagegate sbom' or another tool) instead of an image")
+}
+
+// Options checks the flags and returns the scan options, with the policy and config.
+func (f *Scan) Options(imageArg string) (scanner.Options, error) {
+	pol, cfg, err := f.Prepare()
+	if err != nil {
+		return scanner.Options{}, err
+	}
+	opts, err := f.Image.Options(imageArg)
+	if err != nil {
+		return scanner.Options{}, err
+	}
+	opts.SBOM, opts.MaxSecretBytes = f.SBOM, f.MaxSecret
+	opts.Scanners, opts.DB, opts.DBMaxAge, opts.IgnoreUnfixed = f.Scanners, f.DB, f.DBMaxAge, f.Unfixed
+	opts.ExcludeBase, opts.BaseImage, opts.ResolveBase = f.ExclBase, f.BaseImage, f.Resolve
+	opts.Dockerfile, opts.ContextDir, opts.Config, opts.Policy = f.Dockerfile, f.ContextDir, cfg, pol
+	return opts, nil
+}
+
+// Set sets one flag by name, as from a CI input; the error names the input.
+func Set(fl *pflag.FlagSet, input, flag, value string) error {
+	if err := fl.Set(flag, value); err != nil {
+		return failure.Inputf("input %s: %q is not a valid value (%v)", input, value, err)
+	}
+	return nil
+}

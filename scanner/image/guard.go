@@ -1,0 +1,62 @@
+package image
+
+import (
+	"net"
+	"net/http"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// credentialGuard keeps registry credentials on the registry's own site. A registry can
+// redirect a blob, or name a token server (the auth realm) anywhere; go-containerregistry
+// sends the basic credentials to that realm to get a token. The guard removes the
+// Authorization header from every request to a host that is not the registry's and does
+// not share its registrable domain (auth.docker.io serves registry-1.docker.io; a realm on
+// another site gets no credentials, so it can get none out of us). IP addresses and
+// single-label hosts (localhost) must match exactly, port included.
+type credentialGuard struct {
+	registry string // host[:port] as in the reference (index.docker.io for Docker Hub)
+	inner    http.RoundTripper
+}
+
+func (g *credentialGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("Authorization") != "" && !sameSite(g.registry, req.URL.Host) {
+		req = req.Clone(req.Context())
+		req.Header.Del("Authorization")
+	}
+	return g.inner.RoundTrip(req)
+}
+
+// sameSite says whether credentials for registry may go to host.
+func sameSite(registry, host string) bool {
+	if registry == host {
+		return true
+	}
+	if registry == "index.docker.io" && host == "registry-1.docker.io" {
+		return true // go-containerregistry's name for Docker Hub vs the host it talks to
+	}
+	rh, rp := splitHostPort(registry)
+	hh, hp := splitHostPort(host)
+	if net.ParseIP(rh) != nil || net.ParseIP(hh) != nil || !hasDot(rh) || !hasDot(hh) {
+		return rh == hh && rp == hp
+	}
+	rd, err1 := publicsuffix.EffectiveTLDPlusOne(rh)
+	hd, err2 := publicsuffix.EffectiveTLDPlusOne(hh)
+	return err1 == nil && err2 == nil && rd == hd
+}
+
+func splitHostPort(s string) (string, string) {
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		return h, p
+	}
+	return s, ""
+}
+
+func hasDot(h string) bool {
+	for i := 0; i < len(h); i++ {
+		if h[i] == '.' {
+			return true
+		}
+	}
+	return false
+}
