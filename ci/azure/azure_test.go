@@ -119,10 +119,10 @@ func TestEscaping(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	for msg, in := range map[string]map[string]string{
 		"input dockerImageName is required": {},
-		"input severityThreshold":       {"dockerImageName": "alpine", "severityThreshold": "severe"},
-		"input failOnIssues":            {"dockerImageName": "alpine", "failOnIssues": "maybe"},
-		"input additionalArguments":     {"dockerImageName": "alpine", "additionalArguments": "--bogus"},
-		"no vulnerability database at ": {"dockerImageName": "alpine", "dbPath": filepath.Join(t.TempDir(), "none")},
+		"input severityThreshold":           {"dockerImageName": "alpine", "severityThreshold": "severe"},
+		"input failOnIssues":                {"dockerImageName": "alpine", "failOnIssues": "maybe"},
+		"input additionalArguments":         {"dockerImageName": "alpine", "additionalArguments": "--bogus"},
+		"no vulnerability database at ":     {"dockerImageName": "alpine", "dbPath": filepath.Join(t.TempDir(), "none")},
 	} {
 		code, log := runTask(t, in, nil)
 		assert.NotEqual(t, 0, code, msg)

@@ -83,14 +83,14 @@ func (g *Gate) Prepare() (*policy.Policy, *config.Config, error) {
 // Image are the flags of every command that reads an image: where it is, how to log in,
 // and the limits on reading it.
 type Image struct {
-	Platform    string
-	Username    string
-	Password    string
-	Insecure    bool
-	Sources     []string
-	MaxFile     int64
-	MaxExpand   int64
-	MaxFiles    int
+	Platform  string
+	Username  string
+	Password  string
+	Insecure  bool
+	Sources   []string
+	MaxFile   int64
+	MaxExpand int64
+	MaxFiles  int
 }
 
 // Register adds the image flags to fl.
