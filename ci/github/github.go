@@ -136,6 +136,11 @@ func (h *Host) SetOutputs(outs []ci.Output) error {
 	}
 	var b strings.Builder
 	for _, o := range outs {
+		if strings.HasSuffix(o.Name, "-file") {
+			// A container action sees the workspace at /github/workspace, the steps after
+			// it at another path: a path relative to the workspace serves them all.
+			o.Value = inputs.RelativeTo(o.Value, h.Checkout())
+		}
 		delim, err := delimiter(o.Value)
 		if err != nil {
 			return err

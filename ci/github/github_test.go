@@ -100,6 +100,7 @@ func TestFailingGate(t *testing.T) {
 	r := runAction(t, demoInputs(t))
 	assert.Equal(t, 1, r.code)
 	assert.Equal(t, "fail", r.outputs["result"])
+	// The files are outside the workspace here, so their paths stay absolute.
 	assert.Equal(t, filepath.Join(r.dir, "imagegate.sarif"), r.outputs["sarif-file"])
 	assert.Equal(t, filepath.Join(r.dir, "imagegate.json"), r.outputs["json-file"])
 	for _, k := range []string{"critical", "high", "medium", "low", "total"} {

@@ -5,6 +5,7 @@ package inputs
 
 import (
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -69,7 +70,7 @@ var Table = []Input{
 	{Name: "sarif-file", Azure: "sarifFile", Description: "Where to write the SARIF report.", Default: "imagegate.sarif", Kind: String},
 	{Name: "format", Azure: "format", Flag: "format", Description: "Report printed to the log: table, json, sarif, markdown, junit or cyclonedx.", Default: "table", Kind: String},
 	{Name: "db-path", Azure: "dbPath", Flag: "db", Description: "Vulnerability database folder (from imagegate db update or a cache), or a folder of OSV all.zip files. Default: the data kept in cache-dir, downloaded when missing.", Kind: Path},
-	{Name: "db-source", Azure: "dbSource", Description: "Where missing vulnerability data is downloaded from: the base URL of OSV's per-ecosystem exports (<Ecosystem>/all.zip), or none to never download.", Default: vulndb.DefaultSource, Kind: String},
+	{Name: "db-source", Azure: "dbSource", Description: "Where missing vulnerability data is downloaded from: the base URL of OSV's per-ecosystem exports (<Ecosystem>/all.zip), or none to never download. Default: $IMAGEGATE_DB_SOURCE (an organisation's mirror), else " + vulndb.DefaultSource + ".", Kind: String},
 	{Name: "cache-dir", Azure: "cacheDir", Description: "Folder that keeps the downloaded vulnerability data between runs (cache it with actions/cache or Cache@2). Default: .cache/imagegate in the workspace (GitHub), $(Pipeline.Workspace)/.cache/imagegate (Azure DevOps).", Kind: Path},
 	{Name: "db-max-age", Azure: "dbMaxAge", Flag: "db-max-age", Description: "Warn when the vulnerability data is older than this.", Default: "168h0m0s", Kind: Duration},
 	{Name: "registry-username", Azure: "registryUsername", Flag: "username", Description: "Registry user name (default: the Docker credentials in DOCKER_CONFIG or ~/.docker).", Kind: String},
@@ -200,8 +201,15 @@ func Parse(get func(name string) string, spell func(name string) string) (*Setti
 	}
 	st.Scan, st.Format, st.Outputs = opts, f.Format, f.Specs
 	st.ListPackages, st.SARIFCategory = f.ListPkgs, f.Category
-	if src := v("db-source"); src != "none" {
-		st.DBSource = src
+	st.DBSource = v("db-source")
+	if st.DBSource == "" {
+		st.DBSource = os.Getenv("IMAGEGATE_DB_SOURCE")
+	}
+	switch st.DBSource {
+	case "":
+		st.DBSource = vulndb.DefaultSource
+	case "none":
+		st.DBSource = ""
 	}
 	st.CacheDir = v("cache-dir")
 	if f.Password != "" {
