@@ -28,7 +28,7 @@ COPY --from=build /out/imagegate /imagegate
 # the mounted /var/run/docker.sock belong to the runner's users, and a fixed uid cannot
 # write or read them on every runner. The action reads images, it runs none of them.
 # imagegate ignore=DF002
-USER root
+USER 0
 HEALTHCHECK NONE
 ENTRYPOINT ["/imagegate"]
 CMD ["github"]

@@ -84,6 +84,6 @@ func TestActionImageUserAndEntrypoint(t *testing.T) {
 	pkg, err := actionimage.Packaging(df, "imagegate")
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(pkg, "FROM scratch\nCOPY imagegate /imagegate\n"), pkg)
-	assert.Contains(t, pkg, "USER root\n")
+	assert.Contains(t, pkg, "USER 0\n")
 	assert.Contains(t, pkg, "ENTRYPOINT [\"/imagegate\"]\nCMD [\"github\"]\n")
 }

@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// runner is a workspace for act: the e2e app, the example workflow as users copy it, the
+// action as a release tag has it (action.yml naming a prebuilt image), and stand-ins for
+// the public actions act cannot download here.
+type runner struct {
+	t         *testing.T
+	workspace string
+	action    string
+	source    *osvSource
+}
+
+func newRunner(t *testing.T, workflow string) *runner {
+	t.Helper()
+	requireLinuxAMD64(t)
+	for _, v := range []string{"IMAGEGATE_ACT", "IMAGEGATE_RUNNER_IMAGE"} {
+		require.NotEmpty(t, os.Getenv(v), "%s: source .ci/services", v)
+	}
+	image := actionImage(t)
+	loadAlpineBase(t)
+
+	// The action as the release workflow tags it: action.yml names the prebuilt image.
+	action := t.TempDir()
+	a, err := os.ReadFile(repo(t, "action.yml"))
+	require.NoError(t, err)
+	released := strings.Replace(string(a), "\n  image: Dockerfile\n", "\n  image: docker://"+image+"\n", 1)
+	require.NotEqual(t, string(a), released, "action.yml has `image: Dockerfile` on a branch")
+	require.NoError(t, os.WriteFile(filepath.Join(action, "action.yml"), []byte(released), 0o644))
+
+	ws := t.TempDir()
+	copyDir(t, repo(t, "testdata", "e2e", "app"), ws)
+	require.NoError(t, os.MkdirAll(filepath.Join(ws, ".github", "workflows"), 0o755))
+	wf, err := os.ReadFile(repo(t, "examples", "github", workflow))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(ws, ".github", "workflows", workflow), wf, 0o644))
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "commit", "-q", "-m", "app"}} {
+		r := run(t, ws, nil, time.Minute, "git", args...)
+		require.Equal(t, 0, r.code, r.String())
+	}
+	return &runner{t: t, workspace: ws, action: action, source: newOSVSource(t)}
+}
+
+// act runs one job of the workflow with act in container mode and returns its result.
+func (r *runner) act(workflow, job string, extra ...string) result {
+	r.t.Helper()
+	stand := repo(r.t, "testdata", "e2e", "actions")
+	args := []string{
+		"push", "-W", filepath.Join(".github", "workflows", workflow), "-j", job,
+		"-P", "ubuntu-latest=" + os.Getenv("IMAGEGATE_RUNNER_IMAGE"),
+		"--pull=false", "--action-offline-mode", "--bind",
+		"--container-architecture", "linux/amd64",
+		"--local-repository", "imagegate/imagegate@v1=" + r.action,
+		"--local-repository", "actions/checkout@v4=" + filepath.Join(stand, "checkout"),
+		"--local-repository", "actions/cache@v4=" + filepath.Join(stand, "cache"),
+		"--local-repository", "github/codeql-action@v3=" + filepath.Join(stand, "codeql-action"),
+		"--env", "IMAGEGATE_DB_SOURCE=" + r.source.URL,
+	}
+	args = append(args, extra...)
+	return run(r.t, r.workspace, nil, 10*time.Minute, os.Getenv("IMAGEGATE_ACT"), args...)
+}
+
+var outputsLine = regexp.MustCompile(`imagegate result=(\w+) critical=(\d+) high=(\d+) total=(\d+)`)
+
+// The README's workflow, run by a real runner: the image built in one step is scanned by
+// name from the daemon in the next, with no db-path (the data is downloaded from the
+// source into .cache/imagegate and reused on the next run), the job fails on the findings,
+// the SARIF file named by the output is there for upload-sarif, and the later step reads
+// the outputs.
+func TestActionGatesTheImageBuiltInThePreviousStep(t *testing.T) {
+	const wf = "scan-after-build.yml"
+	r := newRunner(t, wf)
+	res := r.act(wf, "build-and-scan")
+	log := res.stdout + res.stderr
+	assert.NotEqual(t, 0, res.code, "the gate fails the job: %s", log)
+	if os.Getenv("IMAGEGATE_E2E_VERBOSE") != "" {
+		t.Log(log)
+	}
+	assert.Contains(t, log, "Successfully tagged app:ci")
+	assert.Contains(t, log, "docker-daemon", "app:ci was read from the daemon")
+	assert.Regexp(t, `::error title=imagegate gate failed::imagegate: \d+ findings at or above high`, log)
+	assert.Contains(t, log, "CVE-2021-44906", "minimist's advisory, from the downloaded data")
+	assert.Contains(t, log, "upload-sarif stand-in: imagegate.sarif ok", "the output names a file later steps can read")
+	m := outputsLine.FindStringSubmatch(log)
+	require.NotNil(t, m, "the outputs step ran: %s", log)
+	assert.Equal(t, "fail", m[1])
+	assert.NotEqual(t, "0", m[2])
+	assert.Greater(t, r.source.downloads(), 0, "the data was downloaded")
+	st, err := os.Stat(filepath.Join(r.workspace, ".cache", "imagegate", "db"))
+	require.NoError(t, err, "the data is kept in the workspace for actions/cache")
+	assert.True(t, st.IsDir())
+	assert.FileExists(t, filepath.Join(r.workspace, "imagegate.sarif"))
+	errors := regexp.MustCompile(`::error[ :]`).FindAllString(log, -1)
+	assert.LessOrEqual(t, len(errors), 10, "GitHub shows 10 errors a step, the verdict included")
+
+	// The next run finds the cache and downloads nothing that has not changed.
+	before := r.source.downloads()
+	res = r.act(wf, "build-and-scan")
+	log = res.stdout + res.stderr
+	assert.NotEqual(t, 0, res.code)
+	assert.Contains(t, log, "cache stand-in: restored .cache/imagegate")
+	assert.Contains(t, log, "unchanged")
+	assert.Equal(t, before, r.source.downloads(), "conditional requests: nothing downloaded again")
+}
+
+// A `docker save` archive scanned with fail-on-issues false: the job passes and the
+// outputs still count the findings.
+func TestActionScansAnArchiveAndPasses(t *testing.T) {
+	const wf = "scan-after-build.yml"
+	r := newRunner(t, wf)
+	res := r.act(wf, "archive")
+	log := res.stdout + res.stderr
+	require.Equal(t, 0, res.code, log)
+	assert.Contains(t, log, "docker-archive")
+	m := outputsLine.FindStringSubmatch(log)
+	require.NotNil(t, m, log)
+	assert.Equal(t, "pass", m[1], "fail-on-issues false: the gate passes")
+	assert.NotEqual(t, "0", m[2], "and the outputs still count the findings")
+	assert.NotEqual(t, "0", m[4])
+	assert.Contains(t, log, "upload-sarif stand-in: imagegate.sarif ok")
+}
+
+// Offline with no data: exit 3 and a message naming the inputs to set.
+func TestActionWithoutDataNamesTheInput(t *testing.T) {
+	const wf = "scan-after-build.yml"
+	r := newRunner(t, wf)
+	res := r.act(wf, "archive", "--env", "IMAGEGATE_DB_SOURCE=http://127.0.0.1:9/")
+	log := res.stdout + res.stderr
+	assert.NotEqual(t, 0, res.code)
+	assert.Regexp(t, `::error title=imagegate::no vulnerability data: the download from http://127\.0\.0\.1:9/ failed .* set db-path`, log)
+	if !assert.Contains(t, log, "exit with `FAILURE`: 3", "act reports the action's exit code") {
+		t.Log(strings.Join(lines(log, "exit"), "\n"))
+	}
+}

@@ -1,0 +1,1 @@
+console.log(require("minimist")(process.argv.slice(2)));
