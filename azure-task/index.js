@@ -56,10 +56,23 @@ async function run() {
     if (token) {
       env.IMAGEGATE_ACCESS_TOKEN = token;
     }
-    const code = await tl.tool(bin.file).arg('azure').exec({ env: env, ignoreReturnCode: true });
+    // The binary sets the task result and logs its issues itself (the verdict within the
+    // agent's 10 issues per type); the shim speaks only when it did not, e.g. a crash.
+    let completed = false;
+    const tool = tl.tool(bin.file).arg('azure');
+    tool.on('stdline', (line) => {
+      if (line.startsWith('##vso[task.complete ')) {
+        completed = true;
+      }
+    });
+    const code = await tool.exec({ env: env, ignoreReturnCode: true });
+    if (completed) {
+      return;
+    }
     switch (code) {
       case 0:
-        break; // the binary set Succeeded or SucceededWithIssues itself
+        tl.setResult(tl.TaskResult.Succeeded, 'imagegate: passed');
+        break;
       case 1:
         tl.setResult(tl.TaskResult.Failed, 'imagegate: findings at or above the severity threshold');
         break;

@@ -20,6 +20,7 @@ tmr.setInput('failOnIssues', scenario === 'fail' ? 'true' : 'false');
 const runs = {
   pass: { code: 0, stdout: '##vso[task.complete result=Succeeded;]no findings' },
   fail: { code: 1, stdout: '##vso[task.logissue code=CVE-2021-44906;type=error;]CRITICAL CVE-2021-44906 in minimist 1.2.5\n##vso[task.complete result=Failed;]1 findings at or above high' },
+  crash: { code: 3, stdout: 'panic: out of memory' },
   'bad-input': { code: 2, stdout: '##vso[task.logissue type=error;]input image is required: name the image to scan\n##vso[task.complete result=Failed;]input image is required' },
 };
 tmr.setAnswers({

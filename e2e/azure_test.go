@@ -1,0 +1,215 @@
+package e2e
+
+import (
+	"archive/zip"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegate/imagegate/ci"
+	"github.com/imagegate/imagegate/ci/azure"
+)
+
+// vsix returns the extension to test: IMAGEGATE_E2E_VSIX (.ci/run builds the release's,
+// for every platform), else one built here for this machine's platform.
+func vsix(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("IMAGEGATE_E2E_VSIX"); p != "" {
+		return p
+	}
+	r := run(t, repo(t), []string{"PLATFORMS=linux/amd64"}, 15*time.Minute, "bash", repo(t, "azure-task", "build-vsix.sh"), "9.8.7")
+	require.Equal(t, 0, r.code, r.String())
+	return repo(t, "dist", "imagegate.imagegate-9.8.7.vsix")
+}
+
+// unzip extracts the vsix as the agent does: a zip keeps no Unix modes.
+func unzip(t *testing.T, path string) string {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	require.NoError(t, err)
+	defer zr.Close()
+	dir := t.TempDir()
+	for _, f := range zr.File {
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		require.True(t, strings.HasPrefix(p, dir+string(filepath.Separator)), f.Name)
+		if strings.HasSuffix(f.Name, "/") {
+			require.NoError(t, os.MkdirAll(p, 0o755))
+			continue
+		}
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		rc, err := f.Open()
+		require.NoError(t, err)
+		out, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		require.NoError(t, err)
+		_, err = io.Copy(out, rc)
+		require.NoError(t, err)
+		rc.Close()
+		require.NoError(t, out.Close())
+	}
+	return dir
+}
+
+var vso = regexp.MustCompile(`(?m)^##vso\[([a-z.]+)((?: [^\]]*)?)\](.*)$`)
+
+type command struct {
+	name  string
+	props map[string]string
+	msg   string
+}
+
+func parseCommands(log string) []command {
+	var out []command
+	for _, m := range vso.FindAllStringSubmatch(log, -1) {
+		c := command{name: m[1], props: map[string]string{}, msg: m[3]}
+		for _, kv := range strings.Split(strings.TrimSpace(m[2]), ";") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				c.props[k] = v
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// The task as the agent runs it: the vsix unzipped, node running the shim with the inputs
+// as INPUT_* (empty filePath inputs as the sources folder) and System.AccessToken, on the
+// demo archive and on an image in the daemon, with data downloaded into the pipeline's
+// cache folder. Every logging command is checked.
+func TestAzureTaskFromTheVSIX(t *testing.T) {
+	requireLinuxAMD64(t)
+	ext := unzip(t, vsix(t))
+	task := filepath.Join(ext, "task")
+	bin := filepath.Join(task, "bin", "linux-amd64", "imagegate")
+	st, err := os.Stat(bin)
+	require.NoError(t, err)
+	require.Zero(t, st.Mode()&0o111, "unzipped without the execute bit, as on an agent")
+	var manifest struct {
+		Version struct{ Major, Minor, Patch int } `json:"version"`
+	}
+	b, err := os.ReadFile(filepath.Join(task, "task.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &manifest))
+	assert.NotEqual(t, struct{ Major, Minor, Patch int }{0, 1, 0}, manifest.Version, "the task version is stamped from the release")
+
+	source := newOSVSource(t)
+	sources := t.TempDir() // Build.SourcesDirectory: the checkout
+	copyDir(t, repo(t, "testdata", "e2e", "app"), sources)
+	pipeline := t.TempDir()
+	runTask := func(inputs map[string]string) (result, []command) {
+		env := []string{
+			"BUILD_SOURCESDIRECTORY=" + sources, "SYSTEM_DEFAULTWORKINGDIRECTORY=" + sources,
+			"PIPELINE_WORKSPACE=" + pipeline, "AGENT_TEMPDIRECTORY=" + t.TempDir(),
+			"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN=job-token",
+			"BUILD_REPOSITORY_PROVIDER=GitHub", "SYSTEM_PULLREQUEST_PULLREQUESTID=7",
+			"IMAGEGATE_DB_SOURCE=" + source.URL, "HOME=" + t.TempDir(),
+		}
+		for k, v := range inputs {
+			env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
+		}
+		r := run(t, sources, env, 10*time.Minute, "node", filepath.Join(task, "index.js"))
+		return r, parseCommands(r.stdout)
+	}
+	inputs := map[string]string{
+		"dockerImageName":   repo(t, "testdata", "demo", "demo-image.tar"),
+		"dockerfilePath":    "Dockerfile",
+		"severityThreshold": "low",
+		"failOnIssues":      "true",
+		"monitorWhen":       "always",
+		"prComment":         "true",
+		// Left empty in the pipeline: the agent gives them as the sources folder.
+		"ignoreFile": sources, "vexFile": sources, "dbPath": sources, "cacheDir": sources,
+	}
+	res, cmds := runTask(inputs)
+	// The agent takes the result from task.complete, not from node's exit code.
+
+	issues := map[string]int{}
+	vars := map[string]string{}
+	var completes, summaries, artifacts []command
+	for _, c := range cmds {
+		switch c.name {
+		case "task.logissue", "task.issue":
+			issues[c.props["type"]]++
+		case "task.setvariable":
+			vars[c.props["variable"]] = c.msg
+			assert.Equal(t, "true", c.props["isOutput"])
+		case "task.complete":
+			completes = append(completes, c)
+		case "task.uploadsummary":
+			summaries = append(summaries, c)
+		case "artifact.upload":
+			artifacts = append(artifacts, c)
+		}
+	}
+	assert.LessOrEqual(t, issues["error"], 10, "the agent keeps 10 errors, the verdict included")
+	assert.LessOrEqual(t, issues["warning"], 10)
+	assert.Regexp(t, `##vso\[task\.logissue type=error;\]imagegate: \d+ findings at or above low`, res.stdout)
+	require.Len(t, completes, 1, "one result, the binary's")
+	assert.Equal(t, "Failed", completes[0].props["result"])
+	for _, name := range ci.OutputNames {
+		assert.Contains(t, vars, azure.OutputName(name))
+	}
+	assert.Equal(t, "fail", vars["result"])
+	require.Len(t, summaries, 1)
+	md, err := os.ReadFile(summaries[0].msg)
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "imagegate")
+	var sarif bool
+	for _, a := range artifacts {
+		if a.props["artifactname"] == "CodeAnalysisLogs" {
+			sarif = true
+			doc, err := os.ReadFile(a.msg)
+			require.NoError(t, err)
+			var s struct {
+				Version string `json:"version"`
+				Runs    []any  `json:"runs"`
+			}
+			require.NoError(t, json.Unmarshal(doc, &s))
+			assert.Equal(t, "2.1.0", s.Version)
+			assert.NotEmpty(t, s.Runs)
+		}
+	}
+	assert.True(t, sarif, "the SARIF file is the CodeAnalysisLogs artifact (the Scans tab)")
+	assert.NotContains(t, res.stdout, "pull request comment", "a GitHub repository's pipeline has no Azure Repos threads")
+	assert.NotContains(t, res.stdout, "is a directory", "empty filePath inputs are not read as files")
+	assert.Contains(t, res.stdout, "Alpine: downloading all.zip", "the data came from the source")
+	assert.DirExists(t, filepath.Join(pipeline, ".cache", "imagegate", "db"), "kept in $(Pipeline.Workspace) for Cache@2")
+	st, err = os.Stat(bin)
+	require.NoError(t, err)
+	assert.NotZero(t, st.Mode()&0o111, "the shim restored the execute bit")
+
+	// The image by name, from the daemon, as a `docker build` step leaves it; a Snyk
+	// pipeline's inputs, with only the task line changed.
+	docker(t, "load", "-i", repo(t, "testdata", "demo", "demo-image.tar"))
+	docker(t, "tag", "imagegate/demo:1", "imagegate-e2e/azure:42")
+	inputs["dockerImageName"] = "imagegate-e2e/azure:42"
+	inputs["testType"] = "container"
+	inputs["serviceConnectionEndpoint"] = "snyk-connection"
+	inputs["additionalArguments"] = "--severity-threshold=critical --exclude-base-image-vulns --json-file-output=" + filepath.Join(sources, "snyk.json")
+	res, cmds = runTask(inputs)
+	assert.Contains(t, res.stdout, "unchanged", "the cached data is reused")
+	assert.Contains(t, res.stdout, "serviceConnectionEndpoint is SnykSecurityScan's")
+	report, err := os.ReadFile(filepath.Join(sources, "snyk.json"))
+	require.NoError(t, err, res.String())
+	var doc struct {
+		Image struct {
+			Transport string `json:"transport"`
+		} `json:"image"`
+	}
+	require.NoError(t, json.Unmarshal(report, &doc))
+	assert.Equal(t, "docker-daemon", doc.Image.Transport)
+	var last command
+	for _, c := range cmds {
+		if c.name == "task.complete" {
+			last = c
+		}
+	}
+	assert.NotEmpty(t, last.props["result"], res.String())
+}
