@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/imagegate/imagegate/ci"
 	"github.com/imagegate/imagegate/ci/azure"
@@ -212,4 +213,118 @@ func TestAzureTaskFromTheVSIX(t *testing.T) {
 		}
 	}
 	assert.NotEmpty(t, last.props["result"], res.String())
+}
+
+// pipelineStep is one step of an Azure Pipelines YAML file.
+type pipelineStep struct {
+	Script    string            `yaml:"script"`
+	Task      string            `yaml:"task"`
+	Name      string            `yaml:"name"`
+	Inputs    map[string]string `yaml:"inputs"`
+	Condition string            `yaml:"condition"`
+}
+
+// The README's pipeline, examples/azure/azure-pipelines.yml, run step by step as the agent
+// would: script steps with bash in the sources folder, macros expanded, output variables
+// of a named step set for the later ones; the ImageGate task from the unzipped vsix with
+// node; Cache@2 stands for the pipeline workspace that persists between the two runs.
+func TestAzureExamplePipeline(t *testing.T) {
+	requireLinuxAMD64(t)
+	loadAlpineBase(t)
+	task := filepath.Join(unzip(t, vsix(t)), "task")
+	b, err := os.ReadFile(repo(t, "examples", "azure", "azure-pipelines.yml"))
+	require.NoError(t, err)
+	var pipeline struct {
+		Steps []pipelineStep `yaml:"steps"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &pipeline))
+	source := newOSVSource(t)
+	sources := t.TempDir()
+	copyDir(t, repo(t, "testdata", "e2e", "app"), sources)
+	workspace := t.TempDir()
+
+	runPipeline := func() (string, string) {
+		vars := map[string]string{
+			"Build.BuildId": "42", "Agent.OS": "Linux", "Pipeline.Workspace": workspace,
+			"Build.SourcesDirectory": sources, "System.DefaultWorkingDirectory": sources,
+		}
+		macro := regexp.MustCompile(`\$\(([A-Za-z0-9_.]+)\)`)
+		expand := func(s string) string {
+			return macro.ReplaceAllStringFunc(s, func(m string) string {
+				if v, ok := vars[m[2:len(m)-1]]; ok {
+					return v
+				}
+				return m
+			})
+		}
+		env := []string{
+			"BUILD_SOURCESDIRECTORY=" + sources, "SYSTEM_DEFAULTWORKINGDIRECTORY=" + sources,
+			"PIPELINE_WORKSPACE=" + workspace, "AGENT_TEMPDIRECTORY=" + t.TempDir(),
+			"BUILD_BUILDID=42", "BUILD_REPOSITORY_PROVIDER=TfsGit",
+			"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN=job-token",
+			"IMAGEGATE_DB_SOURCE=" + source.URL, "HOME=" + t.TempDir(),
+		}
+		var log strings.Builder
+		failed := false
+		result := ""
+		for _, s := range pipeline.Steps {
+			if failed && s.Condition != "always()" {
+				continue
+			}
+			switch {
+			case s.Script != "":
+				r := run(t, sources, env, 5*time.Minute, "bash", "-e", "-c", expand(s.Script))
+				log.WriteString(r.stdout + r.stderr)
+				require.Equal(t, 0, r.code, r.String())
+			case s.Task == "Cache@2":
+				// The workspace persists between the runs, as a restored cache would.
+				assert.Equal(t, filepath.Join(workspace, ".cache", "imagegate"), expand(s.Inputs["path"]))
+			case s.Task == "ImageGate@0":
+				taskEnv := append([]string{}, env...)
+				// Inputs not given in the YAML arrive with task.json's defaults; a
+				// filePath input left empty arrives as the sources folder.
+				var manifest struct {
+					Inputs []struct{ Name, Type, DefaultValue string } `json:"inputs"`
+				}
+				mb, err := os.ReadFile(filepath.Join(task, "task.json"))
+				require.NoError(t, err)
+				require.NoError(t, json.Unmarshal(mb, &manifest))
+				for _, in := range manifest.Inputs {
+					v, ok := s.Inputs[in.Name]
+					if !ok {
+						v = in.DefaultValue
+						if v == "" && in.Type == "filePath" {
+							v = sources
+						}
+					}
+					taskEnv = append(taskEnv, "INPUT_"+strings.ToUpper(in.Name)+"="+expand(v))
+				}
+				r := run(t, sources, taskEnv, 10*time.Minute, "node", filepath.Join(task, "index.js"))
+				log.WriteString(r.stdout + r.stderr)
+				for _, c := range parseCommands(r.stdout) {
+					switch c.name {
+					case "task.setvariable":
+						vars[s.Name+"."+c.props["variable"]] = c.msg
+					case "task.complete":
+						result = c.props["result"]
+					}
+				}
+				failed = result == "Failed"
+			default:
+				t.Fatalf("step %+v: not a step this test knows how to run", s)
+			}
+		}
+		return log.String(), result
+	}
+
+	log, result := runPipeline()
+	assert.Equal(t, "Failed", result, "minimist's critical advisory fails the gate at high")
+	assert.Contains(t, log, "Successfully tagged app:42")
+	assert.Regexp(t, `imagegate result=fail critical=[1-9]\d* high=\d+ total=[1-9]`, log, "the later step read the outputs")
+	assert.Regexp(t, `##vso\[artifact\.upload artifactname=CodeAnalysisLogs;containerfolder=CodeAnalysisLogs;\]`+regexp.QuoteMeta(sources), log)
+	assert.Contains(t, log, "Alpine: downloading all.zip")
+
+	log, _ = runPipeline()
+	assert.Contains(t, log, "unchanged", "the second run reuses the cached data")
+	assert.NotContains(t, log, "downloading all.zip")
 }

@@ -52,17 +52,17 @@ func Write(w io.Writer, r *scanner.Result, o Options) error {
 	}
 	fmt.Fprintf(&head, "## imagegate: %s\n\n", verdict)
 	if r.Image != nil {
-		fmt.Fprintf(&head, "**Image** `%s:%s`", r.Image.Transport, r.Image.Name)
+		fmt.Fprintf(&head, "**Image** %s", code(r.Image.Transport+":"+r.Image.Name))
 		if r.Image.Digest != "" {
-			fmt.Fprintf(&head, " · `%s`", r.Image.Digest)
+			fmt.Fprintf(&head, " · %s", code(r.Image.Digest))
 		}
 		if r.OS != nil && r.OS.PrettyName != "" {
-			fmt.Fprintf(&head, " · %s", r.OS.PrettyName)
+			fmt.Fprintf(&head, " · %s", text(r.OS.PrettyName))
 		}
 		fmt.Fprintf(&head, " · %d packages\n\n", len(r.Packages))
 	}
 	if r.Dockerfile != "" {
-		fmt.Fprintf(&head, "**Dockerfile** `%s`\n\n", r.Dockerfile)
+		fmt.Fprintf(&head, "**Dockerfile** %s\n\n", code(r.Dockerfile))
 	}
 	gate := "fails"
 	if !v.FailOnIssues {
@@ -115,7 +115,7 @@ func Write(w io.Writer, r *scanner.Result, o Options) error {
 		for _, f := range sec.list {
 			line := row(f)
 			if sec.title == "Suppressed findings" {
-				line = fmt.Sprintf("| %s | %s | %s | %s (`%s`) |\n", f.Severity, name(f), where(f), esc(f.Suppressed.Reason), esc(f.Suppressed.Source))
+				line = fmt.Sprintf("| %s | %s | %s | %s (%s) |\n", f.Severity, name(f), where(f), text(f.Suppressed.Reason), code(f.Suppressed.Source))
 			}
 			if tail.Len()+b.Len()+len(line)+100 > budget {
 				break
@@ -150,29 +150,29 @@ func row(f finding.Finding) string {
 	fix := "-"
 	switch {
 	case f.Kind == finding.KindVulnerability && len(f.FixedVersions) > 0:
-		fix = "upgrade to " + strings.Join(f.FixedVersions, " or ")
+		fix = "upgrade to " + text(strings.Join(f.FixedVersions, " or "))
 	case f.Kind == finding.KindVulnerability:
 		fix = "no fix yet"
 	case f.Rule != nil:
-		fix = f.Rule.Fix
+		fix = cell(f.Rule.Fix) // imagegate's own text, with its code spans
 	}
 	sev := f.Severity.String()
 	if f.BelowThreshold {
 		sev += " (below threshold)"
 	}
-	return fmt.Sprintf("| %s | %s | %s | %s |\n", sev, name(f), where(f), esc(fix))
+	return fmt.Sprintf("| %s | %s | %s | %s |\n", sev, name(f), where(f), fix)
 }
 
 func name(f finding.Finding) string {
 	if f.Rule != nil {
-		return fmt.Sprintf("[%s](%s) %s", f.ID, f.Rule.HelpURI, esc(f.Message))
+		return link(f.ID, f.Rule.HelpURI) + " " + text(f.Message)
 	}
-	id := f.ID
+	id := text(f.ID)
 	if len(f.References) > 0 {
-		id = fmt.Sprintf("[%s](%s)", f.ID, f.References[0])
+		id = link(f.ID, f.References[0])
 	}
 	if f.Title != "" {
-		return id + " " + esc(f.Title)
+		return id + " " + text(f.Title)
 	}
 	return id
 }
@@ -180,18 +180,13 @@ func name(f finding.Finding) string {
 func where(f finding.Finding) string {
 	switch {
 	case f.Package != nil:
-		s := fmt.Sprintf("`%s %s`", f.Package.Name, f.Package.Version)
+		s := code(f.Package.Name + " " + f.Package.Version)
 		if f.Layer >= 0 {
 			s += fmt.Sprintf(" (layer %d)", f.Layer)
 		}
 		return s
 	case f.Location != nil:
-		return fmt.Sprintf("`%s:%d`", f.Location.Path, f.Location.StartLine)
+		return code(fmt.Sprintf("%s:%d", f.Location.Path, f.Location.StartLine))
 	}
 	return "-"
-}
-
-// esc keeps text inside one table cell.
-func esc(s string) string {
-	return strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;").Replace(s)
 }
