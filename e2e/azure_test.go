@@ -89,6 +89,12 @@ func TestAzureTaskFromTheVSIX(t *testing.T) {
 	ext := unzip(t, vsix(t))
 	task := filepath.Join(ext, "task")
 	bin := filepath.Join(task, "bin", "linux-amd64", "imagegate")
+	if os.Getenv("IMAGEGATE_E2E_VSIX") != "" {
+		// The release's extension carries a binary for every agent platform.
+		for _, p := range []string{"linux-amd64/imagegate", "linux-arm64/imagegate", "darwin-amd64/imagegate", "darwin-arm64/imagegate", "windows-amd64/imagegate.exe", "windows-arm64/imagegate.exe"} {
+			assert.FileExists(t, filepath.Join(task, "bin", filepath.FromSlash(p)))
+		}
+	}
 	st, err := os.Stat(bin)
 	require.NoError(t, err)
 	require.Zero(t, st.Mode()&0o111, "unzipped without the execute bit, as on an agent")

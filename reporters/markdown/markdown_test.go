@@ -27,9 +27,9 @@ func TestHostileStringsStayData(t *testing.T) {
 		Findings: []finding.Finding{
 			{
 				Kind: finding.KindVulnerability, ID: "CVE-1 | x", Severity: finding.Critical,
-				Title:      "pwn ]( javascript:alert(1) ) <img src=x onerror=alert(1)>\n## injected heading",
-				References: []string{"javascript:alert(1)"},
-				Package:    &finding.Package{Name: "evil`|`pkg", Version: "1.0\n| forged | row |"},
+				Title:         "pwn ]( javascript:alert(1) ) <img src=x onerror=alert(1)>\n## injected heading",
+				References:    []string{"javascript:alert(1)"},
+				Package:       &finding.Package{Name: "evil`|`pkg", Version: "1.0\n| forged | row |"},
 				FixedVersions: []string{"2.0 <!--"},
 			},
 			{
