@@ -134,6 +134,9 @@ func (r *run) run(ctx context.Context) int {
 	if !res.Verdict.Pass {
 		r.used[Error]++
 	}
+	for _, w := range res.Incomplete {
+		r.annotate(Annotation{Level: Warning, Title: "imagegate: not analysed", Message: w})
+	}
 	for _, w := range res.Warnings {
 		r.annotate(Annotation{Level: Warning, Title: "imagegate warning", Message: w})
 	}
@@ -166,14 +169,22 @@ func (r *run) run(ctx context.Context) int {
 			active++
 		}
 	}
-	switch {
-	case !res.Verdict.Pass:
+	switch res.Verdict.Failed() {
+	case "incomplete":
+		msg := fmt.Sprintf("imagegate: the scan did not analyse everything (%d items, listed in the reports): the gate fails closed (%s: true decides on the findings alone)", res.Verdict.Incomplete, h.InputName("allow-incomplete"))
+		r.used[Error]--
+		r.annotate(Annotation{Level: Error, Title: "imagegate gate failed", Message: msg})
+		h.Complete(Failed, msg)
+		return failure.ExitIncomplete
+	case "findings":
 		msg := fmt.Sprintf("imagegate: %d findings at or above %s", res.Verdict.AtOrAboveThreshold, strings.ToLower(res.Verdict.Threshold.String()))
 		r.used[Error]-- // its place was kept
 		r.annotate(Annotation{Level: Error, Title: "imagegate gate failed", Message: msg})
 		h.Complete(Failed, msg)
 		return failure.ExitFindings
-	case active > 0:
+	}
+	switch {
+	case active > 0 || len(res.Incomplete) > 0:
 		h.Complete(SucceededWithIssues, fmt.Sprintf("imagegate: %d findings, none failing the gate", active))
 	default:
 		h.Complete(Succeeded, "imagegate: no findings")

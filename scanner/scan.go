@@ -141,6 +141,10 @@ type Result struct {
 	// Dockerfile is the Dockerfile that was checked.
 	Dockerfile string            `json:"dockerfile,omitempty"`
 	Findings   []finding.Finding `json:"findings"`
+	// Incomplete lists what the scan should have analysed and did not (a file over a size
+	// limit, an unreadable package database, packages without vulnerability data, a
+	// budget spent). A run with any fails the gate unless the policy allows it.
+	Incomplete []string `json:"incomplete,omitempty"`
 	Verdict    policy.Verdict    `json:"verdict"`
 	// Data lists the vulnerability data used, per ecosystem that was looked up.
 	Data     []DataSource `json:"data,omitempty"`
@@ -230,6 +234,16 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	var warnings []string
 	res.Findings, res.Verdict, warnings = policy.Apply(res.Findings, p)
 	res.Warnings = append(res.Warnings, warnings...)
+	// An analysis that stopped early makes the run incomplete, and an incomplete run
+	// never passes the gate unless the policy allows it, said in the verdict.
+	if err := context.Cause(ctx); err != nil {
+		return nil, failure.Incompletef("the scan did not finish: %v", err)
+	}
+	res.Verdict.Incomplete = len(res.Incomplete)
+	res.Verdict.AllowIncomplete = p.AllowIncomplete
+	if res.Verdict.Incomplete > 0 && !p.AllowIncomplete {
+		res.Verdict.Pass = false
+	}
 	return res, nil
 }
 
@@ -402,13 +416,15 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 	res.OS, res.Layers, res.Packages = pkgs.OS, idx.Layers, pkgs.Packages
 	res.Warnings = append(res.Warnings, idx.Warnings()...)
 	res.Warnings = append(res.Warnings, pkgs.Warnings...)
+	res.Incomplete = append(res.Incomplete, idx.Incomplete()...)
+	res.Incomplete = append(res.Incomplete, pkgs.Incomplete...)
 	if store != nil {
 		if err := matchVulnerabilities(ctx, store, opts, res); err != nil {
 			return err
 		}
 	}
 	if scanners[ScannerConfig] || scanners[ScannerSecret] {
-		res.Warnings = append(res.Warnings, checks.Warnings()...)
+		res.Incomplete = append(res.Incomplete, checks.Incomplete()...)
 		for _, f := range checks.Check(ctx, cf, idx) {
 			if (f.Kind == finding.KindSecret && scanners[ScannerSecret]) || (f.Kind == finding.KindImage && scanners[ScannerConfig]) {
 				res.Findings = append(res.Findings, f)
@@ -555,10 +571,10 @@ func matchVulnerabilities(ctx context.Context, store *vulndb.Store, opts Options
 	}
 	for _, eco := range slices.Sorted(maps.Keys(m.Unchecked)) {
 		if eco == "(unknown)" {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%d packages have no known ecosystem (no os-release?) and were not checked", m.Unchecked[eco]))
+			res.Incomplete = append(res.Incomplete, fmt.Sprintf("%d packages have no known ecosystem (no os-release?) and were not checked for vulnerabilities", m.Unchecked[eco]))
 			continue
 		}
-		res.Warnings = append(res.Warnings, fmt.Sprintf("no vulnerability data for %s: %d packages not checked (run 'imagegate db update --ecosystems %s')", eco, m.Unchecked[eco], eco))
+		res.Incomplete = append(res.Incomplete, fmt.Sprintf("no vulnerability data for %s: %d packages not checked (run 'imagegate db update --ecosystems %s')", eco, m.Unchecked[eco], eco))
 	}
 	return nil
 }

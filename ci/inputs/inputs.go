@@ -63,6 +63,7 @@ var Table = []Input{
 	{Name: "fail-on-issues", Azure: "failOnIssues", Flag: "fail-on-issues", Description: "Fail the step when findings meet the threshold.", Default: "true", Kind: Bool},
 	{Name: "exclude-base", Azure: "excludeBase", Flag: "exclude-base", Description: "Leave out findings that come from the base image's layers.", Default: "false", Kind: Bool},
 	{Name: "ignore-unfixed", Azure: "ignoreUnfixed", Flag: "ignore-unfixed", Description: "Leave out vulnerabilities that have no fixed version yet.", Default: "false", Kind: Bool},
+	{Name: "allow-incomplete", Azure: "allowIncomplete", Flag: "allow-incomplete", Description: "Let a scan that could not analyse everything (a file over a size limit, an unreadable package database, packages without vulnerability data) pass on its findings; by default the step fails (exit 3) and the reports list what was not analysed.", Default: "false", Kind: Bool},
 	{Name: "ignore-file", Azure: "ignoreFile", Flag: "config", Description: "Policy file with ignore entries and rule settings (default: .imagegate.yaml in the working folder, if any).", Kind: Path},
 	{Name: "vex", Azure: "vexFile", Flag: "vex", Description: "OpenVEX document whose not_affected and fixed statements suppress findings.", Kind: Path},
 	{Name: "platform", Azure: "platform", Flag: "platform", Description: "Platform to pick from a multi-platform image, os/arch[/variant] (default linux/amd64).", Kind: String},

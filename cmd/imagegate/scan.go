@@ -21,6 +21,9 @@ func finish(g *scanflags.Gate, res *scanner.Result, stdout, stderr io.Writer) er
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stderr, "imagegate: warning: %s\n", w)
 	}
+	for _, w := range res.Incomplete {
+		fmt.Fprintf(stderr, "imagegate: not analysed: %s\n", w)
+	}
 	opts := output.Options{Packages: g.ListPkgs, SARIFCategory: g.Category}
 	toStdout := true
 	for _, sp := range g.Specs {
@@ -40,7 +43,10 @@ func finish(g *scanflags.Gate, res *scanner.Result, stdout, stderr io.Writer) er
 			return fmt.Errorf("writing the report: %w", err)
 		}
 	}
-	if !res.Verdict.Pass {
+	switch res.Verdict.Failed() {
+	case "incomplete":
+		return failure.Incompletef("the scan did not analyse everything (%d items, listed above and in the reports): the gate fails closed; --allow-incomplete lets it decide on the findings alone", res.Verdict.Incomplete)
+	case "findings":
 		return &gateError{}
 	}
 	return nil

@@ -25,6 +25,7 @@ type Gate struct {
 	Threshold string
 	FailOn    bool
 	ReportAll bool
+	AllowInc  bool
 	Config    string
 	VEX       []string
 	Format    string
@@ -41,6 +42,7 @@ func (g *Gate) Register(fl *pflag.FlagSet) {
 	fl.StringVar(&g.Threshold, "severity-threshold", "low", "lowest severity that fails the gate: low, medium, high or critical")
 	fl.BoolVar(&g.FailOn, "fail-on-issues", true, "exit 1 when findings meet the threshold (false: report and pass)")
 	fl.BoolVar(&g.ReportAll, "report-all", false, "keep findings below the threshold in the reports, marked, without failing on them")
+	fl.BoolVar(&g.AllowInc, "allow-incomplete", false, "let a scan that could not analyse everything (listed in the reports) pass on its findings; by default it fails (exit 3)")
 	fl.StringVar(&g.Config, "config", "", "config file with ignore entries and rule settings (default ./"+config.FileName+" when present)")
 	fl.StringSliceVar(&g.VEX, "vex", nil, "OpenVEX document(s): not_affected and fixed statements suppress findings")
 	fl.StringVarP(&g.Format, "format", "f", "table", "report format on stdout: "+strings.Join(output.Formats(), ", "))
@@ -69,7 +71,7 @@ func (g *Gate) Prepare() (*policy.Policy, *config.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &policy.Policy{Threshold: sev, FailOnIssues: g.FailOn, ReportAll: g.ReportAll}
+	p := &policy.Policy{Threshold: sev, FailOnIssues: g.FailOn, ReportAll: g.ReportAll, AllowIncomplete: g.AllowInc}
 	for _, path := range g.VEX {
 		doc, err := policy.LoadVEX(path)
 		if err != nil {

@@ -72,6 +72,20 @@ func Write(w io.Writer, r *scanner.Result, o Options) error {
 	if v.Suppressed > 0 {
 		fmt.Fprintf(&head, " %d suppressed by ignore entries or VEX.", v.Suppressed)
 	}
+	if n := len(r.Incomplete); n > 0 {
+		if v.AllowIncomplete {
+			fmt.Fprintf(&head, "\n\n**Incomplete (allowed):** %d items were not analysed:\n", n)
+		} else {
+			fmt.Fprintf(&head, "\n\n**Incomplete — the gate fails closed:** %d items were not analysed:\n", n)
+		}
+		for i, w := range r.Incomplete {
+			if i == o.Top {
+				fmt.Fprintf(&head, "- … %d more: see the JSON report.\n", n-i)
+				break
+			}
+			fmt.Fprintf(&head, "- %s\n", text(w))
+		}
+	}
 	head.WriteString("\n\n| Severity | Vulnerabilities | Dockerfile |\n|---|---:|---:|\n")
 	for s := finding.Critical; s >= finding.Unknown; s-- {
 		nv, nr := count(vulns, s), count(rules, s)

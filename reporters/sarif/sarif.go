@@ -76,6 +76,14 @@ func Write(w io.Writer, r *scanner.Result, o Options) error {
 	props.Add("pass", r.Verdict.Pass)
 	props.Add("severityThreshold", r.Verdict.Threshold.String())
 	run.WithProperties(props)
+	if len(r.Incomplete) > 0 {
+		// What the scan did not analyse: the run's analysis did not complete.
+		inv := gosarif.NewInvocation().WithExecutionSuccessful(false)
+		for _, w := range r.Incomplete {
+			inv.AddToolExecutionNotification(gosarif.NewNotification().WithLevel("error").WithMessage(gosarif.NewTextMessage("not analysed: " + w)))
+		}
+		run.WithInvocations([]*gosarif.Invocation{inv})
+	}
 
 	for _, f := range findings {
 		ruleID := ruleIDOf(f)

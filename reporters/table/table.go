@@ -235,9 +235,19 @@ func lineOf(f finding.Finding) int {
 func (t *writer) verdict(r *scanner.Result) {
 	v := r.Verdict
 	threshold := strings.ToLower(v.Threshold.String())
+	if len(r.Incomplete) > 0 {
+		t.printf("\nNot analysed (%d)\n", len(r.Incomplete))
+		for _, w := range r.Incomplete {
+			t.printf("  %s\n", w)
+		}
+	}
 	switch {
+	case v.Failed() == "incomplete":
+		t.printf("\n%s the scan is incomplete (%d not analysed); %d findings at or above %s\n", t.st.wrap(severityColor[finding.Critical], "FAIL"), v.Incomplete, v.AtOrAboveThreshold, threshold)
 	case !v.Pass:
 		t.printf("\n%s %d findings at or above %s\n", t.st.wrap(severityColor[finding.Critical], "FAIL"), v.AtOrAboveThreshold, threshold)
+	case v.Incomplete > 0:
+		t.printf("\n%s %d findings at or above %s; the scan is incomplete (%d not analysed, allowed)\n", t.st.bold("PASS"), v.AtOrAboveThreshold, threshold, v.Incomplete)
 	case v.AtOrAboveThreshold > 0:
 		t.printf("\n%s %d findings at or above %s (fail-on-issues is off)\n", t.st.bold("PASS"), v.AtOrAboveThreshold, threshold)
 	default:

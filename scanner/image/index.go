@@ -61,7 +61,8 @@ type Index struct {
 	layers   [][]*File
 	root     *node
 	versions map[string][]*File // every layer's copy of each retained path
-	warnings []string
+	warnings   []string
+	incomplete []string
 }
 
 type node struct {
@@ -83,6 +84,10 @@ func (n *node) child(name string, create bool) *node {
 
 // Warnings lists what the walk noticed but did not stop for.
 func (x *Index) Warnings() []string { return x.warnings }
+
+// Incomplete lists files the analyzers needed and did not get: the scan did not see all
+// it should have.
+func (x *Index) Incomplete() []string { return x.incomplete }
 
 func (x *Index) warnf(format string, args ...any) {
 	x.warnings = append(x.warnings, fmt.Sprintf(format, args...))

@@ -209,6 +209,7 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 	for i := range results {
 		idx.Layers[i].Files = len(results[i].files)
 		idx.warnings = append(idx.warnings, results[i].warnings...)
+		idx.incomplete = append(idx.incomplete, results[i].incomplete...)
 	}
 	if err := idx.merge(results); err != nil {
 		return nil, err
@@ -291,6 +292,8 @@ type layerContent struct {
 	whiteouts []string // paths deleted from lower layers
 	opaques   []string // directories whose lower-layer contents are hidden
 	warnings  []string
+	// incomplete lists files an analyzer needed but did not get (over a size limit).
+	incomplete []string
 }
 
 func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, req Requirer, o *walkOptions) (layerContent, error) {
@@ -399,7 +402,7 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 		return nil
 	}
 	if h.Size > o.maxFileSize {
-		lc.warnings = append(lc.warnings, fmt.Sprintf("layer %d: %s is %d bytes, over the %d-byte limit for files read into memory: skipped", f.Layer, f.Path, h.Size, o.maxFileSize))
+		lc.incomplete = append(lc.incomplete, fmt.Sprintf("layer %d: %s is %d bytes, over the %d-byte limit for files read into memory (--max-file-size): not analysed", f.Layer, f.Path, h.Size, o.maxFileSize))
 		return nil
 	}
 	data := make([]byte, h.Size)

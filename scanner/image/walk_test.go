@@ -219,15 +219,18 @@ func TestWalkHonoursCancellation(t *testing.T) {
 	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
 }
 
-func TestOversizedRequiredFileIsSkippedWithWarning(t *testing.T) {
+// A required file over the size limit is not analysed, and the walk says so: the scan is
+// then incomplete.
+func TestOversizedRequiredFileMakesTheWalkIncomplete(t *testing.T) {
 	img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("huge", make([]byte, 4096)))})
 	idx, err := image.Walk(context.Background(), &image.Image{Image: img}, keepAll, image.WithMaxFileSize(1024))
 	require.NoError(t, err)
 	f, ok := idx.Stat("huge")
 	require.True(t, ok)
 	assert.False(t, f.Retained)
-	require.Len(t, idx.Warnings(), 1)
-	assert.Contains(t, idx.Warnings()[0], "huge")
+	require.Len(t, idx.Incomplete(), 1)
+	assert.Contains(t, idx.Incomplete()[0], "huge")
+	assert.Empty(t, idx.Warnings())
 }
 
 func TestTamperedBlobIsRefused(t *testing.T) {

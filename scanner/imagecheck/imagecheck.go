@@ -93,7 +93,7 @@ func Rules() []*finding.Rule {
 type Analyzer struct {
 	det *secrets.Detector
 	// MaxSecretBytes bounds the text searched for secrets across the whole image (0:
-	// DefaultMaxSecretBytes); past it files are skipped and Warnings says so.
+	// DefaultMaxSecretBytes); past it files are skipped and Incomplete says so.
 	MaxSecretBytes int64
 
 	used, skipped atomic.Int64
@@ -105,8 +105,8 @@ type Analyzer struct {
 // DefaultMaxSecretBytes is how much text the secret scan reads in one image.
 const DefaultMaxSecretBytes = 4 << 30
 
-// Warnings says what the analyzer left out.
-func (a *Analyzer) Warnings() []string {
+// Incomplete says what the analyzer left out.
+func (a *Analyzer) Incomplete() []string {
 	if n := a.skipped.Load(); n > 0 {
 		return []string{fmt.Sprintf("secret scan: %d text files not read past the %d-byte budget (raise --max-secret-bytes)", n, a.maxSecretBytes())}
 	}

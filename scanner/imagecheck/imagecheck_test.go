@@ -168,10 +168,10 @@ func TestSecretBudget(t *testing.T) {
 		}
 		assert.Equal(t, tc.found, n, "budget %d", tc.budget)
 		if tc.warningAbout == "" {
-			assert.Empty(t, a.Warnings())
+			assert.Empty(t, a.Incomplete())
 		} else {
-			require.Len(t, a.Warnings(), 1)
-			assert.Contains(t, a.Warnings()[0], tc.warningAbout)
+			require.Len(t, a.Incomplete(), 1)
+			assert.Contains(t, a.Incomplete()[0], tc.warningAbout)
 		}
 	}
 }

@@ -83,6 +83,9 @@ type Inventory struct {
 	OS       *OS       `json:"os,omitempty"`
 	Packages []Package `json:"packages"`
 	Warnings []string  `json:"-"`
+	// Incomplete lists package databases, manifests, lockfiles and binaries that could not
+	// be read whole: their packages may be missing.
+	Incomplete []string `json:"-"`
 }
 
 func init() {
@@ -239,7 +242,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index) (*Inventory, e
 		if ex := pick(a.databases, p, final.Info()); ex != nil {
 			pkgs, err := a.attribute(ctx, ex, fsys, versions)
 			if err != nil {
-				inv.Warnings = append(inv.Warnings, err.Error())
+				inv.Incomplete = append(inv.Incomplete, err.Error())
 			}
 			inv.Packages = append(inv.Packages, pkgs...)
 			continue
@@ -247,7 +250,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index) (*Inventory, e
 		if ex := pick(a.manifests, p, final.Info()); ex != nil {
 			pkgs, err := extract(ctx, ex, fsys, final, final.Data)
 			if err != nil {
-				inv.Warnings = append(inv.Warnings, fmt.Sprintf("%s (layer %d): %v", p, final.Layer, err))
+				inv.Incomplete = append(inv.Incomplete, fmt.Sprintf("%s (layer %d): %v", p, final.Layer, err))
 			}
 			inv.Packages = append(inv.Packages, pkgs...)
 			continue
@@ -260,7 +263,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index) (*Inventory, e
 			}
 			pkgs, err := extract(ctx, ex, fsys, final, final.Data)
 			if err != nil {
-				inv.Warnings = append(inv.Warnings, fmt.Sprintf("%s (layer %d): %v", p, final.Layer, err))
+				inv.Incomplete = append(inv.Incomplete, fmt.Sprintf("%s (layer %d): %v", p, final.Layer, err))
 			}
 			declared = append(declared, pkgs...)
 		}
@@ -271,7 +274,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index) (*Inventory, e
 			inv.Packages = append(inv.Packages, pkgs...)
 		}
 	}
-	inv.Warnings = append(inv.Warnings, a.warnings...)
+	inv.Incomplete = append(inv.Incomplete, a.warnings...)
 	a.mu.Unlock()
 	inv.Packages = append(inv.Packages, notInstalled(inv.Packages, declared)...)
 

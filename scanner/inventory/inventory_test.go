@@ -183,11 +183,12 @@ func TestDeletedDatabaseYieldsNoPackages(t *testing.T) {
 	assert.Empty(t, inv.Packages)
 }
 
-func TestCorruptDatabaseIsAWarning(t *testing.T) {
+// A package database that cannot be read makes the inventory incomplete.
+func TestCorruptDatabaseMakesItIncomplete(t *testing.T) {
 	inv := analyze(t, imagetest.Step{Layer: imagetest.Layer(t,
 		imagetest.File("var/lib/dpkg/status", []byte("this is not a status file\n\x00\x01")),
 		imagetest.File("var/lib/rpm/rpmdb.sqlite", bytes.Repeat([]byte{0xff}, 4096)),
 	)})
 	assert.Empty(t, inv.Packages)
-	assert.Len(t, inv.Warnings, 2)
+	assert.Len(t, inv.Incomplete, 2)
 }

@@ -226,7 +226,7 @@ func TestBrokenLanguageFilesAreWarnings(t *testing.T) {
 		names = append(names, p.Name+"@"+p.Version+" "+p.Locations[0])
 	}
 	assert.Equal(t, []string{"commons-cli:commons-cli@1.5.0 opt/ok/commons-cli-1.5.0.jar"}, names)
-	joined := strings.Join(inv.Warnings, "\n")
+	joined := strings.Join(inv.Incomplete, "\n")
 	assert.Contains(t, joined, "opt/truncated.jar")
 	assert.Contains(t, joined, "opt/bomb.war")
 	t.Log(joined)

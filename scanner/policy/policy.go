@@ -27,6 +27,9 @@ type Policy struct {
 	ImageIDs []string
 	// Now is the time expiry is judged at (zero: time.Now()).
 	Now time.Time
+	// AllowIncomplete lets a run that did not analyse everything pass on its findings
+	// (the verdict says so); without it such a run fails the gate.
+	AllowIncomplete bool
 }
 
 // Default is the policy when nothing is configured: fail on any finding.
@@ -46,6 +49,22 @@ type Verdict struct {
 	Suppressed int `json:"suppressed"`
 	// Counts are the findings per severity.
 	Counts map[string]int `json:"counts"`
+	// Incomplete counts what the scan did not analyse (Result.Incomplete); with any, Pass
+	// is false unless AllowIncomplete.
+	Incomplete      int  `json:"incomplete"`
+	AllowIncomplete bool `json:"allowIncomplete,omitempty"`
+}
+
+// Failed says why a verdict does not pass: "incomplete" when the run did not analyse
+// everything (exit 3), "findings" when findings meet the threshold (exit 1), "" on a pass.
+func (v Verdict) Failed() string {
+	switch {
+	case v.Pass:
+		return ""
+	case v.Incomplete > 0 && !v.AllowIncomplete:
+		return "incomplete"
+	}
+	return "findings"
 }
 
 // Meets reports whether a finding of severity s meets the threshold.
