@@ -144,8 +144,8 @@ type Result struct {
 	// Incomplete lists what the scan should have analysed and did not (a file over a size
 	// limit, an unreadable package database, packages without vulnerability data, a
 	// budget spent). A run with any fails the gate unless the policy allows it.
-	Incomplete []string `json:"incomplete,omitempty"`
-	Verdict    policy.Verdict    `json:"verdict"`
+	Incomplete []string       `json:"incomplete,omitempty"`
+	Verdict    policy.Verdict `json:"verdict"`
 	// Data lists the vulnerability data used, per ecosystem that was looked up.
 	Data     []DataSource `json:"data,omitempty"`
 	Warnings []string     `json:"warnings,omitempty"`

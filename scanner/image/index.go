@@ -57,10 +57,10 @@ type File struct {
 // Index is the result of the layer walk: every entry of every layer, and the final
 // filesystem that the layers make together.
 type Index struct {
-	Layers   []Layer
-	layers   [][]*File
-	root     *node
-	versions map[string][]*File // every layer's copy of each retained path
+	Layers     []Layer
+	layers     [][]*File
+	root       *node
+	versions   map[string][]*File // every layer's copy of each retained path
 	warnings   []string
 	incomplete []string
 }
