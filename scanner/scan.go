@@ -191,6 +191,9 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 		if df, err = dockerfile.ParseFile(opts.Dockerfile); err != nil {
 			return nil, err
 		}
+		if err := dockerfile.CheckContext(df, opts.ContextDir); err != nil {
+			return nil, err
+		}
 	}
 	var store *vulndb.Store
 	if (opts.Image != "" || doc != nil) && scanners[ScannerVuln] {

@@ -113,6 +113,7 @@ func Build(t testing.TB, dir, db string) []Case {
 	add("sbom-not-cyclonedx", []string{"scan", "--sbom", w("sbom/spdx.json", []byte(`{"spdxVersion": "SPDX-2.3"}`)), "--db", db}, 2, "bomFormat")
 	add("sbom-truncated", []string{"scan", "--sbom", w("sbom/trunc.json", []byte(`{"bomFormat": "CycloneDX", "components": [{"purl": "pkg:npm/a@1"`)), "--db", db}, 2, "not CycloneDX")
 	add("bad-flag", []string{"scan", good, "--no-such-flag"}, 2, "unknown flag")
+	cases = append(cases, specialFiles(t, dir, db, good)...)
 	return cases
 }
 

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/userfile"
 	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/policy"
 )
@@ -37,18 +38,21 @@ type DockerfileConfig struct {
 	Severity map[string]string `yaml:"severity"`
 }
 
+// MaxSize bounds the config file.
+const MaxSize = 4 << 20
+
 // Load reads path; with path empty it reads ./.imagegate.yaml when there is one.
 func Load(path string) (*Config, error) {
 	explicit := path != ""
 	if !explicit {
 		path = FileName
 	}
-	data, err := os.ReadFile(path)
+	if _, err := os.Lstat(path); !explicit && errors.Is(err, os.ErrNotExist) {
+		return &Config{}, nil
+	}
+	data, err := userfile.Read(path, "config", MaxSize)
 	if err != nil {
-		if !explicit && errors.Is(err, os.ErrNotExist) {
-			return &Config{}, nil
-		}
-		return nil, failure.Inputf("config %s: %v", path, unwrap(err))
+		return nil, err
 	}
 	c := &Config{Path: path}
 	dec := yaml.NewDecoder(bytes.NewReader(data))

@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"bytes"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -8,6 +9,9 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/dockerignore"
 	"github.com/moby/patternmatcher"
+
+	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
 // buildContext is what the rules know of the build context: its .dockerignore and, when
@@ -35,6 +39,38 @@ func (b *buildContext) excluded(p string) bool {
 	return err == nil && ok
 }
 
+// maxIgnoreSize bounds a .dockerignore.
+const maxIgnoreSize = 4 << 20
+
+// ignoreFiles are the .dockerignore files BuildKit reads for d, in order.
+func ignoreFiles(d *Dockerfile, contextDir string) []string {
+	dir := contextDir
+	if dir == "" {
+		dir = filepath.Dir(d.Path)
+	}
+	return []string{d.Path + ".dockerignore", filepath.Join(dir, ".dockerignore")}
+}
+
+// CheckContext refuses a .dockerignore that is not a regular file or is over its limit
+// (a symlink to /dev/zero, a FIFO): an input error, before any rule runs.
+func CheckContext(d *Dockerfile, contextDir string) error {
+	for _, p := range ignoreFiles(d, contextDir) {
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		f, st, err := userfile.Open(p, ".dockerignore")
+		if err != nil {
+			return err
+		}
+		f.Close()
+		if st.Size() > maxIgnoreSize {
+			return failure.Inputf(".dockerignore %s: %d bytes is over the %d-byte limit", p, st.Size(), maxIgnoreSize)
+		}
+		return nil
+	}
+	return nil
+}
+
 // loadContext finds the .dockerignore for d (BuildKit reads <Dockerfile>.dockerignore
 // first, then .dockerignore in the context) and, for a given context folder, walks it for
 // sensitive files.
@@ -44,13 +80,15 @@ func loadContext(d *Dockerfile, contextDir string) *buildContext {
 	if dir == "" {
 		dir = filepath.Dir(d.Path)
 	}
-	for _, p := range []string{d.Path + ".dockerignore", filepath.Join(dir, ".dockerignore")} {
-		f, err := os.Open(p)
-		if err != nil {
+	for _, p := range ignoreFiles(d, contextDir) {
+		if _, err := os.Lstat(p); err != nil {
 			continue
 		}
-		patterns, err := dockerignore.ReadAll(f)
-		f.Close()
+		data, err := userfile.Read(p, ".dockerignore", maxIgnoreSize)
+		if err != nil {
+			continue // CheckContext reported it before the rules ran
+		}
+		patterns, err := dockerignore.ReadAll(bytes.NewReader(data))
 		if err != nil {
 			continue
 		}

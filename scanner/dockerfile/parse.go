@@ -16,6 +16,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
 // MaxSize bounds the Dockerfiles read (real ones are a few KiB).
@@ -113,19 +114,9 @@ func (d *Dockerfile) StageByName(name string) *Stage {
 
 // ParseFile reads and parses the Dockerfile at path.
 func ParseFile(path string) (*Dockerfile, error) {
-	st, err := os.Stat(path)
+	data, err := userfile.Read(path, "dockerfile", MaxSize)
 	if err != nil {
-		return nil, failure.Inputf("dockerfile %s: %v", path, unwrapPathErr(err))
-	}
-	if st.IsDir() {
-		return nil, failure.Inputf("dockerfile %s: is a folder", path)
-	}
-	if st.Size() > MaxSize {
-		return nil, failure.Inputf("dockerfile %s: %d bytes is over the %d-byte limit", path, st.Size(), MaxSize)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, failure.Inputf("dockerfile %s: %v", path, unwrapPathErr(err))
+		return nil, err
 	}
 	return Parse(path, data)
 }

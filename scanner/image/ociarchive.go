@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
 // An OCI archive is an OCI layout inside a tar. It is read in place: one pass over the tar
@@ -107,6 +108,9 @@ func (a *ociArchive) read(member string) ([]byte, error) {
 func blobPath(h v1.Hash) string { return path.Join("blobs", h.Algorithm, h.Hex) }
 
 func openOCIArchive(p string, o openOptions) (*Image, error) {
+	if err := userfile.Check(p, "oci-archive"); err != nil {
+		return nil, err
+	}
 	members, err := indexTar(p)
 	if err != nil {
 		return nil, failure.Inputf("oci-archive %q: %v", p, err)

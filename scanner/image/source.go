@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
 // Transport names the kind of place an image was read from.
@@ -253,6 +254,9 @@ func detect(arg string) (Transport, error) {
 		}
 		return "", failure.Inputf("image %q: a directory, but not an OCI layout (no oci-layout file)", arg)
 	}
+	if err := userfile.Check(arg, "image"); err != nil {
+		return "", err
+	}
 	members, err := indexTar(arg)
 	if err != nil {
 		return "", failure.Inputf("image %q: not an image archive: %v", arg, err)
@@ -351,8 +355,8 @@ func registryError(ref string, err error) error {
 }
 
 func openDockerArchive(path string, o openOptions) (*Image, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, failure.Inputf("docker-archive %q: %v", path, unwrapPathError(err))
+	if err := userfile.Check(path, "docker-archive"); err != nil {
+		return nil, err
 	}
 	var tag *name.Tag
 	// docker-archive:PATH:TAG picks one image out of a multi-image archive.

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/userfile"
 	"github.com/imagegate/imagegate/scanner/finding"
 )
 
@@ -20,12 +20,15 @@ type VEX struct {
 	doc  *vex.VEX
 }
 
+// MaxVEXSize bounds an OpenVEX document.
+const MaxVEXSize = 32 << 20
+
 // LoadVEX reads an OpenVEX document. A malformed one is an input error that names the
 // file and, for JSON syntax errors, the line.
 func LoadVEX(path string) (*VEX, error) {
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read(path, "vex", MaxVEXSize)
 	if err != nil {
-		return nil, failure.Inputf("vex %s: %v", path, unwrapPath(err))
+		return nil, err
 	}
 	var raw any
 	if err := json.Unmarshal(data, &raw); err != nil {

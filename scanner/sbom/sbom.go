@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/google/osv-scalibr/purl"
 
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/userfile"
 	"github.com/imagegate/imagegate/scanner/inventory"
 )
 
@@ -59,9 +59,9 @@ type Document struct {
 
 // ReadFile reads a CycloneDX JSON SBOM.
 func ReadFile(path string) (*Document, error) {
-	f, err := os.Open(path)
+	f, _, err := userfile.Open(path, "sbom")
 	if err != nil {
-		return nil, failure.Inputf("sbom: %v", err)
+		return nil, err
 	}
 	defer f.Close()
 	return Read(f, path)

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
 // MaxRecordSize bounds one OSV JSON file; real records are far smaller.
@@ -253,9 +254,9 @@ func absPath(p string) string {
 // importZipFile imports one export zip as the ecosystem want, or when want is empty as the
 // ecosystem most of its records affect.
 func importZipFile(ctx context.Context, dir, path, want string, info Info) (Info, error) {
-	f, err := os.Open(path)
+	f, _, err := userfile.Open(path, "OSV export")
 	if err != nil {
-		return info, failure.Inputf("import %s: %v", path, unwrapPath(err))
+		return info, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
@@ -365,7 +366,11 @@ func importFolder(ctx context.Context, dbDir, folder string) ([]Info, error) {
 			skipped++
 			return nil
 		}
-		raw, err := os.ReadFile(p)
+		if !info.Mode().IsRegular() {
+			skipped++ // a FIFO or device named *.json is not a record
+			return nil
+		}
+		raw, err := userfile.Read(p, "OSV record", MaxRecordSize)
 		if err != nil {
 			return err
 		}
