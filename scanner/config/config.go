@@ -12,9 +12,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/scanner/userfile"
 	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/policy"
+	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
 // FileName is the file looked for in the working folder.

@@ -10,8 +10,8 @@ import (
 	"github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/scanner/userfile"
 	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
 // VEX is a loaded OpenVEX document.

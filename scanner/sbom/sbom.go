@@ -18,8 +18,8 @@ import (
 	"github.com/google/osv-scalibr/purl"
 
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/scanner/userfile"
 	"github.com/imagegate/imagegate/scanner/inventory"
+	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
 // Properties imagegate writes on components and on the metadata component (the image).

@@ -23,11 +23,11 @@ func TestSpecialFilesAreRefused(t *testing.T) {
 	zeroLink := filepath.Join(dir, "Dockerfile")
 	require.NoError(t, os.Symlink("/dev/zero", zeroLink))
 	for path, want := range map[string]string{
-		"/dev/zero":    "a character device",
-		"/dev/urandom": "a character device",
-		zeroLink:       "a character device",
-		fifo:           "a FIFO",
-		dir:            "is a folder",
+		"/dev/zero":                  "a character device",
+		"/dev/urandom":               "a character device",
+		zeroLink:                     "a character device",
+		fifo:                         "a FIFO",
+		dir:                          "is a folder",
 		filepath.Join(dir, "absent"): "no such file",
 	} {
 		done := make(chan error, 1)
