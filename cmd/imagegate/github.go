@@ -23,12 +23,12 @@ func newGitHubCmd(stdout io.Writer) *cobra.Command {
 		Short:  "Run as the GitHub Action (reads INPUT_* from the environment)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: work(func(cmd *cobra.Command, _ []string) error {
 			if code := github.Run(cmd.Context(), os.Getenv, stdout); code != 0 {
 				return &exitError{code: code}
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -38,11 +38,11 @@ func newAzureCmd(stdout io.Writer) *cobra.Command {
 		Short:  "Run as the Azure DevOps task (the task's shim passes IMAGEGATE_INPUT_*)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: work(func(cmd *cobra.Command, _ []string) error {
 			if code := azure.Run(cmd.Context(), os.Getenv, stdout); code != 0 {
 				return &exitError{code: code}
 			}
 			return nil
-		},
+		}),
 	}
 }

@@ -35,7 +35,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			code = failure.ExitIncomplete
 		}
 	}()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
@@ -58,6 +58,19 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	fmt.Fprintf(stderr, "imagegate: %s\n", oneLine(err.Error()))
 	return failure.Code(err)
+}
+
+// signalContext is cancelled, with the signal as its cause, on SIGINT or SIGTERM.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if s, ok := <-ch; ok {
+			cancel(fmt.Errorf("%v", s))
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); close(ch); cancel(nil) }
 }
 
 // DefaultTimeout bounds a whole run (pull, walk, match, reports).
@@ -87,7 +100,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 }
 
 // work marks an unclassified error from a command's own work as an incomplete scan, so
-// that only cobra's own errors count as usage errors.
+// that only cobra's own errors count as usage errors. It also keeps the deadline: when
+// --timeout passes or SIGINT/SIGTERM arrives, the command has Grace to stop; if it has
+// not, the run ends anyway with exit 3 (main exits, so nothing it was doing is written).
 func work(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		timeout, _ := cmd.Flags().GetDuration("timeout")
@@ -99,18 +114,44 @@ func work(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command,
 			defer cancel()
 			cmd.SetContext(ctx)
 		}
-		err := fn(cmd, args)
-		if err != nil && errors.Is(cmd.Context().Err(), context.DeadlineExceeded) {
+		ctx := cmd.Context()
+		done := make(chan error, 1)
+		go func() {
+			defer func() {
+				if r := recover(); r != nil {
+					done <- failure.Incompletef("internal error: %v (please report this)", r)
+				}
+			}()
+			done <- fn(cmd, args)
+		}()
+		var err error
+		select {
+		case err = <-done:
+		case <-ctx.Done():
+			select {
+			case err = <-done:
+			case <-time.After(Grace):
+				err = ctx.Err()
+			}
+		}
+		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return failure.Incomplete(fmt.Errorf("did not finish within --timeout %s: raise --timeout for a large image or a slow registry", timeout))
+		}
+		if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+			return failure.Incompletef("interrupted (%v): the scan did not finish and no report was written", context.Cause(ctx))
 		}
 		var ferr *failure.Error
 		var gate *gateError
-		if err != nil && !errors.As(err, &ferr) && !errors.As(err, &gate) {
+		var exit *exitError
+		if err != nil && !errors.As(err, &ferr) && !errors.As(err, &gate) && !errors.As(err, &exit) {
 			err = failure.Incomplete(err)
 		}
 		return err
 	}
 }
+
+// Grace is how long a command has to stop after its deadline or a signal.
+const Grace = 2 * time.Second
 
 func newVersionCmd(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{

@@ -22,6 +22,18 @@ import (
 // TestMain points every scan at the bundled demo data and keeps the zip index out of the
 // user's cache.
 func TestMain(m *testing.M) {
+	// The test binary doubles as imagegate for tests that need a process of their own
+	// (signals): IMAGEGATE_TEST_MAIN=1 runs main with the arguments after "--".
+	if os.Getenv("IMAGEGATE_TEST_MAIN") == "1" {
+		for i, a := range os.Args {
+			if a == "--" {
+				os.Args = append([]string{"imagegate"}, os.Args[i+1:]...)
+				break
+			}
+		}
+		main()
+		return
+	}
 	cache, err := os.MkdirTemp("", "imagegate-test-cache")
 	if err != nil {
 		panic(err)
