@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imagegate/imagegate/reporters/visible"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
 )
@@ -56,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		// Errors that did not come from a command's own work are cobra's: usage errors.
 		err = failure.Input(err)
 	}
-	fmt.Fprintf(stderr, "imagegate: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(stderr, "imagegate: %s\n", visible.String(oneLine(err.Error())))
 	return failure.Code(err)
 }
 

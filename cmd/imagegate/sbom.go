@@ -8,6 +8,7 @@ import (
 
 	"github.com/imagegate/imagegate/internal/scanflags"
 	"github.com/imagegate/imagegate/reporters/output"
+	"github.com/imagegate/imagegate/reporters/visible"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
 )
@@ -48,7 +49,7 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 				return err
 			}
 			for _, w := range res.Warnings {
-				fmt.Fprintf(stderr, "imagegate: warning: %s\n", w)
+				fmt.Fprintf(stderr, "imagegate: warning: %s\n", visible.String(w))
 			}
 			render := func(w io.Writer) error { return output.Render(w, "cyclonedx", res, output.Options{}) }
 			if out != "" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/imagegate/imagegate/internal/scanflags"
 	"github.com/imagegate/imagegate/reporters/output"
+	"github.com/imagegate/imagegate/reporters/visible"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
 )
@@ -19,10 +20,10 @@ import (
 // stdout still gets the --format report when --format was given explicitly or is table.
 func finish(g *scanflags.Gate, res *scanner.Result, stdout, stderr io.Writer) error {
 	for _, w := range res.Warnings {
-		fmt.Fprintf(stderr, "imagegate: warning: %s\n", w)
+		fmt.Fprintf(stderr, "imagegate: warning: %s\n", visible.String(w))
 	}
 	for _, w := range res.Incomplete {
-		fmt.Fprintf(stderr, "imagegate: not analysed: %s\n", w)
+		fmt.Fprintf(stderr, "imagegate: not analysed: %s\n", visible.String(w))
 	}
 	opts := output.Options{Packages: g.ListPkgs, SARIFCategory: g.Category}
 	toStdout := true

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/imagegate/imagegate/reporters/visible"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/inventory"
@@ -72,20 +73,20 @@ func (t *writer) table() *tabwriter.Writer { return tabwriter.NewWriter(t.ew, 0,
 func (t *writer) image(r *scanner.Result) {
 	img := r.Image
 	t.printf("%s\n", t.st.bold("Image"))
-	t.printf("  %-9s %s:%s\n", "name", img.Transport, img.Name)
+	t.printf("  %-9s %s:%s\n", "name", img.Transport, v(img.Name))
 	if img.Digest != "" {
-		t.printf("  %-9s %s\n", "digest", img.Digest)
+		t.printf("  %-9s %s\n", "digest", v(img.Digest))
 	}
-	t.printf("  %-9s %s\n", "id", img.ID)
+	t.printf("  %-9s %s\n", "id", v(img.ID))
 	if img.Platform != "" {
-		t.printf("  %-9s %s\n", "platform", img.Platform)
+		t.printf("  %-9s %s\n", "platform", v(img.Platform))
 	}
 	if r.OS != nil {
 		name := r.OS.PrettyName
 		if name == "" {
 			name = strings.TrimSpace(r.OS.ID + " " + r.OS.VersionID)
 		}
-		t.printf("  %-9s %s\n", "os", name)
+		t.printf("  %-9s %s\n", "os", v(name))
 	} else {
 		t.printf("  %-9s %s\n", "os", t.st.dim("unknown (no os-release)"))
 	}
@@ -96,7 +97,7 @@ func (t *writer) image(r *scanner.Result) {
 	tw := t.table()
 	fmt.Fprintf(tw, "  #\tDIFF ID\tFILES\tCREATED BY\n")
 	for _, l := range r.Layers {
-		fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\n", l.Index, short(l.DiffID), l.Files, oneLine(l.CreatedBy, 70))
+		fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\n", l.Index, v(short(l.DiffID)), l.Files, oneLine(l.CreatedBy, 70))
 	}
 	tw.Flush()
 }
@@ -121,13 +122,13 @@ func (t *writer) packages(pkgs []inventory.Package, all bool) {
 			if name == "" {
 				name = "(unknown)"
 			}
-			t.printf("  %-16s %d\n", name, len(groups[eco]))
+			t.printf("  %-16s %d\n", v(name), len(groups[eco]))
 		}
 		return
 	}
 	for _, eco := range order {
 		ps := groups[eco]
-		t.printf("\n%s\n", t.st.bold(fmt.Sprintf("%s (%d packages)", eco, len(ps))))
+		t.printf("\n%s\n", t.st.bold(fmt.Sprintf("%s (%d packages)", v(eco), len(ps))))
 		tw := t.table()
 		fmt.Fprintf(tw, "  NAME\tVERSION\tSOURCE\tLAYER\tLOCATION\n")
 		for _, p := range ps {
@@ -142,7 +143,7 @@ func (t *writer) packages(pkgs []inventory.Package, all bool) {
 			if p.OSOwned {
 				loc += " (OS package)"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", p.Name, p.Version, src, p.Layer, loc)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", v(p.Name), v(p.Version), v(src), p.Layer, v(loc))
 		}
 		tw.Flush()
 	}
@@ -189,7 +190,7 @@ func (t *writer) vulnerabilities(fs []finding.Finding) {
 			if f.Package != nil {
 				name, version = f.Package.Name, f.Package.Version
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", f.ID, name, version, fixed, f.Layer, oneLine(f.Title, 60))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", v(f.ID), v(name), v(version), v(fixed), f.Layer, oneLine(f.Title, 60))
 		}
 		tw.Flush()
 	}
@@ -198,11 +199,11 @@ func (t *writer) vulnerabilities(fs []finding.Finding) {
 // ruleFindings prints Dockerfile findings in line order.
 func (t *writer) ruleFindings(path string, fs []finding.Finding) {
 	if len(fs) == 0 {
-		t.printf("\n%s\n", t.st.bold("Dockerfile "+path+": no findings"))
+		t.printf("\n%s\n", t.st.bold("Dockerfile "+v(path)+": no findings"))
 		return
 	}
 	_, summary := counts(fs)
-	t.printf("\n%s\n", t.st.bold(fmt.Sprintf("Dockerfile %s (%d: %s)", path, len(fs), summary)))
+	t.printf("\n%s\n", t.st.bold(fmt.Sprintf("Dockerfile %s (%d: %s)", v(path), len(fs), summary)))
 	sorted := append([]finding.Finding(nil), fs...)
 	sortByLine(sorted)
 	tw := t.table()
@@ -212,7 +213,7 @@ func (t *writer) ruleFindings(path string, fs []finding.Finding) {
 		if f.Location != nil {
 			line = fmt.Sprint(f.Location.StartLine)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", line, t.st.wrap(severityColor[f.Severity], f.Severity.String()), f.ID, oneLine(f.Message, 90))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", line, t.st.wrap(severityColor[f.Severity], f.Severity.String()), v(f.ID), oneLine(f.Message, 90))
 	}
 	tw.Flush()
 }
@@ -238,7 +239,7 @@ func (t *writer) verdict(r *scanner.Result) {
 	if len(r.Incomplete) > 0 {
 		t.printf("\nNot analysed (%d)\n", len(r.Incomplete))
 		for _, w := range r.Incomplete {
-			t.printf("  %s\n", w)
+			t.printf("  %s\n", visible.String(w))
 		}
 	}
 	switch {
@@ -274,8 +275,12 @@ func short(d string) string {
 }
 
 // oneLine folds white space and cuts s to n runes so that one entry stays on one line.
+// v shows a string from the image, a package or an advisory with its control characters
+// escaped: it cannot move the cursor, recolour the terminal or start a new log line.
+func v(s string) string { return visible.String(s) }
+
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = visible.String(strings.Join(strings.Fields(s), " "))
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-1]) + "…"
 	}
