@@ -97,12 +97,26 @@ type digestReader struct {
 	r    io.Reader
 	h    hash.Hash
 	want string
+	// mismatch makes the error (default: a blob digest mismatch). With it set, Read
+	// leaves the check to Check, so that a stream that ends early is reported as such by
+	// its reader first.
+	mismatch func(got string) error
+	done     bool
+}
+
+// Check compares the digest of what was read with the one wanted.
+func (d *digestReader) Check() error {
+	if got := hex.EncodeToString(d.h.Sum(nil)); got != d.want {
+		return d.mismatch(got)
+	}
+	return nil
 }
 
 func (d *digestReader) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
 	d.h.Write(p[:n])
-	if err == io.EOF {
+	if err == io.EOF && !d.done && d.mismatch == nil {
+		d.done = true
 		if got := hex.EncodeToString(d.h.Sum(nil)); got != d.want {
 			return n, fmt.Errorf("blob digest mismatch: sha256:%s, manifest says sha256:%s", got, d.want)
 		}

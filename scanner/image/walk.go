@@ -3,6 +3,7 @@ package image
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -134,6 +135,9 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 	if err != nil {
 		return nil, classifyReadError("image layers", err)
 	}
+	if len(cf.RootFS.DiffIDs) != len(layers) {
+		return nil, failure.Inputf("the image config lists %d layer diff IDs for %d layers: the config does not describe this image", len(cf.RootFS.DiffIDs), len(layers))
+	}
 	idx := &Index{Layers: make([]Layer, len(layers))}
 	history := layerHistory(cf)
 	if len(history) < len(layers) {
@@ -181,7 +185,7 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 				return
 			}
 			defer func() { <-sem }()
-			results[i], errs[i] = readLayer(ctx, l, img.Transport, i, req, &o)
+			results[i], errs[i] = readLayer(ctx, l, img.Transport, i, cf.RootFS.DiffIDs[i], req, &o)
 			if errs[i] != nil {
 				cancel()
 			}
@@ -190,14 +194,13 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 	wg.Wait()
 	// Report the first layer that failed for a reason of its own, not the ones cancelled
 	// because of it.
-	var first error
+	var first, firstRaw error
 	for i, err := range errs {
 		if err == nil {
 			continue
 		}
-		wrapped := layerError(idx.Layers[i], err)
-		if first == nil || (errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
-			first = wrapped
+		if first == nil || (errors.Is(firstRaw, context.Canceled) && !errors.Is(err, context.Canceled)) {
+			first, firstRaw = layerError(idx.Layers[i], err), err
 		}
 	}
 	if first != nil {
@@ -296,16 +299,25 @@ type layerContent struct {
 	incomplete []string
 }
 
-func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, req Requirer, o *walkOptions) (layerContent, error) {
+// readLayer reads one layer's tar stream. Its sha256 must be the diff ID the config lists
+// (checked when the stream ends): base/app attribution and --exclude-base trust the diff
+// IDs, so a config that claims another image's layers is refused.
+func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, diffID v1.Hash, req Requirer, o *walkOptions) (layerContent, error) {
 	var lc layerContent
 	rc, err := openLayer(l, t)
 	if err != nil {
 		return lc, err
 	}
 	defer rc.Close()
-	var stream io.Reader = rc
+	if diffID.Algorithm != "sha256" {
+		return lc, failure.Inputf("diff ID %q: not a sha256 digest", diffID)
+	}
+	verified := &digestReader{r: rc, h: sha256.New(), want: diffID.Hex, mismatch: func(got string) error {
+		return failure.Inputf("its content is sha256:%s, not the diff ID sha256:%s the image config lists: the config does not describe this image", got, diffID.Hex)
+	}}
+	var stream io.Reader = verified
 	if size, err := l.Size(); err == nil && size > 0 {
-		stream = &expansionLimit{r: rc, max: max(ExpansionFloor, size*o.maxExpansion), size: size, ratio: o.maxExpansion}
+		stream = &expansionLimit{r: verified, max: max(ExpansionFloor, size*o.maxExpansion), size: size, ratio: o.maxExpansion}
 	}
 	tr := tar.NewReader(stream)
 	entries := 0
@@ -368,16 +380,17 @@ func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, req Requ
 		}
 		lc.files = append(lc.files, f)
 	}
-	// Drain what follows the tar end marker so that the digest of a verifying reader is
+	// Drain what follows the tar end marker so that the diff ID and the blob digest are
 	// checked and a truncated stream is noticed.
+	if _, err := io.Copy(io.Discard, stream); err != nil {
+		return lc, err
+	}
 	if s, ok := rc.(*layerStream); ok {
 		if err := s.finish(); err != nil {
 			return lc, err
 		}
-	} else if _, err := io.Copy(io.Discard, rc); err != nil {
-		return lc, err
 	}
-	return lc, nil
+	return lc, verified.Check()
 }
 
 // readRegular keeps the bytes of a required file and hands the bytes of a consumed one to

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -254,4 +255,44 @@ func TestTamperedBlobIsRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, failure.ExitInput, failure.Code(err))
 	assert.Contains(t, err.Error(), "digest mismatch")
+}
+
+// A config whose diff IDs are not its layers' (say, the base image's, to make
+// --exclude-base drop the application's layer) is refused: each layer's content is hashed
+// as it is read and must be the diff ID the config lists.
+func TestDiffIDsAreVerified(t *testing.T) {
+	base := imagetest.Step{CreatedBy: "ADD base /", Layer: imagetest.Layer(t, imagetest.File("etc/os-release", []byte("ID=alpine\n")))}
+	app := imagetest.Step{CreatedBy: "COPY app /", Layer: imagetest.Layer(t, imagetest.File("app/package.json", []byte(`{"name":"minimist","version":"1.2.5"}`)))}
+	img := imagetest.Image(t, "linux/amd64", base, app)
+	cf, err := img.ConfigFile()
+	require.NoError(t, err)
+
+	claim := cf.DeepCopy()
+	claim.RootFS.DiffIDs[1] = claim.RootFS.DiffIDs[0]
+	forged, err := mutate.ConfigFile(img, claim)
+	require.NoError(t, err)
+	for _, ref := range []string{"docker-archive:" + imagetest.DockerArchive(t, forged, "app:1"), "oci-dir:" + imagetest.OCIDir(t, forged, nil)} {
+		opened, err := image.Open(context.Background(), ref)
+		if err != nil {
+			assert.Equal(t, failure.ExitInput, failure.Code(err), ref)
+			continue
+		}
+		_, err = image.Walk(context.Background(), opened, keepAll)
+		require.Error(t, err, ref)
+		assert.Equal(t, failure.ExitInput, failure.Code(err), ref)
+		assert.Contains(t, err.Error(), "not the diff ID", ref)
+	}
+
+	fewer := cf.DeepCopy()
+	fewer.RootFS.DiffIDs = fewer.RootFS.DiffIDs[:1]
+	short, err := mutate.ConfigFile(img, fewer)
+	require.NoError(t, err)
+	_, err = image.Walk(context.Background(), &image.Image{Image: short}, keepAll)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+	assert.Contains(t, err.Error(), "1 layer diff IDs for 2 layers")
+
+	// The honest image walks.
+	_, err = image.Walk(context.Background(), &image.Image{Image: img}, keepAll)
+	require.NoError(t, err)
 }
