@@ -67,7 +67,8 @@ IMAGE is one of:
                                            a name: read from the local Docker daemon when
                                            it has the image, else from the registry
                                            (--image-source sets the order)
-  docker-archive:PATH                      a 'docker save' tar
+  docker-archive:PATH[@REPO:TAG]           a 'docker save' tar (one holding several images
+                                           needs @REPO:TAG to name the one to scan)
   oci-archive:PATH                         an OCI layout inside a tar
   oci-dir:PATH                             an OCI layout folder
   docker-daemon:NAME                       an image in the local Docker daemon

@@ -241,6 +241,9 @@ func splitTransport(ref string) (Transport, string) {
 // detect decides what a bare argument is: an existing path is read by its content,
 // anything else is a registry reference.
 func detect(arg string) (Transport, error) {
+	if path, want := splitArchive(arg); want != "" {
+		arg = path
+	}
 	st, err := os.Stat(arg)
 	if err != nil {
 		if looksLikePath(arg) {
@@ -354,12 +357,30 @@ func registryError(ref string, err error) error {
 	return failure.Incompletef("image %q: cannot reach the registry: %v", ref, err)
 }
 
-func openDockerArchive(path string, o openOptions) (*Image, error) {
+// MaxArchiveImages bounds the images one docker-archive may list.
+const MaxArchiveImages = 1000
+
+// splitArchive cuts docker-archive:PATH@REPO:TAG into the path and the image asked for;
+// a path that exists as given (even with an @ in it) is the whole argument.
+func splitArchive(arg string) (path, want string) {
+	if _, err := os.Stat(arg); err == nil {
+		return arg, ""
+	}
+	if i := strings.LastIndex(arg, "@"); i > 0 && !strings.HasPrefix(arg[i+1:], "sha256:") {
+		if _, err := os.Stat(arg[:i]); err == nil {
+			return arg[:i], arg[i+1:]
+		}
+	}
+	return arg, ""
+}
+
+// openDockerArchive opens a 'docker save' tar. One that holds several images is read only
+// for the image asked for (docker-archive:PATH@REPO:TAG): never the first one silently.
+func openDockerArchive(arg string, o openOptions) (*Image, error) {
+	path, want := splitArchive(arg)
 	if err := userfile.Check(path, "docker-archive"); err != nil {
 		return nil, err
 	}
-	var tag *name.Tag
-	// docker-archive:PATH:TAG picks one image out of a multi-image archive.
 	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(path) })
 	if err != nil {
 		return nil, failure.Inputf("docker-archive %q: not a docker save archive: %v", path, err)
@@ -367,17 +388,57 @@ func openDockerArchive(path string, o openOptions) (*Image, error) {
 	if len(m) == 0 {
 		return nil, failure.Inputf("docker-archive %q: manifest.json lists no image", path)
 	}
-	if len(m) > 1 && len(m[0].RepoTags) > 0 {
-		t, err := name.NewTag(m[0].RepoTags[0])
-		if err == nil {
-			tag = &t
+	if len(m) > MaxArchiveImages {
+		return nil, failure.Inputf("docker-archive %q: lists %d images, over the limit of %d", path, len(m), MaxArchiveImages)
+	}
+	var tag *name.Tag
+	switch {
+	case want != "":
+		t, err := name.NewTag(want)
+		if err != nil {
+			return nil, failure.Inputf("docker-archive %q: %q is not an image name: %v", path, want, err)
 		}
+		found := false
+		for _, d := range m {
+			for _, rt := range d.RepoTags {
+				if have, err := name.NewTag(rt); err == nil && have.String() == t.String() {
+					found = true
+				}
+			}
+		}
+		if !found {
+			return nil, failure.Inputf("docker-archive %q holds no image %s; it holds %s", path, want, archiveImages(m))
+		}
+		tag = &t
+	case len(m) > 1:
+		return nil, failure.Inputf("docker-archive %q holds %d images (%s): name the one to scan, e.g. docker-archive:%s@%s", path, len(m), archiveImages(m), path, firstTag(m))
 	}
 	i, err := tarball.ImageFromPath(path, tag)
 	if err != nil {
 		return nil, failure.Inputf("docker-archive %q: %v", path, err)
 	}
 	return finish(&Image{Image: i}, o.platform, path)
+}
+
+func archiveImages(m tarball.Manifest) string {
+	var names []string
+	for n, d := range m {
+		if len(d.RepoTags) == 0 {
+			names = append(names, fmt.Sprintf("untagged image #%d", n+1))
+			continue
+		}
+		names = append(names, strings.Join(d.RepoTags, ", "))
+	}
+	return strings.Join(names, "; ")
+}
+
+func firstTag(m tarball.Manifest) string {
+	for _, d := range m {
+		if len(d.RepoTags) > 0 {
+			return d.RepoTags[0]
+		}
+	}
+	return "REPO:TAG (the untagged images cannot be chosen: save them with a tag)"
 }
 
 func openOCIDir(dir string, o openOptions) (*Image, error) {

@@ -7,7 +7,10 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -200,4 +203,38 @@ func TestDaemonUnreachable(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
 	assert.Contains(t, err.Error(), "no Docker daemon is reachable")
+}
+
+// A docker save of several images is never read as its first image: the image must be
+// named (docker-archive:PATH@REPO:TAG, or the bare path with @REPO:TAG).
+func TestMultiImageArchive(t *testing.T) {
+	base := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("etc/os-release", []byte("ID=base\n")))})
+	app := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("etc/os-release", []byte("ID=app\n")))})
+	path := filepath.Join(t.TempDir(), "two.tar")
+	baseTag, err := name.NewTag("example.com/base:1")
+	require.NoError(t, err)
+	appTag, err := name.NewTag("app:latest")
+	require.NoError(t, err)
+	require.NoError(t, tarball.MultiRefWriteToFile(path, map[name.Reference]v1.Image{baseTag: base, appTag: app}))
+
+	for _, ref := range []string{path, "docker-archive:" + path} {
+		_, err := image.Open(context.Background(), ref)
+		require.Error(t, err, ref)
+		assert.Equal(t, failure.ExitInput, failure.Code(err))
+		assert.Contains(t, err.Error(), "holds 2 images")
+		assert.Contains(t, err.Error(), "app:latest")
+		assert.Contains(t, err.Error(), "example.com/base:1")
+	}
+	wantID, err := app.ConfigName()
+	require.NoError(t, err)
+	for _, ref := range []string{path + "@app:latest", "docker-archive:" + path + "@app:latest"} {
+		got, idx := openAndWalk(t, ref)
+		assert.Equal(t, wantID.String(), got.ID, ref)
+		f, ok := idx.Stat("etc/os-release")
+		require.True(t, ok)
+		assert.Equal(t, "ID=app\n", string(f.Data))
+	}
+	_, err = image.Open(context.Background(), "docker-archive:"+path+"@other:1")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "holds no image other:1")
 }
