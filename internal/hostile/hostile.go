@@ -86,6 +86,8 @@ func Build(t testing.TB, dir, db string) []Case {
 	add("binary-garbage-elf", scan(image(imagetest.Entry{Path: "bin/x", Mode: 0o755, Body: append([]byte{0x7f, 'E', 'L', 'F', 2, 1, 1}, bytes.Repeat([]byte{0xff}, 4096)...)})), 0, "")
 	add("truncated-layer", scan("oci-dir:"+truncatedLayout(t, filepath.Join(dir, "truncated"))), 2, "truncated")
 	add("missing-blob", scan("oci-dir:"+missingBlob(t, filepath.Join(dir, "missing-blob"))), 2, "missing from the image")
+	add("index-fan-out-3000x3000", scan("oci-dir:"+indexFanOut(t, filepath.Join(dir, "fan-out"))), 2, "more than 10000 manifests")
+	add("10k-layers", scan("docker-archive:"+w("10k-layers.tar", manyLayers(t, 10_000))), 2, "over the limit of 1000")
 	add("not-an-image", scan(w("random.tar", bytes.Repeat([]byte{0x5a, 0xa5, 0x00, 0xff}, 4096))), 2, "")
 	add("empty-file", scan(w("empty.tar", nil)), 2, "")
 	add("docker-archive-without-manifest", scan("docker-archive:"+w("nomanifest.tar", imagetest.TarBytes(t, imagetest.File("x", []byte("y"))))), 2, "")
@@ -98,6 +100,8 @@ func Build(t testing.TB, dir, db string) []Case {
 	add("dockerfile-invalid-utf8", lint(w("df/utf8/Dockerfile", []byte("FROM alpine\nENV A="+badUTF8+"\n"))), 2, "UTF-8")
 	add("dockerfile-10k-continuations", lint(w("df/cont/Dockerfile", []byte("FROM alpine\nRUN true"+strings.Repeat(" \\\n && true", 10_000)+"\n"))), 0, "")
 	add("dockerfile-unterminated-heredoc", lint(w("df/heredoc/Dockerfile", []byte("FROM alpine\nRUN <<EOF\necho\n"))), 2, "unterminated heredoc")
+	add("dockerfile-deep-substitutions", lint(w("df/deep/Dockerfile", []byte("FROM alpine\nRUN echo "+strings.Repeat("$( \\\n", 30_000)+"x"+strings.Repeat(") \\\n", 30_000)+"\n"))), 2, "nests")
+	add("dockerfile-100k-operator-chain", lint(w("df/chain/Dockerfile", []byte("FROM alpine\nRUN "+strings.Repeat("true | \\\n", 100_000)+"true\n"))), 2, "chains")
 	add("dockerfile-no-from", lint(w("df/nofrom/Dockerfile", []byte("RUN echo\n"))), 2, "")
 
 	// Vulnerability data.
@@ -248,4 +252,56 @@ func osvZipBomb(t testing.TB, dir string) string {
 	zw.Close()
 	f.Close()
 	return dir
+}
+
+// indexFanOut is a layout whose index lists one nested index 3,000 times, and that index
+// lists the image 3,000 times: 9 million manifests from a few hundred kilobytes.
+func indexFanOut(t testing.TB, dir string) string {
+	t.Helper()
+	writeLayout(t, dir, imagetest.TarBytes(t, imagetest.File("a", []byte("a"))), "application/vnd.oci.image.layer.v1.tar")
+	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top struct {
+		Manifests []map[string]any `json:"manifests"`
+	}
+	if err := json.Unmarshal(b, &top); err != nil {
+		t.Fatal(err)
+	}
+	image := top.Manifests[0]
+	image["platform"] = map[string]any{"os": "linux", "architecture": "arm64"}
+	fan := func(entry map[string]any) []byte {
+		list := make([]map[string]any, 3000)
+		for i := range list {
+			list[i] = entry
+		}
+		out, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": list})
+		return out
+	}
+	child := fan(image)
+	cd := digest(t, child)
+	if err := os.WriteFile(filepath.Join(dir, "blobs", "sha256", cd.Hex), child, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "index.json"), fan(map[string]any{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": cd.String(), "size": len(child)}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// manyLayers is a docker save archive whose manifest lists n layers (the same small tar n
+// times): read layer by layer, go-containerregistry's tarball takes minutes over it.
+func manyLayers(t testing.TB, n int) []byte {
+	t.Helper()
+	layer := imagetest.TarBytes(t, imagetest.File("a", []byte("a")))
+	d := digest(t, layer)
+	diffIDs := make([]string, n)
+	paths := make([]string, n)
+	for i := range n {
+		diffIDs[i], paths[i] = d.String(), "layer.tar"
+	}
+	cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux", "rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs}})
+	man, _ := json.Marshal([]map[string]any{{"Config": "config.json", "RepoTags": []string{"layers:1"}, "Layers": paths}})
+	return imagetest.TarBytes(t, imagetest.File("manifest.json", man), imagetest.File("config.json", cfg), imagetest.File("layer.tar", layer))
 }

@@ -161,6 +161,11 @@ func Parse(path string, data []byte) (*Dockerfile, error) {
 	stage := -1
 	for _, n := range res.AST.Children {
 		inst := newInstruction(n, d.lines)
+		if inst.Cmd == "run" {
+			if err := checkShell(inst); err != nil {
+				return nil, failure.Inputf("dockerfile %s:%d: %v", path, inst.StartLine, err)
+			}
+		}
 		if _, err := instructions.ParseInstruction(n); err != nil {
 			inst.ParseError = err
 		}

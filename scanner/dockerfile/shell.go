@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"bytes"
+	"fmt"
 	"path"
 	"strings"
 
@@ -107,6 +108,43 @@ func (i *Instruction) script() *Script {
 }
 
 var shParser = syntax.NewParser(syntax.Variant(syntax.LangBash))
+
+// Limits on a RUN script, checked before the shell parser sees it: the parser recurses
+// once per nesting level and per operator of a chain, so a script past them could
+// exhaust the stack.
+const (
+	MaxShellNesting   = 256    // ( { and $( open at once
+	MaxShellOperators = 50_000 // && || | ; in one script
+)
+
+// checkShell refuses a RUN whose script nests or chains past the limits.
+func checkShell(i *Instruction) error {
+	texts := []string{strings.Join(i.Args, " ")}
+	for _, h := range i.Heredocs {
+		texts = append(texts, h.Content)
+	}
+	for _, t := range texts {
+		depth, deepest, ops := 0, 0, 0
+		for j := 0; j < len(t); j++ {
+			switch t[j] {
+			case '(', '{':
+				depth++
+				deepest = max(deepest, depth)
+			case ')', '}':
+				depth = max(0, depth-1)
+			case '|', '&', ';':
+				ops++
+			}
+		}
+		if deepest > MaxShellNesting {
+			return fmt.Errorf("RUN nests subshells, groups or substitutions %d deep, over the limit of %d", deepest, MaxShellNesting)
+		}
+		if ops > MaxShellOperators {
+			return fmt.Errorf("RUN chains %d shell operators, over the limit of %d", ops, MaxShellOperators)
+		}
+	}
+	return nil
+}
 
 func (s *Script) add(src string) {
 	f, err := shParser.Parse(strings.NewReader(src), "")

@@ -391,6 +391,11 @@ func openDockerArchive(arg string, o openOptions) (*Image, error) {
 	if len(m) > MaxArchiveImages {
 		return nil, failure.Inputf("docker-archive %q: lists %d images, over the limit of %d", path, len(m), MaxArchiveImages)
 	}
+	for _, d := range m {
+		if len(d.Layers) > MaxLayers {
+			return nil, failure.Inputf("docker-archive %q: an image with %d layers, over the limit of %d (Docker builds at most 127)", path, len(d.Layers), MaxLayers)
+		}
+	}
 	var tag *name.Tag
 	switch {
 	case want != "":
@@ -543,16 +548,28 @@ type candidate struct {
 	desc v1.Descriptor
 }
 
-// maxIndexDepth bounds nested indexes.
-const maxIndexDepth = 4
+// maxIndexDepth bounds nested indexes, and MaxIndexEntries the manifests an index (with
+// its nested indexes) may list: an index that fans out 3,000 x 3,000 is refused, not read.
+const (
+	maxIndexDepth   = 4
+	MaxIndexEntries = 10_000
+)
 
 func flattenIndex(idx v1.ImageIndex, depth int, out *[]candidate) error {
+	seen := 0
+	return flattenIndexCounted(idx, depth, out, &seen)
+}
+
+func flattenIndexCounted(idx v1.ImageIndex, depth int, out *[]candidate, seen *int) error {
 	if depth > maxIndexDepth {
 		return fmt.Errorf("indexes nested more than %d deep", maxIndexDepth)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return err
+	}
+	if *seen += len(im.Manifests); *seen > MaxIndexEntries {
+		return fmt.Errorf("the index lists more than %d manifests", MaxIndexEntries)
 	}
 	for _, d := range im.Manifests {
 		switch {
@@ -563,7 +580,7 @@ func flattenIndex(idx v1.ImageIndex, depth int, out *[]candidate) error {
 			if err != nil {
 				return fmt.Errorf("nested index %s: %w", d.Digest, err)
 			}
-			if err := flattenIndex(child, depth+1, out); err != nil {
+			if err := flattenIndexCounted(child, depth+1, out, seen); err != nil {
 				return err
 			}
 		}

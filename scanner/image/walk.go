@@ -56,6 +56,9 @@ type Consumer interface {
 // HeadSize is how many leading bytes Consumes sees.
 const HeadSize = 64
 
+// MaxLayers bounds the layers of one image.
+const MaxLayers = 1000
+
 // DefaultMaxFileSize bounds the bytes kept for one file.
 const DefaultMaxFileSize = 128 << 20
 
@@ -134,6 +137,9 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, classifyReadError("image layers", err)
+	}
+	if len(layers) > MaxLayers {
+		return nil, failure.Inputf("the image has %d layers, over the limit of %d (Docker builds at most 127)", len(layers), MaxLayers)
 	}
 	if len(cf.RootFS.DiffIDs) != len(layers) {
 		return nil, failure.Inputf("the image config lists %d layer diff IDs for %d layers: the config does not describe this image", len(cf.RootFS.DiffIDs), len(layers))
