@@ -167,6 +167,20 @@ func (b *builder) write(dir string, info Info) (Info, error) {
 	if err != nil {
 		return info, failure.Incomplete(err)
 	}
+	f, err := os.Open(tmpName)
+	if err != nil {
+		return info, failure.Incomplete(err)
+	}
+	info.IndexSHA256, err = fileSHA256(f)
+	f.Close()
+	if err != nil {
+		return info, failure.Incomplete(err)
+	}
+	// Readable by everyone, as a store baked into a CI image by root must be for the
+	// runner's user.
+	if err := os.Chmod(tmpName, 0o644); err != nil {
+		return info, failure.Incomplete(err)
+	}
 	info.Ecosystem, info.Records, info.Skipped, info.Withdrawn, info.Size = b.base, b.records, b.skipped, b.withdrawn, st.Size()
 	info.Format = FormatVersion
 	if info.Updated.IsZero() {
@@ -189,6 +203,9 @@ func writeInfo(dir string, info Info) error {
 		return failure.Inputf("vulnerability database folder %s is not writable: %v", dir, unwrapPath(err))
 	}
 	_, werr := tmp.Write(append(b, '\n'))
+	if werr == nil {
+		werr = tmp.Chmod(0o644)
+	}
 	cerr := tmp.Close()
 	if werr != nil || cerr != nil {
 		os.Remove(tmp.Name())

@@ -40,9 +40,13 @@ func OpenPath(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	if infos, err := readInfos(dir); err == nil && len(infos) > 0 {
-		if _, err := os.Stat(filepath.Join(dir, "complete")); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "complete")); err == nil && indexedFrom(infos, zips) {
 			return Open(dir)
 		}
+	}
+	// Not there, unfinished, or built from other zips: build it anew.
+	if err := clearDir(dir); err != nil {
+		return nil, err
 	}
 	for _, z := range zips {
 		if _, err := importZipFile(ctx, dir, z, ecosystemFromZipPath(z), Info{Source: z}); err != nil {
@@ -100,14 +104,59 @@ func zipIndexDir(zips []string) (string, error) {
 	key := hex.EncodeToString(h.Sum(nil))[:20]
 	base, err := os.UserCacheDir()
 	if err != nil {
-		base = os.TempDir()
+		// No home: a folder of this user's own in the shared temporary folder.
+		base = filepath.Join(os.TempDir(), fmt.Sprintf("imagegate-%d", os.Getuid()))
+		if err := privateDir(base); err != nil {
+			return "", err
+		}
+	} else if err := os.MkdirAll(base, 0o700); err != nil {
+		return "", failure.Incompletef("cache folder %s: %v (set XDG_CACHE_HOME to a writable folder)", base, unwrapPath(err))
 	}
-	dir := filepath.Join(base, "imagegate", "zip-index", key)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		dir = filepath.Join(os.TempDir(), "imagegate-zip-index-"+key)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", failure.Incompletef("no writable folder for the vulnerability index: %v", unwrapPath(err))
+	dir := base
+	for _, part := range []string{"imagegate", "zip-index", key} {
+		dir = filepath.Join(dir, part)
+		if err := privateDir(dir); err != nil {
+			return "", err
 		}
 	}
 	return dir, nil
+}
+
+// indexedFrom says whether an index was built from exactly these zips as they are now
+// (each one's sha256 is the one recorded when it was indexed).
+func indexedFrom(infos map[string]Info, zips []string) bool {
+	recorded := map[string]string{}
+	for _, i := range infos {
+		recorded[i.Source] = i.SHA256
+	}
+	for _, z := range zips {
+		want, ok := recorded[z]
+		if !ok || want == "" {
+			return false
+		}
+		f, err := os.Open(z)
+		if err != nil {
+			return false
+		}
+		got, err := fileSHA256(f)
+		f.Close()
+		if err != nil || got != want {
+			return false
+		}
+	}
+	return true
+}
+
+// clearDir empties a folder of ours.
+func clearDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return failure.Incompletef("vulnerability index %s: %v", dir, unwrapPath(err))
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return failure.Incompletef("vulnerability index %s: %v", dir, unwrapPath(err))
+		}
+	}
+	return nil
 }

@@ -14,9 +14,12 @@
 package vulndb
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -35,7 +38,7 @@ var bucketPackages = []byte("packages")
 
 // FormatVersion is the layout of the index files; a database written in another layout is
 // rebuilt, never misread.
-const FormatVersion = 2
+const FormatVersion = 3
 
 // Info describes one ecosystem's data.
 type Info struct {
@@ -55,8 +58,10 @@ type Info struct {
 	ETag         string `json:"etag,omitempty"`
 	LastModified string `json:"lastModified,omitempty"`
 	SHA256       string `json:"sha256,omitempty"`
-	// Size is the index file's size in bytes.
-	Size int64 `json:"size"`
+	// Size is the index file's size in bytes, and IndexSHA256 its digest: a store is
+	// checked against both before it is used.
+	Size        int64  `json:"size"`
+	IndexSHA256 string `json:"indexSha256"`
 	// Format is the index layout (FormatVersion when written).
 	Format int `json:"format"`
 }
@@ -182,6 +187,9 @@ func (s *Store) db(base string) (*bolt.DB, error) {
 		return db, nil
 	}
 	p := filepath.Join(s.dir, base+".db")
+	if err := verifyIndex(p, s.infos[base]); err != nil {
+		return nil, failure.Incompletef("vulnerability database %s is corrupt (%v): run 'imagegate db update' (or 'db import') to rebuild it", p, err)
+	}
 	db, err := bolt.Open(p, 0o444, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, failure.Incompletef("vulnerability database %s is unreadable (%v): run 'imagegate db update' to rebuild it", p, err)
@@ -249,4 +257,41 @@ func (s *Store) Close() error {
 		delete(s.dbs, k)
 	}
 	return first
+}
+
+// verifyIndex checks an index file against the size and digest written when it was built:
+// a truncated or altered store is never read (bbolt maps the file, and a bad page would
+// fault the process or give partial data).
+func verifyIndex(path string, info Info) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return unwrapPath(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return errors.New("not a regular file")
+	}
+	if st.Size() != info.Size {
+		return fmt.Errorf("%d bytes, built as %d", st.Size(), info.Size)
+	}
+	sum, err := fileSHA256(f)
+	if err != nil {
+		return err
+	}
+	if sum != info.IndexSHA256 {
+		return fmt.Errorf("its digest is sha256:%s, built as sha256:%s", sum, info.IndexSHA256)
+	}
+	return nil
+}
+
+func fileSHA256(r io.Reader) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

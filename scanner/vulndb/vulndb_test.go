@@ -7,12 +7,14 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -367,4 +369,107 @@ func TestNormalizeName(t *testing.T) {
 	assert.Equal(t, "zope-interface", vulndb.NormalizeName("PyPI", "zope.interface"))
 	assert.Equal(t, "a-b", vulndb.NormalizeName("PyPI", "A__-.b"))
 	assert.Equal(t, "PyYAML", vulndb.NormalizeName("npm", "PyYAML"))
+}
+
+// A store file truncated mid-page or altered after it was built is never read: opening the
+// ecosystem fails with exit 3 and the command that rebuilds it. The files are readable by
+// other users (a store baked into a CI image by root is read by the runner's user).
+func TestStoreIsVerifiedBeforeUse(t *testing.T) {
+	src := filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip")
+	for name, damage := range map[string]func(path string){
+		"truncated mid-page": func(p string) {
+			st, err := os.Stat(p)
+			require.NoError(t, err)
+			require.NoError(t, os.Truncate(p, st.Size()-100))
+		},
+		"one byte changed": func(p string) {
+			b, err := os.ReadFile(p)
+			require.NoError(t, err)
+			b[len(b)/2] ^= 0xff
+			require.NoError(t, os.WriteFile(p, b, 0o644))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			_, err := vulndb.Import(context.Background(), dir, src)
+			require.NoError(t, err)
+			for _, f := range []string{"npm.db", "npm.json"} {
+				st, err := os.Stat(filepath.Join(dir, f))
+				require.NoError(t, err)
+				assert.Equal(t, os.FileMode(0o644), st.Mode().Perm(), f)
+			}
+			s, err := vulndb.Open(dir)
+			require.NoError(t, err)
+			_, err = s.Query("npm", "minimist")
+			require.NoError(t, err, "the store as built is read")
+			s.Close()
+
+			damage(filepath.Join(dir, "npm.db"))
+			s, err = vulndb.Open(dir)
+			require.NoError(t, err)
+			defer s.Close()
+			_, err = s.Query("npm", "minimist")
+			require.Error(t, err)
+			assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+			assert.Contains(t, err.Error(), "is corrupt")
+			assert.Contains(t, err.Error(), "imagegate db update")
+		})
+	}
+}
+
+// With no home folder the index goes to a folder of this user's own in the temporary
+// folder; one planted there by someone else is refused, never used; an index whose zips
+// changed is rebuilt, not trusted.
+func TestZipIndexCacheIsPrivate(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("planting a folder owned by another user needs root")
+	}
+	tmp := t.TempDir()
+	t.Setenv("HOME", "")
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("TMPDIR", tmp)
+	zips := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(zips, "npm"), 0o755))
+	src, err := os.ReadFile(filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(zips, "npm", "all.zip"), src, 0o644))
+
+	// Someone else's folder where ours would be.
+	planted := filepath.Join(tmp, fmt.Sprintf("imagegate-%d", os.Getuid()))
+	require.NoError(t, os.MkdirAll(filepath.Join(planted, "imagegate"), 0o777))
+	require.NoError(t, os.Chown(filepath.Join(planted, "imagegate"), 12345, 12345))
+	_, err = vulndb.OpenPath(context.Background(), zips)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Contains(t, err.Error(), "belongs to another user")
+
+	require.NoError(t, os.RemoveAll(planted))
+	s, err := vulndb.OpenPath(context.Background(), zips)
+	require.NoError(t, err)
+	dir := s.Dir()
+	s.Close()
+	for d := dir; d != tmp; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		require.NoError(t, err)
+		if strings.HasPrefix(d, planted) {
+			assert.Equal(t, os.FileMode(0o700), st.Mode().Perm(), d)
+		}
+	}
+	// The index no longer matches its zip (same size and time, other bytes): it is built
+	// anew, not trusted (a marker left in it is gone).
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "marker"), nil, 0o600))
+	s, err = vulndb.OpenPath(context.Background(), zips)
+	require.NoError(t, err)
+	s.Close()
+	assert.FileExists(t, filepath.Join(dir, "marker"), "unchanged zips: the index is reused")
+	info, err := os.Stat(filepath.Join(zips, "npm", "all.zip"))
+	require.NoError(t, err)
+	b := append([]byte(nil), src...)
+	b[len(b)/2] ^= 0xff
+	require.NoError(t, os.WriteFile(filepath.Join(zips, "npm", "all.zip"), b, 0o644))
+	require.NoError(t, os.Chtimes(filepath.Join(zips, "npm", "all.zip"), info.ModTime(), info.ModTime()))
+	if s, err := vulndb.OpenPath(context.Background(), zips); err == nil {
+		s.Close()
+	}
+	assert.NoFileExists(t, filepath.Join(dir, "marker"), "a changed zip: the index is built anew")
 }
