@@ -114,6 +114,12 @@ func (r *run) run(ctx context.Context) int {
 	for _, s := range st.Secrets {
 		h.Mask(s)
 	}
+	specs := reportSpecs(st)
+	for _, sp := range specs {
+		if err := output.Check(sp.Path); err != nil {
+			return r.fail(err) // before any work
+		}
+	}
 	if err := r.data(ctx, st); err != nil {
 		return r.fail(err)
 	}
@@ -123,7 +129,7 @@ func (r *run) run(ctx context.Context) int {
 	if err != nil {
 		return r.fail(err)
 	}
-	files, err := r.write(st, res)
+	files, err := r.write(st, specs, res)
 	if err != nil {
 		return r.fail(err)
 	}
@@ -261,18 +267,17 @@ func hasData(ctx context.Context, dir string) bool {
 	return true
 }
 
-// write writes the report files: SARIF, JSON, the Markdown summary and the CycloneDX SBOM
-// next to the SARIF file, and any -o outputs of additional-arguments. Each is checked
-// before any is written, and each is replaced whole or not at all.
-func (r *run) write(st *inputs.Settings, res *scanner.Result) (Files, error) {
+// reportSpecs are the report files of a run: SARIF, JSON, the Markdown summary and the
+// CycloneDX SBOM next to the SARIF file, and any -o outputs of additional-arguments.
+func reportSpecs(st *inputs.Settings) []output.Spec {
 	base := strings.TrimSuffix(st.SARIFFile, filepath.Ext(st.SARIFFile))
 	specs := []output.Spec{{Format: "sarif", Path: st.SARIFFile}, {Format: "json", Path: st.JSONFile}, {Format: "markdown", Path: base + ".md"}, {Format: "cyclonedx", Path: base + ".cdx.json"}}
-	specs = append(specs, st.Outputs...)
-	for _, sp := range specs {
-		if err := output.Check(sp.Path); err != nil {
-			return Files{}, err
-		}
-	}
+	return append(specs, st.Outputs...)
+}
+
+// write writes the report files (checked before the scan); each is replaced whole or not
+// at all.
+func (r *run) write(st *inputs.Settings, specs []output.Spec, res *scanner.Result) (Files, error) {
 	opts := output.Options{Packages: st.ListPackages, SARIFCategory: st.SARIFCategory}
 	for _, sp := range specs {
 		if err := output.WriteFile(sp.Path, func(w io.Writer) error { return output.Render(w, sp.Format, res, opts) }); err != nil {

@@ -3,6 +3,7 @@
 package output
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,20 +13,56 @@ import (
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
-// Check fails early, before any work, for an output path whose folder does not exist.
+// Check fails early, before any work, for an output path that cannot be written: its
+// folder is missing or not writable, it is a folder, or it is a device or pipe this user
+// cannot write to.
 func Check(path string) error {
+	if st, err := os.Stat(path); err == nil {
+		switch {
+		case st.IsDir():
+			return failure.Inputf("output %q: is a folder", path)
+		case !st.Mode().IsRegular():
+			if err := writable(path); err != nil {
+				return failure.Inputf("output %q: not writable: %v", path, err)
+			}
+			return nil
+		}
+	}
 	dir := filepath.Dir(path)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return failure.Inputf("output %q: folder %q does not exist", path, dir)
 	}
+	if err := writable(dir); err != nil {
+		return failure.Inputf("output %q: folder %q is not writable: %v", path, dir, err)
+	}
 	return nil
 }
 
-// WriteFile renders into a temporary file next to path and renames it over path when
-// render succeeds. A missing folder is an input error.
+// WriteFile renders the report and puts it at path. A regular file (or a new one) is
+// replaced atomically: the report is written next to it and renamed over it. A device or
+// pipe that exists (/dev/stdout, a FIFO) is written to directly, never replaced by a
+// file; the report is rendered whole first, so a failed render writes nothing there.
 func WriteFile(path string, render func(io.Writer) error) (err error) {
 	if err := Check(path); err != nil {
 		return err
+	}
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		var buf bytes.Buffer
+		if err := render(&buf); err != nil {
+			return failure.Incompletef("output %q: %v", path, err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return failure.Inputf("output %q: %v", path, unwrap(err))
+		}
+		_, werr := f.Write(buf.Bytes())
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return failure.Incompletef("output %q: %v", path, unwrap(werr))
+		}
+		return nil
 	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
