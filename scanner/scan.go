@@ -56,6 +56,9 @@ type Options struct {
 	// and image.DefaultMaxFilesPerLayer).
 	MaxLayerExpansion int64
 	MaxLayerFiles     int
+	// MaxRetained bounds the bytes of all files kept for the analyzers (0: the default,
+	// image.DefaultMaxRetained).
+	MaxRetained int64
 	// MaxSecretBytes bounds the text the secret scan reads (0: the default, 4 GiB).
 	MaxSecretBytes int64
 
@@ -380,7 +383,7 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 		return err
 	}
 	checks.MaxSecretBytes = opts.MaxSecretBytes
-	walkOpts := []image.WalkOption{image.WithConsumer(inv), image.WithMaxExpansion(opts.MaxLayerExpansion), image.WithMaxFilesPerLayer(opts.MaxLayerFiles)}
+	walkOpts := []image.WalkOption{image.WithConsumer(inv), image.WithMaxExpansion(opts.MaxLayerExpansion), image.WithMaxFilesPerLayer(opts.MaxLayerFiles), image.WithMaxRetained(opts.MaxRetained)}
 	if opts.MaxFileSize > 0 {
 		walkOpts = append(walkOpts, image.WithMaxFileSize(opts.MaxFileSize))
 	}

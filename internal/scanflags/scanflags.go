@@ -93,6 +93,7 @@ type Image struct {
 	MaxFile   int64
 	MaxExpand int64
 	MaxFiles  int
+	MaxKept   int64
 }
 
 // Register adds the image flags to fl.
@@ -105,6 +106,7 @@ func (f *Image) Register(fl *pflag.FlagSet) {
 	fl.Int64Var(&f.MaxFile, "max-file-size", 0, "largest file read into memory, in bytes (default 128 MiB)")
 	fl.Int64Var(&f.MaxExpand, "max-layer-expansion", image.DefaultMaxExpansion, "stop on a layer that expands to more than this many times its stored size (past 1 GiB): a decompression bomb")
 	fl.IntVar(&f.MaxFiles, "max-layer-files", image.DefaultMaxFilesPerLayer, "stop on a layer with more entries than this")
+	fl.Int64Var(&f.MaxKept, "max-retained-bytes", image.DefaultMaxRetained, "stop when the files kept for analysis (package databases, manifests) add up to more than this")
 }
 
 // Options are the scan options these flags set; credentials fall back to the
@@ -122,7 +124,7 @@ func (f *Image) Options(imageArg string) (scanner.Options, error) {
 	}
 	return scanner.Options{
 		Image: imageArg, Platform: f.Platform, Username: user, Password: pass, Insecure: f.Insecure,
-		Sources: f.Sources, MaxFileSize: f.MaxFile, MaxLayerExpansion: f.MaxExpand, MaxLayerFiles: f.MaxFiles,
+		Sources: f.Sources, MaxFileSize: f.MaxFile, MaxLayerExpansion: f.MaxExpand, MaxLayerFiles: f.MaxFiles, MaxRetained: f.MaxKept,
 	}, nil
 }
 

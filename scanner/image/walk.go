@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -77,8 +78,25 @@ type walkOptions struct {
 	maxFileSize  int64
 	maxExpansion int64
 	maxFiles     int
+	maxRetained  int64
 	parallel     int
 	consumers    []Consumer
+
+	retained atomic.Int64 // bytes kept across all layers
+}
+
+// DefaultMaxRetained bounds the bytes of all the files one walk keeps for the analyzers
+// (package databases, manifests, account files): many files each under the per-file
+// limit cannot add up to an out-of-memory.
+const DefaultMaxRetained = 256 << 20
+
+// WithMaxRetained sets the total of kept file bytes (0: the default).
+func WithMaxRetained(n int64) WalkOption {
+	return func(o *walkOptions) {
+		if n > 0 {
+			o.maxRetained = n
+		}
+	}
 }
 
 // WithMaxExpansion sets how many times its stored size a layer may expand to (0: the
@@ -120,7 +138,7 @@ func WithParallelism(n int) WalkOption { return func(o *walkOptions) { o.paralle
 // directories. Files that a later layer deleted or replaced stay in the index, marked
 // Removed.
 func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*Index, error) {
-	o := walkOptions{maxFileSize: DefaultMaxFileSize, maxExpansion: DefaultMaxExpansion, maxFiles: DefaultMaxFilesPerLayer, parallel: runtime.NumCPU()}
+	o := walkOptions{maxFileSize: DefaultMaxFileSize, maxExpansion: DefaultMaxExpansion, maxFiles: DefaultMaxFilesPerLayer, maxRetained: DefaultMaxRetained, parallel: runtime.NumCPU()}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -303,6 +321,9 @@ type layerContent struct {
 	warnings  []string
 	// incomplete lists files an analyzer needed but did not get (over a size limit).
 	incomplete []string
+	// read counts the file bytes handed to the analyzers, by the files' sizes: a sparse
+	// entry's holes count, though they never pass the expansion limit on the stream.
+	read, readLimit, storedSize int64
 }
 
 // readLayer reads one layer's tar stream. Its sha256 must be the diff ID the config lists
@@ -322,8 +343,10 @@ func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, diffID v
 		return failure.Inputf("its content is sha256:%s, not the diff ID sha256:%s the image config lists: the config does not describe this image", got, diffID.Hex)
 	}}
 	var stream io.Reader = verified
+	lc.readLimit = ExpansionFloor
 	if size, err := l.Size(); err == nil && size > 0 {
 		stream = &expansionLimit{r: verified, max: max(ExpansionFloor, size*o.maxExpansion), size: size, ratio: o.maxExpansion}
+		lc.readLimit, lc.storedSize = max(ExpansionFloor, size*o.maxExpansion), size
 	}
 	tr := tar.NewReader(stream)
 	entries := 0
@@ -420,6 +443,9 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 	if !keep && len(consumers) == 0 {
 		return nil
 	}
+	if lc.read += h.Size; lc.read > lc.readLimit {
+		return &expansionError{size: lc.storedSize, ratio: o.maxExpansion}
+	}
 	if h.Size > o.maxFileSize {
 		lc.incomplete = append(lc.incomplete, fmt.Sprintf("layer %d: %s is %d bytes, over the %d-byte limit for files read into memory (--max-file-size): not analysed", f.Layer, f.Path, h.Size, o.maxFileSize))
 		return nil
@@ -433,6 +459,9 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 		c.Consume(ctx, f, data)
 	}
 	if keep {
+		if total := o.retained.Add(h.Size); total > o.maxRetained {
+			return failure.Inputf("the files kept for analysis add up to more than %d bytes (at %s): raise --max-retained-bytes to read it", o.maxRetained, f.Path)
+		}
 		f.Data, f.Retained = data, true
 	}
 	return nil
