@@ -128,6 +128,9 @@ func openOCIArchive(p string, o openOptions) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkManifest(img, p); err != nil {
+		return nil, err
+	}
 	return finish(&Image{Image: img}, o.platform, p)
 }
 

@@ -324,6 +324,9 @@ func openRemote(ctx context.Context, ref string, o openOptions) (*Image, error) 
 		}
 		img.Image = i
 	}
+	if err := checkManifest(img.Image, ref); err != nil {
+		return nil, err
+	}
 	return finish(img, o.platform, ref)
 }
 
@@ -458,6 +461,9 @@ func openOCIDir(dir string, o openOptions) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkManifest(img, dir); err != nil {
+		return nil, err
+	}
 	return finish(&Image{Image: img}, o.platform, dir)
 }
 
@@ -584,6 +590,24 @@ func flattenIndexCounted(idx v1.ImageIndex, depth int, out *[]candidate, seen *i
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// MaxConfigSize bounds an image config (real ones are kilobytes; one that says it is
+// gigabytes is not read).
+const MaxConfigSize = 8 << 20
+
+// checkManifest refuses an image whose stored manifest says its config is too large to
+// read. (Only for transports that store a manifest: asking a docker-archive for one makes
+// go-containerregistry compress every layer.)
+func checkManifest(img v1.Image, what string) error {
+	m, err := img.Manifest()
+	if err != nil {
+		return classifyReadError(fmt.Sprintf("image %q: cannot read the manifest", what), err)
+	}
+	if m.Config.Size > MaxConfigSize {
+		return failure.Inputf("image %q: the manifest says its config is %d bytes, over the limit of %d", what, m.Config.Size, MaxConfigSize)
 	}
 	return nil
 }

@@ -1,7 +1,9 @@
 package image_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -237,4 +239,38 @@ func TestMultiImageArchive(t *testing.T) {
 	_, err = image.Open(context.Background(), "docker-archive:"+path+"@other:1")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "holds no image other:1")
+}
+
+// A registry image whose manifest declares a 2 GB config is refused before the config is
+// read.
+func TestHugeConfigIsNotRead(t *testing.T) {
+	img := imagetest.Image(t, "linux/amd64", buildImage(t, "linux/amd64")...)
+	m, err := img.Manifest()
+	require.NoError(t, err)
+	m = m.DeepCopy()
+	m.Config.Size = 2 << 30
+	huge := &manifestOverride{Image: img, m: m}
+	reg := imagetest.NewRegistry(t, "", "")
+	ref := reg.Push(t, "huge:1", huge, nil)
+	_, err = image.Open(context.Background(), ref, image.WithSources([]string{image.SourceRegistry}))
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+	assert.Contains(t, err.Error(), "over the limit")
+}
+
+// manifestOverride serves another manifest for an image.
+type manifestOverride struct {
+	v1.Image
+	m *v1.Manifest
+}
+
+func (o *manifestOverride) Manifest() (*v1.Manifest, error) { return o.m, nil }
+func (o *manifestOverride) RawManifest() ([]byte, error)    { return json.Marshal(o.m) }
+func (o *manifestOverride) Digest() (v1.Hash, error) {
+	b, err := o.RawManifest()
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(b))
+	return h, err
 }
