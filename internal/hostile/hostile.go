@@ -112,6 +112,7 @@ func Build(t testing.TB, dir, db string) []Case {
 
 	// Settings, VEX and SBOMs.
 	add("config-alias-bomb", append(scan(good), "--config", w("cfg/bomb.yaml", []byte(yamlBomb()))), 2, "config")
+	add("config-glob-120-double-stars", append(scan(good), "--config", w("cfg/glob.yaml", []byte("ignore:\n  - id: CVE-2021-44906\n    reason: r\n    path: \""+strings.Repeat("**/", 120)+"x\"\n"))), 2, "over the limit of 4")
 	add("config-invalid-utf8", append(scan(good), "--config", w("cfg/utf8.yaml", []byte("ignore:\n  - id: "+badUTF8+"\n"))), 2, "config")
 	add("vex-invalid-utf8", append(scan(good), "--vex", w("vex/utf8.json", []byte(`{"@context": "`+badUTF8+`"}`))), 2, "vex")
 	add("sbom-not-cyclonedx", []string{"scan", "--sbom", w("sbom/spdx.json", []byte(`{"spdxVersion": "SPDX-2.3"}`)), "--db", db}, 2, "bomFormat")

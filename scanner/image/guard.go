@@ -3,8 +3,11 @@ package image
 import (
 	"net"
 	"net/http"
+	"sync/atomic"
 
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 // credentialGuard keeps registry credentials on the registry's own site. A registry can
@@ -14,17 +17,35 @@ import (
 // not share its registrable domain (auth.docker.io serves registry-1.docker.io; a realm on
 // another site gets no credentials, so it can get none out of us). IP addresses and
 // single-label hosts (localhost) must match exactly, port included.
+//
+// It also ends a registry conversation that cannot end: a redirect to the same URL, or
+// more than MaxRegistryRequests requests for one image (a registry that redirects in a
+// circle is otherwise retried until the deadline).
 type credentialGuard struct {
 	registry string // host[:port] as in the reference (index.docker.io for Docker Hub)
 	inner    http.RoundTripper
+	requests atomic.Int64
 }
 
+// MaxRegistryRequests bounds the HTTP requests made to read one image.
+const MaxRegistryRequests = 20_000
+
 func (g *credentialGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if n := g.requests.Add(1); n > MaxRegistryRequests {
+		return nil, failure.Incompletef("registry %s: more than %d requests for one image (a redirect loop?)", g.registry, MaxRegistryRequests)
+	}
 	if req.Header.Get("Authorization") != "" && !sameSite(g.registry, req.URL.Host) {
 		req = req.Clone(req.Context())
 		req.Header.Del("Authorization")
 	}
-	return g.inner.RoundTrip(req)
+	resp, err := g.inner.RoundTrip(req)
+	if err == nil && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if loc, lerr := resp.Location(); lerr == nil && loc.String() == req.URL.String() {
+			resp.Body.Close()
+			return nil, failure.Incompletef("registry %s redirects %s to itself: a redirect loop", g.registry, req.URL.Path)
+		}
+	}
+	return resp, err
 }
 
 // sameSite says whether credentials for registry may go to host.

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/imagegate/imagegate/scanner/failure"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -142,4 +145,21 @@ func mustRef(t *testing.T, s string) name.Reference {
 	r, err := name.ParseReference(s)
 	require.NoError(t, err)
 	return r
+}
+
+// A registry that redirects to itself ends at once with exit 3 naming it, not after
+// hundreds of thousands of retries at the deadline.
+func TestRedirectLoop(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.String(), http.StatusFound)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	start := time.Now()
+	_, err := image.Open(context.Background(), host+"/app:1", image.WithSources([]string{image.SourceRegistry}))
+	require.Error(t, err)
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Contains(t, err.Error(), "redirect")
+	assert.Contains(t, err.Error(), host)
 }

@@ -60,6 +60,10 @@ func (ig Ignore) Validate() error {
 		}
 	}
 	if ig.Path != "" {
+		// Each ** multiplies the work of a match by the path's depth.
+		if n := strings.Count(ig.Path, "**"); n > MaxGlobStars {
+			return fmt.Errorf("path %q: %d ** segments, over the limit of %d", ig.Path, n, MaxGlobStars)
+		}
 		if _, err := path.Match(strings.ReplaceAll(ig.Path, "**", "*"), ""); err != nil {
 			return fmt.Errorf("path %q: %v", ig.Path, err)
 		}
@@ -160,6 +164,9 @@ func (ig Ignore) matchesPath(f *finding.Finding) bool {
 	}
 	return false
 }
+
+// MaxGlobStars bounds the ** segments of an ignore entry's path glob.
+const MaxGlobStars = 4
 
 // globMatch is path.Match where ** also crosses folders.
 func globMatch(pattern, name string) bool {
