@@ -6,6 +6,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -63,6 +65,9 @@ type Index struct {
 	versions   map[string][]*File // every layer's copy of each retained path
 	warnings   []string
 	incomplete []string
+
+	hops      atomic.Int64 // symlink hops followed, in all lookups
+	hopsSpent sync.Once
 }
 
 type node struct {
@@ -223,8 +228,14 @@ func (x *Index) Stat(p string) (*File, bool) {
 	return x.Lstat(rp)
 }
 
-// maxSymlinkHops bounds symlink resolution, as the kernel's MAXSYMLINKS does.
-const maxSymlinkHops = 40
+// maxSymlinkHops bounds one symlink resolution, as the kernel's MAXSYMLINKS does, and
+// MaxSymlinkHopsTotal all of them in one image: 20,000 chains of 40 links cannot keep the
+// analyzers resolving past the deadline. Past the total, lookups fail and the scan is
+// incomplete.
+const (
+	maxSymlinkHops      = 40
+	MaxSymlinkHopsTotal = 1_000_000
+)
 
 // resolve follows symlinks in the directories of p (and in p itself when followLast) the
 // way a chroot at the image root would: ".." never climbs above the root and absolute
@@ -251,6 +262,12 @@ func (x *Index) resolve(p string, followLast bool) (string, bool) {
 		if n.file != nil && n.file.Type == TypeSymlink && (!last || followLast) {
 			hops++
 			if hops > maxSymlinkHops {
+				return "", false
+			}
+			if x.hops.Add(1) > MaxSymlinkHopsTotal {
+				x.hopsSpent.Do(func() {
+					x.incomplete = append(x.incomplete, fmt.Sprintf("more than %d symlink hops in all: the rest of the image's symlinks were not followed", MaxSymlinkHopsTotal))
+				})
 				return "", false
 			}
 			target := n.file.Linkname
