@@ -38,7 +38,13 @@ type builder struct {
 	skipped   int
 	withdrawn int
 	newest    time.Time
+	size      int64 // bytes of index entries held
 }
+
+// MaxIndexBytes bounds the index entries one ecosystem's import holds in memory: an export
+// whose records repeat a large text for many packages fails here instead of exhausting
+// memory (today's largest real ecosystem needs about 60 MiB).
+const MaxIndexBytes = 512 << 20
 
 func newBuilder(base string) *builder {
 	return &builder{base: base, packages: map[string][][]byte{}}
@@ -96,7 +102,7 @@ func (b *builder) add(v *osvschema.Vulnerability) error {
 		return nil
 	}
 	b.records++
-	for _, k := range keys {
+	for n, k := range keys {
 		slim := &osvschema.Vulnerability{
 			Id:               v.GetId(),
 			Aliases:          v.GetAliases(),
@@ -112,6 +118,11 @@ func (b *builder) add(v *osvschema.Vulnerability) error {
 		if err != nil {
 			return err
 		}
+		if n == 0 && b.size+int64(len(sraw))*int64(len(keys)) > MaxIndexBytes {
+			// Checked before the copies are made: each package gets one of about this size.
+			return failure.Inputf("the %s records need more than %d bytes to index (record %s repeats %d bytes for %d packages): not a usable export", b.base, MaxIndexBytes, v.GetId(), len(sraw), len(keys))
+		}
+		b.size += int64(len(sraw))
 		b.packages[k] = append(b.packages[k], sraw)
 	}
 	if m := v.GetModified(); m != nil && m.AsTime().After(b.newest) {
@@ -329,6 +340,10 @@ func importZipFile(ctx context.Context, dir, path, want string, info Info) (Info
 	b.skipped = skipped
 	for _, v := range recs {
 		if err := b.add(v); err != nil {
+			var ferr *failure.Error
+			if errors.As(err, &ferr) {
+				return info, &failure.Error{Kind: ferr.Kind, Err: fmt.Errorf("import %s: %w", path, err)}
+			}
 			return info, failure.Incompletef("import %s: %v", path, err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -472,4 +473,35 @@ func TestZipIndexCacheIsPrivate(t *testing.T) {
 		s.Close()
 	}
 	assert.NoFileExists(t, filepath.Join(dir, "marker"), "a changed zip: the index is built anew")
+}
+
+// An export whose record repeats a 2 MB summary for 1,000 packages is refused before the
+// per-package copies are made (2 GB), with exit 2.
+func TestRepeatedTextIsNotCopiedPerPackage(t *testing.T) {
+	var affected []map[string]any
+	for i := range 1000 {
+		affected = append(affected, map[string]any{
+			"package": map[string]any{"ecosystem": "npm", "name": fmt.Sprintf("pkg-%d", i)},
+			"ranges":  []map[string]any{{"type": "SEMVER", "events": []map[string]any{{"introduced": "0"}}}},
+		})
+	}
+	rec, err := json.Marshal(map[string]any{"id": "GHSA-repeat", "modified": "2024-01-01T00:00:00Z", "summary": strings.Repeat("s", 2<<20), "affected": affected})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("GHSA-repeat.json")
+	require.NoError(t, err)
+	w.Write(rec)
+	require.NoError(t, zw.Close())
+	src := filepath.Join(t.TempDir(), "all.zip")
+	require.NoError(t, os.WriteFile(src, buf.Bytes(), 0o644))
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = vulndb.Import(context.Background(), t.TempDir(), src)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+	assert.Contains(t, err.Error(), "not a usable export")
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(256<<20), "no per-package copies were made")
 }
