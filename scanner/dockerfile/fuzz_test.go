@@ -37,3 +37,37 @@ func FuzzLint(f *testing.F) {
 		}
 	})
 }
+
+// FuzzShellNesting builds RUN scripts of fuzzed nesting (subshells, groups, command
+// substitutions) and operator chains, in line-continued form so that BuildKit's line limit
+// does not stop them first: parsing and linting either refuse the script with the limit
+// named or finish, never exhausting the stack.
+func FuzzShellNesting(f *testing.F) {
+	f.Add(uint16(10), uint16(10), uint8(0))
+	f.Add(uint16(300), uint16(0), uint8(1))
+	f.Add(uint16(0), uint16(30000), uint8(2))
+	f.Fuzz(func(t *testing.T, depth, ops uint16, kind uint8) {
+		open, close := []string{"$( ", "( ", "{ "}[kind%3], []string{") ", ") ", "; } "}[kind%3]
+		var b bytes.Buffer
+		b.WriteString("FROM scratch\nRUN ")
+		for range depth {
+			b.WriteString(open + "\\\n")
+		}
+		b.WriteString("true")
+		for range ops {
+			b.WriteString(" && \\\ntrue")
+		}
+		for range depth {
+			b.WriteString(close + "\\\n")
+		}
+		b.WriteString("\n")
+		d, err := Parse("Dockerfile", b.Bytes())
+		if err != nil {
+			if !bytes.Contains([]byte(err.Error()), []byte("over the limit")) && !bytes.Contains([]byte(err.Error()), []byte("line greater than")) {
+				return // another parse error is fine: the input is refused cleanly
+			}
+			return
+		}
+		Lint(d, Options{})
+	})
+}

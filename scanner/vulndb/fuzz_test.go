@@ -2,7 +2,11 @@ package vulndb
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -50,5 +54,32 @@ func FuzzImport(f *testing.F) {
 			t.Fatalf("imported but cannot open: %v", err)
 		}
 		defer s.Close()
+	})
+}
+
+// FuzzOpenStore opens a store folder whose index file holds arbitrary bytes, once with
+// the size and digest recorded for it (so bbolt itself reads the bytes) and once without:
+// the lookup fails cleanly or answers, never faulting the process.
+func FuzzOpenStore(f *testing.F) {
+	f.Add([]byte{})
+	f.Add(bytes.Repeat([]byte{0xde, 0xad}, 8192))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "npm.db"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		for _, digest := range []string{hex.EncodeToString(sum[:]), "0"} {
+			info, _ := json.Marshal(Info{Ecosystem: "npm", Format: FormatVersion, Size: int64(len(data)), IndexSHA256: digest})
+			if err := os.WriteFile(filepath.Join(dir, "npm.json"), info, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(dir)
+			if err != nil {
+				continue
+			}
+			s.Query("npm", "minimist")
+			s.Close()
+		}
 	})
 }
