@@ -12,34 +12,52 @@ import (
 	"github.com/imagegate/imagegate/internal/imagetest"
 )
 
-// A scan that did not analyse everything fails closed: a vulnerable npm package whose
-// package.json is over the file-size limit makes the run incomplete (exit 3, the reports
-// say what was not analysed) instead of passing without its finding; --allow-incomplete
-// lets the gate decide on the findings alone, and says so.
-func TestIncompleteScanFailsClosed(t *testing.T) {
-	pkg := `{"name": "minimist", "version": "1.2.5", "description": "` + strings.Repeat("x", 20000) + `"}`
+type incompleteReport struct {
+	Incomplete []string `json:"incomplete"`
+	Verdict    struct {
+		Pass       bool `json:"pass"`
+		Incomplete int  `json:"incomplete"`
+	} `json:"verdict"`
+}
+
+func paddedPackage(t *testing.T, pkg string) string {
 	img := imagetest.Image(t, "linux/amd64",
 		imagetest.Step{Layer: imagetest.Layer(t, imagetest.Tree(t, "pkgdb/alpine320")...)},
 		imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("app/node_modules/minimist/package.json", []byte(pkg)))},
 	)
-	archive := imagetest.DockerArchive(t, img, "app:1")
+	return imagetest.DockerArchive(t, img, "app:1")
+}
+
+// A scan that did not analyse everything fails closed (exit 3) and says what it left out;
+// a vulnerable npm package padded past the file-size limit still yields its finding (its
+// name and version are read from the start of the file); --allow-incomplete lets the
+// findings alone decide, and says so.
+func TestIncompleteScanFailsClosed(t *testing.T) {
 	db := filepath.Join(imagetest.RepoRoot(t), "testdata", "osv")
+	pad := strings.Repeat("x", 20000)
+	after := paddedPackage(t, `{"name": "minimist", "version": "1.2.5", "description": "`+pad+`"}`)
+	before := paddedPackage(t, `{"description": "`+strings.Repeat("x", 2<<20)+`", "name": "minimist", "version": "1.2.5"}`)
 
 	// Whole, the finding fails the gate (exit 1).
-	r := runCLI(t, "scan", "--db", db, "--scanners", "vuln", archive, "-f", "json")
+	r := runCLI(t, "scan", "--db", db, "--scanners", "vuln", after, "-f", "json")
 	require.Equal(t, 1, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "CVE-2021-44906")
 
-	// Over the limit: exit 3, the report lists what was not analysed.
-	r = runCLI(t, "scan", "--db", db, "--scanners", "vuln", "--max-file-size", "16384", "--fail-on-issues=false", archive, "-f", "json")
+	// Over the limit, name and version first: the finding is still there, nothing is
+	// missing for the vulnerability scan.
+	r = runCLI(t, "scan", "--db", db, "--scanners", "vuln", "--max-file-size", "16384", after, "-f", "json")
+	assert.Equal(t, 1, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "CVE-2021-44906")
+	// With the secret scan on, its text was not searched: incomplete.
+	r = runCLI(t, "scan", "--db", db, "--max-file-size", "16384", after, "-f", "json")
 	assert.Equal(t, 3, r.code, r.stderr)
-	var doc struct {
-		Incomplete []string `json:"incomplete"`
-		Verdict    struct {
-			Pass       bool `json:"pass"`
-			Incomplete int  `json:"incomplete"`
-		} `json:"verdict"`
-	}
+	assert.Contains(t, r.stdout, "CVE-2021-44906")
+	assert.Contains(t, r.stdout, "its text was not searched")
+
+	// Name and version past what is read: not analysed, exit 3, listed in the report.
+	r = runCLI(t, "scan", "--db", db, "--scanners", "vuln", "--max-file-size", "16384", "--fail-on-issues=false", before, "-f", "json")
+	assert.Equal(t, 3, r.code, r.stderr)
+	var doc incompleteReport
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &doc), r.stdout)
 	require.Len(t, doc.Incomplete, 1)
 	assert.Contains(t, doc.Incomplete[0], "app/node_modules/minimist/package.json")
@@ -49,13 +67,13 @@ func TestIncompleteScanFailsClosed(t *testing.T) {
 	assert.Contains(t, r.stderr, "the gate fails closed")
 
 	// The table says so too.
-	r = runCLI(t, "scan", "--db", db, "--scanners", "vuln", "--max-file-size", "16384", archive)
+	r = runCLI(t, "scan", "--db", db, "--scanners", "vuln", "--max-file-size", "16384", before)
 	assert.Equal(t, 3, r.code)
 	assert.Contains(t, r.stdout, "Not analysed (1)")
 	assert.Contains(t, r.stdout, "FAIL the scan is incomplete")
 
 	// Allowed: the findings alone decide, and the verdict says the scan was incomplete.
-	r = runCLI(t, "scan", "--db", db, "--scanners", "vuln", "--max-file-size", "16384", "--allow-incomplete", "--severity-threshold", "high", archive)
+	r = runCLI(t, "scan", "--db", db, "--scanners", "vuln", "--max-file-size", "16384", "--allow-incomplete", "--severity-threshold", "high", before)
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "the scan is incomplete (1 not analysed, allowed)")
 }

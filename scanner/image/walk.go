@@ -2,8 +2,10 @@ package image
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -443,12 +445,24 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 	if !keep && len(consumers) == 0 {
 		return nil
 	}
+	if h.Size > o.maxFileSize {
+		what := "not analysed"
+		if keep && path.Base(f.Path) == "package.json" {
+			// An npm package padded past the limit still names itself: its name and
+			// version are read from the start of the file, in bounded memory.
+			if small, ok := packageJSONHead(io.MultiReader(bytes.NewReader(head), tr)); ok {
+				f.Data, f.Retained = small, true
+				if len(consumers) == 0 {
+					return nil
+				}
+				what = "its name and version were read, its text was not searched"
+			}
+		}
+		lc.incomplete = append(lc.incomplete, fmt.Sprintf("layer %d: %s is %d bytes, over the %d-byte limit for files read into memory (--max-file-size): %s", f.Layer, f.Path, h.Size, o.maxFileSize, what))
+		return nil
+	}
 	if lc.read += h.Size; lc.read > lc.readLimit {
 		return &expansionError{size: lc.storedSize, ratio: o.maxExpansion}
-	}
-	if h.Size > o.maxFileSize {
-		lc.incomplete = append(lc.incomplete, fmt.Sprintf("layer %d: %s is %d bytes, over the %d-byte limit for files read into memory (--max-file-size): not analysed", f.Layer, f.Path, h.Size, o.maxFileSize))
-		return nil
 	}
 	data := make([]byte, h.Size)
 	n := copy(data, head)
@@ -501,4 +515,45 @@ func fileType(flag byte) FileType {
 	default:
 		return TypeOther
 	}
+}
+
+// packageJSONHeadLimit is how much of an oversized package.json is read for its name and
+// version.
+const packageJSONHeadLimit = 1 << 20
+
+// packageJSONHead reads the top-level "name" and "version" of a package.json from its
+// first packageJSONHeadLimit bytes with a streaming decoder (a long value elsewhere is
+// never held whole), and returns them as a small package.json.
+func packageJSONHead(r io.Reader) ([]byte, bool) {
+	dec := json.NewDecoder(io.LimitReader(r, packageJSONHeadLimit))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, false
+	}
+	found := map[string]string{}
+	for dec.More() && (found["name"] == "" || found["version"] == "") {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		key, _ := k.(string)
+		if key == "name" || key == "version" {
+			v, err := dec.Token()
+			if err != nil {
+				return nil, false
+			}
+			if s, ok := v.(string); ok {
+				found[key] = s
+			}
+			continue
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, false
+		}
+	}
+	if found["name"] == "" || found["version"] == "" {
+		return nil, false
+	}
+	out, err := json.Marshal(map[string]string{"name": found["name"], "version": found["version"]})
+	return out, err == nil
 }
