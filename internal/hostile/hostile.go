@@ -11,6 +11,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -21,6 +22,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/scanner/vulndb"
 )
 
 // Case is one hostile input.
@@ -104,10 +106,19 @@ func Build(t testing.TB, dir, db string) []Case {
 	add("dockerfile-100k-operator-chain", lint(w("df/chain/Dockerfile", []byte("FROM alpine\nRUN "+strings.Repeat("true | \\\n", 100_000)+"true\n"))), 2, "chains")
 	add("dockerfile-no-from", lint(w("df/nofrom/Dockerfile", []byte("RUN echo\n"))), 2, "")
 
+	// A vulnerable npm package padded so that its name and version are past what is read
+	// of an oversized package.json: the scan is incomplete, never a silent pass.
+	padded := image(imagetest.File("etc/os-release", []byte("ID=alpine\nVERSION_ID=3.20.2\n")),
+		imagetest.File("app/node_modules/minimist/package.json", []byte(`{"description": "`+strings.Repeat("x", 2<<20)+`", "name": "minimist", "version": "1.2.5"}`)))
+	add("package-json-padded-past-the-limit", scan(padded, "--max-file-size", "1048576"), 3, "did not analyse everything")
+
 	// Vulnerability data.
 	add("osv-zip-bomb", []string{"scan", good, "--db", osvZipBomb(t, filepath.Join(dir, "osv-bomb"))}, 2, "no OSV records")
 	add("osv-corrupt-zip", []string{"scan", good, "--db", filepath.Dir(w("osv-corrupt/npm/all.zip", bytes.Repeat([]byte("PK"), 100)))}, 2, "not a valid zip")
 	add("db-missing", []string{"scan", good, "--db", filepath.Join(dir, "no-such-db")}, 3, "no vulnerability database")
+	add("osv-record-repeated-for-1000-packages", []string{"scan", good, "--db", repeatedRecordZip(t, filepath.Join(dir, "osv-repeat"))}, 2, "not a usable export")
+	withNpm := image(imagetest.File("etc/os-release", []byte("ID=alpine\nVERSION_ID=3.20.2\n")), imagetest.File("app/node_modules/minimist/package.json", []byte(`{"name": "minimist", "version": "1.2.5"}`)))
+	add("db-truncated-mid-page", []string{"scan", withNpm, "--db", truncatedStore(t, filepath.Join(dir, "db-truncated"), db)}, 3, "is corrupt")
 	add("db-corrupt", []string{"scan", good, "--db", filepath.Dir(w("db-corrupt/npm.db", bytes.Repeat([]byte{0xde, 0xad}, 8192)))}, 3, "")
 
 	// Settings, VEX and SBOMs.
@@ -305,4 +316,52 @@ func manyLayers(t testing.TB, n int) []byte {
 	cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux", "rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs}})
 	man, _ := json.Marshal([]map[string]any{{"Config": "config.json", "RepoTags": []string{"layers:1"}, "Layers": paths}})
 	return imagetest.TarBytes(t, imagetest.File("manifest.json", man), imagetest.File("config.json", cfg), imagetest.File("layer.tar", layer))
+}
+
+// repeatedRecordZip is a folder of OSV exports whose npm record repeats a 2 MiB summary
+// for 1,000 packages: indexed per package, 2 GiB.
+func repeatedRecordZip(t testing.TB, dir string) string {
+	t.Helper()
+	var affected []map[string]any
+	for i := range 1000 {
+		affected = append(affected, map[string]any{
+			"package": map[string]any{"ecosystem": "npm", "name": fmt.Sprintf("pkg-%d", i)},
+			"ranges":  []map[string]any{{"type": "SEMVER", "events": []map[string]any{{"introduced": "0"}}}},
+		})
+	}
+	rec, _ := json.Marshal(map[string]any{"id": "GHSA-repeat", "modified": "2024-01-01T00:00:00Z", "summary": strings.Repeat("s", 2<<20), "affected": affected})
+	if err := os.MkdirAll(filepath.Join(dir, "npm"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, "npm", "all.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	w, err := zw.Create("GHSA-repeat.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(rec)
+	zw.Close()
+	f.Close()
+	return dir
+}
+
+// truncatedStore is a store built from the npm export in osv, its index then cut short in
+// the middle of a page.
+func truncatedStore(t testing.TB, dir, osv string) string {
+	t.Helper()
+	if _, err := vulndb.Import(context.Background(), dir, filepath.Join(osv, "npm", "all.zip")); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "npm.db")
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, st.Size()-1000); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
