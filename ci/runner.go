@@ -1,5 +1,5 @@
 // Package ci is the one run sequence of imagegate as a CI step. A CI system is a Host (one
-// file each: github/, azure/); Run reads the inputs through it, makes sure vulnerability
+// file each: github/, azure/, gitlab/); Run reads the inputs through it, makes sure vulnerability
 // data is there, scans, and hands everything back in the CI's own terms: report files,
 // the log, annotations (within the CI's limit per level, the verdict included), the
 // summary, output variables, the CI's artifacts, and the step's result.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/imagegate/imagegate/ci/azure"
 	"github.com/imagegate/imagegate/ci/github"
+	"github.com/imagegate/imagegate/ci/gitlab"
 )
 
 // exitError carries a front end's exit code through cobra without another message: the
@@ -40,6 +41,21 @@ func newAzureCmd(stdout io.Writer) *cobra.Command {
 		Args:   cobra.NoArgs,
 		RunE: work(func(cmd *cobra.Command, _ []string) error {
 			if code := azure.Run(cmd.Context(), os.Getenv, stdout); code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		}),
+	}
+}
+
+func newGitLabCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:    "gitlab",
+		Short:  "Run as a GitLab CI job (reads IMAGEGATE_INPUT_* from the environment)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: work(func(cmd *cobra.Command, _ []string) error {
+			if code := gitlab.Run(cmd.Context(), os.Getenv, stdout); code != 0 {
 				return &exitError{code: code}
 			}
 			return nil
