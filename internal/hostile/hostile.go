@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -245,6 +246,17 @@ func missingBlob(t testing.TB, dir string) string {
 // 64 MiB, eight times the record limit, from 64 KiB.
 func osvZipBomb(t testing.TB, dir string) string {
 	t.Helper()
+	chunk := bytes.Repeat([]byte(" "), 1<<20)
+	return npmExport(t, dir, "GHSA-bomb.json", func(w io.Writer) {
+		for range 64 {
+			w.Write(chunk)
+		}
+	})
+}
+
+// npmExport writes dir/npm/all.zip holding one member written by fill, and returns dir.
+func npmExport(t testing.TB, dir, member string, fill func(io.Writer)) string {
+	t.Helper()
 	if err := os.MkdirAll(filepath.Join(dir, "npm"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -253,16 +265,17 @@ func osvZipBomb(t testing.TB, dir string) string {
 		t.Fatal(err)
 	}
 	zw := zip.NewWriter(f)
-	w, err := zw.Create("GHSA-bomb.json")
+	w, err := zw.Create(member)
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunk := bytes.Repeat([]byte(" "), 1<<20)
-	for range 64 {
-		w.Write(chunk)
+	fill(w)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
 	}
-	zw.Close()
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return dir
 }
 
@@ -330,22 +343,7 @@ func repeatedRecordZip(t testing.TB, dir string) string {
 		})
 	}
 	rec, _ := json.Marshal(map[string]any{"id": "GHSA-repeat", "modified": "2024-01-01T00:00:00Z", "summary": strings.Repeat("s", 2<<20), "affected": affected})
-	if err := os.MkdirAll(filepath.Join(dir, "npm"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(filepath.Join(dir, "npm", "all.zip"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zw := zip.NewWriter(f)
-	w, err := zw.Create("GHSA-repeat.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(rec)
-	zw.Close()
-	f.Close()
-	return dir
+	return npmExport(t, dir, "GHSA-repeat.json", func(w io.Writer) { w.Write(rec) })
 }
 
 // truncatedStore is a store built from the npm export in osv, its index then cut short in
