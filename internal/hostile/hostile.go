@@ -17,8 +17,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -91,6 +96,10 @@ func Build(t testing.TB, dir, db string) []Case {
 	add("missing-blob", scan("oci-dir:"+missingBlob(t, filepath.Join(dir, "missing-blob"))), 2, "missing from the image")
 	add("index-fan-out-3000x3000", scan("oci-dir:"+indexFanOut(t, filepath.Join(dir, "fan-out"))), 2, "more than 10000 manifests")
 	add("10k-layers", scan("docker-archive:"+w("10k-layers.tar", manyLayers(t, 10_000))), 2, "over the limit of 1000")
+	add("diff-ids-claim-another-layer", scan(forgedDiffIDs(t)), 2, "not the diff ID")
+	add("docker-save-of-two-images", scan(w("two-images.tar", twoImages(t))), 2, "holds 2 images")
+	add("sparse-package-json-20x100MiB", scan("docker-archive:"+w("sparse.tar", oneLayerArchive(t, SparseTar(t, 20, 100<<20, "app/node_modules/p%d/package.json")))), 2, "add up to more than")
+	add("config-9MiB", scan("docker-archive:"+w("big-config.tar", bigConfig(t))), 2, "over the limit")
 	add("not-an-image", scan(w("random.tar", bytes.Repeat([]byte{0x5a, 0xa5, 0x00, 0xff}, 4096))), 2, "")
 	add("empty-file", scan(w("empty.tar", nil)), 2, "")
 	add("docker-archive-without-manifest", scan("docker-archive:"+w("nomanifest.tar", imagetest.TarBytes(t, imagetest.File("x", []byte("y"))))), 2, "")
@@ -362,4 +371,106 @@ func truncatedStore(t testing.TB, dir, osv string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// SparseTar is a tar of n PAX (GNU 1.0) sparse files (named by pattern and their index)
+// of realSize bytes each that store one
+// byte apiece: a tar reader expands the holes to zeros. archive/tar does not write sparse
+// files, so each extended header is made by hand.
+func SparseTar(t testing.TB, n int, realSize int64, pattern string) []byte {
+	t.Helper()
+	record := func(k, v string) string {
+		s := " " + k + "=" + v + "\n"
+		size := len(s)
+		for l := 0; l != size; {
+			l, size = size, len(strconv.Itoa(size))+len(s)
+		}
+		return strconv.Itoa(size) + s
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for i := range n {
+		name := fmt.Sprintf(pattern, i)
+		pax := record("GNU.sparse.major", "1") + record("GNU.sparse.minor", "0") + record("GNU.sparse.name", name) + record("GNU.sparse.realsize", fmt.Sprint(realSize))
+		start := buf.Len()
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "PaxHeaders/x", Mode: 0o644, Size: int64(len(pax)), Format: tar.FormatUSTAR}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(pax))
+		tw.Flush()
+		h := buf.Bytes()[start : start+512]
+		h[156] = tar.TypeXHeader
+		copy(h[148:156], "        ")
+		sum := 0
+		for _, c := range h {
+			sum += int(c)
+		}
+		copy(h[148:156], fmt.Sprintf("%06o\x00 ", sum))
+		block := make([]byte, 512)
+		copy(block, fmt.Sprintf("1\n%d\n1\n", realSize-1))
+		body := append(block, 'x')
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "GNUSparseFile.0/" + name, Mode: 0o644, Size: int64(len(body)), Format: tar.FormatUSTAR}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(body)
+		tw.Flush()
+	}
+	buf.Write(make([]byte, 1024))
+	return buf.Bytes()
+}
+
+// oneLayerArchive is a docker save archive of one image made of layer (a tar), its config
+// naming the layer's real diff ID.
+func oneLayerArchive(t testing.TB, layer []byte) []byte {
+	t.Helper()
+	d := digest(t, layer)
+	cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux", "rootfs": map[string]any{"type": "layers", "diff_ids": []string{d.String()}}})
+	man, _ := json.Marshal([]map[string]any{{"Config": "config.json", "RepoTags": []string{"hostile:1"}, "Layers": []string{"layer.tar"}}})
+	return imagetest.TarBytes(t, imagetest.File("manifest.json", man), imagetest.File("config.json", cfg), imagetest.File("layer.tar", layer))
+}
+
+// bigConfig is a docker save archive whose image config is 9 MiB.
+func bigConfig(t testing.TB) []byte {
+	t.Helper()
+	layer := imagetest.TarBytes(t, imagetest.File("a", []byte("a")))
+	d := digest(t, layer)
+	cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux", "rootfs": map[string]any{"type": "layers", "diff_ids": []string{d.String()}},
+		"config": map[string]any{"Env": []string{"PAD=" + strings.Repeat("x", 9<<20)}}})
+	man, _ := json.Marshal([]map[string]any{{"Config": "config.json", "RepoTags": []string{"hostile:1"}, "Layers": []string{"layer.tar"}}})
+	return imagetest.TarBytes(t, imagetest.File("manifest.json", man), imagetest.File("config.json", cfg), imagetest.File("layer.tar", layer))
+}
+
+// forgedDiffIDs is an image whose config claims its base layer's diff ID for its app layer
+// (which would make --exclude-base drop the app's findings).
+func forgedDiffIDs(t testing.TB) string {
+	t.Helper()
+	img := imagetest.Image(t, "linux/amd64",
+		imagetest.Step{CreatedBy: "ADD base /", Layer: imagetest.Layer(t, imagetest.File("etc/os-release", []byte("ID=alpine\nVERSION_ID=3.20.2\n")))},
+		imagetest.Step{CreatedBy: "COPY app /", Layer: imagetest.Layer(t, imagetest.File("app/node_modules/minimist/package.json", []byte(`{"name":"minimist","version":"1.2.5"}`)))},
+	)
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.RootFS.DiffIDs[1] = cf.RootFS.DiffIDs[0]
+	forged, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "oci-dir:" + imagetest.OCIDir(t, forged, nil)
+}
+
+// twoImages is a docker save archive of two tagged images.
+func twoImages(t testing.TB) []byte {
+	t.Helper()
+	a := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("etc/os-release", []byte("ID=base\n")))})
+	b := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("etc/os-release", []byte("ID=app\n")))})
+	ta, _ := name.NewTag("example.com/base:1")
+	tb, _ := name.NewTag("app:latest")
+	var buf bytes.Buffer
+	if err := tarball.MultiRefWrite(map[name.Reference]v1.Image{ta: a, tb: b}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

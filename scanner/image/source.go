@@ -394,7 +394,14 @@ func openDockerArchive(arg string, o openOptions) (*Image, error) {
 	if len(m) > MaxArchiveImages {
 		return nil, failure.Inputf("docker-archive %q: lists %d images, over the limit of %d", path, len(m), MaxArchiveImages)
 	}
+	members, err := indexTar(path)
+	if err != nil {
+		return nil, failure.Inputf("docker-archive %q: %v", path, err)
+	}
 	for _, d := range m {
+		if c, ok := members[strings.TrimPrefix(d.Config, "./")]; ok && c.size > MaxConfigSize {
+			return nil, failure.Inputf("docker-archive %q: the image config %s is %d bytes, over the limit of %d", path, d.Config, c.size, MaxConfigSize)
+		}
 		if len(d.Layers) > MaxLayers {
 			return nil, failure.Inputf("docker-archive %q: an image with %d layers, over the limit of %d (Docker builds at most 127)", path, len(d.Layers), MaxLayers)
 		}

@@ -5,14 +5,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"testing"
+
+	"github.com/imagegate/imagegate/internal/hostile"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 
@@ -302,51 +302,12 @@ func TestDiffIDsAreVerified(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// sparseEntry appends to buf a PAX (GNU 1.0) sparse file of realSize bytes that stores
-// one: a tar reader expands its holes to zeros, past any limit on the compressed stream.
-// (archive/tar does not write sparse files, so the extended header is made by hand.)
-func sparseEntry(t *testing.T, buf *bytes.Buffer, name string, realSize int64) {
-	record := func(k, v string) string {
-		s := " " + k + "=" + v + "\n"
-		n := len(s)
-		for l := 0; l != n; {
-			l, n = n, len(strconv.Itoa(n))+len(s)
-		}
-		return strconv.Itoa(n) + s
-	}
-	pax := record("GNU.sparse.major", "1") + record("GNU.sparse.minor", "0") + record("GNU.sparse.name", name) + record("GNU.sparse.realsize", fmt.Sprint(realSize))
-	start := buf.Len()
-	tw := tar.NewWriter(buf)
-	require.NoError(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "PaxHeaders/x", Mode: 0o644, Size: int64(len(pax)), Format: tar.FormatUSTAR}))
-	_, err := tw.Write([]byte(pax))
-	require.NoError(t, err)
-	require.NoError(t, tw.Flush())
-	h := buf.Bytes()[start : start+512]
-	h[156] = tar.TypeXHeader
-	copy(h[148:156], "        ")
-	sum := 0
-	for _, c := range h {
-		sum += int(c)
-	}
-	copy(h[148:156], fmt.Sprintf("%06o\x00 ", sum))
-	block := make([]byte, 512)
-	copy(block, fmt.Sprintf("1\n%d\n1\n", realSize-1))
-	body := append(block, 'x')
-	require.NoError(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "GNUSparseFile.0/" + name, Mode: 0o644, Size: int64(len(body)), Format: tar.FormatUSTAR}))
-	_, err = tw.Write(body)
-	require.NoError(t, err)
-	require.NoError(t, tw.Flush())
-}
-
 // Sparse entries count by their expanded size: twenty 100 MiB sparse files stored in a few
 // kilobytes stop at the layer's expansion limit (or the total kept), never 2 GiB read.
 func TestSparseEntriesCountExpanded(t *testing.T) {
-	var buf bytes.Buffer
-	for i := range 20 {
-		sparseEntry(t, &buf, fmt.Sprintf("etc/sparse%d", i), 100<<20)
-	}
-	buf.Write(make([]byte, 1024)) // the end of the archive
-	require.Less(t, buf.Len(), 100<<10)
+	sparse := hostile.SparseTar(t, 20, 100<<20, "etc/sparse%d")
+	require.Less(t, len(sparse), 100<<10)
+	buf := bytes.NewBuffer(sparse)
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
 	require.NoError(t, err)
 	img, err := mutate.AppendLayers(empty.Image, layer)
