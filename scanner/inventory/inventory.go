@@ -378,6 +378,9 @@ func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys 
 func (p Package) key() string { return p.Type + "\x00" + p.Name + "\x00" + p.Version + "\x00" + p.Arch }
 
 func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.File, data []byte) ([]Package, error) {
+	if err := preflight(ex.Name(), f.Path, data); err != nil {
+		return nil, err
+	}
 	input := &filesystem.ScanInput{
 		Path:   f.Path,
 		Info:   f.Info(),

@@ -1,0 +1,93 @@
+package inventory
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/zlib"
+	"debug/elf"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/google/osv-scalibr/extractor/filesystem/language/golang/gobinary"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/wheelegg"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/rust/cargoauditable"
+	"github.com/google/osv-scalibr/extractor/filesystem/os/apk"
+	"github.com/google/osv-scalibr/extractor/filesystem/os/dpkg"
+)
+
+// Bounds on what an extractor would build from a small input: each is checked before the
+// extractor sees the file, and a file past one is not analysed (the scan is incomplete)
+// instead of exhausting memory.
+const (
+	MaxPackageStanzas  = 200_000  // packages in one dpkg or apk database
+	MaxGoModules       = 100_000  // modules in one Go binary's build info
+	MaxAuditableBytes  = 16 << 20 // a cargo-auditable .dep-v0 section, decompressed
+	MaxWheelMemberSize = 16 << 20 // one member of a Python wheel or egg, uncompressed
+	MaxWheelTotalSize  = 256 << 20
+)
+
+// preflight refuses an input that would make the named extractor build far more than the
+// input's size suggests (a zlib bomb in a section, a zip of huge members, a million
+// stanzas).
+func preflight(extractor, p string, data []byte) error {
+	switch extractor {
+	case dpkg.Name, apk.Name:
+		if n := bytes.Count(data, []byte("\n\n")); n > MaxPackageStanzas {
+			return fmt.Errorf("%d package entries, over the limit of %d", n, MaxPackageStanzas)
+		}
+	case gobinary.Name:
+		if n := bytes.Count(data, []byte("\ndep\t")); n > MaxGoModules {
+			return fmt.Errorf("build info lists %d modules, over the limit of %d", n, MaxGoModules)
+		}
+	case cargoauditable.Name:
+		return auditableSection(data)
+	case wheelegg.Name:
+		ext := path.Ext(p)
+		if ext == ".whl" || ext == ".egg" {
+			return zipMembers(data)
+		}
+	}
+	return nil
+}
+
+// auditableSection checks that an ELF binary's .dep-v0 section (zlib-compressed JSON)
+// decompresses within MaxAuditableBytes.
+func auditableSection(data []byte) error {
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return nil // not ELF: the extractor decides
+	}
+	s := f.Section(".dep-v0")
+	if s == nil {
+		return nil
+	}
+	zr, err := zlib.NewReader(s.Open())
+	if err != nil {
+		return nil
+	}
+	n, _ := io.Copy(io.Discard, io.LimitReader(zr, MaxAuditableBytes+1))
+	if n > MaxAuditableBytes {
+		return fmt.Errorf("its .dep-v0 section expands past %d bytes (a zlib bomb?)", MaxAuditableBytes)
+	}
+	return nil
+}
+
+// zipMembers checks a wheel's or egg's declared member sizes.
+func zipMembers(data []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil
+	}
+	var total uint64
+	for _, m := range zr.File {
+		if m.UncompressedSize64 > MaxWheelMemberSize && (strings.HasSuffix(m.Name, "METADATA") || strings.HasSuffix(m.Name, "PKG-INFO")) {
+			return fmt.Errorf("member %s is %d bytes uncompressed, over the limit of %d", m.Name, m.UncompressedSize64, MaxWheelMemberSize)
+		}
+		if total += m.UncompressedSize64; total > MaxWheelTotalSize {
+			return fmt.Errorf("members add up to more than %d bytes uncompressed", MaxWheelTotalSize)
+		}
+	}
+	return nil
+}
