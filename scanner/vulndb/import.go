@@ -30,6 +30,11 @@ import (
 // MaxRecordSize bounds one OSV JSON file; real records are far smaller.
 const MaxRecordSize = 8 << 20
 
+// MaxExportBytes bounds the JSON of all the records of one export zip (osv.dev's largest
+// export today is a few hundred MiB of JSON; a small zip of large, compressible records is
+// refused here).
+const MaxExportBytes = 1 << 30
+
 // builder collects the records of one base ecosystem before they are written.
 type builder struct {
 	base      string
@@ -301,6 +306,7 @@ func importZipFile(ctx context.Context, dir, path, want string, info Info) (Info
 		return info, failure.Inputf("import %s: not a valid zip: %v", path, err)
 	}
 	var recs []*osvschema.Vulnerability
+	var decoded int64
 	skipped := 0
 	count := map[string]int{}
 	for _, zf := range zr.File {
@@ -318,6 +324,11 @@ func importZipFile(ctx context.Context, dir, path, want string, info Info) (Info
 			}
 			skipped++
 			continue
+		}
+		// The records are held until the ecosystem is known: their JSON may add up to no
+		// more than MaxExportBytes (real exports: tens of MiB).
+		if decoded += int64(len(raw)); decoded > MaxExportBytes {
+			return info, failure.Inputf("import %s: its records add up to more than %d bytes of JSON: not a usable export", path, MaxExportBytes)
 		}
 		v, err := decode(raw)
 		if err != nil {
@@ -353,6 +364,11 @@ func importZipFile(ctx context.Context, dir, path, want string, info Info) (Info
 func readZipMember(zf *zip.File) ([]byte, error) {
 	if zf.UncompressedSize64 > MaxRecordSize {
 		return nil, fmt.Errorf("%s: %d bytes, over the %d-byte record limit", zf.Name, zf.UncompressedSize64, MaxRecordSize)
+	}
+	// OSV JSON compresses about tenfold; a large record that compresses a hundredfold and
+	// more is padding, made to be held in memory many times over.
+	if zf.UncompressedSize64 > 1<<20 && zf.UncompressedSize64 > 100*max(zf.CompressedSize64, 1) {
+		return nil, failure.Inputf("%s: %d bytes from %d compressed: not an OSV record (a zip bomb?)", zf.Name, zf.UncompressedSize64, zf.CompressedSize64)
 	}
 	rc, err := zf.Open()
 	if err != nil {

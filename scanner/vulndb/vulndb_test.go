@@ -476,7 +476,8 @@ func TestZipIndexCacheIsPrivate(t *testing.T) {
 }
 
 // An export whose record repeats a 2 MB summary for 1,000 packages is refused before the
-// per-package copies are made (2 GB), with exit 2.
+// per-package copies are made (2 GB), with exit 2. (Stored uncompressed: compressed, the
+// record is refused earlier as padding.)
 func TestRepeatedTextIsNotCopiedPerPackage(t *testing.T) {
 	var affected []map[string]any
 	for i := range 1000 {
@@ -489,7 +490,7 @@ func TestRepeatedTextIsNotCopiedPerPackage(t *testing.T) {
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	w, err := zw.Create("GHSA-repeat.json")
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "GHSA-repeat.json", Method: zip.Store})
 	require.NoError(t, err)
 	w.Write(rec)
 	require.NoError(t, zw.Close())
@@ -504,4 +505,24 @@ func TestRepeatedTextIsNotCopiedPerPackage(t *testing.T) {
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(256<<20), "no per-package copies were made")
+}
+
+// A small zip of large, highly compressible records (8 MB of padding from kilobytes) is
+// refused member by member, before the records are held in memory.
+func TestCompressedPaddingIsRefused(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for i := range 50 {
+		w, err := zw.Create(fmt.Sprintf("GHSA-pad-%d.json", i))
+		require.NoError(t, err)
+		fmt.Fprintf(w, `{"id": "GHSA-pad-%d", "summary": "%s", "affected": [{"package": {"ecosystem": "npm", "name": "a"}}]}`, i, strings.Repeat("p", 7<<20))
+	}
+	require.NoError(t, zw.Close())
+	require.Less(t, buf.Len(), 2<<20)
+	src := filepath.Join(t.TempDir(), "all.zip")
+	require.NoError(t, os.WriteFile(src, buf.Bytes(), 0o644))
+	_, err := vulndb.Import(context.Background(), t.TempDir(), src)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+	assert.Contains(t, err.Error(), "zip bomb")
 }
