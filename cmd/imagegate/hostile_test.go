@@ -37,6 +37,9 @@ func TestHostileCorpus(t *testing.T) {
 					errLines = append(errLines, l)
 				}
 			}
+			if c.Detail != "" {
+				assert.Contains(t, r.stderr, c.Detail)
+			}
 			assert.NotContains(t, r.stderr, "goroutine ")
 			assert.NotContains(t, r.stderr, "panic")
 			if c.Code >= 2 {

@@ -39,6 +39,8 @@ type Case struct {
 	Code int
 	// Message is part of the one error line (empty for a clean pass or gate failure).
 	Message string
+	// Detail, when set, is part of what the run prints on stderr (a "not analysed" line).
+	Detail string
 }
 
 // Build writes the corpus under dir; db is a folder of OSV exports for the scans.
@@ -136,6 +138,18 @@ func Build(t testing.TB, dir, db string) []Case {
 	add("config-glob-120-double-stars", append(scan(good), "--config", w("cfg/glob.yaml", []byte("ignore:\n  - id: CVE-2021-44906\n    reason: r\n    path: \""+strings.Repeat("**/", 120)+"x\"\n"))), 2, "over the limit of 4")
 	add("config-invalid-utf8", append(scan(good), "--config", w("cfg/utf8.yaml", []byte("ignore:\n  - id: "+badUTF8+"\n"))), 2, "config")
 	add("vex-invalid-utf8", append(scan(good), "--vex", w("vex/utf8.json", []byte(`{"@context": "`+badUTF8+`"}`))), 2, "vex")
+	add("sbom-70MiB", []string{"scan", "--sbom", w("sbom/huge.json", append([]byte(`{"bomFormat": "CycloneDX", "x": "`), bytes.Repeat([]byte("x"), 70<<20)...)), "--db", db}, 2, "larger than")
+	add("dpkg-200k-stanzas", scan(image(imagetest.File("etc/os-release", []byte("ID=debian\nVERSION_ID=12\n")), imagetest.File("var/lib/dpkg/status", []byte(strings.Repeat("Package: a\nStatus: install ok installed\nVersion: 1\n\n", 200_001))))), 3, "did not analyse everything")
+	cases[len(cases)-1].Detail = "package entries, over the limit of 200000"
+	var whl bytes.Buffer
+	wz := zip.NewWriter(&whl)
+	for i := range 10 {
+		mw, _ := wz.Create(fmt.Sprintf("pkg%d-1.0.dist-info/METADATA", i))
+		mw.Write(make([]byte, 95<<20))
+	}
+	wz.Close()
+	add("wheel-ten-95MiB-METADATA", scan(image(imagetest.File("etc/os-release", []byte("ID=debian\nVERSION_ID=12\n")), imagetest.File("opt/wheels/pkg-1.0-py3-none-any.whl", whl.Bytes())), "--scanners", "vuln"), 3, "did not analyse everything")
+	cases[len(cases)-1].Detail = "uncompressed, over the limit of 16777216"
 	add("sbom-not-cyclonedx", []string{"scan", "--sbom", w("sbom/spdx.json", []byte(`{"spdxVersion": "SPDX-2.3"}`)), "--db", db}, 2, "bomFormat")
 	add("sbom-truncated", []string{"scan", "--sbom", w("sbom/trunc.json", []byte(`{"bomFormat": "CycloneDX", "components": [{"purl": "pkg:npm/a@1"`)), "--db", db}, 2, "not CycloneDX")
 	add("bad-flag", []string{"scan", good, "--no-such-flag"}, 2, "unknown flag")

@@ -39,7 +39,7 @@ const (
 )
 
 // MaxSize bounds the SBOM read into memory.
-const MaxSize = 256 << 20
+const MaxSize = 64 << 20
 
 // Document is what an SBOM says about an image.
 type Document struct {
