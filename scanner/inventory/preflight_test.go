@@ -3,6 +3,10 @@ package inventory
 import (
 	"archive/zip"
 	"bytes"
+	"compress/zlib"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -29,4 +33,32 @@ func TestPreflight(t *testing.T) {
 	require.Less(t, buf.Len(), 1<<20)
 	assert.ErrorContains(t, preflight("python/wheelegg", "opt/pkg-1.0-py3-none-any.whl", buf.Bytes()), "METADATA")
 	assert.NoError(t, preflight("python/wheelegg", "usr/lib/python3/dist-packages/pkg-1.0.dist-info/METADATA", []byte("Name: pkg\n")))
+}
+
+// A real cargo-auditable binary whose .dep-v0 section is replaced (with objcopy) by 20 KiB
+// that decompress to 64 MiB is refused; the binary as built passes.
+func TestPreflightAuditableBomb(t *testing.T) {
+	objcopy, err := exec.LookPath("objcopy")
+	if err != nil {
+		t.Skip("objcopy (binutils) is not installed")
+	}
+	bin := filepath.Join("..", "..", "testdata", "langs", "uses_serde_json")
+	data, err := os.ReadFile(bin)
+	require.NoError(t, err)
+	require.NoError(t, preflight("rust/cargoauditable", "usr/bin/app", data))
+
+	var bomb bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&bomb, zlib.BestCompression)
+	zw.Write(make([]byte, 64<<20))
+	zw.Close()
+	dir := t.TempDir()
+	section := filepath.Join(dir, "dep-v0")
+	require.NoError(t, os.WriteFile(section, bomb.Bytes(), 0o644))
+	out := filepath.Join(dir, "bomb")
+	cmd := exec.Command(objcopy, "--update-section", ".dep-v0="+section, bin, out)
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", b)
+	data, err = os.ReadFile(out)
+	require.NoError(t, err)
+	assert.ErrorContains(t, preflight("rust/cargoauditable", "usr/bin/app", data), "zlib bomb")
 }
