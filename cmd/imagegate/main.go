@@ -36,6 +36,20 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			code = failure.ExitIncomplete
 		}
 	}()
+	// Temporary files (a 'docker save' of a daemon image, zip indexes being built) go to a
+	// folder of this run's own, removed when the run ends whatever way it ends.
+	if tmp, err := os.MkdirTemp("", "imagegate-run-"); err == nil {
+		prev, had := os.LookupEnv("TMPDIR")
+		os.Setenv("TMPDIR", tmp)
+		defer func() {
+			if had {
+				os.Setenv("TMPDIR", prev)
+			} else {
+				os.Unsetenv("TMPDIR")
+			}
+			os.RemoveAll(tmp)
+		}()
+	}
 	ctx, stop := signalContext()
 	defer stop()
 	root := newRootCmd(stdout, stderr)

@@ -479,7 +479,9 @@ func openDaemon(ctx context.Context, ref string, o openOptions) (*Image, error) 
 	if err != nil {
 		return nil, failure.Inputf("docker-daemon %q: not a valid reference: %v", ref, err)
 	}
-	i, err := daemon.Image(r, daemon.WithContext(ctx))
+	// One 'docker save', kept in a temporary file (removed when the image is collected):
+	// the default buffers the whole image in memory.
+	i, err := daemon.Image(r, daemon.WithContext(ctx), daemon.WithFileBufferedOpener())
 	if err == nil {
 		// daemon.Image is lazy: ask for the config now, so a missing image or daemon is
 		// found here rather than in the middle of the walk.
