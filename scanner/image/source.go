@@ -88,6 +88,10 @@ type Image struct {
 	IndexDigest string
 	// Platform is the platform of the selected image (from its config).
 	Platform string
+	// StoredSizes are the layers' sizes as stored, when the source knows them without
+	// work (a docker-archive's tar headers): asking go-containerregistry for the size of
+	// an uncompressed archive layer compresses the whole layer to find it.
+	StoredSizes []int64
 }
 
 type openOptions struct {
@@ -432,7 +436,36 @@ func openDockerArchive(arg string, o openOptions) (*Image, error) {
 	if err != nil {
 		return nil, failure.Inputf("docker-archive %q: %v", path, err)
 	}
-	return finish(&Image{Image: i}, o.platform, path)
+	img, err := finish(&Image{Image: i}, o.platform, path)
+	if err != nil {
+		return nil, err
+	}
+	img.StoredSizes = storedSizes(m, tag, members)
+	return img, nil
+}
+
+// storedSizes are the tar sizes of the layers of the archive's image tag (the only image
+// when tag is nil), or nil when one is missing.
+func storedSizes(m tarball.Manifest, tag *name.Tag, members map[string]section) []int64 {
+	entry := m[0]
+	if tag != nil {
+		for _, d := range m {
+			for _, rt := range d.RepoTags {
+				if have, err := name.NewTag(rt); err == nil && have.String() == tag.String() {
+					entry = d
+				}
+			}
+		}
+	}
+	sizes := make([]int64, len(entry.Layers))
+	for i, p := range entry.Layers {
+		s, ok := members[strings.TrimPrefix(p, "./")]
+		if !ok {
+			return nil
+		}
+		sizes[i] = s.size
+	}
+	return sizes
 }
 
 func archiveImages(m tarball.Manifest) string {

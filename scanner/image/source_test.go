@@ -274,3 +274,21 @@ func (o *manifestOverride) Digest() (v1.Hash, error) {
 	h, _, err := v1.SHA256(bytes.NewReader(b))
 	return h, err
 }
+
+// A docker-archive's layer sizes come from its tar headers: go-containerregistry would
+// compress an uncompressed layer whole to tell its size.
+func TestDockerArchiveStoredSizes(t *testing.T) {
+	img := imagetest.Image(t, "linux/amd64", buildImage(t, "linux/amd64")...)
+	archive := imagetest.DockerArchive(t, img, "example.com/app:1")
+	got, idx := openAndWalk(t, "docker-archive:"+archive)
+	require.Len(t, got.StoredSizes, 2)
+	layers, err := img.Layers()
+	require.NoError(t, err)
+	for i, l := range layers {
+		// go-containerregistry writes the layers compressed: what it stores is Size().
+		n, err := l.Size()
+		require.NoError(t, err)
+		assert.Equal(t, n, got.StoredSizes[i], "layer %d", i)
+	}
+	assert.Equal(t, []string{"app/bin", "etc/os-release"}, finalPaths(idx))
+}

@@ -211,7 +211,11 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 				return
 			}
 			defer func() { <-sem }()
-			results[i], errs[i] = readLayer(ctx, l, img.Transport, i, cf.RootFS.DiffIDs[i], req, &o)
+			stored := int64(-1)
+			if i < len(img.StoredSizes) {
+				stored = img.StoredSizes[i]
+			}
+			results[i], errs[i] = readLayer(ctx, l, img.Transport, i, cf.RootFS.DiffIDs[i], stored, req, &o)
 			if errs[i] != nil {
 				cancel()
 			}
@@ -331,7 +335,8 @@ type layerContent struct {
 // readLayer reads one layer's tar stream. Its sha256 must be the diff ID the config lists
 // (checked when the stream ends): base/app attribution and --exclude-base trust the diff
 // IDs, so a config that claims another image's layers is refused.
-func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, diffID v1.Hash, req Requirer, o *walkOptions) (layerContent, error) {
+// stored is the layer's size as stored when the source knows it (-1: ask the layer).
+func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, diffID v1.Hash, stored int64, req Requirer, o *walkOptions) (layerContent, error) {
 	var lc layerContent
 	rc, err := openLayer(l, t)
 	if err != nil {
@@ -346,7 +351,11 @@ func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, diffID v
 	}}
 	var stream io.Reader = verified
 	lc.readLimit = ExpansionFloor
-	if size, err := l.Size(); err == nil && size > 0 {
+	size, err := stored, error(nil)
+	if size < 0 {
+		size, err = l.Size()
+	}
+	if err == nil && size > 0 {
 		stream = &expansionLimit{r: verified, max: max(ExpansionFloor, size*o.maxExpansion), size: size, ratio: o.maxExpansion}
 		lc.readLimit, lc.storedSize = max(ExpansionFloor, size*o.maxExpansion), size
 	}
