@@ -422,7 +422,6 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 	res.OS, res.Layers, res.Packages = pkgs.OS, idx.Layers, pkgs.Packages
 	res.Warnings = append(res.Warnings, idx.Warnings()...)
 	res.Warnings = append(res.Warnings, pkgs.Warnings...)
-	res.Incomplete = append(res.Incomplete, idx.Incomplete()...)
 	res.Incomplete = append(res.Incomplete, pkgs.Incomplete...)
 	if store != nil {
 		if err := matchVulnerabilities(ctx, store, opts, res); err != nil {
@@ -438,6 +437,8 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 		}
 	}
 	attribute(ctx, opts, openOpts, img, redacted, df, res)
+	// Last: what the index could not resolve includes lookups the checks made above.
+	res.Incomplete = append(res.Incomplete, idx.Incomplete()...)
 	return nil
 }
 

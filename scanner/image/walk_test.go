@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -318,4 +319,25 @@ func TestSparseEntriesCountExpanded(t *testing.T) {
 	assert.Equal(t, failure.ExitInput, failure.Code(err))
 	runtime.ReadMemStats(&ms)
 	t.Logf("%v; heap in use after: %d MiB", err, ms.HeapInuse>>20)
+}
+
+// Symlink hops are bounded in total, not only per lookup: past the budget lookups fail and
+// the index says the scan is incomplete.
+func TestSymlinkHopBudget(t *testing.T) {
+	entries := []imagetest.Entry{imagetest.File("target", []byte("x"))}
+	for i := range 39 {
+		entries = append(entries, imagetest.Symlink(fmt.Sprintf("l%d", i), fmt.Sprintf("l%d", i+1)))
+	}
+	entries = append(entries, imagetest.Symlink("l39", "target"))
+	idx := walk(t, imagetest.Step{Layer: imagetest.Layer(t, entries...)})
+	_, ok := idx.Stat("l0")
+	require.True(t, ok, "one chain of 40 resolves")
+	require.Empty(t, idx.Incomplete())
+	for range image.MaxSymlinkHopsTotal / 40 {
+		idx.Stat("l0")
+	}
+	_, ok = idx.Stat("l0")
+	assert.False(t, ok, "past the budget, lookups fail")
+	require.Len(t, idx.Incomplete(), 1)
+	assert.Contains(t, idx.Incomplete()[0], "symlink hops")
 }
