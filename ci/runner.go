@@ -19,6 +19,7 @@ import (
 
 	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/reporters/output"
+	"github.com/imagegate/imagegate/reporters/visible"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/finding"
@@ -206,11 +207,14 @@ func (r *run) fail(err error) int {
 	return failure.Code(err)
 }
 
-// annotate writes a within the host's limit for its level; it says whether it did.
+// annotate writes a within the host's limit for its level; it says whether it did. Its
+// texts may come from the image: control characters are shown as escapes for every host
+// (the hosts escape their own command syntax).
 func (r *run) annotate(a Annotation) bool {
 	if r.used[a.Level] >= r.h.Limit() {
 		return false
 	}
+	a.Title, a.Message, a.File = visible.String(a.Title), visible.Lines(a.Message), visible.String(a.File)
 	r.used[a.Level]++
 	r.h.Annotate(a)
 	return true

@@ -44,6 +44,16 @@ func String(s string) string {
 	return b.String()
 }
 
+// Lines is String for text whose line breaks are meant (an annotation's message): each
+// line is shown as String shows it, and the breaks stay.
+func Lines(s string) string {
+	parts := strings.Split(s, "\n")
+	for i, p := range parts {
+		parts[i] = String(p)
+	}
+	return strings.Join(parts, "\n")
+}
+
 func needs(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
 }

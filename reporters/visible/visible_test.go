@@ -21,3 +21,8 @@ func TestString(t *testing.T) {
 		assert.Equal(t, want, visible.String(in), "%q", in)
 	}
 }
+
+func TestLines(t *testing.T) {
+	assert.Equal(t, "title\nFix: \\x1b[2Jdo this", visible.Lines("title\nFix: \x1b[2Jdo this"))
+	assert.Equal(t, `a\rb`, visible.Lines("a\rb"))
+}
