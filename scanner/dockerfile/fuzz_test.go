@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -41,7 +42,7 @@ func FuzzLint(f *testing.F) {
 // FuzzShellNesting builds RUN scripts of fuzzed nesting (subshells, groups, command
 // substitutions) and operator chains, in line-continued form so that BuildKit's line limit
 // does not stop them first: parsing and linting either refuse the script with the limit
-// named or finish, never exhausting the stack.
+// named or parse and lint, never exhausting the stack.
 func FuzzShellNesting(f *testing.F) {
 	f.Add(uint16(10), uint16(10), uint8(0))
 	f.Add(uint16(300), uint16(0), uint8(1))
@@ -62,9 +63,16 @@ func FuzzShellNesting(f *testing.F) {
 		}
 		b.WriteString("\n")
 		d, err := Parse("Dockerfile", b.Bytes())
-		if err != nil {
-			if !bytes.Contains([]byte(err.Error()), []byte("over the limit")) && !bytes.Contains([]byte(err.Error()), []byte("line greater than")) {
-				return // another parse error is fine: the input is refused cleanly
+		overDepth := int(depth) > MaxShellNesting
+		overOps := 2*int(ops) > MaxShellOperators // each && is two operator characters
+		switch {
+		case overDepth && (err == nil || !strings.Contains(err.Error(), "nests")) && !overOps:
+			t.Fatalf("depth %d: want the nesting limit, got %v", depth, err)
+		case overOps && (err == nil || !strings.Contains(err.Error(), "chains")) && !overDepth:
+			t.Fatalf("%d operators: want the chain limit, got %v", ops, err)
+		case err != nil:
+			if !overDepth && !overOps {
+				t.Fatalf("within the limits (depth %d, %d operators): %v", depth, ops, err)
 			}
 			return
 		}
