@@ -120,11 +120,3 @@ func (d DockerfileConfig) Severities() map[string]finding.Severity {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func unwrap(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%w", pe.Err)
-	}
-	return err
-}

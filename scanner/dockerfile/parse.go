@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -119,14 +118,6 @@ func ParseFile(path string) (*Dockerfile, error) {
 		return nil, err
 	}
 	return Parse(path, data)
-}
-
-func unwrapPathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // Parse parses Dockerfile source. Errors are input errors that name the file and line.
