@@ -377,7 +377,14 @@ func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys 
 
 func (p Package) key() string { return p.Type + "\x00" + p.Name + "\x00" + p.Version + "\x00" + p.Arch }
 
-func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.File, data []byte) ([]Package, error) {
+func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.File, data []byte) (pkgs []Package, err error) {
+	// Extractors parse bytes from the image, some in the layer walk's goroutines, where a
+	// panic would end the process: it becomes this file's error (the scan is incomplete).
+	defer func() {
+		if r := recover(); r != nil {
+			pkgs, err = nil, fmt.Errorf("%s failed on this file: %v", ex.Name(), r)
+		}
+	}()
 	if err := preflight(ex.Name(), f.Path, data); err != nil {
 		return nil, err
 	}

@@ -4,11 +4,16 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/zlib"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/osv-scalibr/extractor/filesystem"
+	scalibrinv "github.com/google/osv-scalibr/inventory"
+	"github.com/imagegate/imagegate/scanner/image"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,4 +66,23 @@ func TestPreflightAuditableBomb(t *testing.T) {
 	data, err = os.ReadFile(out)
 	require.NoError(t, err)
 	assert.ErrorContains(t, preflight("rust/cargoauditable", "usr/bin/app", data), "zlib bomb")
+}
+
+// panicking is an extractor that fails the hard way on every file.
+type panicking struct{ filesystem.Extractor }
+
+func (panicking) Name() string { return "test/panicking" }
+func (panicking) Extract(context.Context, *filesystem.ScanInput) (scalibrinv.Inventory, error) {
+	var m map[string]int
+	m["x"] = 1 // a nil-map write: what a parser bug on hostile bytes looks like
+	return scalibrinv.Inventory{}, nil
+}
+
+// An extractor that panics on a file (some run in the layer walk's goroutines, where a
+// panic would end the process) gives that file's error instead.
+func TestExtractorPanicIsAnError(t *testing.T) {
+	pkgs, err := extract(context.Background(), panicking{}, nil, &image.File{Path: "usr/bin/x"}, []byte("x"))
+	assert.Nil(t, pkgs)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "test/panicking failed on this file")
 }
