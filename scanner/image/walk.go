@@ -204,6 +204,14 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A panic in an analyzer fed this layer's bytes would end the process from this
+			// goroutine: it ends the scan with exit 3 instead.
+			defer func() {
+				if r := recover(); r != nil {
+					errs[i] = failure.Incompletef("internal error while reading the layer: %v (please report this)", r)
+					cancel()
+				}
+			}()
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():

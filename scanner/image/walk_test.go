@@ -341,3 +341,21 @@ func TestSymlinkHopBudget(t *testing.T) {
 	require.Len(t, idx.Incomplete(), 1)
 	assert.Contains(t, idx.Incomplete()[0], "symlink hops")
 }
+
+// panicky consumes every file and panics: an analyzer bug on hostile bytes.
+type panicky struct{}
+
+func (panicky) Consumes(string, fs.FileInfo, []byte) bool { return true }
+func (panicky) Consume(context.Context, *image.File, []byte) {
+	var m map[string]int
+	m["x"] = 1
+}
+
+// A consumer that panics in a layer goroutine ends the walk with exit 3, not the process.
+func TestConsumerPanicEndsTheWalk(t *testing.T) {
+	img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("a", []byte("text")))})
+	_, err := image.Walk(context.Background(), &image.Image{Image: img}, keepAll, image.WithConsumer(panicky{}))
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Contains(t, err.Error(), "internal error")
+}
