@@ -19,7 +19,6 @@ import (
 	"github.com/google/osv-scalibr/extractor/filesystem"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/depsjson"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/golang/gobinary"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/java/archive"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/packagejson"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/packagelockjson"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/pnpmlock"
@@ -131,7 +130,8 @@ func New() (*Analyzer, error) {
 			packagelockjson.New, yarnlock.New, pnpmlock.New, requirements.New, poetrylock.New,
 			pipfilelock.New, gemfilelock.New, cargolock.New, composerlock.New,
 		}},
-		{&a.binaries, []func(*cpb.PluginConfig) (filesystem.Extractor, error){gobinary.New, cargoauditable.New, newJavaArchive}},
+		{&a.binaries, []func(*cpb.PluginConfig) (filesystem.Extractor, error){gobinary.New, cargoauditable.New,
+			func(*cpb.PluginConfig) (filesystem.Extractor, error) { return javaArchive{}, nil }}},
 	} {
 		for _, mk := range set.mk {
 			e, err := mk(&cpb.PluginConfig{})
@@ -153,21 +153,6 @@ func (a *Analyzer) Required(p string, info fs.FileInfo) bool {
 		return true
 	}
 	return pick(a.databases, p, info) != nil || pick(a.manifests, p, info) != nil || pick(a.lockfiles, p, info) != nil
-}
-
-// MaxArchiveDepth bounds how deep Java archives are opened inside each other, and
-// MaxArchiveBytes the bytes opened for one archive and everything nested in it.
-const (
-	MaxArchiveDepth = 8
-	MaxArchiveBytes = 256 << 20
-)
-
-func newJavaArchive(*cpb.PluginConfig) (filesystem.Extractor, error) {
-	return archive.New(&cpb.PluginConfig{PluginSpecific: []*cpb.PluginSpecificConfig{{
-		Config: &cpb.PluginSpecificConfig_JavaArchive{JavaArchive: &cpb.JavaArchiveConfig{
-			MaxZipDepth: MaxArchiveDepth, MaxOpenedBytes: MaxArchiveBytes, HashJars: new(false),
-		}},
-	}}})
 }
 
 func pick(exs []filesystem.Extractor, p string, info fs.FileInfo) filesystem.Extractor {

@@ -122,8 +122,8 @@ func TestLanguageEcosystems(t *testing.T) {
 	want := map[string]string{
 		// dpkg's python3-yaml lists the egg-info: the Python package is the OS's.
 		"PyPI PyYAML@5.3.1": "layer=1 owned=true at=[usr/lib/python3/dist-packages/PyYAML-5.3.1.egg-info]",
-		// pom.properties of the real jar; the war's copy is found one archive deep.
-		"Maven commons-cli:commons-cli@1.5.0": "layer=2 owned=false at=[opt/lib/commons-cli-1.5.0.jar] | layer=2 owned=false at=[opt/webapps/shop.war]",
+		// pom.properties of the real jar; the war's copy is found one archive deep, named by its path inside.
+		"Maven commons-cli:commons-cli@1.5.0": "layer=2 owned=false at=[opt/lib/commons-cli-1.5.0.jar] | layer=2 owned=false at=[opt/webapps/shop.war:WEB-INF/lib/commons-cli-1.5.0.jar]",
 		// Cargo.lock, nothing installed from it (the binary's syn is 2.x).
 		"crates.io addr2line@0.15.2": "layer=2 owned=false at=[src/rust/Cargo.lock]",
 		"crates.io syn@1.0.73":       "layer=2 owned=false at=[src/rust/Cargo.lock]",
