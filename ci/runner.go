@@ -18,11 +18,11 @@ import (
 	"strings"
 
 	"github.com/imagegate/imagegate/ci/inputs"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/reporters/visible"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/vulndb"
 )
 
@@ -84,7 +84,7 @@ type Host interface {
 	EndGroup()
 	// Level maps a severity to this CI's annotation level; Limit is how many annotations
 	// of one level the CI shows.
-	Level(s finding.Severity) Level
+	Level(s report.Severity) Level
 	Limit() int
 	Annotate(a Annotation)
 	Summary(markdown string, file string) error
@@ -293,8 +293,8 @@ func (r *run) write(st *inputs.Settings, specs []output.Spec, res *scanner.Resul
 
 // findings annotates the most severe findings that count for the gate, within the
 // host's limit per level, and returns how many were left out.
-func (r *run) findings(fs []finding.Finding) int {
-	var active []finding.Finding
+func (r *run) findings(fs []report.Finding) int {
+	var active []report.Finding
 	for _, f := range fs {
 		if f.Suppressed == nil && !f.BelowThreshold {
 			active = append(active, f)
@@ -315,15 +315,15 @@ func (r *run) findings(fs []finding.Finding) int {
 	return left
 }
 
-func title(f finding.Finding) string {
+func title(f report.Finding) string {
 	if f.Package != nil {
 		return fmt.Sprintf("%s %s in %s %s", f.Severity, f.ID, f.Package.Name, f.Package.Version)
 	}
 	return fmt.Sprintf("%s %s: %s", f.Severity, f.ID, f.Title)
 }
 
-func message(f finding.Finding) string {
-	if f.Kind == finding.KindVulnerability && f.Package != nil {
+func message(f report.Finding) string {
+	if f.Kind == report.KindVulnerability && f.Package != nil {
 		return fmt.Sprintf("%s\n%s (%s), layer %d.", f.Title, f.FixText(), f.Package.Ecosystem, f.Layer)
 	}
 	if f.Rule != nil {
@@ -339,7 +339,7 @@ func Outputs(res *scanner.Result, files Files) []Output {
 	if !res.Verdict.Pass {
 		result = "fail"
 	}
-	counts := map[finding.Severity]int{}
+	counts := map[report.Severity]int{}
 	total := 0
 	for _, f := range res.Findings {
 		if f.Suppressed == nil {
@@ -351,11 +351,11 @@ func Outputs(res *scanner.Result, files Files) []Output {
 		{"sarif-file", files.SARIF},
 		{"json-file", files.JSON},
 		{"result", result},
-		{"critical", strconv.Itoa(counts[finding.Critical])},
-		{"high", strconv.Itoa(counts[finding.High])},
-		{"medium", strconv.Itoa(counts[finding.Medium])},
-		{"low", strconv.Itoa(counts[finding.Low])},
-		{"unknown", strconv.Itoa(counts[finding.Unknown])},
+		{"critical", strconv.Itoa(counts[report.Critical])},
+		{"high", strconv.Itoa(counts[report.High])},
+		{"medium", strconv.Itoa(counts[report.Medium])},
+		{"low", strconv.Itoa(counts[report.Low])},
+		{"unknown", strconv.Itoa(counts[report.Unknown])},
 		{"total", strconv.Itoa(total)},
 	}
 }

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/finding"
 )
 
 // FuzzReports renders a result whose strings are arbitrary (ids, titles, messages,
@@ -19,18 +19,18 @@ func FuzzReports(f *testing.F) {
 	f.Add("DF001", "<script>\x00]]>", "@scope/pkg", "1.0.0-rc.1+meta", "a b/c\\d.txt", -1)
 	f.Add("\xff\xfe", "`|*_#", "", "", "", 0)
 	f.Fuzz(func(t *testing.T, id, title, name, version, path string, line int) {
-		fd := finding.Finding{
-			Kind: finding.KindVulnerability, ID: id, Title: title, Message: title, Severity: finding.High,
-			Package:       &finding.Package{Name: name, Version: version, Ecosystem: "npm", Locations: []string{path}},
+		fd := report.Finding{
+			Kind: report.KindVulnerability, ID: id, Title: title, Message: title, Severity: report.High,
+			Package:       &report.PackageRef{Name: name, Version: version, Ecosystem: "npm", Locations: []string{path}},
 			FixedVersions: []string{version},
 			Fingerprint:   "0123456789abcdef",
 		}
 		if path != "" {
-			fd.Location = &finding.Location{Path: path, StartLine: line, EndLine: line}
+			fd.Location = &report.Location{Path: path, StartLine: line, EndLine: line}
 		}
 		res := &scanner.Result{
 			Image:    &scanner.ImageInfo{Name: path, Transport: "registry", ID: "sha256:" + id},
-			Findings: []finding.Finding{fd},
+			Findings: []report.Finding{fd},
 		}
 		for _, format := range output.Formats() {
 			var buf bytes.Buffer

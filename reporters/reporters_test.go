@@ -20,6 +20,7 @@ import (
 	"github.com/imagegate/imagegate/internal/golden"
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/internal/schematest"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/cyclonedx"
 	jsonreport "github.com/imagegate/imagegate/reporters/json"
 	"github.com/imagegate/imagegate/reporters/junit"
@@ -28,7 +29,6 @@ import (
 	"github.com/imagegate/imagegate/reporters/table"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/config"
-	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/policy"
 )
 
@@ -58,7 +58,7 @@ func richResult(t *testing.T) *scanner.Result {
 		Dockerfile: filepath.Join("testdata", "demo", "Dockerfile"),
 		Config:     cfg,
 		Policy: &policy.Policy{
-			Threshold: finding.Medium, FailOnIssues: true, ReportAll: true,
+			Threshold: report.Medium, FailOnIssues: true, ReportAll: true,
 			VEX: []*policy.VEX{doc}, Now: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC),
 		},
 	})

@@ -16,11 +16,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/baseimage"
 	"github.com/imagegate/imagegate/scanner/config"
 	"github.com/imagegate/imagegate/scanner/dockerfile"
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/imagecheck"
 	"github.com/imagegate/imagegate/scanner/inventory"
@@ -142,8 +142,8 @@ type Result struct {
 	// Base says how the image's layers split into base and app, when that is known.
 	Base *BaseInfo `json:"base,omitempty"`
 	// Dockerfile is the Dockerfile that was checked.
-	Dockerfile string            `json:"dockerfile,omitempty"`
-	Findings   []finding.Finding `json:"findings"`
+	Dockerfile string           `json:"dockerfile,omitempty"`
+	Findings   []report.Finding `json:"findings"`
 	// Incomplete lists what the scan should have analysed and did not (a file over a size
 	// limit, an unreadable package database, packages without vulnerability data, a
 	// budget spent). A run with any fails the gate unless the policy allows it.
@@ -186,7 +186,7 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	if cfg == nil {
 		cfg = &config.Config{}
 	}
-	res := &Result{Findings: []finding.Finding{}}
+	res := &Result{Findings: []report.Finding{}}
 
 	// Parse the Dockerfile and open the database before the image: bad input fails fast.
 	var df *dockerfile.Dockerfile
@@ -304,17 +304,17 @@ var repeats = map[string][]string{
 }
 
 // dropRepeats leaves out image findings that a Dockerfile finding already reports.
-func dropRepeats(fs []finding.Finding) []finding.Finding {
+func dropRepeats(fs []report.Finding) []report.Finding {
 	fired := map[string]bool{}
 	for _, f := range fs {
-		if f.Kind == finding.KindDockerfile {
+		if f.Kind == report.KindDockerfile {
 			fired[f.ID] = true
 		}
 	}
 	out := fs[:0]
 	for _, f := range fs {
 		dup := false
-		if f.Kind == finding.KindImage {
+		if f.Kind == report.KindImage {
 			for _, id := range repeats[f.ID] {
 				dup = dup || fired[id]
 			}
@@ -327,8 +327,8 @@ func dropRepeats(fs []finding.Finding) []finding.Finding {
 }
 
 // ruleSeverities keys severity overrides by rule id (hadolint ids are accepted too).
-func ruleSeverities(in map[string]finding.Severity) map[string]finding.Severity {
-	out := map[string]finding.Severity{}
+func ruleSeverities(in map[string]report.Severity) map[string]report.Severity {
+	out := map[string]report.Severity{}
 	for id, s := range in {
 		if r, ok := dockerfile.RuleByID(id); ok {
 			out[r.ID] = s
@@ -338,7 +338,7 @@ func ruleSeverities(in map[string]finding.Severity) map[string]finding.Severity 
 }
 
 // sortFindings orders findings most severe first, then by kind, package or location.
-func sortFindings(fs []finding.Finding) {
+func sortFindings(fs []report.Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
 		if a.Severity != b.Severity {
@@ -431,7 +431,7 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 	if scanners[ScannerConfig] || scanners[ScannerSecret] {
 		res.Incomplete = append(res.Incomplete, checks.Incomplete()...)
 		for _, f := range checks.Check(ctx, cf, idx) {
-			if (f.Kind == finding.KindSecret && scanners[ScannerSecret]) || (f.Kind == finding.KindImage && scanners[ScannerConfig]) {
+			if (f.Kind == report.KindSecret && scanners[ScannerSecret]) || (f.Kind == report.KindImage && scanners[ScannerConfig]) {
 				res.Findings = append(res.Findings, f)
 			}
 		}

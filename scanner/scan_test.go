@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/finding"
 )
 
 func TestMain(m *testing.M) {
@@ -131,7 +131,7 @@ func TestEveryFindingMapsToItsLine(t *testing.T) {
 	res := scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile, BaseImage: f.baseRef})
 	var base, app, secretsFound int
 	for _, x := range res.Findings {
-		if x.Kind == finding.KindDockerfile {
+		if x.Kind == report.KindDockerfile {
 			continue
 		}
 		if x.Layer < 0 {
@@ -149,7 +149,7 @@ func TestEveryFindingMapsToItsLine(t *testing.T) {
 			assert.Equal(t, f.lines["COPY node_modules/"], x.Location.StartLine, x.ID)
 			assert.Contains(t, x.Instruction, "COPY node_modules/")
 			app++
-		case x.Kind == finding.KindSecret:
+		case x.Kind == report.KindSecret:
 			assert.Equal(t, 2, x.Layer, "added by the COPY config/ layer")
 			assert.Equal(t, f.lines["COPY config/"], x.Location.StartLine)
 			assert.Equal(t, "app", x.Origin)
@@ -215,7 +215,7 @@ func TestRetaggedBaseIsReportedAsNewer(t *testing.T) {
 	// A new base is pushed under the same tag.
 	f.reg.Push(t, "base:1", baseImage(t, imagetest.File("etc/motd", []byte("patched\n"))), nil)
 	res = scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile, ResolveBase: true})
-	var stale *finding.Finding
+	var stale *report.Finding
 	for i := range res.Findings {
 		if res.Findings[i].ID == "BASE001" {
 			stale = &res.Findings[i]

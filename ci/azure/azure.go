@@ -19,10 +19,10 @@ import (
 
 	"github.com/imagegate/imagegate/ci"
 	"github.com/imagegate/imagegate/ci/inputs"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/markdown"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/scanner/finding"
 )
 
 // IssuesPerType is how many issues of one type the agent keeps per task.
@@ -120,8 +120,8 @@ func (h *Host) Group(title string) { h.log.line("##[group]" + inert(oneLine(titl
 func (h *Host) EndGroup() { h.log.line("##[endgroup]") }
 
 // Level: critical and high are errors, the rest warnings (the agent has no notices).
-func (h *Host) Level(s finding.Severity) ci.Level {
-	if s >= finding.High {
+func (h *Host) Level(s report.Severity) ci.Level {
+	if s >= report.High {
 		return ci.Error
 	}
 	return ci.Warning
@@ -204,8 +204,8 @@ func (h *Host) Complete(r ci.Result, message string) {
 	h.log.command("task.complete", map[string]string{"result": result}, oneLine(message))
 }
 
-func issueMessage(f finding.Finding) string {
-	if f.Kind == finding.KindVulnerability && f.Package != nil {
+func issueMessage(f report.Finding) string {
+	if f.Kind == report.KindVulnerability && f.Package != nil {
 		return fmt.Sprintf("%s %s in %s %s (%s): %s", f.Severity, f.ID, f.Package.Name, f.Package.Version, f.Title, f.FixText())
 	}
 	return fmt.Sprintf("%s %s: %s", f.Severity, f.ID, f.Message)

@@ -12,7 +12,7 @@ import (
 	"github.com/microsoft/azure-devops-go-api/azuredevops/v7/git"
 
 	"github.com/imagegate/imagegate/ci/inputs"
-	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/report"
 )
 
 // summaryMarker identifies imagegate's summary thread on a pull request, so that a re-run
@@ -29,7 +29,7 @@ const MaxLineThreads = 10
 // commentOnPullRequest creates or updates the summary thread, and opens threads on the
 // Dockerfile lines of high and critical findings that have none yet. It authenticates with
 // the job's token (System.AccessToken, passed by the shim as IMAGEGATE_ACCESS_TOKEN).
-func commentOnPullRequest(ctx context.Context, getenv func(string) string, summary string, fs []finding.Finding) error {
+func commentOnPullRequest(ctx context.Context, getenv func(string) string, summary string, fs []report.Finding) error {
 	org := getenv("SYSTEM_COLLECTIONURI")
 	project := getenv("SYSTEM_TEAMPROJECTID")
 	if project == "" {
@@ -93,7 +93,7 @@ func commentOnPullRequest(ctx context.Context, getenv func(string) string, summa
 		if opened == MaxLineThreads {
 			break
 		}
-		if f.Suppressed != nil || f.Severity < finding.High || f.Location == nil || existing[f.Fingerprint] {
+		if f.Suppressed != nil || f.Severity < report.High || f.Location == nil || existing[f.Fingerprint] {
 			continue
 		}
 		text := fmt.Sprintf("%s\n**%s %s**: %s", findingMarker(f.Fingerprint), f.Severity, f.ID, issueMessage(f))

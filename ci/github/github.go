@@ -18,8 +18,8 @@ import (
 
 	"github.com/imagegate/imagegate/ci"
 	"github.com/imagegate/imagegate/ci/inputs"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/finding"
 )
 
 // AnnotationsPerLevel is how many annotations of one level GitHub shows per step.
@@ -78,11 +78,11 @@ func (h *Host) Group(title string) { h.log.resume(); h.a.Group(oneLine(title)) }
 func (h *Host) EndGroup() { h.log.resume(); h.a.EndGroup() }
 
 // Level: critical and high are errors, medium warnings, the rest notices.
-func (h *Host) Level(s finding.Severity) ci.Level {
+func (h *Host) Level(s report.Severity) ci.Level {
 	switch s {
-	case finding.Critical, finding.High:
+	case report.Critical, report.High:
 		return ci.Error
-	case finding.Medium:
+	case report.Medium:
 		return ci.Warning
 	}
 	return ci.Notice

@@ -15,9 +15,9 @@ import (
 
 	"github.com/imagegate/imagegate/ci"
 	"github.com/imagegate/imagegate/ci/inputs"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/visible"
 	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/finding"
 )
 
 // DotenvFile is where the outputs are written, for artifacts:reports:dotenv.
@@ -66,11 +66,11 @@ func (h *Host) EndGroup() {
 	}
 }
 
-func (h *Host) Level(s finding.Severity) ci.Level {
+func (h *Host) Level(s report.Severity) ci.Level {
 	switch {
-	case s >= finding.High:
+	case s >= report.High:
 		return ci.Error
-	case s == finding.Medium:
+	case s == report.Medium:
 		return ci.Warning
 	}
 	return ci.Notice

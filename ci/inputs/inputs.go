@@ -15,10 +15,10 @@ import (
 	"mvdan.cc/sh/v3/shell"
 
 	"github.com/imagegate/imagegate/internal/scanflags"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/vulndb"
 )
 
@@ -161,7 +161,7 @@ func Parse(get func(name string) string, spell func(name string) string) (*Setti
 			}
 			raw = strings.ToLower(raw)
 		case Severity:
-			if sev, err := finding.ParseSeverity(raw); err != nil || sev == finding.Unknown {
+			if sev, err := report.ParseSeverity(raw); err != nil || sev == report.Unknown {
 				return nil, failure.Inputf("input %s: %q is not one of low, medium, high, critical", spell(in.Name), raw)
 			}
 			raw = strings.ToLower(raw)

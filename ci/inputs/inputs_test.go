@@ -16,8 +16,8 @@ import (
 	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/internal/schematest"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/scanner/finding"
 )
 
 type actionYAML struct {
@@ -85,7 +85,7 @@ func TestParse(t *testing.T) {
 	st, err := inputs.Parse(get(map[string]string{"image": "alpine:3.20", "severity-threshold": "HIGH", "fail-on-issues": "False", "registry-password": "s3cret"}), nil)
 	require.NoError(t, err)
 	assert.Equal(t, "alpine:3.20", st.Scan.Image)
-	assert.Equal(t, finding.High, st.Scan.Policy.Threshold)
+	assert.Equal(t, report.High, st.Scan.Policy.Threshold)
 	assert.False(t, st.Scan.Policy.FailOnIssues)
 	assert.Equal(t, "imagegate.sarif", st.SARIFFile)
 	assert.True(t, st.Summary)
@@ -222,7 +222,7 @@ func TestAdditionalArguments(t *testing.T) {
 	assert.Equal(t, []string{"vuln", "config"}, st.Scan.Scanners)
 	assert.Equal(t, "alpine:3.20", st.Scan.BaseImage)
 	assert.Equal(t, df, st.Scan.Dockerfile)
-	assert.Equal(t, finding.High, st.Scan.Policy.Threshold, "the argument wins over the input")
+	assert.Equal(t, report.High, st.Scan.Policy.Threshold, "the argument wins over the input")
 	assert.True(t, st.Scan.ExcludeBase)
 	assert.True(t, st.Scan.Policy.ReportAll)
 	assert.Equal(t, "out/s.sarif", st.SARIFFile)

@@ -10,11 +10,11 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/config"
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/imagecheck"
 	"github.com/imagegate/imagegate/scanner/policy"
@@ -55,8 +55,8 @@ func (g *Gate) Prepare() (*policy.Policy, *config.Config, error) {
 	if err := output.CheckFormat(g.Format); err != nil {
 		return nil, nil, failure.Inputf("--format: %v", err)
 	}
-	sev, err := finding.ParseSeverity(g.Threshold)
-	if err != nil || sev == finding.Unknown {
+	sev, err := report.ParseSeverity(g.Threshold)
+	if err != nil || sev == report.Unknown {
 		return nil, nil, failure.Inputf("--severity-threshold %q: want low, medium, high or critical", g.Threshold)
 	}
 	g.Specs = nil

@@ -13,8 +13,8 @@ import (
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/inventory"
 	"github.com/imagegate/imagegate/scanner/sbom"
 )
@@ -80,7 +80,7 @@ func BOM(r *scanner.Result, o Options) *cdx.BOM {
 	bom.Components = &comps
 	var vulns []cdx.Vulnerability
 	for _, f := range r.Findings {
-		if f.Kind != finding.KindVulnerability || f.Package == nil {
+		if f.Kind != report.KindVulnerability || f.Package == nil {
 			continue
 		}
 		vulns = append(vulns, vulnerability(f, refs[packageKey(f.Package.Name, f.Package.Version, f.Package.Ecosystem, firstLoc(f.Package.Locations))]))
@@ -135,12 +135,12 @@ func component(ref string, p inventory.Package) cdx.Component {
 	return c
 }
 
-var severities = map[finding.Severity]cdx.Severity{
-	finding.Critical: cdx.SeverityCritical, finding.High: cdx.SeverityHigh,
-	finding.Medium: cdx.SeverityMedium, finding.Low: cdx.SeverityLow, finding.Unknown: cdx.SeverityUnknown,
+var severities = map[report.Severity]cdx.Severity{
+	report.Critical: cdx.SeverityCritical, report.High: cdx.SeverityHigh,
+	report.Medium: cdx.SeverityMedium, report.Low: cdx.SeverityLow, report.Unknown: cdx.SeverityUnknown,
 }
 
-func vulnerability(f finding.Finding, ref string) cdx.Vulnerability {
+func vulnerability(f report.Finding, ref string) cdx.Vulnerability {
 	v := cdx.Vulnerability{
 		BOMRef:      "vuln-" + f.Fingerprint,
 		ID:          f.ID,

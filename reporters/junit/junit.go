@@ -9,8 +9,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/finding"
 )
 
 type testSuites struct {
@@ -55,8 +55,8 @@ func Write(w io.Writer, r *scanner.Result) error {
 	} else if r.Dockerfile != "" {
 		target = r.Dockerfile
 	}
-	suites := map[finding.Kind]*testSuite{}
-	var order []finding.Kind
+	suites := map[report.Kind]*testSuite{}
+	var order []report.Kind
 	for _, f := range r.Findings {
 		s, ok := suites[f.Kind]
 		if !ok {
@@ -108,14 +108,14 @@ func Write(w io.Writer, r *scanner.Result) error {
 	return err
 }
 
-func caseName(f finding.Finding) string {
+func caseName(f report.Finding) string {
 	if f.Location != nil {
 		return fmt.Sprintf("%s line %d: %s", f.ID, f.Location.StartLine, f.Title)
 	}
 	return fmt.Sprintf("%s: %s", f.ID, f.Title)
 }
 
-func className(f finding.Finding) string {
+func className(f report.Finding) string {
 	switch {
 	case f.Package != nil:
 		return fmt.Sprintf("%s.%s@%s", f.Package.Ecosystem, f.Package.Name, f.Package.Version)
@@ -125,14 +125,14 @@ func className(f finding.Finding) string {
 	return string(f.Kind)
 }
 
-func summary(f finding.Finding) string {
+func summary(f report.Finding) string {
 	if f.Message != "" {
 		return fmt.Sprintf("%s %s: %s", f.Severity, f.ID, f.Message)
 	}
 	return fmt.Sprintf("%s %s in %s %s", f.Severity, f.ID, f.Package.Name, f.Package.Version)
 }
 
-func details(f finding.Finding) string {
+func details(f report.Finding) string {
 	var b strings.Builder
 	if len(f.Aliases) > 0 {
 		fmt.Fprintf(&b, "Identifiers: %s\n", strings.Join(f.IDs(), ", "))

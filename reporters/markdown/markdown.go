@@ -8,8 +8,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/finding"
 )
 
 // MaxSize is the limit GitHub puts on a job summary.
@@ -31,14 +31,14 @@ func Write(w io.Writer, r *scanner.Result, o Options) error {
 	if o.MaxSize == 0 {
 		o.MaxSize = MaxSize
 	}
-	var active, suppressed, vulns, rules []finding.Finding
+	var active, suppressed, vulns, rules []report.Finding
 	for _, f := range r.Findings {
 		if f.Suppressed != nil {
 			suppressed = append(suppressed, f)
 			continue
 		}
 		active = append(active, f)
-		if f.Kind == finding.KindVulnerability {
+		if f.Kind == report.KindVulnerability {
 			vulns = append(vulns, f)
 		} else {
 			rules = append(rules, f)
@@ -87,9 +87,9 @@ func Write(w io.Writer, r *scanner.Result, o Options) error {
 		}
 	}
 	head.WriteString("\n\n| Severity | Vulnerabilities | Dockerfile |\n|---|---:|---:|\n")
-	for s := finding.Critical; s >= finding.Unknown; s-- {
+	for s := report.Critical; s >= report.Unknown; s-- {
 		nv, nr := count(vulns, s), count(rules, s)
-		if nv+nr > 0 || s != finding.Unknown {
+		if nv+nr > 0 || s != report.Unknown {
 			fmt.Fprintf(&head, "| %s | %d | %d |\n", s, nv, nr)
 		}
 	}
@@ -105,7 +105,7 @@ func Write(w io.Writer, r *scanner.Result, o Options) error {
 
 	sections := []struct {
 		title string
-		list  []finding.Finding
+		list  []report.Finding
 		vuln  bool
 	}{
 		{"All vulnerabilities", vulns, true},
@@ -150,7 +150,7 @@ func Write(w io.Writer, r *scanner.Result, o Options) error {
 	return err
 }
 
-func count(fs []finding.Finding, s finding.Severity) int {
+func count(fs []report.Finding, s report.Severity) int {
 	n := 0
 	for _, f := range fs {
 		if f.Severity == s {
@@ -160,12 +160,12 @@ func count(fs []finding.Finding, s finding.Severity) int {
 	return n
 }
 
-func row(f finding.Finding) string {
+func row(f report.Finding) string {
 	fix := "-"
 	switch {
-	case f.Kind == finding.KindVulnerability && len(f.FixedVersions) > 0:
+	case f.Kind == report.KindVulnerability && len(f.FixedVersions) > 0:
 		fix = "upgrade to " + text(strings.Join(f.FixedVersions, " or "))
-	case f.Kind == finding.KindVulnerability:
+	case f.Kind == report.KindVulnerability:
 		fix = "no fix yet"
 	case f.Rule != nil:
 		fix = cell(f.Rule.Fix) // imagegate's own text, with its code spans
@@ -177,7 +177,7 @@ func row(f finding.Finding) string {
 	return fmt.Sprintf("| %s | %s | %s | %s |\n", sev, name(f), where(f), fix)
 }
 
-func name(f finding.Finding) string {
+func name(f report.Finding) string {
 	if f.Rule != nil {
 		return link(f.ID, f.Rule.HelpURI) + " " + text(f.Message)
 	}
@@ -191,7 +191,7 @@ func name(f finding.Finding) string {
 	return id
 }
 
-func where(f finding.Finding) string {
+func where(f report.Finding) string {
 	switch {
 	case f.Package != nil:
 		s := code(f.Package.Name + " " + f.Package.Version)

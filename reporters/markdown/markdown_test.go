@@ -8,9 +8,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/markdown"
 	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/inventory"
 	"github.com/imagegate/imagegate/scanner/policy"
 )
@@ -23,19 +23,19 @@ func TestHostileStringsStayData(t *testing.T) {
 	res := &scanner.Result{
 		Image:   &scanner.ImageInfo{Name: "app`` | <b>x</b>", Transport: "docker-archive"},
 		OS:      &inventory.OS{PrettyName: hostile},
-		Verdict: policy.Verdict{Pass: false, Threshold: finding.Low, FailOnIssues: true, AtOrAboveThreshold: 2},
-		Findings: []finding.Finding{
+		Verdict: policy.Verdict{Pass: false, Threshold: report.Low, FailOnIssues: true, AtOrAboveThreshold: 2},
+		Findings: []report.Finding{
 			{
-				Kind: finding.KindVulnerability, ID: "CVE-1 | x", Severity: finding.Critical,
+				Kind: report.KindVulnerability, ID: "CVE-1 | x", Severity: report.Critical,
 				Title:         "pwn ]( javascript:alert(1) ) <img src=x onerror=alert(1)>\n## injected heading",
 				References:    []string{"javascript:alert(1)"},
-				Package:       &finding.Package{Name: "evil`|`pkg", Version: "1.0\n| forged | row |"},
+				Package:       &report.PackageRef{Name: "evil`|`pkg", Version: "1.0\n| forged | row |"},
 				FixedVersions: []string{"2.0 <!--"},
 			},
 			{
-				Kind: finding.KindVulnerability, ID: "CVE-2", Severity: finding.High, Title: "ok",
+				Kind: report.KindVulnerability, ID: "CVE-2", Severity: report.High, Title: "ok",
 				References: []string{"https://example.com/a (b)|c"},
-				Package:    &finding.Package{Name: "fine", Version: "1"},
+				Package:    &report.PackageRef{Name: "fine", Version: "1"},
 			},
 		},
 	}

@@ -16,8 +16,8 @@ import (
 
 	gosarif "github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/finding"
 )
 
 // InformationURI is imagegate's home page.
@@ -205,7 +205,7 @@ func DefaultCategory(r *scanner.Result) string {
 	return "imagegate"
 }
 
-func ruleIDOf(f finding.Finding) string {
+func ruleIDOf(f report.Finding) string {
 	if f.Rule != nil {
 		return f.Rule.ID
 	}
@@ -216,11 +216,11 @@ func strptr(s string) *string { return &s }
 
 // level maps severity to SARIF levels: critical and high are errors, medium warnings,
 // low and unknown notes.
-func level(s finding.Severity) string {
+func level(s report.Severity) string {
 	switch s {
-	case finding.Critical, finding.High:
+	case report.Critical, report.High:
 		return "error"
-	case finding.Medium:
+	case report.Medium:
 		return "warning"
 	}
 	return "note"
@@ -228,25 +228,25 @@ func level(s finding.Severity) string {
 
 // securitySeverity is GitHub's numeric severity: the CVSS score when there is one, else
 // a value inside the band of the severity.
-func securitySeverity(f finding.Finding) string {
+func securitySeverity(f report.Finding) string {
 	if f.CVSS != nil {
 		return fmt.Sprintf("%.1f", f.CVSS.Score)
 	}
 	switch f.Severity {
-	case finding.Critical:
+	case report.Critical:
 		return "9.5"
-	case finding.High:
+	case report.High:
 		return "8.0"
-	case finding.Medium:
+	case report.Medium:
 		return "5.5"
-	case finding.Low:
+	case report.Low:
 		return "2.0"
 	}
 	return "0.0"
 }
 
-func message(f finding.Finding) string {
-	if f.Kind == finding.KindVulnerability && f.Package != nil {
+func message(f report.Finding) string {
+	if f.Kind == report.KindVulnerability && f.Package != nil {
 		fix := f.FixText()
 		layer := ""
 		if f.Layer >= 0 {
@@ -260,7 +260,7 @@ func message(f finding.Finding) string {
 	return f.Title
 }
 
-func addRule(run *gosarif.Run, id string, f finding.Finding) {
+func addRule(run *gosarif.Run, id string, f report.Finding) {
 	rule := run.AddRule(id)
 	props := gosarif.NewPropertyBag()
 	props.Add("security-severity", securitySeverity(f))
@@ -336,7 +336,7 @@ var unsafePath = regexp.MustCompile(`[^A-Za-z0-9._/-]+`)
 
 // location is the Dockerfile line for rule findings, else a stable pseudo-path inside the
 // image (no ':' so that code scanning treats it as a repository path).
-func location(f finding.Finding, r *scanner.Result, base string) *gosarif.Location {
+func location(f report.Finding, r *scanner.Result, base string) *gosarif.Location {
 	uri, region := "", gosarif.NewRegion().WithStartLine(1)
 	if f.Location != nil {
 		uri = repoRelative(f.Location.Path, base)

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/visible"
 	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/inventory"
 )
 
@@ -27,12 +27,12 @@ const (
 	reset = "\x1b[0m"
 )
 
-var severityColor = map[finding.Severity]string{
-	finding.Critical: "\x1b[1;31m",
-	finding.High:     "\x1b[31m",
-	finding.Medium:   "\x1b[33m",
-	finding.Low:      "\x1b[36m",
-	finding.Unknown:  "\x1b[2m",
+var severityColor = map[report.Severity]string{
+	report.Critical: "\x1b[1;31m",
+	report.High:     "\x1b[31m",
+	report.Medium:   "\x1b[33m",
+	report.Low:      "\x1b[36m",
+	report.Unknown:  "\x1b[2m",
 }
 
 // Write renders r: the image and its layers, the packages, the vulnerabilities grouped by
@@ -43,9 +43,9 @@ func Write(w io.Writer, r *scanner.Result, o Options) error {
 		t.image(r)
 		t.packages(r.Packages, o.Packages)
 	}
-	var vulns, rules []finding.Finding
+	var vulns, rules []report.Finding
 	for _, f := range r.Findings {
-		if f.Kind == finding.KindVulnerability {
+		if f.Kind == report.KindVulnerability {
 			vulns = append(vulns, f)
 		} else {
 			rules = append(rules, f)
@@ -149,13 +149,13 @@ func (t *writer) packages(pkgs []inventory.Package, all bool) {
 	}
 }
 
-func counts(fs []finding.Finding) (map[finding.Severity]int, string) {
-	c := map[finding.Severity]int{}
+func counts(fs []report.Finding) (map[report.Severity]int, string) {
+	c := map[report.Severity]int{}
 	for _, f := range fs {
 		c[f.Severity]++
 	}
 	var parts []string
-	for s := finding.Critical; s >= finding.Unknown; s-- {
+	for s := report.Critical; s >= report.Unknown; s-- {
 		if c[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", c[s], strings.ToLower(s.String())))
 		}
@@ -164,14 +164,14 @@ func counts(fs []finding.Finding) (map[finding.Severity]int, string) {
 }
 
 // vulnerabilities prints the vulnerabilities grouped by severity, most severe first.
-func (t *writer) vulnerabilities(fs []finding.Finding) {
+func (t *writer) vulnerabilities(fs []report.Finding) {
 	if len(fs) == 0 {
 		t.printf("\n%s\n", t.st.bold("Vulnerabilities: none found"))
 		return
 	}
 	c, summary := counts(fs)
 	t.printf("\n%s\n", t.st.bold(fmt.Sprintf("Vulnerabilities (%d: %s)", len(fs), summary)))
-	for s := finding.Critical; s >= finding.Unknown; s-- {
+	for s := report.Critical; s >= report.Unknown; s-- {
 		if c[s] == 0 {
 			continue
 		}
@@ -197,14 +197,14 @@ func (t *writer) vulnerabilities(fs []finding.Finding) {
 }
 
 // ruleFindings prints Dockerfile findings in line order.
-func (t *writer) ruleFindings(path string, fs []finding.Finding) {
+func (t *writer) ruleFindings(path string, fs []report.Finding) {
 	if len(fs) == 0 {
 		t.printf("\n%s\n", t.st.bold("Dockerfile "+v(path)+": no findings"))
 		return
 	}
 	_, summary := counts(fs)
 	t.printf("\n%s\n", t.st.bold(fmt.Sprintf("Dockerfile %s (%d: %s)", v(path), len(fs), summary)))
-	sorted := append([]finding.Finding(nil), fs...)
+	sorted := append([]report.Finding(nil), fs...)
 	sortByLine(sorted)
 	tw := t.table()
 	fmt.Fprintf(tw, "  LINE\tSEVERITY\tRULE\tMESSAGE\n")
@@ -218,7 +218,7 @@ func (t *writer) ruleFindings(path string, fs []finding.Finding) {
 	tw.Flush()
 }
 
-func sortByLine(fs []finding.Finding) {
+func sortByLine(fs []report.Finding) {
 	for i := 1; i < len(fs); i++ {
 		for j := i; j > 0 && lineOf(fs[j]) < lineOf(fs[j-1]); j-- {
 			fs[j], fs[j-1] = fs[j-1], fs[j]
@@ -226,7 +226,7 @@ func sortByLine(fs []finding.Finding) {
 	}
 }
 
-func lineOf(f finding.Finding) int {
+func lineOf(f report.Finding) int {
 	if f.Location == nil {
 		return 0
 	}
@@ -244,9 +244,9 @@ func (t *writer) verdict(r *scanner.Result) {
 	}
 	switch {
 	case v.Failed() == "incomplete":
-		t.printf("\n%s the scan is incomplete (%d not analysed); %d findings at or above %s\n", t.st.wrap(severityColor[finding.Critical], "FAIL"), v.Incomplete, v.AtOrAboveThreshold, threshold)
+		t.printf("\n%s the scan is incomplete (%d not analysed); %d findings at or above %s\n", t.st.wrap(severityColor[report.Critical], "FAIL"), v.Incomplete, v.AtOrAboveThreshold, threshold)
 	case !v.Pass:
-		t.printf("\n%s %d findings at or above %s\n", t.st.wrap(severityColor[finding.Critical], "FAIL"), v.AtOrAboveThreshold, threshold)
+		t.printf("\n%s %d findings at or above %s\n", t.st.wrap(severityColor[report.Critical], "FAIL"), v.AtOrAboveThreshold, threshold)
 	case v.Incomplete > 0:
 		t.printf("\n%s %d findings at or above %s; the scan is incomplete (%d not analysed, allowed)\n", t.st.bold("PASS"), v.AtOrAboveThreshold, threshold, v.Incomplete)
 	case v.AtOrAboveThreshold > 0:

@@ -9,8 +9,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/dockerfile"
-	"github.com/imagegate/imagegate/scanner/finding"
 )
 
 // Method names how the base layers were found.
@@ -27,7 +27,7 @@ type LayerOrigin struct {
 	Instruction string
 	// Location is the Dockerfile instruction that made the layer (the FROM line for base
 	// layers), when the Dockerfile is known.
-	Location *finding.Location
+	Location *report.Location
 }
 
 // Attribution is the result for a whole image.
@@ -221,13 +221,13 @@ func historyGuess(hist []entry) int {
 	return last + 1
 }
 
-func location(df *dockerfile.Dockerfile, in *dockerfile.Instruction) *finding.Location {
-	return &finding.Location{Path: df.Path, StartLine: in.StartLine, EndLine: in.EndLine, StartColumn: 1}
+func location(df *dockerfile.Dockerfile, in *dockerfile.Instruction) *report.Location {
+	return &report.Location{Path: df.Path, StartLine: in.StartLine, EndLine: in.EndLine, StartColumn: 1}
 }
 
 // Apply records origins on findings that came from a layer: base or app, the instruction,
 // and the Dockerfile line when it is known (and the finding has no location of its own).
-func (a *Attribution) Apply(fs []finding.Finding) {
+func (a *Attribution) Apply(fs []report.Finding) {
 	for i := range fs {
 		f := &fs[i]
 		if f.Layer < 0 {
@@ -256,22 +256,22 @@ func (a *Attribution) Apply(fs []finding.Finding) {
 }
 
 // Stale is the finding for a base image whose tag now points at another image.
-var Stale = &finding.Rule{
-	ID: "BASE001", Severity: finding.Medium, Title: "The base image has a newer version",
+var Stale = &report.Rule{
+	ID: "BASE001", Severity: report.Medium, Title: "The base image has a newer version",
 	Rationale: "The base image's tag now points at a different image than the one this image was built on: fixes published since are missing.",
 	Fix:       "Rebuild the image (and pin the new base by digest) to pick up the base image's fixes.",
 	HelpURI:   "https://github.com/imagegate/imagegate/blob/main/docs/image-checks.md#base001",
 }
 
 // StaleFinding reports that ref now resolves to digest, which the image is not built on.
-func StaleFinding(ref, digest string, df *dockerfile.Dockerfile) finding.Finding {
-	f := finding.Finding{
-		Kind: finding.KindImage, ID: Stale.ID, Title: Stale.Title, Severity: Stale.Severity, Rule: Stale, Layer: -1,
+func StaleFinding(ref, digest string, df *dockerfile.Dockerfile) report.Finding {
+	f := report.Finding{
+		Kind: report.KindImage, ID: Stale.ID, Title: Stale.Title, Severity: Stale.Severity, Rule: Stale, Layer: -1,
 		Message: fmt.Sprintf("%s now points at %s, which this image was not built on: rebuild to pick up base image fixes", ref, digest),
 	}
 	if df != nil {
 		f.Location = location(df, df.Final().From)
 	}
-	f.Fingerprint = finding.MakeFingerprint("image", Stale.ID, ref)
+	f.Fingerprint = report.MakeFingerprint("image", Stale.ID, ref)
 	return f
 }

@@ -11,8 +11,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/policy"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
@@ -79,7 +79,7 @@ func Load(path string) (*Config, error) {
 		}
 	}
 	for id, sev := range c.Dockerfile.Severity {
-		if _, err := finding.ParseSeverity(sev); err != nil {
+		if _, err := report.ParseSeverity(sev); err != nil {
 			return nil, failure.Inputf("config %s: dockerfile.severity.%s: %v", path, id, err)
 		}
 	}
@@ -110,10 +110,10 @@ func ignoreNodes(root *yaml.Node) []nodeLine {
 }
 
 // Severities returns the severity overrides, parsed.
-func (d DockerfileConfig) Severities() map[string]finding.Severity {
-	out := map[string]finding.Severity{}
+func (d DockerfileConfig) Severities() map[string]report.Severity {
+	out := map[string]report.Severity{}
 	for id, s := range d.Severity {
-		v, _ := finding.ParseSeverity(s)
+		v, _ := report.ParseSeverity(s)
 		out[strings.ToUpper(id)] = v
 	}
 	return out

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/report"
 )
 
 // DocsURL is where docs/rules.md is published; each rule's anchor is its id in lower case.
@@ -14,7 +14,7 @@ const DocsURL = "https://github.com/imagegate/imagegate/blob/main/docs/rules.md"
 
 // rule is a check: its description and a function that reports what it finds.
 type rule struct {
-	finding.Rule
+	report.Rule
 	check func(c *checker)
 }
 
@@ -26,12 +26,12 @@ type Options struct {
 	// Disabled rules are not run (by id, or by their hadolint id).
 	Disabled []string
 	// Severity overrides a rule's severity (by id).
-	Severity map[string]finding.Severity
+	Severity map[string]report.Severity
 }
 
 // Rules lists every rule, sorted by id.
-func Rules() []finding.Rule {
-	out := make([]finding.Rule, len(registry))
+func Rules() []report.Rule {
+	out := make([]report.Rule, len(registry))
 	for i, r := range registry {
 		out[i] = r.Rule
 	}
@@ -39,13 +39,13 @@ func Rules() []finding.Rule {
 }
 
 // RuleByID finds a rule by its id or its hadolint id.
-func RuleByID(id string) (finding.Rule, bool) {
+func RuleByID(id string) (report.Rule, bool) {
 	for _, r := range registry {
 		if strings.EqualFold(r.ID, id) || (r.Hadolint != "" && strings.EqualFold(r.Hadolint, id)) {
 			return r.Rule, true
 		}
 	}
-	return finding.Rule{}, false
+	return report.Rule{}, false
 }
 
 // RuleIDs returns the rule ids an id names: itself, or every rule a hadolint id maps to
@@ -66,7 +66,7 @@ type checker struct {
 	o        Options
 	ctx      *buildContext
 	rule     *rule
-	out      []finding.Finding
+	out      []report.Finding
 	scripts  map[*Instruction]*Script
 	installs map[*Instruction][]install
 }
@@ -114,14 +114,14 @@ func (c *checker) report(i *Instruction, format string, args ...any) {
 		r.Severity = sev
 	}
 	end := c.d.lineText(i.EndLine)
-	f := finding.Finding{
-		Kind:     finding.KindDockerfile,
+	f := report.Finding{
+		Kind:     report.KindDockerfile,
 		ID:       r.ID,
 		Title:    r.Title,
 		Severity: r.Severity,
 		Message:  fmt.Sprintf(format, args...),
 		Layer:    -1,
-		Location: &finding.Location{
+		Location: &report.Location{
 			Path:        c.d.Path,
 			StartLine:   i.StartLine,
 			EndLine:     i.EndLine,
@@ -130,14 +130,14 @@ func (c *checker) report(i *Instruction, format string, args ...any) {
 		},
 		Rule: &r,
 	}
-	f.Fingerprint = finding.MakeFingerprint(string(f.Kind), r.ID, filepath.ToSlash(c.d.Path), strings.Join(strings.Fields(i.Original), " "), f.Message)
+	f.Fingerprint = report.MakeFingerprint(string(f.Kind), r.ID, filepath.ToSlash(c.d.Path), strings.Join(strings.Fields(i.Original), " "), f.Message)
 	c.out = append(c.out, f)
 }
 
 // Lint runs every rule over d and returns the findings in line order. Rules switched off
 // in Options or by an inline comment on the line before an instruction
 // (`# imagegate ignore=DF017` or `# hadolint ignore=DL3008`) report nothing there.
-func Lint(d *Dockerfile, o Options) []finding.Finding {
+func Lint(d *Dockerfile, o Options) []report.Finding {
 	disabled := map[string]bool{}
 	for _, id := range o.Disabled {
 		for _, rid := range RuleIDs(id) {
@@ -155,7 +155,7 @@ func Lint(d *Dockerfile, o Options) []finding.Finding {
 		r.check(c)
 	}
 	ignores := inlineIgnores(d)
-	var out []finding.Finding
+	var out []report.Finding
 	seen := map[string]bool{}
 	for _, f := range c.out {
 		if ignores[f.Location.StartLine][f.ID] {

@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/dockerfile"
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/scanner/finding"
 )
 
 func TestInlineIgnores(t *testing.T) {
@@ -41,13 +41,13 @@ func TestOptionsDisableAndSeverity(t *testing.T) {
 	all := ids(dockerfile.Lint(d, dockerfile.Options{}))
 	require.Contains(t, all, "DF003")
 	require.Contains(t, all, "DF022")
-	fs := dockerfile.Lint(d, dockerfile.Options{Disabled: []string{"DF003", "DL3018"}, Severity: map[string]finding.Severity{"DF001": finding.Critical}})
+	fs := dockerfile.Lint(d, dockerfile.Options{Disabled: []string{"DF003", "DL3018"}, Severity: map[string]report.Severity{"DF001": report.Critical}})
 	assert.NotContains(t, ids(fs), "DF003")
 	assert.NotContains(t, ids(fs), "DF022", "disabled by its hadolint id")
 	for _, f := range fs {
 		if f.ID == "DF001" {
-			assert.Equal(t, finding.Critical, f.Severity)
-			assert.Equal(t, finding.Critical, f.Rule.Severity)
+			assert.Equal(t, report.Critical, f.Severity)
+			assert.Equal(t, report.Critical, f.Rule.Severity)
 		}
 	}
 }
@@ -142,7 +142,7 @@ func TestDockerignore(t *testing.T) {
 	assert.NotContains(t, ids(fs), "DF011")
 }
 
-func messageOf(fs []finding.Finding, id string) string {
+func messageOf(fs []report.Finding, id string) string {
 	for _, f := range fs {
 		if f.ID == id {
 			return f.Message

@@ -8,23 +8,23 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/secrets"
 )
 
 // def builds a rule; HelpURI points at its anchor in docs/rules.md.
-func def(id string, sev finding.Severity, title, hadolint, dockle, rationale, fix string, check func(*checker)) rule {
-	return rule{Rule: finding.Rule{
+func def(id string, sev report.Severity, title, hadolint, dockle, rationale, fix string, check func(*checker)) rule {
+	return rule{Rule: report.Rule{
 		ID: id, Title: title, Severity: sev, Rationale: rationale, Fix: fix,
 		HelpURI: DocsURL + "#" + strings.ToLower(id), Hadolint: hadolint, Dockle: dockle,
 	}, check: check}
 }
 
 const (
-	low    = finding.Low
-	medium = finding.Medium
-	high   = finding.High
-	crit   = finding.Critical
+	low    = report.Low
+	medium = report.Medium
+	high   = report.High
+	crit   = report.Critical
 )
 
 // registry holds every rule, by id. Ids are stable: a rule that goes away leaves a gap.

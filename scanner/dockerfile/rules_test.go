@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/dockerfile"
-	"github.com/imagegate/imagegate/scanner/finding"
 )
 
 // ok is a Dockerfile that follows every rule; cases change it to break one.
@@ -22,7 +22,7 @@ CMD ["app"]
 `
 
 // lintText lints Dockerfile source in a folder that has a .dockerignore (unless noIgnore).
-func lintText(t *testing.T, src string, noIgnore bool) []finding.Finding {
+func lintText(t *testing.T, src string, noIgnore bool) []report.Finding {
 	t.Helper()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "Dockerfile")
@@ -35,7 +35,7 @@ func lintText(t *testing.T, src string, noIgnore bool) []finding.Finding {
 	return dockerfile.Lint(d, dockerfile.Options{})
 }
 
-func ids(fs []finding.Finding) []string {
+func ids(fs []report.Finding) []string {
 	var out []string
 	for _, f := range fs {
 		out = append(out, f.ID)
@@ -334,7 +334,7 @@ func TestOkDockerfileIsClean(t *testing.T) {
 func TestFindingsCarryLocations(t *testing.T) {
 	src := "FROM alpine:3.20\nRUN apk add \\\n    curl\nUSER root\n"
 	fs := lintText(t, src, false)
-	var got *finding.Finding
+	var got *report.Finding
 	for i := range fs {
 		if fs[i].ID == "DF022" {
 			got = &fs[i]
@@ -345,7 +345,7 @@ func TestFindingsCarryLocations(t *testing.T) {
 	assert.Equal(t, 3, got.Location.EndLine)
 	assert.Equal(t, 1, got.Location.StartColumn)
 	assert.Equal(t, len("    curl")+1, got.Location.EndColumn)
-	assert.Equal(t, finding.KindDockerfile, got.Kind)
+	assert.Equal(t, report.KindDockerfile, got.Kind)
 	assert.Equal(t, -1, got.Layer)
 	require.NotNil(t, got.Rule)
 	assert.Equal(t, "DL3018", got.Rule.Hadolint)

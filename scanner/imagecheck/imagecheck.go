@@ -19,7 +19,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/secrets"
 )
@@ -31,60 +31,60 @@ const DocsURL = "https://github.com/imagegate/imagegate/blob/main/docs/image-che
 // data, rarely credentials).
 const MaxSecretFileSize = 2 << 20
 
-func rule(id string, sev finding.Severity, title, dockle, rationale, fix string) *finding.Rule {
-	return &finding.Rule{ID: id, Severity: sev, Title: title, Dockle: dockle, Rationale: rationale, Fix: fix,
+func rule(id string, sev report.Severity, title, dockle, rationale, fix string) *report.Rule {
+	return &report.Rule{ID: id, Severity: sev, Title: title, Dockle: dockle, Rationale: rationale, Fix: fix,
 		HelpURI: DocsURL + "#" + strings.ToLower(id)}
 }
 
 // Rules are the image checks.
 var (
-	RunsAsRoot = rule("IC001", finding.High, "The image runs as root", "CIS-DI-0001",
+	RunsAsRoot = rule("IC001", report.High, "The image runs as root", "CIS-DI-0001",
 		"The image config sets no user, or root: the container's processes run as root.",
 		"Set an unprivileged USER in the final stage of the Dockerfile.")
-	SecretInEnv = rule("IC002", finding.Critical, "Secret in the image's environment", "CIS-DI-0010",
+	SecretInEnv = rule("IC002", report.Critical, "Secret in the image's environment", "CIS-DI-0010",
 		"Env values are part of the image config: anyone who can pull the image reads them.",
 		"Pass secrets at run time; rebuild without the ENV and rotate the secret.")
-	SecretInLabel = rule("IC003", finding.High, "Secret in an image label", "CIS-DI-0010",
+	SecretInLabel = rule("IC003", report.High, "Secret in an image label", "CIS-DI-0010",
 		"Labels are part of the image config: anyone who can pull the image reads them.",
 		"Remove the label, rebuild and rotate the secret.")
-	SecretInHistory = rule("IC004", finding.High, "Secret in the image history", "CIS-DI-0010",
+	SecretInHistory = rule("IC004", report.High, "Secret in the image history", "CIS-DI-0010",
 		"Build arguments and commands are recorded in the history (`docker history`): a secret passed as ARG stays readable.",
 		"Use `RUN --mount=type=secret` for build-time secrets; rebuild and rotate the secret.")
-	AddURLInHistory = rule("IC005", finding.Low, "ADD of a remote URL in the image history", "CIS-DI-0009",
+	AddURLInHistory = rule("IC005", report.Low, "ADD of a remote URL in the image history", "CIS-DI-0009",
 		"A file fetched by ADD at build time was not verified unless a checksum was given.",
 		"Fetch with a verified checksum (`ADD --checksum=...`) or in a RUN that checks it.")
-	NoHealthcheck = rule("IC006", finding.Low, "No HEALTHCHECK in the image", "CIS-DI-0006",
+	NoHealthcheck = rule("IC006", report.Low, "No HEALTHCHECK in the image", "CIS-DI-0006",
 		"Without a health check the runtime cannot tell a hung service from a working one.",
 		"Add a HEALTHCHECK, or rely on your orchestrator's probes and ignore this check.")
-	SensitivePort = rule("IC007", finding.Medium, "Sensitive port exposed", "DKL-DI-0006",
+	SensitivePort = rule("IC007", report.Medium, "Sensitive port exposed", "DKL-DI-0006",
 		"SSH, Telnet and RDP in a container mean remote shells and credentials inside the image.",
 		"Do not run remote shells in containers; use `docker exec` or `kubectl exec`.")
-	SystemVolume = rule("IC008", finding.High, "VOLUME on a system folder", "",
+	SystemVolume = rule("IC008", report.High, "VOLUME on a system folder", "",
 		"A volume over /dev, /proc or /sys shadows the kernel's interfaces inside the container.",
 		"Remove the VOLUME.")
-	SetuidFiles = rule("IC009", finding.Low, "setuid or setgid files", "CIS-DI-0008",
+	SetuidFiles = rule("IC009", report.Low, "setuid or setgid files", "CIS-DI-0008",
 		"setuid and setgid programs are escalation paths if the container is compromised.",
 		"Remove the bits where they are not needed: `RUN chmod a-s /path`.")
-	WorldWritable = rule("IC010", finding.Medium, "World-writable files outside /tmp", "",
+	WorldWritable = rule("IC010", report.Medium, "World-writable files outside /tmp", "",
 		"Any process in the container can change these files, including the service's own code.",
 		"Restrict the permissions (755/644) and chown to the service user.")
-	EmptyPassword = rule("IC011", finding.High, "Account with an empty password", "DKL-LI-0001",
+	EmptyPassword = rule("IC011", report.High, "Account with an empty password", "DKL-LI-0001",
 		"An account without a password in /etc/shadow can be logged into without one.",
 		"Lock the account: `passwd -l user` or `usermod -p '*' user`.")
-	DuplicateIDs = rule("IC012", finding.Medium, "Duplicate user or group IDs", "DKL-LI-0002",
+	DuplicateIDs = rule("IC012", report.Medium, "Duplicate user or group IDs", "DKL-LI-0002",
 		"Two accounts with one ID share each other's files and permissions.",
 		"Give every user and group its own ID.")
-	UnneededFiles = rule("IC013", finding.Low, "Files that do not belong in an image", "DKL-DI-0005",
+	UnneededFiles = rule("IC013", report.Low, "Files that do not belong in an image", "DKL-DI-0005",
 		"Repository data and package caches add size and can leak history or credentials.",
 		"Exclude .git with .dockerignore; clean caches in the same RUN that fills them.")
-	SecretInLayer = rule("IC100", finding.Critical, "Secret in an image layer", "CIS-DI-0010",
+	SecretInLayer = rule("IC100", report.Critical, "Secret in an image layer", "CIS-DI-0010",
 		"A file with a credential in any layer ships with the image, even when a later layer deleted it: anyone who pulls the image can extract it.",
 		"Remove it from the build (use `RUN --mount=type=secret`, .dockerignore), rebuild, and rotate the secret.")
 )
 
 // Rules lists the checks.
-func Rules() []*finding.Rule {
-	return []*finding.Rule{RunsAsRoot, SecretInEnv, SecretInLabel, SecretInHistory, AddURLInHistory, NoHealthcheck,
+func Rules() []*report.Rule {
+	return []*report.Rule{RunsAsRoot, SecretInEnv, SecretInLabel, SecretInHistory, AddURLInHistory, NoHealthcheck,
 		SensitivePort, SystemVolume, SetuidFiles, WorldWritable, EmptyPassword, DuplicateIDs, UnneededFiles, SecretInLayer}
 }
 
@@ -170,33 +170,33 @@ func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
 }
 
 // Check runs every check on the walked image and its config.
-func (a *Analyzer) Check(ctx context.Context, cf *v1.ConfigFile, idx *image.Index) []finding.Finding {
-	var out []finding.Finding
+func (a *Analyzer) Check(ctx context.Context, cf *v1.ConfigFile, idx *image.Index) []report.Finding {
+	var out []report.Finding
 	out = append(out, a.layerSecrets()...)
 	out = append(out, a.configChecks(ctx, cf)...)
 	out = append(out, fileChecks(idx)...)
 	for i := range out {
 		f := &out[i]
 		f.Kind, f.ID, f.Title = kindOf(f.Rule), f.Rule.ID, f.Rule.Title
-		if f.Severity == finding.Unknown {
+		if f.Severity == report.Unknown {
 			f.Severity = f.Rule.Severity
 		}
 		if f.Fingerprint == "" {
-			f.Fingerprint = finding.MakeFingerprint(string(f.Kind), f.Rule.ID, f.Target, f.Message)
+			f.Fingerprint = report.MakeFingerprint(string(f.Kind), f.Rule.ID, f.Target, f.Message)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Severity > out[j].Severity })
 	return out
 }
 
-func kindOf(r *finding.Rule) finding.Kind {
+func kindOf(r *report.Rule) report.Kind {
 	if r == SecretInLayer {
-		return finding.KindSecret
+		return report.KindSecret
 	}
-	return finding.KindImage
+	return report.KindImage
 }
 
-func (a *Analyzer) layerSecrets() []finding.Finding {
+func (a *Analyzer) layerSecrets() []report.Finding {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	sort.Slice(a.found, func(i, j int) bool {
@@ -205,7 +205,7 @@ func (a *Analyzer) layerSecrets() []finding.Finding {
 		}
 		return a.found[i].file.Path < a.found[j].file.Path
 	})
-	var out []finding.Finding
+	var out []report.Finding
 	for _, fsec := range a.found {
 		f := fsec.file
 		for _, m := range fsec.matches {
@@ -213,12 +213,12 @@ func (a *Analyzer) layerSecrets() []finding.Finding {
 			if f.Removed {
 				where += ", deleted or replaced by a later layer but still shipped in layer " + fmt.Sprint(f.Layer)
 			}
-			out = append(out, finding.Finding{
+			out = append(out, report.Finding{
 				Rule:        SecretInLayer,
 				Message:     fmt.Sprintf("%s %s in %s; fingerprint %s", m.Type, m.Masked, where, m.Fingerprint),
 				Target:      f.Path,
 				Layer:       f.Layer,
-				Fingerprint: finding.MakeFingerprint("secret", f.Path, m.Fingerprint),
+				Fingerprint: report.MakeFingerprint("secret", f.Path, m.Fingerprint),
 			})
 		}
 	}
@@ -227,8 +227,8 @@ func (a *Analyzer) layerSecrets() []finding.Finding {
 
 var buildArgs = regexp.MustCompile(`\|\d+ ((?:[A-Za-z_][A-Za-z0-9_]*=(?:"[^"]*"|'[^']*'|\S*) ?)+)`)
 
-func (a *Analyzer) configChecks(ctx context.Context, cf *v1.ConfigFile) []finding.Finding {
-	var out []finding.Finding
+func (a *Analyzer) configChecks(ctx context.Context, cf *v1.ConfigFile) []report.Finding {
+	var out []report.Finding
 	c := cf.Config
 	layer := lastLayer(cf)
 	user := strings.TrimSpace(c.User)
@@ -237,12 +237,12 @@ func (a *Analyzer) configChecks(ctx context.Context, cf *v1.ConfigFile) []findin
 		if shown == "" {
 			shown = "(none: root)"
 		}
-		out = append(out, finding.Finding{Rule: RunsAsRoot, Message: "the image config's user is " + shown, Layer: -1})
+		out = append(out, report.Finding{Rule: RunsAsRoot, Message: "the image config's user is " + shown, Layer: -1})
 	}
 	for _, e := range c.Env {
 		k, v, _ := strings.Cut(e, "=")
 		if msg, ok := a.secretValue(ctx, k, v); ok {
-			out = append(out, finding.Finding{Rule: SecretInEnv, Message: "Env " + k + ": " + msg, Layer: layer})
+			out = append(out, report.Finding{Rule: SecretInEnv, Message: "Env " + k + ": " + msg, Layer: layer})
 		}
 	}
 	keys := make([]string, 0, len(c.Labels))
@@ -252,7 +252,7 @@ func (a *Analyzer) configChecks(ctx context.Context, cf *v1.ConfigFile) []findin
 	sort.Strings(keys)
 	for _, k := range keys {
 		if msg, ok := a.secretValue(ctx, k, c.Labels[k]); ok {
-			out = append(out, finding.Finding{Rule: SecretInLabel, Message: "label " + k + ": " + msg, Layer: -1})
+			out = append(out, report.Finding{Rule: SecretInLabel, Message: "label " + k + ": " + msg, Layer: -1})
 		}
 	}
 	li := 0
@@ -267,16 +267,16 @@ func (a *Analyzer) configChecks(ctx context.Context, cf *v1.ConfigFile) []findin
 				k, v, _ := strings.Cut(kv, "=")
 				if msg, ok := a.secretValue(ctx, k, strings.Trim(v, `"'`)); ok {
 					red := a.Redact(ctx, h.CreatedBy)
-					out = append(out, finding.Finding{Rule: SecretInHistory, Message: "build argument " + k + " in `" + short(red) + "`: " + msg, Layer: hl, Instruction: red})
+					out = append(out, report.Finding{Rule: SecretInHistory, Message: "build argument " + k + " in `" + short(red) + "`: " + msg, Layer: hl, Instruction: red})
 				}
 			}
 		}
 		if strings.Contains(h.CreatedBy, "ADD http://") || strings.Contains(h.CreatedBy, "ADD https://") {
-			out = append(out, finding.Finding{Rule: AddURLInHistory, Message: "`" + short(h.CreatedBy) + "`", Layer: hl, Instruction: h.CreatedBy})
+			out = append(out, report.Finding{Rule: AddURLInHistory, Message: "`" + short(h.CreatedBy) + "`", Layer: hl, Instruction: h.CreatedBy})
 		}
 	}
 	if c.Healthcheck == nil || len(c.Healthcheck.Test) == 0 {
-		out = append(out, finding.Finding{Rule: NoHealthcheck, Message: "the image config has no health check", Layer: -1})
+		out = append(out, report.Finding{Rule: NoHealthcheck, Message: "the image config has no health check", Layer: -1})
 	}
 	ports := make([]string, 0, len(c.ExposedPorts))
 	for p := range c.ExposedPorts {
@@ -286,14 +286,14 @@ func (a *Analyzer) configChecks(ctx context.Context, cf *v1.ConfigFile) []findin
 	for _, p := range ports {
 		n, _, _ := strings.Cut(p, "/")
 		if name, ok := map[string]string{"22": "SSH", "23": "Telnet", "3389": "RDP"}[n]; ok {
-			out = append(out, finding.Finding{Rule: SensitivePort, Message: "exposes " + p + " (" + name + ")", Layer: -1})
+			out = append(out, report.Finding{Rule: SensitivePort, Message: "exposes " + p + " (" + name + ")", Layer: -1})
 		}
 	}
 	for v := range c.Volumes {
 		clean := path.Clean("/" + v)
 		for _, sys := range []string{"/dev", "/proc", "/sys"} {
 			if clean == sys || strings.HasPrefix(clean, sys+"/") {
-				out = append(out, finding.Finding{Rule: SystemVolume, Message: "VOLUME " + v, Layer: -1})
+				out = append(out, report.Finding{Rule: SystemVolume, Message: "VOLUME " + v, Layer: -1})
 			}
 		}
 	}
@@ -349,8 +349,8 @@ func (a *Analyzer) secretValue(ctx context.Context, name, value string) (string,
 	return "", false
 }
 
-func fileChecks(idx *image.Index) []finding.Finding {
-	var out []finding.Finding
+func fileChecks(idx *image.Index) []report.Finding {
+	var out []report.Finding
 	var setuid, writable, unneeded []string
 	unneededLayer := -1
 	for _, f := range idx.Files() {
@@ -368,13 +368,13 @@ func fileChecks(idx *image.Index) []finding.Finding {
 		}
 	}
 	if len(setuid) > 0 {
-		out = append(out, finding.Finding{Rule: SetuidFiles, Message: fmt.Sprintf("%d setuid/setgid files: %s", len(setuid), list(setuid)), Layer: -1})
+		out = append(out, report.Finding{Rule: SetuidFiles, Message: fmt.Sprintf("%d setuid/setgid files: %s", len(setuid), list(setuid)), Layer: -1})
 	}
 	if len(writable) > 0 {
-		out = append(out, finding.Finding{Rule: WorldWritable, Message: fmt.Sprintf("%d world-writable entries: %s", len(writable), list(writable)), Layer: -1})
+		out = append(out, report.Finding{Rule: WorldWritable, Message: fmt.Sprintf("%d world-writable entries: %s", len(writable), list(writable)), Layer: -1})
 	}
 	if len(unneeded) > 0 {
-		out = append(out, finding.Finding{Rule: UnneededFiles, Message: list(unneeded), Layer: unneededLayer})
+		out = append(out, report.Finding{Rule: UnneededFiles, Message: list(unneeded), Layer: unneededLayer})
 	}
 	out = append(out, accountChecks(idx)...)
 	return out
@@ -397,8 +397,8 @@ func list(items []string) string {
 }
 
 // accountChecks reads /etc/shadow, /etc/passwd and /etc/group.
-func accountChecks(idx *image.Index) []finding.Finding {
-	var out []finding.Finding
+func accountChecks(idx *image.Index) []report.Finding {
+	var out []report.Finding
 	read := func(p string) (*image.File, [][]string) {
 		f, ok := idx.Stat(p)
 		if !ok || !f.Retained {
@@ -423,7 +423,7 @@ func accountChecks(idx *image.Index) []finding.Finding {
 			}
 		}
 		if len(empty) > 0 {
-			out = append(out, finding.Finding{Rule: EmptyPassword, Message: "no password for " + strings.Join(empty, ", "), Target: "etc/shadow", Layer: f.Layer})
+			out = append(out, report.Finding{Rule: EmptyPassword, Message: "no password for " + strings.Join(empty, ", "), Target: "etc/shadow", Layer: f.Layer})
 		}
 	}
 	for _, spec := range []struct{ path, what string }{{"etc/passwd", "UID"}, {"etc/group", "GID"}} {
@@ -443,7 +443,7 @@ func accountChecks(idx *image.Index) []finding.Finding {
 		}
 		for _, id := range order {
 			if names := byID[id]; len(names) > 1 {
-				out = append(out, finding.Finding{Rule: DuplicateIDs, Message: fmt.Sprintf("%s %s is shared by %s in /%s", spec.what, id, strings.Join(names, ", "), spec.path), Target: spec.path, Layer: f.Layer})
+				out = append(out, report.Finding{Rule: DuplicateIDs, Message: fmt.Sprintf("%s %s is shared by %s in /%s", spec.what, id, strings.Join(names, ", "), spec.path), Target: spec.path, Layer: f.Layer})
 			}
 		}
 	}

@@ -12,12 +12,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imagegate/imagegate/internal/imagetest"
-	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/imagecheck"
 )
 
-func check(t *testing.T, cfg func(*v1.ConfigFile), steps ...imagetest.Step) []finding.Finding {
+func check(t *testing.T, cfg func(*v1.ConfigFile), steps ...imagetest.Step) []report.Finding {
 	t.Helper()
 	img := imagetest.Image(t, "linux/amd64", steps...)
 	if cfg != nil {
@@ -37,8 +37,8 @@ func check(t *testing.T, cfg func(*v1.ConfigFile), steps ...imagetest.Step) []fi
 	return a.Check(context.Background(), cf, idx)
 }
 
-func byID(fs []finding.Finding) map[string]finding.Finding {
-	out := map[string]finding.Finding{}
+func byID(fs []report.Finding) map[string]report.Finding {
+	out := map[string]report.Finding{}
 	for _, f := range fs {
 		out[f.ID] = f
 	}
@@ -128,9 +128,9 @@ func TestSecretsInEveryLayer(t *testing.T) {
 			imagetest.File("data/blob.bin", append([]byte{0, 1, 2}, []byte(key)...)), // binary: not searched
 			imagetest.File("usr/share/doc/example/README", []byte(key)))},            // documentation: not searched
 	)
-	var got []finding.Finding
+	var got []report.Finding
 	for _, f := range fs {
-		if f.Kind == finding.KindSecret {
+		if f.Kind == report.KindSecret {
 			got = append(got, f)
 		}
 	}
@@ -139,7 +139,7 @@ func TestSecretsInEveryLayer(t *testing.T) {
 	assert.Equal(t, "root/.ssh/id_ed25519", got[0].Target)
 	assert.Contains(t, got[0].Message, "deleted or replaced by a later layer")
 	assert.NotContains(t, got[0].Message, "b3BlbnNzaC1")
-	assert.Equal(t, finding.Critical, got[0].Severity)
+	assert.Equal(t, report.Critical, got[0].Severity)
 }
 
 // The secret scan reads at most MaxSecretBytes of text per image; what it skips is a
@@ -162,7 +162,7 @@ func TestSecretBudget(t *testing.T) {
 		require.NoError(t, err)
 		n := 0
 		for _, f := range a.Check(context.Background(), cf, idx) {
-			if f.Kind == finding.KindSecret {
+			if f.Kind == report.KindSecret {
 				n++
 			}
 		}

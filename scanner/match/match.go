@@ -13,7 +13,7 @@ import (
 	"github.com/google/osv-scalibr/semantic"
 	"github.com/ossf/osv-schema/bindings/go/osvschema"
 
-	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/inventory"
 	"github.com/imagegate/imagegate/scanner/vulndb"
 )
@@ -32,7 +32,7 @@ type Options struct {
 
 // Result is what matching found.
 type Result struct {
-	Findings []finding.Finding
+	Findings []report.Finding
 	// Unchecked counts packages per ecosystem that had no data to match against.
 	Unchecked map[string]int
 	Warnings  []string
@@ -58,8 +58,8 @@ func query(p inventory.Package) (name, version string) {
 type hit struct {
 	record *osvschema.Vulnerability
 	fixed  []string
-	cvss   *finding.Score
-	ecoSev finding.Severity
+	cvss   *report.Score
+	ecoSev report.Severity
 }
 
 // Match looks up every package and returns one finding per vulnerability per package.
@@ -157,7 +157,7 @@ func ids(r *osvschema.Vulnerability) []string {
 
 // merge turns a package's hits into findings, one per vulnerability: records that share
 // an id (aliases, upstream) are the same vulnerability.
-func merge(p inventory.Package, name, version string, hits []hit) []finding.Finding {
+func merge(p inventory.Package, name, version string, hits []hit) []report.Finding {
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].record.GetId() < hits[j].record.GetId() })
 	parent := make([]int, len(hits))
 	for i := range parent {
@@ -190,14 +190,14 @@ func merge(p inventory.Package, name, version string, hits []hit) []finding.Find
 		}
 		groups[root] = append(groups[root], h)
 	}
-	var out []finding.Finding
+	var out []report.Finding
 	for _, root := range order {
 		out = append(out, build(p, name, version, groups[root]))
 	}
 	return out
 }
 
-func build(p inventory.Package, name, version string, group []hit) finding.Finding {
+func build(p inventory.Package, name, version string, group []hit) report.Finding {
 	all := map[string]bool{}
 	var cves, recordIDs []string
 	for _, h := range group {
@@ -224,12 +224,12 @@ func build(p inventory.Package, name, version string, group []hit) finding.Findi
 	}
 	sort.Strings(aliases)
 
-	f := finding.Finding{
-		Kind:    finding.KindVulnerability,
+	f := report.Finding{
+		Kind:    report.KindVulnerability,
 		ID:      primary,
 		Aliases: aliases,
 		Layer:   p.Layer,
-		Package: &finding.Package{
+		Package: &report.PackageRef{
 			Name:      p.Name,
 			Version:   p.Version,
 			Ecosystem: p.Ecosystem,
@@ -271,15 +271,15 @@ func build(p inventory.Package, name, version string, group []hit) finding.Findi
 	if len(p.Locations) > 0 {
 		loc = p.Locations[0]
 	}
-	f.Fingerprint = finding.MakeFingerprint(string(f.Kind), f.ID, vulndb.BaseEcosystem(p.Ecosystem), p.Name, loc)
+	f.Fingerprint = report.MakeFingerprint(string(f.Kind), f.ID, vulndb.BaseEcosystem(p.Ecosystem), p.Name, loc)
 	return f
 }
 
 // preferredScore takes, among the group's vectors of the most preferred CVSS version
 // present, the highest score.
-func preferredScore(group []hit) *finding.Score {
+func preferredScore(group []hit) *report.Score {
 	for _, version := range []string{"3.1", "3.0", "4.0", "2.0"} {
-		var best *finding.Score
+		var best *report.Score
 		for _, h := range group {
 			if h.cvss != nil && h.cvss.Version == version && (best == nil || h.cvss.Score > best.Score) {
 				best = h.cvss

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imagegate/imagegate/internal/imagetest"
-	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/inventory"
 	"github.com/imagegate/imagegate/scanner/match"
@@ -32,7 +32,7 @@ func recordStore(t *testing.T) *vulndb.Store {
 	return s
 }
 
-func run(t *testing.T, s *vulndb.Store, pkgs ...inventory.Package) []finding.Finding {
+func run(t *testing.T, s *vulndb.Store, pkgs ...inventory.Package) []report.Finding {
 	t.Helper()
 	res, err := match.Match(context.Background(), s, pkgs, match.Options{})
 	require.NoError(t, err)
@@ -118,13 +118,13 @@ func TestSeverityFromCVSS(t *testing.T) {
 	// GHSA-35jh-r3h4-6jhm carries CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H, base score 7.2.
 	assert.Equal(t, "3.1", got[0].CVSS.Version)
 	assert.InDelta(t, 7.2, got[0].CVSS.Score, 0.001)
-	assert.Equal(t, finding.High, got[0].Severity)
+	assert.Equal(t, report.High, got[0].Severity)
 	assert.Equal(t, "cvss", got[0].SeveritySource)
 
 	// Debian records carry no severity at all.
 	got = run(t, s, inventory.Package{Ecosystem: "Debian:11", Name: "libnss3", Version: "2:3.61-1+deb11u1", SourceName: "nss", SourceVersion: "2:3.61-1+deb11u1"})
 	require.Len(t, got, 1)
-	assert.Equal(t, finding.Unknown, got[0].Severity)
+	assert.Equal(t, report.Unknown, got[0].Severity)
 	assert.Nil(t, got[0].CVSS)
 }
 

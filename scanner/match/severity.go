@@ -10,11 +10,11 @@ import (
 	gocvss40 "github.com/pandatix/go-cvss/40"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/report"
 )
 
 // cvssScore computes the base score of a CVSS vector with go-cvss.
-func cvssScore(t osvschema.Severity_Type, vector string) (*finding.Score, bool) {
+func cvssScore(t osvschema.Severity_Type, vector string) (*report.Score, bool) {
 	switch t {
 	case osvschema.Severity_CVSS_V3:
 		if strings.HasPrefix(vector, "CVSS:3.0/") {
@@ -22,41 +22,41 @@ func cvssScore(t osvschema.Severity_Type, vector string) (*finding.Score, bool) 
 			if err != nil {
 				return nil, false
 			}
-			return &finding.Score{Version: "3.0", Vector: vector, Score: c.BaseScore()}, true
+			return &report.Score{Version: "3.0", Vector: vector, Score: c.BaseScore()}, true
 		}
 		c, err := gocvss31.ParseVector(vector)
 		if err != nil {
 			return nil, false
 		}
-		return &finding.Score{Version: "3.1", Vector: vector, Score: c.BaseScore()}, true
+		return &report.Score{Version: "3.1", Vector: vector, Score: c.BaseScore()}, true
 	case osvschema.Severity_CVSS_V4:
 		c, err := gocvss40.ParseVector(vector)
 		if err != nil {
 			return nil, false
 		}
-		return &finding.Score{Version: "4.0", Vector: vector, Score: c.Score()}, true
+		return &report.Score{Version: "4.0", Vector: vector, Score: c.Score()}, true
 	case osvschema.Severity_CVSS_V2:
 		c, err := gocvss20.ParseVector(vector)
 		if err != nil {
 			return nil, false
 		}
-		return &finding.Score{Version: "2.0", Vector: vector, Score: c.BaseScore()}, true
+		return &report.Score{Version: "2.0", Vector: vector, Score: c.BaseScore()}, true
 	}
 	return nil, false
 }
 
 // severityFromScore maps a CVSS base score to its qualitative rating (a score of 0.0,
 // "None", counts as Low: the advisory still exists).
-func severityFromScore(s float64) finding.Severity {
+func severityFromScore(s float64) report.Severity {
 	switch {
 	case s >= 9.0:
-		return finding.Critical
+		return report.Critical
 	case s >= 7.0:
-		return finding.High
+		return report.High
 	case s >= 4.0:
-		return finding.Medium
+		return report.Medium
 	default:
-		return finding.Low
+		return report.Low
 	}
 }
 
@@ -66,7 +66,7 @@ var cvssPreference = []osvschema.Severity_Type{osvschema.Severity_CVSS_V3, osvsc
 
 // bestCVSS picks the preferred vector among the affected entry's severities (which are
 // specific to the package) and then the record's.
-func bestCVSS(v *osvschema.Vulnerability, a *osvschema.Affected) *finding.Score {
+func bestCVSS(v *osvschema.Vulnerability, a *osvschema.Affected) *report.Score {
 	for _, list := range [][]*osvschema.Severity{a.GetSeverity(), v.GetSeverity()} {
 		for _, t := range cvssPreference {
 			for _, s := range list {
@@ -86,31 +86,31 @@ func bestCVSS(v *osvschema.Vulnerability, a *osvschema.Affected) *finding.Score 
 // ecosystemSeverity reads the qualitative severity a database records outside CVSS:
 // GitHub's database_specific.severity (LOW, MODERATE, HIGH, CRITICAL), Ubuntu's and
 // others' ecosystem_specific.severity or priorities, Red Hat style Important/Moderate.
-func ecosystemSeverity(v *osvschema.Vulnerability, a *osvschema.Affected) finding.Severity {
+func ecosystemSeverity(v *osvschema.Vulnerability, a *osvschema.Affected) report.Severity {
 	for _, st := range []*structpb.Struct{a.GetEcosystemSpecific(), a.GetDatabaseSpecific(), v.GetDatabaseSpecific()} {
 		for _, key := range []string{"severity", "priority", "urgency"} {
 			f, ok := st.GetFields()[key]
 			if !ok {
 				continue
 			}
-			if s := qualitative(f.GetStringValue()); s != finding.Unknown {
+			if s := qualitative(f.GetStringValue()); s != report.Unknown {
 				return s
 			}
 		}
 	}
-	return finding.Unknown
+	return report.Unknown
 }
 
-func qualitative(s string) finding.Severity {
+func qualitative(s string) report.Severity {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "critical":
-		return finding.Critical
+		return report.Critical
 	case "high", "important":
-		return finding.High
+		return report.High
 	case "medium", "moderate":
-		return finding.Medium
+		return report.Medium
 	case "low", "negligible", "unimportant":
-		return finding.Low
+		return report.Low
 	}
-	return finding.Unknown
+	return report.Unknown
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/google/osv-scalibr/semantic"
 	"github.com/package-url/packageurl-go"
 
-	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/report"
 )
 
 // Ignore is one accepted finding pattern from .imagegate.yaml. Every field given must
@@ -81,7 +81,7 @@ func (ig Ignore) Expired(now time.Time) bool {
 }
 
 // Matches reports whether the entry covers f.
-func (ig Ignore) Matches(f *finding.Finding) bool {
+func (ig Ignore) Matches(f *report.Finding) bool {
 	if ig.ID != "" && !containsFold(f.IDs(), ig.ID) {
 		return false
 	}
@@ -106,7 +106,7 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-func (ig Ignore) matchesPackage(p *finding.Package) bool {
+func (ig Ignore) matchesPackage(p *report.PackageRef) bool {
 	if p == nil || p.PURL == "" {
 		return false
 	}
@@ -149,7 +149,7 @@ func (ig Ignore) matchesPackage(p *finding.Package) bool {
 	return true
 }
 
-func (ig Ignore) matchesPath(f *finding.Finding) bool {
+func (ig Ignore) matchesPath(f *report.Finding) bool {
 	var paths []string
 	if f.Package != nil {
 		paths = append(paths, f.Package.Locations...)

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/imagegate/imagegate/scanner/finding"
+	"github.com/imagegate/imagegate/report"
 )
 
 // Policy is what the gate checks.
 type Policy struct {
 	// Threshold is the lowest severity that fails the gate. Findings of UNKNOWN severity
 	// (advisories that carry none) fail only at the lowest threshold, LOW.
-	Threshold finding.Severity
+	Threshold report.Severity
 	// FailOnIssues makes findings at or above the threshold fail the gate; without it the
 	// gate reports them and passes.
 	FailOnIssues bool
@@ -33,15 +33,15 @@ type Policy struct {
 }
 
 // Default is the policy when nothing is configured: fail on any finding.
-var Default = Policy{Threshold: finding.Low, FailOnIssues: true}
+var Default = Policy{Threshold: report.Low, FailOnIssues: true}
 
 // Verdict is the gate's decision.
 type Verdict struct {
 	// Pass is false when findings at or above the threshold exist and FailOnIssues is on.
 	Pass bool `json:"pass"`
 	// Threshold and FailOnIssues echo the policy.
-	Threshold    finding.Severity `json:"threshold"`
-	FailOnIssues bool             `json:"failOnIssues"`
+	Threshold    report.Severity `json:"threshold"`
+	FailOnIssues bool            `json:"failOnIssues"`
 	// AtOrAboveThreshold counts the findings that meet the threshold and are not
 	// suppressed.
 	AtOrAboveThreshold int `json:"atOrAboveThreshold"`
@@ -68,9 +68,9 @@ func (v Verdict) Failed() string {
 }
 
 // Meets reports whether a finding of severity s meets the threshold.
-func (p Policy) Meets(s finding.Severity) bool {
-	if s == finding.Unknown {
-		return p.Threshold <= finding.Low
+func (p Policy) Meets(s report.Severity) bool {
+	if s == report.Unknown {
+		return p.Threshold <= report.Low
 	}
 	return s >= p.Threshold
 }
@@ -78,7 +78,7 @@ func (p Policy) Meets(s finding.Severity) bool {
 // Apply marks suppressed findings, filters (or marks) those below the threshold, and
 // decides the verdict. The returned findings are what every report shows; warnings say
 // which ignore entries have expired.
-func Apply(findings []finding.Finding, p Policy) ([]finding.Finding, Verdict, []string) {
+func Apply(findings []report.Finding, p Policy) ([]report.Finding, Verdict, []string) {
 	now := p.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -93,10 +93,10 @@ func Apply(findings []finding.Finding, p Policy) ([]finding.Finding, Verdict, []
 		active = append(active, ig)
 	}
 	v := Verdict{Threshold: p.Threshold, FailOnIssues: p.FailOnIssues, Counts: map[string]int{}}
-	for s := finding.Unknown; s <= finding.Critical; s++ {
+	for s := report.Unknown; s <= report.Critical; s++ {
 		v.Counts[s.String()] = 0
 	}
-	out := make([]finding.Finding, 0, len(findings))
+	out := make([]report.Finding, 0, len(findings))
 	for _, f := range findings {
 		f.Suppressed, f.BelowThreshold = suppression(&f, active, p), false
 		if !p.Meets(f.Severity) {
@@ -118,13 +118,13 @@ func Apply(findings []finding.Finding, p Policy) ([]finding.Finding, Verdict, []
 	return out, v, warnings
 }
 
-func suppression(f *finding.Finding, ignores []Ignore, p Policy) *finding.Suppression {
+func suppression(f *report.Finding, ignores []Ignore, p Policy) *report.Suppression {
 	for _, ig := range ignores {
 		if ig.Matches(f) {
-			return &finding.Suppression{Kind: "ignore", Reason: ig.Reason, Source: ig.Source, Expires: ig.Expires}
+			return &report.Suppression{Kind: "ignore", Reason: ig.Reason, Source: ig.Source, Expires: ig.Expires}
 		}
 	}
-	if f.Kind == finding.KindVulnerability {
+	if f.Kind == report.KindVulnerability {
 		for _, doc := range p.VEX {
 			if s, ok := doc.match(f, p.ImageIDs); ok {
 				return s

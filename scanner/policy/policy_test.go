@@ -10,37 +10,37 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/policy"
 )
 
-func vuln(id string, sev finding.Severity, name, version, purl string, aliases ...string) finding.Finding {
-	return finding.Finding{
-		Kind: finding.KindVulnerability, ID: id, Aliases: aliases, Severity: sev, Layer: 1,
-		Package: &finding.Package{Name: name, Version: version, Ecosystem: "npm", PURL: purl, Locations: []string{"usr/src/app/node_modules/" + name + "/package.json"}},
+func vuln(id string, sev report.Severity, name, version, purl string, aliases ...string) report.Finding {
+	return report.Finding{
+		Kind: report.KindVulnerability, ID: id, Aliases: aliases, Severity: sev, Layer: 1,
+		Package: &report.PackageRef{Name: name, Version: version, Ecosystem: "npm", PURL: purl, Locations: []string{"usr/src/app/node_modules/" + name + "/package.json"}},
 	}
 }
 
-func rule(id string, sev finding.Severity) finding.Finding {
-	return finding.Finding{Kind: finding.KindDockerfile, ID: id, Severity: sev, Layer: -1,
-		Rule: &finding.Rule{ID: id}, Location: &finding.Location{Path: "build/Dockerfile", StartLine: 3, EndLine: 3}}
+func rule(id string, sev report.Severity) report.Finding {
+	return report.Finding{Kind: report.KindDockerfile, ID: id, Severity: sev, Layer: -1,
+		Rule: &report.Rule{ID: id}, Location: &report.Location{Path: "build/Dockerfile", StartLine: 3, EndLine: 3}}
 }
 
 var now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-func sample() []finding.Finding {
-	return []finding.Finding{
-		vuln("CVE-2021-44906", finding.Critical, "minimist", "1.2.5", "pkg:npm/minimist@1.2.5", "GHSA-xvch-5gv4-984h"),
-		vuln("CVE-2022-24999", finding.High, "qs", "6.7.0", "pkg:npm/qs@6.7.0"),
-		vuln("CVE-2020-28168", finding.Medium, "axios", "0.21.0", "pkg:npm/axios@0.21.0"),
-		vuln("CVE-2024-0001", finding.Unknown, "lodash", "4.17.20", "pkg:npm/lodash@4.17.20"),
-		rule("DF003", finding.Medium),
-		rule("DF017", finding.Low),
+func sample() []report.Finding {
+	return []report.Finding{
+		vuln("CVE-2021-44906", report.Critical, "minimist", "1.2.5", "pkg:npm/minimist@1.2.5", "GHSA-xvch-5gv4-984h"),
+		vuln("CVE-2022-24999", report.High, "qs", "6.7.0", "pkg:npm/qs@6.7.0"),
+		vuln("CVE-2020-28168", report.Medium, "axios", "0.21.0", "pkg:npm/axios@0.21.0"),
+		vuln("CVE-2024-0001", report.Unknown, "lodash", "4.17.20", "pkg:npm/lodash@4.17.20"),
+		rule("DF003", report.Medium),
+		rule("DF017", report.Low),
 	}
 }
 
-func ids(fs []finding.Finding) []string {
+func ids(fs []report.Finding) []string {
 	var out []string
 	for _, f := range fs {
 		out = append(out, f.ID)
@@ -50,7 +50,7 @@ func ids(fs []finding.Finding) []string {
 
 func TestThresholdAndReportAll(t *testing.T) {
 	cases := []struct {
-		threshold finding.Severity
+		threshold report.Severity
 		reportAll bool
 		failOn    bool
 		reported  []string
@@ -58,11 +58,11 @@ func TestThresholdAndReportAll(t *testing.T) {
 		meets     int
 		pass      bool
 	}{
-		{finding.Low, false, true, ids(sample()), nil, 6, false},
-		{finding.Medium, false, true, []string{"CVE-2021-44906", "CVE-2022-24999", "CVE-2020-28168", "DF003"}, nil, 4, false},
-		{finding.Critical, false, true, []string{"CVE-2021-44906"}, nil, 1, false},
-		{finding.Critical, true, true, ids(sample()), []string{"CVE-2022-24999", "CVE-2020-28168", "CVE-2024-0001", "DF003", "DF017"}, 1, false},
-		{finding.High, false, false, []string{"CVE-2021-44906", "CVE-2022-24999"}, nil, 2, true},
+		{report.Low, false, true, ids(sample()), nil, 6, false},
+		{report.Medium, false, true, []string{"CVE-2021-44906", "CVE-2022-24999", "CVE-2020-28168", "DF003"}, nil, 4, false},
+		{report.Critical, false, true, []string{"CVE-2021-44906"}, nil, 1, false},
+		{report.Critical, true, true, ids(sample()), []string{"CVE-2022-24999", "CVE-2020-28168", "CVE-2024-0001", "DF003", "DF017"}, 1, false},
+		{report.High, false, false, []string{"CVE-2021-44906", "CVE-2022-24999"}, nil, 2, true},
 	}
 	for _, c := range cases {
 		out, v, _ := policy.Apply(sample(), policy.Policy{Threshold: c.threshold, ReportAll: c.reportAll, FailOnIssues: c.failOn, Now: now})
@@ -80,7 +80,7 @@ func TestThresholdAndReportAll(t *testing.T) {
 }
 
 func TestIgnoresAndExpiry(t *testing.T) {
-	p := policy.Policy{Threshold: finding.Low, FailOnIssues: true, Now: now, Ignores: []policy.Ignore{
+	p := policy.Policy{Threshold: report.Low, FailOnIssues: true, Now: now, Ignores: []policy.Ignore{
 		{ID: "GHSA-xvch-5gv4-984h", Reason: "flags only", Source: "a.yaml:2"},                              // by alias
 		{Package: "pkg:npm/qs", Versions: ">=6.0.0, <6.7.3", Reason: "front end only", Source: "a.yaml:5"}, // by purl range
 		{Package: "pkg:npm/axios", Versions: "<0.21.0", Reason: "older only", Source: "a.yaml:8"},          // does not cover 0.21.0
@@ -129,14 +129,14 @@ func TestIgnoreValidation(t *testing.T) {
 func TestVEX(t *testing.T) {
 	doc, err := policy.LoadVEX(filepath.Join(imagetest.RepoRoot(t), "testdata", "demo", "demo.openvex.json"))
 	require.NoError(t, err)
-	fs := []finding.Finding{
-		{Kind: finding.KindVulnerability, ID: "CVE-2023-45288", Aliases: []string{"GO-2024-2687"}, Severity: finding.Unknown,
-			Package: &finding.Package{Name: "stdlib", Version: "1.22.0", Ecosystem: "Go", PURL: "pkg:golang/stdlib@1.22.0"}},
-		{Kind: finding.KindVulnerability, ID: "GO-2024-2687-other", Aliases: []string{"CVE-2023-45288"}, Severity: finding.High,
-			Package: &finding.Package{Name: "stdlib", Version: "1.21.0", Ecosystem: "Go", PURL: "pkg:golang/stdlib@1.21.0"}},
-		vuln("CVE-2024-45590", finding.High, "body-parser", "1.19.0", "pkg:npm/body-parser@1.19.0"),
+	fs := []report.Finding{
+		{Kind: report.KindVulnerability, ID: "CVE-2023-45288", Aliases: []string{"GO-2024-2687"}, Severity: report.Unknown,
+			Package: &report.PackageRef{Name: "stdlib", Version: "1.22.0", Ecosystem: "Go", PURL: "pkg:golang/stdlib@1.22.0"}},
+		{Kind: report.KindVulnerability, ID: "GO-2024-2687-other", Aliases: []string{"CVE-2023-45288"}, Severity: report.High,
+			Package: &report.PackageRef{Name: "stdlib", Version: "1.21.0", Ecosystem: "Go", PURL: "pkg:golang/stdlib@1.21.0"}},
+		vuln("CVE-2024-45590", report.High, "body-parser", "1.19.0", "pkg:npm/body-parser@1.19.0"),
 	}
-	out, v, _ := policy.Apply(fs, policy.Policy{Threshold: finding.Low, FailOnIssues: true, VEX: []*policy.VEX{doc}, Now: now})
+	out, v, _ := policy.Apply(fs, policy.Policy{Threshold: report.Low, FailOnIssues: true, VEX: []*policy.VEX{doc}, Now: now})
 	require.NotNil(t, out[0].Suppressed)
 	assert.Equal(t, "vex", out[0].Suppressed.Kind)
 	assert.Contains(t, out[0].Suppressed.Reason, "not_affected: vulnerable_code_not_in_execute_path")

@@ -9,8 +9,8 @@ import (
 
 	"github.com/openvex/go-vex/pkg/vex"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/scanner/finding"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
@@ -68,7 +68,7 @@ func jsonErrorLine(data []byte, err error) int {
 
 // match finds the statement that settles f: a not_affected or fixed statement for one of
 // its ids, about the image (product) or the package (product or subcomponent).
-func (v *VEX) match(f *finding.Finding, imageIDs []string) (*finding.Suppression, bool) {
+func (v *VEX) match(f *report.Finding, imageIDs []string) (*report.Suppression, bool) {
 	pkg := ""
 	if f.Package != nil {
 		pkg = f.Package.PURL
@@ -106,7 +106,7 @@ func (v *VEX) match(f *finding.Finding, imageIDs []string) (*finding.Suppression
 			} else {
 				src += fmt.Sprintf(" statement %d", i+1)
 			}
-			return &finding.Suppression{Kind: "vex", Reason: reason, Source: src}, true
+			return &report.Suppression{Kind: "vex", Reason: reason, Source: src}, true
 		}
 	}
 	return nil, false

@@ -1,5 +1,8 @@
-// Package finding is the model every check produces and every reporter reads.
-package finding
+// Package report is the model every part of imagegate shares: what a scan found (Result,
+// Finding of every kind, Package, OS, Layer, Verdict) and the tool's Version. It imports
+// only the standard library, so reporters and front ends depend on it and never on the
+// scanner that fills it.
+package report
 
 import (
 	"crypto/sha256"
@@ -95,8 +98,8 @@ type Score struct {
 	Source  string  `json:"source"` // the record the vector came from
 }
 
-// Package is the package a finding is about.
-type Package struct {
+// PackageRef names the package a finding is about.
+type PackageRef struct {
 	Name      string   `json:"name"`
 	Version   string   `json:"version"`
 	Ecosystem string   `json:"ecosystem"`
@@ -119,9 +122,9 @@ type Finding struct {
 	Severity Severity `json:"severity"`
 	// SeveritySource says where the severity came from: "cvss" or the record's ecosystem
 	// severity ("ecosystem"); empty when unknown.
-	SeveritySource string   `json:"severitySource,omitempty"`
-	CVSS           *Score   `json:"cvss,omitempty"`
-	Package        *Package `json:"package,omitempty"`
+	SeveritySource string      `json:"severitySource,omitempty"`
+	CVSS           *Score      `json:"cvss,omitempty"`
+	Package        *PackageRef `json:"package,omitempty"`
 	// FixedVersions lists the versions that fix the problem for this package; empty when
 	// no fix is known.
 	FixedVersions []string `json:"fixedVersions,omitempty"`
