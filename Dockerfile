@@ -19,7 +19,7 @@ COPY scanner/ scanner/
 ARG TARGETOS=linux
 ARG TARGETARCH=amd64
 ARG VERSION=0.1.0-dev
-RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags="-s -w -X github.com/imagegate/imagegate/scanner.Version=${VERSION}" -o /out/imagegate ./cmd/imagegate
+RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags="-s -w -X github.com/imagegate/imagegate/report.Version=${VERSION}" -o /out/imagegate ./cmd/imagegate
 
 FROM gcr.io/distroless/static-debian12:nonroot@sha256:d093aa3e30dbadd3efe1310db061a14da60299baff8450a17fe0ccc514a16639 AS action
 COPY --from=build /out/imagegate /imagegate

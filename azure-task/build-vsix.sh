@@ -15,7 +15,7 @@ for target in $platforms; do
   exe=imagegate; [ "$os" = windows ] && exe=imagegate.exe
   echo "building $os/$arch"
   (cd "$root" && CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath \
-    -ldflags "-s -w -X github.com/imagegate/imagegate/scanner.Version=$version" \
+    -ldflags "-s -w -X github.com/imagegate/imagegate/report.Version=$version" \
     -o "$out/task/bin/$os-$arch/$exe" ./cmd/imagegate)
 done
 cp "$root/task.json" "$root/azure-task/index.js" "$root/azure-task/package.json" "$root/azure-task/package-lock.json" "$out/task/"

@@ -90,7 +90,7 @@ type Host interface {
 	Summary(markdown string, file string) error
 	SetOutputs(outs []Output) error
 	// Publish hands the report files to the CI (artifacts, pull request comments).
-	Publish(ctx context.Context, st *inputs.Settings, res *scanner.Result, files Files) error
+	Publish(ctx context.Context, st *inputs.Settings, res *report.Result, files Files) error
 	// Complete sets the step's result (a no-op where the exit code decides it).
 	Complete(r Result, message string)
 }
@@ -281,7 +281,7 @@ func reportSpecs(st *inputs.Settings) []output.Spec {
 
 // write writes the report files (checked before the scan); each is replaced whole or not
 // at all.
-func (r *run) write(st *inputs.Settings, specs []output.Spec, res *scanner.Result) (Files, error) {
+func (r *run) write(st *inputs.Settings, specs []output.Spec, res *report.Result) (Files, error) {
 	opts := output.Options{Packages: st.ListPackages, SARIFCategory: st.SARIFCategory}
 	for _, sp := range specs {
 		if err := output.WriteFile(sp.Path, func(w io.Writer) error { return output.Render(w, sp.Format, res, opts) }); err != nil {
@@ -334,7 +334,7 @@ func message(f report.Finding) string {
 
 // Outputs are the step outputs of a run. The severity counts add up to total: findings
 // that are not suppressed, UNKNOWN severity included.
-func Outputs(res *scanner.Result, files Files) []Output {
+func Outputs(res *report.Result, files Files) []Output {
 	result := "pass"
 	if !res.Verdict.Pass {
 		result = "fail"

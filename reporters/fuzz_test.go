@@ -8,7 +8,6 @@ import (
 
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
-	"github.com/imagegate/imagegate/scanner"
 )
 
 // FuzzReports renders a result whose strings are arbitrary (ids, titles, messages,
@@ -28,8 +27,8 @@ func FuzzReports(f *testing.F) {
 		if path != "" {
 			fd.Location = &report.Location{Path: path, StartLine: line, EndLine: line}
 		}
-		res := &scanner.Result{
-			Image:    &scanner.ImageInfo{Name: path, Transport: "registry", ID: "sha256:" + id},
+		res := &report.Result{
+			Image:    &report.ImageInfo{Name: path, Transport: "registry", ID: "sha256:" + id},
 			Findings: []report.Finding{fd},
 		}
 		for _, format := range output.Formats() {

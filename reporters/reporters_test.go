@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 
 // richResult scans the demo image with its Dockerfile, policy file and VEX document, at a
 // medium threshold with --report-all, and makes paths repository-relative.
-func richResult(t *testing.T) *scanner.Result {
+func richResult(t *testing.T) *report.Result {
 	t.Helper()
 	// Scan from the repository root with relative paths, as a CI step does: paths, and the
 	// fingerprints made from them, are the same in every clone.

@@ -96,16 +96,6 @@ type Options struct {
 	Transport http.RoundTripper
 }
 
-// ImageInfo says which image was scanned.
-type ImageInfo struct {
-	Name        string `json:"name"`
-	Transport   string `json:"transport"`
-	Digest      string `json:"digest,omitempty"`
-	IndexDigest string `json:"indexDigest,omitempty"`
-	ID          string `json:"id"`
-	Platform    string `json:"platform,omitempty"`
-}
-
 // Scanner names.
 const (
 	ScannerVuln       = "vuln"
@@ -123,49 +113,9 @@ var AllScanners = []string{ScannerVuln, ScannerDockerfile, ScannerConfig, Scanne
 // DefaultDBMaxAge is the age past which vulnerability data is reported as stale.
 const DefaultDBMaxAge = 7 * 24 * time.Hour
 
-// DataSource describes the vulnerability data a scan used.
-type DataSource struct {
-	Ecosystem string    `json:"ecosystem"`
-	Records   int       `json:"records"`
-	Source    string    `json:"source"`
-	Updated   time.Time `json:"updated"`
-}
-
-// Result is what a scan found.
-type Result struct {
-	// Image, OS, Layers and Packages describe the image (absent when only a Dockerfile was
-	// checked).
-	Image    *ImageInfo          `json:"image,omitempty"`
-	OS       *inventory.OS       `json:"os,omitempty"`
-	Layers   []image.Layer       `json:"layers,omitempty"`
-	Packages []inventory.Package `json:"packages,omitempty"`
-	// Base says how the image's layers split into base and app, when that is known.
-	Base *BaseInfo `json:"base,omitempty"`
-	// Dockerfile is the Dockerfile that was checked.
-	Dockerfile string           `json:"dockerfile,omitempty"`
-	Findings   []report.Finding `json:"findings"`
-	// Incomplete lists what the scan should have analysed and did not (a file over a size
-	// limit, an unreadable package database, packages without vulnerability data, a
-	// budget spent). A run with any fails the gate unless the policy allows it.
-	Incomplete []string       `json:"incomplete,omitempty"`
-	Verdict    policy.Verdict `json:"verdict"`
-	// Data lists the vulnerability data used, per ecosystem that was looked up.
-	Data     []DataSource `json:"data,omitempty"`
-	Warnings []string     `json:"warnings,omitempty"`
-}
-
-// BaseInfo is how the layers split: the first Layers layers are the base image's.
-type BaseInfo struct {
-	Layers int `json:"layers"`
-	// Method is how the split was found: base-image (the base image was resolved), dockerfile
-	// (the history matches the Dockerfile), history (a guess from the history alone).
-	Method   string `json:"method"`
-	Inferred bool   `json:"inferred,omitempty"`
-}
-
 // Scan runs the checks Options asks for: the image's inventory and vulnerabilities, and
 // the Dockerfile rules; then decides the verdict.
-func Scan(ctx context.Context, opts Options) (*Result, error) {
+func Scan(ctx context.Context, opts Options) (*report.Result, error) {
 	scanners, err := selectScanners(opts.Scanners)
 	if err != nil {
 		return nil, err
@@ -186,7 +136,7 @@ func Scan(ctx context.Context, opts Options) (*Result, error) {
 	if cfg == nil {
 		cfg = &config.Config{}
 	}
-	res := &Result{Findings: []report.Finding{}}
+	res := &report.Result{Findings: []report.Finding{}}
 
 	// Parse the Dockerfile and open the database before the image: bad input fails fast.
 	var df *dockerfile.Dockerfile
@@ -276,7 +226,7 @@ func expandRuleIgnores(in []policy.Ignore) []policy.Ignore {
 
 // imageIDs are the names a VEX document may use for the scanned image: its reference and
 // an OCI purl with its digest.
-func imageIDs(img *ImageInfo) []string {
+func imageIDs(img *report.ImageInfo) []string {
 	ids := []string{img.Name}
 	name := img.Name
 	if i := strings.LastIndexAny(name, "@"); i > 0 {
@@ -351,7 +301,7 @@ func sortFindings(fs []report.Finding) {
 	})
 }
 
-func scanImage(ctx context.Context, opts Options, scanners map[string]bool, store *vulndb.Store, df *dockerfile.Dockerfile, res *Result) error {
+func scanImage(ctx context.Context, opts Options, scanners map[string]bool, store *vulndb.Store, df *dockerfile.Dockerfile, res *report.Result) error {
 	openOpts := []image.Option{
 		image.WithPlatform(opts.Platform),
 		image.WithBasicAuth(opts.Username, opts.Password),
@@ -402,7 +352,7 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 	if err != nil {
 		return err
 	}
-	res.Image = &ImageInfo{
+	res.Image = &report.ImageInfo{
 		Name:        img.Name,
 		Transport:   string(img.Transport),
 		Digest:      img.Digest,
@@ -444,7 +394,7 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 
 // attribute splits the layers into base and app, maps findings to Dockerfile lines,
 // reports a base image whose tag has moved on, and applies --exclude-base.
-func attribute(ctx context.Context, opts Options, openOpts []image.Option, img *image.Image, cf *v1.ConfigFile, df *dockerfile.Dockerfile, res *Result) {
+func attribute(ctx context.Context, opts Options, openOpts []image.Option, img *image.Image, cf *v1.ConfigFile, df *dockerfile.Dockerfile, res *report.Result) {
 	in := baseimage.Input{Config: cf, Dockerfile: df}
 	baseRef := opts.BaseImage
 	if baseRef == "" && opts.ResolveBase {
@@ -477,10 +427,10 @@ func attribute(ctx context.Context, opts Options, openOpts []image.Option, img *
 
 // applyAttribution records each finding's origin and the split, and applies
 // --exclude-base.
-func applyAttribution(opts Options, a *baseimage.Attribution, res *Result) {
+func applyAttribution(opts Options, a *baseimage.Attribution, res *report.Result) {
 	a.Apply(res.Findings)
 	if a.Method != "" {
-		res.Base = &BaseInfo{Layers: a.BaseLayers, Method: a.Method, Inferred: a.Inferred}
+		res.Base = &report.BaseInfo{Layers: a.BaseLayers, Method: a.Method, Inferred: a.Inferred}
 	}
 	if !opts.ExcludeBase {
 		return
@@ -499,8 +449,8 @@ func applyAttribution(opts Options, a *baseimage.Attribution, res *Result) {
 }
 
 // scanSBOM matches an SBOM's packages and gives their findings the SBOM's base/app split.
-func scanSBOM(ctx context.Context, opts Options, doc *sbom.Document, store *vulndb.Store, res *Result) error {
-	res.Image = &ImageInfo{Name: doc.Name, Transport: "sbom", Digest: doc.Version, ID: doc.ImageID, Platform: doc.Platform}
+func scanSBOM(ctx context.Context, opts Options, doc *sbom.Document, store *vulndb.Store, res *report.Result) error {
+	res.Image = &report.ImageInfo{Name: doc.Name, Transport: "sbom", Digest: doc.Version, ID: doc.ImageID, Platform: doc.Platform}
 	if !strings.HasPrefix(doc.Version, "sha256:") {
 		res.Image.Digest = ""
 	}
@@ -549,7 +499,7 @@ func selectScanners(names []string) (map[string]bool, error) {
 	return set, nil
 }
 
-func matchVulnerabilities(ctx context.Context, store *vulndb.Store, opts Options, res *Result) error {
+func matchVulnerabilities(ctx context.Context, store *vulndb.Store, opts Options, res *report.Result) error {
 	m, err := match.Match(ctx, store, res.Packages, match.Options{IgnoreUnfixed: opts.IgnoreUnfixed})
 	if err != nil {
 		return err
@@ -570,7 +520,7 @@ func matchVulnerabilities(ctx context.Context, store *vulndb.Store, opts Options
 		if !used[info.Ecosystem] {
 			continue
 		}
-		res.Data = append(res.Data, DataSource{Ecosystem: info.Ecosystem, Records: info.Records, Source: info.Source, Updated: info.Updated})
+		res.Data = append(res.Data, report.DataSource{Ecosystem: info.Ecosystem, Records: info.Records, Source: info.Source, Updated: info.Updated})
 		if age := time.Since(info.Updated); age > maxAge {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("vulnerability data for %s is %d days old (last updated %s): run 'imagegate db update'",
 				info.Ecosystem, int(age.Hours()/24), info.Updated.Format("2006-01-02")))
@@ -585,10 +535,3 @@ func matchVulnerabilities(ctx context.Context, store *vulndb.Store, opts Options
 	}
 	return nil
 }
-
-// DefaultVersion is the version of a build that was not stamped.
-const DefaultVersion = "0.1.0-dev"
-
-// Version is imagegate's version, set at build time with
-// -ldflags "-X github.com/imagegate/imagegate/scanner.Version=1.2.3".
-var Version = DefaultVersion

@@ -117,7 +117,7 @@ func setup(t *testing.T) *fixture {
 	return f
 }
 
-func scan(t *testing.T, o scanner.Options) *scanner.Result {
+func scan(t *testing.T, o scanner.Options) *report.Result {
 	t.Helper()
 	o.DB = filepath.Join(imagetest.RepoRoot(t), "testdata", "osv")
 	o.DBMaxAge = 100 * 365 * 24 * time.Hour

@@ -21,7 +21,6 @@ import (
 	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/markdown"
-	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
@@ -178,7 +177,7 @@ func OutputName(name string) string {
 // Publish uploads the SARIF file as the CodeAnalysisLogs artifact (read by the SARIF
 // Scans tab and Microsoft Security DevOps), the SBOM as the imagegate-sbom artifact as
 // monitorWhen says, and comments on an Azure Repos pull request.
-func (h *Host) Publish(ctx context.Context, st *inputs.Settings, res *scanner.Result, files ci.Files) error {
+func (h *Host) Publish(ctx context.Context, st *inputs.Settings, res *report.Result, files ci.Files) error {
 	h.log.command("artifact.upload", map[string]string{"containerfolder": "CodeAnalysisLogs", "artifactname": "CodeAnalysisLogs"}, files.SARIF)
 	if st.MonitorWhen == "always" || (st.MonitorWhen == "noIssuesFound" && res.Verdict.AtOrAboveThreshold == 0) {
 		h.log.command("artifact.upload", map[string]string{"containerfolder": "imagegate-sbom", "artifactname": "imagegate-sbom"}, files.SBOM)

@@ -19,7 +19,6 @@ import (
 	"github.com/imagegate/imagegate/ci"
 	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner"
 )
 
 // AnnotationsPerLevel is how many annotations of one level GitHub shows per step.
@@ -160,7 +159,7 @@ func (h *Host) SetOutputs(outs []ci.Output) error {
 
 // Publish has nothing to do: the SARIF file is uploaded by github/codeql-action/upload-sarif
 // in a later step, from the sarif-file output.
-func (h *Host) Publish(context.Context, *inputs.Settings, *scanner.Result, ci.Files) error {
+func (h *Host) Publish(context.Context, *inputs.Settings, *report.Result, ci.Files) error {
 	return nil
 }
 

@@ -17,7 +17,6 @@ import (
 	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/visible"
-	"github.com/imagegate/imagegate/scanner"
 )
 
 // DotenvFile is where the outputs are written, for artifacts:reports:dotenv.
@@ -101,7 +100,7 @@ func (h *Host) SetOutputs(outs []ci.Output) error {
 	return os.WriteFile(filepath.Join(h.Checkout(), DotenvFile), []byte(b.String()), 0o644)
 }
 
-func (h *Host) Publish(context.Context, *inputs.Settings, *scanner.Result, ci.Files) error {
+func (h *Host) Publish(context.Context, *inputs.Settings, *report.Result, ci.Files) error {
 	return nil
 }
 

@@ -13,10 +13,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/imagegate/imagegate/report"
+
 	"github.com/spf13/cobra"
 
 	"github.com/imagegate/imagegate/reporters/visible"
-	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
@@ -181,11 +182,11 @@ func newVersionCmd(stdout io.Writer) *cobra.Command {
 }
 
 func version() string {
-	if scanner.Version != scanner.DefaultVersion {
-		return scanner.Version
+	if report.Version != report.DefaultVersion {
+		return report.Version
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return scanner.Version
+	return report.Version
 }

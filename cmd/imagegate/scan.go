@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/imagegate/imagegate/report"
+
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -18,7 +20,7 @@ import (
 // finish prints warnings, writes the reports and turns a failed verdict into exit 1.
 // Without --output the --format report goes to stdout; with only FORMAT=FILE outputs,
 // stdout still gets the --format report when --format was given explicitly or is table.
-func finish(g *scanflags.Gate, res *scanner.Result, stdout, stderr io.Writer) error {
+func finish(g *scanflags.Gate, res *report.Result, stdout, stderr io.Writer) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stderr, "imagegate: warning: %s\n", visible.String(w))
 	}

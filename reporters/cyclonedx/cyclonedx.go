@@ -14,8 +14,6 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/inventory"
 	"github.com/imagegate/imagegate/scanner/sbom"
 )
 
@@ -26,7 +24,7 @@ type Options struct {
 }
 
 // BOM builds the CycloneDX document.
-func BOM(r *scanner.Result, o Options) *cdx.BOM {
+func BOM(r *report.Result, o Options) *cdx.BOM {
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -36,7 +34,7 @@ func BOM(r *scanner.Result, o Options) *cdx.BOM {
 	bom.Metadata = &cdx.Metadata{
 		Timestamp: now.UTC().Format(time.RFC3339),
 		Tools: &cdx.ToolsChoice{Components: &[]cdx.Component{{
-			Type: cdx.ComponentTypeApplication, Name: "imagegate", Version: scanner.Version,
+			Type: cdx.ComponentTypeApplication, Name: "imagegate", Version: report.Version,
 		}}},
 	}
 	if r.Image != nil {
@@ -92,7 +90,7 @@ func BOM(r *scanner.Result, o Options) *cdx.BOM {
 }
 
 // Write encodes the SBOM as CycloneDX 1.6 JSON.
-func Write(w io.Writer, r *scanner.Result, o Options) error {
+func Write(w io.Writer, r *report.Result, o Options) error {
 	enc := cdx.NewBOMEncoder(w, cdx.BOMFileFormatJSON)
 	enc.SetPretty(true)
 	enc.SetEscapeHTML(false)
@@ -110,7 +108,7 @@ func packageKey(name, version, eco, loc string) string {
 	return eco + "\x00" + name + "\x00" + version + "\x00" + loc
 }
 
-func component(ref string, p inventory.Package) cdx.Component {
+func component(ref string, p report.Package) cdx.Component {
 	c := cdx.Component{
 		BOMRef:     ref,
 		Type:       cdx.ComponentTypeLibrary,

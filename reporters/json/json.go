@@ -8,7 +8,7 @@ import (
 	stdjson "encoding/json"
 	"io"
 
-	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/report"
 )
 
 // SchemaVersion is the version of the document format.
@@ -23,7 +23,7 @@ var Schema []byte
 type Document struct {
 	SchemaVersion string `json:"schemaVersion"`
 	Tool          Tool   `json:"tool"`
-	*scanner.Result
+	*report.Result
 }
 
 // Tool names the program that wrote the document.
@@ -33,13 +33,13 @@ type Tool struct {
 }
 
 // Write encodes r as an indented JSON document.
-func Write(w io.Writer, r *scanner.Result) error {
+func Write(w io.Writer, r *report.Result) error {
 	enc := stdjson.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(Document{
 		SchemaVersion: SchemaVersion,
-		Tool:          Tool{Name: "imagegate", Version: scanner.Version},
+		Tool:          Tool{Name: "imagegate", Version: report.Version},
 		Result:        r,
 	})
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner"
 )
 
 type testSuites struct {
@@ -48,7 +47,7 @@ type skipped struct {
 }
 
 // Write renders r as JUnit XML.
-func Write(w io.Writer, r *scanner.Result) error {
+func Write(w io.Writer, r *report.Result) error {
 	target := "dockerfile"
 	if r.Image != nil {
 		target = r.Image.Transport + ":" + r.Image.Name

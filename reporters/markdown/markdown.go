@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner"
 )
 
 // MaxSize is the limit GitHub puts on a job summary.
@@ -24,7 +23,7 @@ type Options struct {
 }
 
 // Write renders the summary.
-func Write(w io.Writer, r *scanner.Result, o Options) error {
+func Write(w io.Writer, r *report.Result, o Options) error {
 	if o.Top == 0 {
 		o.Top = 10
 	}

@@ -10,9 +10,6 @@ import (
 
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/markdown"
-	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/inventory"
-	"github.com/imagegate/imagegate/scanner/policy"
 )
 
 // Strings an image under test controls: os-release, package names and versions, paths,
@@ -20,10 +17,10 @@ import (
 // the verdict, or leave its table cell.
 func TestHostileStringsStayData(t *testing.T) {
 	hostile := "<h2>✅ PASS - 0 findings</h2><!--"
-	res := &scanner.Result{
-		Image:   &scanner.ImageInfo{Name: "app`` | <b>x</b>", Transport: "docker-archive"},
-		OS:      &inventory.OS{PrettyName: hostile},
-		Verdict: policy.Verdict{Pass: false, Threshold: report.Low, FailOnIssues: true, AtOrAboveThreshold: 2},
+	res := &report.Result{
+		Image:   &report.ImageInfo{Name: "app`` | <b>x</b>", Transport: "docker-archive"},
+		OS:      &report.OS{PrettyName: hostile},
+		Verdict: report.Verdict{Pass: false, Threshold: report.Low, FailOnIssues: true, AtOrAboveThreshold: 2},
 		Findings: []report.Finding{
 			{
 				Kind: report.KindVulnerability, ID: "CVE-1 | x", Severity: report.Critical,

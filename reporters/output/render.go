@@ -7,13 +7,14 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/imagegate/imagegate/report"
+
 	"github.com/imagegate/imagegate/reporters/cyclonedx"
 	jsonreport "github.com/imagegate/imagegate/reporters/json"
 	"github.com/imagegate/imagegate/reporters/junit"
 	"github.com/imagegate/imagegate/reporters/markdown"
 	"github.com/imagegate/imagegate/reporters/sarif"
 	"github.com/imagegate/imagegate/reporters/table"
-	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
@@ -25,17 +26,17 @@ type Options struct {
 	SARIFCategory string
 }
 
-var renderers = map[string]func(io.Writer, *scanner.Result, Options) error{
-	"table": func(w io.Writer, r *scanner.Result, o Options) error {
+var renderers = map[string]func(io.Writer, *report.Result, Options) error{
+	"table": func(w io.Writer, r *report.Result, o Options) error {
 		return table.Write(w, r, table.Options{Color: o.Color, Packages: o.Packages})
 	},
-	"json": func(w io.Writer, r *scanner.Result, _ Options) error { return jsonreport.Write(w, r) },
-	"sarif": func(w io.Writer, r *scanner.Result, o Options) error {
+	"json": func(w io.Writer, r *report.Result, _ Options) error { return jsonreport.Write(w, r) },
+	"sarif": func(w io.Writer, r *report.Result, o Options) error {
 		return sarif.Write(w, r, sarif.Options{Category: o.SARIFCategory})
 	},
-	"markdown": func(w io.Writer, r *scanner.Result, _ Options) error { return markdown.Write(w, r, markdown.Options{}) },
-	"junit":    func(w io.Writer, r *scanner.Result, _ Options) error { return junit.Write(w, r) },
-	"cyclonedx": func(w io.Writer, r *scanner.Result, _ Options) error {
+	"markdown": func(w io.Writer, r *report.Result, _ Options) error { return markdown.Write(w, r, markdown.Options{}) },
+	"junit":    func(w io.Writer, r *report.Result, _ Options) error { return junit.Write(w, r) },
+	"cyclonedx": func(w io.Writer, r *report.Result, _ Options) error {
 		return cyclonedx.Write(w, r, cyclonedx.Options{})
 	},
 }
@@ -59,7 +60,7 @@ func CheckFormat(f string) error {
 }
 
 // Render writes r in format f.
-func Render(w io.Writer, f string, r *scanner.Result, o Options) error {
+func Render(w io.Writer, f string, r *report.Result, o Options) error {
 	fn, ok := renderers[f]
 	if !ok {
 		return CheckFormat(f)

@@ -17,7 +17,6 @@ import (
 	gosarif "github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner"
 )
 
 // InformationURI is imagegate's home page.
@@ -41,11 +40,11 @@ type Options struct {
 }
 
 // Write renders r as SARIF.
-func Write(w io.Writer, r *scanner.Result, o Options) error {
+func Write(w io.Writer, r *report.Result, o Options) error {
 	rep := gosarif.NewReport()
 	run := gosarif.NewRunWithInformationURI("imagegate", InformationURI)
 	driver := run.Tool.Driver
-	driver.Version = strptr(scanner.Version)
+	driver.Version = strptr(report.Version)
 	driver.SemanticVersion = nil
 	driver.FullName = strptr("imagegate container image security gate")
 	run.Tool.Extensions = []*gosarif.ToolComponent{}
@@ -185,7 +184,7 @@ var unsafeCategory = regexp.MustCompile(`[^A-Za-z0-9._/-]+`)
 
 // DefaultCategory derives a stable category from the image name without tag or digest
 // (so each image keeps its own alert history) or from the Dockerfile path.
-func DefaultCategory(r *scanner.Result) string {
+func DefaultCategory(r *report.Result) string {
 	switch {
 	case r.Image != nil:
 		name := r.Image.Name
@@ -336,7 +335,7 @@ var unsafePath = regexp.MustCompile(`[^A-Za-z0-9._/-]+`)
 
 // location is the Dockerfile line for rule findings, else a stable pseudo-path inside the
 // image (no ':' so that code scanning treats it as a repository path).
-func location(f report.Finding, r *scanner.Result, base string) *gosarif.Location {
+func location(f report.Finding, r *report.Result, base string) *gosarif.Location {
 	uri, region := "", gosarif.NewRegion().WithStartLine(1)
 	if f.Location != nil {
 		uri = repoRelative(f.Location.Path, base)

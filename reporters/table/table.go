@@ -9,8 +9,6 @@ import (
 
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/visible"
-	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/inventory"
 )
 
 // Options configures the table.
@@ -37,7 +35,7 @@ var severityColor = map[report.Severity]string{
 
 // Write renders r: the image and its layers, the packages, the vulnerabilities grouped by
 // severity, the Dockerfile findings by line, and the verdict.
-func Write(w io.Writer, r *scanner.Result, o Options) error {
+func Write(w io.Writer, r *report.Result, o Options) error {
 	t := &writer{ew: &errWriter{w: w}, st: style{color: o.Color}}
 	if r.Image != nil {
 		t.image(r)
@@ -70,7 +68,7 @@ func (t *writer) printf(format string, args ...any) { fmt.Fprintf(t.ew, format, 
 
 func (t *writer) table() *tabwriter.Writer { return tabwriter.NewWriter(t.ew, 0, 4, 2, ' ', 0) }
 
-func (t *writer) image(r *scanner.Result) {
+func (t *writer) image(r *report.Result) {
 	img := r.Image
 	t.printf("%s\n", t.st.bold("Image"))
 	t.printf("  %-9s %s:%s\n", "name", img.Transport, v(img.Name))
@@ -102,8 +100,8 @@ func (t *writer) image(r *scanner.Result) {
 	tw.Flush()
 }
 
-func (t *writer) packages(pkgs []inventory.Package, all bool) {
-	groups := map[string][]inventory.Package{}
+func (t *writer) packages(pkgs []report.Package, all bool) {
+	groups := map[string][]report.Package{}
 	var order []string
 	for _, p := range pkgs {
 		if _, ok := groups[p.Ecosystem]; !ok {
@@ -233,7 +231,7 @@ func lineOf(f report.Finding) int {
 	return f.Location.StartLine
 }
 
-func (t *writer) verdict(r *scanner.Result) {
+func (t *writer) verdict(r *report.Result) {
 	v := r.Verdict
 	threshold := strings.ToLower(v.Threshold.String())
 	if len(r.Incomplete) > 0 {

@@ -8,20 +8,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
-)
 
-// Layer describes one layer of the image.
-type Layer struct {
-	Index     int       `json:"index"`
-	Digest    string    `json:"digest,omitempty"`
-	DiffID    string    `json:"diffId"`
-	Size      int64     `json:"size,omitempty"`
-	CreatedBy string    `json:"createdBy,omitempty"`
-	Comment   string    `json:"comment,omitempty"`
-	Created   time.Time `json:"created,omitzero"`
-	Files     int       `json:"files"`
-}
+	"github.com/imagegate/imagegate/report"
+)
 
 // FileType is the kind of a tar entry.
 type FileType uint8
@@ -59,7 +48,7 @@ type File struct {
 // Index is the result of the layer walk: every entry of every layer, and the final
 // filesystem that the layers make together.
 type Index struct {
-	Layers     []Layer
+	Layers     []report.Layer
 	layers     [][]*File
 	root       *node
 	versions   map[string][]*File // every layer's copy of each retained path

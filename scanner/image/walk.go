@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/imagegate/imagegate/report"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imagegate/imagegate/scanner/failure"
@@ -164,14 +166,14 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 	if len(cf.RootFS.DiffIDs) != len(layers) {
 		return nil, failure.Inputf("the image config lists %d layer diff IDs for %d layers: the config does not describe this image", len(cf.RootFS.DiffIDs), len(layers))
 	}
-	idx := &Index{Layers: make([]Layer, len(layers))}
+	idx := &Index{Layers: make([]report.Layer, len(layers))}
 	history := layerHistory(cf)
 	if len(history) < len(layers) {
 		idx.warnf("the image history lists %d layers but the image has %d: layers without history have no created_by", len(history), len(layers))
 	}
 	cheapDigests := img.Transport != DockerArchive && img.Transport != DockerDaemon
 	for i, l := range layers {
-		info := Layer{Index: i}
+		info := report.Layer{Index: i}
 		// The config lists the diff IDs; asking the layer may decompress it to compute one.
 		if i < len(cf.RootFS.DiffIDs) {
 			info.DiffID = cf.RootFS.DiffIDs[i].String()
@@ -258,7 +260,7 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 	return idx, nil
 }
 
-func layerError(l Layer, err error) error {
+func layerError(l report.Layer, err error) error {
 	what := fmt.Sprintf("layer %d", l.Index)
 	if l.DiffID != "" {
 		what += " (" + shortDigest(l.DiffID) + ")"

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/imagegate/imagegate/report"
+
 	cpb "github.com/google/osv-scalibr/binary/proto/config_go_proto"
 	"github.com/google/osv-scalibr/extractor"
 	"github.com/google/osv-scalibr/extractor/filesystem"
@@ -46,42 +48,11 @@ import (
 	"github.com/imagegate/imagegate/scanner/image"
 )
 
-// Package is one installed package.
-type Package struct {
-	// Ecosystem is the OSV ecosystem, with the release for distros ("Debian:12", "Alpine:v3.20").
-	Ecosystem string `json:"ecosystem"`
-	// Type is the purl type (deb, apk, rpm, ...).
-	Type    string `json:"type"`
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	// SourceName and SourceVersion name the source package (dpkg Source:, apk origin, rpm
-	// source rpm) when it differs from the binary package; OS advisories are per source.
-	SourceName    string `json:"sourceName,omitempty"`
-	SourceVersion string `json:"sourceVersion,omitempty"`
-	Arch          string `json:"arch,omitempty"`
-	PURL          string `json:"purl"`
-	// Locations are the files the package was read from.
-	Locations []string `json:"locations"`
-	// Layer is the index of the layer that added the package (in this version).
-	Layer int `json:"layer"`
-	// OSOwned marks a language package whose files belong to an OS package: it is matched
-	// through the OS package only.
-	OSOwned bool `json:"osOwned,omitempty"`
-}
-
-// OS is the distribution the image is built on, from os-release.
-type OS struct {
-	ID         string `json:"id"`
-	VersionID  string `json:"versionId,omitempty"`
-	Codename   string `json:"codename,omitempty"`
-	PrettyName string `json:"prettyName,omitempty"`
-}
-
 // Inventory is what is installed in an image.
 type Inventory struct {
-	OS       *OS       `json:"os,omitempty"`
-	Packages []Package `json:"packages"`
-	Warnings []string  `json:"-"`
+	OS       *report.OS       `json:"os,omitempty"`
+	Packages []report.Package `json:"packages"`
+	Warnings []string         `json:"-"`
 	// Incomplete lists package databases, manifests, lockfiles and binaries that could not
 	// be read whole: their packages may be missing.
 	Incomplete []string `json:"-"`
@@ -110,13 +81,13 @@ type Analyzer struct {
 	binaries []filesystem.Extractor
 
 	mu       sync.Mutex
-	streamed map[*image.File][]Package
+	streamed map[*image.File][]report.Package
 	warnings []string
 }
 
 // New returns an Analyzer with the OS and language package extractors.
 func New() (*Analyzer, error) {
-	a := &Analyzer{streamed: map[*image.File][]Package{}}
+	a := &Analyzer{streamed: map[*image.File][]report.Package{}}
 	for _, set := range []struct {
 		into *[]filesystem.Extractor
 		mk   []func(*cpb.PluginConfig) (filesystem.Extractor, error)
@@ -187,7 +158,7 @@ func (a *Analyzer) Consumes(p string, info fs.FileInfo, head []byte) bool {
 // Consume implements image.Consumer: it extracts a binary's packages and drops its bytes.
 func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
 	api := fileAPI{path: f.Path, info: f.Info()}
-	var all []Package
+	var all []report.Package
 	var errs []string
 	for _, ex := range a.binaries {
 		if !ex.FileRequired(api) {
@@ -212,11 +183,11 @@ func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
 // Analyze lists the OS and the packages of the final filesystem; each package carries the
 // layer that added it.
 func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index) (*Inventory, error) {
-	inv := &Inventory{Packages: []Package{}}
-	var declared []Package // from lockfiles
+	inv := &Inventory{Packages: []report.Package{}}
+	var declared []report.Package // from lockfiles
 	fsys := idx.FS()
 	if m, err := osrelease.GetOSRelease(fsys); err == nil {
-		inv.OS = &OS{ID: m["ID"], VersionID: m["VERSION_ID"], Codename: m["VERSION_CODENAME"], PrettyName: m["PRETTY_NAME"]}
+		inv.OS = &report.OS{ID: m["ID"], VersionID: m["VERSION_ID"], Codename: m["VERSION_CODENAME"], PrettyName: m["PRETTY_NAME"]}
 	}
 	for _, p := range idx.RetainedPaths() {
 		versions := idx.Versions(p)
@@ -296,18 +267,18 @@ var npmLockfiles = map[string]bool{"package-lock.json": true, "npm-shrinkwrap.js
 
 // notInstalled returns the lockfile packages that no installed package repeats (same
 // ecosystem, name and version), each once with all its lockfiles as locations.
-func notInstalled(installed, declared []Package) []Package {
+func notInstalled(installed, declared []report.Package) []report.Package {
 	have := map[string]bool{}
 	for _, p := range installed {
 		have[p.Ecosystem+"\x00"+p.Name+"\x00"+p.Version] = true
 	}
 	seen := map[string]int{}
-	var out []Package
+	var out []report.Package
 	for _, p := range declared {
 		if have[p.Ecosystem+"\x00"+p.Name+"\x00"+p.Version] || p.Version == "" {
 			continue
 		}
-		k := p.key()
+		k := key(p)
 		if i, ok := seen[k]; ok {
 			out[i].Locations = append(out[i].Locations, p.Locations...)
 			continue
@@ -328,7 +299,7 @@ func isOSType(t string) bool {
 
 // attribute extracts the final copy of a package database and gives each package the
 // oldest layer from which on every copy of the database lists it at the same version.
-func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, versions []*image.File) ([]Package, error) {
+func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, versions []*image.File) ([]report.Package, error) {
 	final := versions[len(versions)-1]
 	pkgs, err := extract(ctx, ex, fsys, final, final.Data)
 	if err != nil {
@@ -336,7 +307,7 @@ func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys 
 	}
 	layerOf := make(map[string]int, len(pkgs))
 	for _, p := range pkgs {
-		layerOf[p.key()] = final.Layer
+		layerOf[key(p)] = final.Layer
 	}
 	// Walk older copies while they still list packages of the final copy.
 	present := layerOf
@@ -347,22 +318,24 @@ func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys 
 		}
 		next := map[string]int{}
 		for _, p := range older {
-			if _, ok := present[p.key()]; ok {
-				layerOf[p.key()] = versions[i].Layer
-				next[p.key()] = 0
+			if _, ok := present[key(p)]; ok {
+				layerOf[key(p)] = versions[i].Layer
+				next[key(p)] = 0
 			}
 		}
 		present = next
 	}
 	for i := range pkgs {
-		pkgs[i].Layer = layerOf[pkgs[i].key()]
+		pkgs[i].Layer = layerOf[key(pkgs[i])]
 	}
 	return pkgs, nil
 }
 
-func (p Package) key() string { return p.Type + "\x00" + p.Name + "\x00" + p.Version + "\x00" + p.Arch }
+func key(p report.Package) string {
+	return p.Type + "\x00" + p.Name + "\x00" + p.Version + "\x00" + p.Arch
+}
 
-func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.File, data []byte) (pkgs []Package, err error) {
+func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.File, data []byte) (pkgs []report.Package, err error) {
 	// Extractors parse bytes from the image, some in the layer walk's goroutines, where a
 	// panic would end the process: it becomes this file's error (the scan is incomplete).
 	defer func() {
@@ -385,7 +358,7 @@ func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Package, 0, len(got.Packages))
+	out := make([]report.Package, 0, len(got.Packages))
 	for _, p := range got.Packages {
 		if p.Name == "" {
 			// A malformed file can yield an entry without a name (FuzzPackageDatabases found
@@ -399,8 +372,8 @@ func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.
 	return out, nil
 }
 
-func convert(p *extractor.Package, location string) Package {
-	pkg := Package{
+func convert(p *extractor.Package, location string) report.Package {
+	pkg := report.Package{
 		Ecosystem: p.Ecosystem().String(),
 		Type:      p.PURLType,
 		Name:      p.Name,

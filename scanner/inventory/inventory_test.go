@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imagegate/imagegate/report"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -74,7 +76,7 @@ func TestDebianLayerAttribution(t *testing.T) {
 	assert.Equal(t, "11", inv.OS.VersionID)
 	assert.Equal(t, "bullseye", inv.OS.Codename)
 
-	got := map[string]inventory.Package{}
+	got := map[string]report.Package{}
 	for _, p := range inv.Packages {
 		if p.Type == "deb" {
 			got[p.Name] = p
@@ -164,7 +166,7 @@ func TestAlpineInstalled(t *testing.T) {
 
 func TestRPMSqlite(t *testing.T) {
 	inv := analyze(t, imagetest.Step{Layer: imagetest.Layer(t, imagetest.Tree(t, "pkgdb/rpm")...)})
-	got := map[string]inventory.Package{}
+	got := map[string]report.Package{}
 	for _, p := range inv.Packages {
 		got[p.Name] = p
 	}

@@ -10,7 +10,8 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/imagegate/imagegate/scanner/inventory"
+	"github.com/imagegate/imagegate/report"
+
 	"github.com/imagegate/imagegate/scanner/match"
 	"github.com/imagegate/imagegate/scanner/vulndb"
 )
@@ -35,7 +36,7 @@ func BenchmarkMatch500(b *testing.B) {
 	defer s.Close()
 	pkgs := samplePackages(b, zips, 250)
 	for i := 0; i < 250; i++ { // and 250 that no record names
-		pkgs = append(pkgs, inventory.Package{Ecosystem: "npm", Type: "npm", Name: "no-such-package-" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Version: "1.0.0"})
+		pkgs = append(pkgs, report.Package{Ecosystem: "npm", Type: "npm", Name: "no-such-package-" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Version: "1.0.0"})
 	}
 	if len(pkgs) != 500 {
 		b.Fatalf("%d packages", len(pkgs))
@@ -69,7 +70,7 @@ func BenchmarkMatch500(b *testing.B) {
 }
 
 // samplePackages takes n (ecosystem, name) pairs named by records, spread over the exports.
-func samplePackages(b *testing.B, zips []string, n int) []inventory.Package {
+func samplePackages(b *testing.B, zips []string, n int) []report.Package {
 	type key struct{ eco, name string }
 	var all []key
 	seen := map[key]bool{}
@@ -102,10 +103,10 @@ func samplePackages(b *testing.B, zips []string, n int) []inventory.Package {
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].eco+all[i].name < all[j].eco+all[j].name })
 	step := len(all) / n
-	var out []inventory.Package
+	var out []report.Package
 	for i := 0; i < n; i++ {
 		k := all[i*step]
-		out = append(out, inventory.Package{Ecosystem: k.eco, Name: k.name, Version: "0.0.1"})
+		out = append(out, report.Package{Ecosystem: k.eco, Name: k.name, Version: "0.0.1"})
 	}
 	return out
 }

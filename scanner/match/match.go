@@ -14,7 +14,6 @@ import (
 	"github.com/ossf/osv-schema/bindings/go/osvschema"
 
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner/inventory"
 	"github.com/imagegate/imagegate/scanner/vulndb"
 )
 
@@ -39,12 +38,12 @@ type Result struct {
 }
 
 // osEcosystems are matched by the distro's own advisories; their language packages are not
-// matched again through PyPI, npm, ... (see inventory.Package.OSOwned).
+// matched again through PyPI, npm, ... (see report.Package.OSOwned).
 var sourceMatched = map[string]bool{"Debian": true, "Ubuntu": true, "Alpine": true}
 
 // query says under which name and version the advisories list a package: distro records
 // are per source package (Debian, Ubuntu) or origin (Alpine).
-func query(p inventory.Package) (name, version string) {
+func query(p report.Package) (name, version string) {
 	if sourceMatched[vulndb.BaseEcosystem(p.Ecosystem)] && p.SourceName != "" {
 		v := p.SourceVersion
 		if v == "" {
@@ -63,7 +62,7 @@ type hit struct {
 }
 
 // Match looks up every package and returns one finding per vulnerability per package.
-func Match(ctx context.Context, src Source, pkgs []inventory.Package, o Options) (*Result, error) {
+func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*Result, error) {
 	res := &Result{Unchecked: map[string]int{}}
 	unparsable := 0
 	// Binary packages of one source package (a dozen from util-linux, say) ask for the
@@ -157,7 +156,7 @@ func ids(r *osvschema.Vulnerability) []string {
 
 // merge turns a package's hits into findings, one per vulnerability: records that share
 // an id (aliases, upstream) are the same vulnerability.
-func merge(p inventory.Package, name, version string, hits []hit) []report.Finding {
+func merge(p report.Package, name, version string, hits []hit) []report.Finding {
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].record.GetId() < hits[j].record.GetId() })
 	parent := make([]int, len(hits))
 	for i := range parent {
@@ -197,7 +196,7 @@ func merge(p inventory.Package, name, version string, hits []hit) []report.Findi
 	return out
 }
 
-func build(p inventory.Package, name, version string, group []hit) report.Finding {
+func build(p report.Package, name, version string, group []hit) report.Finding {
 	all := map[string]bool{}
 	var cves, recordIDs []string
 	for _, h := range group {

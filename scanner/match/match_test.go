@@ -32,7 +32,7 @@ func recordStore(t *testing.T) *vulndb.Store {
 	return s
 }
 
-func run(t *testing.T, s *vulndb.Store, pkgs ...inventory.Package) []report.Finding {
+func run(t *testing.T, s *vulndb.Store, pkgs ...report.Package) []report.Finding {
 	t.Helper()
 	res, err := match.Match(context.Background(), s, pkgs, match.Options{})
 	require.NoError(t, err)
@@ -49,46 +49,46 @@ func TestMatchRealRecords(t *testing.T) {
 	s := recordStore(t)
 	cases := []struct {
 		name string
-		pkg  inventory.Package
+		pkg  report.Package
 		want []want
 	}{
-		{"debian source package, epoch and +debNuM", inventory.Package{Ecosystem: "Debian:11", Type: "deb", Name: "libnss3", Version: "2:3.61-1+deb11u1", SourceName: "nss", SourceVersion: "2:3.61-1+deb11u1"},
+		{"debian source package, epoch and +debNuM", report.Package{Ecosystem: "Debian:11", Type: "deb", Name: "libnss3", Version: "2:3.61-1+deb11u1", SourceName: "nss", SourceVersion: "2:3.61-1+deb11u1"},
 			[]want{{"CVE-2022-22747", []string{"DSA-5062-1", "DEBIAN-CVE-2022-22747"}, []string{"2:3.61-1+deb11u2"}}}},
-		{"debian: fixed version installed is not affected", inventory.Package{Ecosystem: "Debian:11", Type: "deb", Name: "libnss3", Version: "2:3.61-1+deb11u2", SourceName: "nss", SourceVersion: "2:3.61-1+deb11u2"},
+		{"debian: fixed version installed is not affected", report.Package{Ecosystem: "Debian:11", Type: "deb", Name: "libnss3", Version: "2:3.61-1+deb11u2", SourceName: "nss", SourceVersion: "2:3.61-1+deb11u2"},
 			nil},
-		{"debian: a DSA with several CVEs keeps its own id", inventory.Package{Ecosystem: "Debian:11", Type: "deb", Name: "libssl1.1", Version: "1.1.1n-0+deb11u3", SourceName: "openssl", SourceVersion: "1.1.1n-0+deb11u3"},
+		{"debian: a DSA with several CVEs keeps its own id", report.Package{Ecosystem: "Debian:11", Type: "deb", Name: "libssl1.1", Version: "1.1.1n-0+deb11u3", SourceName: "openssl", SourceVersion: "1.1.1n-0+deb11u3"},
 			[]want{{"DSA-5343-1", []string{"CVE-2023-0286", "CVE-2022-4304", "DEBIAN-CVE-2023-0286"}, []string{"1.1.1n-0+deb11u4"}}}},
-		{"debian: advisories sharing a CVE merge", inventory.Package{Ecosystem: "Debian:11", Type: "deb", Name: "chromium", Version: "102.0.5005.115-1~deb11u1"},
+		{"debian: advisories sharing a CVE merge", report.Package{Ecosystem: "Debian:11", Type: "deb", Name: "chromium", Version: "102.0.5005.115-1~deb11u1"},
 			[]want{{"DSA-5168-1", []string{"DSA-5187-1", "CVE-2022-2163"}, []string{"103.0.5060.53-1~deb11u1", "103.0.5060.134-1~deb11u1"}}}},
-		{"debian: other release", inventory.Package{Ecosystem: "Debian:12", Type: "deb", Name: "libnss3", Version: "2:3.61-1", SourceName: "nss", SourceVersion: "2:3.61-1"},
+		{"debian: other release", report.Package{Ecosystem: "Debian:12", Type: "deb", Name: "libnss3", Version: "2:3.61-1", SourceName: "nss", SourceVersion: "2:3.61-1"},
 			nil},
-		{"alpine origin package", inventory.Package{Ecosystem: "Alpine:v3.20", Type: "apk", Name: "libcrypto3", Version: "3.3.1-r3", SourceName: "openssl", SourceVersion: "3.3.1-r3"},
+		{"alpine origin package", report.Package{Ecosystem: "Alpine:v3.20", Type: "apk", Name: "libcrypto3", Version: "3.3.1-r3", SourceName: "openssl", SourceVersion: "3.3.1-r3"},
 			[]want{{"CVE-2024-6119", []string{"ALPINE-CVE-2024-6119"}, []string{"3.3.2-r0"}}}},
-		{"alpine: another release has no record", inventory.Package{Ecosystem: "Alpine:v3.19", Type: "apk", Name: "libcrypto3", Version: "3.3.1-r3", SourceName: "openssl"},
+		{"alpine: another release has no record", report.Package{Ecosystem: "Alpine:v3.19", Type: "apk", Name: "libcrypto3", Version: "3.3.1-r3", SourceName: "openssl"},
 			nil},
-		{"pypi, PEP 503 name", inventory.Package{Ecosystem: "PyPI", Type: "pypi", Name: "PyYAML", Version: "5.3.1"},
+		{"pypi, PEP 503 name", report.Package{Ecosystem: "PyPI", Type: "pypi", Name: "PyYAML", Version: "5.3.1"},
 			[]want{{"CVE-2020-14343", []string{"PYSEC-2021-142", "GHSA-8q59-q68h-6hv4"}, []string{"5.4"}}}},
-		{"npm", inventory.Package{Ecosystem: "npm", Type: "npm", Name: "lodash", Version: "4.17.20"},
+		{"npm", report.Package{Ecosystem: "npm", Type: "npm", Name: "lodash", Version: "4.17.20"},
 			[]want{ // most severe first
 				{"CVE-2021-23337", []string{"GHSA-35jh-r3h4-6jhm"}, []string{"4.17.21"}},
 				{"CVE-2020-28500", []string{"GHSA-29mw-wpgm-hmr9"}, []string{"4.17.21"}},
 			}},
-		{"npm fixed", inventory.Package{Ecosystem: "npm", Type: "npm", Name: "lodash", Version: "4.17.21"}, nil},
-		{"npm last_affected is inclusive", inventory.Package{Ecosystem: "npm", Type: "npm", Name: "lodash.trim", Version: "4.5.1"},
+		{"npm fixed", report.Package{Ecosystem: "npm", Type: "npm", Name: "lodash", Version: "4.17.21"}, nil},
+		{"npm last_affected is inclusive", report.Package{Ecosystem: "npm", Type: "npm", Name: "lodash.trim", Version: "4.5.1"},
 			[]want{{"CVE-2020-28500", []string{"GHSA-29mw-wpgm-hmr9"}, nil}}},
-		{"npm after last_affected", inventory.Package{Ecosystem: "npm", Type: "npm", Name: "lodash.trim", Version: "4.5.2"}, nil},
-		{"npm withdrawn record", inventory.Package{Ecosystem: "npm", Type: "npm", Name: "jsonwebtoken", Version: "8.5.1"}, nil},
-		{"maven", inventory.Package{Ecosystem: "Maven", Type: "maven", Name: "org.apache.commons:commons-text", Version: "1.9"},
+		{"npm after last_affected", report.Package{Ecosystem: "npm", Type: "npm", Name: "lodash.trim", Version: "4.5.2"}, nil},
+		{"npm withdrawn record", report.Package{Ecosystem: "npm", Type: "npm", Name: "jsonwebtoken", Version: "8.5.1"}, nil},
+		{"maven", report.Package{Ecosystem: "Maven", Type: "maven", Name: "org.apache.commons:commons-text", Version: "1.9"},
 			[]want{{"CVE-2022-42889", []string{"GHSA-599f-7c49-w659"}, []string{"1.10.0"}}}},
-		{"maven before introduced", inventory.Package{Ecosystem: "Maven", Type: "maven", Name: "org.apache.commons:commons-text", Version: "1.4"}, nil},
-		{"crates.io second interval", inventory.Package{Ecosystem: "crates.io", Type: "cargo", Name: "smallvec", Version: "1.6.0"},
+		{"maven before introduced", report.Package{Ecosystem: "Maven", Type: "maven", Name: "org.apache.commons:commons-text", Version: "1.4"}, nil},
+		{"crates.io second interval", report.Package{Ecosystem: "crates.io", Type: "cargo", Name: "smallvec", Version: "1.6.0"},
 			[]want{{"CVE-2021-25900", []string{"RUSTSEC-2021-0003"}, []string{"1.6.1"}}}},
-		{"crates.io first interval", inventory.Package{Ecosystem: "crates.io", Type: "cargo", Name: "smallvec", Version: "0.6.13"},
+		{"crates.io first interval", report.Package{Ecosystem: "crates.io", Type: "cargo", Name: "smallvec", Version: "0.6.13"},
 			[]want{{"CVE-2021-25900", nil, []string{"0.6.14"}}}},
-		{"crates.io between intervals", inventory.Package{Ecosystem: "crates.io", Type: "cargo", Name: "smallvec", Version: "0.6.14"}, nil},
-		{"crates.io many introduced events", inventory.Package{Ecosystem: "crates.io", Type: "cargo", Name: "time", Version: "0.2.7"},
+		{"crates.io between intervals", report.Package{Ecosystem: "crates.io", Type: "cargo", Name: "smallvec", Version: "0.6.14"}, nil},
+		{"crates.io many introduced events", report.Package{Ecosystem: "crates.io", Type: "cargo", Name: "time", Version: "0.2.7"},
 			[]want{{"CVE-2020-26235", []string{"RUSTSEC-2020-0071"}, []string{"0.2.23"}}}},
-		{"language package owned by the OS", inventory.Package{Ecosystem: "PyPI", Type: "pypi", Name: "PyYAML", Version: "5.3.1", OSOwned: true}, nil},
+		{"language package owned by the OS", report.Package{Ecosystem: "PyPI", Type: "pypi", Name: "PyYAML", Version: "5.3.1", OSOwned: true}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -111,7 +111,7 @@ func TestMatchRealRecords(t *testing.T) {
 
 func TestSeverityFromCVSS(t *testing.T) {
 	s := recordStore(t)
-	got := run(t, s, inventory.Package{Ecosystem: "npm", Type: "npm", Name: "lodash", Version: "4.17.20"})
+	got := run(t, s, report.Package{Ecosystem: "npm", Type: "npm", Name: "lodash", Version: "4.17.20"})
 	require.Len(t, got, 2)
 	require.Equal(t, "CVE-2021-23337", got[0].ID)
 	require.NotNil(t, got[0].CVSS)
@@ -122,7 +122,7 @@ func TestSeverityFromCVSS(t *testing.T) {
 	assert.Equal(t, "cvss", got[0].SeveritySource)
 
 	// Debian records carry no severity at all.
-	got = run(t, s, inventory.Package{Ecosystem: "Debian:11", Name: "libnss3", Version: "2:3.61-1+deb11u1", SourceName: "nss", SourceVersion: "2:3.61-1+deb11u1"})
+	got = run(t, s, report.Package{Ecosystem: "Debian:11", Name: "libnss3", Version: "2:3.61-1+deb11u1", SourceName: "nss", SourceVersion: "2:3.61-1+deb11u1"})
 	require.Len(t, got, 1)
 	assert.Equal(t, report.Unknown, got[0].Severity)
 	assert.Nil(t, got[0].CVSS)
@@ -130,7 +130,7 @@ func TestSeverityFromCVSS(t *testing.T) {
 
 func TestIgnoreUnfixedAndFingerprints(t *testing.T) {
 	s := recordStore(t)
-	pkgs := []inventory.Package{
+	pkgs := []report.Package{
 		{Ecosystem: "npm", Type: "npm", Name: "lodash.trim", Version: "4.5.1", Locations: []string{"app/node_modules/lodash.trim/package.json"}},
 		{Ecosystem: "npm", Type: "npm", Name: "lodash", Version: "4.17.20", Locations: []string{"app/node_modules/lodash/package.json"}},
 	}
@@ -164,7 +164,7 @@ func TestIgnoreUnfixedAndFingerprints(t *testing.T) {
 
 func TestUncheckedEcosystemsAreCounted(t *testing.T) {
 	s := recordStore(t)
-	res, err := match.Match(context.Background(), s, []inventory.Package{
+	res, err := match.Match(context.Background(), s, []report.Package{
 		{Ecosystem: "RubyGems", Type: "gem", Name: "rails", Version: "5.0.0"},
 		{Ecosystem: "", Type: "deb", Name: "x", Version: "1"},
 	}, match.Options{})
@@ -185,13 +185,13 @@ func inventoryOf(t *testing.T, entries ...imagetest.Entry) *inventory.Inventory 
 	return inv
 }
 
-func byName(pkgs []inventory.Package, name string) (inventory.Package, bool) {
+func byName(pkgs []report.Package, name string) (report.Package, bool) {
 	for _, p := range pkgs {
 		if p.Name == name {
 			return p, true
 		}
 	}
-	return inventory.Package{}, false
+	return report.Package{}, false
 }
 
 func TestGoBinaryBuiltInTheTest(t *testing.T) {

@@ -35,38 +35,6 @@ type Policy struct {
 // Default is the policy when nothing is configured: fail on any finding.
 var Default = Policy{Threshold: report.Low, FailOnIssues: true}
 
-// Verdict is the gate's decision.
-type Verdict struct {
-	// Pass is false when findings at or above the threshold exist and FailOnIssues is on.
-	Pass bool `json:"pass"`
-	// Threshold and FailOnIssues echo the policy.
-	Threshold    report.Severity `json:"threshold"`
-	FailOnIssues bool            `json:"failOnIssues"`
-	// AtOrAboveThreshold counts the findings that meet the threshold and are not
-	// suppressed.
-	AtOrAboveThreshold int `json:"atOrAboveThreshold"`
-	// Suppressed counts findings accepted by an ignore entry or a VEX statement.
-	Suppressed int `json:"suppressed"`
-	// Counts are the findings per severity.
-	Counts map[string]int `json:"counts"`
-	// Incomplete counts what the scan did not analyse (Result.Incomplete); with any, Pass
-	// is false unless AllowIncomplete.
-	Incomplete      int  `json:"incomplete"`
-	AllowIncomplete bool `json:"allowIncomplete,omitempty"`
-}
-
-// Failed says why a verdict does not pass: "incomplete" when the run did not analyse
-// everything (exit 3), "findings" when findings meet the threshold (exit 1), "" on a pass.
-func (v Verdict) Failed() string {
-	switch {
-	case v.Pass:
-		return ""
-	case v.Incomplete > 0 && !v.AllowIncomplete:
-		return "incomplete"
-	}
-	return "findings"
-}
-
 // Meets reports whether a finding of severity s meets the threshold.
 func (p Policy) Meets(s report.Severity) bool {
 	if s == report.Unknown {
@@ -78,7 +46,7 @@ func (p Policy) Meets(s report.Severity) bool {
 // Apply marks suppressed findings, filters (or marks) those below the threshold, and
 // decides the verdict. The returned findings are what every report shows; warnings say
 // which ignore entries have expired.
-func Apply(findings []report.Finding, p Policy) ([]report.Finding, Verdict, []string) {
+func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdict, []string) {
 	now := p.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -92,7 +60,7 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, Verdict, []st
 		}
 		active = append(active, ig)
 	}
-	v := Verdict{Threshold: p.Threshold, FailOnIssues: p.FailOnIssues, Counts: map[string]int{}}
+	v := report.Verdict{Threshold: p.Threshold, FailOnIssues: p.FailOnIssues, Counts: map[string]int{}}
 	for s := report.Unknown; s <= report.Critical; s++ {
 		v.Counts[s.String()] = 0
 	}

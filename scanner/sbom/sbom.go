@@ -13,12 +13,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/imagegate/imagegate/report"
+
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/google/osv-scalibr/extractor"
 	"github.com/google/osv-scalibr/purl"
 
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/scanner/inventory"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
@@ -47,8 +48,8 @@ type Document struct {
 	Name, Version string
 	ImageID       string
 	Platform      string
-	OS            *inventory.OS
-	Packages      []inventory.Package
+	OS            *report.OS
+	Packages      []report.Package
 	// BaseLayers and Attribution say how the image's layers split into base and app
 	// (Attribution empty: not known).
 	BaseLayers  int
@@ -95,7 +96,7 @@ func Read(r io.Reader, name string) (*Document, error) {
 				doc.Platform = p.Value
 			case PropOS:
 				id, ver, _ := strings.Cut(p.Value, " ")
-				doc.OS = &inventory.OS{ID: id, VersionID: ver}
+				doc.OS = &report.OS{ID: id, VersionID: ver}
 			case PropBaseLayers:
 				doc.BaseLayers, _ = strconv.Atoi(p.Value)
 				doc.BaseLayers = max(doc.BaseLayers, 0)
@@ -106,7 +107,7 @@ func Read(r io.Reader, name string) (*Document, error) {
 			}
 		}
 	}
-	doc.Packages = []inventory.Package{}
+	doc.Packages = []report.Package{}
 	var walk func([]cdx.Component)
 	walk = func(cs []cdx.Component) {
 		for _, c := range cs {
@@ -137,7 +138,7 @@ func props(p *[]cdx.Property) []cdx.Property {
 
 var errNoPURL = errors.New("no package URL: not checked")
 
-func toPackage(c cdx.Component, os *inventory.OS) (*inventory.Package, error) {
+func toPackage(c cdx.Component, os *report.OS) (*report.Package, error) {
 	if c.PackageURL == "" {
 		if c.Type == cdx.ComponentTypeLibrary || c.Type == cdx.ComponentTypeApplication || c.Type == "" {
 			return nil, errNoPURL
@@ -149,7 +150,7 @@ func toPackage(c cdx.Component, os *inventory.OS) (*inventory.Package, error) {
 		return nil, fmt.Errorf("package URL %q: %v", c.PackageURL, err)
 	}
 	u := &pu
-	p := &inventory.Package{
+	p := &report.Package{
 		Type:    u.Type,
 		Name:    purlName(u),
 		Version: u.Version,
@@ -223,7 +224,7 @@ func purlName(u *purl.PackageURL) string {
 // ecosystem derives the OSV ecosystem of a package from its purl, for SBOMs that do not
 // carry imagegate's ecosystem property. OS packages take the release from the purl's
 // distro qualifier or the SBOM's OS.
-func ecosystem(u *purl.PackageURL, os *inventory.OS) string {
+func ecosystem(u *purl.PackageURL, os *report.OS) string {
 	switch u.Type {
 	case purl.TypeDebian, purl.TypeApk, purl.TypeRPM:
 		distro := qualifiers(u)["distro"]

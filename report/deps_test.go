@@ -1,0 +1,45 @@
+package report_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func goList(t *testing.T, format string, pkgs ...string) []string {
+	t.Helper()
+	out, err := exec.Command("go", append([]string{"list", "-f", format}, pkgs...)...).Output()
+	require.NoError(t, err)
+	return strings.Split(strings.TrimSpace(string(out)), "\n")
+}
+
+// The model is a leaf: the standard library only.
+func TestModelIsALeaf(t *testing.T) {
+	for _, line := range goList(t, `{{join .Deps "\n"}}`, ".") {
+		first, _, _ := strings.Cut(line, "/")
+		assert.NotContains(t, first, ".", "report depends on %s", line)
+	}
+}
+
+// Reporters read the model and never link the scanner that fills it (nor its database
+// and registry clients); CI hosts import neither the scanner nor its parts: they reach the
+// scan through the one run sequence (package ci).
+func TestReadersDoNotImportTheScanner(t *testing.T) {
+	const mod = "github.com/imagegate/imagegate/"
+	for _, line := range goList(t, `{{.ImportPath}} {{join .Deps " "}}`, "../reporters/...") {
+		fields := strings.Fields(line)
+		for _, dep := range fields[1:] {
+			assert.False(t, dep == mod+"scanner" || strings.HasPrefix(dep, mod+"scanner/vulndb") || strings.HasPrefix(dep, "go.etcd.io/bbolt"),
+				"%s depends on %s", fields[0], dep)
+		}
+	}
+	for _, line := range goList(t, `{{.ImportPath}} {{join .Imports " "}}`, "../ci/github", "../ci/azure", "../ci/gitlab") {
+		fields := strings.Fields(line)
+		for _, dep := range fields[1:] {
+			assert.False(t, strings.HasPrefix(dep, mod+"scanner") && dep != mod+"scanner/failure", "%s imports %s", fields[0], dep)
+		}
+	}
+}

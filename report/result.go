@@ -1,0 +1,135 @@
+package report
+
+import "time"
+
+// ImageInfo says which image was scanned.
+type ImageInfo struct {
+	Name        string `json:"name"`
+	Transport   string `json:"transport"`
+	Digest      string `json:"digest,omitempty"`
+	IndexDigest string `json:"indexDigest,omitempty"`
+	ID          string `json:"id"`
+	Platform    string `json:"platform,omitempty"`
+}
+
+// DataSource describes the vulnerability data a scan used.
+type DataSource struct {
+	Ecosystem string    `json:"ecosystem"`
+	Records   int       `json:"records"`
+	Source    string    `json:"source"`
+	Updated   time.Time `json:"updated"`
+}
+
+// Result is what a scan found.
+type Result struct {
+	// Image, OS, Layers and Packages describe the image (absent when only a Dockerfile was
+	// checked).
+	Image    *ImageInfo `json:"image,omitempty"`
+	OS       *OS        `json:"os,omitempty"`
+	Layers   []Layer    `json:"layers,omitempty"`
+	Packages []Package  `json:"packages,omitempty"`
+	// Base says how the image's layers split into base and app, when that is known.
+	Base *BaseInfo `json:"base,omitempty"`
+	// Dockerfile is the Dockerfile that was checked.
+	Dockerfile string    `json:"dockerfile,omitempty"`
+	Findings   []Finding `json:"findings"`
+	// Incomplete lists what the scan should have analysed and did not (a file over a size
+	// limit, an unreadable package database, packages without vulnerability data, a
+	// budget spent). A run with any fails the gate unless the policy allows it.
+	Incomplete []string `json:"incomplete,omitempty"`
+	Verdict    Verdict  `json:"verdict"`
+	// Data lists the vulnerability data used, per ecosystem that was looked up.
+	Data     []DataSource `json:"data,omitempty"`
+	Warnings []string     `json:"warnings,omitempty"`
+}
+
+// BaseInfo is how the layers split: the first Layers layers are the base image's.
+type BaseInfo struct {
+	Layers int `json:"layers"`
+	// Method is how the split was found: base-image (the base image was resolved), dockerfile
+	// (the history matches the Dockerfile), history (a guess from the history alone).
+	Method   string `json:"method"`
+	Inferred bool   `json:"inferred,omitempty"`
+}
+
+// Package is one installed package.
+type Package struct {
+	// Ecosystem is the OSV ecosystem, with the release for distros ("Debian:12", "Alpine:v3.20").
+	Ecosystem string `json:"ecosystem"`
+	// Type is the purl type (deb, apk, rpm, ...).
+	Type    string `json:"type"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// SourceName and SourceVersion name the source package (dpkg Source:, apk origin, rpm
+	// source rpm) when it differs from the binary package; OS advisories are per source.
+	SourceName    string `json:"sourceName,omitempty"`
+	SourceVersion string `json:"sourceVersion,omitempty"`
+	Arch          string `json:"arch,omitempty"`
+	PURL          string `json:"purl"`
+	// Locations are the files the package was read from.
+	Locations []string `json:"locations"`
+	// Layer is the index of the layer that added the package (in this version).
+	Layer int `json:"layer"`
+	// OSOwned marks a language package whose files belong to an OS package: it is matched
+	// through the OS package only.
+	OSOwned bool `json:"osOwned,omitempty"`
+}
+
+// OS is the distribution the image is built on, from os-release.
+type OS struct {
+	ID         string `json:"id"`
+	VersionID  string `json:"versionId,omitempty"`
+	Codename   string `json:"codename,omitempty"`
+	PrettyName string `json:"prettyName,omitempty"`
+}
+
+// Layer describes one layer of the image.
+type Layer struct {
+	Index     int       `json:"index"`
+	Digest    string    `json:"digest,omitempty"`
+	DiffID    string    `json:"diffId"`
+	Size      int64     `json:"size,omitempty"`
+	CreatedBy string    `json:"createdBy,omitempty"`
+	Comment   string    `json:"comment,omitempty"`
+	Created   time.Time `json:"created,omitzero"`
+	Files     int       `json:"files"`
+}
+
+// Verdict is the gate's decision.
+type Verdict struct {
+	// Pass is false when findings at or above the threshold exist and FailOnIssues is on.
+	Pass bool `json:"pass"`
+	// Threshold and FailOnIssues echo the policy.
+	Threshold    Severity `json:"threshold"`
+	FailOnIssues bool     `json:"failOnIssues"`
+	// AtOrAboveThreshold counts the findings that meet the threshold and are not
+	// suppressed.
+	AtOrAboveThreshold int `json:"atOrAboveThreshold"`
+	// Suppressed counts findings accepted by an ignore entry or a VEX statement.
+	Suppressed int `json:"suppressed"`
+	// Counts are the findings per severity.
+	Counts map[string]int `json:"counts"`
+	// Incomplete counts what the scan did not analyse (Result.Incomplete); with any, Pass
+	// is false unless AllowIncomplete.
+	Incomplete      int  `json:"incomplete"`
+	AllowIncomplete bool `json:"allowIncomplete,omitempty"`
+}
+
+// Failed says why a verdict does not pass: "incomplete" when the run did not analyse
+// everything (exit 3), "findings" when findings meet the threshold (exit 1), "" on a pass.
+func (v Verdict) Failed() string {
+	switch {
+	case v.Pass:
+		return ""
+	case v.Incomplete > 0 && !v.AllowIncomplete:
+		return "incomplete"
+	}
+	return "findings"
+}
+
+// DefaultVersion is the version of a build that was not stamped.
+const DefaultVersion = "0.1.0-dev"
+
+// Version is imagegate's version, set at build time with
+// -ldflags "-X github.com/imagegate/imagegate/Version=1.2.3".
+var Version = DefaultVersion
