@@ -66,6 +66,34 @@ const (
 	KindSecret        Kind = "secret"
 )
 
+// Kinds lists every finding kind in the order reports show them; each report format
+// shows each kind under its own heading (Title).
+var Kinds = []Kind{KindVulnerability, KindDockerfile, KindImage, KindSecret}
+
+// Title is the heading reports give findings of kind k.
+func (k Kind) Title() string {
+	switch k {
+	case KindVulnerability:
+		return "Vulnerabilities"
+	case KindDockerfile:
+		return "Dockerfile"
+	case KindImage:
+		return "Image configuration"
+	case KindSecret:
+		return "Secrets"
+	}
+	return string(k)
+}
+
+// ByKind splits findings by kind, keeping their order.
+func ByKind(fs []Finding) map[Kind][]Finding {
+	out := map[Kind][]Finding{}
+	for _, f := range fs {
+		out[f.Kind] = append(out[f.Kind], f)
+	}
+	return out
+}
+
 // Location is a place in a source file (a Dockerfile): 1-based lines and columns.
 type Location struct {
 	Path        string `json:"path"`

@@ -30,17 +30,20 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 	if o.MaxSize == 0 {
 		o.MaxSize = MaxSize
 	}
-	var active, suppressed, vulns, rules []report.Finding
+	var active, suppressed []report.Finding
 	for _, f := range r.Findings {
 		if f.Suppressed != nil {
 			suppressed = append(suppressed, f)
 			continue
 		}
 		active = append(active, f)
-		if f.Kind == report.KindVulnerability {
-			vulns = append(vulns, f)
-		} else {
-			rules = append(rules, f)
+	}
+	byKind := report.ByKind(active)
+	// A column and a section for every kind the scan looked for or found.
+	var kinds []report.Kind
+	for _, k := range report.Kinds {
+		if len(byKind[k]) > 0 || (k == report.KindVulnerability && r.Image != nil) || (k == report.KindDockerfile && r.Dockerfile != "") {
+			kinds = append(kinds, k)
 		}
 	}
 	var head strings.Builder
@@ -85,11 +88,20 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 			fmt.Fprintf(&head, "- %s\n", text(w))
 		}
 	}
-	head.WriteString("\n\n| Severity | Vulnerabilities | Dockerfile |\n|---|---:|---:|\n")
+	head.WriteString("\n\n| Severity |")
+	for _, k := range kinds {
+		fmt.Fprintf(&head, " %s |", k.Title())
+	}
+	head.WriteString("\n|---|" + strings.Repeat("---:|", len(kinds)) + "\n")
 	for s := report.Critical; s >= report.Unknown; s-- {
-		nv, nr := count(vulns, s), count(rules, s)
-		if nv+nr > 0 || s != report.Unknown {
-			fmt.Fprintf(&head, "| %s | %d | %d |\n", s, nv, nr)
+		row, total := "", 0
+		for _, k := range kinds {
+			n := count(byKind[k], s)
+			row += fmt.Sprintf(" %d |", n)
+			total += n
+		}
+		if total > 0 || s != report.Unknown {
+			fmt.Fprintf(&head, "| %s |%s\n", s, row)
 		}
 	}
 	if len(active) > 0 {
@@ -102,15 +114,17 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 		}
 	}
 
-	sections := []struct {
+	type section struct {
 		title string
 		list  []report.Finding
-		vuln  bool
-	}{
-		{"All vulnerabilities", vulns, true},
-		{"All Dockerfile findings", rules, false},
-		{"Suppressed findings", suppressed, false},
 	}
+	var sections []section
+	for _, k := range kinds {
+		if len(byKind[k]) > 0 {
+			sections = append(sections, section{"All: " + k.Title(), byKind[k]})
+		}
+	}
+	sections = append(sections, section{"Suppressed findings", suppressed})
 	var tail strings.Builder
 	budget := o.MaxSize - head.Len() - 200
 	for _, sec := range sections {
@@ -198,6 +212,21 @@ func where(f report.Finding) string {
 			s += fmt.Sprintf(" (layer %d)", f.Layer)
 		}
 		return s
+	case f.Kind == report.KindImage || f.Kind == report.KindSecret:
+		var parts []string
+		if f.Target != "" {
+			parts = append(parts, code("/"+strings.TrimPrefix(f.Target, "/")))
+		}
+		if f.Layer >= 0 {
+			parts = append(parts, fmt.Sprintf("layer %d", f.Layer))
+		}
+		if f.Location != nil {
+			parts = append(parts, code(fmt.Sprintf("%s:%d", f.Location.Path, f.Location.StartLine)))
+		}
+		if len(parts) == 0 {
+			return "image config"
+		}
+		return strings.Join(parts, " · ")
 	case f.Location != nil:
 		return code(fmt.Sprintf("%s:%d", f.Location.Path, f.Location.StartLine))
 	}

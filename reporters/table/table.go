@@ -4,6 +4,7 @@ package table
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -33,27 +34,44 @@ var severityColor = map[report.Severity]string{
 	report.Unknown:  "\x1b[2m",
 }
 
-// Write renders r: the image and its layers, the packages, the vulnerabilities grouped by
-// severity, the Dockerfile findings by line, and the verdict.
+// Write renders r: the image and its layers, the packages, then each finding kind under
+// its own heading (vulnerabilities grouped by severity, Dockerfile findings by line, image
+// and secret findings by layer), the accepted findings with their reasons, what was not
+// analysed, and the verdict.
 func Write(w io.Writer, r *report.Result, o Options) error {
 	t := &writer{ew: &errWriter{w: w}, st: style{color: o.Color}}
 	if r.Image != nil {
 		t.image(r)
 		t.packages(r.Packages, o.Packages)
 	}
-	var vulns, rules []report.Finding
+	var active, accepted []report.Finding
 	for _, f := range r.Findings {
-		if f.Kind == report.KindVulnerability {
-			vulns = append(vulns, f)
+		if f.Suppressed != nil {
+			accepted = append(accepted, f)
 		} else {
-			rules = append(rules, f)
+			active = append(active, f)
 		}
 	}
-	if r.Image != nil {
-		t.vulnerabilities(vulns)
+	byKind := report.ByKind(active)
+	for _, kind := range report.Kinds {
+		fs := byKind[kind]
+		switch kind {
+		case report.KindVulnerability:
+			if r.Image != nil || len(fs) > 0 {
+				t.vulnerabilities(fs)
+			}
+		case report.KindDockerfile:
+			if r.Dockerfile != "" || len(fs) > 0 {
+				t.ruleFindings(r.Dockerfile, fs)
+			}
+		default:
+			if len(fs) > 0 {
+				t.imageFindings(kind.Title(), fs)
+			}
+		}
 	}
-	if r.Dockerfile != "" {
-		t.ruleFindings(r.Dockerfile, rules)
+	if len(accepted) > 0 {
+		t.accepted(accepted)
 	}
 	t.verdict(r)
 	return t.ew.err
@@ -173,7 +191,14 @@ func (t *writer) vulnerabilities(fs []report.Finding) {
 		if c[s] == 0 {
 			continue
 		}
-		t.printf("\n  %s\n", t.st.wrap(severityColor[s], fmt.Sprintf("%s (%d)", s, c[s])))
+		head := fmt.Sprintf("%s (%d)", s, c[s])
+		for _, f := range fs {
+			if f.Severity == s && f.BelowThreshold {
+				head = fmt.Sprintf("%s (%d, below the threshold)", s, c[s])
+				break
+			}
+		}
+		t.printf("\n  %s\n", t.st.wrap(severityColor[s], head))
 		tw := t.table()
 		fmt.Fprintf(tw, "  ID\tPACKAGE\tINSTALLED\tFIXED\tLAYER\tTITLE\n")
 		for _, f := range fs {
@@ -201,6 +226,9 @@ func (t *writer) ruleFindings(path string, fs []report.Finding) {
 		return
 	}
 	_, summary := counts(fs)
+	if path == "" {
+		path = "(not given)"
+	}
 	t.printf("\n%s\n", t.st.bold(fmt.Sprintf("Dockerfile %s (%d: %s)", v(path), len(fs), summary)))
 	sorted := append([]report.Finding(nil), fs...)
 	sortByLine(sorted)
@@ -211,17 +239,57 @@ func (t *writer) ruleFindings(path string, fs []report.Finding) {
 		if f.Location != nil {
 			line = fmt.Sprint(f.Location.StartLine)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", line, t.st.wrap(severityColor[f.Severity], f.Severity.String()), v(f.ID), oneLine(f.Message, 90))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", line, t.st.wrap(severityColor[f.Severity], severity(f)), v(f.ID), oneLine(f.Message, 90))
 	}
 	tw.Flush()
 }
 
-func sortByLine(fs []report.Finding) {
-	for i := 1; i < len(fs); i++ {
-		for j := i; j > 0 && lineOf(fs[j]) < lineOf(fs[j-1]); j-- {
-			fs[j], fs[j-1] = fs[j-1], fs[j]
+// imageFindings prints findings about the built image (its config, its files, secrets in
+// its layers) in layer order.
+func (t *writer) imageFindings(title string, fs []report.Finding) {
+	_, summary := counts(fs)
+	t.printf("\n%s\n", t.st.bold(fmt.Sprintf("%s (%d: %s)", title, len(fs), summary)))
+	sorted := append([]report.Finding(nil), fs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Layer < sorted[j].Layer })
+	tw := t.table()
+	fmt.Fprintf(tw, "  LAYER\tSEVERITY\tRULE\tMESSAGE\n")
+	for _, f := range sorted {
+		layer := "-"
+		if f.Layer >= 0 {
+			layer = fmt.Sprint(f.Layer)
 		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", layer, t.st.wrap(severityColor[f.Severity], severity(f)), v(f.ID), oneLine(f.Message, 100))
 	}
+	tw.Flush()
+}
+
+// accepted prints the findings an ignore entry or a VEX statement accepted: they do not
+// count for the gate.
+func (t *writer) accepted(fs []report.Finding) {
+	t.printf("\n%s\n", t.st.bold(fmt.Sprintf("Accepted (%d, not counted by the gate)", len(fs))))
+	tw := t.table()
+	fmt.Fprintf(tw, "  KIND\tSEVERITY\tID\tWHAT\tBECAUSE\n")
+	for _, f := range fs {
+		what := f.Message
+		if f.Package != nil {
+			what = f.Package.Name + " " + f.Package.Version
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", f.Kind, f.Severity, v(f.ID), oneLine(what, 50), oneLine(f.Suppressed.Kind+": "+f.Suppressed.Reason+" ("+f.Suppressed.Source+")", 80))
+	}
+	tw.Flush()
+}
+
+// severity names a finding's severity, marked when --report-all kept it below the
+// threshold.
+func severity(f report.Finding) string {
+	if f.BelowThreshold {
+		return f.Severity.String() + " (below threshold)"
+	}
+	return f.Severity.String()
+}
+
+func sortByLine(fs []report.Finding) {
+	sort.SliceStable(fs, func(i, j int) bool { return lineOf(fs[i]) < lineOf(fs[j]) })
 }
 
 func lineOf(f report.Finding) int {
