@@ -201,10 +201,21 @@ func (r *run) run(ctx context.Context) int {
 
 // fail reports an error that ended the run and returns its exit code.
 func (r *run) fail(err error) int {
-	msg := oneLine(err.Error())
+	msg := oneLine(failure.Explain(err, r.spell))
 	r.annotate(Annotation{Level: Error, Title: "imagegate", Message: msg})
 	r.h.Complete(Failed, msg)
 	return failure.Code(err)
+}
+
+// spell names a setting (by its CLI flag) the way this CI's users set it: its input, or
+// the flag in additional-arguments when the CI has no input for it.
+func (r *run) spell(flag string) string {
+	for _, in := range inputs.Table {
+		if in.Flag == flag {
+			return "the " + r.h.InputName(in.Name) + " input"
+		}
+	}
+	return "--" + flag + " in the " + r.h.InputName("additional-arguments") + " input"
 }
 
 // annotate writes a within the host's limit for its level; it says whether it did. Its

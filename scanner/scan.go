@@ -193,7 +193,7 @@ func Scan(ctx context.Context, opts Options) (*report.Result, error) {
 	// An analysis that stopped early makes the run incomplete, and an incomplete run
 	// never passes the gate unless the policy allows it, said in the verdict.
 	if err := context.Cause(ctx); err != nil {
-		return nil, failure.Incompletef("the scan did not finish: %v", err)
+		return nil, failure.Incompletef("the scan did not finish: %w", err)
 	}
 	res.Verdict.Incomplete = len(res.Incomplete)
 	res.Verdict.AllowIncomplete = p.AllowIncomplete
@@ -322,7 +322,7 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
-		return failure.Inputf("image config: %v", err)
+		return failure.Inputf("image config: %w", err)
 	}
 	inv, err := inventory.New()
 	if err != nil {

@@ -122,7 +122,7 @@ func TestBadInput(t *testing.T) {
 		"input severityThreshold":           {"dockerImageName": "alpine", "severityThreshold": "severe"},
 		"input failOnIssues":                {"dockerImageName": "alpine", "failOnIssues": "maybe"},
 		"input additionalArguments":         {"dockerImageName": "alpine", "additionalArguments": "--bogus"},
-		"no vulnerability database at ":     {"dockerImageName": "alpine", "dbPath": filepath.Join(t.TempDir(), "none")},
+		"(set the dbPath input)":            {"dockerImageName": "alpine", "dbPath": filepath.Join(t.TempDir(), "none")},
 	} {
 		code, log := runTask(t, in, nil)
 		assert.NotEqual(t, 0, code, msg)

@@ -194,7 +194,7 @@ func Parse(get func(name string) string, spell func(name string) string) (*Setti
 		st.JSONFile = strings.TrimSuffix(st.SARIFFile, filepath.Ext(st.SARIFFile)) + ".json"
 	}
 	if err := output.CheckFormat(f.Format); err != nil {
-		return nil, failure.Inputf("input %s: %v", spell("format"), err)
+		return nil, failure.Inputf("input %s: %w", spell("format"), err)
 	}
 	opts, err := f.Options(img)
 	if err != nil {
@@ -238,7 +238,7 @@ func additional(fl *pflag.FlagSet, args, input string, st *Settings) error {
 	}
 	words, err := shell.Fields(args, func(name string) string { return "$" + name })
 	if err != nil {
-		return failure.Inputf("input %s: %v", input, err)
+		return failure.Inputf("input %s: %w", input, err)
 	}
 	var rest []string
 	for _, w := range words {
@@ -260,7 +260,7 @@ func additional(fl *pflag.FlagSet, args, input string, st *Settings) error {
 		rest = append(rest, w)
 	}
 	if err := fl.Parse(rest); err != nil {
-		return failure.Inputf("input %s: %v (it takes the flags of 'imagegate scan')", input, err)
+		return failure.Inputf("input %s: %w (it takes the flags of 'imagegate scan')", input, err)
 	}
 	if fl.NArg() > 0 {
 		return failure.Inputf("input %s: unexpected %q (the image is its own input)", input, fl.Arg(0))

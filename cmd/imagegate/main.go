@@ -72,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		// Errors that did not come from a command's own work are cobra's: usage errors.
 		err = failure.Input(err)
 	}
-	fmt.Fprintf(stderr, "imagegate: %s\n", visible.String(oneLine(err.Error())))
+	fmt.Fprintf(stderr, "imagegate: %s\n", visible.String(oneLine(failure.Explain(err, func(flag string) string { return "--" + flag }))))
 	return failure.Code(err)
 }
 
@@ -154,7 +154,7 @@ func work(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command,
 			return failure.Incomplete(fmt.Errorf("did not finish within --timeout %s: raise --timeout for a large image or a slow registry", timeout))
 		}
 		if err != nil && errors.Is(ctx.Err(), context.Canceled) {
-			return failure.Incompletef("interrupted (%v): the scan did not finish and no report was written", context.Cause(ctx))
+			return failure.Incompletef("interrupted (%w): the scan did not finish and no report was written", context.Cause(ctx))
 		}
 		var ferr *failure.Error
 		var gate *gateError

@@ -53,7 +53,7 @@ func (g *Gate) Register(fl *pflag.FlagSet) {
 // Prepare checks the gate flags before any work and returns the policy and the config.
 func (g *Gate) Prepare() (*policy.Policy, *config.Config, error) {
 	if err := output.CheckFormat(g.Format); err != nil {
-		return nil, nil, failure.Inputf("--format: %v", err)
+		return nil, nil, failure.Inputf("--format: %w", err)
 	}
 	sev, err := report.ParseSeverity(g.Threshold)
 	if err != nil || sev == report.Unknown {
@@ -183,7 +183,7 @@ func (f *Scan) Options(imageArg string) (scanner.Options, error) {
 // Set sets one flag by name, as from a CI input; the error names the input.
 func Set(fl *pflag.FlagSet, input, flag, value string) error {
 	if err := fl.Set(flag, value); err != nil {
-		return failure.Inputf("input %s: %q is not a valid value (%v)", input, value, err)
+		return failure.Inputf("input %s: %q is not a valid value (%w)", input, value, err)
 	}
 	return nil
 }

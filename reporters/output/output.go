@@ -23,7 +23,7 @@ func Check(path string) error {
 			return failure.Inputf("output %q: is a folder", path)
 		case !st.Mode().IsRegular():
 			if err := writable(path); err != nil {
-				return failure.Inputf("output %q: not writable: %v", path, err)
+				return failure.Inputf("output %q: not writable: %w", path, err)
 			}
 			return nil
 		}
@@ -33,7 +33,7 @@ func Check(path string) error {
 		return failure.Inputf("output %q: folder %q does not exist", path, dir)
 	}
 	if err := writable(dir); err != nil {
-		return failure.Inputf("output %q: folder %q is not writable: %v", path, dir, err)
+		return failure.Inputf("output %q: folder %q is not writable: %w", path, dir, err)
 	}
 	return nil
 }
@@ -49,25 +49,25 @@ func WriteFile(path string, render func(io.Writer) error) (err error) {
 	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
 		var buf bytes.Buffer
 		if err := render(&buf); err != nil {
-			return failure.Incompletef("output %q: %v", path, err)
+			return failure.Incompletef("output %q: %w", path, err)
 		}
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {
-			return failure.Inputf("output %q: %v", path, unwrap(err))
+			return failure.Inputf("output %q: %w", path, unwrap(err))
 		}
 		_, werr := f.Write(buf.Bytes())
 		if cerr := f.Close(); werr == nil {
 			werr = cerr
 		}
 		if werr != nil {
-			return failure.Incompletef("output %q: %v", path, unwrap(werr))
+			return failure.Incompletef("output %q: %w", path, unwrap(werr))
 		}
 		return nil
 	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return failure.Inputf("output %q: %v", path, unwrap(err))
+		return failure.Inputf("output %q: %w", path, unwrap(err))
 	}
 	defer func() {
 		if err != nil {
@@ -76,16 +76,16 @@ func WriteFile(path string, render func(io.Writer) error) (err error) {
 		}
 	}()
 	if err := render(tmp); err != nil {
-		return failure.Incompletef("output %q: %v", path, err)
+		return failure.Incompletef("output %q: %w", path, err)
 	}
 	if err := tmp.Chmod(0o644); err != nil {
-		return failure.Incompletef("output %q: %v", path, err)
+		return failure.Incompletef("output %q: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return failure.Incompletef("output %q: %v", path, err)
+		return failure.Incompletef("output %q: %w", path, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return failure.Inputf("output %q: %v", path, unwrap(err))
+		return failure.Inputf("output %q: %w", path, unwrap(err))
 	}
 	return nil
 }

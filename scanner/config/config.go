@@ -75,12 +75,12 @@ func Load(path string) (*Config, error) {
 			c.Ignore[i].Source = fmt.Sprintf("%s ignore[%d]", path, i)
 		}
 		if err := ig.Validate(); err != nil {
-			return nil, failure.Inputf("config %s: %v", c.Ignore[i].Source, err)
+			return nil, failure.Inputf("config %s: %w", c.Ignore[i].Source, err)
 		}
 	}
 	for id, sev := range c.Dockerfile.Severity {
 		if _, err := report.ParseSeverity(sev); err != nil {
-			return nil, failure.Inputf("config %s: dockerfile.severity.%s: %v", path, id, err)
+			return nil, failure.Inputf("config %s: dockerfile.severity.%s: %w", path, id, err)
 		}
 	}
 	return c, nil

@@ -154,7 +154,7 @@ func Parse(path string, data []byte) (*Dockerfile, error) {
 		inst := newInstruction(n, d.lines)
 		if inst.Cmd == "run" {
 			if err := checkShell(inst); err != nil {
-				return nil, failure.Inputf("dockerfile %s:%d: %v", path, inst.StartLine, err)
+				return nil, failure.Inputf("dockerfile %s:%d: %w", path, inst.StartLine, err)
 			}
 		}
 		if _, err := instructions.ParseInstruction(n); err != nil {

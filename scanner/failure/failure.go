@@ -29,10 +29,14 @@ const (
 	KindIncomplete
 )
 
-// Error carries a Kind next to the wrapped error.
+// Error carries a Kind next to the wrapped error, and the setting that fixes it, if any.
 type Error struct {
 	Kind Kind
 	Err  error
+	// Setting names what the user can change to fix the error by its CLI flag name ("db",
+	// "platform"); the core never spells it, each front end does in its own words (a flag,
+	// an Action input, a task input). See Explain.
+	Setting string
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -60,6 +64,41 @@ func Incomplete(err error) error {
 // Incompletef formats an incomplete-scan error.
 func Incompletef(format string, args ...any) error {
 	return Incomplete(fmt.Errorf(format, args...))
+}
+
+// WithSetting records that changing setting (a CLI flag name, without dashes) fixes err.
+// A nil err stays nil.
+func WithSetting(err error, setting string) error {
+	if err == nil {
+		return nil
+	}
+	kind := KindIncomplete
+	var e *Error
+	if errors.As(err, &e) {
+		kind = e.Kind
+	}
+	return &Error{Kind: kind, Err: err, Setting: setting}
+}
+
+// SettingOf returns the setting that fixes err: the outermost one recorded, or "".
+func SettingOf(err error) string {
+	for err != nil {
+		if e, ok := err.(*Error); ok && e.Setting != "" {
+			return e.Setting
+		}
+		err = errors.Unwrap(err)
+	}
+	return ""
+}
+
+// Explain is err's message for a user, with the setting that fixes it spelled by the
+// front end (spell("db") is "--db" for the CLI, "the db-path input" for the Action).
+func Explain(err error, spell func(setting string) string) string {
+	msg := err.Error()
+	if s := SettingOf(err); s != "" {
+		msg += " (set " + spell(s) + ")"
+	}
+	return msg
 }
 
 // Code returns the exit code for err: 0 for nil, 2 for input errors, 3 for everything else

@@ -113,16 +113,16 @@ func openOCIArchive(p string, o openOptions) (*Image, error) {
 	}
 	members, err := indexTar(p)
 	if err != nil {
-		return nil, failure.Inputf("oci-archive %q: %v", p, err)
+		return nil, failure.Inputf("oci-archive %q: %w", p, err)
 	}
 	a := &ociArchive{path: p, members: members}
 	raw, err := a.read("index.json")
 	if err != nil {
-		return nil, failure.Inputf("oci-archive %q: not an OCI archive: %v", p, err)
+		return nil, failure.Inputf("oci-archive %q: not an OCI archive: %w", p, err)
 	}
 	idx, err := newArchiveIndex(a, raw)
 	if err != nil {
-		return nil, failure.Inputf("oci-archive %q: index.json: %v", p, err)
+		return nil, failure.Inputf("oci-archive %q: index.json: %w", p, err)
 	}
 	img, err := pickFromIndex(idx, o.platform, p)
 	if err != nil {

@@ -266,7 +266,7 @@ func detect(arg string) (Transport, error) {
 	}
 	members, err := indexTar(arg)
 	if err != nil {
-		return "", failure.Inputf("image %q: not an image archive: %v", arg, err)
+		return "", failure.Inputf("image %q: not an image archive: %w", arg, err)
 	}
 	_, hasManifest := members["manifest.json"]
 	_, hasLayout := members["oci-layout"]
@@ -292,7 +292,7 @@ func openRemote(ctx context.Context, ref string, o openOptions) (*Image, error) 
 	}
 	r, err := name.ParseReference(ref, nameOpts...)
 	if err != nil {
-		return nil, failure.Inputf("image %q: not a valid reference: %v", ref, err)
+		return nil, failure.Inputf("image %q: not a valid reference: %w", ref, err)
 	}
 	ropts := []remote.Option{remote.WithContext(ctx), remote.WithUserAgent("imagegate")}
 	if o.username != "" || o.password != "" {
@@ -340,7 +340,7 @@ func registryError(ref string, err error) error {
 	if errors.As(err, &terr) {
 		switch terr.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
-			return failure.Inputf("image %q: the registry refused the credentials (%d): check --username/--password or your docker login", ref, terr.StatusCode)
+			return failure.WithSetting(failure.Inputf("image %q: the registry refused the credentials (%d): check them or your docker login", ref, terr.StatusCode), "username")
 		case http.StatusNotFound:
 			return failure.Inputf("image %q: not found in the registry (no such repository, tag or digest)", ref)
 		}
@@ -349,19 +349,19 @@ func registryError(ref string, err error) error {
 			case transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode:
 				return failure.Inputf("image %q: not found in the registry (%s)", ref, d.Code)
 			case transport.UnauthorizedErrorCode, transport.DeniedErrorCode:
-				return failure.Inputf("image %q: access denied by the registry: check --username/--password or your docker login", ref)
+				return failure.WithSetting(failure.Inputf("image %q: access denied by the registry: check the credentials or your docker login", ref), "username")
 			}
 		}
-		return failure.Incompletef("image %q: registry error: %v", ref, err)
+		return failure.Incompletef("image %q: registry error: %w", ref, err)
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
 		return failure.Inputf("image %q: unknown registry host %q", ref, dnsErr.Name)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return failure.Incompletef("image %q: %v", ref, err)
+		return failure.Incompletef("image %q: %w", ref, err)
 	}
-	return failure.Incompletef("image %q: cannot reach the registry: %v", ref, err)
+	return failure.Incompletef("image %q: cannot reach the registry: %w", ref, err)
 }
 
 // MaxArchiveImages bounds the images one docker-archive may list.
@@ -390,7 +390,7 @@ func openDockerArchive(arg string, o openOptions) (*Image, error) {
 	}
 	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(path) })
 	if err != nil {
-		return nil, failure.Inputf("docker-archive %q: not a docker save archive: %v", path, err)
+		return nil, failure.Inputf("docker-archive %q: not a docker save archive: %w", path, err)
 	}
 	if len(m) == 0 {
 		return nil, failure.Inputf("docker-archive %q: manifest.json lists no image", path)
@@ -400,7 +400,7 @@ func openDockerArchive(arg string, o openOptions) (*Image, error) {
 	}
 	members, err := indexTar(path)
 	if err != nil {
-		return nil, failure.Inputf("docker-archive %q: %v", path, err)
+		return nil, failure.Inputf("docker-archive %q: %w", path, err)
 	}
 	for _, d := range m {
 		if c, ok := members[strings.TrimPrefix(d.Config, "./")]; ok && c.size > MaxConfigSize {
@@ -415,7 +415,7 @@ func openDockerArchive(arg string, o openOptions) (*Image, error) {
 	case want != "":
 		t, err := name.NewTag(want)
 		if err != nil {
-			return nil, failure.Inputf("docker-archive %q: %q is not an image name: %v", path, want, err)
+			return nil, failure.Inputf("docker-archive %q: %q is not an image name: %w", path, want, err)
 		}
 		found := false
 		for _, d := range m {
@@ -434,7 +434,7 @@ func openDockerArchive(arg string, o openOptions) (*Image, error) {
 	}
 	i, err := tarball.ImageFromPath(path, tag)
 	if err != nil {
-		return nil, failure.Inputf("docker-archive %q: %v", path, err)
+		return nil, failure.Inputf("docker-archive %q: %w", path, err)
 	}
 	img, err := finish(&Image{Image: i}, o.platform, path)
 	if err != nil {
@@ -495,7 +495,7 @@ func openOCIDir(dir string, o openOptions) (*Image, error) {
 	}
 	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
-		return nil, failure.Inputf("oci-dir %q: %v", dir, err)
+		return nil, failure.Inputf("oci-dir %q: %w", dir, err)
 	}
 	img, err := pickFromIndex(idx, o.platform, dir)
 	if err != nil {
@@ -510,7 +510,7 @@ func openOCIDir(dir string, o openOptions) (*Image, error) {
 func openDaemon(ctx context.Context, ref string, o openOptions) (*Image, error) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
-		return nil, failure.Inputf("docker-daemon %q: not a valid reference: %v", ref, err)
+		return nil, failure.Inputf("docker-daemon %q: not a valid reference: %w", ref, err)
 	}
 	// One 'docker save', kept in a temporary file (removed when the image is collected):
 	// the default buffers the whole image in memory.
@@ -523,12 +523,12 @@ func openDaemon(ctx context.Context, ref string, o openOptions) (*Image, error) 
 	if err != nil {
 		msg := err.Error()
 		if strings.Contains(msg, "Cannot connect") || strings.Contains(msg, "connect:") || strings.Contains(msg, "docker.sock") {
-			return nil, &daemonError{kind: failure.Incompletef("docker-daemon %q: no Docker daemon is reachable (is DOCKER_HOST set and the daemon running?): %v", ref, err), missing: true}
+			return nil, &daemonError{kind: failure.Incompletef("docker-daemon %q: no Docker daemon is reachable (is DOCKER_HOST set and the daemon running?): %w", ref, err), missing: true}
 		}
 		if strings.Contains(strings.ToLower(msg), "no such image") {
 			return nil, &daemonError{kind: failure.Inputf("docker-daemon %q: the daemon has no such image", ref), missing: true}
 		}
-		return nil, failure.Incompletef("docker-daemon %q: %v", ref, err)
+		return nil, failure.Incompletef("docker-daemon %q: %w", ref, err)
 	}
 	return finish(&Image{Image: i}, o.platform, ref)
 }
@@ -563,7 +563,7 @@ func pickFromIndex(idx v1.ImageIndex, platform, what string) (v1.Image, error) {
 	}
 	var cands []candidate
 	if err := flattenIndex(idx, 0, &cands); err != nil {
-		return nil, failure.Inputf("image %q: unreadable index: %v", what, err)
+		return nil, failure.Inputf("image %q: unreadable index: %w", what, err)
 	}
 	// An OCI layout written by a tool often holds one image without a platform: take it.
 	if len(cands) == 1 && cands[0].desc.Platform == nil {
@@ -579,7 +579,7 @@ func pickFromIndex(idx v1.ImageIndex, platform, what string) (v1.Image, error) {
 		if p.Satisfies(*spec) {
 			img, err := c.idx.Image(c.desc.Digest)
 			if err != nil {
-				return nil, failure.Inputf("image %q: cannot read the %s image: %v", what, p, err)
+				return nil, failure.Inputf("image %q: cannot read the %s image: %w", what, p, err)
 			}
 			return img, nil
 		}
@@ -588,7 +588,7 @@ func pickFromIndex(idx v1.ImageIndex, platform, what string) (v1.Image, error) {
 	if len(available) == 0 {
 		return nil, failure.Inputf("image %q: the index holds no image", what)
 	}
-	return nil, failure.Inputf("image %q: no image for platform %s; available: %s (use --platform)", what, want, strings.Join(available, ", "))
+	return nil, failure.WithSetting(failure.Inputf("image %q: no image for platform %s; available: %s", what, want, strings.Join(available, ", ")), "platform")
 }
 
 type candidate struct {
@@ -687,13 +687,13 @@ func classifyReadError(prefix string, err error) error {
 	case errors.As(err, &terr):
 		return registryError(prefix, err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return failure.Incompletef("%s: %v", prefix, err)
+		return failure.Incompletef("%s: %w", prefix, err)
 	}
 	var nerr net.Error
 	if errors.As(err, &nerr) {
-		return failure.Incompletef("%s: %v", prefix, err)
+		return failure.Incompletef("%s: %w", prefix, err)
 	}
-	return failure.Inputf("%s: %v", prefix, err)
+	return failure.Inputf("%s: %w", prefix, err)
 }
 
 func parsePlatform(s string) (*v1.Platform, error) {

@@ -245,7 +245,7 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 	}
 	if first != nil {
 		if ctxErr := context.Cause(ctx); errors.Is(first, context.Canceled) && ctxErr != nil {
-			return nil, failure.Incompletef("scan cancelled: %v", ctxErr)
+			return nil, failure.Incompletef("scan cancelled: %w", ctxErr)
 		}
 		return nil, first
 	}
@@ -271,7 +271,7 @@ func layerError(l report.Layer, err error) error {
 	}
 	var bomb *expansionError
 	if errors.As(err, &bomb) {
-		return failure.Inputf("%s: %v", what, bomb)
+		return failure.WithSetting(failure.Inputf("%s: %w", what, bomb), "max-layer-expansion")
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return failure.Inputf("%s: the blob is missing from the image", what)
@@ -315,7 +315,7 @@ type expansionLimit struct {
 type expansionError struct{ size, ratio int64 }
 
 func (e *expansionError) Error() string {
-	return fmt.Sprintf("expands to more than %d times its %d stored bytes (a decompression bomb?): raise --max-layer-expansion to read it", e.ratio, e.size)
+	return fmt.Sprintf("expands to more than %d times its %d stored bytes (a decompression bomb?): raise the limit to read it", e.ratio, e.size)
 }
 
 func (e *expansionLimit) Read(p []byte) (int, error) {
@@ -383,7 +383,7 @@ func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, diffID v
 			return lc, err
 		}
 		if entries++; entries > o.maxFiles {
-			return lc, failure.Inputf("more than %d entries: raise --max-layer-files to read it", o.maxFiles)
+			return lc, failure.WithSetting(failure.Inputf("more than %d entries: raise the limit to read it", o.maxFiles), "max-layer-files")
 		}
 		p, err := cleanPath(h.Name)
 		if err != nil {
@@ -477,7 +477,7 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 				what = "its name and version were read, its text was not searched"
 			}
 		}
-		lc.incomplete = append(lc.incomplete, fmt.Sprintf("layer %d: %s is %d bytes, over the %d-byte limit for files read into memory (--max-file-size): %s", f.Layer, f.Path, h.Size, o.maxFileSize, what))
+		lc.incomplete = append(lc.incomplete, fmt.Sprintf("layer %d: %s is %d bytes, over the %d-byte limit for files read into memory (setting max-file-size): %s", f.Layer, f.Path, h.Size, o.maxFileSize, what))
 		return nil
 	}
 	if lc.read += h.Size; lc.read > lc.readLimit {
@@ -493,7 +493,7 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 	}
 	if keep {
 		if total := o.retained.Add(h.Size); total > o.maxRetained {
-			return failure.Inputf("the files kept for analysis add up to more than %d bytes (at %s): raise --max-retained-bytes to read it", o.maxRetained, f.Path)
+			return failure.WithSetting(failure.Inputf("the files kept for analysis add up to more than %d bytes (at %s): raise the limit to read it", o.maxRetained, f.Path), "max-retained-bytes")
 		}
 		f.Data, f.Retained = data, true
 	}

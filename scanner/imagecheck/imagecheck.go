@@ -108,7 +108,7 @@ const DefaultMaxSecretBytes = 4 << 30
 // Incomplete says what the analyzer left out.
 func (a *Analyzer) Incomplete() []string {
 	if n := a.skipped.Load(); n > 0 {
-		return []string{fmt.Sprintf("secret scan: %d text files not read past the %d-byte budget (raise --max-secret-bytes)", n, a.maxSecretBytes())}
+		return []string{fmt.Sprintf("secret scan: %d text files not read past the %d-byte budget (raise setting max-secret-bytes)", n, a.maxSecretBytes())}
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func (ig Ignore) Validate() error {
 	}
 	if ig.Package != "" {
 		if _, err := packageurl.FromString(ig.Package); err != nil {
-			return fmt.Errorf("package %q: not a package URL (pkg:npm/lodash): %v", ig.Package, err)
+			return fmt.Errorf("package %q: not a package URL (pkg:npm/lodash): %w", ig.Package, err)
 		}
 	}
 	if ig.Versions != "" && ig.Package == "" {
@@ -65,7 +65,7 @@ func (ig Ignore) Validate() error {
 			return fmt.Errorf("path %q: %d ** segments, over the limit of %d", ig.Path, n, MaxGlobStars)
 		}
 		if _, err := path.Match(strings.ReplaceAll(ig.Path, "**", "*"), ""); err != nil {
-			return fmt.Errorf("path %q: %v", ig.Path, err)
+			return fmt.Errorf("path %q: %w", ig.Path, err)
 		}
 	}
 	return nil

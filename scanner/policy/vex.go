@@ -32,7 +32,7 @@ func LoadVEX(path string) (*VEX, error) {
 	}
 	var raw any
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, failure.Inputf("vex %s:%d: not valid JSON: %v", path, jsonErrorLine(data, err), err)
+		return nil, failure.Inputf("vex %s:%d: not valid JSON: %w", path, jsonErrorLine(data, err), err)
 	}
 	doc, err := vex.Parse(data)
 	if err != nil {

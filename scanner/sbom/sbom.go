@@ -72,14 +72,14 @@ func ReadFile(path string) (*Document, error) {
 func Read(r io.Reader, name string) (*Document, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
 	if err != nil {
-		return nil, failure.Inputf("sbom %s: %v", name, err)
+		return nil, failure.Inputf("sbom %s: %w", name, err)
 	}
 	if len(data) > MaxSize {
 		return nil, failure.Inputf("sbom %s: larger than %d bytes", name, MaxSize)
 	}
 	var bom cdx.BOM
 	if err := cdx.NewBOMDecoder(bytes.NewReader(data), cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
-		return nil, failure.Inputf("sbom %s: not CycloneDX JSON: %v", name, err)
+		return nil, failure.Inputf("sbom %s: not CycloneDX JSON: %w", name, err)
 	}
 	if bom.BOMFormat != "CycloneDX" {
 		return nil, failure.Inputf("sbom %s: bomFormat is %q, want CycloneDX", name, bom.BOMFormat)
@@ -147,7 +147,7 @@ func toPackage(c cdx.Component, os *report.OS) (*report.Package, error) {
 	}
 	pu, err := purl.FromString(c.PackageURL)
 	if err != nil {
-		return nil, fmt.Errorf("package URL %q: %v", c.PackageURL, err)
+		return nil, fmt.Errorf("package URL %q: %w", c.PackageURL, err)
 	}
 	u := &pu
 	p := &report.Package{

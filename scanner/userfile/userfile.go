@@ -19,7 +19,7 @@ import (
 func Open(path, what string) (*os.File, os.FileInfo, error) {
 	st, err := os.Stat(path) // follows symlinks: what they point at must be regular too
 	if err != nil {
-		return nil, nil, failure.Inputf("%s %s: %v", what, path, unwrap(err))
+		return nil, nil, failure.Inputf("%s %s: %w", what, path, unwrap(err))
 	}
 	if err := regular(st, path, what); err != nil {
 		return nil, nil, err
@@ -27,7 +27,7 @@ func Open(path, what string) (*os.File, os.FileInfo, error) {
 	// Non-blocking, so that a FIFO swapped in after the check cannot hang the open.
 	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
 	if err != nil {
-		return nil, nil, failure.Inputf("%s %s: %v", what, path, unwrap(err))
+		return nil, nil, failure.Inputf("%s %s: %w", what, path, unwrap(err))
 	}
 	fst, err := f.Stat()
 	if err == nil {
@@ -55,7 +55,7 @@ func Read(path, what string, limit int64) ([]byte, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, failure.Inputf("%s %s: %v", what, path, unwrap(err))
+		return nil, failure.Inputf("%s %s: %w", what, path, unwrap(err))
 	}
 	if int64(len(data)) > limit {
 		return nil, tooLarge(path, what, int64(len(data)), limit)
@@ -67,7 +67,7 @@ func Read(path, what string, limit int64) ([]byte, error) {
 func Check(path, what string) error {
 	st, err := os.Stat(path)
 	if err != nil {
-		return failure.Inputf("%s %s: %v", what, path, unwrap(err))
+		return failure.Inputf("%s %s: %w", what, path, unwrap(err))
 	}
 	return regular(st, path, what)
 }

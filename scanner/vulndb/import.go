@@ -139,11 +139,11 @@ func (b *builder) add(v *osvschema.Vulnerability) error {
 // write builds <base>.db in a temporary file and renames it (then its Info) into place.
 func (b *builder) write(dir string, info Info) (Info, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return info, failure.Inputf("vulnerability database folder %s: %v", dir, unwrapPath(err))
+		return info, failure.Inputf("vulnerability database folder %s: %w", dir, unwrapPath(err))
 	}
 	tmp, err := os.CreateTemp(dir, "."+b.base+".db.*")
 	if err != nil {
-		return info, failure.Inputf("vulnerability database folder %s is not writable: %v", dir, unwrapPath(err))
+		return info, failure.Inputf("vulnerability database folder %s is not writable: %w", dir, unwrapPath(err))
 	}
 	tmpName := tmp.Name()
 	tmp.Close()
@@ -155,7 +155,7 @@ func (b *builder) write(dir string, info Info) (Info, error) {
 	}()
 	db, err := bolt.Open(tmpName, 0o644, &bolt.Options{NoSync: true, NoFreelistSync: true, Timeout: time.Second})
 	if err != nil {
-		return info, failure.Incompletef("building the %s database: %v", b.base, err)
+		return info, failure.Incompletef("building the %s database: %w", b.base, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		pb, err := tx.CreateBucket(bucketPackages)
@@ -177,7 +177,7 @@ func (b *builder) write(dir string, info Info) (Info, error) {
 		err = cerr
 	}
 	if err != nil {
-		return info, failure.Incompletef("building the %s database: %v", b.base, err)
+		return info, failure.Incompletef("building the %s database: %w", b.base, err)
 	}
 	st, err := os.Stat(tmpName)
 	if err != nil {
@@ -203,7 +203,7 @@ func (b *builder) write(dir string, info Info) (Info, error) {
 		info.Updated = b.newest
 	}
 	if err := os.Rename(tmpName, filepath.Join(dir, b.base+".db")); err != nil {
-		return info, failure.Incompletef("installing the %s database: %v", b.base, err)
+		return info, failure.Incompletef("installing the %s database: %w", b.base, err)
 	}
 	ok = true
 	return info, writeInfo(dir, info)
@@ -216,7 +216,7 @@ func writeInfo(dir string, info Info) error {
 	}
 	tmp, err := os.CreateTemp(dir, "."+info.Ecosystem+".json.*")
 	if err != nil {
-		return failure.Inputf("vulnerability database folder %s is not writable: %v", dir, unwrapPath(err))
+		return failure.Inputf("vulnerability database folder %s is not writable: %w", dir, unwrapPath(err))
 	}
 	_, werr := tmp.Write(append(b, '\n'))
 	if werr == nil {
@@ -225,11 +225,11 @@ func writeInfo(dir string, info Info) error {
 	cerr := tmp.Close()
 	if werr != nil || cerr != nil {
 		os.Remove(tmp.Name())
-		return failure.Incompletef("writing %s metadata: %v", info.Ecosystem, errors.Join(werr, cerr))
+		return failure.Incompletef("writing %s metadata: %w", info.Ecosystem, errors.Join(werr, cerr))
 	}
 	if err := os.Rename(tmp.Name(), filepath.Join(dir, info.Ecosystem+".json")); err != nil {
 		os.Remove(tmp.Name())
-		return failure.Incompletef("writing %s metadata: %v", info.Ecosystem, err)
+		return failure.Incompletef("writing %s metadata: %w", info.Ecosystem, err)
 	}
 	return nil
 }
@@ -259,7 +259,7 @@ func Import(ctx context.Context, dir string, paths ...string) ([]Info, error) {
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return out, failure.Inputf("import %s: %v", p, unwrapPath(err))
+			return out, failure.Inputf("import %s: %w", p, unwrapPath(err))
 		}
 		var infos []Info
 		if st.IsDir() {
@@ -294,16 +294,16 @@ func importZipFile(ctx context.Context, dir, path, want string, info Info) (Info
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return info, failure.Inputf("import %s: %v", path, err)
+		return info, failure.Inputf("import %s: %w", path, err)
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return info, failure.Inputf("import %s: %v", path, err)
+		return info, failure.Inputf("import %s: %w", path, err)
 	}
 	info.SHA256 = hex.EncodeToString(h.Sum(nil))
 	zr, err := zip.NewReader(f, st.Size())
 	if err != nil {
-		return info, failure.Inputf("import %s: not a valid zip: %v", path, err)
+		return info, failure.Inputf("import %s: not a valid zip: %w", path, err)
 	}
 	var recs []*osvschema.Vulnerability
 	var decoded int64
@@ -311,7 +311,7 @@ func importZipFile(ctx context.Context, dir, path, want string, info Info) (Info
 	count := map[string]int{}
 	for _, zf := range zr.File {
 		if err := ctx.Err(); err != nil {
-			return info, failure.Incompletef("import %s: %v", path, err)
+			return info, failure.Incompletef("import %s: %w", path, err)
 		}
 		if zf.FileInfo().IsDir() || !strings.HasSuffix(zf.Name, ".json") {
 			continue
@@ -355,7 +355,7 @@ func importZipFile(ctx context.Context, dir, path, want string, info Info) (Info
 			if errors.As(err, &ferr) {
 				return info, &failure.Error{Kind: ferr.Kind, Err: fmt.Errorf("import %s: %w", path, err)}
 			}
-			return info, failure.Incompletef("import %s: %v", path, err)
+			return info, failure.Incompletef("import %s: %w", path, err)
 		}
 	}
 	return b.write(dir, info)
@@ -377,7 +377,7 @@ func readZipMember(zf *zip.File) ([]byte, error) {
 	defer rc.Close()
 	raw, err := io.ReadAll(io.LimitReader(rc, MaxRecordSize+1))
 	if err != nil {
-		return nil, failure.Inputf("%s: corrupt zip member: %v", zf.Name, err)
+		return nil, failure.Inputf("%s: corrupt zip member: %w", zf.Name, err)
 	}
 	if len(raw) > MaxRecordSize {
 		return nil, fmt.Errorf("%s: over the %d-byte record limit", zf.Name, MaxRecordSize)
@@ -439,9 +439,9 @@ func importFolder(ctx context.Context, dbDir, folder string) ([]Info, error) {
 	})
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, failure.Incompletef("import %s: %v", folder, err)
+			return nil, failure.Incompletef("import %s: %w", folder, err)
 		}
-		return nil, failure.Inputf("import %s: %v", folder, err)
+		return nil, failure.Inputf("import %s: %w", folder, err)
 	}
 	if len(builders) == 0 {
 		return nil, failure.Inputf("import %s: no OSV records found (%d files skipped as not OSV JSON)", folder, skipped)

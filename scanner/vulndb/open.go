@@ -21,9 +21,9 @@ func OpenPath(ctx context.Context, path string) (*Store, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		if os.IsNotExist(err) {
-			return nil, failure.Incompletef("no vulnerability database at %s: run 'imagegate db update' (or 'imagegate db import' for offline data), or pass --db", path)
+			return nil, failure.WithSetting(failure.Incompletef("no vulnerability database at %s: run 'imagegate db update' (or 'imagegate db import' for offline data), or name another database", path), "db")
 		}
-		return nil, failure.Incompletef("vulnerability database %s: %v", path, unwrapPath(err))
+		return nil, failure.Incompletef("vulnerability database %s: %w", path, unwrapPath(err))
 	}
 	zips, err := findZips(path, st.IsDir())
 	if err != nil {
@@ -54,7 +54,7 @@ func OpenPath(ctx context.Context, path string) (*Store, error) {
 		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "complete"), nil, 0o644); err != nil {
-		return nil, failure.Incompletef("vulnerability index %s: %v", dir, unwrapPath(err))
+		return nil, failure.Incompletef("vulnerability index %s: %w", dir, unwrapPath(err))
 	}
 	return Open(dir)
 }
@@ -75,13 +75,13 @@ func findZips(path string, isDir bool) ([]string, error) {
 		if strings.HasSuffix(path, ".zip") {
 			return []string{absPath(path)}, nil
 		}
-		return nil, failure.Inputf("--db %s: not a folder or a .zip file", path)
+		return nil, failure.WithSetting(failure.Inputf("vulnerability database %s: not a folder or a .zip file", path), "db")
 	}
 	var zips []string
 	for _, pattern := range []string{"*.zip", "*/all.zip"} {
 		m, err := filepath.Glob(filepath.Join(path, pattern))
 		if err != nil {
-			return nil, failure.Inputf("--db %s: %v", path, err)
+			return nil, failure.WithSetting(failure.Inputf("vulnerability database %s: %w", path, err), "db")
 		}
 		for _, z := range m {
 			zips = append(zips, absPath(z))
@@ -97,7 +97,7 @@ func zipIndexDir(zips []string) (string, error) {
 	for _, z := range zips {
 		st, err := os.Stat(z)
 		if err != nil {
-			return "", failure.Inputf("--db %s: %v", z, unwrapPath(err))
+			return "", failure.WithSetting(failure.Inputf("vulnerability database %s: %w", z, unwrapPath(err)), "db")
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00%d\n", z, st.Size(), st.ModTime().UnixNano())
 	}
@@ -110,7 +110,7 @@ func zipIndexDir(zips []string) (string, error) {
 			return "", err
 		}
 	} else if err := os.MkdirAll(base, 0o700); err != nil {
-		return "", failure.Incompletef("cache folder %s: %v (set XDG_CACHE_HOME to a writable folder)", base, unwrapPath(err))
+		return "", failure.Incompletef("cache folder %s: %w (set XDG_CACHE_HOME to a writable folder)", base, unwrapPath(err))
 	}
 	dir := base
 	for _, part := range []string{"imagegate", "zip-index", key} {
@@ -151,11 +151,11 @@ func indexedFrom(infos map[string]Info, zips []string) bool {
 func clearDir(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return failure.Incompletef("vulnerability index %s: %v", dir, unwrapPath(err))
+		return failure.Incompletef("vulnerability index %s: %w", dir, unwrapPath(err))
 	}
 	for _, e := range entries {
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return failure.Incompletef("vulnerability index %s: %v", dir, unwrapPath(err))
+			return failure.Incompletef("vulnerability index %s: %w", dir, unwrapPath(err))
 		}
 	}
 	return nil

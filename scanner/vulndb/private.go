@@ -13,11 +13,11 @@ import (
 func privateDir(dir string) error {
 	err := os.Mkdir(dir, 0o700)
 	if err != nil && !errors.Is(err, os.ErrExist) {
-		return failure.Incompletef("cache folder %s: %v (set XDG_CACHE_HOME to a folder of your own)", dir, unwrapPath(err))
+		return failure.Incompletef("cache folder %s: %w (set XDG_CACHE_HOME to a folder of your own)", dir, unwrapPath(err))
 	}
 	st, err := os.Lstat(dir)
 	if err != nil {
-		return failure.Incompletef("cache folder %s: %v", dir, unwrapPath(err))
+		return failure.Incompletef("cache folder %s: %w", dir, unwrapPath(err))
 	}
 	if !st.IsDir() {
 		return failure.Incompletef("cache folder %s is not a folder (a symlink or a file): refused; remove it", dir)
@@ -32,7 +32,7 @@ func privateDir(dir string) error {
 	if st.Mode().Perm()&0o077 != 0 {
 		// Ours, made by an older version or by hand: close it.
 		if err := os.Chmod(dir, 0o700); err != nil {
-			return failure.Incompletef("cache folder %s is open to other users and cannot be closed: %v", dir, unwrapPath(err))
+			return failure.Incompletef("cache folder %s is open to other users and cannot be closed: %w", dir, unwrapPath(err))
 		}
 	}
 	return nil

@@ -83,7 +83,7 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	if len(infos) == 0 {
-		return nil, failure.Incompletef("no vulnerability database in %s: run 'imagegate db update' (or 'imagegate db import' for offline data), or pass --db", dir)
+		return nil, failure.WithSetting(failure.Incompletef("no vulnerability database in %s: run 'imagegate db update' (or 'imagegate db import' for offline data), or name another database", dir), "db")
 	}
 	return &Store{dir: dir, infos: infos, dbs: map[string]*bolt.DB{}}, nil
 }
@@ -94,7 +94,7 @@ func readInfos(dir string) (map[string]Info, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return map[string]Info{}, nil
 		}
-		return nil, failure.Incompletef("vulnerability database %s: %v", dir, err)
+		return nil, failure.Incompletef("vulnerability database %s: %w", dir, err)
 	}
 	infos := map[string]Info{}
 	for _, e := range entries {
@@ -108,11 +108,11 @@ func readInfos(dir string) (map[string]Info, error) {
 		}
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
-			return nil, failure.Incompletef("vulnerability database %s: %v", dir, err)
+			return nil, failure.Incompletef("vulnerability database %s: %w", dir, err)
 		}
 		var info Info
 		if err := json.Unmarshal(b, &info); err != nil {
-			return nil, failure.Incompletef("vulnerability database %s: %s is corrupt (%v): run 'imagegate db update' to rebuild it", dir, name, err)
+			return nil, failure.Incompletef("vulnerability database %s: %s is corrupt (%w): run 'imagegate db update' to rebuild it", dir, name, err)
 		}
 		if info.Format != FormatVersion {
 			return nil, failure.Incompletef("vulnerability database %s: %s was written by another imagegate version (format %d, want %d): run 'imagegate db update' (or 'db import') to rebuild it", dir, eco, info.Format, FormatVersion)
@@ -188,11 +188,11 @@ func (s *Store) db(base string) (*bolt.DB, error) {
 	}
 	p := filepath.Join(s.dir, base+".db")
 	if err := verifyIndex(p, s.infos[base]); err != nil {
-		return nil, failure.Incompletef("vulnerability database %s is corrupt (%v): run 'imagegate db update' (or 'db import') to rebuild it", p, err)
+		return nil, failure.Incompletef("vulnerability database %s is corrupt (%w): run 'imagegate db update' (or 'db import') to rebuild it", p, err)
 	}
 	db, err := bolt.Open(p, 0o444, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
 	if err != nil {
-		return nil, failure.Incompletef("vulnerability database %s is unreadable (%v): run 'imagegate db update' to rebuild it", p, err)
+		return nil, failure.Incompletef("vulnerability database %s is unreadable (%w): run 'imagegate db update' to rebuild it", p, err)
 	}
 	err = db.View(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketPackages) == nil {
@@ -202,7 +202,7 @@ func (s *Store) db(base string) (*bolt.DB, error) {
 	})
 	if err != nil {
 		db.Close()
-		return nil, failure.Incompletef("vulnerability database %s is corrupt (%v): run 'imagegate db update' to rebuild it", p, err)
+		return nil, failure.Incompletef("vulnerability database %s is corrupt (%w): run 'imagegate db update' to rebuild it", p, err)
 	}
 	s.dbs[base] = db
 	return db, nil
@@ -240,7 +240,7 @@ func (s *Store) Query(eco, name string) ([]*osvschema.Vulnerability, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, failure.Incompletef("vulnerability database %s: %v: run 'imagegate db update' to rebuild it", base, err)
+		return nil, failure.Incompletef("vulnerability database %s: %w: run 'imagegate db update' to rebuild it", base, err)
 	}
 	return out, nil
 }

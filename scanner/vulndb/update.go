@@ -91,7 +91,7 @@ func Update(ctx context.Context, dir string, o UpdateOptions) ([]UpdateResult, e
 		o.Log = io.Discard
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, failure.Inputf("vulnerability database folder %s: %v", dir, unwrapPath(err))
+		return nil, failure.Inputf("vulnerability database folder %s: %w", dir, unwrapPath(err))
 	}
 	old, err := readInfos(dir)
 	if err != nil {
@@ -116,7 +116,7 @@ func updateOne(ctx context.Context, dir, eco string, old Info, o UpdateOptions) 
 	u := strings.TrimSuffix(o.Source, "/") + "/" + url.PathEscape(eco) + "/all.zip"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return UpdateResult{}, failure.Inputf("db update: source %q: %v", o.Source, err)
+		return UpdateResult{}, failure.Inputf("db update: source %q: %w", o.Source, err)
 	}
 	req.Header.Set("User-Agent", "imagegate")
 	if old.ETag != "" {
@@ -147,7 +147,7 @@ func updateOne(ctx context.Context, dir, eco string, old Info, o UpdateOptions) 
 
 	tmp, err := os.CreateTemp(dir, "."+eco+".zip.*")
 	if err != nil {
-		return UpdateResult{}, failure.Inputf("vulnerability database folder %s is not writable: %v", dir, unwrapPath(err))
+		return UpdateResult{}, failure.Inputf("vulnerability database folder %s is not writable: %w", dir, unwrapPath(err))
 	}
 	defer os.Remove(tmp.Name())
 	p := &progress{w: o.Log, terminal: o.Terminal, name: eco, total: resp.ContentLength}
@@ -159,7 +159,7 @@ func updateOne(ctx context.Context, dir, eco string, old Info, o UpdateOptions) 
 		err = cerr
 	}
 	if err != nil {
-		return UpdateResult{}, failure.Incompletef("db update %s: download failed after %d bytes: %v; the previous data is kept", eco, n, err)
+		return UpdateResult{}, failure.Incompletef("db update %s: download failed after %d bytes: %w; the previous data is kept", eco, n, err)
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return UpdateResult{}, failure.Incompletef("db update %s: download truncated (%d of %d bytes); the previous data is kept", eco, n, resp.ContentLength)
@@ -176,7 +176,7 @@ func updateOne(ctx context.Context, dir, eco string, old Info, o UpdateOptions) 
 		Updated:      time.Now().UTC(),
 	})
 	if err != nil {
-		return UpdateResult{}, failure.Incompletef("db update %s: the download is not a usable OSV export (%v); the previous data is kept", eco, err)
+		return UpdateResult{}, failure.Incompletef("db update %s: the download is not a usable OSV export (%w); the previous data is kept", eco, err)
 	}
 	fmt.Fprintf(o.Log, "%s: %d records (%d skipped, %d withdrawn)\n", eco, info.Records, info.Skipped, info.Withdrawn)
 	return UpdateResult{Info: info, Changed: true}, nil
@@ -203,7 +203,7 @@ func networkError(eco string, err error) error {
 	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
 		return failure.Incompletef("db update %s: cannot resolve %s (offline? use 'imagegate db import' with downloaded all.zip files)", eco, dnsErr.Name)
 	}
-	return failure.Incompletef("db update %s: %v; the previous data is kept", eco, err)
+	return failure.Incompletef("db update %s: %w; the previous data is kept", eco, err)
 }
 
 // progress reports download progress: a redrawn line on a terminal, else a line at the
