@@ -4,7 +4,10 @@ import "time"
 
 // ImageInfo says which image was scanned.
 type ImageInfo struct {
-	Name        string `json:"name"`
+	Name string `json:"name"`
+	// Repository is the reference without tag and digest, as given (registry and daemon
+	// images only).
+	Repository  string `json:"repository,omitempty"`
 	Transport   string `json:"transport"`
 	Digest      string `json:"digest,omitempty"`
 	IndexDigest string `json:"indexDigest,omitempty"`

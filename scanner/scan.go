@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/imagecheck"
+	"github.com/imagegate/imagegate/scanner/imageref"
 	"github.com/imagegate/imagegate/scanner/inventory"
 	"github.com/imagegate/imagegate/scanner/match"
 	"github.com/imagegate/imagegate/scanner/policy"
@@ -228,20 +230,28 @@ func expandRuleIgnores(in []policy.Ignore) []policy.Ignore {
 // an OCI purl with its digest.
 func imageIDs(img *report.ImageInfo) []string {
 	ids := []string{img.Name}
-	name := img.Name
-	if i := strings.LastIndexAny(name, "@"); i > 0 {
-		name = name[:i]
+	repo := filepath.Base(img.Name) // an archive: its file name
+	if r, ok := imageref.Parse(img.Repository); ok {
+		repo = r.ShortName()
 	}
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		name = name[:i]
-	}
-	repo := name[strings.LastIndex(name, "/")+1:]
 	for _, d := range []string{img.Digest, img.IndexDigest, img.ID} {
 		if d != "" {
 			ids = append(ids, "pkg:oci/"+repo+"@"+strings.Replace(d, ":", "%3A", 1))
 		}
 	}
 	return ids
+}
+
+// repository is a registry or daemon image's reference without tag and digest.
+func repository(name, transport string) string {
+	if transport != "registry" && transport != "docker-daemon" {
+		return ""
+	}
+	r, ok := imageref.Parse(name)
+	if !ok {
+		return ""
+	}
+	return r.Repository
 }
 
 // repeats are image checks that say what a Dockerfile rule already said, with its line.
@@ -354,6 +364,7 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, stor
 	}
 	res.Image = &report.ImageInfo{
 		Name:        img.Name,
+		Repository:  repository(img.Name, string(img.Transport)),
 		Transport:   string(img.Transport),
 		Digest:      img.Digest,
 		IndexDigest: img.IndexDigest,

@@ -187,15 +187,14 @@ var unsafeCategory = regexp.MustCompile(`[^A-Za-z0-9._/-]+`)
 func DefaultCategory(r *report.Result) string {
 	switch {
 	case r.Image != nil:
-		name := r.Image.Name
-		if i := strings.Index(name, "@"); i >= 0 {
-			name = name[:i]
-		}
-		if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-			name = name[:i]
-		}
-		if r.Image.Transport != "registry" {
+		name := r.Image.Repository
+		switch {
+		case r.Image.Transport == "registry":
+		case name != "": // a daemon image: its last path element, as for archives
 			name = filepath.Base(name)
+		default: // an archive (PATH, or PATH@REPO:TAG for one image of several)
+			path, _, _ := strings.Cut(r.Image.Name, "@")
+			name = filepath.Base(path)
 		}
 		return "imagegate/image/" + strings.Trim(unsafeCategory.ReplaceAllString(name, "-"), "-")
 	case r.Dockerfile != "":

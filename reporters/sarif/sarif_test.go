@@ -91,3 +91,18 @@ func TestMaxResults(t *testing.T) {
 	require.NoError(t, sarif.Write(&b, res, sarif.Options{}))
 	assert.Equal(t, sarif.MaxResults, strings.Count(b.String(), `"ruleId":`))
 }
+
+// The category keeps each image's alert history apart and the same across tags and
+// digests of that image.
+func TestDefaultCategory(t *testing.T) {
+	for want, img := range map[string]report.ImageInfo{
+		"imagegate/image/ghcr.io/org/app":    {Transport: "registry", Name: "ghcr.io/org/app:1.2@sha256:00", Repository: "ghcr.io/org/app"},
+		"imagegate/image/localhost-5000/app": {Transport: "registry", Name: "localhost:5000/app:3", Repository: "localhost:5000/app"},
+		"imagegate/image/app":                {Transport: "docker-daemon", Name: "team/app:ci", Repository: "team/app"},
+		"imagegate/image/image.tar":          {Transport: "docker-archive", Name: "build/image.tar@app:1"},
+		"imagegate/image/layout":             {Transport: "oci-dir", Name: "out/layout"},
+	} {
+		assert.Equal(t, want, sarif.DefaultCategory(&report.Result{Image: &img}))
+	}
+	assert.Equal(t, "imagegate/dockerfile/build/Dockerfile", sarif.DefaultCategory(&report.Result{Dockerfile: "build/Dockerfile"}))
+}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner/imageref"
 	"github.com/imagegate/imagegate/scanner/secrets"
 )
 
@@ -337,14 +338,11 @@ func (c *checker) baseRef(s *Stage) (tag, digest string, ok bool) {
 	if p := c.d.StageByName(b); p != nil && p.Index < s.Index {
 		return "", "", false
 	}
-	if i := strings.Index(b, "@"); i >= 0 {
-		digest = b[i+1:]
-		b = b[:i]
+	r, ok := imageref.Parse(b)
+	if !ok {
+		return "", "", false // not an image reference: BuildKit refuses it
 	}
-	if i := strings.LastIndex(b, ":"); i > strings.LastIndex(b, "/") {
-		tag = b[i+1:]
-	}
-	return tag, digest, true
+	return r.Tag, r.Digest, true
 }
 
 func checkDigest(c *checker) {
