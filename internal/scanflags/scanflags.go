@@ -16,8 +16,8 @@ import (
 	"github.com/imagegate/imagegate/scanner/config"
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/image"
-	"github.com/imagegate/imagegate/scanner/imagecheck"
 	"github.com/imagegate/imagegate/scanner/policy"
+	"github.com/imagegate/imagegate/scanner/secrets"
 )
 
 // Gate are the flags scan and lint share: the policy, the config and the reports.
@@ -149,7 +149,7 @@ type Scan struct {
 func (f *Scan) Register(fl *pflag.FlagSet) {
 	f.Gate.Register(fl)
 	f.Image.Register(fl)
-	fl.Int64Var(&f.MaxSecret, "max-secret-bytes", imagecheck.DefaultMaxSecretBytes, "most text the secret scan reads in one image; past it files are skipped with a warning")
+	fl.Int64Var(&f.MaxSecret, "max-secret-bytes", secrets.DefaultMaxBytes, "most text the secret scan reads in one image; past it files are skipped with a warning")
 	fl.StringSliceVar(&f.Scanners, "scanners", nil, "checks to run: vuln, dockerfile, config, secret (default: all)")
 	fl.StringVar(&f.DB, "db", "", "vulnerability database folder, or a folder of OSV all.zip files (default $IMAGEGATE_DB or the user cache)")
 	fl.DurationVar(&f.DBMaxAge, "db-max-age", scanner.DefaultDBMaxAge, "warn when the vulnerability data is older than this")

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner/policy"
 )
 
 // DocsURL is where docs/rules.md is published; each rule's anchor is its id in lower case.
@@ -202,6 +203,38 @@ func inlineIgnores(d *Dockerfile) map[int]map[string]bool {
 					out[inst.StartLine][rid] = true
 				}
 			}
+		}
+	}
+	return out
+}
+
+// ExpandIgnores turns a hadolint id in an ignore entry's rule into imagegate's rule ids.
+func ExpandIgnores(in []policy.Ignore) []policy.Ignore {
+	var out []policy.Ignore
+	for _, ig := range in {
+		if ig.Rule == "" {
+			out = append(out, ig)
+			continue
+		}
+		ids := RuleIDs(ig.Rule)
+		if len(ids) == 0 {
+			out = append(out, ig) // unknown rule: matches nothing, harmlessly
+		}
+		for _, id := range ids {
+			c := ig
+			c.Rule = id
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Severities keys severity overrides by rule id (hadolint ids are accepted too).
+func Severities(in map[string]report.Severity) map[string]report.Severity {
+	out := map[string]report.Severity{}
+	for id, s := range in {
+		if r, ok := RuleByID(id); ok {
+			out[r.ID] = s
 		}
 	}
 	return out

@@ -462,15 +462,19 @@ func keyValues(in *Instruction) [][2]string {
 }
 
 func looksSecret(name, value string) (bool, string) {
-	if d, err := detector(); err == nil && value != "" {
-		if m, ok := d.LooksLikeCredential(context.Background(), value); ok {
-			return true, "its value is a " + m.Type + " (" + m.Masked + ")"
-		}
+	d, err := detector()
+	if err != nil {
+		return false, ""
 	}
-	if secrets.SecretName(name) {
-		return true, "its name says it holds a secret"
+	m, why, ok := d.Assess(context.Background(), name, value)
+	switch {
+	case ok && m.Type != "secret by name":
+		why += " (" + m.Masked + ")"
+	case !ok && value == "" && secrets.SecretName(name):
+		// ARG NPM_TOKEN: no value here, the secret comes with the build command.
+		ok, why = true, "its name says it holds a secret"
 	}
-	return false, ""
+	return ok, why
 }
 
 func checkSecretEnv(c *checker) {

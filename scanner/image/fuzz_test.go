@@ -13,9 +13,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner/analyzer"
 	"github.com/imagegate/imagegate/scanner/image"
-	"github.com/imagegate/imagegate/scanner/imagecheck"
-	"github.com/imagegate/imagegate/scanner/inventory"
+	"github.com/imagegate/imagegate/scanner/secrets"
 )
 
 // FuzzWalk walks an image of one layer of arbitrary tar bytes (seeded with real package
@@ -32,6 +33,10 @@ func FuzzWalk(f *testing.F) {
 		imagetest.File("root/.ssh/id_rsa", []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n")),
 	))
 	f.Add([]byte{})
+	det, err := secrets.New()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// A run that hangs is a finding too: dump every goroutine and fail.
 		watchdog := time.AfterFunc(10*time.Second, func() {
@@ -45,16 +50,13 @@ func FuzzWalk(f *testing.F) {
 			return
 		}
 		img := imagetest.Image(t, "linux/amd64", imagetest.Step{CreatedBy: "fuzz", Layer: l})
-		inv, err := inventory.New()
+		list, err := analyzer.List(det, analyzer.Options{Config: true, Secrets: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		checks, err := imagecheck.New()
-		if err != nil {
-			t.Fatal(err)
-		}
+		req, opts := analyzer.WalkOptions(list)
 		ctx := context.Background()
-		idx, err := image.Walk(ctx, &image.Image{Image: img}, image.Requirers{inv, checks}, image.WithConsumer(inv), image.WithConsumer(checks))
+		idx, err := image.Walk(ctx, &image.Image{Image: img}, req, opts...)
 		if err != nil {
 			return
 		}
@@ -63,13 +65,10 @@ func FuzzWalk(f *testing.F) {
 				t.Fatalf("path %q leaves the image root", fl.Path)
 			}
 		}
-		if _, err := inv.Analyze(ctx, idx); err != nil {
-			return
-		}
 		cf, err := img.ConfigFile()
 		if err != nil {
 			t.Fatal(err)
 		}
-		checks.Check(ctx, cf, idx)
+		_ = analyzer.Run(ctx, list, idx, cf, &report.Result{})
 	})
 }

@@ -20,9 +20,10 @@ import (
 
 	"github.com/imagegate/imagegate/internal/imagebuild"
 	"github.com/imagegate/imagegate/internal/peakheap"
+	"github.com/imagegate/imagegate/scanner/analyzer"
 	"github.com/imagegate/imagegate/scanner/image"
-	"github.com/imagegate/imagegate/scanner/imagecheck"
 	"github.com/imagegate/imagegate/scanner/inventory"
+	"github.com/imagegate/imagegate/scanner/secrets"
 )
 
 // benchImage builds (once, cached in the temp dir) an OCI layout of `layers` gzip layers
@@ -115,14 +116,15 @@ func imagetestStatus(b *testing.B) []byte {
 // text file of every layer (target: within 1.5x of BenchmarkWalk).
 func BenchmarkWalkWithSecrets(b *testing.B) {
 	dir, total := benchImage(b, 20)
-	inv, err := inventory.New()
+	det, err := secrets.New()
 	if err != nil {
 		b.Fatal(err)
 	}
-	checks, err := imagecheck.New()
+	list, err := analyzer.List(det, analyzer.Options{Config: true, Secrets: true})
 	if err != nil {
 		b.Fatal(err)
 	}
+	req, opts := analyzer.WalkOptions(list)
 	img, err := image.Open(context.Background(), "oci-dir:"+dir)
 	if err != nil {
 		b.Fatal(err)
@@ -132,7 +134,7 @@ func BenchmarkWalkWithSecrets(b *testing.B) {
 	var peak uint64
 	for i := 0; i < b.N; i++ {
 		stop := peakheap.Start()
-		_, err := image.Walk(context.Background(), img, image.Requirers{inv, checks}, image.WithConsumer(inv), image.WithConsumer(checks))
+		_, err := image.Walk(context.Background(), img, req, opts...)
 		peak = max(peak, stop())
 		if err != nil {
 			b.Fatal(err)

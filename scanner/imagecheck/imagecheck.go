@@ -11,11 +11,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -26,10 +23,6 @@ import (
 
 // DocsURL is where docs/image-checks.md is published.
 const DocsURL = "https://github.com/imagegate/imagegate/blob/main/docs/image-checks.md"
-
-// MaxSecretFileSize bounds the files searched for secrets (larger text files are logs and
-// data, rarely credentials).
-const MaxSecretFileSize = 2 << 20
 
 func rule(id string, sev report.Severity, title, dockle, rationale, fix string) *report.Rule {
 	return &report.Rule{ID: id, Severity: sev, Title: title, Dockle: dockle, Rationale: rationale, Fix: fix,
@@ -77,107 +70,41 @@ var (
 	UnneededFiles = rule("IC013", report.Low, "Files that do not belong in an image", "DKL-DI-0005",
 		"Repository data and package caches add size and can leak history or credentials.",
 		"Exclude .git with .dockerignore; clean caches in the same RUN that fills them.")
-	SecretInLayer = rule("IC100", report.Critical, "Secret in an image layer", "CIS-DI-0010",
-		"A file with a credential in any layer ships with the image, even when a later layer deleted it: anyone who pulls the image can extract it.",
-		"Remove it from the build (use `RUN --mount=type=secret`, .dockerignore), rebuild, and rotate the secret.")
 )
 
 // Rules lists the checks.
 func Rules() []*report.Rule {
 	return []*report.Rule{RunsAsRoot, SecretInEnv, SecretInLabel, SecretInHistory, AddURLInHistory, NoHealthcheck,
-		SensitivePort, SystemVolume, SetuidFiles, WorldWritable, EmptyPassword, DuplicateIDs, UnneededFiles, SecretInLayer}
+		SensitivePort, SystemVolume, SetuidFiles, WorldWritable, EmptyPassword, DuplicateIDs, UnneededFiles, secrets.InLayer}
 }
 
-// Analyzer reads the files the checks need during the layer walk. It is an image.Requirer
-// (account files) and an image.Consumer (text files searched for secrets in every layer).
+// Analyzer checks the image config (user, Env, labels, history, health check, ports,
+// volumes) and the files of the final filesystem (setuid and world-writable files,
+// accounts, files that do not belong in an image). It is an image.Requirer: the walk keeps
+// the account files for it.
 type Analyzer struct {
 	det *secrets.Detector
-	// MaxSecretBytes bounds the text searched for secrets across the whole image (0:
-	// DefaultMaxSecretBytes); past it files are skipped and Incomplete says so.
-	MaxSecretBytes int64
-
-	used, skipped atomic.Int64
-
-	mu    sync.Mutex
-	found []fileSecrets
 }
 
-// DefaultMaxSecretBytes is how much text the secret scan reads in one image.
-const DefaultMaxSecretBytes = 4 << 30
+// New returns the analyzer, sharing the secret detector.
+func New(d *secrets.Detector) *Analyzer { return &Analyzer{det: d} }
 
-// Incomplete says what the analyzer left out.
-func (a *Analyzer) Incomplete() []string {
-	if n := a.skipped.Load(); n > 0 {
-		return []string{fmt.Sprintf("secret scan: %d text files not read past the %d-byte budget (raise setting max-secret-bytes)", n, a.maxSecretBytes())}
-	}
-	return nil
-}
-
-func (a *Analyzer) maxSecretBytes() int64 {
-	if a.MaxSecretBytes > 0 {
-		return a.MaxSecretBytes
-	}
-	return DefaultMaxSecretBytes
-}
-
-type fileSecrets struct {
-	file    *image.File
-	matches []secrets.Match
-}
-
-// New returns an Analyzer.
-func New() (*Analyzer, error) {
-	d, err := secrets.New()
-	if err != nil {
-		return nil, err
-	}
-	return &Analyzer{det: d}, nil
-}
+// Name implements analyzer.Analyzer.
+func (*Analyzer) Name() string { return "imagecheck" }
 
 var accountFiles = map[string]bool{"etc/passwd": true, "etc/shadow": true, "etc/group": true}
 
 // Required implements image.Requirer.
 func (a *Analyzer) Required(p string, _ fs.FileInfo) bool { return accountFiles[p] }
 
-// noise are folders whose text is documentation, headers or test data, not configuration.
-var noise = []string{"usr/share/", "usr/include/", "usr/lib/go/src/", "usr/local/go/src/", "proc/", "sys/"}
-
-// Consumes implements image.Consumer: text files (no NUL in the first bytes) of a size that
-// configuration files have.
-func (a *Analyzer) Consumes(p string, info fs.FileInfo, head []byte) bool {
-	if info.Size() == 0 || info.Size() > MaxSecretFileSize || bytes.IndexByte(head, 0) >= 0 {
-		return false
-	}
-	for _, n := range noise {
-		if strings.HasPrefix(p, n) {
-			return false
-		}
-	}
-	if a.used.Add(info.Size()) > a.maxSecretBytes() {
-		a.skipped.Add(1)
-		return false
-	}
-	return true
-}
-
-// Consume implements image.Consumer.
-func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
-	if ms := a.det.Scan(ctx, f.Path, data); len(ms) > 0 {
-		a.mu.Lock()
-		a.found = append(a.found, fileSecrets{file: f, matches: ms})
-		a.mu.Unlock()
-	}
-}
-
-// Check runs every check on the walked image and its config.
-func (a *Analyzer) Check(ctx context.Context, cf *v1.ConfigFile, idx *image.Index) []report.Finding {
+// Analyze implements analyzer.Analyzer: every check on the walked image and its config.
+func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, cf *v1.ConfigFile) (*report.Result, error) {
 	var out []report.Finding
-	out = append(out, a.layerSecrets()...)
 	out = append(out, a.configChecks(ctx, cf)...)
 	out = append(out, fileChecks(idx)...)
 	for i := range out {
 		f := &out[i]
-		f.Kind, f.ID, f.Title = kindOf(f.Rule), f.Rule.ID, f.Rule.Title
+		f.Kind, f.ID, f.Title = report.KindImage, f.Rule.ID, f.Rule.Title
 		if f.Severity == report.Unknown {
 			f.Severity = f.Rule.Severity
 		}
@@ -186,46 +113,8 @@ func (a *Analyzer) Check(ctx context.Context, cf *v1.ConfigFile, idx *image.Inde
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Severity > out[j].Severity })
-	return out
+	return &report.Result{Findings: out}, nil
 }
-
-func kindOf(r *report.Rule) report.Kind {
-	if r == SecretInLayer {
-		return report.KindSecret
-	}
-	return report.KindImage
-}
-
-func (a *Analyzer) layerSecrets() []report.Finding {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	sort.Slice(a.found, func(i, j int) bool {
-		if a.found[i].file.Layer != a.found[j].file.Layer {
-			return a.found[i].file.Layer < a.found[j].file.Layer
-		}
-		return a.found[i].file.Path < a.found[j].file.Path
-	})
-	var out []report.Finding
-	for _, fsec := range a.found {
-		f := fsec.file
-		for _, m := range fsec.matches {
-			where := fmt.Sprintf("/%s (layer %d)", f.Path, f.Layer)
-			if f.Removed {
-				where += ", deleted or replaced by a later layer but still shipped in layer " + fmt.Sprint(f.Layer)
-			}
-			out = append(out, report.Finding{
-				Rule:        SecretInLayer,
-				Message:     fmt.Sprintf("%s %s in %s; fingerprint %s", m.Type, m.Masked, where, m.Fingerprint),
-				Target:      f.Path,
-				Layer:       f.Layer,
-				Fingerprint: report.MakeFingerprint("secret", f.Path, m.Fingerprint),
-			})
-		}
-	}
-	return out
-}
-
-var buildArgs = regexp.MustCompile(`\|\d+ ((?:[A-Za-z_][A-Za-z0-9_]*=(?:"[^"]*"|'[^']*'|\S*) ?)+)`)
 
 func (a *Analyzer) configChecks(ctx context.Context, cf *v1.ConfigFile) []report.Finding {
 	var out []report.Finding
@@ -262,13 +151,10 @@ func (a *Analyzer) configChecks(ctx context.Context, cf *v1.ConfigFile) []report
 			hl = li
 			li++
 		}
-		for _, m := range buildArgs.FindAllStringSubmatch(h.CreatedBy, -1) {
-			for _, kv := range strings.Fields(m[1]) {
-				k, v, _ := strings.Cut(kv, "=")
-				if msg, ok := a.secretValue(ctx, k, strings.Trim(v, `"'`)); ok {
-					red := a.Redact(ctx, h.CreatedBy)
-					out = append(out, report.Finding{Rule: SecretInHistory, Message: "build argument " + k + " in `" + short(red) + "`: " + msg, Layer: hl, Instruction: red})
-				}
+		for _, kv := range secrets.BuildArgs(h.CreatedBy) {
+			if msg, ok := a.secretValue(ctx, kv[0], kv[1]); ok {
+				red := a.det.Redact(ctx, h.CreatedBy)
+				out = append(out, report.Finding{Rule: SecretInHistory, Message: "build argument " + kv[0] + " in `" + short(red) + "`: " + msg, Layer: hl, Instruction: red})
 			}
 		}
 		if strings.Contains(h.CreatedBy, "ADD http://") || strings.Contains(h.CreatedBy, "ADD https://") {
@@ -300,22 +186,6 @@ func (a *Analyzer) configChecks(ctx context.Context, cf *v1.ConfigFile) []report
 	return out
 }
 
-// Redact masks the secret values of build arguments in a history entry
-// (`RUN |1 TOKEN=... /bin/sh -c ...`), so that no report repeats them.
-func (a *Analyzer) Redact(ctx context.Context, createdBy string) string {
-	out := createdBy
-	for _, m := range buildArgs.FindAllStringSubmatch(createdBy, -1) {
-		for _, kv := range strings.Fields(m[1]) {
-			k, v, _ := strings.Cut(kv, "=")
-			v = strings.Trim(v, `"'`)
-			if _, ok := a.secretValue(ctx, k, v); ok {
-				out = strings.ReplaceAll(out, v, secrets.Mask(v))
-			}
-		}
-	}
-	return out
-}
-
 // lastLayer is the index of the image's top layer (-1 for none).
 func lastLayer(cf *v1.ConfigFile) int {
 	n := 0
@@ -337,16 +207,11 @@ func short(s string) string {
 
 // secretValue decides whether a name=value pair holds a secret, and describes it masked.
 func (a *Analyzer) secretValue(ctx context.Context, name, value string) (string, bool) {
-	if value == "" || strings.HasPrefix(value, "$") {
+	m, why, ok := a.det.Assess(ctx, name, value)
+	if !ok {
 		return "", false
 	}
-	if m, ok := a.det.LooksLikeCredential(ctx, value); ok {
-		return fmt.Sprintf("%s %s (fingerprint %s)", m.Type, m.Masked, m.Fingerprint), true
-	}
-	if secrets.SecretName(name) {
-		return fmt.Sprintf("its name says it holds a secret: %s (fingerprint %s)", secrets.Mask(value), secrets.Fingerprint(value)), true
-	}
-	return "", false
+	return fmt.Sprintf("%s: %s (fingerprint %s)", why, m.Masked, m.Fingerprint), true
 }
 
 func fileChecks(idx *image.Index) []report.Finding {
@@ -445,6 +310,38 @@ func accountChecks(idx *image.Index) []report.Finding {
 			if names := byID[id]; len(names) > 1 {
 				out = append(out, report.Finding{Rule: DuplicateIDs, Message: fmt.Sprintf("%s %s is shared by %s in /%s", spec.what, id, strings.Join(names, ", "), spec.path), Target: spec.path, Layer: f.Layer})
 			}
+		}
+	}
+	return out
+}
+
+// repeats are image checks that say what a Dockerfile rule already said, with its line.
+var repeats = map[string][]string{
+	RunsAsRoot.ID:      {"DF001", "DF002"},
+	SecretInEnv.ID:     {"DF009"},
+	SecretInHistory.ID: {"DF010"},
+	NoHealthcheck.ID:   {"DF055"},
+	SensitivePort.ID:   {"DF054"},
+}
+
+// DropRepeats leaves out image findings that a Dockerfile finding already reports.
+func DropRepeats(fs []report.Finding) []report.Finding {
+	fired := map[string]bool{}
+	for _, f := range fs {
+		if f.Kind == report.KindDockerfile {
+			fired[f.ID] = true
+		}
+	}
+	out := fs[:0]
+	for _, f := range fs {
+		dup := false
+		if f.Kind == report.KindImage {
+			for _, id := range repeats[f.ID] {
+				dup = dup || fired[id]
+			}
+		}
+		if !dup {
+			out = append(out, f)
 		}
 	}
 	return out

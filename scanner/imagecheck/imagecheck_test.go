@@ -13,8 +13,9 @@ import (
 
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner/analyzer"
 	"github.com/imagegate/imagegate/scanner/image"
-	"github.com/imagegate/imagegate/scanner/imagecheck"
+	"github.com/imagegate/imagegate/scanner/secrets"
 )
 
 func check(t *testing.T, cfg func(*v1.ConfigFile), steps ...imagetest.Step) []report.Finding {
@@ -28,13 +29,24 @@ func check(t *testing.T, cfg func(*v1.ConfigFile), steps ...imagetest.Step) []re
 		img, err = mutate.ConfigFile(img, cf)
 		require.NoError(t, err)
 	}
-	a, err := imagecheck.New()
+	return analyze(t, img, analyzer.Options{Config: true, Secrets: true}).Findings
+}
+
+// analyze walks img once through the analyzers o selects, as a scan does.
+func analyze(t *testing.T, img v1.Image, o analyzer.Options) *report.Result {
+	t.Helper()
+	det, err := secrets.New()
 	require.NoError(t, err)
-	idx, err := image.Walk(context.Background(), &image.Image{Image: img}, a, image.WithConsumer(a))
+	list, err := analyzer.List(det, o)
+	require.NoError(t, err)
+	req, opts := analyzer.WalkOptions(list)
+	idx, err := image.Walk(context.Background(), &image.Image{Image: img}, req, opts...)
 	require.NoError(t, err)
 	cf, err := img.ConfigFile()
 	require.NoError(t, err)
-	return a.Check(context.Background(), cf, idx)
+	res := &report.Result{}
+	require.NoError(t, analyzer.Run(context.Background(), list, idx, cf, res))
+	return res
 }
 
 func byID(fs []report.Finding) map[string]report.Finding {
@@ -153,25 +165,19 @@ func TestSecretBudget(t *testing.T) {
 		found        int
 		warningAbout string
 	}{{0, 3, ""}, {int64(len(key)) + 1, 1, "2 text files not read"}} {
-		a, err := imagecheck.New()
-		require.NoError(t, err)
-		a.MaxSecretBytes = tc.budget
-		idx, err := image.Walk(context.Background(), &image.Image{Image: img}, a, image.WithConsumer(a))
-		require.NoError(t, err)
-		cf, err := img.ConfigFile()
-		require.NoError(t, err)
+		res := analyze(t, img, analyzer.Options{Secrets: true, MaxSecretBytes: tc.budget})
 		n := 0
-		for _, f := range a.Check(context.Background(), cf, idx) {
+		for _, f := range res.Findings {
 			if f.Kind == report.KindSecret {
 				n++
 			}
 		}
 		assert.Equal(t, tc.found, n, "budget %d", tc.budget)
 		if tc.warningAbout == "" {
-			assert.Empty(t, a.Incomplete())
+			assert.Empty(t, res.Incomplete)
 		} else {
-			require.Len(t, a.Incomplete(), 1)
-			assert.Contains(t, a.Incomplete()[0], tc.warningAbout)
+			require.Len(t, res.Incomplete, 1)
+			assert.Contains(t, res.Incomplete[0], tc.warningAbout)
 		}
 	}
 }

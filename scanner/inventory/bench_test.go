@@ -47,7 +47,7 @@ func BenchmarkInventoryLargeApp(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		inv, err := a.Analyze(context.Background(), idx)
+		inv, err := a.Analyze(context.Background(), idx, nil)
 		peak = max(peak, stop())
 		if err != nil {
 			b.Fatal(err)

@@ -45,18 +45,9 @@ import (
 	scalibrlog "github.com/google/osv-scalibr/log"
 	"github.com/google/osv-scalibr/purl"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/imagegate/imagegate/scanner/image"
 )
-
-// Inventory is what is installed in an image.
-type Inventory struct {
-	OS       *report.OS       `json:"os,omitempty"`
-	Packages []report.Package `json:"packages"`
-	Warnings []string         `json:"-"`
-	// Incomplete lists package databases, manifests, lockfiles and binaries that could not
-	// be read whole: their packages may be missing.
-	Incomplete []string `json:"-"`
-}
 
 func init() {
 	// osv-scalibr logs through a global logger; imagegate reports through its own results.
@@ -180,10 +171,15 @@ func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
 	}
 }
 
-// Analyze lists the OS and the packages of the final filesystem; each package carries the
-// layer that added it.
-func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index) (*Inventory, error) {
-	inv := &Inventory{Packages: []report.Package{}}
+// Name implements analyzer.Analyzer.
+func (*Analyzer) Name() string { return "inventory" }
+
+// Analyze implements analyzer.Analyzer: the OS and the packages of the final filesystem,
+// each package with the layer that added it. Incomplete lists package databases,
+// manifests, lockfiles and binaries that could not be read whole: their packages may be
+// missing.
+func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, _ *v1.ConfigFile) (*report.Result, error) {
+	inv := &report.Result{Packages: []report.Package{}}
 	var declared []report.Package // from lockfiles
 	fsys := idx.FS()
 	if m, err := osrelease.GetOSRelease(fsys); err == nil {

@@ -17,14 +17,14 @@ import (
 	"github.com/imagegate/imagegate/scanner/inventory"
 )
 
-func analyze(t *testing.T, steps ...imagetest.Step) *inventory.Inventory {
+func analyze(t *testing.T, steps ...imagetest.Step) *report.Result {
 	t.Helper()
 	a, err := inventory.New()
 	require.NoError(t, err)
 	img := imagetest.Image(t, "linux/amd64", steps...)
 	idx, err := image.Walk(context.Background(), &image.Image{Image: img}, a, image.WithConsumer(a))
 	require.NoError(t, err)
-	inv, err := a.Analyze(context.Background(), idx)
+	inv, err := a.Analyze(context.Background(), idx, nil)
 	require.NoError(t, err)
 	return inv
 }

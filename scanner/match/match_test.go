@@ -173,14 +173,14 @@ func TestUncheckedEcosystemsAreCounted(t *testing.T) {
 }
 
 // inventoryOf walks a one-layer image of entries and inventories it.
-func inventoryOf(t *testing.T, entries ...imagetest.Entry) *inventory.Inventory {
+func inventoryOf(t *testing.T, entries ...imagetest.Entry) *report.Result {
 	t.Helper()
 	a, err := inventory.New()
 	require.NoError(t, err)
 	img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, entries...)})
 	idx, err := image.Walk(context.Background(), &image.Image{Image: img}, a, image.WithConsumer(a))
 	require.NoError(t, err)
-	inv, err := a.Analyze(context.Background(), idx)
+	inv, err := a.Analyze(context.Background(), idx, nil)
 	require.NoError(t, err)
 	return inv
 }
