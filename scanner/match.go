@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/imagegate/imagegate/scanner/ecosystem"
+
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/match"
 	"github.com/imagegate/imagegate/scanner/vulndb"
@@ -27,7 +29,7 @@ func matchVulnerabilities(ctx context.Context, store *vulndb.Store, ignoreUnfixe
 	used := map[string]bool{}
 	for _, p := range res.Packages {
 		if p.Ecosystem != "" {
-			used[vulndb.BaseEcosystem(p.Ecosystem)] = true
+			used[ecosystem.Base(p.Ecosystem)] = true
 		}
 	}
 	for _, info := range store.Infos() {

@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/imagegate/imagegate/scanner/ecosystem"
+
 	"github.com/spf13/cobra"
 
 	"github.com/imagegate/imagegate/scanner/failure"
@@ -60,7 +62,7 @@ The folder is --db, else $IMAGEGATE_DB, else imagegate/db in the user cache fold
 			return nil
 		}),
 	}
-	update.Flags().StringSliceVar(&ecosystems, "ecosystems", nil, "ecosystems to fetch (default: "+strings.Join(vulndb.Ecosystems, ",")+")")
+	update.Flags().StringSliceVar(&ecosystems, "ecosystems", nil, "ecosystems to fetch (default: "+strings.Join(ecosystem.Names(), ",")+")")
 	update.Flags().StringVar(&source, "source", "", "base URL of the exports (default "+vulndb.DefaultSource+")")
 
 	imp := &cobra.Command{

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/imagegate/imagegate/scanner/ecosystem"
+
 	"github.com/imagegate/imagegate/report"
 
 	cpb "github.com/google/osv-scalibr/binary/proto/config_go_proto"
@@ -233,7 +235,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, _ *v1.ConfigFi
 	owned := ownedPaths(idx)
 	for i := range inv.Packages {
 		p := &inv.Packages[i]
-		if isOSType(p.Type) {
+		if ecosystem.IsDistroType(p.Type) {
 			continue
 		}
 		for _, loc := range p.Locations {
@@ -283,14 +285,6 @@ func notInstalled(installed, declared []report.Package) []report.Package {
 		out = append(out, p)
 	}
 	return out
-}
-
-func isOSType(t string) bool {
-	switch t {
-	case purl.TypeDebian, purl.TypeApk, purl.TypeRPM, purl.TypeOpkg:
-		return true
-	}
-	return false
 }
 
 // attribute extracts the final copy of a package database and gives each package the

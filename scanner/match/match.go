@@ -10,11 +10,12 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/imagegate/imagegate/scanner/ecosystem"
+
 	"github.com/google/osv-scalibr/semantic"
 	"github.com/ossf/osv-schema/bindings/go/osvschema"
 
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner/vulndb"
 )
 
 // Source is where records come from: the local store.
@@ -37,14 +38,10 @@ type Result struct {
 	Warnings  []string
 }
 
-// osEcosystems are matched by the distro's own advisories; their language packages are not
-// matched again through PyPI, npm, ... (see report.Package.OSOwned).
-var sourceMatched = map[string]bool{"Debian": true, "Ubuntu": true, "Alpine": true}
-
 // query says under which name and version the advisories list a package: distro records
 // are per source package (Debian, Ubuntu) or origin (Alpine).
 func query(p report.Package) (name, version string) {
-	if sourceMatched[vulndb.BaseEcosystem(p.Ecosystem)] && p.SourceName != "" {
+	if ecosystem.BySource(p.Ecosystem) && p.SourceName != "" {
 		v := p.SourceVersion
 		if v == "" {
 			v = p.Version
@@ -80,7 +77,7 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 			continue
 		}
 		if !src.Has(p.Ecosystem) {
-			res.Unchecked[vulndb.BaseEcosystem(p.Ecosystem)]++
+			res.Unchecked[ecosystem.Base(p.Ecosystem)]++
 			continue
 		}
 		name, version := query(p)
@@ -103,10 +100,10 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 			}
 			for _, a := range r.GetAffected() {
 				ap := a.GetPackage()
-				if ap.GetEcosystem() != p.Ecosystem || vulndb.NormalizeName(p.Ecosystem, ap.GetName()) != vulndb.NormalizeName(p.Ecosystem, name) {
+				if ap.GetEcosystem() != p.Ecosystem || ecosystem.NormalizeName(p.Ecosystem, ap.GetName()) != ecosystem.NormalizeName(p.Ecosystem, name) {
 					continue
 				}
-				ok, fixed, readable := affects(a, normalizeVersion(p.Ecosystem, version), vulndb.BaseEcosystem(p.Ecosystem))
+				ok, fixed, readable := affects(a, ecosystem.NormalizeVersion(p.Ecosystem, version), ecosystem.Base(p.Ecosystem))
 				if !readable {
 					unparsable++
 				}
@@ -136,15 +133,6 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 		return a.ID < b.ID
 	})
 	return res, nil
-}
-
-// normalizeVersion turns Go's "v1.2.3" and "go1.21.0" into the plain semver OSV uses.
-func normalizeVersion(eco, v string) string {
-	if eco == "Go" {
-		v = strings.TrimPrefix(v, "go")
-		v = strings.TrimPrefix(v, "v")
-	}
-	return v
 }
 
 func ids(r *osvschema.Vulnerability) []string {
@@ -270,7 +258,7 @@ func build(p report.Package, name, version string, group []hit) report.Finding {
 	if len(p.Locations) > 0 {
 		loc = p.Locations[0]
 	}
-	f.Fingerprint = report.MakeFingerprint(string(f.Kind), f.ID, vulndb.BaseEcosystem(p.Ecosystem), p.Name, loc)
+	f.Fingerprint = report.MakeFingerprint(string(f.Kind), f.ID, ecosystem.Base(p.Ecosystem), p.Name, loc)
 	return f
 }
 
@@ -293,7 +281,7 @@ func preferredScore(group []hit) *report.Score {
 
 func sortVersions(vs []string, eco string) {
 	sort.SliceStable(vs, func(i, j int) bool {
-		a, err := semantic.Parse(vs[i], vulndb.BaseEcosystem(eco))
+		a, err := semantic.Parse(vs[i], ecosystem.Base(eco))
 		if err != nil {
 			return vs[i] < vs[j]
 		}

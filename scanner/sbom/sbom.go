@@ -16,9 +16,9 @@ import (
 	"github.com/imagegate/imagegate/report"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
-	"github.com/google/osv-scalibr/extractor"
 	"github.com/google/osv-scalibr/purl"
 
+	"github.com/imagegate/imagegate/scanner/ecosystem"
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
@@ -190,7 +190,7 @@ func toPackage(c cdx.Component, os *report.OS) (*report.Package, error) {
 		p.SourceName, p.SourceVersion, _ = strings.Cut(up, "@")
 	}
 	if p.Ecosystem == "" {
-		p.Ecosystem = ecosystem(u, os)
+		p.Ecosystem = ecosystemOf(u, os)
 	}
 	if p.Locations == nil {
 		p.Locations = []string{}
@@ -221,12 +221,11 @@ func purlName(u *purl.PackageURL) string {
 	return u.Name
 }
 
-// ecosystem derives the OSV ecosystem of a package from its purl, for SBOMs that do not
+// ecosystemOf derives the OSV ecosystem of a package from its purl, for SBOMs that do not
 // carry imagegate's ecosystem property. OS packages take the release from the purl's
 // distro qualifier or the SBOM's OS.
-func ecosystem(u *purl.PackageURL, os *report.OS) string {
-	switch u.Type {
-	case purl.TypeDebian, purl.TypeApk, purl.TypeRPM:
+func ecosystemOf(u *purl.PackageURL, os *report.OS) string {
+	if ecosystem.IsDistroType(u.Type) {
 		distro := qualifiers(u)["distro"]
 		id, ver, _ := strings.Cut(distro, "-")
 		if id != "" && id[0] >= '0' && id[0] <= '9' {
@@ -238,29 +237,7 @@ func ecosystem(u *purl.PackageURL, os *report.OS) string {
 		if ver == "" && os != nil {
 			ver = os.VersionID
 		}
-		return osEcosystem(strings.ToLower(id), ver)
+		return ecosystem.ForDistro(id, ver)
 	}
-	return (&extractor.Package{PURLType: u.Type}).Ecosystem().String()
-}
-
-func osEcosystem(id, ver string) string {
-	if ver == "" {
-		return "" // advisories are per release: without one the package is not checked
-	}
-	major, _, _ := strings.Cut(ver, ".")
-	switch id {
-	case "debian":
-		return "Debian:" + major
-	case "ubuntu":
-		return "Ubuntu:" + ver
-	case "alpine":
-		if parts := strings.SplitN(ver, ".", 3); len(parts) >= 2 {
-			return "Alpine:v" + parts[0] + "." + parts[1]
-		}
-	case "rocky":
-		return "Rocky Linux:" + major
-	case "almalinux":
-		return "AlmaLinux:" + major
-	}
-	return ""
+	return ecosystem.ForPURLType(u.Type)
 }

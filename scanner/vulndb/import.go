@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imagegate/imagegate/scanner/ecosystem"
+
 	"github.com/ossf/osv-schema/bindings/go/osvschema"
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -73,7 +75,7 @@ func decode(raw []byte) (*osvschema.Vulnerability, error) {
 func bases(v *osvschema.Vulnerability) []string {
 	var out []string
 	for _, a := range v.GetAffected() {
-		b := BaseEcosystem(a.GetPackage().GetEcosystem())
+		b := ecosystem.Base(a.GetPackage().GetEcosystem())
 		if b != "" && !slices.Contains(out, b) {
 			out = append(out, b)
 		}
@@ -94,7 +96,7 @@ func (b *builder) add(v *osvschema.Vulnerability) error {
 	var keys []string
 	for _, a := range v.GetAffected() {
 		p := a.GetPackage()
-		if BaseEcosystem(p.GetEcosystem()) != b.base || p.GetName() == "" {
+		if ecosystem.Base(p.GetEcosystem()) != b.base || p.GetName() == "" {
 			continue
 		}
 		k := string(packageKey(p.GetEcosystem(), p.GetName()))

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/imagegate/imagegate/scanner/ecosystem"
+
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
@@ -63,7 +65,7 @@ func OpenPath(ctx context.Context, path string) (*Store, error) {
 // decided by their records.
 func ecosystemFromZipPath(p string) string {
 	if filepath.Base(p) == "all.zip" {
-		if e := filepath.Base(filepath.Dir(p)); slices.Contains(Ecosystems, e) {
+		if e := filepath.Base(filepath.Dir(p)); slices.Contains(ecosystem.Names(), e) {
 			return e
 		}
 	}

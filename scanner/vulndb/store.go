@@ -27,6 +27,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imagegate/imagegate/scanner/ecosystem"
+
 	"github.com/ossf/osv-schema/bindings/go/osvschema"
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
@@ -138,46 +140,18 @@ func (s *Store) Infos() []Info {
 // Has reports whether the store has data for the base ecosystem of eco ("Debian:11" ->
 // "Debian").
 func (s *Store) Has(eco string) bool {
-	_, ok := s.infos[BaseEcosystem(eco)]
+	_, ok := s.infos[ecosystem.Base(eco)]
 	return ok
 }
 
 // Info returns the data description of eco's base ecosystem.
 func (s *Store) Info(eco string) (Info, bool) {
-	i, ok := s.infos[BaseEcosystem(eco)]
+	i, ok := s.infos[ecosystem.Base(eco)]
 	return i, ok
 }
 
-// BaseEcosystem strips the release from an OSV ecosystem: "Alpine:v3.20" -> "Alpine".
-func BaseEcosystem(eco string) string {
-	base, _, _ := strings.Cut(eco, ":")
-	return base
-}
-
-// NormalizeName gives the form package names are indexed and looked up by: PyPI names are
-// compared as PEP 503 normalizes them; other ecosystems' names are exact.
-func NormalizeName(eco, name string) string {
-	if BaseEcosystem(eco) != "PyPI" {
-		return name
-	}
-	var b strings.Builder
-	sep := false
-	for _, r := range strings.ToLower(name) {
-		if r == '-' || r == '_' || r == '.' {
-			sep = true
-			continue
-		}
-		if sep && b.Len() > 0 {
-			b.WriteByte('-')
-		}
-		sep = false
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 func packageKey(eco, name string) []byte {
-	return []byte(eco + "\x00" + NormalizeName(eco, name))
+	return []byte(eco + "\x00" + ecosystem.NormalizeName(eco, name))
 }
 
 func (s *Store) db(base string) (*bolt.DB, error) {
@@ -212,7 +186,7 @@ func (s *Store) db(base string) (*bolt.DB, error) {
 // e.g. "Debian:11"), each cut to that package's affected entries and without details. It
 // reads only that package's index entry.
 func (s *Store) Query(eco, name string) ([]*osvschema.Vulnerability, error) {
-	base := BaseEcosystem(eco)
+	base := ecosystem.Base(eco)
 	if _, ok := s.infos[base]; !ok {
 		return nil, nil
 	}

@@ -16,24 +16,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imagegate/imagegate/scanner/ecosystem"
+
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 // DefaultSource is where OSV publishes its per-ecosystem exports (<Ecosystem>/all.zip).
 const DefaultSource = "https://osv-vulnerabilities.storage.googleapis.com"
 
-// Ecosystems lists the OSV ecosystems imagegate matches packages against; `db update`
-// fetches them all by default.
-var Ecosystems = []string{
-	"AlmaLinux", "Alpine", "Debian", "Rocky Linux", "Ubuntu",
-	"Go", "npm", "PyPI", "Maven", "crates.io", "RubyGems", "NuGet", "Packagist",
-}
-
 // CheckEcosystems refuses names imagegate cannot match, saying which it can.
 func CheckEcosystems(names []string) error {
 	for _, n := range names {
-		if !slices.Contains(Ecosystems, n) {
-			return failure.Inputf("unknown ecosystem %q: imagegate matches %s", n, strings.Join(Ecosystems, ", "))
+		if !slices.Contains(ecosystem.Names(), n) {
+			return failure.Inputf("unknown ecosystem %q: imagegate matches %s", n, strings.Join(ecosystem.Names(), ", "))
 		}
 	}
 	return nil
@@ -54,7 +49,7 @@ func DefaultDir() string {
 type UpdateOptions struct {
 	// Source is the base URL of the exports (default DefaultSource).
 	Source string
-	// Ecosystems to fetch (default: Ecosystems).
+	// Ecosystems to fetch (default: every one in the ecosystem table).
 	Ecosystems []string
 	// Client is the HTTP client (default: one with a 10-minute timeout).
 	Client *http.Client
@@ -79,7 +74,7 @@ func Update(ctx context.Context, dir string, o UpdateOptions) ([]UpdateResult, e
 		o.Source = DefaultSource
 	}
 	if len(o.Ecosystems) == 0 {
-		o.Ecosystems = Ecosystems
+		o.Ecosystems = ecosystem.Names()
 	}
 	if err := CheckEcosystems(o.Ecosystems); err != nil {
 		return nil, err

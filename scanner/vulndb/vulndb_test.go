@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/imagegate/imagegate/scanner/ecosystem"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -366,10 +368,10 @@ func TestUpdateConditionalAndBroken(t *testing.T) {
 }
 
 func TestNormalizeName(t *testing.T) {
-	assert.Equal(t, "pyyaml", vulndb.NormalizeName("PyPI", "PyYAML"))
-	assert.Equal(t, "zope-interface", vulndb.NormalizeName("PyPI", "zope.interface"))
-	assert.Equal(t, "a-b", vulndb.NormalizeName("PyPI", "A__-.b"))
-	assert.Equal(t, "PyYAML", vulndb.NormalizeName("npm", "PyYAML"))
+	assert.Equal(t, "pyyaml", ecosystem.NormalizeName("PyPI", "PyYAML"))
+	assert.Equal(t, "zope-interface", ecosystem.NormalizeName("PyPI", "zope.interface"))
+	assert.Equal(t, "a-b", ecosystem.NormalizeName("PyPI", "A__-.b"))
+	assert.Equal(t, "PyYAML", ecosystem.NormalizeName("npm", "PyYAML"))
 }
 
 // A store file truncated mid-page or altered after it was built is never read: opening the
