@@ -1,7 +1,6 @@
 package dockerfile
 
 import (
-	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -12,12 +11,6 @@ import (
 
 // DocsURL is where docs/rules.md is published; each rule's anchor is its id in lower case.
 const DocsURL = "https://github.com/imagegate/imagegate/blob/main/docs/rules.md"
-
-// rule is a check: its description and a function that reports what it finds.
-type rule struct {
-	report.Rule
-	check func(c *checker)
-}
 
 // Options configures Lint.
 type Options struct {
@@ -61,13 +54,11 @@ func RuleIDs(id string) []string {
 	return out
 }
 
-// checker is what a rule function sees.
+// checker is what every rule's check reads: the parsed Dockerfile, its build context, and
+// the analyses of its RUN scripts, each computed once and shared (read-only to the rules).
 type checker struct {
 	d        *Dockerfile
-	o        Options
 	ctx      *buildContext
-	rule     *rule
-	out      []report.Finding
 	scripts  map[*Instruction]*Script
 	installs map[*Instruction][]install
 }
@@ -108,31 +99,27 @@ func (c *checker) runs(stages ...*Stage) []*Instruction {
 	return out
 }
 
-// report records a finding of the current rule on an instruction.
-func (c *checker) report(i *Instruction, format string, args ...any) {
-	r := c.rule.Rule
-	if sev, ok := c.o.Severity[r.ID]; ok {
-		r.Severity = sev
-	}
-	end := c.d.lineText(i.EndLine)
+// finding makes the finding of rule r (at severity sev) for h.
+func (d *Dockerfile) finding(r report.Rule, h Hit) report.Finding {
+	end := d.lineText(h.At.EndLine)
 	f := report.Finding{
 		Kind:     report.KindDockerfile,
 		ID:       r.ID,
 		Title:    r.Title,
 		Severity: r.Severity,
-		Message:  fmt.Sprintf(format, args...),
+		Message:  h.Message,
 		Layer:    -1,
 		Location: &report.Location{
-			Path:        c.d.Path,
-			StartLine:   i.StartLine,
-			EndLine:     i.EndLine,
+			Path:        d.Path,
+			StartLine:   h.At.StartLine,
+			EndLine:     h.At.EndLine,
 			StartColumn: 1,
 			EndColumn:   len([]rune(end)) + 1,
 		},
 		Rule: &r,
 	}
-	f.Fingerprint = report.MakeFingerprint(string(f.Kind), r.ID, filepath.ToSlash(c.d.Path), strings.Join(strings.Fields(i.Original), " "), f.Message)
-	c.out = append(c.out, f)
+	f.Fingerprint = report.MakeFingerprint(string(f.Kind), r.ID, filepath.ToSlash(d.Path), strings.Join(strings.Fields(h.At.Original), " "), f.Message)
+	return f
 }
 
 // Lint runs every rule over d and returns the findings in line order. Rules switched off
@@ -146,19 +133,24 @@ func Lint(d *Dockerfile, o Options) []report.Finding {
 		}
 	}
 	bc := loadContext(d, o.ContextDir)
-	c := &checker{d: d, o: o, ctx: bc, scripts: map[*Instruction]*Script{}, installs: map[*Instruction][]install{}}
-	for i := range registry {
-		r := &registry[i]
+	c := &checker{d: d, ctx: bc, scripts: map[*Instruction]*Script{}, installs: map[*Instruction][]install{}}
+	var found []report.Finding
+	for _, r := range registry {
 		if disabled[r.ID] {
 			continue
 		}
-		c.rule = r
-		r.check(c)
+		desc := r.Rule
+		if sev, ok := o.Severity[r.ID]; ok {
+			desc.Severity = sev
+		}
+		for _, h := range r.Check(c) {
+			found = append(found, d.finding(desc, h))
+		}
 	}
 	ignores := inlineIgnores(d)
 	var out []report.Finding
 	seen := map[string]bool{}
-	for _, f := range c.out {
+	for _, f := range found {
 		if ignores[f.Location.StartLine][f.ID] {
 			continue
 		}

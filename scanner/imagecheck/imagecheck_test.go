@@ -15,6 +15,7 @@ import (
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/analyzer"
 	"github.com/imagegate/imagegate/scanner/image"
+	"github.com/imagegate/imagegate/scanner/imagecheck"
 	"github.com/imagegate/imagegate/scanner/secrets"
 )
 
@@ -180,4 +181,20 @@ func TestSecretBudget(t *testing.T) {
 			assert.Contains(t, res.Incomplete[0], tc.warningAbout)
 		}
 	}
+}
+
+func TestEveryCheckIsDescribed(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range imagecheck.Rules() {
+		assert.Regexp(t, `^IC\d{3}$`, r.ID)
+		assert.False(t, seen[r.ID], "%s twice", r.ID)
+		seen[r.ID] = true
+		assert.NotEmpty(t, r.Title, r.ID)
+		assert.NotEmpty(t, r.Rationale, r.ID)
+		assert.NotEmpty(t, r.Fix, r.ID)
+		assert.Contains(t, r.HelpURI, "#"+strings.ToLower(r.ID))
+		assert.Regexp(t, `^((CIS-DI|DKL-DI|DKL-LI)-\d{4})?$`, r.Dockle, r.ID)
+		assert.Empty(t, r.Hadolint, r.ID)
+	}
+	assert.Len(t, seen, 14)
 }

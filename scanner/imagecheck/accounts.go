@@ -1,0 +1,79 @@
+package imagecheck
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner/image"
+)
+
+// accountChecks read /etc/shadow, /etc/passwd and /etc/group.
+var accountChecks = []*Check{
+	{Rule: report.Rule{
+		ID: "IC011", Severity: report.High, Title: "Account with an empty password", Dockle: "DKL-LI-0001",
+		Rationale: "An account without a password in /etc/shadow can be logged into without one.",
+		Fix:       "Lock the account: `passwd -l user` or `usermod -p '*' user`.",
+	}, Run: emptyPassword},
+	{Rule: report.Rule{
+		ID: "IC012", Severity: report.Medium, Title: "Duplicate user or group IDs", Dockle: "DKL-LI-0002",
+		Rationale: "Two accounts with one ID share each other's files and permissions.",
+		Fix:       "Give every user and group its own ID.",
+	}, Run: duplicateIDs},
+}
+
+// accounts reads a colon-separated account file of the final filesystem.
+func accounts(idx *image.Index, p string) (*image.File, [][]string) {
+	f, ok := idx.Stat(p)
+	if !ok || !f.Retained {
+		return nil, nil
+	}
+	var rows [][]string
+	sc := bufio.NewScanner(bytes.NewReader(f.Data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		rows = append(rows, strings.Split(line, ":"))
+	}
+	return f, rows
+}
+
+func emptyPassword(in *input) []Hit {
+	f, rows := accounts(in.idx, "etc/shadow")
+	var empty []string
+	for _, r := range rows {
+		if len(r) > 1 && r[1] == "" {
+			empty = append(empty, r[0])
+		}
+	}
+	if len(empty) == 0 {
+		return nil
+	}
+	return []Hit{{Message: "no password for " + strings.Join(empty, ", "), Target: "etc/shadow", Layer: f.Layer}}
+}
+
+func duplicateIDs(in *input) (hits []Hit) {
+	for _, spec := range []struct{ path, what string }{{"etc/passwd", "UID"}, {"etc/group", "GID"}} {
+		f, rows := accounts(in.idx, spec.path)
+		byID := map[string][]string{}
+		var order []string
+		for _, r := range rows {
+			if len(r) > 2 {
+				if _, ok := byID[r[2]]; !ok {
+					order = append(order, r[2])
+				}
+				byID[r[2]] = append(byID[r[2]], r[0])
+			}
+		}
+		for _, id := range order {
+			if names := byID[id]; len(names) > 1 {
+				hits = append(hits, Hit{Message: fmt.Sprintf("%s %s is shared by %s in /%s", spec.what, id, strings.Join(names, ", "), spec.path), Target: spec.path, Layer: f.Layer})
+			}
+		}
+	}
+	return hits
+}
