@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -41,5 +42,20 @@ func TestReadersDoNotImportTheScanner(t *testing.T) {
 		for _, dep := range fields[1:] {
 			assert.False(t, strings.HasPrefix(dep, mod+"scanner") && dep != mod+"scanner/failure", "%s imports %s", fields[0], dep)
 		}
+	}
+}
+
+// docs/architecture.md names every package of the product (the internal test helpers and
+// the end-to-end tests aside), so that it stays the map of the code.
+func TestArchitectureDocNamesEveryPackage(t *testing.T) {
+	doc, err := os.ReadFile("../docs/architecture.md")
+	require.NoError(t, err)
+	const mod = "github.com/imagegate/imagegate/"
+	for _, pkg := range goList(t, `{{.ImportPath}}`, "../...") {
+		rel := strings.TrimPrefix(pkg, mod)
+		if strings.HasPrefix(rel, "internal/") || rel == "e2e" || strings.HasPrefix(rel, "ci/") || strings.HasPrefix(rel, "reporters/") {
+			continue // internal/…, and one row each for ci/<host> and reporters/<format>
+		}
+		assert.Contains(t, string(doc), "`"+rel+"`", "docs/architecture.md does not name %s", rel)
 	}
 }

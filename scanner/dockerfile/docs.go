@@ -10,7 +10,7 @@ import (
 func RulesMarkdown() string {
 	var b strings.Builder
 	b.WriteString("# Dockerfile rules\n\n")
-	b.WriteString("<!-- Generated from scanner/dockerfile/rules.go by `go test ./scanner/dockerfile -run TestRulesDoc -update`. -->\n\n")
+	b.WriteString("<!-- Generated from scanner/dockerfile/rules_*.go by `go test ./scanner/dockerfile -run TestRulesDoc -update`. -->\n\n")
 	b.WriteString("`imagegate lint DOCKERFILE` and `imagegate scan --dockerfile` check these rules. Silence one on a\n")
 	b.WriteString("single instruction with a comment on the line above it (`# imagegate ignore=DF017`;\n")
 	b.WriteString("`# hadolint ignore=DL3008` works for rules with a hadolint equivalent), or for the whole\n")
