@@ -26,20 +26,25 @@ var (
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
-// openLayer returns the layer's tar stream. For transports that store blobs compressed it
-// decompresses the blob itself (klauspost's gzip and zstd are markedly faster than the
-// standard library's) and, where the transport does not, checks the blob's digest at the
-// end of the stream.
-func openLayer(l v1.Layer, t Transport) (io.ReadCloser, error) {
-	if !storesCompressed(t) {
-		return l.Uncompressed()
+// openLayer returns the layer's tar stream. It reads the blob as stored (blob, when the
+// source opens it itself; else the layer's Compressed() for transports that store blobs as
+// pushed) and decompresses it itself: klauspost's gzip and zstd are markedly faster than
+// the standard library's. Where the transport does not, it checks the blob's digest at the
+// end of the stream (a docker-archive names no blob digests: the diff ID check covers it).
+func openLayer(l v1.Layer, t Transport, blob func() (io.ReadCloser, error)) (io.ReadCloser, error) {
+	open := blob
+	if open == nil {
+		if !storesCompressed(t) {
+			return l.Uncompressed()
+		}
+		open = l.Compressed
 	}
-	rc, err := l.Compressed()
+	rc, err := open()
 	if err != nil {
 		return nil, err
 	}
 	var src io.Reader = rc
-	if t != Registry { // remote blobs are verified by go-containerregistry
+	if t != Registry && blob == nil { // remote blobs are verified by go-containerregistry
 		if d, err := l.Digest(); err == nil && d.Algorithm == "sha256" {
 			src = &digestReader{r: rc, h: sha256.New(), want: d.Hex}
 		}

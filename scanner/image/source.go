@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -92,6 +93,10 @@ type Image struct {
 	// work (a docker-archive's tar headers): asking go-containerregistry for the size of
 	// an uncompressed archive layer compresses the whole layer to find it.
 	StoredSizes []int64
+	// blobs open each layer's blob as stored, when the source can without going through
+	// go-containerregistry (a docker-archive's tar members): the walk then decompresses
+	// gzip and zstd layers with klauspost/compress, not the standard library.
+	blobs []func() (io.ReadCloser, error)
 }
 
 type openOptions struct {
@@ -440,13 +445,13 @@ func openDockerArchive(arg string, o openOptions) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img.StoredSizes = storedSizes(m, tag, members)
+	img.StoredSizes, img.blobs = storedBlobs(path, m, tag, members)
 	return img, nil
 }
 
-// storedSizes are the tar sizes of the layers of the archive's image tag (the only image
-// when tag is nil), or nil when one is missing.
-func storedSizes(m tarball.Manifest, tag *name.Tag, members map[string]section) []int64 {
+// storedBlobs are the tar sizes of the layers of the archive's image tag (the only image
+// when tag is nil) and openers of their members as stored, or nil when one is missing.
+func storedBlobs(archive string, m tarball.Manifest, tag *name.Tag, members map[string]section) ([]int64, []func() (io.ReadCloser, error)) {
 	entry := m[0]
 	if tag != nil {
 		for _, d := range m {
@@ -458,14 +463,25 @@ func storedSizes(m tarball.Manifest, tag *name.Tag, members map[string]section) 
 		}
 	}
 	sizes := make([]int64, len(entry.Layers))
+	blobs := make([]func() (io.ReadCloser, error), len(entry.Layers))
 	for i, p := range entry.Layers {
-		s, ok := members[strings.TrimPrefix(p, "./")]
+		s, ok := members[path.Clean(strings.TrimPrefix(p, "./"))]
 		if !ok {
-			return nil
+			return nil, nil
 		}
 		sizes[i] = s.size
+		blobs[i] = func() (io.ReadCloser, error) {
+			f, err := os.Open(archive)
+			if err != nil {
+				return nil, err
+			}
+			return struct {
+				io.Reader
+				io.Closer
+			}{io.NewSectionReader(f, s.off, s.size), f}, nil
+		}
 	}
-	return sizes
+	return sizes, blobs
 }
 
 func archiveImages(m tarball.Manifest) string {

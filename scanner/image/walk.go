@@ -225,7 +225,11 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 			if i < len(img.StoredSizes) {
 				stored = img.StoredSizes[i]
 			}
-			results[i], errs[i] = readLayer(ctx, l, img.Transport, i, cf.RootFS.DiffIDs[i], stored, req, &o)
+			var blob func() (io.ReadCloser, error)
+			if i < len(img.blobs) {
+				blob = img.blobs[i]
+			}
+			results[i], errs[i] = readLayer(ctx, l, img.Transport, blob, i, cf.RootFS.DiffIDs[i], stored, req, &o)
 			if errs[i] != nil {
 				cancel()
 			}
@@ -346,9 +350,9 @@ type layerContent struct {
 // (checked when the stream ends): base/app attribution and --exclude-base trust the diff
 // IDs, so a config that claims another image's layers is refused.
 // stored is the layer's size as stored when the source knows it (-1: ask the layer).
-func readLayer(ctx context.Context, l v1.Layer, t Transport, index int, diffID v1.Hash, stored int64, req Requirer, o *walkOptions) (layerContent, error) {
+func readLayer(ctx context.Context, l v1.Layer, t Transport, blob func() (io.ReadCloser, error), index int, diffID v1.Hash, stored int64, req Requirer, o *walkOptions) (layerContent, error) {
 	var lc layerContent
-	rc, err := openLayer(l, t)
+	rc, err := openLayer(l, t, blob)
 	if err != nil {
 		return lc, err
 	}
