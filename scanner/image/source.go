@@ -20,11 +20,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/daemon"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/moby/moby/client"
 
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/userfile"
@@ -524,29 +524,58 @@ func openOCIDir(dir string, o openOptions) (*Image, error) {
 }
 
 func openDaemon(ctx context.Context, ref string, o openOptions) (*Image, error) {
-	r, err := name.ParseReference(ref)
-	if err != nil {
+	if _, err := name.ParseReference(ref); err != nil {
 		return nil, failure.Inputf("docker-daemon %q: not a valid reference: %w", ref, err)
 	}
-	// One 'docker save', kept in a temporary file (removed when the image is collected):
-	// the default buffers the whole image in memory.
-	i, err := daemon.Image(r, daemon.WithContext(ctx), daemon.WithFileBufferedOpener())
-	if err == nil {
-		// daemon.Image is lazy: ask for the config now, so a missing image or daemon is
-		// found here rather than in the middle of the walk.
-		_, err = i.ConfigName()
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		return nil, &daemonError{kind: failure.Incompletef("docker-daemon %q: no Docker daemon is reachable (is DOCKER_HOST set and the daemon running?): %w", ref, err), missing: true}
+	}
+	defer cli.Close()
+	_, _ = cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true})
+	// Ask for the image first: a missing image or daemon is found here, before a save.
+	if _, err := cli.ImageInspect(ctx, ref); err != nil {
+		return nil, daemonFailure(ref, err)
+	}
+	// One 'docker save' into a temporary file (the run's temporary folder, removed at
+	// exit), then read as any docker-archive: its layers straight from the tar, in
+	// parallel, gzip and zstd with the fast decompressors.
+	rc, err := cli.ImageSave(ctx, []string{ref})
+	if err != nil {
+		return nil, daemonFailure(ref, err)
+	}
+	defer rc.Close()
+	f, err := os.CreateTemp("", "imagegate-docker-save-*.tar")
+	if err != nil {
+		return nil, failure.Incompletef("docker-daemon %q: a temporary file for the image: %w", ref, unwrapPathError(err))
+	}
+	_, err = io.Copy(f, rc)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
-		msg := err.Error()
-		if strings.Contains(msg, "Cannot connect") || strings.Contains(msg, "connect:") || strings.Contains(msg, "docker.sock") {
-			return nil, &daemonError{kind: failure.Incompletef("docker-daemon %q: no Docker daemon is reachable (is DOCKER_HOST set and the daemon running?): %w", ref, err), missing: true}
-		}
-		if strings.Contains(strings.ToLower(msg), "no such image") {
-			return nil, &daemonError{kind: failure.Inputf("docker-daemon %q: the daemon has no such image", ref), missing: true}
-		}
-		return nil, failure.Incompletef("docker-daemon %q: %w", ref, err)
+		os.Remove(f.Name())
+		return nil, failure.Incompletef("docker-daemon %q: docker save: %w", ref, err)
 	}
-	return finish(&Image{Image: i}, o.platform, ref)
+	img, err := openDockerArchive(f.Name(), o)
+	if err != nil {
+		os.Remove(f.Name())
+		return nil, failure.Incompletef("docker-daemon %q: the daemon's docker save: %w", ref, err)
+	}
+	return img, nil
+}
+
+// daemonFailure classifies a daemon error: no daemon there, or no such image, lets a name
+// lookup go on to the next source.
+func daemonFailure(ref string, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "Cannot connect") || strings.Contains(msg, "connect:") || strings.Contains(msg, "docker.sock"):
+		return &daemonError{kind: failure.Incompletef("docker-daemon %q: no Docker daemon is reachable (is DOCKER_HOST set and the daemon running?): %w", ref, err), missing: true}
+	case strings.Contains(strings.ToLower(msg), "no such image"):
+		return &daemonError{kind: failure.Inputf("docker-daemon %q: the daemon has no such image", ref), missing: true}
+	}
+	return failure.Incompletef("docker-daemon %q: %w", ref, err)
 }
 
 // errDaemonMissing matches a daemon error that lets a name lookup go on to the next
