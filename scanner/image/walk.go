@@ -230,6 +230,7 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 				blob = img.blobs[i]
 			}
 			results[i], errs[i] = readLayer(ctx, l, img.Transport, blob, i, cf.RootFS.DiffIDs[i], stored, req, &o)
+			results[i].scratch = nil // the largest consumed file's buffer is not kept
 			if errs[i] != nil {
 				cancel()
 			}
@@ -344,6 +345,11 @@ type layerContent struct {
 	// read counts the file bytes handed to the analyzers, by the files' sizes: a sparse
 	// entry's holes count, though they never pass the expansion limit on the stream.
 	read, readLimit, storedSize int64
+	// head and scratch are reused for each file of the layer that only consumers see
+	// (they hold its bytes only for the call): no allocation, clearing or collection
+	// per binary or text file.
+	head    [HeadSize]byte
+	scratch []byte
 }
 
 // readLayer reads one layer's tar stream. Its sha256 must be the diff ID the config lists
@@ -360,7 +366,9 @@ func readLayer(ctx context.Context, l v1.Layer, t Transport, blob func() (io.Rea
 	if diffID.Algorithm != "sha256" {
 		return lc, failure.Inputf("diff ID %q: not a sha256 digest", diffID)
 	}
-	verified := &digestReader{r: rc, h: sha256.New(), want: diffID.Hex, mismatch: func(got string) error {
+	hasher := newAsyncHash(sha256.New())
+	defer hasher.Close()
+	verified := &digestReader{r: rc, h: hasher, want: diffID.Hex, mismatch: func(got string) error {
 		return failure.Inputf("its content is sha256:%s, not the diff ID sha256:%s the image config lists: the config does not describe this image", got, diffID.Hex)
 	}}
 	var stream io.Reader = verified
@@ -455,7 +463,7 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 	var head []byte
 	var consumers []Consumer
 	if len(o.consumers) > 0 && h.Size > 0 {
-		head = make([]byte, min(h.Size, HeadSize))
+		head = lc.head[:min(h.Size, HeadSize)]
 		if _, err := io.ReadFull(tr, head); err != nil {
 			return unexpected(err)
 		}
@@ -487,7 +495,15 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 	if lc.read += h.Size; lc.read > lc.readLimit {
 		return &expansionError{size: lc.storedSize, ratio: o.maxExpansion}
 	}
-	data := make([]byte, h.Size)
+	var data []byte
+	if keep {
+		data = make([]byte, h.Size)
+	} else {
+		if int64(cap(lc.scratch)) < h.Size {
+			lc.scratch = make([]byte, h.Size)
+		}
+		data = lc.scratch[:h.Size]
+	}
 	n := copy(data, head)
 	if _, err := io.ReadFull(tr, data[n:]); err != nil {
 		return unexpected(err)

@@ -6,19 +6,34 @@ import (
 	"testing"
 )
 
-func naiveMatch(data []byte) bool {
-	for _, h := range hints {
-		if bytes.Contains(data, []byte(h)) {
-			return true
+// hintGroups are the detector groups' hints, and hints all of them.
+var hintGroups, hints = func() ([][]string, []string) {
+	var gs [][]string
+	var all []string
+	for _, g := range groups() {
+		gs = append(gs, g.hints)
+		all = append(all, g.hints...)
+	}
+	return gs, all
+}()
+
+// naiveMatch is the set of groups with a hint in data, by a plain search for each.
+func naiveMatch(data []byte) (set uint64) {
+	for gi, g := range hintGroups {
+		for _, h := range g {
+			if bytes.Contains(data, []byte(h)) {
+				set |= 1 << gi
+			}
 		}
 	}
-	return false
+	return set
 }
 
-// The prefilter finds a hint wherever it sits (start, middle, end, overlapping text) and
-// nothing else, as a plain search for every hint does.
+// The prefilter finds every group whose hint is in the text wherever it sits (start,
+// middle, end, overlapping text, several groups at once) and no other, as a plain search
+// for every hint does.
 func TestPrefilterAgreesWithPlainSearch(t *testing.T) {
-	p := newPrefilter(hints)
+	p := newPrefilter(hintGroups)
 	rng := rand.New(rand.NewPCG(1, 2))
 	alphabet := []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-=./:\"\n")
 	for round := range 20000 {
@@ -27,16 +42,16 @@ func TestPrefilterAgreesWithPlainSearch(t *testing.T) {
 		for i := range data {
 			data[i] = alphabet[rng.IntN(len(alphabet))]
 		}
-		if round%2 == 0 {
+		for k := 0; k < round%3; k++ { // none, one or two hints
 			h := hints[rng.IntN(len(hints))]
-			at := rng.IntN(n + 1)
+			at := rng.IntN(len(data) + 1)
 			data = append(data[:at], append([]byte(h), data[at:]...)...)
 			if round%4 == 0 {
 				data = data[:len(data)-rng.IntN(len(h)+1)] // sometimes cut through it
 			}
 		}
 		if got, want := p.match(data), naiveMatch(data); got != want {
-			t.Fatalf("match(%q) = %v, want %v", data, got, want)
+			t.Fatalf("match(%q) = %b, want %b", data, got, want)
 		}
 	}
 }
@@ -46,10 +61,10 @@ func FuzzPrefilter(f *testing.F) {
 		f.Add([]byte("x" + h + "y"))
 	}
 	f.Add([]byte("s"))
-	p := newPrefilter(hints)
+	p := newPrefilter(hintGroups)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if got, want := p.match(data), naiveMatch(data); got != want {
-			t.Fatalf("match(%q) = %v, want %v", data, got, want)
+			t.Fatalf("match(%q) = %b, want %b", data, got, want)
 		}
 	})
 }
@@ -68,8 +83,8 @@ func BenchmarkPrefilter(b *testing.B) {
 		}
 	}
 	data := buf.Bytes()
-	p := newPrefilter(hints)
-	if p.match(data) {
+	p := newPrefilter(hintGroups)
+	if p.match(data) != 0 {
 		b.Fatal("the text holds a hint")
 	}
 	b.SetBytes(int64(len(data)))

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"path"
 	"reflect"
 	"regexp"
@@ -49,57 +50,67 @@ type Match struct {
 
 // Detector finds secrets.
 type Detector struct {
-	engine *veles.DetectionEngine
+	groups []engineGroup
 	hints  *prefilter
 }
 
-// hints are strings that one of the detectors needs to see before it can match: a text
-// without any of them holds no secret they could find, and is not handed to them. One
-// prefilter pass over a file is far cheaper than the detectors' regular expressions.
-var hints = []string{
-	"AKIA", "ASIA", // AWS
-	"azure", "Azure", "AZURE", "az storage", // Azure storage key context
-	"eyJ",                                                                     // JWTs (Azure tokens)
-	"dckr_pat_",                                                               // Docker Hub
-	"AIzaSy",                                                                  // GCP API key
-	"auth_provider_x509_cert_url", "ewogICJ0eXBlIjogInNlcnZpY2VfYWNjb3VudCIs", // GCP service account
-	"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "Z2hwX", "Z2hvX", "Z2h1X", "Z2hzX", "Z2hyX", // GitHub
-	"glpat-",           // GitLab
-	"npm_",             // npm
-	"PRIVATE KEY-----", // private keys
-	"pypi-",            // PyPI
-	"xapp-", "xoxe",    // Slack app tokens
-	"sk_live_", "rk_live_", // Stripe
-	"hooks.slack.com", "sig=", // Slack webhooks, Azure SAS
+// A detectorGroup is the Veles detectors that need one of the hints to match: a text
+// without any of them holds no secret they could find. One prefilter pass over a file
+// finds which groups' hints it holds (far cheaper than the detectors' regular
+// expressions), and only those groups' detectors read it.
+type detectorGroup struct {
+	hints     []string
+	detectors []veles.Detector
+	regexps   []*regexp.Regexp // imagegate's own formats
+	names     []string         // their types, as Match.Type
+}
+
+func groups() []detectorGroup {
+	return []detectorGroup{
+		{hints: []string{"AKIA", "ASIA"}, detectors: []veles.Detector{awsaccesskey.NewDetector()}},
+		{hints: []string{"azure", "Azure", "AZURE", "az storage"}, detectors: []veles.Detector{azurestorageaccountaccesskey.NewDetector()}},
+		{hints: []string{"eyJ"}, detectors: []veles.Detector{azuretoken.NewDetector()}}, // JWTs
+		{hints: []string{"dckr_pat_"}, detectors: []veles.Detector{dockerhubpat.NewDetector()}},
+		{hints: []string{"AIzaSy"}, detectors: []veles.Detector{gcpapikey.NewDetector()}},
+		{hints: []string{"auth_provider_x509_cert_url", "ewogICJ0eXBlIjogInNlcnZpY2VfYWNjb3VudCIs"}, detectors: []veles.Detector{gcpsak.NewDetector()}},
+		{hints: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "Z2hwX", "Z2hvX", "Z2h1X", "Z2hzX", "Z2hyX"}, detectors: []veles.Detector{
+			github.NewClassicPATDetector(), github.NewFineGrainedPATDetector(), github.NewOAuthTokenDetector(), github.NewAppRefreshTokenDetector()}},
+		{hints: []string{"glpat-"}, detectors: []veles.Detector{gitlabpat.NewDetector()}},
+		{hints: []string{"npm_"}, detectors: []veles.Detector{npmjsaccesstoken.NewDetector()}},
+		{hints: []string{"PRIVATE KEY-----"}, detectors: []veles.Detector{privatekey.NewDetector()}},
+		{hints: []string{"pypi-"}, detectors: []veles.Detector{pypiapitoken.NewDetector()}},
+		{hints: []string{"xapp-", "xoxe"}, detectors: []veles.Detector{slacktoken.NewAppLevelTokenDetector(), slacktoken.NewAppConfigAccessTokenDetector()}},
+		{hints: []string{"sk_live_", "rk_live_"}, detectors: []veles.Detector{stripeapikeys.NewSecretKeyDetector(), stripeapikeys.NewRestrictedKeyDetector()}},
+		{hints: []string{"hooks.slack.com"}, regexps: []*regexp.Regexp{slackWebhook}, names: []string{"Slack webhook URL"}},
+		{hints: []string{"sig="}, regexps: []*regexp.Regexp{azureSAS}, names: []string{"Azure SAS token"}},
+	}
+}
+
+// engineGroup is a detector group ready to run.
+type engineGroup struct {
+	engine  *veles.DetectionEngine
+	regexps []*regexp.Regexp
+	names   []string
 }
 
 // New returns a Detector with the Veles detectors imagegate uses.
 func New() (*Detector, error) {
-	ds := []veles.Detector{
-		awsaccesskey.NewDetector(),
-		azurestorageaccountaccesskey.NewDetector(),
-		azuretoken.NewDetector(),
-		dockerhubpat.NewDetector(),
-		gcpapikey.NewDetector(),
-		gcpsak.NewDetector(),
-		github.NewClassicPATDetector(),
-		github.NewFineGrainedPATDetector(),
-		github.NewOAuthTokenDetector(),
-		github.NewAppRefreshTokenDetector(),
-		gitlabpat.NewDetector(),
-		npmjsaccesstoken.NewDetector(),
-		privatekey.NewDetector(),
-		pypiapitoken.NewDetector(),
-		slacktoken.NewAppLevelTokenDetector(),
-		slacktoken.NewAppConfigAccessTokenDetector(),
-		stripeapikeys.NewSecretKeyDetector(),
-		stripeapikeys.NewRestrictedKeyDetector(),
+	d := &Detector{}
+	var hintGroups [][]string
+	for _, g := range groups() {
+		eg := engineGroup{regexps: g.regexps, names: g.names}
+		if len(g.detectors) > 0 {
+			e, err := veles.NewDetectionEngine(g.detectors)
+			if err != nil {
+				return nil, fmt.Errorf("secrets: %w", err)
+			}
+			eg.engine = e
+		}
+		d.groups = append(d.groups, eg)
+		hintGroups = append(hintGroups, g.hints)
 	}
-	e, err := veles.NewDetectionEngine(ds)
-	if err != nil {
-		return nil, fmt.Errorf("secrets: %w", err)
-	}
-	return &Detector{engine: e, hints: newPrefilter(hints)}, nil
+	d.hints = newPrefilter(hintGroups)
+	return d, nil
 }
 
 // Veles types' names as users know them.
@@ -125,18 +136,19 @@ func (d *Detector) Scan(ctx context.Context, p string, data []byte) []Match {
 	if p != "" {
 		out = append(out, credentialFile(p, data)...)
 	}
-	if !d.hints.match(data) {
-		return dedupe(out)
-	}
-	found, _ := d.engine.Detect(ctx, bytes.NewReader(data))
-	for _, s := range found {
-		out = append(out, fromVeles(s))
-	}
-	for _, m := range slackWebhook.FindAll(data, -1) {
-		out = append(out, match("Slack webhook URL", string(m)))
-	}
-	for _, m := range azureSAS.FindAll(data, -1) {
-		out = append(out, match("Azure SAS token", string(m)))
+	for set := d.hints.match(data); set != 0; set &= set - 1 {
+		g := d.groups[bits.TrailingZeros64(set)]
+		if g.engine != nil {
+			found, _ := g.engine.Detect(ctx, bytes.NewReader(data))
+			for _, s := range found {
+				out = append(out, fromVeles(s))
+			}
+		}
+		for i, re := range g.regexps {
+			for _, m := range re.FindAll(data, -1) {
+				out = append(out, match(g.names[i], string(m)))
+			}
+		}
 	}
 	return dedupe(out)
 }
