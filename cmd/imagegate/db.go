@@ -96,6 +96,9 @@ The folder is --db, else $IMAGEGATE_DB, else imagegate/db in the user cache fold
 				return err
 			}
 			defer s.Close()
+			if err := s.IndexAll(); err != nil {
+				return err
+			}
 			fmt.Fprintf(stdout, "database %s\n\n", s.Dir())
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ECOSYSTEM\tRECORDS\tUPDATED\tAGE\tINDEX\tSOURCE")

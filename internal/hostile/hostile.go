@@ -125,11 +125,13 @@ func Build(t testing.TB, dir, db string) []Case {
 	add("package-json-padded-past-the-limit", scan(padded, "--max-file-size", "1048576"), 3, "did not analyse everything")
 
 	// Vulnerability data.
-	add("osv-zip-bomb", []string{"scan", good, "--db", osvZipBomb(t, filepath.Join(dir, "osv-bomb"))}, 2, "no OSV records")
-	add("osv-corrupt-zip", []string{"scan", good, "--db", filepath.Dir(w("osv-corrupt/npm/all.zip", bytes.Repeat([]byte("PK"), 100)))}, 2, "not a valid zip")
-	add("db-missing", []string{"scan", good, "--db", filepath.Join(dir, "no-such-db")}, 3, "no vulnerability database")
-	add("osv-record-repeated-for-1000-packages", []string{"scan", good, "--db", repeatedRecordZip(t, filepath.Join(dir, "osv-repeat"))}, 2, "not a usable export")
+	// An <Ecosystem>/all.zip is indexed when a scan first needs that ecosystem: the bad
+	// zips are met by an image with npm packages.
 	withNpm := image(imagetest.File("etc/os-release", []byte("ID=alpine\nVERSION_ID=3.20.2\n")), imagetest.File("app/node_modules/minimist/package.json", []byte(`{"name": "minimist", "version": "1.2.5"}`)))
+	add("osv-zip-bomb", []string{"scan", withNpm, "--db", osvZipBomb(t, filepath.Join(dir, "osv-bomb"))}, 2, "no OSV records")
+	add("osv-corrupt-zip", []string{"scan", withNpm, "--db", filepath.Dir(w("osv-corrupt/npm/all.zip", bytes.Repeat([]byte("PK"), 100)))}, 2, "not a valid zip")
+	add("db-missing", []string{"scan", good, "--db", filepath.Join(dir, "no-such-db")}, 3, "no vulnerability database")
+	add("osv-record-repeated-for-1000-packages", []string{"scan", withNpm, "--db", repeatedRecordZip(t, filepath.Join(dir, "osv-repeat"))}, 2, "not a usable export")
 	add("db-truncated-mid-page", []string{"scan", withNpm, "--db", truncatedStore(t, filepath.Join(dir, "db-truncated"), db)}, 3, "is corrupt")
 	add("db-corrupt", []string{"scan", good, "--db", filepath.Dir(w("db-corrupt/npm.db", bytes.Repeat([]byte{0xde, 0xad}, 8192)))}, 3, "")
 

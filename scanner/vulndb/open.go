@@ -12,13 +12,16 @@ import (
 	"strings"
 
 	"github.com/imagegate/imagegate/scanner/ecosystem"
+	"github.com/imagegate/imagegate/scanner/userfile"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 // OpenPath opens what --db names: a database folder, or a folder of OSV export zips
-// (<Ecosystem>/all.zip or *.zip, like the demo data) or one such zip. Zips are indexed
-// once into the user cache (keyed by their paths, sizes and times) and reused.
+// (<Ecosystem>/all.zip or *.zip, like the demo data) or one such zip. Each zip is indexed
+// once into the user cache (keyed by its path, size and time, and checked against its
+// digest) and reused.
 func OpenPath(ctx context.Context, path string) (*Store, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -37,28 +40,53 @@ func OpenPath(ctx context.Context, path string) (*Store, error) {
 	if infos, err := readInfos(path); err == nil && len(infos) > 0 {
 		return Open(path) // an imported database that also keeps its zips
 	}
-	dir, err := zipIndexDir(zips)
-	if err != nil {
-		return nil, err
-	}
-	if infos, err := readInfos(dir); err == nil && len(infos) > 0 {
-		if _, err := os.Stat(filepath.Join(dir, "complete")); err == nil && indexedFrom(infos, zips) {
-			return Open(dir)
-		}
-	}
-	// Not there, unfinished, or built from other zips: build it anew.
-	if err := clearDir(dir); err != nil {
-		return nil, err
-	}
+	// <Ecosystem>/all.zip is indexed when a scan first asks for that ecosystem: an image
+	// with Alpine and npm packages never pays for Debian's or Maven's index. A zip whose
+	// ecosystem only its records tell is indexed now.
+	s := &Store{dir: path, infos: map[string]Info{}, dirs: map[string]string{}, lazy: map[string]string{}, dbs: map[string]*bolt.DB{}, ctx: ctx}
 	for _, z := range zips {
-		if _, err := importZipFile(ctx, dir, z, ecosystemFromZipPath(z), Info{Source: z}); err != nil {
+		if eco := ecosystemFromZipPath(z); eco != "" {
+			// Checked now (a regular file the user can read), read when needed.
+			if err := userfile.Check(z, "OSV export"); err != nil {
+				return nil, err
+			}
+			s.lazy[eco] = z
+			continue
+		}
+		if err := s.indexZip(ctx, z, ""); err != nil {
 			return nil, err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "complete"), nil, 0o644); err != nil {
-		return nil, failure.Incompletef("vulnerability index %s: %w", dir, unwrapPath(err))
+	return s, nil
+}
+
+// indexZip opens the index of one export zip in the user cache, building it first when it
+// is missing, unfinished, or was built from another zip.
+func (s *Store) indexZip(ctx context.Context, z, eco string) error {
+	dir, err := zipIndexDir([]string{z})
+	if err != nil {
+		return err
 	}
-	return Open(dir)
+	infos, err := readInfos(dir)
+	_, cerr := os.Stat(filepath.Join(dir, "complete"))
+	if err != nil || len(infos) == 0 || cerr != nil || !indexedFrom(infos, []string{z}) {
+		if err := clearDir(dir); err != nil {
+			return err
+		}
+		if _, err := importZipFile(ctx, dir, z, eco, Info{Source: z}); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "complete"), nil, 0o644); err != nil {
+			return failure.Incompletef("vulnerability index %s: %w", dir, unwrapPath(err))
+		}
+		if infos, err = readInfos(dir); err != nil {
+			return err
+		}
+	}
+	for base, info := range infos {
+		s.infos[base], s.dirs[base] = info, dir
+	}
+	return nil
 }
 
 // ecosystemFromZipPath names the ecosystem of <Ecosystem>/all.zip; other names are

@@ -14,6 +14,7 @@
 package vulndb
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -72,6 +73,12 @@ type Info struct {
 type Store struct {
 	dir   string
 	infos map[string]Info
+	// dirs is the folder of each ecosystem's index when it is not dir (zips indexed into
+	// the user cache, one folder per zip); lazy names the zips of ecosystems not indexed
+	// yet, built on their first query (with ctx, the opener's).
+	dirs map[string]string
+	lazy map[string]string
+	ctx  context.Context
 
 	mu  sync.Mutex
 	dbs map[string]*bolt.DB
@@ -87,7 +94,7 @@ func Open(dir string) (*Store, error) {
 	if len(infos) == 0 {
 		return nil, failure.WithSetting(failure.Incompletef("no vulnerability database in %s: run 'imagegate db update' (or 'imagegate db import' for offline data), or name another database", dir), "db")
 	}
-	return &Store{dir: dir, infos: infos, dbs: map[string]*bolt.DB{}}, nil
+	return &Store{dir: dir, infos: infos, dirs: map[string]string{}, lazy: map[string]string{}, dbs: map[string]*bolt.DB{}, ctx: context.Background()}, nil
 }
 
 func readInfos(dir string) (map[string]Info, error) {
@@ -124,11 +131,44 @@ func readInfos(dir string) (map[string]Info, error) {
 	return infos, nil
 }
 
-// Dir is the database folder.
+// Dir is the database folder (or the folder of zips the store reads).
 func (s *Store) Dir() string { return s.dir }
 
-// Infos lists the ecosystems in the store, sorted by name.
+// IndexAll indexes every ecosystem not indexed yet (db status shows them all).
+func (s *Store) IndexAll() error {
+	s.mu.Lock()
+	var waiting []string
+	for base := range s.lazy {
+		waiting = append(waiting, base)
+	}
+	s.mu.Unlock()
+	sort.Strings(waiting)
+	for _, base := range waiting {
+		if _, err := s.db(base); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// IndexDir is the folder holding eco's index once it is built ("" before).
+func (s *Store) IndexDir(eco string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	base := ecosystem.Base(eco)
+	if _, ok := s.infos[base]; !ok {
+		return ""
+	}
+	if d, ok := s.dirs[base]; ok {
+		return d
+	}
+	return s.dir
+}
+
+// Infos lists the ecosystems indexed in the store, sorted by name.
 func (s *Store) Infos() []Info {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := make([]Info, 0, len(s.infos))
 	for _, i := range s.infos {
 		out = append(out, i)
@@ -138,14 +178,19 @@ func (s *Store) Infos() []Info {
 }
 
 // Has reports whether the store has data for the base ecosystem of eco ("Debian:11" ->
-// "Debian").
+// "Debian"), indexed or waiting to be.
 func (s *Store) Has(eco string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	_, ok := s.infos[ecosystem.Base(eco)]
-	return ok
+	_, waiting := s.lazy[ecosystem.Base(eco)]
+	return ok || waiting
 }
 
-// Info returns the data description of eco's base ecosystem.
+// Info returns the data description of eco's base ecosystem once it is indexed.
 func (s *Store) Info(eco string) (Info, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	i, ok := s.infos[ecosystem.Base(eco)]
 	return i, ok
 }
@@ -160,7 +205,17 @@ func (s *Store) db(base string) (*bolt.DB, error) {
 	if db, ok := s.dbs[base]; ok {
 		return db, nil
 	}
-	p := filepath.Join(s.dir, base+".db")
+	if z, ok := s.lazy[base]; ok {
+		delete(s.lazy, base)
+		if err := s.indexZip(s.ctx, z, base); err != nil {
+			return nil, err
+		}
+	}
+	dir := s.dir
+	if d, ok := s.dirs[base]; ok {
+		dir = d
+	}
+	p := filepath.Join(dir, base+".db")
 	if err := verifyIndex(p, s.infos[base]); err != nil {
 		return nil, failure.Incompletef("vulnerability database %s is corrupt (%w): run 'imagegate db update' (or 'db import') to rebuild it", p, err)
 	}
@@ -187,7 +242,7 @@ func (s *Store) db(base string) (*bolt.DB, error) {
 // reads only that package's index entry.
 func (s *Store) Query(eco, name string) ([]*osvschema.Vulnerability, error) {
 	base := ecosystem.Base(eco)
-	if _, ok := s.infos[base]; !ok {
+	if !s.Has(base) {
 		return nil, nil
 	}
 	db, err := s.db(base)

@@ -220,22 +220,38 @@ func TestMissingAndCorruptDatabase(t *testing.T) {
 	assert.Contains(t, err.Error(), "rebuild")
 }
 
+// Each <Ecosystem>/all.zip is indexed when a scan first needs it, once: an image with
+// npm packages never pays for the Alpine index.
 func TestZipFolderIsIndexedOnce(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
 	root := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "npm"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(root, "npm", "all.zip"), npmZip(t), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "Alpine"), 0o755))
+	alpine, err := os.ReadFile(filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "Alpine", "all.zip"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(root, "Alpine", "all.zip"), alpine, 0o644))
 	s1, err := vulndb.OpenPath(context.Background(), root)
 	require.NoError(t, err)
-	dir := s1.Dir()
+	assert.True(t, s1.Has("Alpine:v3.20") && s1.Has("npm"), "both are there to be indexed")
+	assert.Empty(t, s1.Infos(), "nothing is indexed before it is needed")
+	got, err := s1.Query("npm", "minimist")
+	require.NoError(t, err)
+	assert.NotEmpty(t, got)
+	dir := s1.IndexDir("npm")
+	require.NotEmpty(t, dir)
+	assert.Empty(t, s1.IndexDir("Alpine"), "Alpine was not asked for")
+	require.Len(t, s1.Infos(), 1)
 	s1.Close()
 	st1, err := os.Stat(filepath.Join(dir, "npm.db"))
 	require.NoError(t, err)
 	s2, err := vulndb.OpenPath(context.Background(), root)
 	require.NoError(t, err)
 	defer s2.Close()
-	assert.Equal(t, dir, s2.Dir())
+	_, err = s2.Query("npm", "minimist")
+	require.NoError(t, err)
+	assert.Equal(t, dir, s2.IndexDir("npm"))
 	st2, err := os.Stat(filepath.Join(dir, "npm.db"))
 	require.NoError(t, err)
 	assert.Equal(t, st1.ModTime(), st2.ModTime(), "the second open reuses the index")
@@ -441,15 +457,15 @@ func TestZipIndexCacheIsPrivate(t *testing.T) {
 	planted := filepath.Join(tmp, fmt.Sprintf("imagegate-%d", os.Getuid()))
 	require.NoError(t, os.MkdirAll(filepath.Join(planted, "imagegate"), 0o777))
 	require.NoError(t, os.Chown(filepath.Join(planted, "imagegate"), 12345, 12345))
-	_, err = vulndb.OpenPath(context.Background(), zips)
+	_, err = openAndQuery(zips)
 	require.Error(t, err)
 	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
 	assert.Contains(t, err.Error(), "belongs to another user")
 
 	require.NoError(t, os.RemoveAll(planted))
-	s, err := vulndb.OpenPath(context.Background(), zips)
+	s, err := openAndQuery(zips)
 	require.NoError(t, err)
-	dir := s.Dir()
+	dir := s.IndexDir("npm")
 	s.Close()
 	for d := dir; d != tmp; d = filepath.Dir(d) {
 		st, err := os.Stat(d)
@@ -461,7 +477,7 @@ func TestZipIndexCacheIsPrivate(t *testing.T) {
 	// The index no longer matches its zip (same size and time, other bytes): it is built
 	// anew, not trusted (a marker left in it is gone).
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "marker"), nil, 0o600))
-	s, err = vulndb.OpenPath(context.Background(), zips)
+	s, err = openAndQuery(zips)
 	require.NoError(t, err)
 	s.Close()
 	assert.FileExists(t, filepath.Join(dir, "marker"), "unchanged zips: the index is reused")
@@ -471,7 +487,7 @@ func TestZipIndexCacheIsPrivate(t *testing.T) {
 	b[len(b)/2] ^= 0xff
 	require.NoError(t, os.WriteFile(filepath.Join(zips, "npm", "all.zip"), b, 0o644))
 	require.NoError(t, os.Chtimes(filepath.Join(zips, "npm", "all.zip"), info.ModTime(), info.ModTime()))
-	if s, err := vulndb.OpenPath(context.Background(), zips); err == nil {
+	if s, err := openAndQuery(zips); err == nil {
 		s.Close()
 	}
 	assert.NoFileExists(t, filepath.Join(dir, "marker"), "a changed zip: the index is built anew")
@@ -527,4 +543,17 @@ func TestCompressedPaddingIsRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, failure.ExitInput, failure.Code(err))
 	assert.Contains(t, err.Error(), "zip bomb")
+}
+
+// openAndQuery opens a folder of zips and asks for an npm package, which indexes npm.
+func openAndQuery(zips string) (*vulndb.Store, error) {
+	s, err := vulndb.OpenPath(context.Background(), zips)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Query("npm", "minimist"); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Prints what a full scan (packages, vulnerabilities against a built store, secrets, image
+# checks) costs beside its floor, both measured in this run on the same files:
+#   uncompressed docker archive  vs  cat of the archive (warm page cache)     target <= 5x
+#   gzip docker archive (20 layers) vs one-core gzip -dc of its layer blobs     target <= 0.6x
+#   the gzip image in a registry  vs  downloading all its layer blobs at once   target <= 1.2x
+#     (an in-process registry sending at $IMAGEGATE_BENCH_MBITS Mbit/s, default 1000)
+# and each scan's peak RSS (targets: <= 100 MiB for the ~450 MiB image, <= 150 MiB for the
+# 1 GiB one). Images are generated once into $IMAGEGATE_BENCH_DIR (bench/mkimages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${IMAGEGATE_BENCH_DIR:-/var/tmp/imagegate-bench}
+runs=${IMAGEGATE_BENCH_RUNS:-3}
+go run ./bench/mkimages "$dir"
+go build -o "$dir/imagegate" ./cmd/imagegate
+go build -o "$dir/mkimages" ./bench/mkimages
+ig="$dir/imagegate"
+if [ ! -f "$dir/db/done" ]; then
+  rm -rf "$dir/db" && mkdir -p "$dir/db"
+  "$ig" db import --db "$dir/db" testdata/osv/*/all.zip >/dev/null
+  touch "$dir/db/done"
+fi
+
+# median of $runs timings of a command: "seconds peak-RSS-KiB"
+measure() {
+  local i tf="$dir/time.out"
+  for i in $(seq "$runs"); do
+    /usr/bin/time -o "$tf" -f '%e %M' "$@" >/dev/null 2>&1 || true
+    tail -1 "$tf"
+  done | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+}
+scanargs=(--db "$dir/db" --fail-on-issues=false --allow-incomplete)
+
+cat "$dir/uncompressed.tar" "$dir/gzip.tar" >/dev/null # warm the page cache
+read -r cat_s _ < <(measure cat "$dir/uncompressed.tar")
+read -r unc_s unc_kb < <(measure "$ig" scan "docker-archive:$dir/uncompressed.tar" "${scanargs[@]}")
+
+gzip_floor() { tar -xOf "$dir/gzip.tar" --wildcards '*.tar.gz' | gzip -dc >/dev/null; }
+export -f gzip_floor; export dir
+read -r gz_floor _ < <(measure bash -c gzip_floor)
+read -r gz_s gz_kb < <(measure "$ig" scan "docker-archive:$dir/gzip.tar" "${scanargs[@]}")
+
+addr=127.0.0.1:${IMAGEGATE_BENCH_PORT:-5055}
+"$dir/mkimages" serve "$dir" "$addr" >"$dir/serve.log" 2>&1 &
+srv=$!
+trap 'kill $srv 2>/dev/null' EXIT
+for _ in $(seq 100); do grep -q ready "$dir/serve.log" && break; sleep 0.2; done
+dl=()
+for _ in $(seq "$runs"); do dl+=("$("$dir/mkimages" download "$addr/bench/gzip:1")"); done
+dl_s=$(printf '%s\n' "${dl[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
+read -r reg_s reg_kb < <(measure "$ig" scan "$addr/bench/gzip:1" --insecure-registry --image-source registry "${scanargs[@]}")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
+printf '%s, %s, %d CPUs, median of %d\n\n' "$(date -u +%F)" "$(go env GOVERSION)" "$(nproc)" "$runs"
+printf '| image | floor | floor s | scan s | ratio | target | peak RSS MiB |\n|---|---|---:|---:|---:|---:|---:|\n'
+printf '| uncompressed docker archive, %d MiB | cat | %s | %s | %s | <= 5 | %s |\n' "$(( $(stat -c %s "$dir/uncompressed.tar") >> 20 ))" "$cat_s" "$unc_s" "$(ratio "$unc_s" "$cat_s")" "$(mib "$unc_kb")"
+printf '| gzip docker archive, 20 layers, %d MiB stored | gzip -dc, one core | %s | %s | %s | <= 0.6 | %s |\n' "$(( $(stat -c %s "$dir/gzip.tar") >> 20 ))" "$gz_floor" "$gz_s" "$(ratio "$gz_s" "$gz_floor")" "$(mib "$gz_kb")"
+printf '| the gzip image in a registry (in-process, %s Mbit/s) | download of every layer, all at once |' "${IMAGEGATE_BENCH_MBITS:-1000}"; printf ' %s | %s | %s | <= 1.2 | %s |\n' "$dl_s" "$reg_s" "$(ratio "$reg_s" "$dl_s")" "$(mib "$reg_kb")"
