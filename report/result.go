@@ -1,6 +1,10 @@
 package report
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // ImageInfo says which image was scanned.
 type ImageInfo struct {
@@ -116,6 +120,21 @@ type Verdict struct {
 	// is false unless AllowIncomplete.
 	Incomplete      int  `json:"incomplete"`
 	AllowIncomplete bool `json:"allowIncomplete,omitempty"`
+	// UnknownSeverity is how findings of unknown severity (advisories that carry none) are
+	// gated: "fail" (they count), "pass" (they never count) or a level they count as.
+	// UnknownPassed is how many such findings it let through.
+	UnknownSeverity string `json:"unknownSeverity"`
+	UnknownPassed   int    `json:"unknownPassed"`
+}
+
+// UnknownNote says how findings of unknown severity were gated and how many it let
+// through: every verdict line ends with it, so that none passes without a word.
+func (v Verdict) UnknownNote() string {
+	how := v.UnknownSeverity
+	if how != "fail" && how != "pass" {
+		how = "as " + strings.ToLower(how)
+	}
+	return fmt.Sprintf("unknown severity: %s, %d let through", how, v.UnknownPassed)
 }
 
 // Failed says why a verdict does not pass: "incomplete" when the run did not analyse

@@ -73,7 +73,11 @@ func TestIncompleteScanFailsClosed(t *testing.T) {
 	assert.Contains(t, r.stdout, "FAIL the scan is incomplete")
 
 	// Allowed: the findings alone decide, and the verdict says the scan was incomplete.
-	r = runCLI(t, "scan", "--db", db, "--scanners", "vuln", "--max-file-size", "16384", "--allow-incomplete", "--severity-threshold", "high", before)
+	// (Alpine's advisories carry no severity: at high they pass only when unknown-severity
+	// says so, and the verdict counts them.)
+	r = runCLI(t, "scan", "--db", db, "--scanners", "vuln", "--max-file-size", "16384", "--allow-incomplete", "--severity-threshold", "high", "--unknown-severity", "pass", before)
 	assert.Equal(t, 0, r.code, r.stderr)
-	assert.Contains(t, r.stdout, "the scan is incomplete (1 not analysed, allowed)")
+	assert.Regexp(t, `the scan is incomplete \(1 not analysed, allowed; unknown severity: pass, [1-9]\d* let through\)`, r.stdout)
+	r = runCLI(t, "scan", "--db", db, "--scanners", "vuln", "--max-file-size", "16384", "--allow-incomplete", "--severity-threshold", "high", before)
+	assert.Equal(t, 1, r.code, "by default findings of unknown severity count: %s", r.stderr)
 }

@@ -23,6 +23,7 @@ import (
 // Gate are the flags scan and lint share: the policy, the config and the reports.
 type Gate struct {
 	Threshold string
+	Unknown   string
 	FailOn    bool
 	ReportAll bool
 	AllowInc  bool
@@ -40,6 +41,7 @@ type Gate struct {
 // Register adds the gate flags to fl.
 func (g *Gate) Register(fl *pflag.FlagSet) {
 	fl.StringVar(&g.Threshold, "severity-threshold", "low", "lowest severity that fails the gate: low, medium, high or critical")
+	fl.StringVar(&g.Unknown, "unknown-severity", "fail", "how findings of unknown severity are gated: fail (they count whatever the threshold), pass, or a level they count as (low, medium, high, critical)")
 	fl.BoolVar(&g.FailOn, "fail-on-issues", true, "exit 1 when findings meet the threshold (false: report and pass)")
 	fl.BoolVar(&g.ReportAll, "report-all", false, "keep findings below the threshold in the reports, marked, without failing on them")
 	fl.BoolVar(&g.AllowInc, "allow-incomplete", false, "let a scan that could not analyse everything (listed in the reports) pass on its findings; by default it fails (exit 3)")
@@ -59,6 +61,10 @@ func (g *Gate) Prepare() (*policy.Policy, *config.Config, error) {
 	if err != nil || sev == report.Unknown {
 		return nil, nil, failure.Inputf("--severity-threshold %q: want low, medium, high or critical", g.Threshold)
 	}
+	unknown, err := policy.ParseUnknown(g.Unknown)
+	if err != nil {
+		return nil, nil, failure.Inputf("--%w", err)
+	}
 	g.Specs = nil
 	for _, o := range g.Outputs {
 		sp, err := output.ParseSpec(o, g.Format)
@@ -71,7 +77,7 @@ func (g *Gate) Prepare() (*policy.Policy, *config.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &policy.Policy{Threshold: sev, FailOnIssues: g.FailOn, ReportAll: g.ReportAll, AllowIncomplete: g.AllowInc}
+	p := &policy.Policy{Threshold: sev, Unknown: unknown, FailOnIssues: g.FailOn, ReportAll: g.ReportAll, AllowIncomplete: g.AllowInc}
 	for _, path := range g.VEX {
 		doc, err := policy.LoadVEX(path)
 		if err != nil {

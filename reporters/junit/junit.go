@@ -85,7 +85,7 @@ func Write(w io.Writer, r *report.Result) error {
 	gate := testSuite{Name: "imagegate gate: " + target, Tests: 1}
 	gc := testCase{Name: "no findings at or above " + r.Verdict.Threshold.String(), ClassName: "imagegate.gate"}
 	if !r.Verdict.Pass {
-		gc.Failure = &failure{Message: fmt.Sprintf("%d findings at or above %s", r.Verdict.AtOrAboveThreshold, r.Verdict.Threshold), Type: "gate"}
+		gc.Failure = &failure{Message: fmt.Sprintf("%d findings at or above %s (%s)", r.Verdict.AtOrAboveThreshold, r.Verdict.Threshold, r.Verdict.UnknownNote()), Type: "gate"}
 		gate.Failures = 1
 	}
 	gate.Cases = []testCase{gc}

@@ -70,7 +70,7 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 	if !v.FailOnIssues {
 		gate = "is reported (fail-on-issues is off)"
 	}
-	fmt.Fprintf(&head, "**Gate:** %d findings at or above **%s** — the gate %s on them.", v.AtOrAboveThreshold, v.Threshold, gate)
+	fmt.Fprintf(&head, "**Gate:** %d findings at or above **%s** — the gate %s on them (%s).", v.AtOrAboveThreshold, v.Threshold, gate, v.UnknownNote())
 	if v.Suppressed > 0 {
 		fmt.Fprintf(&head, " %d suppressed by ignore entries or VEX.", v.Suppressed)
 	}

@@ -74,6 +74,8 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 	}
 	props.Add("pass", r.Verdict.Pass)
 	props.Add("severityThreshold", r.Verdict.Threshold.String())
+	props.Add("unknownSeverity", r.Verdict.UnknownSeverity)
+	props.Add("unknownPassed", r.Verdict.UnknownPassed)
 	run.WithProperties(props)
 	if len(r.Incomplete) > 0 {
 		// What the scan did not analyse: the run's analysis did not complete.

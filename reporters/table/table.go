@@ -310,15 +310,15 @@ func (t *writer) verdict(r *report.Result) {
 	}
 	switch {
 	case v.Failed() == "incomplete":
-		t.printf("\n%s the scan is incomplete (%d not analysed); %d findings at or above %s\n", t.st.wrap(severityColor[report.Critical], "FAIL"), v.Incomplete, v.AtOrAboveThreshold, threshold)
+		t.printf("\n%s the scan is incomplete (%d not analysed); %d findings at or above %s (%s)\n", t.st.wrap(severityColor[report.Critical], "FAIL"), v.Incomplete, v.AtOrAboveThreshold, threshold, v.UnknownNote())
 	case !v.Pass:
-		t.printf("\n%s %d findings at or above %s\n", t.st.wrap(severityColor[report.Critical], "FAIL"), v.AtOrAboveThreshold, threshold)
+		t.printf("\n%s %d findings at or above %s (%s)\n", t.st.wrap(severityColor[report.Critical], "FAIL"), v.AtOrAboveThreshold, threshold, v.UnknownNote())
 	case v.Incomplete > 0:
-		t.printf("\n%s %d findings at or above %s; the scan is incomplete (%d not analysed, allowed)\n", t.st.bold("PASS"), v.AtOrAboveThreshold, threshold, v.Incomplete)
+		t.printf("\n%s %d findings at or above %s; the scan is incomplete (%d not analysed, allowed; %s)\n", t.st.bold("PASS"), v.AtOrAboveThreshold, threshold, v.Incomplete, v.UnknownNote())
 	case v.AtOrAboveThreshold > 0:
-		t.printf("\n%s %d findings at or above %s (fail-on-issues is off)\n", t.st.bold("PASS"), v.AtOrAboveThreshold, threshold)
+		t.printf("\n%s %d findings at or above %s (fail-on-issues is off; %s)\n", t.st.bold("PASS"), v.AtOrAboveThreshold, threshold, v.UnknownNote())
 	default:
-		t.printf("\n%s no findings at or above %s\n", t.st.bold("PASS"), threshold)
+		t.printf("\n%s no findings at or above %s (%s)\n", t.st.bold("PASS"), threshold, v.UnknownNote())
 	}
 }
 

@@ -4,6 +4,7 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/imagegate/imagegate/report"
@@ -11,9 +12,12 @@ import (
 
 // Policy is what the gate checks.
 type Policy struct {
-	// Threshold is the lowest severity that fails the gate. Findings of UNKNOWN severity
-	// (advisories that carry none) fail only at the lowest threshold, LOW.
+	// Threshold is the lowest severity that fails the gate.
 	Threshold report.Severity
+	// Unknown is how findings of UNKNOWN severity (advisories that carry none) are gated:
+	// UnknownFail (the default: they count whatever the threshold), UnknownPass, or the
+	// name of a level they count as ("high"). See ParseUnknown.
+	Unknown string
 	// FailOnIssues makes findings at or above the threshold fail the gate; without it the
 	// gate reports them and passes.
 	FailOnIssues bool
@@ -33,14 +37,43 @@ type Policy struct {
 }
 
 // Default is the policy when nothing is configured: fail on any finding.
-var Default = Policy{Threshold: report.Low, FailOnIssues: true}
+var Default = Policy{Threshold: report.Low, FailOnIssues: true, Unknown: UnknownFail}
+
+// How findings of unknown severity are gated, besides a level.
+const (
+	UnknownFail = "fail"
+	UnknownPass = "pass"
+)
+
+// ParseUnknown reads the unknown-severity setting: fail, pass, or low, medium, high,
+// critical (case-insensitive); "" is the default, fail.
+func ParseUnknown(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch s {
+	case "":
+		return UnknownFail, nil
+	case UnknownFail, UnknownPass:
+		return s, nil
+	}
+	if sev, err := report.ParseSeverity(s); err == nil && sev != report.Unknown {
+		return s, nil
+	}
+	return "", fmt.Errorf("unknown-severity %q: want fail, pass, low, medium, high or critical", s)
+}
 
 // Meets reports whether a finding of severity s meets the threshold.
 func (p Policy) Meets(s report.Severity) bool {
-	if s == report.Unknown {
-		return p.Threshold <= report.Low
+	if s != report.Unknown {
+		return s >= p.Threshold
 	}
-	return s >= p.Threshold
+	switch p.Unknown {
+	case UnknownFail, "":
+		return true
+	case UnknownPass:
+		return false
+	}
+	as, _ := report.ParseSeverity(p.Unknown)
+	return as >= p.Threshold
 }
 
 // Apply marks suppressed findings, filters (or marks) those below the threshold, and
@@ -60,7 +93,10 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 		}
 		active = append(active, ig)
 	}
-	v := report.Verdict{Threshold: p.Threshold, FailOnIssues: p.FailOnIssues, Counts: map[string]int{}}
+	v := report.Verdict{Threshold: p.Threshold, FailOnIssues: p.FailOnIssues, Counts: map[string]int{}, UnknownSeverity: p.Unknown}
+	if v.UnknownSeverity == "" {
+		v.UnknownSeverity = UnknownFail
+	}
 	for s := report.Unknown; s <= report.Critical; s++ {
 		v.Counts[s.String()] = 0
 	}
@@ -68,6 +104,9 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 	for _, f := range findings {
 		f.Suppressed, f.BelowThreshold = suppression(&f, active, p), false
 		if !p.Meets(f.Severity) {
+			if f.Severity == report.Unknown && f.Suppressed == nil {
+				v.UnknownPassed++
+			}
 			if !p.ReportAll {
 				continue
 			}

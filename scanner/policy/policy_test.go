@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -65,7 +66,8 @@ func TestThresholdAndReportAll(t *testing.T) {
 		{report.High, false, false, []string{"CVE-2021-44906", "CVE-2022-24999"}, nil, 2, true},
 	}
 	for _, c := range cases {
-		out, v, _ := policy.Apply(sample(), policy.Policy{Threshold: c.threshold, ReportAll: c.reportAll, FailOnIssues: c.failOn, Now: now})
+		// Unknown severity counted as low: these cases are about the threshold.
+		out, v, _ := policy.Apply(sample(), policy.Policy{Threshold: c.threshold, Unknown: "low", ReportAll: c.reportAll, FailOnIssues: c.failOn, Now: now})
 		assert.Equal(t, c.reported, ids(out), "threshold %s report-all %v", c.threshold, c.reportAll)
 		var below []string
 		for _, f := range out {
@@ -77,6 +79,49 @@ func TestThresholdAndReportAll(t *testing.T) {
 		assert.Equal(t, c.meets, v.AtOrAboveThreshold)
 		assert.Equal(t, c.pass, v.Pass)
 	}
+}
+
+// Findings of unknown severity count whatever the threshold by default (fail closed); pass
+// lets them through, a level counts them as that level; the verdict says which and how
+// many were let through.
+func TestUnknownSeverity(t *testing.T) {
+	for _, c := range []struct {
+		setting   string
+		threshold report.Severity
+		meets     int
+		passed    int
+	}{
+		{"", report.High, 3, 0},         // the default: fail
+		{"fail", report.Critical, 2, 0}, // CVE-2021-44906 and the unknown one
+		{"pass", report.High, 2, 1},
+		{"pass", report.Low, 5, 1},
+		{"high", report.High, 3, 0},
+		{"high", report.Critical, 1, 1},
+		{"medium", report.Medium, 5, 0},
+	} {
+		p := policy.Policy{Threshold: c.threshold, FailOnIssues: true, Now: now}
+		if c.setting != "" {
+			var err error
+			p.Unknown, err = policy.ParseUnknown(c.setting)
+			require.NoError(t, err)
+		}
+		_, v, _ := policy.Apply(sample(), p)
+		assert.Equal(t, c.meets, v.AtOrAboveThreshold, "%q at %s", c.setting, c.threshold)
+		assert.Equal(t, c.passed, v.UnknownPassed, "%q at %s", c.setting, c.threshold)
+		want := c.setting
+		if want == "" {
+			want = "fail"
+		}
+		assert.Equal(t, want, v.UnknownSeverity)
+		assert.Contains(t, v.UnknownNote(), fmt.Sprintf("%d let through", c.passed))
+	}
+	for _, bad := range []string{"unknown", "severe", "none"} {
+		_, err := policy.ParseUnknown(bad)
+		assert.Error(t, err, bad)
+	}
+	got, err := policy.ParseUnknown(" High ")
+	require.NoError(t, err)
+	assert.Equal(t, "high", got)
 }
 
 func TestIgnoresAndExpiry(t *testing.T) {
