@@ -124,6 +124,16 @@ type Score struct {
 	Vector  string  `json:"vector"`
 	Score   float64 `json:"score"`
 	Source  string  `json:"source"` // the record the vector came from
+	// Via is the shared identifier (a CVE, a GHSA) through which the score was taken from
+	// another record, when the finding's own advisories carry none.
+	Via string `json:"via,omitempty"`
+}
+
+// VendorRating is a distribution's own rating of an advisory (Debian urgency, Ubuntu
+// priority, Red Hat and AlmaLinux severity, GitHub's severity), kept as written.
+type VendorRating struct {
+	Rating string `json:"rating"`
+	Source string `json:"source"` // the record that rates it
 }
 
 // PackageRef names the package a finding is about.
@@ -148,11 +158,14 @@ type Finding struct {
 	Aliases  []string `json:"aliases,omitempty"`
 	Title    string   `json:"title,omitempty"`
 	Severity Severity `json:"severity"`
-	// SeveritySource says where the severity came from: "cvss" or the record's ecosystem
-	// severity ("ecosystem"); empty when unknown.
-	SeveritySource string      `json:"severitySource,omitempty"`
-	CVSS           *Score      `json:"cvss,omitempty"`
-	Package        *PackageRef `json:"package,omitempty"`
+	// SeveritySource says where the severity came from: "cvss" (the advisory's own
+	// vector), "vendor" (the distribution's or database's rating), "alias" (the CVSS of
+	// another imported record that shares an identifier); empty when unknown.
+	SeveritySource string `json:"severitySource,omitempty"`
+	CVSS           *Score `json:"cvss,omitempty"`
+	// Vendor is the advisory database's own rating, beside the CVSS.
+	Vendor  *VendorRating `json:"vendorSeverity,omitempty"`
+	Package *PackageRef   `json:"package,omitempty"`
 	// FixedVersions lists the versions that fix the problem for this package; empty when
 	// no fix is known.
 	FixedVersions []string `json:"fixedVersions,omitempty"`
@@ -195,6 +208,24 @@ type Suppression struct {
 	Source string `json:"source"`
 	// Expires is the ignore entry's expiry date (YYYY-MM-DD), if any.
 	Expires string `json:"expires,omitempty"`
+}
+
+// SeverityDetail says where a vulnerability's severity comes from: the CVSS score, its
+// record (and the identifier it was borrowed through), and the vendor's rating; "" when
+// there is neither.
+func (f *Finding) SeverityDetail() string {
+	var parts []string
+	if c := f.CVSS; c != nil {
+		s := fmt.Sprintf("CVSS %s %.1f (%s", c.Version, c.Score, c.Source)
+		if c.Via != "" {
+			s += " via " + c.Via
+		}
+		parts = append(parts, s+")")
+	}
+	if v := f.Vendor; v != nil {
+		parts = append(parts, fmt.Sprintf("vendor: %s (%s)", v.Rating, v.Source))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // IDs returns the finding's id and aliases.

@@ -198,6 +198,9 @@ func name(f report.Finding) string {
 	if len(f.References) > 0 {
 		id = link(f.ID, f.References[0])
 	}
+	if d := f.SeverityDetail(); d != "" {
+		id += " <sub>" + text(d) + "</sub>"
+	}
 	if f.Title != "" {
 		return id + " " + text(f.Title)
 	}

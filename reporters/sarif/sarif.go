@@ -252,7 +252,11 @@ func message(f report.Finding) string {
 		if f.Layer >= 0 {
 			layer = fmt.Sprintf(", layer %d", f.Layer)
 		}
-		return fmt.Sprintf("%s %s (%s) is affected by %s (%s): %s%s.", f.Package.Name, f.Package.Version, f.Package.Ecosystem, f.ID, f.Severity, fix, layer)
+		sev := f.Severity.String()
+		if d := f.SeverityDetail(); d != "" {
+			sev += "; " + d
+		}
+		return fmt.Sprintf("%s %s (%s) is affected by %s (%s): %s%s.", f.Package.Name, f.Package.Version, f.Package.Ecosystem, f.ID, sev, fix, layer)
 	}
 	if f.Message != "" {
 		return f.Message

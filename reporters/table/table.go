@@ -200,7 +200,7 @@ func (t *writer) vulnerabilities(fs []report.Finding) {
 		}
 		t.printf("\n  %s\n", t.st.wrap(severityColor[s], head))
 		tw := t.table()
-		fmt.Fprintf(tw, "  ID\tPACKAGE\tINSTALLED\tFIXED\tLAYER\tTITLE\n")
+		fmt.Fprintf(tw, "  ID\tPACKAGE\tINSTALLED\tFIXED\tLAYER\tSCORE\tTITLE\n")
 		for _, f := range fs {
 			if f.Severity != s {
 				continue
@@ -213,7 +213,7 @@ func (t *writer) vulnerabilities(fs []report.Finding) {
 			if f.Package != nil {
 				name, version = f.Package.Name, f.Package.Version
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", v(f.ID), v(name), v(version), v(fixed), f.Layer, oneLine(f.Title, 60))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\t%s\n", v(f.ID), v(name), v(version), v(fixed), f.Layer, score(f), oneLine(f.Title, 60))
 		}
 		tw.Flush()
 	}
@@ -277,6 +277,20 @@ func (t *writer) accepted(fs []report.Finding) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", f.Kind, f.Severity, v(f.ID), oneLine(what, 50), oneLine(f.Suppressed.Kind+": "+f.Suppressed.Reason+" ("+f.Suppressed.Source+")", 80))
 	}
 	tw.Flush()
+}
+
+// score is a vulnerability's CVSS score ("*" when borrowed from a record that shares an
+// identifier) or the vendor's rating.
+func score(f report.Finding) string {
+	switch {
+	case f.CVSS != nil && f.CVSS.Via != "":
+		return fmt.Sprintf("%.1f*", f.CVSS.Score)
+	case f.CVSS != nil:
+		return fmt.Sprintf("%.1f", f.CVSS.Score)
+	case f.Vendor != nil:
+		return v(f.Vendor.Rating)
+	}
+	return "-"
 }
 
 // severity names a finding's severity, marked when --report-all kept it below the

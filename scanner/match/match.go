@@ -55,7 +55,8 @@ type hit struct {
 	record *osvschema.Vulnerability
 	fixed  []string
 	cvss   *report.Score
-	ecoSev report.Severity
+	vendor report.Severity
+	rating string
 }
 
 // Match looks up every package and returns one finding per vulnerability per package.
@@ -108,7 +109,8 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 					unparsable++
 				}
 				if ok {
-					hits = append(hits, hit{record: r, fixed: fixed, cvss: bestCVSS(r, a), ecoSev: ecosystemSeverity(r, a)})
+					rating, vendor := vendorRating(r, a)
+					hits = append(hits, hit{record: r, fixed: fixed, cvss: bestCVSS(r, a), vendor: vendor, rating: rating})
 				}
 			}
 		}
@@ -244,15 +246,17 @@ func build(p report.Package, name, version string, group []hit) report.Finding {
 	}
 	sortVersions(f.FixedVersions, p.Ecosystem)
 	f.CVSS = preferredScore(group)
+	for _, h := range group {
+		if h.vendor != report.Unknown && (f.Vendor == nil || h.vendor > f.Severity) {
+			f.Vendor = &report.VendorRating{Rating: h.rating, Source: h.record.GetId()}
+			f.Severity = h.vendor
+		}
+	}
 	switch {
 	case f.CVSS != nil:
 		f.Severity, f.SeveritySource = severityFromScore(f.CVSS.Score), "cvss"
-	default:
-		for _, h := range group {
-			if h.ecoSev > f.Severity {
-				f.Severity, f.SeveritySource = h.ecoSev, "ecosystem"
-			}
-		}
+	case f.Vendor != nil:
+		f.SeveritySource = "vendor"
 	}
 	loc := ""
 	if len(p.Locations) > 0 {

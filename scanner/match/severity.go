@@ -83,10 +83,10 @@ func bestCVSS(v *osvschema.Vulnerability, a *osvschema.Affected) *report.Score {
 	return nil
 }
 
-// ecosystemSeverity reads the qualitative severity a database records outside CVSS:
-// GitHub's database_specific.severity (LOW, MODERATE, HIGH, CRITICAL), Ubuntu's and
-// others' ecosystem_specific.severity or priorities, Red Hat style Important/Moderate.
-func ecosystemSeverity(v *osvschema.Vulnerability, a *osvschema.Affected) report.Severity {
+// vendorRating reads the rating an advisory database records outside CVSS: GitHub's
+// database_specific.severity (LOW, MODERATE, HIGH, CRITICAL), Ubuntu's priority, Debian's
+// urgency, or Red Hat style "Important: ..." summaries (AlmaLinux, Rocky Linux).
+func vendorRating(v *osvschema.Vulnerability, a *osvschema.Affected) (string, report.Severity) {
 	for _, st := range []*structpb.Struct{a.GetEcosystemSpecific(), a.GetDatabaseSpecific(), v.GetDatabaseSpecific()} {
 		for _, key := range []string{"severity", "priority", "urgency"} {
 			f, ok := st.GetFields()[key]
@@ -94,11 +94,16 @@ func ecosystemSeverity(v *osvschema.Vulnerability, a *osvschema.Affected) report
 				continue
 			}
 			if s := qualitative(f.GetStringValue()); s != report.Unknown {
-				return s
+				return f.GetStringValue(), s
 			}
 		}
 	}
-	return report.Unknown
+	if rating, _, ok := strings.Cut(v.GetSummary(), ": "); ok && !strings.Contains(rating, " ") {
+		if s := qualitative(rating); s != report.Unknown {
+			return rating, s
+		}
+	}
+	return "", report.Unknown
 }
 
 func qualitative(s string) report.Severity {
