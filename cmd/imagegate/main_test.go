@@ -137,7 +137,7 @@ func TestScanDemoTable(t *testing.T) {
 	require.Equal(t, 1, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "FAIL ")
 	assert.Contains(t, r.stdout, "Alpine Linux v3.20")
-	assert.Regexp(t, `minimist\s+1\.2\.5\s+1\.2\.6\s+1\s+Prototype Pollution`, r.stdout)
+	assert.Regexp(t, `minimist\s+1\.2\.5\s+1\.2\.6\s+1\s+9\.8\s+Prototype Pollution`, r.stdout)
 	assert.Regexp(t, `CVE-2023-45288\s+stdlib\s+1\.22\.0\s+1\.22\.2\s+2`, r.stdout)
 
 	r = runCLI(t, "scan", "docker-archive:"+demoPath(t), "--list-packages", "--fail-on-issues=false")
