@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/imagegate/imagegate/scanner/ecosystem"
+	"github.com/imagegate/imagegate/scanner/vulndb"
 
 	"github.com/google/osv-scalibr/semantic"
 	"github.com/ossf/osv-schema/bindings/go/osvschema"
@@ -118,6 +119,9 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 			if o.IgnoreUnfixed && !f.Fixed() {
 				continue
 			}
+			if err := borrowScore(src, &f); err != nil {
+				return nil, err
+			}
 			res.Findings = append(res.Findings, f)
 		}
 	}
@@ -135,6 +139,37 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 		return a.ID < b.ID
 	})
 	return res, nil
+}
+
+// A Scorer finds a CVSS vector for a vulnerability by any of its identifiers, among all
+// the data (vulndb.Store does).
+type Scorer interface {
+	Score(ids []string) (vulndb.Score, bool, error)
+}
+
+// borrowScore gives a finding whose advisories carry no CVSS the vector of another
+// imported record that shares an identifier (a GO- record from its GHSA alias, an Alpine
+// or Debian record from a GitHub or RustSec record for the same CVE). The vendor's own
+// rating, when there is one, still decides the severity.
+func borrowScore(src Source, f *report.Finding) error {
+	sc, ok := src.(Scorer)
+	if !ok || f.CVSS != nil {
+		return nil
+	}
+	got, found, err := sc.Score(f.IDs())
+	if err != nil || !found {
+		return err
+	}
+	score, ok := cvssScore(got.Type, got.Vector)
+	if !ok {
+		return nil
+	}
+	score.Source, score.Via = got.Source, got.Via
+	f.CVSS = score
+	if f.Vendor == nil {
+		f.Severity, f.SeveritySource = severityFromScore(score.Score), "alias"
+	}
+	return nil
 }
 
 func ids(r *osvschema.Vulnerability) []string {

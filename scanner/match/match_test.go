@@ -273,3 +273,32 @@ func TestDpkgOwnedPythonPackageIsNotMatchedAsPyPI(t *testing.T) {
 	}
 	assert.Equal(t, []string{"CVE-2020-14343@usr/local/lib/python3.9/dist-packages/PyYAML-5.3.1.egg-info"}, pypi)
 }
+
+// An Alpine advisory carries no severity: the finding takes the CVSS of the RustSec record
+// for the same CVE (the openssl-src crate), and says which record and which identifier.
+// One without any such record stays of unknown severity.
+func TestScoreBorrowedThroughAlias(t *testing.T) {
+	s := recordStore(t)
+	fs := run(t, s,
+		report.Package{Ecosystem: "Alpine:v3.20", Type: "apk", Name: "libssl1.1", Version: "1.1.1k-r0", SourceName: "openssl", SourceVersion: "1.1.1k-r0"},
+		report.Package{Ecosystem: "Alpine:v3.20", Type: "apk", Name: "libcrypto3", Version: "3.3.1-r0", SourceName: "openssl", SourceVersion: "3.3.1-r0"},
+	)
+	byID := map[string]report.Finding{}
+	for _, f := range fs {
+		byID[f.ID+" "+f.Package.Name] = f
+	}
+	got, ok := byID["CVE-2021-3711 libssl1.1"]
+	require.True(t, ok, "%v", fs)
+	require.NotNil(t, got.CVSS)
+	assert.Equal(t, "RUSTSEC-2021-0097", got.CVSS.Source)
+	assert.Equal(t, "CVE-2021-3711", got.CVSS.Via)
+	assert.Equal(t, 9.8, got.CVSS.Score)
+	assert.Equal(t, report.Critical, got.Severity)
+	assert.Equal(t, "alias", got.SeveritySource)
+	assert.Contains(t, got.SeverityDetail(), "CVSS 3.1 9.8 (RUSTSEC-2021-0097 via CVE-2021-3711)")
+
+	other, ok := byID["CVE-2024-6119 libcrypto3"]
+	require.True(t, ok, "%v", fs)
+	assert.Nil(t, other.CVSS)
+	assert.Equal(t, report.Unknown, other.Severity)
+}

@@ -46,6 +46,10 @@ type builder struct {
 	withdrawn int
 	newest    time.Time
 	size      int64 // bytes of index entries held
+	// scores maps every identifier of a record that carries a CVSS vector (its id,
+	// aliases, upstream) to that vector: a finding whose own advisories carry none takes
+	// it from here (Store.Score).
+	scores map[string]score
 }
 
 // MaxIndexBytes bounds the index entries one ecosystem's import holds in memory: an export
@@ -54,7 +58,7 @@ type builder struct {
 const MaxIndexBytes = 512 << 20
 
 func newBuilder(base string) *builder {
-	return &builder{base: base, packages: map[string][][]byte{}}
+	return &builder{base: base, packages: map[string][][]byte{}, scores: map[string]score{}}
 }
 
 var decodeOptions = protojson.UnmarshalOptions{DiscardUnknown: true}
@@ -109,6 +113,7 @@ func (b *builder) add(v *osvschema.Vulnerability) error {
 		return nil
 	}
 	b.records++
+	b.addScore(v)
 	for n, k := range keys {
 		slim := &osvschema.Vulnerability{
 			Id:               v.GetId(),
@@ -203,6 +208,9 @@ func (b *builder) write(dir string, info Info) (Info, error) {
 	info.Format = FormatVersion
 	if info.Updated.IsZero() {
 		info.Updated = b.newest
+	}
+	if info.ScoresSHA256, err = writeScores(dir, b.base, b.scores); err != nil {
+		return info, err
 	}
 	if err := os.Rename(tmpName, filepath.Join(dir, b.base+".db")); err != nil {
 		return info, failure.Incompletef("installing the %s database: %w", b.base, err)

@@ -41,7 +41,7 @@ var bucketPackages = []byte("packages")
 
 // FormatVersion is the layout of the index files; a database written in another layout is
 // rebuilt, never misread.
-const FormatVersion = 3
+const FormatVersion = 4
 
 // Info describes one ecosystem's data.
 type Info struct {
@@ -65,6 +65,9 @@ type Info struct {
 	// checked against both before it is used.
 	Size        int64  `json:"size"`
 	IndexSHA256 string `json:"indexSha256"`
+	// ScoresSHA256 is the digest of <Ecosystem>.scores.json, the CVSS vectors of the
+	// records by every identifier (see Store.Score).
+	ScoresSHA256 string `json:"scoresSha256"`
 	// Format is the index layout (FormatVersion when written).
 	Format int `json:"format"`
 }
@@ -82,6 +85,8 @@ type Store struct {
 
 	mu  sync.Mutex
 	dbs map[string]*bolt.DB
+	// scores are every ecosystem's CVSS vectors by identifier, loaded on the first Score.
+	scores map[string]score
 }
 
 // Open opens the database folder dir. A folder that holds no database is an error that
@@ -97,7 +102,11 @@ func Open(dir string) (*Store, error) {
 	return &Store{dir: dir, infos: infos, dirs: map[string]string{}, lazy: map[string]string{}, dbs: map[string]*bolt.DB{}, ctx: context.Background()}, nil
 }
 
-func readInfos(dir string) (map[string]Info, error) {
+func readInfos(dir string) (map[string]Info, error) { return readInfosOf(dir, true) }
+
+// readInfosOf reads a folder's data descriptions. A description of another index layout
+// is an error when strict, else left out (db update then fetches that ecosystem anew).
+func readInfosOf(dir string, strict bool) (map[string]Info, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -122,6 +131,9 @@ func readInfos(dir string) (map[string]Info, error) {
 		var info Info
 		if err := json.Unmarshal(b, &info); err != nil {
 			return nil, failure.Incompletef("vulnerability database %s: %s is corrupt (%w): run 'imagegate db update' to rebuild it", dir, name, err)
+		}
+		if info.Format != FormatVersion && !strict {
+			continue
 		}
 		if info.Format != FormatVersion {
 			return nil, failure.Incompletef("vulnerability database %s: %s was written by another imagegate version (format %d, want %d): run 'imagegate db update' (or 'db import') to rebuild it", dir, eco, info.Format, FormatVersion)

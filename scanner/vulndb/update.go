@@ -88,7 +88,8 @@ func Update(ctx context.Context, dir string, o UpdateOptions) ([]UpdateResult, e
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, failure.Inputf("vulnerability database folder %s: %w", dir, unwrapPath(err))
 	}
-	old, err := readInfos(dir)
+	// Data indexed by another imagegate version is fetched and indexed anew.
+	old, err := readInfosOf(dir, false)
 	if err != nil {
 		return nil, err
 	}
