@@ -557,3 +557,40 @@ func openAndQuery(zips string) (*vulndb.Store, error) {
 	}
 	return s, nil
 }
+
+// Data indexed by another imagegate version (another index layout) is not misread: a scan
+// says to update it, and db update fetches and indexes it anew, not conditionally.
+func TestUpdateRebuildsAnotherLayout(t *testing.T) {
+	srv := &exportServer{}
+	good := npmZip(t)
+	srv.body.Store(&good)
+	etag := `"v1"`
+	srv.etag.Store(&etag)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	dir := t.TempDir()
+	opts := vulndb.UpdateOptions{Source: ts.URL, Ecosystems: []string{"npm"}, Log: io.Discard}
+	_, err := vulndb.Update(context.Background(), dir, opts)
+	require.NoError(t, err)
+
+	// Rewrite the description as an older version wrote it.
+	p := filepath.Join(dir, "npm.json")
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	var info map[string]any
+	require.NoError(t, json.Unmarshal(b, &info))
+	info["format"] = vulndb.FormatVersion - 1
+	b, err = json.Marshal(info)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(p, b, 0o644))
+	_, err = vulndb.Open(dir)
+	require.ErrorContains(t, err, "run 'imagegate db update'")
+
+	res, err := vulndb.Update(context.Background(), dir, opts)
+	require.NoError(t, err)
+	assert.True(t, res[0].Changed, "fetched anew, not answered 304")
+	assert.Zero(t, srv.got304.Load())
+	s, err := vulndb.Open(dir)
+	require.NoError(t, err)
+	s.Close()
+}
