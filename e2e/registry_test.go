@@ -259,3 +259,55 @@ func TestBareNameFromTheDaemon(t *testing.T) {
 	assert.NotEqual(t, 0, res.code)
 	assert.Contains(t, res.stderr, "the daemon has no such image")
 }
+
+// The vulnerability database as an OCI artifact through the real registry (TLS, htpasswd,
+// credentials from a docker login config): db push, db pull into another folder, a scan
+// with --db oci://REF (pulled into the cache), and the artifact's manifest as any client
+// sees it (media types, one layer per ecosystem, annotations).
+func TestDatabaseArtifact(t *testing.T) {
+	reg := startRegistry(t)
+	cfg := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte(regUser + ":" + regPass))
+	require.NoError(t, os.WriteFile(filepath.Join(cfg, "config.json"), []byte(`{"auths":{"`+reg.host+`":{"auth":"`+auth+`"}}}`), 0o600))
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "XDG_CACHE_HOME=" + filepath.Join(home, ".cache"), "DOCKER_CONFIG=" + cfg, "SSL_CERT_FILE=" + reg.caFile}
+	cli := func(args ...string) result { return run(t, repo(t), env, 5*time.Minute, binary(t), args...) }
+
+	src := filepath.Join(t.TempDir(), "db")
+	res := cli("db", "import", "--db", src, repo(t, "testdata", "osv", "npm", "all.zip"), repo(t, "testdata", "osv", "Alpine", "all.zip"), repo(t, "testdata", "osv", "Go", "all.zip"))
+	require.Equal(t, 0, res.code, res.String())
+	ref := reg.host + "/imagegate/vulndb:latest"
+	res = cli("db", "push", "--db", src, ref)
+	require.Equal(t, 0, res.code, res.String())
+	assert.Contains(t, res.stdout, "pushed "+ref+"@sha256:")
+
+	dst := filepath.Join(t.TempDir(), "pulled")
+	res = cli("db", "pull", "--db", dst, ref)
+	require.Equal(t, 0, res.code, res.String())
+	assert.Contains(t, res.stdout, "Alpine, Go, npm")
+	res = cli("db", "status", "--db", dst)
+	require.Equal(t, 0, res.code, res.String())
+	assert.Contains(t, res.stdout, "artifact "+ref+"@sha256:")
+
+	res = cli("scan", "--db", "oci://"+ref, "--fail-on-issues=false", "-f", "json", repo(t, "testdata", "demo", "demo-image.tar"))
+	require.Equal(t, 0, res.code, res.String())
+	assert.Contains(t, res.stdout, `"CVE-2021-44906"`)
+
+	// What a registry client sees.
+	r, err := name.ParseReference(ref)
+	require.NoError(t, err)
+	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: reg.pool}
+	img, err := remote.Image(r, remote.WithAuth(&authn.Basic{Username: regUser, Password: regPass}), remote.WithTransport(tr))
+	require.NoError(t, err)
+	m, err := img.Manifest()
+	require.NoError(t, err)
+	assert.Equal(t, "application/vnd.imagegate.vulndb.config.v1+json", string(m.Config.MediaType))
+	require.Len(t, m.Layers, 3)
+	for _, l := range m.Layers {
+		assert.Equal(t, "application/vnd.imagegate.vulndb.ecosystem.v1.tar+gzip", string(l.MediaType))
+		assert.NotEmpty(t, l.Annotations["io.imagegate.vulndb.ecosystem"])
+		assert.NotEmpty(t, l.Annotations["io.imagegate.vulndb.updated"])
+	}
+	assert.NotEmpty(t, m.Annotations["io.imagegate.vulndb.format"])
+}

@@ -86,6 +86,56 @@ The folder is --db, else $IMAGEGATE_DB, else imagegate/db in the user cache fold
 		}),
 	}
 
+	var insecure bool
+	oneRef := func(_ *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return failure.Inputf("give exactly one artifact reference (REGISTRY/REPOSITORY:TAG)")
+		}
+		return nil
+	}
+	push := &cobra.Command{
+		Use:   "push REF",
+		Short: "Push the database as an OCI artifact (one layer per ecosystem) to any registry",
+		Long: `Push the database folder to a registry as an OCI artifact: one gzip tar layer per
+ecosystem (its index, description and scores), media types
+` + string(vulndb.ArtifactType) + ` (config) and ` + string(vulndb.LayerType) + `
+(layers), annotated with the index layout and each ecosystem's records, source and update
+time. Credentials come from docker login (or a credential helper). Mirror it with
+'crane copy' or 'oras copy'; scan with --db oci://REF or pull it with 'imagegate db pull'.`,
+		Args: oneRef,
+		RunE: work(func(cmd *cobra.Command, args []string) error {
+			d, err := vulndb.Push(cmd.Context(), folder(), args[0], vulndb.RemoteOptions{Insecure: insecure})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "pushed %s@%s\n", args[0], d)
+			return nil
+		}),
+	}
+	pull := &cobra.Command{
+		Use:   "pull REF",
+		Short: "Pull a database artifact into the database folder, digest-verified",
+		Long: `Pull a database pushed with 'imagegate db push' into the database folder. Every layer is
+checked against its digest and every index against its description before anything in
+the folder changes: an interrupted or tampered pull keeps the previous data.`,
+		Args: oneRef,
+		RunE: work(func(cmd *cobra.Command, args []string) error {
+			p, err := vulndb.Pull(cmd.Context(), folder(), args[0], vulndb.RemoteOptions{Insecure: insecure})
+			if err != nil {
+				return err
+			}
+			if p.Unchanged {
+				fmt.Fprintf(stdout, "%s: already %s\n", folder(), p.Digest)
+				return nil
+			}
+			fmt.Fprintf(stdout, "%s: pulled %s (%s)\n", folder(), p.Digest, strings.Join(p.Ecosystems, ", "))
+			return nil
+		}),
+	}
+	for _, c := range []*cobra.Command{push, pull} {
+		c.Flags().BoolVar(&insecure, "insecure-registry", false, "allow a plain-HTTP registry")
+	}
+
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Show what the database holds, where it came from and how old it is",
@@ -99,7 +149,11 @@ The folder is --db, else $IMAGEGATE_DB, else imagegate/db in the user cache fold
 			if err := s.IndexAll(); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "database %s\n\n", s.Dir())
+			fmt.Fprintf(stdout, "database %s\n", s.Dir())
+			if a := vulndb.PulledFrom(s.Dir()); a != "" {
+				fmt.Fprintf(stdout, "artifact %s\n", a)
+			}
+			fmt.Fprintln(stdout)
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ECOSYSTEM\tRECORDS\tUPDATED\tAGE\tINDEX\tSOURCE")
 			for _, i := range s.Infos() {
@@ -108,7 +162,7 @@ The folder is --db, else $IMAGEGATE_DB, else imagegate/db in the user cache fold
 			return tw.Flush()
 		}),
 	}
-	cmd.AddCommand(update, imp, status)
+	cmd.AddCommand(update, imp, push, pull, status)
 	return cmd
 }
 

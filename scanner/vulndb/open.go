@@ -18,11 +18,15 @@ import (
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
-// OpenPath opens what --db names: a database folder, or a folder of OSV export zips
+// OpenPath opens what --db names: a database artifact (oci://REF, pulled into the user
+// cache when missing or changed), a database folder, or a folder of OSV export zips
 // (<Ecosystem>/all.zip or *.zip, like the demo data) or one such zip. Each zip is indexed
 // once into the user cache (keyed by its path, size and time, and checked against its
 // digest) and reused.
 func OpenPath(ctx context.Context, path string) (*Store, error) {
+	if ref, ok := strings.CutPrefix(path, ArtifactScheme); ok {
+		return openArtifact(ctx, ref)
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -131,7 +135,12 @@ func zipIndexDir(zips []string) (string, error) {
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00%d\n", z, st.Size(), st.ModTime().UnixNano())
 	}
-	key := hex.EncodeToString(h.Sum(nil))[:20]
+	return userCacheDir("zip-index", hex.EncodeToString(h.Sum(nil))[:20])
+}
+
+// userCacheDir is imagegate/<parts> in the user cache folder, each level private to the
+// user (made when missing, refused when another user owns it).
+func userCacheDir(parts ...string) (string, error) {
 	base, err := os.UserCacheDir()
 	if err != nil {
 		// No home: a folder of this user's own in the shared temporary folder.
@@ -143,7 +152,7 @@ func zipIndexDir(zips []string) (string, error) {
 		return "", failure.Incompletef("cache folder %s: %w (set XDG_CACHE_HOME to a writable folder)", base, unwrapPath(err))
 	}
 	dir := base
-	for _, part := range []string{"imagegate", "zip-index", key} {
+	for _, part := range append([]string{"imagegate"}, parts...) {
 		dir = filepath.Join(dir, part)
 		if err := privateDir(dir); err != nil {
 			return "", err
