@@ -183,7 +183,7 @@ func Open(ctx context.Context, ref string, opts ...Option) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img.Name, img.Transport = rest, tr
+	img.Name, img.Transport = displayName(rest, tr), tr
 	if tr != DockerArchive && tr != DockerDaemon {
 		d, err := img.Image.Digest()
 		if err != nil {
@@ -192,6 +192,32 @@ func Open(ctx context.Context, ref string, opts ...Option) (*Image, error) {
 		img.Digest = d.String()
 	}
 	return img, nil
+}
+
+// displayName is how reports and SBOMs name the image: a reference as given; an archive
+// or layout by its path relative to the working folder, or by its file name when it lies
+// elsewhere (a runner's temporary folder): never a host path.
+func displayName(arg string, t Transport) string {
+	if t != DockerArchive && t != OCIArchive && t != OCIDir {
+		return arg
+	}
+	p, suffix := arg, ""
+	if t == DockerArchive {
+		if path, want := splitArchive(arg); want != "" {
+			p, suffix = path, "@"+want
+		}
+	}
+	if !filepath.IsAbs(p) && !strings.HasPrefix(filepath.Clean(p), "..") {
+		return filepath.ToSlash(filepath.Clean(p)) + suffix
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			if rel, err := filepath.Rel(wd, abs); err == nil && !strings.HasPrefix(rel, "..") {
+				return filepath.ToSlash(rel) + suffix
+			}
+		}
+	}
+	return filepath.Base(p) + suffix
 }
 
 // openByName looks a bare name up in the sources, in order: the daemon when one is

@@ -292,3 +292,28 @@ func TestDockerArchiveStoredSizes(t *testing.T) {
 	}
 	assert.Equal(t, []string{"app/bin", "etc/os-release"}, finalPaths(idx))
 }
+
+// Reports and SBOMs name an archive as the user would: relative to the working folder, or
+// by its file name when it lies elsewhere; never by a host path.
+func TestArchiveNamesAreNotHostPaths(t *testing.T) {
+	img := imagetest.Image(t, "linux/amd64", buildImage(t, "linux/amd64")...)
+	elsewhere := imagetest.DockerArchive(t, img, "example.com/app:1") // in a temporary folder
+	work := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(work, "build"), 0o755))
+	b, err := os.ReadFile(elsewhere)
+	require.NoError(t, err)
+	inside := filepath.Join(work, "build", "app.tar")
+	require.NoError(t, os.WriteFile(inside, b, 0o644))
+	t.Chdir(work)
+	for arg, want := range map[string]string{
+		inside:                     "build/app.tar",
+		"docker-archive:" + inside: "build/app.tar",
+		"./build/app.tar":          "build/app.tar",
+		elsewhere:                  "image.tar",
+		"docker-archive:" + elsewhere + "@example.com/app:1": "image.tar@example.com/app:1",
+	} {
+		got, err := image.Open(context.Background(), arg)
+		require.NoError(t, err, arg)
+		assert.Equal(t, want, got.Name, arg)
+	}
+}

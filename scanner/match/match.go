@@ -39,6 +39,16 @@ type Result struct {
 	Warnings  []string
 }
 
+// saysNothing reports whether a version names no release: an advisory range cannot be
+// compared with it.
+func saysNothing(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "unknown", "*", "latest":
+		return true
+	}
+	return false
+}
+
 // query says under which name and version the advisories list a package: distro records
 // are per source package (Debian, Ubuntu) or origin (Alpine).
 func query(p report.Package) (name, version string) {
@@ -67,6 +77,7 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 	// Binary packages of one source package (a dozen from util-linux, say) ask for the
 	// same records: look each name up once.
 	cache := map[string][]*osvschema.Vulnerability{}
+	var noVersion []string
 	for _, p := range pkgs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -83,8 +94,14 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 			continue
 		}
 		name, version := query(p)
-		if version == "" || version == "(devel)" {
-			continue // a main module built from a work tree has no version to compare
+		if version == "(devel)" {
+			continue // a main module built from a work tree: the image's own code
+		}
+		if saysNothing(version) {
+			// syft writes UNKNOWN for what it could not read: such a version would fall in
+			// every range, so it is compared with none, and said.
+			noVersion = append(noVersion, fmt.Sprintf("%s (%s)", p.Name, ecosystem.Base(p.Ecosystem)))
+			continue
 		}
 		key := p.Ecosystem + "\x00" + name
 		records, seen := cache[key]
@@ -124,6 +141,14 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 			}
 			res.Findings = append(res.Findings, f)
 		}
+	}
+	if n := len(noVersion); n > 0 {
+		shown := noVersion[:min(n, 5)]
+		more := ""
+		if n > len(shown) {
+			more = fmt.Sprintf(" and %d more", n-len(shown))
+		}
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d packages have no version to compare (UNKNOWN, empty, * or latest) and were not checked for vulnerabilities: %s%s", n, strings.Join(shown, ", "), more))
 	}
 	if unparsable > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d advisory ranges had versions that could not be parsed and were skipped", unparsable))

@@ -302,3 +302,25 @@ func TestScoreBorrowedThroughAlias(t *testing.T) {
 	assert.Nil(t, other.CVSS)
 	assert.Equal(t, report.Unknown, other.Severity)
 }
+
+// A version that says nothing (syft's UNKNOWN, empty, *, latest) is compared with no
+// range: lodash has advisories for every version before 4.17.21, and an SBOM
+// component "lodash@UNKNOWN" would otherwise match them. The warning names the package.
+func TestVersionsThatSayNothingMatchNothing(t *testing.T) {
+	s := recordStore(t)
+	var pkgs []report.Package
+	for _, v := range []string{"UNKNOWN", "", "*", "latest"} {
+		pkgs = append(pkgs, report.Package{Ecosystem: "npm", Type: "npm", Name: "lodash", Version: v})
+	}
+	res, err := match.Match(context.Background(), s, pkgs, match.Options{})
+	require.NoError(t, err)
+	assert.Empty(t, res.Findings)
+	require.Len(t, res.Warnings, 1)
+	assert.Contains(t, res.Warnings[0], "4 packages have no version to compare")
+	assert.Contains(t, res.Warnings[0], "lodash (npm)")
+
+	// The same package with its version is matched.
+	res, err = match.Match(context.Background(), s, []report.Package{{Ecosystem: "npm", Type: "npm", Name: "lodash", Version: "4.17.20"}}, match.Options{})
+	require.NoError(t, err)
+	assert.NotEmpty(t, res.Findings)
+}
