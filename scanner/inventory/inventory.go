@@ -378,9 +378,9 @@ func convert(p *extractor.Package, location string) report.Package {
 		// The toolchain a binary was built with is its standard library, which OSV calls
 		// "stdlib" (its "toolchain" package is the go command, not in binaries).
 		pkg.Name = "stdlib"
-		pkg.PURL = "pkg:golang/stdlib@" + pkg.Version
+		pkg.PURL = canonicalPURL(&purl.PackageURL{Type: purl.TypeGolang, Name: "stdlib", Version: pkg.Version}).String()
 	} else if u := p.PURL(); u != nil {
-		pkg.PURL = u.String()
+		pkg.PURL = canonicalPURL(u).String()
 	}
 	switch m := p.Metadata.(type) {
 	case *dpkgmeta.Metadata:
@@ -406,6 +406,53 @@ func convert(p *extractor.Package, location string) report.Package {
 		pkg.SourceName, pkg.SourceVersion = "", ""
 	}
 	return pkg
+}
+
+// canonicalPURL brings osv-scalibr's package URL to what the purl specification and the
+// other tools (syft, Trivy) write, so that SBOMs correlate in Dependency-Track and
+// GitHub's dependency graph: a Go module version keeps its "v" (pkg:golang/...@v1.7.7;
+// osv-scalibr strips it for matching); qualifiers are the type's own (arch, epoch), the
+// distro, and the source package as syft names it, upstream=NAME[@VERSION] (osv-scalibr
+// writes source/sourceversion for deb, origin for apk, sourcerpm for rpm, and a source
+// qualifier on npm packages that the npm type does not define).
+func canonicalPURL(u *purl.PackageURL) *purl.PackageURL {
+	c := *u
+	q := map[string]string{}
+	for _, kv := range c.Qualifiers {
+		q[kv.Key] = kv.Value
+	}
+	upstream := ""
+	switch c.Type {
+	case purl.TypeGolang:
+		if c.Version != "" && c.Version[0] >= '0' && c.Version[0] <= '9' {
+			c.Version = "v" + c.Version
+		}
+	case purl.TypeDebian:
+		if src := q["source"]; src != "" && src != c.Name {
+			upstream = src
+		}
+		if v := q["sourceversion"]; q["source"] != "" && v != "" && v != c.Version {
+			upstream = q["source"] + "@" + v
+		}
+	case purl.TypeApk:
+		if o := q["origin"]; o != "" && o != c.Name {
+			upstream = o
+		}
+	case purl.TypeRPM:
+		upstream = q["sourcerpm"]
+	}
+	keep := map[string]bool{"arch": true, "distro": true, "epoch": true, "classifier": true, "type": true, "file_name": true}
+	out := map[string]string{}
+	for k, v := range q {
+		if keep[k] && v != "" {
+			out[k] = v
+		}
+	}
+	if upstream != "" {
+		out["upstream"] = upstream
+	}
+	c.Qualifiers = purl.QualifiersFromMap(out)
+	return &c
 }
 
 // splitSourceRPM splits "openssl-3.0.7-27.el9.src.rpm" into name and version-release.

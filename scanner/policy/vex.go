@@ -69,10 +69,40 @@ func jsonErrorLine(data []byte, err error) int {
 // match finds the statement that settles f: a not_affected or fixed statement for one of
 // its ids, about the image (product) or the package (product or subcomponent).
 func (v *VEX) match(f *report.Finding, imageIDs []string) (*report.Suppression, bool) {
-	pkg := ""
+	var pkgs []string
 	if f.Package != nil {
-		pkg = f.Package.PURL
+		pkgs = purlForms(f.Package.PURL)
 	}
+	for _, pkg := range append(pkgs, "") {
+		if s, ok := v.matchPackage(f, pkg, imageIDs); ok {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// purlForms are the spellings a VEX document may use for a package URL: as imagegate
+// writes it, and for Go modules with or without the "v" of the version (syft and Trivy
+// write v1.7.7; older tools and documents 1.7.7).
+func purlForms(p string) []string {
+	if p == "" {
+		return nil
+	}
+	out := []string{p}
+	if rest, ok := strings.CutPrefix(p, "pkg:golang/"); ok {
+		if i := strings.LastIndex(rest, "@"); i >= 0 {
+			v := rest[i+1:]
+			if t, ok := strings.CutPrefix(v, "v"); ok && t != "" && t[0] >= '0' && t[0] <= '9' {
+				out = append(out, "pkg:golang/"+rest[:i+1]+t)
+			} else if v != "" && v[0] >= '0' && v[0] <= '9' {
+				out = append(out, "pkg:golang/"+rest[:i+1]+"v"+v)
+			}
+		}
+	}
+	return out
+}
+
+func (v *VEX) matchPackage(f *report.Finding, pkg string, imageIDs []string) (*report.Suppression, bool) {
 	for _, id := range f.IDs() {
 		for i := range v.doc.Statements {
 			st := &v.doc.Statements[i]
