@@ -192,6 +192,10 @@ type Finding struct {
 	Origin      string `json:"origin,omitempty"`
 	Instruction string `json:"instruction,omitempty"`
 	Inferred    bool   `json:"inferred,omitempty"`
+	// History is the image history entry a config-level finding comes from (the ENV that
+	// set a variable, the USER, the EXPOSE), for attribution to its Dockerfile line; nil
+	// when none.
+	History *int `json:"-"`
 	// Fingerprint identifies the finding across runs (SARIF partialFingerprints, PR
 	// comment de-duplication): it does not change when versions change.
 	Fingerprint string `json:"fingerprint"`

@@ -6,6 +6,7 @@ import (
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/baseimage"
 	"github.com/imagegate/imagegate/scanner/dockerfile"
+	"github.com/imagegate/imagegate/scanner/imagecheck"
 )
 
 // attribute splits the layers into base and app (by the resolved base image, else the
@@ -21,6 +22,7 @@ func attribute(src *source, history *v1.ConfigFile, df *dockerfile.Dockerfile, r
 	a := baseimage.Attribute(baseimage.Input{Config: history, Dockerfile: df, BaseDiffIDs: src.baseDiffIDs})
 	res.Warnings = append(res.Warnings, a.Warnings...)
 	recordAttribution(a, res)
+	imagecheck.Rank(res.Findings)
 	return a
 }
 

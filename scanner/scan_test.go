@@ -17,6 +17,8 @@ import (
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/config"
+	"github.com/imagegate/imagegate/scanner/policy"
 )
 
 func TestMain(m *testing.M) {
@@ -282,4 +284,71 @@ func TestBuildArgSecretsAreRedactedEverywhere(t *testing.T) {
 		found = found || x.ID == "IC004"
 	}
 	assert.True(t, found, "the build argument is reported")
+}
+
+// Image checks name each file and config entry with its layer or instruction: a setuid
+// program the Dockerfile adds ranks above the base image's (medium, on its RUN line; the
+// base's low, on the FROM line), an ignore entry with origin: base accepts the base's as
+// a group, and a secret in ENV is reported on the ENV line that set it, masked.
+func TestImageChecksNameFilesAndLines(t *testing.T) {
+	const secret = "s3cr3t-Passw0rd-value-4711"
+	reg := imagetest.NewRegistry(t, "", "")
+	base := baseImage(t, imagetest.Entry{Path: "usr/bin/su", Body: []byte("\x7fELF su"), Mode: 0o4755})
+	baseRef := reg.Push(t, "base:1", base, nil)
+	helper := []byte("#!/bin/sh\necho helper\n")
+	app, err := mutate.Append(base,
+		mutate.Addendum{History: v1.History{CreatedBy: "ENV DB_PASSWORD=" + secret, EmptyLayer: true}},
+		mutate.Addendum{Layer: imagetest.Layer(t, imagetest.Entry{Path: "usr/local/bin/helper", Body: helper, Mode: 0o755}),
+			History: v1.History{CreatedBy: "COPY helper /usr/local/bin/helper # buildkit"}},
+		mutate.Addendum{Layer: imagetest.Layer(t, imagetest.Entry{Path: "usr/local/bin/helper", Body: helper, Mode: 0o4755}),
+			History: v1.History{CreatedBy: "RUN |1 DB_PASSWORD=" + secret + " /bin/sh -c chmod 4755 /usr/local/bin/helper # buildkit"}},
+		mutate.Addendum{History: v1.History{CreatedBy: "USER 10001", EmptyLayer: true}},
+	)
+	require.NoError(t, err)
+	cf, err := app.ConfigFile()
+	require.NoError(t, err)
+	cf = cf.DeepCopy()
+	cf.Config.User = "10001"
+	cf.Config.Env = append(cf.Config.Env, "DB_PASSWORD="+secret)
+	app, err = mutate.ConfigFile(app, cf)
+	require.NoError(t, err)
+	appRef := reg.Push(t, "app:1", app, nil)
+	dockerfile := filepath.Join(t.TempDir(), "Dockerfile")
+	require.NoError(t, os.WriteFile(dockerfile, []byte("FROM "+baseRef+"\nARG DB_PASSWORD\nENV DB_PASSWORD=$DB_PASSWORD\nCOPY helper /usr/local/bin/helper\nRUN chmod 4755 /usr/local/bin/helper\nUSER 10001\n"), 0o644))
+
+	res := scan(t, scanner.Options{Image: appRef, Dockerfile: dockerfile, BaseImage: baseRef})
+	got := map[string]report.Finding{}
+	for _, f := range res.Findings {
+		if f.Kind == report.KindImage {
+			got[f.ID+" "+f.Target] = f
+		}
+	}
+	su, ok := got["IC009 usr/bin/su"]
+	require.True(t, ok, "%v", got)
+	assert.Equal(t, "base", su.Origin)
+	assert.Equal(t, report.Low, su.Severity)
+	assert.Equal(t, 1, su.Location.StartLine, "the FROM line")
+	h, ok := got["IC009 usr/local/bin/helper"]
+	require.True(t, ok, "%v", got)
+	assert.Equal(t, "app", h.Origin)
+	assert.Equal(t, report.Medium, h.Severity, "added by the application: above the base's")
+	assert.Equal(t, 5, h.Location.StartLine, "the RUN chmod line")
+	assert.Contains(t, h.Message, "/usr/local/bin/helper is setuid (mode 4755)")
+	env, ok := got["IC002 "]
+	require.True(t, ok, "%v", got)
+	assert.Equal(t, 3, env.Location.StartLine, "the ENV line, not the top layer's instruction")
+	assert.Equal(t, "app", env.Origin)
+	assert.True(t, strings.HasPrefix(env.Instruction, "ENV DB_PASSWORD=s3cr…"), env.Instruction)
+	b, err := json.Marshal(res)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), secret)
+
+	// The base's setuid programs accepted as a group; the application's still counts.
+	res = scan(t, scanner.Options{Image: appRef, Dockerfile: dockerfile, BaseImage: baseRef,
+		Config: &config.Config{Ignore: []policy.Ignore{{Rule: "IC009", Origin: "base", Reason: "the base image's usual setuid programs", Source: "test:1"}}}})
+	for _, f := range res.Findings {
+		if f.ID == "IC009" {
+			assert.Equal(t, f.Origin == "base", f.Suppressed != nil, "%s %s", f.Target, f.Origin)
+		}
+	}
 }

@@ -32,7 +32,10 @@ type LayerOrigin struct {
 
 // Attribution is the result for a whole image.
 type Attribution struct {
-	Layers     []LayerOrigin
+	Layers []LayerOrigin
+	// History is the same per image history entry, empty layers (ENV, USER, EXPOSE)
+	// included.
+	History    []LayerOrigin
 	BaseLayers int
 	Method     string
 	// Inferred says the split or the line mapping is a best guess.
@@ -125,20 +128,25 @@ func Attribute(in Input) *Attribution {
 	for i := range a.Layers {
 		a.Layers[i].Base = i < a.BaseLayers
 	}
+	a.History = make([]LayerOrigin, len(hist))
+	for i, e := range hist {
+		a.History[i] = LayerOrigin{Base: i < baseHist, Instruction: e.h.CreatedBy}
+	}
 	if df := in.Dockerfile; df != nil {
 		final := df.Final()
 		from := location(df, final.From)
 		app := appInstructions(df)
 		for i, e := range hist {
-			if e.layer < 0 || e.layer >= len(a.Layers) {
-				continue
+			var loc *report.Location
+			switch j := i - (len(hist) - len(app)); {
+			case a.History[i].Base:
+				loc = from
+			case j >= 0 && j < len(app):
+				loc = location(df, app[j])
 			}
-			if a.Layers[e.layer].Base {
-				a.Layers[e.layer].Location = from
-				continue
-			}
-			if j := i - (len(hist) - len(app)); j >= 0 && j < len(app) {
-				a.Layers[e.layer].Location = location(df, app[j])
+			a.History[i].Location = loc
+			if e.layer >= 0 && e.layer < len(a.Layers) {
+				a.Layers[e.layer].Location = loc
 			}
 		}
 	}
@@ -230,13 +238,17 @@ func location(df *dockerfile.Dockerfile, in *dockerfile.Instruction) *report.Loc
 func (a *Attribution) Apply(fs []report.Finding) {
 	for i := range fs {
 		f := &fs[i]
-		if f.Layer < 0 {
-			continue
-		}
-		// Without the layer list (an SBOM keeps only the split), the split decides.
-		lo := LayerOrigin{Base: f.Layer < a.BaseLayers}
-		if f.Layer < len(a.Layers) {
+		var lo LayerOrigin
+		switch {
+		case f.Layer >= 0 && f.Layer < len(a.Layers):
 			lo = a.Layers[f.Layer]
+		case f.Layer >= 0:
+			// Without the layer list (an SBOM keeps only the split), the split decides.
+			lo = LayerOrigin{Base: f.Layer < a.BaseLayers}
+		case f.History != nil && *f.History >= 0 && *f.History < len(a.History):
+			lo = a.History[*f.History]
+		default:
+			continue
 		}
 		if f.Instruction == "" {
 			f.Instruction = lo.Instruction

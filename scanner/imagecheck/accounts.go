@@ -42,18 +42,15 @@ func accounts(idx *image.Index, p string) (*image.File, [][]string) {
 	return f, rows
 }
 
-func emptyPassword(in *input) []Hit {
+// emptyPassword reports each account of /etc/shadow without a password.
+func emptyPassword(in *input) (hits []Hit) {
 	f, rows := accounts(in.idx, "etc/shadow")
-	var empty []string
 	for _, r := range rows {
 		if len(r) > 1 && r[1] == "" {
-			empty = append(empty, r[0])
+			hits = append(hits, Hit{Message: "account " + r[0] + " has no password in /etc/shadow", Target: "etc/shadow", Layer: f.Layer})
 		}
 	}
-	if len(empty) == 0 {
-		return nil
-	}
-	return []Hit{{Message: "no password for " + strings.Join(empty, ", "), Target: "etc/shadow", Layer: f.Layer}}
+	return hits
 }
 
 func duplicateIDs(in *input) (hits []Hit) {

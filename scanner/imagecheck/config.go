@@ -61,17 +61,23 @@ func runsAsRoot(in *input) []Hit {
 	if u, _, _ := strings.Cut(user, ":"); u != "" && u != "root" && u != "0" {
 		return nil
 	}
+	h := Hit{Message: "the image config's user is " + user, Layer: -1}
 	if user == "" {
-		user = "(none: root)"
+		h.Message = "the image config's user is (none: root)"
+	} else {
+		h.History = setBy(in.cf, "USER", "")
 	}
-	return []Hit{{Message: "the image config's user is " + user, Layer: -1}}
+	return []Hit{h}
 }
 
+// secretInEnv reports each Env variable that holds a secret, attributed to the ENV that
+// set it (its history entry, shown masked).
 func secretInEnv(in *input) (hits []Hit) {
 	for _, e := range in.cf.Config.Env {
 		k, v, _ := strings.Cut(e, "=")
 		if msg, ok := in.secretValue(k, v); ok {
-			hits = append(hits, Hit{Message: "Env " + k + ": " + msg, Layer: lastLayer(in.cf)})
+			hits = append(hits, Hit{Message: "Env " + k + ": " + msg, Layer: -1,
+				History: setBy(in.cf, "ENV", k), Instruction: "ENV " + k + "=" + secrets.Mask(v)})
 		}
 	}
 	return hits
@@ -85,10 +91,44 @@ func secretInLabel(in *input) (hits []Hit) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if msg, ok := in.secretValue(k, in.cf.Config.Labels[k]); ok {
-			hits = append(hits, Hit{Message: "label " + k + ": " + msg, Layer: -1})
+			hits = append(hits, Hit{Message: "label " + k + ": " + msg, Layer: -1,
+				History: setBy(in.cf, "LABEL", k), Instruction: "LABEL " + k + "=" + secrets.Mask(in.cf.Config.Labels[k])})
 		}
 	}
 	return hits
+}
+
+// setBy finds the history entry of the last instruction (ENV, LABEL, USER, EXPOSE,
+// VOLUME) that names key (any, for ""): the one that set it. BuildKit writes "ENV A=1",
+// the legacy builder "/bin/sh -c #(nop)  ENV A=1".
+func setBy(cf *v1.ConfigFile, instruction, key string) *int {
+	for i := len(cf.History) - 1; i >= 0; i-- {
+		s := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(cf.History[i].CreatedBy), "# buildkit"))
+		s = strings.TrimSpace(strings.TrimPrefix(s, "/bin/sh -c #(nop)"))
+		rest, ok := strings.CutPrefix(s, instruction+" ")
+		if !ok {
+			continue
+		}
+		if key == "" || namesKey(rest, key) {
+			idx := i
+			return &idx
+		}
+	}
+	return nil
+}
+
+// namesKey reports whether an instruction's arguments name key: as KEY=, as the first
+// word (ENV KEY value), or inside EXPOSE's map[8080/tcp:{}] and VOLUME's [/data].
+func namesKey(args, key string) bool {
+	for _, w := range strings.FieldsFunc(args, func(r rune) bool { return r == ' ' || r == '[' || r == ']' || r == '{' || r == '}' }) {
+		w = strings.TrimPrefix(w, "map")
+		name, _, _ := strings.Cut(w, "=")
+		name, _, _ = strings.Cut(name, ":")
+		if name == key || strings.TrimSuffix(name, "/tcp") == key || strings.TrimSuffix(name, "/udp") == key {
+			return true
+		}
+	}
+	return false
 }
 
 // eachHistory calls fn with every history entry and the layer it made (-1: none).
@@ -141,7 +181,7 @@ func sensitivePort(in *input) (hits []Hit) {
 	for _, p := range ports {
 		n, _, _ := strings.Cut(p, "/")
 		if name, ok := map[string]string{"22": "SSH", "23": "Telnet", "3389": "RDP"}[n]; ok {
-			hits = append(hits, Hit{Message: "exposes " + p + " (" + name + ")", Layer: -1})
+			hits = append(hits, Hit{Message: "exposes " + p + " (" + name + ")", Layer: -1, History: setBy(in.cf, "EXPOSE", n)})
 		}
 	}
 	return hits
@@ -157,7 +197,7 @@ func systemVolume(in *input) (hits []Hit) {
 		clean := path.Clean("/" + v)
 		for _, sys := range []string{"/dev", "/proc", "/sys"} {
 			if clean == sys || strings.HasPrefix(clean, sys+"/") {
-				hits = append(hits, Hit{Message: "VOLUME " + v, Layer: -1})
+				hits = append(hits, Hit{Message: "VOLUME " + v, Layer: -1, History: setBy(in.cf, "VOLUME", v)})
 			}
 		}
 	}

@@ -13,62 +13,77 @@ import (
 // fileChecks read the final filesystem.
 var fileChecks = []*Check{
 	{Rule: report.Rule{
-		ID: "IC009", Severity: report.Low, Title: "setuid or setgid files", Dockle: "CIS-DI-0008",
-		Rationale: "setuid and setgid programs are escalation paths if the container is compromised.",
+		ID: "IC009", Severity: report.Low, Title: "setuid or setgid file", Dockle: "CIS-DI-0008",
+		Rationale: "setuid and setgid programs are escalation paths if the container is compromised; one the application's own layers added (medium) is rarer and worth a look before the base image's usual ones (low, which an ignore entry with origin: base silences as a group).",
 		Fix:       "Remove the bits where they are not needed: `RUN chmod a-s /path`.",
-	}, Run: setuidFiles},
+	}, Run: setuidFiles, AppSeverity: report.Medium},
 	{Rule: report.Rule{
-		ID: "IC010", Severity: report.Medium, Title: "World-writable files outside /tmp",
+		ID: "IC010", Severity: report.Medium, Title: "World-writable file outside /tmp",
 		Rationale: "Any process in the container can change these files, including the service's own code.",
 		Fix:       "Restrict the permissions (755/644) and chown to the service user.",
 	}, Run: worldWritable},
 	{Rule: report.Rule{
-		ID: "IC013", Severity: report.Low, Title: "Files that do not belong in an image", Dockle: "DKL-DI-0005",
+		ID: "IC013", Severity: report.Low, Title: "File that does not belong in an image", Dockle: "DKL-DI-0005",
 		Rationale: "Repository data and package caches add size and can leak history or credentials.",
 		Fix:       "Exclude .git with .dockerignore; clean caches in the same RUN that fills them.",
 	}, Run: unneededFiles},
 }
 
-func setuidFiles(in *input) []Hit {
-	var setuid []string
+// setuidFiles reports each setuid or setgid program of the final filesystem, with the
+// layer that added it.
+func setuidFiles(in *input) (hits []Hit) {
 	for _, f := range in.idx.Files() {
 		if f.Type == image.TypeRegular && f.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 {
-			setuid = append(setuid, "/"+f.Path)
+			hits = append(hits, Hit{Message: fmt.Sprintf("/%s is %s (mode %s)", f.Path, bits(f.Mode), octal(f.Mode)), Target: f.Path, Layer: f.Layer})
 		}
 	}
-	if len(setuid) == 0 {
-		return nil
-	}
-	return []Hit{{Message: fmt.Sprintf("%d setuid/setgid files: %s", len(setuid), list(setuid)), Layer: -1}}
+	return hits
 }
 
-func worldWritable(in *input) []Hit {
-	var writable []string
+// octal writes a mode as chmod takes it: 4755.
+func octal(m fs.FileMode) string {
+	n := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		n |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		n |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		n |= 0o1000
+	}
+	return fmt.Sprintf("%04o", n)
+}
+
+func bits(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSetuid != 0 && m&fs.ModeSetgid != 0:
+		return "setuid and setgid"
+	case m&fs.ModeSetuid != 0:
+		return "setuid"
+	}
+	return "setgid"
+}
+
+// worldWritable reports each world-writable entry outside the temporary folders.
+func worldWritable(in *input) (hits []Hit) {
 	for _, f := range in.idx.Files() {
 		if f.Mode.Perm()&0o002 != 0 && f.Type != image.TypeSymlink && !tmpPath(f.Path) && !(f.Type == image.TypeDir && f.Mode&fs.ModeSticky != 0) {
-			writable = append(writable, "/"+f.Path)
+			hits = append(hits, Hit{Message: fmt.Sprintf("/%s is world-writable (mode %s)", f.Path, octal(f.Mode)), Target: f.Path, Layer: f.Layer})
 		}
 	}
-	if len(writable) == 0 {
-		return nil
-	}
-	return []Hit{{Message: fmt.Sprintf("%d world-writable entries: %s", len(writable), list(writable)), Layer: -1}}
+	return hits
 }
 
-func unneededFiles(in *input) []Hit {
-	var unneeded []string
-	layer := -1
+// unneededFiles reports repository data and package caches left in the image.
+func unneededFiles(in *input) (hits []Hit) {
 	for _, f := range in.idx.Files() {
 		base := path.Base(f.Path)
 		if (f.Type == image.TypeDir && base == ".git") || f.Path == "root/.cache" || f.Path == "root/.npm" || f.Path == "var/cache/apk" && f.Type == image.TypeDir && hasChildren(in.idx, f.Path) {
-			unneeded = append(unneeded, "/"+f.Path)
-			layer = f.Layer
+			hits = append(hits, Hit{Message: "/" + f.Path, Target: f.Path, Layer: f.Layer})
 		}
 	}
-	if len(unneeded) == 0 {
-		return nil
-	}
-	return []Hit{{Message: list(unneeded), Layer: layer}}
+	return hits
 }
 
 func hasChildren(idx *image.Index, p string) bool {
@@ -78,11 +93,4 @@ func hasChildren(idx *image.Index, p string) bool {
 
 func tmpPath(p string) bool {
 	return p == "tmp" || strings.HasPrefix(p, "tmp/") || p == "var/tmp" || strings.HasPrefix(p, "var/tmp/") || strings.HasPrefix(p, "dev/") || strings.HasPrefix(p, "proc/") || strings.HasPrefix(p, "run/lock")
-}
-
-func list(items []string) string {
-	if len(items) > 8 {
-		return strings.Join(items[:8], ", ") + fmt.Sprintf(" and %d more", len(items)-8)
-	}
-	return strings.Join(items, ", ")
 }

@@ -33,6 +33,10 @@ type Check struct {
 	// Repeats are the Dockerfile rules that report the same problem with its line: when
 	// one of them fired, this check's findings are left out (DropRepeats).
 	Repeats []string
+	// AppSeverity, when set, is the severity of a finding the application's own layers
+	// brought (a setuid program the Dockerfile added ranks above the base image's usual
+	// ones): see Rank.
+	AppSeverity report.Severity
 }
 
 // Hit is one problem found: what, the path in the image it is about (if any), the layer
@@ -42,6 +46,9 @@ type Hit struct {
 	Target      string
 	Layer       int
 	Instruction string
+	// History is the image history entry a config-level hit comes from (the ENV that set
+	// a variable), for attribution to its Dockerfile line.
+	History *int
 }
 
 // input is what every check reads.
@@ -95,13 +102,29 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, cf *v1.ConfigF
 		for _, h := range c.Run(in) {
 			out = append(out, report.Finding{
 				Kind: report.KindImage, ID: c.ID, Title: c.Title, Severity: c.Severity, Rule: &c.Rule,
-				Message: h.Message, Target: h.Target, Layer: h.Layer, Instruction: h.Instruction,
+				Message: h.Message, Target: h.Target, Layer: h.Layer, Instruction: h.Instruction, History: h.History,
 				Fingerprint: report.MakeFingerprint(string(report.KindImage), c.ID, h.Target, h.Message),
 			})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Severity > out[j].Severity })
 	return &report.Result{Findings: out}, nil
+}
+
+// Rank raises the findings the application's own layers brought to their check's
+// AppSeverity, once attribution has said which layers are the base image's.
+func Rank(fs []report.Finding) {
+	for i := range fs {
+		f := &fs[i]
+		if f.Kind != report.KindImage || f.Origin != "app" {
+			continue
+		}
+		for _, c := range checks {
+			if c.ID == f.ID && c.AppSeverity > f.Severity {
+				f.Severity = c.AppSeverity
+			}
+		}
+	}
 }
 
 // DropRepeats leaves out image findings that a Dockerfile finding already reports.

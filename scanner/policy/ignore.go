@@ -24,8 +24,13 @@ type Ignore struct {
 	// Path is a glob (path.Match, with ** for any folders) over the package's location in
 	// the image or the Dockerfile path.
 	Path string `yaml:"path"`
-	// Rule matches a Dockerfile rule id (or its hadolint id, resolved by the caller).
-	Rule    string `yaml:"rule"`
+	// Rule matches a Dockerfile rule or image check id (or a hadolint id, resolved by the
+	// caller).
+	Rule string `yaml:"rule"`
+	// Origin narrows the entry to findings from the base image's layers ("base") or the
+	// application's ("app"): {rule: IC009, origin: base} accepts the base image's usual
+	// setuid programs as a group, and still reports one the Dockerfile adds.
+	Origin  string `yaml:"origin"`
 	Reason  string `yaml:"reason"`
 	Expires string `yaml:"expires"`
 
@@ -40,6 +45,9 @@ func (ig Ignore) Validate() error {
 	}
 	if ig.ID == "" && ig.Package == "" && ig.Path == "" && ig.Rule == "" {
 		return fmt.Errorf("an ignore entry needs one of id, package, path or rule")
+	}
+	if ig.Origin != "" && ig.Origin != "base" && ig.Origin != "app" {
+		return fmt.Errorf("origin %q: want base or app", ig.Origin)
 	}
 	if ig.Expires != "" {
 		if _, err := time.Parse("2006-01-02", ig.Expires); err != nil {
@@ -92,6 +100,9 @@ func (ig Ignore) Matches(f *report.Finding) bool {
 		return false
 	}
 	if ig.Path != "" && !ig.matchesPath(f) {
+		return false
+	}
+	if ig.Origin != "" && f.Origin != ig.Origin {
 		return false
 	}
 	return true
