@@ -85,7 +85,8 @@ func TestScanForeignSBOM(t *testing.T) {
 	  "components": [
 	    {"type": "library", "name": "minimist", "version": "1.2.5", "purl": "pkg:npm/minimist@1.2.5"},
 	    {"type": "library", "name": "musl", "version": "1.2.5-r0", "purl": "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=3.20.2"},
-	    {"type": "library", "name": "no-purl", "version": "1.0"}
+	    {"type": "library", "name": "no-purl", "version": "1.0"},
+	    {"type": "library", "name": "lodash", "version": "UNKNOWN", "purl": "pkg:npm/lodash@UNKNOWN"}
 	  ]}`
 	path := filepath.Join(t.TempDir(), "other.cdx.json")
 	require.NoError(t, os.WriteFile(path, []byte(bom), 0o644))
@@ -94,6 +95,11 @@ func TestScanForeignSBOM(t *testing.T) {
 	facts := vulnFacts(t, []byte(r.stdout))
 	assert.Contains(t, facts, "CVE-2021-44906 CRITICAL minimist@1.2.5 npm layer=-1 origin= fixed=[1.2.6]")
 	assert.Contains(t, r.stderr, `component "no-purl"`)
+	// syft's UNKNOWN would fall in every one of lodash's ranges: compared with none, said.
+	for _, f := range facts {
+		assert.NotContains(t, f, "lodash", "a version that says nothing matches no advisory")
+	}
+	assert.Contains(t, r.stderr, "have no version to compare (UNKNOWN, empty, * or latest) and were not checked for vulnerabilities: lodash (npm)")
 	var rep struct {
 		Packages []struct{ Name, Ecosystem string }
 	}
