@@ -39,3 +39,42 @@ func dash(s string) string {
 	}
 	return s
 }
+
+// OtherCheck is a Dockerfile check of another tool (hadolint, Trivy).
+type OtherCheck struct{ Tool, ID, Title string }
+
+// ParityMarkdown renders the part of docs/rules.md that maps every hadolint rule (and the
+// ShellCheck rules it runs) and every Trivy Dockerfile check to imagegate's rules, or says
+// why none applies.
+func ParityMarkdown(checks []OtherCheck) string {
+	var b strings.Builder
+	b.WriteString("\n## Parity with hadolint and Trivy\n\n")
+	b.WriteString("Every rule of hadolint (`DL`, and the ShellCheck `SC` rules it runs on RUN) and every Trivy\n")
+	b.WriteString("Dockerfile check (`DS`), with the imagegate rules that cover it or the reason none does.\n")
+	b.WriteString("`# hadolint ignore=DLxxxx` silences exactly the rules listed for that id.\n")
+	b.WriteString("Lists: hadolint's README at 8f936c5, aquasecurity/trivy-checks `checks/docker` at 80e53822 (`testdata/parity`).\n\n")
+	b.WriteString("| tool | id | check | imagegate | why not |\n|---|---|---|---|---|\n")
+	var hadolint, trivy []string
+	titles := map[string]string{}
+	for _, c := range checks {
+		titles[c.ID] = c.Title
+		if c.Tool == "hadolint" {
+			hadolint = append(hadolint, c.ID)
+		} else {
+			trivy = append(trivy, c.ID)
+		}
+	}
+	for _, e := range Parity(hadolint, trivy) {
+		var links []string
+		for _, r := range e.Rules {
+			links = append(links, fmt.Sprintf("[%s](#%s)", r, strings.ToLower(r)))
+		}
+		why := e.Reason
+		if e.ID[:2] == "SC" {
+			why = "ShellCheck lint (see below)"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", e.Tool, e.ID, strings.ReplaceAll(titles[e.ID], "|", "\\|"), dash(strings.Join(links, ", ")), dash(why))
+	}
+	fmt.Fprintf(&b, "\nShellCheck rules: %s.\n", shellcheck)
+	return b.String()
+}

@@ -34,6 +34,21 @@ var copyRules = []Rule{
 		Rationale: "A stage cannot copy from itself.",
 		Fix:       "Name an earlier stage.",
 	}, Check: checkCopyFromSelf},
+	{Rule: report.Rule{
+		ID: "DF062", Severity: report.Low, Title: "COPY of several sources to a destination without a trailing /", Hadolint: "DL3021",
+		Rationale: "With more than one source the destination must be a folder; without the slash the build fails, or a later change to one source turns it into a file.",
+		Fix:       "End the destination with /: `COPY a.txt b.txt /app/`.",
+	}, Check: checkCopyDest},
+	{Rule: report.Rule{
+		ID: "DF063", Severity: report.Low, Title: "COPY to a relative destination without WORKDIR", Hadolint: "DL3045",
+		Rationale: "A relative destination is resolved against the working folder, which without WORKDIR in the stage is whatever the base image left: the files land somewhere else when the base changes.",
+		Fix:       "Set `WORKDIR /app` before the COPY, or copy to an absolute path.",
+	}, Check: checkCopyRelative},
+	{Rule: report.Rule{
+		ID: "DF064", Severity: report.Medium, Title: "COPY of a whole filesystem from another stage", Hadolint: "DL3067",
+		Rationale: "Copying / from a build stage brings its compilers, caches, package databases and any secret the build saw into the final image: the point of a multi-stage build is lost.",
+		Fix:       "Copy only the artefacts: `COPY --from=build /out/app /app/app`.",
+	}, Check: checkCopyWholeStage},
 }
 
 // sources returns the source arguments of ADD/COPY (all but the destination), unquoted.
@@ -134,6 +149,73 @@ func checkCopyFromSelf(c *checker) (hits []Hit) {
 			}
 			if t := c.d.StageByName(from); t != nil && t.Index == s.Index {
 				hits = append(hits, hit(in, "COPY --from=%s names the stage it is in", from))
+			}
+		}
+	}
+	return hits
+}
+
+func checkCopyDest(c *checker) (hits []Hit) {
+	for _, in := range c.d.Instructions {
+		if (in.Cmd != "copy" && in.Cmd != "add") || len(in.Args) < 3 {
+			continue
+		}
+		if dest := strings.Trim(in.Args[len(in.Args)-1], `"'`); !strings.HasSuffix(dest, "/") && !strings.Contains(dest, "$") {
+			hits = append(hits, hit(in, "%s of %d sources to %s: end the destination with /", strings.ToUpper(in.Cmd), len(in.Args)-1, dest))
+		}
+	}
+	return hits
+}
+
+func checkCopyRelative(c *checker) (hits []Hit) {
+	for _, s := range c.d.Stages {
+		// scratch starts at /; a base named by a variable may be a stage with a WORKDIR.
+		workdir := inheritsWorkdir(c.d, s) || strings.EqualFold(s.Base, "scratch") || strings.Contains(s.BaseRaw, "$")
+		for _, in := range s.Instructions {
+			if in.Cmd == "workdir" {
+				workdir = true
+			}
+			if (in.Cmd != "copy" && in.Cmd != "add") || len(in.Args) < 2 || workdir {
+				continue
+			}
+			dest := strings.Trim(in.Args[len(in.Args)-1], `"'`)
+			if !strings.HasPrefix(dest, "/") && !strings.HasPrefix(dest, "$") && !windowsPath.MatchString(dest) {
+				hits = append(hits, hit(in, "%s to %s with no WORKDIR in this stage", strings.ToUpper(in.Cmd), dest))
+			}
+		}
+	}
+	return hits
+}
+
+// inheritsWorkdir reports whether a stage built on another stage of the Dockerfile gets a
+// WORKDIR from it (or from the stage that one is built on).
+func inheritsWorkdir(d *Dockerfile, s *Stage) bool {
+	for depth := 0; depth < len(d.Stages); depth++ {
+		parent := d.StageByName(s.BaseRaw)
+		if parent == nil || parent.Index >= s.Index {
+			return false
+		}
+		for _, in := range parent.Instructions {
+			if in.Cmd == "workdir" {
+				return true
+			}
+		}
+		s = parent
+	}
+	return false
+}
+
+// checkCopyWholeStage looks at the final stage: a builder stage that takes a toolchain's
+// whole filesystem (COPY --from=xx / /) is how cross-compilation helpers are used.
+func checkCopyWholeStage(c *checker) (hits []Hit) {
+	for _, in := range c.d.Final().Instructions {
+		if _, ok := copyFrom(in); !ok || len(in.Args) < 2 {
+			continue
+		}
+		for _, src := range in.Args[:len(in.Args)-1] {
+			if src == "/" || src == "/." || src == "/*" {
+				hits = append(hits, hit(in, "COPY %s copies the whole filesystem of the stage", src))
+				break
 			}
 		}
 	}

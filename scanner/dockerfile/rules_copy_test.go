@@ -24,6 +24,18 @@ var copyCases = map[string]ruleCase{
 		bad:  []string{"FROM alpine:3 AS a\nCOPY --from=a /x /x\n"},
 		good: []string{"FROM alpine:3 AS a\nFROM alpine:3\nCOPY --from=a /x /x\n"},
 	},
+	"DF062": {
+		bad:  []string{body("COPY a.txt b.txt /app")},
+		good: []string{body("COPY a.txt b.txt /app/"), body("COPY a.txt /app/a.txt"), body(`COPY ["a.txt", "b.txt", "/app/"]`)},
+	},
+	"DF063": {
+		bad:  []string{body("COPY app.js ./")},
+		good: []string{body("WORKDIR /app", "COPY app.js ./"), body("COPY app.js /app/"), "FROM alpine:3 AS base\nWORKDIR /src\nFROM base\nCOPY app.js ./\n", "FROM scratch\nCOPY app /\nCOPY cfg .\n"},
+	},
+	"DF064": {
+		bad:  []string{"FROM golang:1.22 AS build\nRUN go build -o /out/app .\nFROM alpine:3\nCOPY --from=build / /\n"},
+		good: []string{"FROM golang:1.22 AS build\nRUN go build -o /out/app .\nFROM alpine:3\nCOPY --from=build /out/app /app\n", "FROM tonistiigi/xx AS xx\nFROM golang:1.22 AS build\nCOPY --from=xx / /\nFROM alpine:3\nCOPY --from=build /out/app /app\n"},
+	},
 }
 
 func TestCopyRules(t *testing.T) { checkCases(t, copyCases) }

@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -75,6 +76,21 @@ var instructionsRules = []Rule{
 		Rationale: "BuildKit warns about this line (an empty continuation line, say); a future version may reject it.",
 		Fix:       "Fix the line as the message says.",
 	}, Check: checkParserWarnings},
+	{Rule: report.Rule{
+		ID: "DF065", Severity: report.Low, Title: "ENV uses a variable it defines itself", Hadolint: "DL3044",
+		Rationale: "Within one ENV instruction the earlier assignments are not visible yet: `ENV A=1 B=$A` sets B to the value A had before, usually empty.",
+		Fix:       "Split it: `ENV A=1` then `ENV B=$A`.",
+	}, Check: checkEnvSelfReference},
+	{Rule: report.Rule{
+		ID: "DF066", Severity: report.Medium, Title: "WORKDIR on a system folder",
+		Rationale: "A working folder under /proc, /sys or /dev is the kernel's, and one at / or under /boot, /etc, /usr, /bin or /sbin mixes the application with the system's files (Trivy DS-0030).",
+		Fix:       "Give the application a folder of its own: `WORKDIR /app`.",
+	}, Check: checkSystemWorkdir},
+	{Rule: report.Rule{
+		ID: "DF071", Severity: report.Low, Title: "Stage named with a reserved word", Hadolint: "DL3063",
+		Rationale: "`scratch` and `context` mean the empty image and the build context to BuildKit: a stage of that name is ambiguous in COPY --from and FROM, and a later reader takes it for the built-in.",
+		Fix:       "Rename the stage: `FROM alpine:3.20 AS base`.",
+	}, Check: checkReservedStageName},
 }
 
 var windowsPath = regexp.MustCompile(`^[A-Za-z]:[\\/]`)
@@ -253,6 +269,55 @@ func checkParserWarnings(c *checker) (hits []Hit) {
 				hits = append(hits, hit(in, "%s", w.Short))
 				break
 			}
+		}
+	}
+	return hits
+}
+
+func checkEnvSelfReference(c *checker) (hits []Hit) {
+	for _, in := range c.d.Instructions {
+		if in.Cmd != "env" {
+			continue
+		}
+		defined := map[string]bool{}
+		for _, kv := range keyValues(in) {
+			for name := range defined {
+				if strings.Contains(kv[1], "$"+name) || strings.Contains(kv[1], "${"+name) {
+					hits = append(hits, hit(in, "ENV %s uses $%s, which this ENV defines: it sees the earlier value", kv[0], name))
+				}
+			}
+			defined[kv[0]] = true
+		}
+	}
+	return hits
+}
+
+var systemDirs = []string{"/proc", "/sys", "/dev", "/boot", "/etc", "/usr", "/bin", "/sbin", "/lib"}
+
+func checkSystemWorkdir(c *checker) (hits []Hit) {
+	for _, in := range c.d.Instructions {
+		if in.Cmd != "workdir" || len(in.Args) == 0 {
+			continue
+		}
+		w := path.Clean(strings.Trim(in.Args[0], `"'`))
+		if w == "/" {
+			hits = append(hits, hit(in, "WORKDIR / is the root of the filesystem"))
+			continue
+		}
+		for _, d := range systemDirs {
+			if w == d || strings.HasPrefix(w, d+"/") && !strings.HasPrefix(w, "/usr/src/") && !strings.HasPrefix(w, "/usr/local/") && !strings.HasPrefix(w, "/usr/share/") {
+				hits = append(hits, hit(in, "WORKDIR %s is a system folder", w))
+				break
+			}
+		}
+	}
+	return hits
+}
+
+func checkReservedStageName(c *checker) (hits []Hit) {
+	for _, s := range c.d.Stages {
+		if n := strings.ToLower(s.Name); n == "scratch" || n == "context" {
+			hits = append(hits, hit(s.From, "stage named %s, a word BuildKit reserves", s.Name))
 		}
 	}
 	return hits

@@ -59,6 +59,18 @@ var instructionsCases = map[string]ruleCase{
 		bad:  []string{body("RUN apk add --no-cache curl=8 \\", "", "    jq=1")},
 		good: []string{body("RUN apk add --no-cache curl=8 \\", "    jq=1")},
 	},
+	"DF065": {
+		bad:  []string{body("ENV APP_HOME=/app APP_BIN=$APP_HOME/bin")},
+		good: []string{body("ENV APP_HOME=/app", "ENV APP_BIN=$APP_HOME/bin"), body("ENV PATH=/app/bin:$PATH")},
+	},
+	"DF066": {
+		bad:  []string{body("WORKDIR /"), body("WORKDIR /usr/bin"), body("WORKDIR /proc/app")},
+		good: []string{ok, body("WORKDIR /app"), body("WORKDIR /usr/src/app"), body("WORKDIR /usr/local/app")},
+	},
+	"DF071": {
+		bad:  []string{"FROM alpine:3 AS scratch\nRUN true\n", "FROM alpine:3 AS context\n"},
+		good: []string{ok, "FROM alpine:3 AS base\nFROM scratch\nCOPY --from=base /etc/passwd /etc/passwd\n"},
+	},
 }
 
 func TestInstructionsRules(t *testing.T) { checkCases(t, instructionsCases) }

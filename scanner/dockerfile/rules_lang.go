@@ -31,6 +31,11 @@ var langRules = []Rule{
 		Rationale: "`go install pkg` or `@latest` builds whatever is newest on the day.",
 		Fix:       "Name a version: `go install golang.org/x/tools/gopls@v0.16.2`.",
 	}, Check: checkPinned("go")},
+	{Rule: report.Rule{
+		ID: "DF070", Severity: report.Low, Title: "yarn install without yarn cache clean", Hadolint: "DL3060",
+		Rationale: "Yarn's cache stays in the layer: size, and package tarballs nobody needs at run time.",
+		Fix:       "Clean in the same RUN: `RUN yarn install --frozen-lockfile && yarn cache clean`, or mount a cache.",
+	}, Check: checkYarnCache},
 }
 
 func checkPipCache(c *checker) (hits []Hit) {
@@ -48,5 +53,27 @@ func checkPipCache(c *checker) (hits []Hit) {
 			hits = append(hits, hit(in, "pip install without --no-cache-dir leaves its cache in the layer"))
 		}
 	})
+	return hits
+}
+
+func checkYarnCache(c *checker) (hits []Hit) {
+	for _, in := range c.runs() {
+		install, clean := false, false
+		for _, cmd := range c.script(in).Commands {
+			if cmd.Name != "yarn" {
+				continue
+			}
+			sub, rest := cmd.Subcommand()
+			switch {
+			case sub == "" || sub == "install" || sub == "add":
+				install = true
+			case sub == "cache" && len(rest) > 0 && rest[0] == "clean":
+				clean = true
+			}
+		}
+		if install && !clean && !cacheMount(in, "yarn") {
+			hits = append(hits, hit(in, "yarn install leaves its cache in the layer"))
+		}
+	}
 	return hits
 }

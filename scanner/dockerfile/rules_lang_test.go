@@ -24,6 +24,10 @@ var langCases = map[string]ruleCase{
 		bad:  []string{body("RUN go install golang.org/x/tools/gopls@latest"), body("RUN go install github.com/golangci/golangci-lint/cmd/golangci-lint")},
 		good: []string{body("RUN go install golang.org/x/tools/gopls@v0.16.2")},
 	},
+	"DF070": {
+		bad:  []string{body("RUN yarn install --frozen-lockfile"), body("RUN yarn")},
+		good: []string{body("RUN yarn install --frozen-lockfile && yarn cache clean"), body("RUN --mount=type=cache,target=/usr/local/share/.cache/yarn yarn install --frozen-lockfile")},
+	},
 }
 
 func TestLangRules(t *testing.T) { checkCases(t, langCases) }

@@ -44,6 +44,21 @@ var runRules = []Rule{
 		Rationale: "Two download tools where one would do add size and attack surface.",
 		Fix:       "Use one of them.",
 	}, Check: checkWgetAndCurl},
+	{Rule: report.Rule{
+		ID: "DF067", Severity: report.Low, Title: "Package index updated in a RUN of its own",
+		Rationale: "A RUN that only runs `apt-get update` (or `apk update`) is cached as its own layer: a later RUN that installs reuses the stale index from the cache and installs old packages, or fails (Docker's best practices; Trivy DS-0017).",
+		Fix:       "Update and install in the same RUN: `RUN apt-get update && apt-get install -y --no-install-recommends curl`.",
+	}, Check: checkUpdateAlone},
+	{Rule: report.Rule{
+		ID: "DF068", Severity: report.Low, Title: "/bin/sh replaced instead of using SHELL", Hadolint: "DL4005",
+		Rationale: "Linking another shell over /bin/sh changes every script in the image, the package manager's too; SHELL changes only the RUN instructions that follow.",
+		Fix:       `Use SHELL ["/bin/bash", "-o", "pipefail", "-c"].`,
+	}, Check: checkShellLink},
+	{Rule: report.Rule{
+		ID: "DF069", Severity: report.Low, Title: "Command that has no use in a container build", Hadolint: "DL3001",
+		Rationale: "ssh, vim, shutdown, service, ps, free, top, kill, mount and ifconfig in a RUN do nothing useful at build time, and installing such tools adds attack surface to the image.",
+		Fix:       "Remove the command; debug with `docker exec` or an ephemeral debug container instead.",
+	}, Check: checkPointlessCommands},
 }
 
 func checkBuildTools(c *checker) (hits []Hit) {
@@ -171,3 +186,63 @@ func checkChmod777(c *checker) (hits []Hit) {
 var scriptRunners = map[string]bool{"sh": true, "bash": true, "zsh": true, "ash": true, "dash": true, "ksh": true, "python": true, "python3": true, "perl": true, "ruby": true, "node": true}
 
 var chmodWorld = regexp.MustCompile(`^(0?[0-7]?[0-7][0-7][2367]|[ugoa]*[+=][rwxXst]*w[rwxXst]*|o\+\w*w\w*)$`)
+
+// updateOnly are the manager commands that refresh the package index.
+var updateOnly = map[string]string{"apt-get": "update", "apk": "update"}
+
+func checkUpdateAlone(c *checker) (hits []Hit) {
+	for _, in := range c.runs() {
+		updated := ""
+		for _, cmd := range c.script(in).Commands {
+			if m, cmd := managerOf(cmd); updateOnly[m] != "" {
+				if sub, _, _ := subcommand(m, cmd); sub == updateOnly[m] {
+					updated = m
+				}
+			}
+		}
+		if updated == "" {
+			continue
+		}
+		uses := false // an install or an upgrade in the same RUN reads the fresh index
+		for _, ins := range c.installsOf(in) {
+			uses = uses || ins.manager == updated
+		}
+		for _, cmd := range c.script(in).Commands {
+			if m, cmd := managerOf(cmd); m == updated {
+				if sub, _, _ := subcommand(m, cmd); sub == "upgrade" || sub == "dist-upgrade" || sub == "full-upgrade" {
+					uses = true
+				}
+			}
+		}
+		if !uses {
+			hits = append(hits, hit(in, "%s %s without an install in the same RUN: the cached index goes stale", updated, updateOnly[updated]))
+		}
+	}
+	return hits
+}
+
+func checkShellLink(c *checker) (hits []Hit) {
+	for _, in := range c.runs() {
+		for _, cmd := range c.script(in).Commands {
+			if cmd.Name == "ln" && len(cmd.Args) > 0 && (cmd.Args[len(cmd.Args)-1] == "/bin/sh" || cmd.Args[len(cmd.Args)-1] == "/usr/bin/sh") {
+				hits = append(hits, hit(in, "ln over %s: use SHELL", cmd.Args[len(cmd.Args)-1]))
+				break
+			}
+		}
+	}
+	return hits
+}
+
+var pointless = map[string]bool{"ssh": true, "vim": true, "shutdown": true, "service": true, "ps": true, "free": true, "top": true, "kill": true, "mount": true, "ifconfig": true}
+
+func checkPointlessCommands(c *checker) (hits []Hit) {
+	for _, in := range c.runs() {
+		for _, cmd := range c.script(in).Commands {
+			if pointless[cmd.Name] {
+				hits = append(hits, hit(in, "RUN %s has no use at build time", cmd.Name))
+				break
+			}
+		}
+	}
+	return hits
+}

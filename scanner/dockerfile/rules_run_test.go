@@ -32,6 +32,18 @@ var runCases = map[string]ruleCase{
 		bad:  []string{body("RUN wget -q https://x/a -O /a", "RUN curl -fsSo /b https://x/b")},
 		good: []string{body("RUN curl -fsSo /b https://x/b")},
 	},
+	"DF067": {
+		bad:  []string{body("RUN apt-get update", "RUN apt-get install -y --no-install-recommends curl=7.88.1-10 && rm -rf /var/lib/apt/lists/*"), body("RUN apk update")},
+		good: []string{body("RUN apt-get update && apt-get install -y --no-install-recommends curl=7.88.1-10 && rm -rf /var/lib/apt/lists/*"), body("RUN apk update && apk upgrade --no-cache")},
+	},
+	"DF068": {
+		bad:  []string{body("RUN ln -sf /bin/bash /bin/sh")},
+		good: []string{body(`SHELL ["/bin/bash", "-o", "pipefail", "-c"]`), body("RUN ln -sf /usr/bin/python3 /usr/bin/python")},
+	},
+	"DF069": {
+		bad:  []string{body("RUN service nginx start"), body("RUN ps aux")},
+		good: []string{ok, body("RUN echo ps")},
+	},
 }
 
 func TestRunRules(t *testing.T) { checkCases(t, runCases) }

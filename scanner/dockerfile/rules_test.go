@@ -15,8 +15,8 @@ import (
 
 // ok is a Dockerfile that follows every rule; cases change it to break one.
 const ok = `FROM alpine:3.20@sha256:0a4eaa0eecf5f8c050e5bba433f58c052be7587ee8af3e8b3910ef9ab5fbe9f5
-RUN addgroup -S app && adduser -S app -G app
-USER app
+RUN addgroup -S -g 10001 app && adduser -S -u 10001 app -G app
+USER 10001
 HEALTHCHECK CMD ["true"]
 CMD ["app"]
 `
@@ -45,7 +45,7 @@ func ids(fs []report.Finding) []string {
 
 // body wraps instructions in the ok Dockerfile's final stage.
 func body(lines ...string) string {
-	return strings.Replace(ok, "USER app\n", "USER app\n"+strings.Join(lines, "\n")+"\n", 1)
+	return strings.Replace(ok, "USER 10001\n", "USER 10001\n"+strings.Join(lines, "\n")+"\n", 1)
 }
 
 type ruleCase struct {

@@ -24,6 +24,11 @@ var userRules = []Rule{
 		Rationale: "useradd writes lastlog/faillog entries sized by the UID: a high UID without -l makes a sparse file of gigabytes.",
 		Fix:       "Add -l (--no-log-init) to useradd.",
 	}, Check: checkUseradd},
+	{Rule: report.Rule{
+		ID: "DF061", Severity: report.Low, Title: "USER names a user instead of a numeric ID", Hadolint: "DL3066",
+		Rationale: "Kubernetes' runAsNonRoot can only verify a numeric user: with a name it refuses to start the pod, or the check is skipped; a name may also not resolve outside the image.",
+		Fix:       "Use the numeric ID: `USER 10001` (or `USER 10001:10001`), created with `useradd -u 10001`.",
+	}, Check: checkUserName},
 }
 
 // userOf returns the last USER of a stage (following FROM <stage> chains) and the
@@ -99,6 +104,19 @@ func checkUseradd(c *checker) (hits []Hit) {
 				}
 			}
 		}
+	}
+	return hits
+}
+
+// checkUserName reports a final stage whose last USER is a name (not root: DF002).
+func checkUserName(c *checker) (hits []Hit) {
+	user, in := userOf(c.d, c.d.Final(), 0)
+	if in == nil || isRoot(user) || strings.Contains(user, "$") {
+		return nil
+	}
+	u, _, _ := strings.Cut(user, ":")
+	if _, err := strconv.Atoi(u); err != nil {
+		hits = append(hits, hit(in, "USER %s is a name: runAsNonRoot cannot verify it", user))
 	}
 	return hits
 }

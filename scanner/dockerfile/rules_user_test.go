@@ -1,6 +1,9 @@
 package dockerfile_test
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // userCases are the good and bad Dockerfiles of rules_user.go.
 var userCases = map[string]ruleCase{
@@ -10,11 +13,15 @@ var userCases = map[string]ruleCase{
 	},
 	"DF002": {
 		bad:  []string{body("USER root"), body("USER 0:0"), "FROM alpine AS b\nUSER root\nFROM b\n"},
-		good: []string{ok, "FROM alpine AS b\nUSER root\nFROM alpine\nUSER app\n"},
+		good: []string{ok, "FROM alpine AS b\nUSER root\nFROM alpine\nUSER 10001\n"},
 	},
 	"DF052": {
 		bad:  []string{body("RUN useradd -u 123456789 app")},
 		good: []string{body("RUN useradd -l -u 123456789 app"), body("RUN useradd -u 1000 app")},
+	},
+	"DF061": {
+		bad:  []string{strings.Replace(ok, "USER 10001", "USER app", 1), strings.Replace(ok, "USER 10001", "USER app:app", 1)},
+		good: []string{ok, strings.Replace(ok, "USER 10001", "USER 10001:10001", 1), strings.Replace(ok, "USER 10001", "USER ${APP_UID}", 1)},
 	},
 }
 
