@@ -2,9 +2,9 @@ package vulndb
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -39,9 +39,12 @@ const MaxExportBytes = 1 << 30
 
 // builder collects the records of one base ecosystem before they are written.
 type builder struct {
-	base      string
-	records   int
-	packages  map[string][][]byte // package key -> the records naming it, cut to that package
+	base    string
+	records int
+	// entries are the index, sorted on disk past a memory chunk: "r" + record id -> the
+	// record without its affected entries (each advisory's text once), and "p" + package
+	// key + NUL + record id -> that record's affected entries for the package.
+	entries   *spill
 	skipped   int
 	withdrawn int
 	newest    time.Time
@@ -52,13 +55,12 @@ type builder struct {
 	scores map[string]score
 }
 
-// MaxIndexBytes bounds the index entries one ecosystem's import holds in memory: an export
-// whose records repeat a large text for many packages fails here instead of exhausting
-// memory (today's largest real ecosystem needs about 60 MiB).
-const MaxIndexBytes = 512 << 20
+// MaxIndexBytes bounds one ecosystem's index entries (written to a temporary file past a
+// memory chunk, so memory stays bounded whatever the export's size).
+const MaxIndexBytes = 4 << 30
 
 func newBuilder(base string) *builder {
-	return &builder{base: base, packages: map[string][][]byte{}, scores: map[string]score{}}
+	return &builder{base: base, entries: newSpill(""), scores: map[string]score{}}
 }
 
 var decodeOptions = protojson.UnmarshalOptions{DiscardUnknown: true}
@@ -87,10 +89,20 @@ func bases(v *osvschema.Vulnerability) []string {
 	return out
 }
 
-// add stores v and indexes its affected packages of the builder's base ecosystem. Each
-// package's index entry holds the record cut down to what matching reads (the affected
-// entries of that package, no details): a lookup decodes only that, however many packages
-// an advisory lists.
+// maxReferences is how many links of an advisory are kept (reports show up to eight).
+const maxReferences = 8
+
+// put adds an index entry, within MaxIndexBytes.
+func (b *builder) put(k, v []byte) error {
+	if b.size += int64(len(k) + len(v)); b.size > MaxIndexBytes {
+		return failure.Inputf("the %s records need more than %d bytes to index: not a usable export", b.base, MaxIndexBytes)
+	}
+	return b.entries.add(k, v)
+}
+
+// add stores v once (its text, without details) and indexes the affected entries of each
+// package of the builder's base ecosystem it names: a lookup reads the package's entries
+// and the records they point at, however many packages an advisory lists.
 func (b *builder) add(v *osvschema.Vulnerability) error {
 	if v.GetWithdrawn() != nil {
 		b.withdrawn++
@@ -114,28 +126,34 @@ func (b *builder) add(v *osvschema.Vulnerability) error {
 	}
 	b.records++
 	b.addScore(v)
-	for n, k := range keys {
-		slim := &osvschema.Vulnerability{
-			Id:               v.GetId(),
-			Aliases:          v.GetAliases(),
-			Upstream:         v.GetUpstream(),
-			Summary:          v.GetSummary(),
-			Modified:         v.GetModified(),
-			Severity:         v.GetSeverity(),
-			DatabaseSpecific: v.GetDatabaseSpecific(),
-			References:       v.GetReferences(),
-			Affected:         byKey[k],
-		}
-		sraw, err := proto.Marshal(slim)
+	refs := v.GetReferences()
+	if len(refs) > maxReferences {
+		refs = refs[:maxReferences]
+	}
+	rec, err := proto.Marshal(&osvschema.Vulnerability{
+		Id:               v.GetId(),
+		Aliases:          v.GetAliases(),
+		Upstream:         v.GetUpstream(),
+		Summary:          v.GetSummary(),
+		Modified:         v.GetModified(),
+		Severity:         v.GetSeverity(),
+		DatabaseSpecific: v.GetDatabaseSpecific(),
+		References:       refs,
+	})
+	if err != nil {
+		return err
+	}
+	if err := b.put(append([]byte("r"), v.GetId()...), rec); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		aff, err := proto.Marshal(&osvschema.Vulnerability{Affected: byKey[k]})
 		if err != nil {
 			return err
 		}
-		if n == 0 && b.size+int64(len(sraw))*int64(len(keys)) > MaxIndexBytes {
-			// Checked before the copies are made: each package gets one of about this size.
-			return failure.Inputf("the %s records need more than %d bytes to index (record %s repeats %d bytes for %d packages): not a usable export", b.base, MaxIndexBytes, v.GetId(), len(sraw), len(keys))
+		if err := b.put([]byte("p"+k+"\x00"+v.GetId()), aff); err != nil {
+			return err
 		}
-		b.size += int64(len(sraw))
-		b.packages[k] = append(b.packages[k], sraw)
 	}
 	if m := v.GetModified(); m != nil && m.AsTime().After(b.newest) {
 		b.newest = m.AsTime()
@@ -144,6 +162,56 @@ func (b *builder) add(v *osvschema.Vulnerability) error {
 }
 
 // write builds <base>.db in a temporary file and renames it (then its Info) into place.
+// load writes the index entries into db in key order, dense (written once), committing
+// every batch so that memory stays bounded.
+func (b *builder) load(db *bolt.DB) error {
+	defer b.entries.close()
+	if err := db.Update(func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucket(bucketPackages); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucket(bucketRecords)
+		return err
+	}); err != nil {
+		return err
+	}
+	tx, err := db.Begin(true)
+	if err != nil {
+		return err
+	}
+	defer func() { tx.Rollback() }()
+	n := 0
+	var last []byte
+	err = b.entries.each(func(k, v []byte) error {
+		if bytes.Equal(k, last) {
+			return nil // a record that came twice: the first stays
+		}
+		last = append(last[:0], k...)
+		bucket := bucketPackages
+		if k[0] == 'r' {
+			bucket = bucketRecords
+		}
+		bk := tx.Bucket(bucket)
+		bk.FillPercent = 1
+		if err := bk.Put(append([]byte(nil), k[1:]...), append([]byte(nil), v...)); err != nil {
+			return err
+		}
+		if n++; n%50000 == 0 {
+			if err := tx.Commit(); err != nil {
+				return err
+			}
+			if tx, err = db.Begin(true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 func (b *builder) write(dir string, info Info) (Info, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return info, failure.Inputf("vulnerability database folder %s: %w", dir, unwrapPath(err))
@@ -164,19 +232,7 @@ func (b *builder) write(dir string, info Info) (Info, error) {
 	if err != nil {
 		return info, failure.Incompletef("building the %s database: %w", b.base, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		pb, err := tx.CreateBucket(bucketPackages)
-		if err != nil {
-			return err
-		}
-		pb.FillPercent = 1 // written once, in key order
-		for _, k := range sortedKeys(b.packages) {
-			if err := pb.Put([]byte(k), joinRecords(b.packages[k])); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = b.load(db)
 	if err == nil {
 		err = db.Sync()
 	}
@@ -276,7 +332,7 @@ func Import(ctx context.Context, dir string, paths ...string) ([]Info, error) {
 			infos, err = importFolder(ctx, dir, p)
 		} else {
 			var info Info
-			info, err = importZipFile(ctx, dir, p, "", Info{Source: absPath(p)})
+			info, err = importZipFile(ctx, dir, p, ecosystemFromZipPath(absPath(p)), Info{Source: absPath(p)})
 			infos = []Info{info}
 		}
 		if err != nil {
@@ -315,59 +371,75 @@ func importZipFile(ctx context.Context, dir, path, want string, info Info) (Info
 	if err != nil {
 		return info, failure.Inputf("import %s: not a valid zip: %w", path, err)
 	}
-	var recs []*osvschema.Vulnerability
-	var decoded int64
-	skipped := 0
-	count := map[string]int{}
-	for _, zf := range zr.File {
-		if err := ctx.Err(); err != nil {
-			return info, failure.Incompletef("import %s: %w", path, err)
-		}
-		if zf.FileInfo().IsDir() || !strings.HasSuffix(zf.Name, ".json") {
-			continue
-		}
-		raw, err := readZipMember(zf)
-		if err != nil {
-			var ferr *failure.Error
-			if errors.As(err, &ferr) {
-				return info, fmt.Errorf("import %s: %w", path, err)
+	// Each record goes to the index as it is read. When the ecosystem is not known from
+	// the path (<Ecosystem>/all.zip), a first pass counts the records' ecosystems, decoding
+	// and dropping them: memory stays bounded whatever the export's size.
+	pass := func(each func(v *osvschema.Vulnerability) error) (skipped int, count map[string]int, err error) {
+		var decoded int64
+		count = map[string]int{}
+		for _, zf := range zr.File {
+			if err := ctx.Err(); err != nil {
+				return 0, nil, failure.Incompletef("import %s: %w", path, err)
 			}
-			skipped++
-			continue
+			if zf.FileInfo().IsDir() || !strings.HasSuffix(zf.Name, ".json") {
+				continue
+			}
+			raw, err := readZipMember(zf)
+			if err != nil {
+				var ferr *failure.Error
+				if errors.As(err, &ferr) {
+					return 0, nil, fmt.Errorf("import %s: %w", path, err)
+				}
+				skipped++
+				continue
+			}
+			// The records' JSON may add up to no more than MaxExportBytes (osv.dev's
+			// largest export: a few hundred MiB).
+			if decoded += int64(len(raw)); decoded > MaxExportBytes {
+				return 0, nil, failure.Inputf("import %s: its records add up to more than %d bytes of JSON: not a usable export", path, MaxExportBytes)
+			}
+			v, err := decode(raw)
+			if err != nil {
+				skipped++
+				continue
+			}
+			for _, base := range bases(v) {
+				count[base]++
+			}
+			if err := each(v); err != nil {
+				return 0, nil, err
+			}
 		}
-		// The records are held until the ecosystem is known: their JSON may add up to no
-		// more than MaxExportBytes (real exports: tens of MiB).
-		if decoded += int64(len(raw)); decoded > MaxExportBytes {
-			return info, failure.Inputf("import %s: its records add up to more than %d bytes of JSON: not a usable export", path, MaxExportBytes)
-		}
-		v, err := decode(raw)
-		if err != nil {
-			skipped++
-			continue
-		}
-		for _, b := range bases(v) {
-			count[b]++
-		}
-		recs = append(recs, v)
+		return skipped, count, nil
 	}
 	base := want
 	if base == "" {
+		_, count, err := pass(func(*osvschema.Vulnerability) error { return nil })
+		if err != nil {
+			return info, err
+		}
 		base = dominant(count)
 	}
-	if count[base] == 0 {
-		return info, failure.Inputf("import %s: no OSV records in the zip (%d files skipped as not OSV JSON)", path, skipped)
-	}
 	b := newBuilder(base)
-	b.skipped = skipped
-	for _, v := range recs {
+	skipped, count, err := pass(func(v *osvschema.Vulnerability) error {
 		if err := b.add(v); err != nil {
 			var ferr *failure.Error
 			if errors.As(err, &ferr) {
-				return info, &failure.Error{Kind: ferr.Kind, Err: fmt.Errorf("import %s: %w", path, err)}
+				return &failure.Error{Kind: ferr.Kind, Err: fmt.Errorf("import %s: %w", path, err)}
 			}
-			return info, failure.Incompletef("import %s: %w", path, err)
+			return failure.Incompletef("import %s: %w", path, err)
 		}
+		return nil
+	})
+	if err != nil {
+		b.entries.close()
+		return info, err
 	}
+	if count[base] == 0 {
+		b.entries.close()
+		return info, failure.Inputf("import %s: no OSV records in the zip (%d files skipped as not OSV JSON)", path, skipped)
+	}
+	b.skipped = skipped
 	return b.write(dir, info)
 }
 
@@ -465,30 +537,6 @@ func importFolder(ctx context.Context, dbDir, folder string) ([]Info, error) {
 			return out, err
 		}
 		out = append(out, info)
-	}
-	return out, nil
-}
-
-// joinRecords frames records as varint length + bytes, one after the other.
-func joinRecords(recs [][]byte) []byte {
-	var out []byte
-	for _, r := range recs {
-		out = binary.AppendUvarint(out, uint64(len(r)))
-		out = append(out, r...)
-	}
-	return out
-}
-
-// splitRecords undoes joinRecords.
-func splitRecords(b []byte) ([][]byte, error) {
-	var out [][]byte
-	for len(b) > 0 {
-		n, w := binary.Uvarint(b)
-		if w <= 0 || uint64(len(b)-w) < n {
-			return nil, errors.New("corrupt package entry")
-		}
-		out = append(out, b[w:w+int(n)])
-		b = b[w+int(n):]
 	}
 	return out, nil
 }

@@ -4,16 +4,22 @@
 //
 // A database folder holds, per base ecosystem (Debian, Alpine, PyPI, ...):
 //
-//	<Ecosystem>.db    a bbolt file with one bucket, "packages": affected ecosystem + NUL +
-//	                  package name -> the records naming that package, each cut to that
-//	                  package's affected entries (protobuf, length-framed)
-//	<Ecosystem>.json  what the data is and where it came from (Info)
+//	<Ecosystem>.db           a bbolt file with two buckets: "records", record id -> the
+//	                         record once, without details or affected entries (its text:
+//	                         summary, aliases, severity, references); and "packages",
+//	                         affected ecosystem + NUL + package name + NUL + record id ->
+//	                         that record's affected entries for the package (protobuf). A
+//	                         Red Hat-style advisory naming 300 packages is one record and
+//	                         300 small entries.
+//	<Ecosystem>.scores.json  the CVSS vector of each record that has one, by identifier
+//	<Ecosystem>.json         what the data is and where it came from (Info)
 //
 // Every write builds a new file next to the old one and renames it into place, so an
 // interrupted import or update never leaves a broken database.
 package vulndb
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -37,11 +43,14 @@ import (
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
-var bucketPackages = []byte("packages")
+var (
+	bucketPackages = []byte("packages")
+	bucketRecords  = []byte("records")
+)
 
 // FormatVersion is the layout of the index files; a database written in another layout is
 // rebuilt, never misread.
-const FormatVersion = 4
+const FormatVersion = 5
 
 // Info describes one ecosystem's data.
 type Info struct {
@@ -236,8 +245,8 @@ func (s *Store) db(base string) (*bolt.DB, error) {
 		return nil, failure.Incompletef("vulnerability database %s is unreadable (%w): run 'imagegate db update' to rebuild it", p, err)
 	}
 	err = db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketPackages) == nil {
-			return errors.New("no packages bucket")
+		if tx.Bucket(bucketPackages) == nil || tx.Bucket(bucketRecords) == nil {
+			return errors.New("no packages or records bucket")
 		}
 		return nil
 	})
@@ -262,21 +271,25 @@ func (s *Store) Query(eco, name string) ([]*osvschema.Vulnerability, error) {
 		return nil, err
 	}
 	var out []*osvschema.Vulnerability
+	prefix := append(packageKey(eco, name), 0)
 	err = db.View(func(tx *bolt.Tx) error {
-		entry := tx.Bucket(bucketPackages).Get(packageKey(eco, name))
-		if len(entry) == 0 {
-			return nil
-		}
-		recs, err := splitRecords(entry)
-		if err != nil {
-			return err
-		}
-		for _, raw := range recs {
-			v := &osvschema.Vulnerability{}
-			if err := proto.Unmarshal(raw, v); err != nil {
+		records := tx.Bucket(bucketRecords)
+		c := tx.Bucket(bucketPackages).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			raw := records.Get(k[len(prefix):])
+			if raw == nil {
+				return fmt.Errorf("package entry %s names record %s, which is missing", name, k[len(prefix):])
+			}
+			rec := &osvschema.Vulnerability{}
+			if err := proto.Unmarshal(raw, rec); err != nil {
+				return fmt.Errorf("record %s: %w", k[len(prefix):], err)
+			}
+			aff := &osvschema.Vulnerability{}
+			if err := proto.Unmarshal(v, aff); err != nil {
 				return fmt.Errorf("package entry %s: %w", name, err)
 			}
-			out = append(out, v)
+			rec.Affected = aff.GetAffected()
+			out = append(out, rec)
 		}
 		return nil
 	})
