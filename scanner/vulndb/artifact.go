@@ -31,7 +31,7 @@ import (
 )
 
 // The database as an OCI artifact: one gzip tar layer per ecosystem holding its index,
-// description and scores (<Ecosystem>.db, .json, .scores.json), so that a CI job pulls a
+// description and scores (<Ecosystem>.db, .json, .scores), so that a CI job pulls a
 // store ready to scan with, from any registry, digest-verified. Mirrors copy it as any
 // artifact (crane copy, oras copy).
 const (
@@ -134,7 +134,7 @@ func Push(ctx context.Context, dir, ref string, o RemoteOptions) (string, error)
 
 // ecosystemFiles are the files of one ecosystem in a database folder.
 func ecosystemFiles(eco string) []string {
-	return []string{eco + ".db", eco + ".scores.json", eco + ".json"}
+	return []string{eco + ".db", eco + ".scores", eco + ".json"}
 }
 
 func packEcosystem(dir, eco, dst string) error {

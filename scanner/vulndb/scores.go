@@ -3,12 +3,12 @@ package vulndb
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/ossf/osv-schema/bindings/go/osvschema"
 
@@ -25,31 +25,11 @@ type Score struct {
 	Via    string
 }
 
-// score is one entry of <Ecosystem>.scores.json: [type, vector, record].
+// score is one entry of <Ecosystem>.scores: a CVSS vector, its type and its record.
 type score struct {
 	typ    osvschema.Severity_Type
 	vector string
 	source string
-}
-
-func (s score) MarshalJSON() ([]byte, error) {
-	return json.Marshal([]any{int32(s.typ), s.vector, s.source})
-}
-
-func (s *score) UnmarshalJSON(b []byte) error {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil || len(raw) != 3 {
-		return errors.New("malformed score entry")
-	}
-	var t int32
-	if err := json.Unmarshal(raw[0], &t); err != nil {
-		return err
-	}
-	s.typ = osvschema.Severity_Type(t)
-	if err := json.Unmarshal(raw[1], &s.vector); err != nil {
-		return err
-	}
-	return json.Unmarshal(raw[2], &s.source)
 }
 
 // preference orders vector types: v3, then v4, then v2 (lower is preferred).
@@ -110,39 +90,82 @@ func addScoreTo(m map[string]score, v *osvschema.Vulnerability) {
 
 func (b *builder) addScore(v *osvschema.Vulnerability) { addScoreTo(b.scores, v) }
 
-// writeScores writes <eco>.scores.json into dir and returns its digest.
+// writeScores writes <eco>.scores into dir and returns its digest: one line per
+// identifier, sorted, "id TAB type TAB vector TAB record" (tabs cannot occur in any of
+// them), so that a scan looks identifiers up by binary search without decoding the file.
 func writeScores(dir, eco string, m map[string]score) (string, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return "", failure.Incomplete(err)
+	var b bytes.Buffer
+	for _, id := range sortedKeys(m) {
+		sc := m[id]
+		if strings.ContainsAny(id+sc.vector+sc.source, "\t\n") {
+			continue
+		}
+		fmt.Fprintf(&b, "%s\t%d\t%s\t%s\n", id, int32(sc.typ), sc.vector, sc.source)
 	}
-	p := filepath.Join(dir, eco+".scores.json")
+	p := filepath.Join(dir, eco+".scores")
 	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
 		return "", failure.Incompletef("writing the %s scores: %w", eco, unwrapPath(err))
 	}
 	if err := os.Rename(tmp, p); err != nil {
 		return "", failure.Incompletef("writing the %s scores: %w", eco, unwrapPath(err))
 	}
-	return fileSHA256(bytes.NewReader(b))
+	return fileSHA256(bytes.NewReader(b.Bytes()))
 }
 
-// readScores reads <eco>.scores.json, checked against want (its digest) when given.
-func readScores(dir, eco, want string) (map[string]score, error) {
-	b, err := os.ReadFile(filepath.Join(dir, eco+".scores.json"))
+// scoreFile is one ecosystem's scores, searched in place.
+type scoreFile struct {
+	data  []byte
+	lines []int // start of each line
+}
+
+// readScores reads <eco>.scores, checked against want (its digest) when given.
+func readScores(dir, eco, want string) (*scoreFile, error) {
+	b, err := os.ReadFile(filepath.Join(dir, eco+".scores"))
 	if err != nil {
 		return nil, unwrapPath(err)
 	}
 	if want != "" {
 		if got, _ := fileSHA256(bytes.NewReader(b)); got != want {
-			return nil, fmt.Errorf("%s.scores.json: its digest is sha256:%s, written as sha256:%s", eco, got, want)
+			return nil, fmt.Errorf("%s scores: its digest is sha256:%s, written as sha256:%s", eco, got, want)
 		}
 	}
-	var m map[string]score
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%s.scores.json: %w", eco, err)
+	f := &scoreFile{data: b}
+	for off := 0; off < len(b); {
+		f.lines = append(f.lines, off)
+		n := bytes.IndexByte(b[off:], '\n')
+		if n < 0 {
+			return nil, fmt.Errorf("%s scores: the last line is cut", eco)
+		}
+		off += n + 1
 	}
-	return m, nil
+	return f, nil
+}
+
+func (f *scoreFile) line(i int) []byte {
+	end := len(f.data)
+	if i+1 < len(f.lines) {
+		end = f.lines[i+1]
+	}
+	return f.data[f.lines[i] : end-1]
+}
+
+// lookup finds id's score.
+func (f *scoreFile) lookup(id string) (score, bool) {
+	key := []byte(id + "\t")
+	i := sort.Search(len(f.lines), func(i int) bool { return bytes.Compare(f.line(i), key) >= 0 })
+	if i == len(f.lines) || !bytes.HasPrefix(f.line(i), key) {
+		return score{}, false
+	}
+	parts := strings.SplitN(string(f.line(i)), "\t", 4)
+	if len(parts) != 4 {
+		return score{}, false
+	}
+	t, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return score{}, false
+	}
+	return score{typ: osvschema.Severity_Type(t), vector: parts[2], source: parts[3]}, true
 }
 
 // Score finds a CVSS vector for a vulnerability known by ids among every ecosystem of the
@@ -157,9 +180,11 @@ func (s *Store) Score(ids []string) (Score, bool, error) {
 	var best score
 	var via string
 	found := false
-	for _, id := range ids {
-		if sc, ok := s.scores[id]; ok && (!found || sc.better(best)) {
-			best, via, found = sc, id, true
+	for _, f := range s.scores {
+		for _, id := range ids {
+			if sc, ok := f.lookup(id); ok && (!found || sc.better(best)) {
+				best, via, found = sc, id, true
+			}
 		}
 	}
 	if !found {
@@ -174,39 +199,32 @@ func (s *Store) loadScores() error {
 	if s.scores != nil {
 		return nil
 	}
-	all := map[string]score{}
-	merge := func(m map[string]score) {
-		for id, sc := range m {
-			if cur, ok := all[id]; !ok || sc.better(cur) {
-				all[id] = sc
-			}
-		}
-	}
+	files := []*scoreFile{}
 	for _, base := range sortedKeys(s.infos) {
 		dir := s.dir
 		if d, ok := s.dirs[base]; ok {
 			dir = d
 		}
-		m, err := readScores(dir, base, s.infos[base].ScoresSHA256)
+		f, err := readScores(dir, base, s.infos[base].ScoresSHA256)
 		if err != nil {
 			return failure.Incompletef("vulnerability database %s is corrupt (%w): run 'imagegate db update' (or 'db import') to rebuild it", dir, err)
 		}
-		merge(m)
+		files = append(files, f)
 	}
 	for _, base := range sortedKeys(s.lazy) {
-		m, err := zipScores(s.lazy[base], base)
+		f, err := zipScores(s.lazy[base], base)
 		if err != nil {
 			return err
 		}
-		merge(m)
+		files = append(files, f)
 	}
-	s.scores = all
+	s.scores = files
 	return nil
 }
 
 // zipScores are the CVSS vectors of an export zip not indexed yet, from its cache folder
 // or, the first time, from a pass over the zip that decodes only records that carry one.
-func zipScores(z, eco string) (map[string]score, error) {
+func zipScores(z, eco string) (*scoreFile, error) {
 	dir, err := zipIndexDir([]string{z})
 	if err != nil {
 		return nil, err
@@ -267,8 +285,9 @@ func zipScores(z, eco string) (map[string]score, error) {
 			addScoreTo(m, v)
 		}
 	}
-	if _, err := writeScores(dir, eco, m); err == nil {
-		_ = os.WriteFile(filepath.Join(dir, eco+".scores.src"), []byte(sum), 0o644)
+	if _, err := writeScores(dir, eco, m); err != nil {
+		return nil, err
 	}
-	return m, nil
+	_ = os.WriteFile(filepath.Join(dir, eco+".scores.src"), []byte(sum), 0o644)
+	return readScores(dir, eco, "")
 }

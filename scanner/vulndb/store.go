@@ -11,7 +11,8 @@
 //	                         that record's affected entries for the package (protobuf). A
 //	                         Red Hat-style advisory naming 300 packages is one record and
 //	                         300 small entries.
-//	<Ecosystem>.scores.json  the CVSS vector of each record that has one, by identifier
+//	<Ecosystem>.scores       the CVSS vector of each record that has one, by identifier
+//	                         (sorted lines, looked up by binary search)
 //	<Ecosystem>.json         what the data is and where it came from (Info)
 //
 // Every write builds a new file next to the old one and renames it into place, so an
@@ -50,7 +51,7 @@ var (
 
 // FormatVersion is the layout of the index files; a database written in another layout is
 // rebuilt, never misread.
-const FormatVersion = 5
+const FormatVersion = 6
 
 // Info describes one ecosystem's data.
 type Info struct {
@@ -74,7 +75,7 @@ type Info struct {
 	// checked against both before it is used.
 	Size        int64  `json:"size"`
 	IndexSHA256 string `json:"indexSha256"`
-	// ScoresSHA256 is the digest of <Ecosystem>.scores.json, the CVSS vectors of the
+	// ScoresSHA256 is the digest of <Ecosystem>.scores, the CVSS vectors of the
 	// records by every identifier (see Store.Score).
 	ScoresSHA256 string `json:"scoresSha256"`
 	// Format is the index layout (FormatVersion when written).
@@ -94,8 +95,8 @@ type Store struct {
 
 	mu  sync.Mutex
 	dbs map[string]*bolt.DB
-	// scores are every ecosystem's CVSS vectors by identifier, loaded on the first Score.
-	scores map[string]score
+	// scores are every ecosystem's CVSS vectors by identifier, read on the first Score.
+	scores []*scoreFile
 }
 
 // Open opens the database folder dir. A folder that holds no database is an error that
@@ -332,12 +333,25 @@ func verifyIndex(path string, info Info) error {
 	if st.Size() != info.Size {
 		return fmt.Errorf("%d bytes, built as %d", st.Size(), info.Size)
 	}
+	// Hashed once per change: a stamp beside the index records the file's identity
+	// (inode, size, times) when its digest last matched, so that a scan of osv.dev-sized
+	// data does not read every index it uses each time.
+	stamp := path + ".verified"
+	id, ok := identity(st)
+	if ok {
+		if b, err := os.ReadFile(stamp); err == nil && string(b) == id+" "+info.IndexSHA256 {
+			return nil
+		}
+	}
 	sum, err := fileSHA256(f)
 	if err != nil {
 		return err
 	}
 	if sum != info.IndexSHA256 {
 		return fmt.Errorf("its digest is sha256:%s, built as sha256:%s", sum, info.IndexSHA256)
+	}
+	if ok {
+		_ = os.WriteFile(stamp, []byte(id+" "+info.IndexSHA256), 0o644) // best effort: a read-only store is hashed each time
 	}
 	return nil
 }
