@@ -17,6 +17,7 @@ import (
 
 	"github.com/imagegate/imagegate/internal/demo"
 	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/internal/schematest"
 	jsonreport "github.com/imagegate/imagegate/reporters/json"
 )
 
@@ -64,15 +65,7 @@ func demoPath(t *testing.T) string {
 }
 
 func compileSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(jsonreport.Schema))
-	require.NoError(t, err)
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	require.NoError(t, c.AddResource("schema.json", doc))
-	s, err := c.Compile("schema.json")
-	require.NoError(t, err)
-	return s
+	return schematest.CompileBytes(t, "schema.json", jsonreport.Schema)
 }
 
 func TestScanDemoJSONMatchesSchema(t *testing.T) {

@@ -78,3 +78,23 @@ func Validate(t testing.TB, s *jsonschema.Schema, data []byte) error {
 	}
 	return s.Validate(doc)
 }
+
+// CompileBytes compiles one self-contained schema given as bytes (the JSON report's, which
+// the reporter embeds), with format assertions on.
+func CompileBytes(t testing.TB, name string, schema []byte) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
+	if err != nil {
+		t.Fatalf("schema %s: %v", name, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource(name, doc); err != nil {
+		t.Fatalf("schema %s: %v", name, err)
+	}
+	s, err := c.Compile(name)
+	if err != nil {
+		t.Fatalf("compile %s: %v", name, err)
+	}
+	return s
+}

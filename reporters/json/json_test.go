@@ -5,11 +5,11 @@ import (
 	stdjson "encoding/json"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/imagegate/imagegate/internal/reporttest"
+	"github.com/imagegate/imagegate/internal/schematest"
 	jsonreport "github.com/imagegate/imagegate/reporters/json"
 )
 
@@ -19,16 +19,7 @@ func TestEveryKind(t *testing.T) {
 	var b bytes.Buffer
 	require.NoError(t, jsonreport.Write(&b, res))
 
-	schemaDoc, err := jsonschema.UnmarshalJSON(bytes.NewReader(jsonreport.Schema))
-	require.NoError(t, err)
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	require.NoError(t, c.AddResource("schema.json", schemaDoc))
-	schema, err := c.Compile("schema.json")
-	require.NoError(t, err)
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b.Bytes()))
-	require.NoError(t, err)
-	require.NoError(t, schema.Validate(doc))
+	require.NoError(t, schematest.Validate(t, schematest.CompileBytes(t, "schema.json", jsonreport.Schema), b.Bytes()))
 
 	var got struct {
 		Findings []struct {
