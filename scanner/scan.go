@@ -194,7 +194,9 @@ func readInputs(ctx context.Context, opts Options, scanners map[string]bool) (*i
 		if dbPath == "" {
 			dbPath = vulndb.DefaultDir()
 		}
-		if in.store, err = vulndb.OpenPath(ctx, dbPath); err != nil {
+		// A database artifact (oci://REF) is pulled with the image's registry settings.
+		ro := vulndb.RemoteOptions{Insecure: opts.Insecure, Keychain: opts.Keychain, Transport: opts.Transport}
+		if in.store, err = vulndb.OpenPath(ctx, dbPath, ro); err != nil {
 			return nil, err
 		}
 	}

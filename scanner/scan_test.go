@@ -3,9 +3,11 @@ package scanner_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/config"
 	"github.com/imagegate/imagegate/scanner/policy"
+	"github.com/imagegate/imagegate/scanner/vulndb"
 )
 
 func TestMain(m *testing.M) {
@@ -351,4 +354,38 @@ func TestImageChecksNameFilesAndLines(t *testing.T) {
 			assert.Equal(t, f.Origin == "base", f.Suppressed != nil, "%s %s", f.Target, f.Origin)
 		}
 	}
+}
+
+type countingTransport struct {
+	n atomic.Int32
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// A database artifact named by --db oci://REF is pulled with the scan's registry settings
+// (its transport here; plain HTTP and the docker keychain in use), not the defaults.
+func TestDatabaseArtifactUsesTheScansRegistrySettings(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	reg := imagetest.NewRegistry(t, "", "")
+	src := t.TempDir()
+	_, err := vulndb.Import(context.Background(), src, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip"))
+	require.NoError(t, err)
+	ref := reg.Host + "/imagegate/db:1"
+	_, err = vulndb.Push(context.Background(), src, ref, vulndb.RemoteOptions{})
+	require.NoError(t, err)
+	tr := &countingTransport{}
+	res, err := scanner.Scan(context.Background(), scanner.Options{
+		Image: filepath.Join(imagetest.RepoRoot(t), "testdata", "demo", "demo-image.tar"), DB: vulndb.ArtifactScheme + ref,
+		DBMaxAge: 100 * 365 * 24 * time.Hour, Transport: tr, Insecure: true,
+	})
+	require.NoError(t, err)
+	assert.Positive(t, tr.n.Load(), "the pull went through the scan's transport")
+	found := false
+	for _, f := range res.Findings {
+		found = found || f.ID == "CVE-2021-44906"
+	}
+	assert.True(t, found, "minimist's advisory, from the pulled npm data")
 }

@@ -335,12 +335,12 @@ const ArtifactScheme = "oci://"
 // openArtifact opens the database artifact ref, pulled into the user cache when missing or
 // changed. A registry that cannot be reached leaves the cached copy in use (its age shows
 // in the scan's warnings); with no copy, the scan cannot complete.
-func openArtifact(ctx context.Context, ref string) (*Store, error) {
+func openArtifact(ctx context.Context, ref string, o RemoteOptions) (*Store, error) {
 	dir, err := artifactDir(ref)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := Pull(ctx, dir, ref, RemoteOptions{}); err != nil {
+	if _, err := Pull(ctx, dir, ref, o); err != nil {
 		var u *unreachable
 		if s, oerr := Open(dir); oerr == nil && errors.As(err, &u) {
 			return s, nil

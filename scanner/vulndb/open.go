@@ -23,9 +23,16 @@ import (
 // (<Ecosystem>/all.zip or *.zip, like the demo data) or one such zip. Each zip is indexed
 // once into the user cache (keyed by its path, size and time, and checked against its
 // digest) and reused.
-func OpenPath(ctx context.Context, path string) (*Store, error) {
+//
+// A database artifact is pulled with the registry settings ro (credentials, plain HTTP,
+// transport), the scan's own.
+func OpenPath(ctx context.Context, path string, ro ...RemoteOptions) (*Store, error) {
 	if ref, ok := strings.CutPrefix(path, ArtifactScheme); ok {
-		return openArtifact(ctx, ref)
+		var o RemoteOptions
+		if len(ro) > 0 {
+			o = ro[0]
+		}
+		return openArtifact(ctx, ref, o)
 	}
 	st, err := os.Stat(path)
 	if err != nil {
