@@ -86,6 +86,13 @@ type Options struct {
 	// Policy decides the verdict (default policy.Default).
 	Policy *policy.Policy
 
+	// LayerCache, when set, keeps each registry layer's analysis under its digest: a layer
+	// shared by many images is read once (imagegate registry scan).
+	LayerCache image.LayerCache
+	// Store, when set, is the open vulnerability database, used instead of DB (a registry
+	// scan opens it once for all its images).
+	Store *vulndb.Store
+
 	// Keychain and Transport replace the defaults (tests, embedding).
 	Keychain  authn.Keychain
 	Transport http.RoundTripper
@@ -160,10 +167,11 @@ type inputs struct {
 	dockerfile *dockerfile.Dockerfile
 	store      *vulndb.Store
 	sbom       *sbom.Document
+	shared     bool // the store is the caller's
 }
 
 func (in *inputs) close() {
-	if in.store != nil {
+	if in.store != nil && !in.shared {
 		in.store.Close()
 	}
 }
@@ -189,7 +197,9 @@ func readInputs(ctx context.Context, opts Options, scanners map[string]bool) (*i
 			return nil, err
 		}
 	}
-	if (opts.Image != "" || in.sbom != nil) && scanners[ScannerVuln] {
+	if (opts.Image != "" || in.sbom != nil) && scanners[ScannerVuln] && opts.Store != nil {
+		in.store, in.shared = opts.Store, true
+	} else if (opts.Image != "" || in.sbom != nil) && scanners[ScannerVuln] {
 		dbPath := opts.DB
 		if dbPath == "" {
 			dbPath = vulndb.DefaultDir()
@@ -212,13 +222,15 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, in *
 	if err != nil {
 		return err
 	}
-	list, err := analyzer.List(det, analyzer.Options{
-		Config: scanners[ScannerConfig], Secrets: scanners[ScannerSecret], MaxSecretBytes: opts.MaxSecretBytes,
-	})
+	aopts := analyzer.Options{Config: scanners[ScannerConfig], Secrets: scanners[ScannerSecret], MaxSecretBytes: opts.MaxSecretBytes}
+	list, err := analyzer.List(det, aopts)
 	if err != nil {
 		return err
 	}
 	req, walkOpts := analyzer.WalkOptions(list)
+	if opts.LayerCache != nil {
+		walkOpts = append(walkOpts, image.WithLayerCache(opts.LayerCache, analyzer.CacheVersion(list, aopts)))
+	}
 	walkOpts = append(walkOpts, image.WithMaxExpansion(opts.MaxLayerExpansion), image.WithMaxFilesPerLayer(opts.MaxLayerFiles), image.WithMaxRetained(opts.MaxRetained))
 	if opts.MaxFileSize > 0 {
 		walkOpts = append(walkOpts, image.WithMaxFileSize(opts.MaxFileSize))

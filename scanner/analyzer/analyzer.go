@@ -7,7 +7,9 @@ package analyzer
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
+	"runtime/debug"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -85,3 +87,31 @@ func Run(ctx context.Context, list []Analyzer, idx *image.Index, cf *v1.ConfigFi
 	}
 	return nil
 }
+
+// CacheVersion names the analyzers of list and the options that shape their results, and
+// the versions of the extractors they use: a layer cached under another version is read
+// again.
+func CacheVersion(list []Analyzer, o Options) string {
+	v := fmt.Sprintf("analyzers/%d", cacheFormat)
+	for _, a := range list {
+		v += "+" + a.Name()
+	}
+	v += fmt.Sprintf(";secret-bytes=%d", o.MaxSecretBytes)
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v += ";" + bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
+				v += ";" + s.Value
+			}
+		}
+		for _, m := range bi.Deps {
+			if m.Path == "github.com/google/osv-scalibr" {
+				v += ";scalibr=" + m.Version
+			}
+		}
+	}
+	return v
+}
+
+// cacheFormat changes whenever an analyzer's results change for the same layer.
+const cacheFormat = 1

@@ -85,6 +85,8 @@ type walkOptions struct {
 	maxRetained  int64
 	parallel     int
 	consumers    []Consumer
+	cache        LayerCache
+	cacheVersion string
 
 	retained atomic.Int64 // bytes kept across all layers
 }
@@ -229,8 +231,22 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 			if i < len(img.blobs) {
 				blob = img.blobs[i]
 			}
+			key := ""
+			if _, ok := o.cachers(); ok && o.cache != nil && img.Transport == Registry && idx.Layers[i].Digest != "" {
+				key = o.cacheKey(idx.Layers[i].Digest, cf.RootFS.DiffIDs[i].String())
+				var hit bool
+				if results[i], hit, errs[i] = o.loadLayer(key, i); hit || errs[i] != nil {
+					if errs[i] != nil {
+						cancel()
+					}
+					return
+				}
+			}
 			results[i], errs[i] = readLayer(ctx, l, img.Transport, blob, i, cf.RootFS.DiffIDs[i], stored, req, &o)
 			results[i].scratch = nil // the largest consumed file's buffer is not kept
+			if errs[i] == nil && key != "" {
+				o.saveLayer(key, i, &results[i])
+			}
 			if errs[i] != nil {
 				cancel()
 			}
@@ -513,11 +529,15 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 	}
 	if keep {
 		if total := o.retained.Add(h.Size); total > o.maxRetained {
-			return failure.WithSetting(failure.Inputf("the files kept for analysis add up to more than %d bytes (at %s): raise the limit to read it", o.maxRetained, f.Path), "max-retained-bytes")
+			return errRetained(o.maxRetained, f.Path)
 		}
 		f.Data, f.Retained = data, true
 	}
 	return nil
+}
+
+func errRetained(limit int64, at string) error {
+	return failure.WithSetting(failure.Inputf("the files kept for analysis add up to more than %d bytes (at %s): raise the limit to read it", limit, at), "max-retained-bytes")
 }
 
 func unexpected(err error) error {

@@ -76,11 +76,13 @@ type Analyzer struct {
 	mu       sync.Mutex
 	streamed map[*image.File][]report.Package
 	warnings []string
+	// failedLayers have a binary that could not be read: they are not cached.
+	failedLayers map[int]bool
 }
 
 // New returns an Analyzer with the OS and language package extractors.
 func New() (*Analyzer, error) {
-	a := &Analyzer{streamed: map[*image.File][]report.Package{}}
+	a := &Analyzer{streamed: map[*image.File][]report.Package{}, failedLayers: map[int]bool{}}
 	for _, set := range []struct {
 		into *[]filesystem.Extractor
 		mk   []func(*cpb.PluginConfig) (filesystem.Extractor, error)
@@ -167,6 +169,7 @@ func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
 	defer a.mu.Unlock()
 	for _, e := range errs {
 		a.warnings = append(a.warnings, fmt.Sprintf("%s (layer %d): %s", f.Path, f.Layer, e))
+		a.failedLayers[f.Layer] = true
 	}
 	if len(all) > 0 {
 		a.streamed[f] = all

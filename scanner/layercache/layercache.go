@@ -1,0 +1,86 @@
+// Package layercache is the local, content-addressed store of analysed layers: one file
+// per layer, named by the hash of its key (blob digest, diff ID, analyzer version and
+// limits), holding the layer's kept files and its analyzers' results. An entry is written
+// whole or not at all and checked when read; a damaged or foreign entry is a miss.
+package layercache
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+)
+
+// magic starts every entry, followed by the sha256 of the rest.
+const magic = "imagegate-layer/1\n"
+
+// Dir is a layer cache in a folder.
+type Dir struct {
+	dir          string
+	hits, misses atomic.Int64
+}
+
+// Open returns the cache in dir, creating the folder.
+func Open(dir string) (*Dir, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return &Dir{dir: dir}, nil
+}
+
+func (d *Dir) path(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	h := hex.EncodeToString(sum[:])
+	return filepath.Join(d.dir, h[:2], h)
+}
+
+// Get returns the entry for key.
+func (d *Dir) Get(key string) ([]byte, bool) {
+	b, err := os.ReadFile(d.path(key))
+	if err != nil || !bytes.HasPrefix(b, []byte(magic)) || len(b) < len(magic)+sha256.Size {
+		d.misses.Add(1)
+		return nil, false
+	}
+	b = b[len(magic):]
+	body := b[sha256.Size:]
+	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], b[:sha256.Size]) {
+		d.misses.Add(1)
+		return nil, false
+	}
+	d.hits.Add(1)
+	return body, true
+}
+
+// Put stores the entry for key: written to a temporary file and renamed, so a reader sees
+// the whole entry or none. A failure to write is not an error: the layer is read again
+// next time.
+func (d *Dir) Put(key string, data []byte) {
+	p := d.path(key)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return
+	}
+	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		return
+	}
+	sum := sha256.Sum256(data)
+	_, err = f.Write(append(append([]byte(magic), sum[:]...), data...))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), p)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+}
+
+// Hits and Misses count the lookups so far.
+func (d *Dir) Hits() int64   { return d.hits.Load() }
+func (d *Dir) Misses() int64 { return d.misses.Load() }
+
+// Path is the cache's folder.
+func (d *Dir) Path() string { return d.dir }

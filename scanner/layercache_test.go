@@ -1,0 +1,81 @@
+package scanner_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegate/imagegate/internal/demo"
+	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/layercache"
+)
+
+// A layer read from the cache gives the result reading it gives: packages (from package
+// databases and from a Go binary), secrets, image checks, base/app attribution.
+func TestLayerCache(t *testing.T) {
+	reg := imagetest.NewRegistry(t, "", "")
+	demoImg, err := demo.Build(imagetest.RepoRoot(t))
+	require.NoError(t, err)
+	secretLayer := imagetest.Layer(t, imagetest.File("app/.env", []byte("AWS_ACCESS_KEY_ID=AKIA"+"QYLPMN5HHHFPZAM2\nAWS_SECRET_ACCESS_KEY=1tUm636uS1yOEcfP5pvfqJ/ml36mF7AkyHsEU0IQ\n")))
+	withSecret, err := mutate.AppendLayers(demoImg, secretLayer)
+	require.NoError(t, err)
+	ref := reg.Push(t, "demo:1", withSecret, nil)
+	other := reg.Push(t, "demo:2", demoImg, nil)
+
+	uncached := scan(t, scanner.Options{Image: ref})
+	cache, err := layercache.Open(t.TempDir())
+	require.NoError(t, err)
+	first := scan(t, scanner.Options{Image: ref, LayerCache: cache})
+	assert.Equal(t, int64(0), cache.Hits())
+	assert.Equal(t, int64(4), cache.Misses())
+	second := scan(t, scanner.Options{Image: ref, LayerCache: cache})
+	assert.Equal(t, int64(4), cache.Hits(), "every layer comes from the cache the second time")
+	for _, r := range []*report.Result{first, second} {
+		assert.JSONEq(t, asJSON(t, uncached), asJSON(t, r))
+	}
+	require.NotEmpty(t, second.Packages)
+	assert.NotEmpty(t, findingsOf(second, report.KindSecret), "the secret in the top layer")
+
+	// Another image with the same three layers reads none of them.
+	scan(t, scanner.Options{Image: other, LayerCache: cache})
+	assert.Equal(t, int64(7), cache.Hits())
+
+	// A damaged entry is a miss, and the layer is read again.
+	entries, err := filepath.Glob(filepath.Join(cacheDir(t, cache), "*", "*"))
+	require.NoError(t, err)
+	require.Len(t, entries, 4)
+	for _, e := range entries {
+		b, err := os.ReadFile(e)
+		require.NoError(t, err)
+		b[len(b)-1] ^= 0xff
+		require.NoError(t, os.WriteFile(e, b, 0o644))
+	}
+	again := scan(t, scanner.Options{Image: ref, LayerCache: cache})
+	assert.Equal(t, int64(7), cache.Hits())
+	assert.JSONEq(t, asJSON(t, uncached), asJSON(t, again))
+}
+
+func asJSON(t *testing.T, r *report.Result) string {
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func findingsOf(r *report.Result, k report.Kind) []report.Finding {
+	var out []report.Finding
+	for _, f := range r.Findings {
+		if f.Kind == k {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func cacheDir(t *testing.T, c *layercache.Dir) string { return c.Path() }
