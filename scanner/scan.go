@@ -200,17 +200,29 @@ func readInputs(ctx context.Context, opts Options, scanners map[string]bool) (*i
 	if (opts.Image != "" || in.sbom != nil) && scanners[ScannerVuln] && opts.Store != nil {
 		in.store, in.shared = opts.Store, true
 	} else if (opts.Image != "" || in.sbom != nil) && scanners[ScannerVuln] {
-		dbPath := opts.DB
-		if dbPath == "" {
-			dbPath = vulndb.DefaultDir()
-		}
-		// A database artifact (oci://REF) is pulled with the image's registry settings.
-		ro := vulndb.RemoteOptions{Insecure: opts.Insecure, Keychain: opts.Keychain, Transport: opts.Transport}
-		if in.store, err = vulndb.OpenPath(ctx, dbPath, ro); err != nil {
+		if in.store, err = OpenStore(ctx, opts); err != nil {
 			return nil, err
 		}
 	}
 	return in, nil
+}
+
+// OpenStore opens the vulnerability database Options name (DB, or the default folder); a
+// database artifact (oci://REF) is pulled with the image's registry settings.
+func OpenStore(ctx context.Context, opts Options) (*vulndb.Store, error) {
+	dbPath := opts.DB
+	if dbPath == "" {
+		dbPath = vulndb.DefaultDir()
+	}
+	ro := vulndb.RemoteOptions{Insecure: opts.Insecure, Keychain: opts.Keychain, Transport: opts.Transport}
+	return vulndb.OpenPath(ctx, dbPath, ro)
+}
+
+// Wants reports whether Options run the scanner named (see AllScanners); an unknown
+// name in Options.Scanners is an error.
+func Wants(opts Options, scanner string) (bool, error) {
+	set, err := selectScanners(opts.Scanners)
+	return set[scanner], err
 }
 
 func scanImage(ctx context.Context, opts Options, scanners map[string]bool, in *inputs, res *report.Result) error {

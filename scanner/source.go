@@ -29,10 +29,9 @@ type source struct {
 	warning     string
 }
 
-// openSource opens the image (Options.Image, looked up where Options.Sources say) and
-// resolves its base image when Options.BaseImage names one, or ResolveBase asks for the
-// Dockerfile's final FROM or the image's base annotation.
-func openSource(ctx context.Context, opts Options, df *dockerfile.Dockerfile) (*source, error) {
+// ImageOptions are the options images are opened with: platform, credentials, plain
+// HTTP, where to look, keychain and transport.
+func (opts Options) ImageOptions() []image.Option {
 	openOpts := []image.Option{
 		image.WithPlatform(opts.Platform),
 		image.WithBasicAuth(opts.Username, opts.Password),
@@ -47,6 +46,14 @@ func openSource(ctx context.Context, opts Options, df *dockerfile.Dockerfile) (*
 	if opts.Transport != nil {
 		openOpts = append(openOpts, image.WithTransport(opts.Transport))
 	}
+	return openOpts
+}
+
+// openSource opens the image (Options.Image, looked up where Options.Sources say) and
+// resolves its base image when Options.BaseImage names one, or ResolveBase asks for the
+// Dockerfile's final FROM or the image's base annotation.
+func openSource(ctx context.Context, opts Options, df *dockerfile.Dockerfile) (*source, error) {
+	openOpts := opts.ImageOptions()
 	img, err := image.Open(ctx, opts.Image, openOpts...)
 	if err != nil {
 		return nil, err

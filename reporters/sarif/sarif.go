@@ -41,7 +41,30 @@ type Options struct {
 
 // Write renders r as SARIF.
 func Write(w io.Writer, r *report.Result, o Options) error {
+	return WriteRuns(w, []Run{{Result: r, Options: o}})
+}
+
+// Run is one image's result and its options (its category above all).
+type Run struct {
+	Result  *report.Result
+	Options Options
+}
+
+// WriteRuns renders several results as one SARIF log, a run each: a registry scan's
+// images, each under its own category.
+func WriteRuns(w io.Writer, runs []Run) error {
 	rep := gosarif.NewReport()
+	for _, r := range runs {
+		rep.AddRun(buildRun(r.Result, r.Options))
+	}
+	var buf bytes.Buffer
+	if err := rep.Write(&buf); err != nil {
+		return err
+	}
+	return writeCompact(w, buf.Bytes())
+}
+
+func buildRun(r *report.Result, o Options) *gosarif.Run {
 	run := gosarif.NewRunWithInformationURI("imagegate", InformationURI)
 	driver := run.Tool.Driver
 	driver.Version = strptr(report.Version)
@@ -118,12 +141,7 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 	if run.Results == nil {
 		run.Results = []*gosarif.Result{}
 	}
-	rep.AddRun(run)
-	var buf bytes.Buffer
-	if err := rep.Write(&buf); err != nil {
-		return err
-	}
-	return writeCompact(w, buf.Bytes())
+	return run
 }
 
 // defaultValued are properties go-sarif always writes whose value -1 is the SARIF

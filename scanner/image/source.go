@@ -316,15 +316,30 @@ func looksLikePath(arg string) bool {
 		strings.HasSuffix(arg, ".tar") || strings.HasSuffix(arg, ".tar.gz") || strings.HasSuffix(arg, ".tgz")
 }
 
-func openRemote(ctx context.Context, ref string, o openOptions) (*Image, error) {
-	var nameOpts []name.Option
+// RemoteOptions are the go-containerregistry options for talking to registry (host[:port])
+// the way Open does: the credentials or keychain, the transport, and the guard that keeps
+// them from being sent to another site.
+func RemoteOptions(ctx context.Context, registry string, opts ...Option) []remote.Option {
+	o := openOptions{keychain: authn.DefaultKeychain}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o.remote(ctx, registry)
+}
+
+// NameOptions are the reference parsing options matching opts (plain HTTP when insecure).
+func NameOptions(opts ...Option) []name.Option {
+	var o openOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if o.insecure {
-		nameOpts = append(nameOpts, name.Insecure)
+		return []name.Option{name.Insecure}
 	}
-	r, err := name.ParseReference(ref, nameOpts...)
-	if err != nil {
-		return nil, failure.Inputf("image %q: not a valid reference: %w", ref, err)
-	}
+	return nil
+}
+
+func (o openOptions) remote(ctx context.Context, registry string) []remote.Option {
 	ropts := []remote.Option{remote.WithContext(ctx), remote.WithUserAgent("imagegate")}
 	if o.username != "" || o.password != "" {
 		ropts = append(ropts, remote.WithAuth(&authn.Basic{Username: o.username, Password: o.password}))
@@ -335,7 +350,19 @@ func openRemote(ctx context.Context, ref string, o openOptions) (*Image, error) 
 	if inner == nil {
 		inner = remote.DefaultTransport
 	}
-	ropts = append(ropts, remote.WithTransport(&credentialGuard{registry: r.Context().RegistryStr(), inner: inner}))
+	return append(ropts, remote.WithTransport(&credentialGuard{registry: registry, inner: inner}))
+}
+
+func openRemote(ctx context.Context, ref string, o openOptions) (*Image, error) {
+	var nameOpts []name.Option
+	if o.insecure {
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, nameOpts...)
+	if err != nil {
+		return nil, failure.Inputf("image %q: not a valid reference: %w", ref, err)
+	}
+	ropts := o.remote(ctx, r.Context().RegistryStr())
 	desc, err := remote.Get(r, ropts...)
 	if err != nil {
 		return nil, registryError(ref, err)

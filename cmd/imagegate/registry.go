@@ -1,0 +1,209 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imagegate/imagegate/fleet"
+	"github.com/imagegate/imagegate/internal/scanflags"
+	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner/failure"
+)
+
+func newRegistryCmd(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "registry",
+		Short: "Scan every image of a registry, in shards, and merge the results",
+	}
+	cmd.AddCommand(newRegistryScanCmd(stdout, stderr), newRegistryMergeCmd(stdout))
+	return cmd
+}
+
+// notForRegistry are scan flags that name one image's inputs.
+var notForRegistry = []string{"dockerfile", "context", "sbom", "base-image", "output", "sarif-category", "image-source", "list-packages", "report-all"}
+
+func newRegistryScanCmd(stdout, stderr io.Writer) *cobra.Command {
+	var (
+		f                      scanflags.Scan
+		tags                   []string
+		since, shard, cacheDir string
+		outDir                 string
+		newest, parallel       int
+	)
+	cmd := &cobra.Command{
+		Use:   "scan REGISTRY|REPOSITORY...",
+		Short: "Scan the images of a registry or of repositories",
+		Long: `List the repositories of a registry (its catalog) or the repositories given, their tags
+(filtered by --tag, --since, --newest), and scan each image digest once with the checks of
+'imagegate scan'. Layers shared between images (their common base) are analysed once: the
+layer cache keeps each registry layer's analysis under its digest.
+
+--shard i/n scans the i-th of n parts of the listing (split by digest: the same on every
+machine); run the shards as a GitHub Actions matrix, Azure parallel jobs or a Kubernetes
+Indexed Job, then join their output folders with 'imagegate registry merge'.
+
+Writes into --output-dir: images/<repository>@<digest>.json (each image's JSON report),
+summary.jsonl (a line per run, image and problem), summary.md and summary.sarif (a run
+per image, each with its own category). The table goes to stdout.
+
+Exit codes: 0 every image passes, 1 an image fails on its findings, 2 usage or input
+error, 3 an image or repository could not be scanned (the others are, and are reported).`,
+		Example: `  imagegate registry scan registry.example.com --tag 'v*' --newest 3
+  imagegate registry scan ghcr.io/org/api ghcr.io/org/web --since 2026-11-01
+  imagegate registry scan registry.example.com --shard 2/4 --output-dir shard-2`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return failure.Inputf("registry scan takes a registry or repositories")
+			}
+			return nil
+		},
+		RunE: work(func(cmd *cobra.Command, args []string) error {
+			for _, n := range notForRegistry {
+				if cmd.Flags().Changed(n) {
+					return failure.Inputf("--%s is for one image's scan, not for registry scan", n)
+				}
+			}
+			if f.Format != "table" && f.Format != "markdown" && f.Format != "json" {
+				return failure.Inputf("--format %q: registry scan writes table, markdown or json (the summary's JSON lines)", f.Format)
+			}
+			opts, err := f.Options("")
+			if err != nil {
+				return err
+			}
+			filter := fleet.Filter{Tags: tags, Newest: newest}
+			if filter.Since, err = parseSince(since, time.Now()); err != nil {
+				return err
+			}
+			if newest < 0 || parallel < 0 {
+				return failure.Inputf("--newest and --parallel take a positive number")
+			}
+			sh, err := fleet.ParseShard(shard)
+			if err != nil {
+				return err
+			}
+			if cacheDir == "" {
+				cacheDir = defaultLayerCache()
+			} else if cacheDir == "none" {
+				cacheDir = ""
+			}
+			run := fleet.Run{Targets: args, Filter: filter, Shard: sh, LayerCache: cacheDir,
+				Options: fleet.Options{Scan: opts, Parallel: parallel, Dir: outDir}}
+			fl, err := run.Do(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return finishFleet(fl, f.Format, stdout)
+		}),
+	}
+	f.Register(cmd.Flags())
+	for _, n := range notForRegistry {
+		_ = cmd.Flags().MarkHidden(n)
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&tags, "tag", nil, "scan only tags matching this shell pattern (repeatable), e.g. 'v1.*'")
+	fl.StringVar(&since, "since", "", "scan only images created since a date (2026-11-01, RFC 3339) or a duration ago (72h, 30d)")
+	fl.IntVar(&newest, "newest", 0, "scan only the N most recently created images of each repository")
+	fl.StringVar(&shard, "shard", "", "scan part i of n of the listing (i/n, from 1/n to n/n)")
+	fl.IntVar(&parallel, "parallel", 2, "images scanned at once")
+	fl.StringVar(&outDir, "output-dir", "imagegate-registry", "folder for the per-image reports and the summary files")
+	fl.StringVar(&cacheDir, "layer-cache", "", "layer cache folder (default: the user cache; none: no cache)")
+	return cmd
+}
+
+func newRegistryMergeCmd(stdout io.Writer) *cobra.Command {
+	var format, outDir string
+	cmd := &cobra.Command{
+		Use:   "merge DIR...",
+		Short: "Join the output folders of a sharded registry scan",
+		Long: `Join the output folders of the shards of one 'imagegate registry scan --shard i/n': checks
+that they are every shard of one listing, each once, and that their images add up to it
+(a missing or foreign shard is an error, never a smaller summary), then writes the joined
+summary.jsonl, summary.md and summary.sarif into --output-dir and the table to stdout.
+The exit code is the registry scan's, over all images.`,
+		Example: `  imagegate registry merge shard-1 shard-2 shard-3 shard-4 --output-dir registry-report`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return failure.Inputf("registry merge takes the shards' output folders")
+			}
+			return nil
+		},
+		RunE: work(func(cmd *cobra.Command, args []string) error {
+			if format != "table" && format != "markdown" && format != "json" {
+				return failure.Inputf("--format %q: want table, markdown or json", format)
+			}
+			fl, runs, err := fleet.Merge(args)
+			if err != nil {
+				return err
+			}
+			if err := fleet.WriteSummary(outDir, fl, runs); err != nil {
+				return err
+			}
+			return finishFleet(fl, format, stdout)
+		}),
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "table", "summary format on stdout: table, markdown or json")
+	cmd.Flags().StringVar(&outDir, "output-dir", "imagegate-registry", "folder for the merged summary files")
+	return cmd
+}
+
+func finishFleet(fl *report.Fleet, format string, stdout io.Writer) error {
+	var err error
+	switch format {
+	case "markdown":
+		err = fleet.WriteMarkdown(stdout, fl)
+	case "json":
+		err = fleet.WriteJSONLines(stdout, fl)
+	default:
+		err = fleet.WriteTable(stdout, fl)
+	}
+	if err != nil {
+		return fmt.Errorf("writing the summary: %w", err)
+	}
+	switch fleet.ExitCode(fl) {
+	case failure.ExitIncomplete:
+		return failure.Incompletef("%s", strings.TrimPrefix(fleet.Verdict(fl), "FAIL (incomplete) "))
+	case failure.ExitFindings:
+		return &gateError{}
+	}
+	return nil
+}
+
+// parseSince reads a date, an RFC 3339 time, or a duration before now (with d for days).
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(d); err == nil && n >= 0 {
+			return now.AddDate(0, 0, -n), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, failure.Inputf("--since %q: want a date (2026-11-01), an RFC 3339 time or a duration (72h, 30d)", s)
+}
+
+func defaultLayerCache() string {
+	if d := os.Getenv("IMAGEGATE_LAYER_CACHE"); d != "" {
+		return d
+	}
+	c, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(c, "imagegate", "layers")
+}

@@ -1,0 +1,223 @@
+package fleet_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegate/imagegate/fleet"
+	"github.com/imagegate/imagegate/internal/fleettest"
+	"github.com/imagegate/imagegate/internal/imagebuild"
+	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/failure"
+)
+
+func TestMain(m *testing.M) {
+	cache, _ := os.MkdirTemp("", "imagegate-fleet-cache")
+	os.Setenv("XDG_CACHE_HOME", cache)
+	code := m.Run()
+	os.RemoveAll(cache)
+	os.Exit(code)
+}
+
+// lockedRepo is a repository whose tags the registry refuses to list (credentials that
+// do not reach it).
+const lockedRepo = "team-z/locked"
+
+// fleetRegistry is an in-process registry holding 3 bases, 3 repositories of 8
+// application images on them, one image whose config does not match its layers and one
+// repository that cannot be listed.
+func fleetRegistry(t *testing.T) string {
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v2/"+lockedRepo+"/tags/") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	imgs, err := fleettest.Build(imagetest.RepoRoot(t), host, fleettest.Spec{Repositories: 3, Tags: 8})
+	require.NoError(t, err)
+	broken, err := fleettest.Broken()
+	require.NoError(t, err)
+	imgs = append(imgs, fleettest.Image{Name: "team-z/broken:1", Image: broken}, fleettest.Image{Name: lockedRepo + ":1", Image: broken})
+	for _, im := range imgs {
+		ref, err := name.ParseReference(host + "/" + im.Name)
+		require.NoError(t, err)
+		require.NoError(t, remote.Write(ref, im.Image))
+	}
+	return host
+}
+
+func scanOptions(t *testing.T) scanner.Options {
+	return scanner.Options{DB: filepath.Join(imagetest.RepoRoot(t), "testdata", "osv"), DBMaxAge: 100 * 365 * 24 * time.Hour}
+}
+
+func TestRegistryScan(t *testing.T) {
+	host := fleetRegistry(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	run := fleet.Run{Targets: []string{host}, Shard: fleet.Shard{Index: 1, Count: 1}, LayerCache: t.TempDir(),
+		Options: fleet.Options{Scan: scanOptions(t), Parallel: 1, Dir: dir}}
+	f, err := run.Do(ctx)
+	require.NoError(t, err)
+
+	// 3 bases + 24 applications + the broken image; the locked repository is a problem.
+	require.Len(t, f.Images, 28)
+	require.Len(t, f.Problems, 1)
+	assert.Equal(t, host+"/"+lockedRepo, f.Problems[0].Subject)
+	assert.Contains(t, f.Problems[0].Error, "DENIED")
+	status := map[string]string{}
+	for _, im := range f.Images {
+		status[im.Names[0]] = im.Status
+		if im.Status != report.FleetError {
+			assert.FileExists(t, filepath.Join(dir, im.Report))
+		}
+	}
+	assert.Equal(t, report.FleetError, status[host+"/team-z/broken:1"])
+	assert.Equal(t, report.FleetFail, status[host+"/team-a/app0:v1.3"], "lodash 4.17.20 has known vulnerabilities")
+	assert.Equal(t, report.FleetFail, status[host+"/base/debian:11"], "Debian 11 packages have known vulnerabilities")
+	assert.Equal(t, failure.ExitIncomplete, fleet.ExitCode(f), "an image that could not be scanned fails the run closed")
+
+	// Each layer is read once: 3 bases + 24 application layers; the 24 applications' base
+	// layers come from the cache.
+	assert.Equal(t, int64(27), f.Runs[0].LayersRead)
+	assert.Equal(t, int64(24), f.Runs[0].LayersCached)
+
+	// The same images scanned without the cache give the same summary.
+	plain := run
+	plain.LayerCache, plain.Dir = "", t.TempDir()
+	g, err := plain.Do(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(51), g.Runs[0].LayersRead)
+	assert.Equal(t, withoutRuns(f), withoutRuns(g))
+
+	// The SARIF summary has a run per scanned image, each with its own category.
+	var log struct {
+		Runs []struct {
+			AutomationDetails struct{ ID string } `json:"automationDetails"`
+		} `json:"runs"`
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, fleet.SummarySARIF))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &log))
+	require.Len(t, log.Runs, 27)
+	cats := map[string]bool{}
+	for _, r := range log.Runs {
+		cats[r.AutomationDetails.ID] = true
+	}
+	assert.Len(t, cats, 27)
+}
+
+func withoutRuns(f *report.Fleet) *report.Fleet {
+	g := *f
+	g.Runs = nil
+	g.Images = append([]report.FleetImage(nil), f.Images...)
+	for i := range g.Images {
+		g.Images[i].Report = ""
+	}
+	return &g
+}
+
+// The shards' union is exactly the listing, and their merge is the unsharded summary.
+func TestShardsAndMerge(t *testing.T) {
+	host := fleetRegistry(t)
+	ctx := context.Background()
+	cache := t.TempDir()
+	whole := fleet.Run{Targets: []string{host}, Shard: fleet.Shard{Index: 1, Count: 1}, LayerCache: cache,
+		Options: fleet.Options{Scan: scanOptions(t), Dir: t.TempDir()}}
+	all, err := whole.Do(ctx)
+	require.NoError(t, err)
+
+	const n = 4
+	var dirs []string
+	seen := map[string]int{}
+	for i := 1; i <= n; i++ {
+		r := whole
+		r.Shard = fleet.Shard{Index: i, Count: n}
+		r.Dir = t.TempDir()
+		f, err := r.Do(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, all.Runs[0].ListDigest, f.Runs[0].ListDigest)
+		for _, im := range f.Images {
+			seen[im.Digest]++
+		}
+		dirs = append(dirs, r.Dir)
+	}
+	require.Len(t, seen, len(all.Images))
+	for d, c := range seen {
+		assert.Equal(t, 1, c, "image %s in one shard only", d)
+	}
+
+	merged, runs, err := fleet.Merge(dirs)
+	require.NoError(t, err)
+	assert.Equal(t, withoutRuns(all), withoutRuns(merged))
+	assert.Len(t, merged.Runs, n)
+	assert.Len(t, runs, 27)
+	assert.Equal(t, fleet.ExitCode(all), fleet.ExitCode(merged))
+
+	_, _, err = fleet.Merge(dirs[1:])
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "shards 1/4 are missing")
+	_, _, err = fleet.Merge(append(dirs, dirs[0]))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "shard 1/4 is in both")
+}
+
+func TestFilters(t *testing.T) {
+	host := fleetRegistry(t)
+	ctx := context.Background()
+	repo := host + "/team-b/app1"
+	list := func(f fleet.Filter) []string {
+		l, err := fleet.List(ctx, []string{repo}, f, fleet.ListOptions{})
+		require.NoError(t, err)
+		var tags []string
+		for _, tg := range l.Targets {
+			for _, n := range tg.Names {
+				tags = append(tags, strings.TrimPrefix(n, repo+":"))
+			}
+		}
+		sort.Strings(tags)
+		return tags
+	}
+	assert.Len(t, list(fleet.Filter{}), 8)
+	assert.Equal(t, []string{"v1.0", "v1.1", "v1.2"}, list(fleet.Filter{Tags: []string{"v1.[0-2]"}}))
+	assert.Equal(t, []string{"v1.6", "v1.7"}, list(fleet.Filter{Newest: 2}))
+	// The images were created a day apart from the fixed epoch: v1.5 on day 6.
+	epoch := imagebuild.Epoch
+	assert.Equal(t, []string{"v1.5", "v1.6", "v1.7"}, list(fleet.Filter{Since: epoch.Add(6 * 24 * time.Hour)}))
+
+	_, err := fleet.List(ctx, []string{repo}, fleet.Filter{Tags: []string{"["}}, fleet.ListOptions{})
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+}
+
+func TestParseShard(t *testing.T) {
+	for _, bad := range []string{"0/4", "5/4", "1/0", "a/b", "1", "1/2/3", "-1/2"} {
+		_, err := fleet.ParseShard(bad)
+		assert.Error(t, err, bad)
+	}
+	sh, err := fleet.ParseShard("2/4")
+	require.NoError(t, err)
+	assert.Equal(t, fleet.Shard{Index: 2, Count: 4}, sh)
+}

@@ -1,0 +1,72 @@
+package fleet
+
+import (
+	"context"
+
+	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/layercache"
+)
+
+// Run is one registry scan, or one shard of it.
+type Run struct {
+	// Targets are registries (host[:port]) and repositories (host[:port]/name).
+	Targets []string
+	Filter  Filter
+	Shard   Shard
+	Options
+	// LayerCache is the layer cache folder ("": none).
+	LayerCache string
+}
+
+// Do lists the targets, keeps the shard's images, scans them (the database opened once,
+// layers shared between images read once) and writes the summary files into Dir. The
+// error is for what stops the whole run (bad arguments, an unreadable catalog, no
+// database); an image or repository that fails is in the summary.
+func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
+	listing, err := List(ctx, r.Targets, r.Filter, ListOptions{Image: r.Scan.ImageOptions(), Parallel: 4 * max(r.Parallel, 2)})
+	if err != nil {
+		return nil, err
+	}
+	mine := r.Shard.Of(listing.Targets)
+	opts := r.Options
+	if vuln, err := scanner.Wants(opts.Scan, scanner.ScannerVuln); err != nil {
+		return nil, err
+	} else if vuln && opts.Scan.Store == nil {
+		store, err := scanner.OpenStore(ctx, opts.Scan)
+		if err != nil {
+			return nil, err
+		}
+		defer store.Close()
+		opts.Scan.Store = store
+	}
+	var cache *layercache.Dir
+	if r.LayerCache != "" {
+		if cache, err = layercache.Open(r.LayerCache); err != nil {
+			return nil, err
+		}
+		opts.Scan.LayerCache = cache
+	}
+	scanned := Scan(ctx, mine, opts)
+	run := report.FleetRun{Shard: r.Shard.String(), Listed: len(listing.Targets), ListDigest: listing.Digest(), Images: len(mine), Targets: r.Targets}
+	for _, s := range scanned {
+		if s.Result != nil {
+			run.LayersRead += int64(len(s.Result.Layers))
+		}
+	}
+	if cache != nil {
+		run.LayersCached = cache.Hits()
+		run.LayersRead -= run.LayersCached
+	}
+	f := Summarize(run, listing.Problems, scanned)
+	runs, err := SARIFRuns(scanned)
+	if err != nil {
+		return nil, err
+	}
+	if r.Dir != "" {
+		if err := WriteSummary(r.Dir, f, runs); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}

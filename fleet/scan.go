@@ -1,0 +1,147 @@
+package fleet
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/reporters/output"
+	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/failure"
+)
+
+// Options are how each image is scanned and where its report goes.
+type Options struct {
+	// Scan are every image's scan options (Image is set per image; Store and
+	// LayerCache are shared by all).
+	Scan scanner.Options
+	// Parallel bounds the images scanned at once (0: 2; each scan reads its layers in
+	// parallel too).
+	Parallel int
+	// Dir is the output folder: each image's JSON report goes to Dir/images/.
+	Dir string
+}
+
+// Scanned is one image's outcome.
+type Scanned struct {
+	Target Target
+	Result *report.Result // nil when the scan failed
+	Err    error
+	// Summary is the image's line in the summary.
+	Summary report.FleetImage
+}
+
+// Scan scans each target with the scanner core, at most Parallel at once, and writes each
+// image's JSON report. An image that cannot be scanned is an error line of its own; the
+// others are still scanned. It stops early only when ctx ends.
+func Scan(ctx context.Context, targets []Target, o Options) []Scanned {
+	parallel := o.Parallel
+	if parallel <= 0 {
+		parallel = 2
+	}
+	out := make([]Scanned, len(targets))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				out[i] = failed(t, failure.Incompletef("not scanned: %w", context.Cause(ctx)))
+				return
+			}
+			defer func() { <-sem }()
+			out[i] = scanOne(ctx, t, o)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func scanOne(ctx context.Context, t Target, o Options) (s Scanned) {
+	defer func() {
+		if r := recover(); r != nil {
+			s = failed(t, failure.Incompletef("internal error while scanning: %v (please report this)", r))
+		}
+	}()
+	opts := o.Scan
+	opts.Image = t.Ref()
+	opts.Sources = []string{"registry"}
+	res, err := scanner.Scan(ctx, opts)
+	if err != nil {
+		return failed(t, err)
+	}
+	s = Scanned{Target: t, Result: res, Summary: summarize(t, res)}
+	if o.Dir != "" {
+		rel := filepath.ToSlash(filepath.Join("images", FileName(t)+".json"))
+		if err := writeJSON(filepath.Join(o.Dir, rel), res); err != nil {
+			return failed(t, failure.Incompletef("writing the report: %w", err))
+		}
+		s.Summary.Report = rel
+	}
+	return s
+}
+
+func writeJSON(path string, res *report.Result) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return output.WriteFile(path, func(w io.Writer) error { return output.Render(w, "json", res, output.Options{}) })
+}
+
+func failed(t Target, err error) Scanned {
+	return Scanned{Target: t, Err: err, Summary: report.FleetImage{
+		Reference: t.Ref(), Digest: t.Digest, Names: t.Names, Status: report.FleetError, Error: oneLine(err.Error()),
+	}}
+}
+
+func summarize(t Target, res *report.Result) report.FleetImage {
+	fi := report.FleetImage{Reference: t.Ref(), Digest: t.Digest, Names: t.Names, Counts: res.Verdict.Counts, Gating: res.Verdict.AtOrAboveThreshold}
+	switch res.Verdict.Failed() {
+	case "":
+		fi.Status = report.FleetPass
+	case "incomplete":
+		fi.Status = report.FleetIncomplete
+	default:
+		fi.Status = report.FleetFail
+	}
+	return fi
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// FileName is a target's report file name: its repository and digest, safe on every
+// file system.
+func FileName(t Target) string {
+	repo := t.Repository
+	if i := strings.IndexByte(repo, '/'); i >= 0 {
+		repo = repo[i+1:] // the registry host is the same for all
+	}
+	return strings.Trim(unsafeName.ReplaceAllString(repo, "_"), "_") + "@" + strings.TrimPrefix(t.Digest, "sha256:")[:12]
+}
+
+// ExitCode is a registry scan's exit code: 3 when an image or a repository could not be
+// scanned or listed, or an image's scan did not analyse everything (the gate fails
+// closed); else 1 when an image fails on its findings; else 0.
+func ExitCode(f *report.Fleet) int {
+	code := 0
+	if len(f.Problems) > 0 {
+		return failure.ExitIncomplete
+	}
+	for _, im := range f.Images {
+		switch im.Status {
+		case report.FleetError, report.FleetIncomplete:
+			return failure.ExitIncomplete
+		case report.FleetFail:
+			code = failure.ExitFindings
+		}
+	}
+	return code
+}

@@ -1,0 +1,78 @@
+package report
+
+// Fleet is the summary of a registry scan: what was listed, each image's verdict, and
+// what could not be listed or scanned. Shards of one scan are merged into one Fleet.
+type Fleet struct {
+	// Runs are the scans (or shards) the summary joins.
+	Runs []FleetRun `json:"runs"`
+	// Images are the images scanned, and the ones that could not be (Error set).
+	Images []FleetImage `json:"images"`
+	// Problems are repositories or tags that could not be listed or resolved.
+	Problems []FleetProblem `json:"problems,omitempty"`
+}
+
+// FleetRun is one run of a registry scan: a shard, or the whole list.
+type FleetRun struct {
+	// Shard is "i/n" ("1/1" unsharded).
+	Shard string `json:"shard"`
+	// Listed counts the images the listing found before sharding, and ListDigest is the
+	// sha256 of their sorted digests: every shard of one scan has the same.
+	Listed     int    `json:"listed"`
+	ListDigest string `json:"listDigest"`
+	// Images counts the images of this shard.
+	Images int `json:"images"`
+	// Targets are the arguments listed (registries, repositories).
+	Targets []string `json:"targets"`
+	// LayersRead and LayersCached count the layers read from the registry and the ones
+	// taken from the layer cache.
+	LayersRead   int64 `json:"layersRead"`
+	LayersCached int64 `json:"layersCached"`
+}
+
+// FleetImage is one image of a registry scan.
+type FleetImage struct {
+	// Reference is repository@digest.
+	Reference string `json:"reference"`
+	Digest    string `json:"digest"`
+	// Names are the repository:tag names that point at the digest.
+	Names []string `json:"names,omitempty"`
+	// Status is pass, fail (findings at or above the threshold), incomplete (the scan did
+	// not analyse everything) or error (it could not be scanned: Error says why).
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Counts are the findings per severity; Gating the findings that fail the gate.
+	Counts map[string]int `json:"counts,omitempty"`
+	Gating int            `json:"gating"`
+	// Report is the image's JSON report, relative to the summary's folder.
+	Report string `json:"report,omitempty"`
+	// Base is the image's base image and whether it is due a rebuild, when known.
+	Base *FleetBase `json:"base,omitempty"`
+}
+
+// FleetBase is what is known of an image's base image.
+type FleetBase struct {
+	// Name is the base reference (tag) and Digest the digest the image was built on.
+	Name   string `json:"name"`
+	Digest string `json:"digest,omitempty"`
+	// Source says how it was found: annotation, history or argument.
+	Source string `json:"source"`
+	// Current is the digest the tag points at now; Rebuild says it moved on.
+	Current string `json:"current,omitempty"`
+	Rebuild bool   `json:"rebuild"`
+	// Error says why the base could not be resolved.
+	Error string `json:"error,omitempty"`
+}
+
+// FleetProblem is a repository or tag that could not be listed or resolved.
+type FleetProblem struct {
+	Subject string `json:"subject"`
+	Error   string `json:"error"`
+}
+
+// Fleet image statuses.
+const (
+	FleetPass       = "pass"
+	FleetFail       = "fail"
+	FleetIncomplete = "incomplete"
+	FleetError      = "error"
+)
