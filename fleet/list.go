@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -148,7 +149,7 @@ func listRepository(ctx context.Context, r name.Repository, f Filter, o ListOpti
 	}
 	var keep []string
 	for _, t := range tags {
-		if matchesAny(f.Tags, t) {
+		if !artifactTag.MatchString(t) && matchesAny(f.Tags, t) {
 			keep = append(keep, t)
 		}
 	}
@@ -221,6 +222,10 @@ func listRepository(ctx context.Context, r name.Repository, f Filter, o ListOpti
 	return uniq, problems
 }
 
+// artifactTag matches the tags that hold artifacts about an image, not images: the OCI
+// referrers tag schema (sha256-<hex>) and cosign's signatures, attestations and SBOMs.
+var artifactTag = regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$`)
+
 func matchesAny(patterns []string, tag string) bool {
 	if len(patterns) == 0 {
 		return true
@@ -283,4 +288,10 @@ func (s Shard) owns(digest string) bool {
 		v = v<<4 | uint64(d)
 	}
 	return int(v%uint64(s.Count)) == s.Index-1
+}
+
+// fileDigest names an SBOM file's content, for its report and state.
+func fileDigest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -48,7 +48,7 @@ func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
 		opts.Scan.LayerCache = cache
 	}
 	scanned := Scan(ctx, mine, opts)
-	run := report.FleetRun{Shard: r.Shard.String(), Listed: len(listing.Targets), ListDigest: listing.Digest(), Images: len(mine), Targets: r.Targets}
+	run := report.FleetRun{Kind: "scan", Shard: r.Shard.String(), Listed: len(listing.Targets), ListDigest: listing.Digest(), Images: len(mine), Targets: r.Targets}
 	for _, s := range scanned {
 		if s.Result != nil {
 			run.LayersRead += int64(len(s.Result.Layers))

@@ -280,8 +280,12 @@ func Verdict(f *report.Fleet) string {
 		read += r.LayersRead
 		cached += r.LayersCached
 	}
-	s := fmt.Sprintf("%d images: %d pass, %d fail, %d incomplete, %d not scanned; %d listing problems; layers: %d read, %d from the layer cache",
-		len(f.Images), t[report.FleetPass], t[report.FleetFail], t[report.FleetIncomplete], t[report.FleetError], len(f.Problems), read, cached)
+	what := "images"
+	if isRescan(f) {
+		what = fmt.Sprintf("images re-checked from their SBOMs (%d new findings, %d of them failing the gate)", sum(f, func(im report.FleetImage) int { return im.New }), sum(f, func(im report.FleetImage) int { return im.NewGating }))
+	}
+	s := fmt.Sprintf("%d %s: %d pass, %d fail, %d incomplete, %d not scanned; %d listing problems; layers: %d read, %d from the layer cache",
+		len(f.Images), what, t[report.FleetPass], t[report.FleetFail], t[report.FleetIncomplete], t[report.FleetError], len(f.Problems), read, cached)
 	switch ExitCode(f) {
 	case failure.ExitIncomplete:
 		return "FAIL (incomplete) " + s
@@ -289,6 +293,14 @@ func Verdict(f *report.Fleet) string {
 		return "FAIL " + s
 	}
 	return "PASS " + s
+}
+
+func sum(f *report.Fleet, fn func(report.FleetImage) int) int {
+	n := 0
+	for _, im := range f.Images {
+		n += fn(im)
+	}
+	return n
 }
 
 func imageName(im report.FleetImage) string {
@@ -325,13 +337,26 @@ func rebuild(im report.FleetImage) string {
 // WriteTable writes the summary as a plain-text table.
 func WriteTable(w io.Writer, f *report.Fleet) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tIMAGE\tDIGEST\tCRITICAL\tHIGH\tMEDIUM\tLOW\tUNKNOWN\tBASE")
+	rescan := isRescan(f)
+	head := "STATUS\tIMAGE\tDIGEST\tCRITICAL\tHIGH\tMEDIUM\tLOW\tUNKNOWN\tBASE"
+	if rescan {
+		head += "\tNEW"
+	}
+	fmt.Fprintln(tw, head)
 	for _, im := range f.Images {
-		c := counts(im)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", im.Status, visible.String(imageName(im)), short(im.Digest), strings.Join(c, "\t"), visible.String(rebuild(im)))
+		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", im.Status, visible.String(imageName(im)), short(im.Digest), strings.Join(counts(im), "\t"), visible.String(rebuild(im)))
+		if rescan {
+			row += fmt.Sprintf("\t%d", im.New)
+		}
+		fmt.Fprintln(tw, row)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, im := range f.Images {
+		for _, n := range im.NewFindings {
+			fmt.Fprintf(w, "new: %s: %s\n", visible.String(imageName(im)), visible.String(n))
+		}
 	}
 	for _, im := range f.Images {
 		if im.Error != "" {
@@ -345,6 +370,8 @@ func WriteTable(w io.Writer, f *report.Fleet) error {
 	return err
 }
 
+func isRescan(f *report.Fleet) bool { return len(f.Runs) > 0 && f.Runs[0].Kind == "rescan" }
+
 // WriteMarkdown writes the summary as Markdown (a job summary, a pull request comment).
 func WriteMarkdown(w io.Writer, f *report.Fleet) error {
 	esc := func(s string) string {
@@ -355,6 +382,14 @@ func WriteMarkdown(w io.Writer, f *report.Fleet) error {
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---|")
 	for _, im := range f.Images {
 		fmt.Fprintf(w, "| %s | %s | `%s` | %s | %s |\n", im.Status, esc(imageName(im)), short(im.Digest), strings.Join(counts(im), " | "), esc(rebuild(im)))
+	}
+	if isRescan(f) {
+		fmt.Fprintln(w, "\n### New since the last rescan")
+		for _, im := range f.Images {
+			for _, n := range im.NewFindings {
+				fmt.Fprintf(w, "- %s: %s\n", esc(imageName(im)), esc(n))
+			}
+		}
 	}
 	if len(f.Problems) > 0 || Totals(f)[report.FleetError] > 0 {
 		fmt.Fprintln(w, "\n### Not scanned")

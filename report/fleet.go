@@ -13,6 +13,9 @@ type Fleet struct {
 
 // FleetRun is one run of a registry scan: a shard, or the whole list.
 type FleetRun struct {
+	// Kind is "scan" (images read from the registry) or "rescan" (their stored SBOMs
+	// matched again).
+	Kind string `json:"kind"`
 	// Shard is "i/n" ("1/1" unsharded).
 	Shard string `json:"shard"`
 	// Listed counts the images the listing found before sharding, and ListDigest is the
@@ -43,6 +46,12 @@ type FleetImage struct {
 	// Counts are the findings per severity; Gating the findings that fail the gate.
 	Counts map[string]int `json:"counts,omitempty"`
 	Gating int            `json:"gating"`
+	// New counts the findings that were not there at the last rescan (every finding at
+	// the first), NewGating those of them that fail the gate, and NewFindings names them.
+	// Rescans only.
+	New         int      `json:"new,omitempty"`
+	NewGating   int      `json:"newGating,omitempty"`
+	NewFindings []string `json:"newFindings,omitempty"`
 	// Report is the image's JSON report, relative to the summary's folder.
 	Report string `json:"report,omitempty"`
 	// Base is the image's base image and whether it is due a rebuild, when known.

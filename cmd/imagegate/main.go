@@ -122,7 +122,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return failure.Input(err) })
 	root.PersistentFlags().Duration("timeout", DefaultTimeout, "give up (exit 3) when the whole run takes longer than this; 0: no limit")
-	root.AddCommand(newScanCmd(stdout, stderr), newSBOMCmd(stdout, stderr), newLintCmd(stdout, stderr), newDBCmd(stdout, stderr), newVersionCmd(stdout), newGitHubCmd(stdout), newAzureCmd(stdout), newGitLabCmd(stdout), newRegistryCmd(stdout, stderr))
+	root.AddCommand(newScanCmd(stdout, stderr), newSBOMCmd(stdout, stderr), newLintCmd(stdout, stderr), newDBCmd(stdout, stderr), newVersionCmd(stdout), newGitHubCmd(stdout), newAzureCmd(stdout), newGitLabCmd(stdout), newRegistryCmd(stdout, stderr), newRescanCmd(stdout, stderr))
 	return root
 }
 

@@ -207,3 +207,72 @@ func defaultLayerCache() string {
 	}
 	return filepath.Join(c, "imagegate", "layers")
 }
+
+func newRescanCmd(stdout, stderr io.Writer) *cobra.Command {
+	var (
+		f                    scanflags.Scan
+		tags                 []string
+		since, outDir, state string
+		newest               int
+	)
+	cmd := &cobra.Command{
+		Use:   "rescan REGISTRY|REPOSITORY|SBOM-FILE...",
+		Short: "Re-check stored SBOMs against fresh vulnerability data and report what is new",
+		Long: `Re-check images without pulling them: read the SBOM attached to each image of a registry
+or repository ('imagegate sbom IMAGE --attach' puts it there), or SBOM files, match their
+packages against the current vulnerability data, and compare with the last rescan
+(--state): the report says which findings are new. Run it nightly, as 'snyk monitor' and
+a registry's weekly re-scan do.
+
+The gate is on what is new: exit 1 when new findings meet the threshold. Exit 3 when an
+image has no SBOM attached or its SBOM cannot be read (it was not re-checked), 2 for bad
+input. The first rescan of an image counts every finding as new.`,
+		Example: `  imagegate rescan registry.example.com --state rescan-state.json
+  imagegate rescan ghcr.io/org/api --tag 'v*' --newest 5 --state state.json --format markdown
+  imagegate rescan app.cdx.json web.cdx.json --state state.json`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return failure.Inputf("rescan takes registries, repositories or SBOM files")
+			}
+			return nil
+		},
+		RunE: work(func(cmd *cobra.Command, args []string) error {
+			for _, n := range append(notForRegistry, "scanners") {
+				if cmd.Flags().Changed(n) {
+					return failure.Inputf("--%s is not for rescan", n)
+				}
+			}
+			if f.Format != "table" && f.Format != "markdown" && f.Format != "json" {
+				return failure.Inputf("--format %q: rescan writes table, markdown or json (the summary's JSON lines)", f.Format)
+			}
+			opts, err := f.Options("")
+			if err != nil {
+				return err
+			}
+			filter := fleet.Filter{Tags: tags, Newest: newest}
+			if filter.Since, err = parseSince(since, time.Now()); err != nil {
+				return err
+			}
+			if state == "" {
+				state = filepath.Join(outDir, "rescan-state.json")
+			}
+			r := fleet.Rescan{Targets: args, Filter: filter, State: state, Options: fleet.Options{Scan: opts, Dir: outDir}}
+			fl, err := r.Do(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return finishFleet(fl, f.Format, stdout)
+		}),
+	}
+	f.Register(cmd.Flags())
+	for _, n := range append(notForRegistry, "scanners") {
+		_ = cmd.Flags().MarkHidden(n)
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&tags, "tag", nil, "re-check only tags matching this shell pattern (repeatable)")
+	fl.StringVar(&since, "since", "", "re-check only images created since a date (2026-11-01, RFC 3339) or a duration ago (72h, 30d)")
+	fl.IntVar(&newest, "newest", 0, "re-check only the N most recently created images of each repository")
+	fl.StringVar(&outDir, "output-dir", "imagegate-rescan", "folder for the per-image reports and the summary files")
+	fl.StringVar(&state, "state", "", "file that remembers each image's findings between rescans (default OUTPUT-DIR/rescan-state.json); keep it in a CI cache")
+	return cmd
+}

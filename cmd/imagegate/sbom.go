@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/reporters/visible"
 	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/attach"
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
@@ -17,6 +20,7 @@ func newSBOMCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
 		format, out string
 		img         scanflags.Image
+		attachIt    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sbom IMAGE",
@@ -28,7 +32,8 @@ the metadata. 'imagegate scan --sbom FILE' checks the SBOM later against fresh d
 
 IMAGE takes the same forms as in 'imagegate scan'.`,
 		Example: `  imagegate sbom alpine:3.20 -o alpine.cdx.json
-  imagegate sbom docker-archive:app.tar > app.cdx.json`,
+  imagegate sbom docker-archive:app.tar > app.cdx.json
+  imagegate sbom ghcr.io/org/app:1.2 --attach`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return failure.Inputf("sbom takes exactly one IMAGE argument, got %d", len(args))
@@ -53,14 +58,36 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 			}
 			render := func(w io.Writer) error { return output.Render(w, "cyclonedx", res, output.Options{}) }
 			if out != "" {
-				return output.WriteFile(out, render)
+				if err := output.WriteFile(out, render); err != nil {
+					return err
+				}
 			}
-			return render(stdout)
+			if !attachIt {
+				if out != "" {
+					return nil
+				}
+				return render(stdout)
+			}
+			if res.Image == nil || res.Image.Transport != "registry" || res.Image.Digest == "" || res.Image.Repository == "" {
+				return failure.Inputf("--attach: the SBOM is attached to an image in a registry; %s is not one", args[0])
+			}
+			var doc bytes.Buffer
+			if err := render(&doc); err != nil {
+				return err
+			}
+			subject := res.Image.Repository + "@" + res.Image.Digest
+			dg, err := attach.Push(cmd.Context(), subject, doc.Bytes(), time.Now(), "imagegate "+version(), opts.ImageOptions()...)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(stdout, "%s@%s\n", res.Image.Repository, dg)
+			return err
 		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&format, "format", "f", "cyclonedx-json", "SBOM format: cyclonedx-json")
 	fl.StringVarP(&out, "output", "o", "", "write the SBOM to this file, atomically (default stdout)")
+	fl.BoolVar(&attachIt, "attach", false, "push the SBOM to the registry as an OCI artifact that refers to the image (referrers API, or the referrers tag schema where the registry lacks it), and print its reference; 'imagegate rescan' re-checks it")
 	img.Register(fl)
 	return cmd
 }

@@ -1,0 +1,243 @@
+package fleet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/reporters/output"
+	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/attach"
+	"github.com/imagegate/imagegate/scanner/failure"
+)
+
+// Rescan re-checks stored SBOMs against the current vulnerability data and says what is
+// new since the last rescan: the nightly job that stands for `snyk monitor` and a
+// registry's weekly re-scan, without pulling a layer.
+type Rescan struct {
+	// Targets are registries and repositories (each image's attached SBOM is read) and
+	// SBOM files.
+	Targets []string
+	Filter  Filter
+	Options
+	// State is the file that remembers each image's findings between rescans.
+	State string
+	// Now stamps the state (zero: the time of the run).
+	Now time.Time
+}
+
+// State is what a rescan remembers: each image's finding fingerprints.
+type State struct {
+	Version int                   `json:"version"`
+	Images  map[string]StateImage `json:"images"`
+}
+
+// StateImage is one image's last rescan.
+type StateImage struct {
+	Checked  time.Time `json:"checked"`
+	Findings []string  `json:"findings"`
+}
+
+const stateVersion = 1
+
+type sbomItem struct {
+	target Target // Repository and Digest for a registry image; Repository is the path for a file
+	sbom   []byte
+	err    error
+	file   bool
+}
+
+// stateKey names an image in the state: repository@digest, or the SBOM file's path (the
+// same file is the same image at its next build).
+func (it sbomItem) stateKey() string {
+	if it.file {
+		return "file:" + it.target.Repository
+	}
+	return it.target.Ref()
+}
+
+// Do reads the SBOMs, matches each, compares with the state, writes the summary into
+// Dir and the new state. An image without an attached SBOM, or whose SBOM cannot be read,
+// is an error in the summary (exit 3): it was not re-checked.
+func (r Rescan) Do(ctx context.Context) (*report.Fleet, error) {
+	if r.State == "" {
+		return nil, failure.Inputf("rescan needs a state file, to tell what is new")
+	}
+	prev, err := readState(r.State)
+	if err != nil {
+		return nil, err
+	}
+	items, problems, err := r.collect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts := r.Options
+	if opts.Scan.Store == nil {
+		store, err := scanner.OpenStore(ctx, opts.Scan)
+		if err != nil {
+			return nil, err
+		}
+		defer store.Close()
+		opts.Scan.Store = store
+	}
+	tmp, err := os.MkdirTemp("", "imagegate-rescan-")
+	if err != nil {
+		return nil, failure.Incomplete(err)
+	}
+	defer os.RemoveAll(tmp)
+	now := r.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	next := State{Version: stateVersion, Images: map[string]StateImage{}}
+	for k, v := range prev.Images {
+		next.Images[k] = v // images not re-checked this time keep their last state
+	}
+	var scanned []Scanned
+	for i, it := range items {
+		if it.err != nil {
+			scanned = append(scanned, failed(it.target, it.err))
+			continue
+		}
+		path := filepath.Join(tmp, fmt.Sprintf("%d.cdx.json", i))
+		if err := os.WriteFile(path, it.sbom, 0o600); err != nil {
+			return nil, failure.Incomplete(err)
+		}
+		o := opts.Scan
+		o.Image, o.SBOM, o.Scanners = "", path, []string{scanner.ScannerVuln}
+		res, err := scanner.Scan(ctx, o)
+		if err != nil {
+			scanned = append(scanned, failed(it.target, err))
+			continue
+		}
+		s := Scanned{Target: it.target, Result: res, Summary: summarize(it.target, res)}
+		key := it.stateKey()
+		old, seen := prev.Images[key]
+		known := map[string]bool{}
+		for _, fp := range old.Findings {
+			known[fp] = true
+		}
+		var fps []string
+		for _, f := range res.Findings {
+			fps = append(fps, f.Fingerprint)
+			if seen && known[f.Fingerprint] {
+				continue
+			}
+			s.Summary.New++
+			gating := f.Suppressed == nil && !f.BelowThreshold
+			if gating {
+				s.Summary.NewGating++
+			}
+			s.Summary.NewFindings = append(s.Summary.NewFindings, describe(f))
+		}
+		sort.Strings(fps)
+		// The gate is on what is new: findings known at the last rescan were reported then.
+		if s.Summary.Status == report.FleetFail && (s.Summary.NewGating == 0 || !res.Verdict.FailOnIssues) {
+			s.Summary.Status = report.FleetPass
+		}
+		if s.Summary.Status != report.FleetIncomplete {
+			next.Images[key] = StateImage{Checked: now.UTC(), Findings: fps}
+		}
+		if opts.Dir != "" {
+			rel := filepath.ToSlash(filepath.Join("images", FileName(it.target)+".json"))
+			if err := writeJSON(filepath.Join(opts.Dir, rel), res); err != nil {
+				return nil, failure.Incompletef("writing the report: %w", err)
+			}
+			s.Summary.Report = rel
+		}
+		scanned = append(scanned, s)
+	}
+	digests := make([]Target, len(items))
+	for i, it := range items {
+		digests[i] = it.target
+	}
+	l := Listing{Targets: digests}
+	run := report.FleetRun{Kind: "rescan", Shard: "1/1", Listed: len(items), ListDigest: l.Digest(), Images: len(items), Targets: r.Targets}
+	f := Summarize(run, problems, scanned)
+	runs, err := SARIFRuns(scanned)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Dir != "" {
+		if err := WriteSummary(opts.Dir, f, runs); err != nil {
+			return nil, err
+		}
+	}
+	if err := output.WriteFile(r.State, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", " ")
+		return enc.Encode(next)
+	}); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func describe(f report.Finding) string {
+	s := f.ID
+	if f.Package != nil {
+		s += " in " + f.Package.Name + " " + f.Package.Version
+	}
+	return s + " (" + f.Severity.String() + ")"
+}
+
+// collect reads the SBOM files and the attached SBOMs of the registry images.
+func (r Rescan) collect(ctx context.Context) ([]sbomItem, []report.FleetProblem, error) {
+	var items []sbomItem
+	var remoteTargets []string
+	for _, t := range r.Targets {
+		if st, err := os.Stat(t); err == nil && st.Mode().IsRegular() {
+			b, err := os.ReadFile(t)
+			if err != nil {
+				return nil, nil, failure.Inputf("SBOM %s: %w", t, err)
+			}
+			items = append(items, sbomItem{target: Target{Repository: t, Digest: fileDigest(b)}, sbom: b, file: true})
+			continue
+		}
+		remoteTargets = append(remoteTargets, t)
+	}
+	var problems []report.FleetProblem
+	if len(remoteTargets) > 0 {
+		l, err := List(ctx, remoteTargets, r.Filter, ListOptions{Image: r.Scan.ImageOptions()})
+		if err != nil {
+			return nil, nil, err
+		}
+		problems = l.Problems
+		for _, t := range l.Targets {
+			it := sbomItem{target: t}
+			found, err := attach.Find(ctx, t.Ref(), r.Scan.ImageOptions()...)
+			switch {
+			case errors.Is(err, attach.ErrNone):
+				it.err = failure.Incompletef("no SBOM attached: not re-checked (attach one with 'imagegate sbom %s --attach')", t.Ref())
+			case err != nil:
+				it.err = err
+			default:
+				it.sbom = found.SBOM
+			}
+			items = append(items, it)
+		}
+	}
+	return items, problems, nil
+}
+
+func readState(path string) (*State, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &State{Version: stateVersion, Images: map[string]StateImage{}}, nil
+	}
+	if err != nil {
+		return nil, failure.Inputf("state %s: %w", path, err)
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil || s.Version != stateVersion || s.Images == nil {
+		return nil, failure.WithSetting(failure.Inputf("state %s: not a rescan state of version %d (delete it to start afresh: every finding is then new)", path, stateVersion), "state")
+	}
+	return &s, nil
+}
