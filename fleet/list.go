@@ -36,6 +36,9 @@ type Target struct {
 	Created    time.Time
 	// Annotations are the image manifest's (the base image's name and digest among them).
 	Annotations map[string]string
+	// DiffIDs are the image's layers, bottom first: an image whose layers start with
+	// another's is built on it.
+	DiffIDs []string
 }
 
 // Ref is the reference the image is scanned by.
@@ -179,6 +182,9 @@ func listRepository(ctx context.Context, r name.Repository, f Filter, o ListOpti
 			t := Target{Repository: r.Name(), Digest: img.Digest, Names: []string{ref}}
 			if cf, err := img.ConfigFile(); err == nil {
 				t.Created = cf.Created.Time
+				for _, d := range cf.RootFS.DiffIDs {
+					t.DiffIDs = append(t.DiffIDs, d.String())
+				}
 			}
 			if m, err := img.Manifest(); err == nil {
 				t.Annotations = m.Annotations

@@ -17,6 +17,9 @@ type Run struct {
 	Options
 	// LayerCache is the layer cache folder ("": none).
 	LayerCache string
+	// Recommend checks the other tags of each base image in use (newer, next major,
+	// other flavours) and lists their vulnerability counts.
+	Recommend bool
 }
 
 // Do lists the targets, keeps the shard's images, scans them (the database opened once,
@@ -58,7 +61,16 @@ func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
 		run.LayersCached = cache.Hits()
 		run.LayersRead -= run.LayersCached
 	}
+	bases := findBases(ctx, mine, listing.Targets, opts.Scan.ImageOptions())
+	for i := range scanned {
+		scanned[i].Summary.Base = bases[scanned[i].Target.Digest]
+	}
 	f := Summarize(run, listing.Problems, scanned)
+	if r.Recommend {
+		f.Recommendations = recommend(ctx, f.Images, opts.Scan.ImageOptions(), func(ref string) (report.BaseCandidate, error) {
+			return checkBase(ctx, ref, opts.Scan)
+		})
+	}
 	runs, err := SARIFRuns(scanned)
 	if err != nil {
 		return nil, err

@@ -24,6 +24,8 @@ const (
 	SummaryJSONL    = "summary.jsonl"
 	SummaryMarkdown = "summary.md"
 	SummarySARIF    = "summary.sarif"
+	// RebuildList is the machine-readable list of images whose base tag has moved on.
+	RebuildList = "rebuild.json"
 )
 
 // Summarize joins a run's listing problems and scanned images into its summary.
@@ -40,6 +42,37 @@ func sortFleet(f *report.Fleet) {
 	sort.Slice(f.Images, func(i, j int) bool { return f.Images[i].Reference < f.Images[j].Reference })
 	sort.Slice(f.Problems, func(i, j int) bool { return f.Problems[i].Subject < f.Problems[j].Subject })
 	sort.Slice(f.Runs, func(i, j int) bool { return f.Runs[i].Shard < f.Runs[j].Shard })
+	sort.Slice(f.Recommendations, func(i, j int) bool { return f.Recommendations[i].Base < f.Recommendations[j].Base })
+}
+
+// recommendationLines describe each base in use and its alternatives, one line each.
+func recommendationLines(f *report.Fleet) []string {
+	var out []string
+	countsOf := func(m map[string]int) string {
+		var parts []string
+		for _, s := range severities {
+			parts = append(parts, fmt.Sprintf("%d %s", m[s.String()], strings.ToLower(s.String())))
+		}
+		return strings.Join(parts, ", ")
+	}
+	for _, r := range f.Recommendations {
+		head := fmt.Sprintf("base %s (used by %d): %s", r.Base, r.UsedBy, countsOf(r.Counts))
+		if r.Error != "" {
+			head = fmt.Sprintf("base %s (used by %d): %s", r.Base, r.UsedBy, r.Error)
+		}
+		out = append(out, head)
+		for _, c := range r.Candidates {
+			if c.Error != "" {
+				out = append(out, fmt.Sprintf("  %s (%s): %s", c.Tag, c.Relation, c.Error))
+				continue
+			}
+			out = append(out, fmt.Sprintf("  %s (%s, via %s): %s", c.Tag, c.Relation, c.Via, countsOf(c.Counts)))
+		}
+		if len(r.Candidates) == 0 && r.Error == "" {
+			out = append(out, "  no other tag of its family in the repository")
+		}
+	}
+	return out
 }
 
 // Category is an image's SARIF category: one per image, so that code scanning keeps the
@@ -57,6 +90,13 @@ func WriteSummary(dir string, f *report.Fleet, runs []json.RawMessage) error {
 		return err
 	}
 	if err := output.WriteFile(filepath.Join(dir, SummaryMarkdown), func(w io.Writer) error { return WriteMarkdown(w, f) }); err != nil {
+		return err
+	}
+	if err := output.WriteFile(filepath.Join(dir, RebuildList), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(Rebuilds(f))
+	}); err != nil {
 		return err
 	}
 	return output.WriteFile(filepath.Join(dir, SummarySARIF), func(w io.Writer) error { return writeSARIF(w, runs) })
@@ -105,6 +145,8 @@ type line struct {
 	Run     *report.FleetRun     `json:"run,omitempty"`
 	Image   *report.FleetImage   `json:"image,omitempty"`
 	Problem *report.FleetProblem `json:"problem,omitempty"`
+	// Recommendation is a base image in use and its alternatives.
+	Recommendation *report.BaseRecommendation `json:"recommendation,omitempty"`
 }
 
 func WriteJSONLines(w io.Writer, f *report.Fleet) error {
@@ -122,6 +164,11 @@ func WriteJSONLines(w io.Writer, f *report.Fleet) error {
 	}
 	for i := range f.Problems {
 		if err := enc.Encode(line{Problem: &f.Problems[i]}); err != nil {
+			return err
+		}
+	}
+	for i := range f.Recommendations {
+		if err := enc.Encode(line{Recommendation: &f.Recommendations[i]}); err != nil {
 			return err
 		}
 	}
@@ -157,6 +204,8 @@ func ReadSummary(path string) (*report.Fleet, error) {
 			f.Images = append(f.Images, *l.Image)
 		case l.Problem != nil:
 			f.Problems = append(f.Problems, *l.Problem)
+		case l.Recommendation != nil:
+			f.Recommendations = append(f.Recommendations, *l.Recommendation)
 		default:
 			return nil, failure.Inputf("summary %s line %d: neither a run, an image nor a problem", path, n)
 		}
@@ -183,6 +232,7 @@ func Merge(dirs []string) (*report.Fleet, []json.RawMessage, error) {
 	seenShard := map[string]string{}
 	seenImage := map[string]bool{}
 	problems := map[string]report.FleetProblem{}
+	recs := map[string]*report.BaseRecommendation{}
 	var want report.FleetRun
 	for _, dir := range dirs {
 		f, err := ReadSummary(filepath.Join(dir, SummaryJSONL))
@@ -215,6 +265,14 @@ func Merge(dirs []string) (*report.Fleet, []json.RawMessage, error) {
 		for _, p := range f.Problems {
 			problems[p.Subject] = p // every shard sees the listing's problems
 		}
+		for _, r := range f.Recommendations {
+			if prev, ok := recs[r.Base]; ok {
+				prev.UsedBy += r.UsedBy
+				continue
+			}
+			r := r
+			recs[r.Base] = &r
+		}
 		raw, err := os.ReadFile(filepath.Join(dir, SummarySARIF))
 		if err != nil {
 			return nil, nil, failure.Inputf("%s: %w", dir, err)
@@ -241,6 +299,9 @@ func Merge(dirs []string) (*report.Fleet, []json.RawMessage, error) {
 	}
 	for _, p := range problems {
 		out.Problems = append(out.Problems, p)
+	}
+	for _, r := range recs {
+		out.Recommendations = append(out.Recommendations, *r)
 	}
 	sortFleet(out)
 	return out, runs, nil
@@ -366,6 +427,9 @@ func WriteTable(w io.Writer, f *report.Fleet) error {
 	for _, p := range f.Problems {
 		fmt.Fprintf(w, "not listed: %s: %s\n", visible.String(p.Subject), visible.String(p.Error))
 	}
+	for _, l := range recommendationLines(f) {
+		fmt.Fprintln(w, visible.String(l))
+	}
 	_, err := fmt.Fprintln(w, Verdict(f))
 	return err
 }
@@ -388,6 +452,22 @@ func WriteMarkdown(w io.Writer, f *report.Fleet) error {
 		for _, im := range f.Images {
 			for _, n := range im.NewFindings {
 				fmt.Fprintf(w, "- %s: %s\n", esc(imageName(im)), esc(n))
+			}
+		}
+	}
+	if rb := Rebuilds(f); len(rb) > 0 {
+		fmt.Fprintln(w, "\n### Due a rebuild (the base tag has moved on)")
+		for _, r := range rb {
+			fmt.Fprintf(w, "- %s: built on %s `%s`, now `%s`\n", esc(r.Image), esc(r.Base), short(r.BuiltOn), short(r.Current))
+		}
+	}
+	if lines := recommendationLines(f); len(lines) > 0 {
+		fmt.Fprintln(w, "\n### Base image recommendations")
+		for _, l := range lines {
+			if strings.HasPrefix(l, "  ") {
+				fmt.Fprintf(w, "  - %s\n", esc(strings.TrimSpace(l)))
+			} else {
+				fmt.Fprintf(w, "- %s\n", esc(l))
 			}
 		}
 	}

@@ -9,6 +9,38 @@ type Fleet struct {
 	Images []FleetImage `json:"images"`
 	// Problems are repositories or tags that could not be listed or resolved.
 	Problems []FleetProblem `json:"problems,omitempty"`
+	// Recommendations are other tags of the bases in use, with their vulnerability
+	// counts (registry scan --recommend).
+	Recommendations []BaseRecommendation `json:"recommendations,omitempty"`
+}
+
+// BaseRecommendation is one base image in use and the tags of its repository an image
+// could move to.
+type BaseRecommendation struct {
+	// Base is the base reference in use (repository:tag), Counts its vulnerabilities by
+	// severity, and UsedBy how many scanned images are built on it.
+	Base   string         `json:"base"`
+	Counts map[string]int `json:"counts"`
+	UsedBy int            `json:"usedBy"`
+	Error  string         `json:"error,omitempty"`
+	// Candidates are the alternatives, fewest vulnerabilities first.
+	Candidates []BaseCandidate `json:"candidates"`
+}
+
+// BaseCandidate is one alternative base tag.
+type BaseCandidate struct {
+	Tag    string `json:"tag"`
+	Digest string `json:"digest,omitempty"`
+	// Relation is how it relates to the base: newer (minor or patch, same major), major
+	// (the next major version), variant (the same version, another flavour: -slim,
+	// -alpine).
+	Relation string         `json:"relation"`
+	Counts   map[string]int `json:"counts,omitempty"`
+	// Total is the sum of Counts; Via says how it was checked: sbom (its attached SBOM)
+	// or scan.
+	Total int    `json:"total"`
+	Via   string `json:"via,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // FleetRun is one run of a registry scan: a shard, or the whole list.

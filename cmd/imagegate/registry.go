@@ -36,6 +36,7 @@ func newRegistryScanCmd(stdout, stderr io.Writer) *cobra.Command {
 		since, shard, cacheDir string
 		outDir                 string
 		newest, parallel       int
+		recommend              bool
 	)
 	cmd := &cobra.Command{
 		Use:   "scan REGISTRY|REPOSITORY...",
@@ -49,9 +50,17 @@ layer cache keeps each registry layer's analysis under its digest.
 machine); run the shards as a GitHub Actions matrix, Azure parallel jobs or a Kubernetes
 Indexed Job, then join their output folders with 'imagegate registry merge'.
 
+Each image's base is found from its org.opencontainers.image.base.name/.digest
+annotations (or, without them, from another listed image whose layers it starts with);
+when the base's tag has moved on since the build, the image is due a rebuild.
+--recommend also checks the other tags of each base (newer, next major, -slim and other
+flavours), through their attached SBOM when they have one, and lists their vulnerability
+counts.
+
 Writes into --output-dir: images/<repository>@<digest>.json (each image's JSON report),
-summary.jsonl (a line per run, image and problem), summary.md and summary.sarif (a run
-per image, each with its own category). The table goes to stdout.
+summary.jsonl (a line per run, image, problem and base recommendation), summary.md,
+summary.sarif (a run per image, each with its own category) and rebuild.json (the images
+due a rebuild). The table goes to stdout.
 
 Exit codes: 0 every image passes, 1 an image fails on its findings, 2 usage or input
 error, 3 an image or repository could not be scanned (the others are, and are reported).`,
@@ -93,7 +102,7 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 			} else if cacheDir == "none" {
 				cacheDir = ""
 			}
-			run := fleet.Run{Targets: args, Filter: filter, Shard: sh, LayerCache: cacheDir,
+			run := fleet.Run{Targets: args, Filter: filter, Shard: sh, LayerCache: cacheDir, Recommend: recommend,
 				Options: fleet.Options{Scan: opts, Parallel: parallel, Dir: outDir}}
 			fl, err := run.Do(cmd.Context())
 			if err != nil {
@@ -114,6 +123,7 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 	fl.IntVar(&parallel, "parallel", 2, "images scanned at once")
 	fl.StringVar(&outDir, "output-dir", "imagegate-registry", "folder for the per-image reports and the summary files")
 	fl.StringVar(&cacheDir, "layer-cache", "", "layer cache folder (default: the user cache; none: no cache)")
+	fl.BoolVar(&recommend, "recommend", false, "check the other tags of each base image in use (newer, next major, other flavours such as -slim) and list their vulnerability counts")
 	return cmd
 }
 
