@@ -213,11 +213,21 @@ func TestFilters(t *testing.T) {
 }
 
 func TestParseShard(t *testing.T) {
-	for _, bad := range []string{"0/4", "5/4", "1/0", "a/b", "1", "1/2/3", "-1/2"} {
-		_, err := fleet.ParseShard(bad)
+	none := func(string) string { return "" }
+	for _, bad := range []string{"0/4", "5/4", "1/0", "a/b", "1", "1/2/3", "-1/2", "auto"} {
+		_, err := fleet.ParseShard(bad, none)
 		assert.Error(t, err, bad)
 	}
-	sh, err := fleet.ParseShard("2/4")
+	sh, err := fleet.ParseShard("2/4", none)
 	require.NoError(t, err)
 	assert.Equal(t, fleet.Shard{Index: 2, Count: 4}, sh)
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	sh, err = fleet.ParseShard("auto", env(map[string]string{"JOB_COMPLETION_INDEX": "0", "IMAGEGATE_SHARDS": "3"}))
+	require.NoError(t, err)
+	assert.Equal(t, fleet.Shard{Index: 1, Count: 3}, sh, "Kubernetes counts from 0")
+	sh, err = fleet.ParseShard("auto", env(map[string]string{"SYSTEM_JOBPOSITIONINPHASE": "3", "SYSTEM_TOTALJOBSINPHASE": "3"}))
+	require.NoError(t, err)
+	assert.Equal(t, fleet.Shard{Index: 3, Count: 3}, sh)
+	_, err = fleet.ParseShard("auto", env(map[string]string{"JOB_COMPLETION_INDEX": "3", "IMAGEGATE_SHARDS": "3"}))
+	assert.Error(t, err)
 }

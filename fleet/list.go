@@ -250,16 +250,32 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 type Shard struct{ Index, Count int }
 
 // ParseShard reads "i/n" (1 ≤ i ≤ n), as Playwright, Jest and Azure Pipelines'
-// System.JobPositionInPhase count; "" is the whole listing.
-func ParseShard(s string) (Shard, error) {
+// System.JobPositionInPhase count; "" is the whole listing. "auto" takes the shard from
+// the engine running it, through getenv: a Kubernetes Indexed Job
+// (JOB_COMPLETION_INDEX, from 0, with IMAGEGATE_SHARDS set to the completions) or Azure
+// Pipelines parallel jobs (SYSTEM_JOBPOSITIONINPHASE of SYSTEM_TOTALJOBSINPHASE).
+func ParseShard(s string, getenv func(string) string) (Shard, error) {
 	if s == "" {
 		return Shard{1, 1}, nil
+	}
+	if s == "auto" {
+		if idx, n := getenv("JOB_COMPLETION_INDEX"), getenv("IMAGEGATE_SHARDS"); idx != "" && n != "" {
+			i, err := strconv.Atoi(idx)
+			if err != nil {
+				return Shard{}, failure.Inputf("shard auto: JOB_COMPLETION_INDEX %q is not a number", idx)
+			}
+			return ParseShard(fmt.Sprintf("%d/%s", i+1, n), getenv)
+		}
+		if pos, n := getenv("SYSTEM_JOBPOSITIONINPHASE"), getenv("SYSTEM_TOTALJOBSINPHASE"); pos != "" && n != "" {
+			return ParseShard(pos+"/"+n, getenv)
+		}
+		return Shard{}, failure.WithSetting(failure.Inputf("shard auto: neither a Kubernetes Indexed Job (JOB_COMPLETION_INDEX and IMAGEGATE_SHARDS) nor Azure Pipelines parallel jobs (SYSTEM_JOBPOSITIONINPHASE, SYSTEM_TOTALJOBSINPHASE): give i/n"), "shard")
 	}
 	a, b, ok := strings.Cut(s, "/")
 	i, err1 := strconv.Atoi(a)
 	n, err2 := strconv.Atoi(b)
 	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
-		return Shard{}, failure.WithSetting(failure.Inputf("shard %q: want i/n with 1 ≤ i ≤ n, e.g. 2/4", s), "shard")
+		return Shard{}, failure.WithSetting(failure.Inputf("shard %q: want i/n with 1 ≤ i ≤ n, e.g. 2/4, or auto", s), "shard")
 	}
 	return Shard{i, n}, nil
 }

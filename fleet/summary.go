@@ -308,7 +308,7 @@ func Merge(dirs []string) (*report.Fleet, []json.RawMessage, error) {
 }
 
 func shardCount(s string) int {
-	sh, err := ParseShard(s)
+	sh, err := ParseShard(s, func(string) string { return "" })
 	if err != nil {
 		return -1
 	}

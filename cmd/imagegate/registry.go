@@ -93,7 +93,7 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 			if newest < 0 || parallel < 0 {
 				return failure.Inputf("--newest and --parallel take a positive number")
 			}
-			sh, err := fleet.ParseShard(shard)
+			sh, err := fleet.ParseShard(shard, os.Getenv)
 			if err != nil {
 				return err
 			}
@@ -119,7 +119,7 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 	fl.StringArrayVar(&tags, "tag", nil, "scan only tags matching this shell pattern (repeatable), e.g. 'v1.*'")
 	fl.StringVar(&since, "since", "", "scan only images created since a date (2026-11-01, RFC 3339) or a duration ago (72h, 30d)")
 	fl.IntVar(&newest, "newest", 0, "scan only the N most recently created images of each repository")
-	fl.StringVar(&shard, "shard", "", "scan part i of n of the listing (i/n, from 1/n to n/n)")
+	fl.StringVar(&shard, "shard", "", "scan part i of n of the listing (i/n, from 1/n to n/n); auto: from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, IMAGEGATE_SHARDS) or Azure parallel jobs")
 	fl.IntVar(&parallel, "parallel", 2, "images scanned at once")
 	fl.StringVar(&outDir, "output-dir", "imagegate-registry", "folder for the per-image reports and the summary files")
 	fl.StringVar(&cacheDir, "layer-cache", "", "layer cache folder (default: the user cache; none: no cache)")
