@@ -79,7 +79,7 @@ func TestRegistryScan(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	run := fleet.Run{Targets: []string{host}, Shard: fleet.Shard{Index: 1, Count: 1}, LayerCache: t.TempDir(),
-		Options: fleet.Options{Scan: scanOptions(t), Parallel: 1, Dir: dir}}
+		Options: fleet.Options{Scan: scanOptions(t), Parallel: 4, Dir: dir}}
 	f, err := run.Do(ctx)
 	require.NoError(t, err)
 
@@ -100,7 +100,8 @@ func TestRegistryScan(t *testing.T) {
 	assert.Equal(t, report.FleetFail, status[host+"/base/debian:11"], "Debian 11 packages have known vulnerabilities")
 	assert.Equal(t, failure.ExitIncomplete, fleet.ExitCode(f), "an image that could not be scanned fails the run closed")
 
-	// Each layer is read once: 3 bases + 24 application layers; the 24 applications' base
+	// Each layer is read once (four images at a time: a scan that needs a layer another is
+	// reading waits for it): 3 bases + 24 application layers; the 24 applications' base
 	// layers come from the cache.
 	assert.Equal(t, int64(27), f.Runs[0].LayersRead)
 	assert.Equal(t, int64(24), f.Runs[0].LayersCached)

@@ -17,6 +17,12 @@ type LayerCache interface {
 	Put(key string, data []byte)
 }
 
+// LayerLocker is a LayerCache that can hold a key while one walk reads the layer, so that
+// a walk of another image with the same layer waits for it instead of reading it too.
+type LayerLocker interface {
+	Lock(key string) (unlock func())
+}
+
 // LayerCacher is a Consumer whose results for one layer can be saved and restored. A
 // layer is cached only when every consumer can save it.
 type LayerCacher interface {

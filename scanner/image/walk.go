@@ -234,6 +234,9 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 			key := ""
 			if _, ok := o.cachers(); ok && o.cache != nil && img.Transport == Registry && idx.Layers[i].Digest != "" {
 				key = o.cacheKey(idx.Layers[i].Digest, cf.RootFS.DiffIDs[i].String())
+				if l, ok := o.cache.(LayerLocker); ok {
+					defer l.Lock(key)()
+				}
 				var hit bool
 				if results[i], hit, errs[i] = o.loadLayer(key, i); hit || errs[i] != nil {
 					if errs[i] != nil {

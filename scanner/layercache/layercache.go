@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 )
 
@@ -20,6 +21,27 @@ const magic = "imagegate-layer/1\n"
 type Dir struct {
 	dir          string
 	hits, misses atomic.Int64
+
+	mu      sync.Mutex
+	reading map[string]*sync.Mutex
+}
+
+// Lock holds key while one walk reads the layer and stores it: another scan of an image
+// with the same layer, running at the same time, waits and then finds it in the cache
+// instead of reading it too.
+func (d *Dir) Lock(key string) (unlock func()) {
+	d.mu.Lock()
+	if d.reading == nil {
+		d.reading = map[string]*sync.Mutex{}
+	}
+	m, ok := d.reading[key]
+	if !ok {
+		m = &sync.Mutex{}
+		d.reading[key] = m
+	}
+	d.mu.Unlock()
+	m.Lock()
+	return m.Unlock
 }
 
 // Open returns the cache in dir, creating the folder.
