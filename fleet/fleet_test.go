@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/imagegate/imagegate/internal/fleettest"
 	"github.com/imagegate/imagegate/internal/imagebuild"
 	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/internal/schematest"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
@@ -70,7 +72,7 @@ func fleetRegistry(t *testing.T) string {
 	return host
 }
 
-func scanOptions(t *testing.T) scanner.Options {
+func scanOptions(t testing.TB) scanner.Options {
 	return scanner.Options{DB: filepath.Join(imagetest.RepoRoot(t), "testdata", "osv"), DBMaxAge: 100 * 365 * 24 * time.Hour}
 }
 
@@ -120,15 +122,21 @@ func TestRegistryScan(t *testing.T) {
 			AutomationDetails struct{ ID string } `json:"automationDetails"`
 		} `json:"runs"`
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, fleet.SummarySARIF))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(raw, &log))
-	require.Len(t, log.Runs, 27)
+	// In files of at most 20 runs: GitHub code scanning takes no more in one upload.
 	cats := map[string]bool{}
-	for _, r := range log.Runs {
-		cats[r.AutomationDetails.ID] = true
+	for i, want := range []int{20, 7} {
+		raw, err := os.ReadFile(filepath.Join(dir, fleet.SARIFDir, fmt.Sprintf("summary-%d.sarif", i+1)))
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(raw, &log))
+		require.NoError(t, schematest.Validate(t, schematest.Compile(t, "sarif-2.1.0.json"), raw))
+		require.NoError(t, schematest.Validate(t, schematest.Compile(t, "sarif-2.1.0-schemastore-draft07.json"), raw))
+		require.Len(t, log.Runs, want)
+		for _, r := range log.Runs {
+			cats[r.AutomationDetails.ID] = true
+		}
 	}
 	assert.Len(t, cats, 27)
+	assert.NoFileExists(t, filepath.Join(dir, fleet.SARIFDir, "summary-3.sarif"))
 }
 
 func withoutRuns(f *report.Fleet) *report.Fleet {

@@ -118,6 +118,9 @@ func (r Rescan) Do(ctx context.Context) (*report.Fleet, error) {
 			continue
 		}
 		s := Scanned{Target: it.target, Result: res, Summary: summarize(it.target, res)}
+		if s.SARIF, err = SARIFRun(it.target, res); err != nil {
+			return nil, failure.Incompletef("writing the report: %w", err)
+		}
 		key := it.stateKey()
 		old, seen := prev.Images[key]
 		known := map[string]bool{}
@@ -161,10 +164,7 @@ func (r Rescan) Do(ctx context.Context) (*report.Fleet, error) {
 	l := Listing{Targets: digests}
 	run := report.FleetRun{Kind: "rescan", Shard: "1/1", Listed: len(items), ListDigest: l.Digest(), Images: len(items), Targets: r.Targets}
 	f := Summarize(run, problems, scanned)
-	runs, err := SARIFRuns(scanned)
-	if err != nil {
-		return nil, err
-	}
+	runs := SARIFRuns(scanned)
 	if opts.Dir != "" {
 		if err := WriteSummary(opts.Dir, f, runs); err != nil {
 			return nil, err

@@ -71,10 +71,7 @@ func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
 			return checkBase(ctx, ref, opts.Scan)
 		})
 	}
-	runs, err := SARIFRuns(scanned)
-	if err != nil {
-		return nil, err
-	}
+	runs := SARIFRuns(scanned)
 	if r.Dir != "" {
 		if err := WriteSummary(r.Dir, f, runs); err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -32,8 +33,9 @@ type Scanned struct {
 	Target Target
 	Result *report.Result // nil when the scan failed
 	Err    error
-	// Summary is the image's line in the summary.
+	// Summary is the image's line in the summary, SARIF its run in the SARIF summary.
 	Summary report.FleetImage
+	SARIF   json.RawMessage
 }
 
 // Scan scans each target with the scanner core, at most Parallel at once, and writes each
@@ -79,6 +81,9 @@ func scanOne(ctx context.Context, t Target, o Options) (s Scanned) {
 		return failed(t, err)
 	}
 	s = Scanned{Target: t, Result: res, Summary: summarize(t, res)}
+	if s.SARIF, err = SARIFRun(t, res); err != nil {
+		return failed(t, failure.Incompletef("writing the report: %w", err))
+	}
 	if o.Dir != "" {
 		rel := filepath.ToSlash(filepath.Join("images", FileName(t)+".json"))
 		if err := writeJSON(filepath.Join(o.Dir, rel), res); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +24,9 @@ import (
 const (
 	SummaryJSONL    = "summary.jsonl"
 	SummaryMarkdown = "summary.md"
-	SummarySARIF    = "summary.sarif"
+	// SARIFDir holds the SARIF summary: summary-1.sarif, summary-2.sarif, ..., each with
+	// at most MaxRunsPerSARIF runs (a run per image).
+	SARIFDir = "sarif"
 	// RebuildList is the machine-readable list of images whose base tag has moved on.
 	RebuildList = "rebuild.json"
 )
@@ -80,8 +83,9 @@ func recommendationLines(f *report.Fleet) []string {
 func Category(t Target) string { return "imagegate/registry/" + FileName(t) }
 
 // WriteSummary writes the summary files into dir: JSON lines (the run, then an image or
-// a problem per line), Markdown and SARIF (runs: a run per scanned image, or runs read
-// from the shards' SARIF when merging).
+// a problem per line), Markdown, the images due a rebuild, and SARIF (a run per scanned
+// image, or the shards' runs when merging, sorted by category, in files of at most
+// MaxRunsPerSARIF runs).
 func WriteSummary(dir string, f *report.Fleet, runs []json.RawMessage) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return failure.Inputf("output folder %s: %w", dir, err)
@@ -99,45 +103,99 @@ func WriteSummary(dir string, f *report.Fleet, runs []json.RawMessage) error {
 	}); err != nil {
 		return err
 	}
-	return output.WriteFile(filepath.Join(dir, SummarySARIF), func(w io.Writer) error { return writeSARIF(w, runs) })
-}
-
-// SARIFRuns renders each scanned image as a SARIF run under its own category.
-func SARIFRuns(scanned []Scanned) ([]json.RawMessage, error) {
-	var runs []sarif.Run
-	for _, s := range scanned {
-		if s.Result != nil {
-			runs = append(runs, sarif.Run{Result: s.Result, Options: sarif.Options{Category: Category(s.Target)}})
+	sdir := filepath.Join(dir, SARIFDir)
+	if err := os.MkdirAll(sdir, 0o755); err != nil {
+		return failure.Inputf("output folder %s: %w", sdir, err)
+	}
+	old, _ := filepath.Glob(filepath.Join(sdir, "summary-*.sarif"))
+	n := 0
+	for start := 0; start < len(runs) || start == 0; start += MaxRunsPerSARIF {
+		n++
+		part := runs[start:min(start+MaxRunsPerSARIF, len(runs))]
+		if err := output.WriteFile(filepath.Join(sdir, fmt.Sprintf("summary-%d.sarif", n)), func(w io.Writer) error { return writeSARIF(w, part) }); err != nil {
+			return err
 		}
 	}
-	sort.Slice(runs, func(i, j int) bool { return runs[i].Options.Category < runs[j].Options.Category })
+	for _, p := range old { // a previous run's extra parts
+		var k int
+		if _, err := fmt.Sscanf(filepath.Base(p), "summary-%d.sarif", &k); err == nil && k > n {
+			os.Remove(p)
+		}
+	}
+	return nil
+}
+
+// MaxRunsPerSARIF is GitHub code scanning's limit of runs in one uploaded SARIF file.
+const MaxRunsPerSARIF = 20
+
+// ReadSARIFRuns reads the runs of a summary's SARIF files, in order.
+func ReadSARIFRuns(dir string) ([]json.RawMessage, error) {
+	var runs []json.RawMessage
+	for n := 1; ; n++ {
+		raw, err := os.ReadFile(filepath.Join(dir, SARIFDir, fmt.Sprintf("summary-%d.sarif", n)))
+		if errors.Is(err, os.ErrNotExist) && n > 1 {
+			return runs, nil
+		}
+		if err != nil {
+			return nil, failure.Inputf("%s: %w", dir, err)
+		}
+		var log struct {
+			Runs []json.RawMessage `json:"runs"`
+		}
+		if err := json.Unmarshal(raw, &log); err != nil {
+			return nil, failure.Inputf("%s: summary-%d.sarif: %w", dir, n, err)
+		}
+		runs = append(runs, log.Runs...)
+	}
+}
+
+// SARIFRun renders one image's result as a SARIF run under the image's own category.
+func SARIFRun(t Target, res *report.Result) (json.RawMessage, error) {
 	var buf bytes.Buffer
-	if err := sarif.WriteRuns(&buf, runs); err != nil {
+	if err := sarif.WriteRuns(&buf, []sarif.Run{{Result: res, Options: sarif.Options{Category: Category(t)}}}); err != nil {
 		return nil, err
 	}
 	var log struct {
 		Runs []json.RawMessage `json:"runs"`
 	}
-	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
-		return nil, err
+	if err := json.Unmarshal(buf.Bytes(), &log); err != nil || len(log.Runs) != 1 {
+		return nil, fmt.Errorf("SARIF run of %s: %v", t.Ref(), err)
 	}
-	return log.Runs, nil
+	return log.Runs[0], nil
 }
 
+// SARIFRuns are the scanned images' SARIF runs, by category.
+func SARIFRuns(scanned []Scanned) []json.RawMessage {
+	var ss []Scanned
+	for _, s := range scanned {
+		if s.SARIF != nil {
+			ss = append(ss, s)
+		}
+	}
+	sort.Slice(ss, func(i, j int) bool { return Category(ss[i].Target) < Category(ss[j].Target) })
+	runs := make([]json.RawMessage, len(ss))
+	for i, s := range ss {
+		runs[i] = s.SARIF
+	}
+	return runs
+}
+
+// writeSARIF writes the runs into one SARIF log as they are (each already indented).
 func writeSARIF(w io.Writer, runs []json.RawMessage) error {
-	if runs == nil {
-		runs = []json.RawMessage{}
+	bw := bufio.NewWriter(w)
+	bw.WriteString("{\n  \"$schema\": \"" + sarif.SchemaURI + "\",\n  \"version\": \"2.1.0\",\n  \"runs\": [")
+	for i, r := range runs {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+		bw.Write(bytes.TrimSpace(r))
 	}
-	b, err := json.MarshalIndent(map[string]any{
-		"$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-		"version": "2.1.0",
-		"runs":    runs,
-	}, "", "  ")
-	if err != nil {
-		return err
+	if len(runs) > 0 {
+		bw.WriteString("\n  ")
 	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	bw.WriteString("]\n}\n")
+	return bw.Flush()
 }
 
 // line is one line of summary.jsonl: exactly one field is set.
@@ -273,17 +331,11 @@ func Merge(dirs []string) (*report.Fleet, []json.RawMessage, error) {
 			r := r
 			recs[r.Base] = &r
 		}
-		raw, err := os.ReadFile(filepath.Join(dir, SummarySARIF))
+		shardRuns, err := ReadSARIFRuns(dir)
 		if err != nil {
-			return nil, nil, failure.Inputf("%s: %w", dir, err)
+			return nil, nil, err
 		}
-		var log struct {
-			Runs []json.RawMessage `json:"runs"`
-		}
-		if err := json.Unmarshal(raw, &log); err != nil {
-			return nil, nil, failure.Inputf("%s: %s: %w", dir, SummarySARIF, err)
-		}
-		runs = append(runs, log.Runs...)
+		runs = append(runs, shardRuns...)
 	}
 	if n := shardCount(want.Shard); len(seenShard) != n {
 		var missing []string

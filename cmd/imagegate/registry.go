@@ -59,8 +59,9 @@ counts.
 
 Writes into --output-dir: images/<repository>@<digest>.json (each image's JSON report),
 summary.jsonl (a line per run, image, problem and base recommendation), summary.md,
-summary.sarif (a run per image, each with its own category) and rebuild.json (the images
-due a rebuild). The table goes to stdout.
+sarif/summary-N.sarif (a run per image, each with its own category, at most 20 runs per
+file: GitHub's limit for one upload) and rebuild.json (the images due a rebuild). The
+table goes to stdout.
 
 Exit codes: 0 every image passes, 1 an image fails on its findings, 2 usage or input
 error, 3 an image or repository could not be scanned (the others are, and are reported).`,
@@ -135,7 +136,8 @@ func newRegistryMergeCmd(stdout io.Writer) *cobra.Command {
 		Long: `Join the output folders of the shards of one 'imagegate registry scan --shard i/n': checks
 that they are every shard of one listing, each once, and that their images add up to it
 (a missing or foreign shard is an error, never a smaller summary), then writes the joined
-summary.jsonl, summary.md and summary.sarif into --output-dir and the table to stdout.
+summary.jsonl, summary.md, sarif/ and rebuild.json into --output-dir and the table to
+stdout.
 The exit code is the registry scan's, over all images.`,
 		Example: `  imagegate registry merge shard-1 shard-2 shard-3 shard-4 --output-dir registry-report`,
 		Args: func(_ *cobra.Command, args []string) error {

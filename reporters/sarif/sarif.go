@@ -39,6 +39,10 @@ type Options struct {
 	BaseDir string
 }
 
+// SchemaURI is the SARIF 2.1.0 schema the logs name (go-sarif's: the OASIS final
+// version, which GitHub's and Azure DevOps' ingestion rules ask for).
+var SchemaURI = gosarif.NewReport().Schema
+
 // Write renders r as SARIF.
 func Write(w io.Writer, r *report.Result, o Options) error {
 	return WriteRuns(w, []Run{{Result: r, Options: o}})
