@@ -427,9 +427,14 @@ func imageName(im report.FleetImage) string {
 	return im.Reference
 }
 
+// counts are an image's findings per severity, or dashes when it was not scanned.
 func counts(im report.FleetImage) []string {
 	out := make([]string, len(severities))
 	for i, s := range severities {
+		if im.Status == report.FleetError {
+			out[i] = "-"
+			continue
+		}
 		out[i] = fmt.Sprint(im.Counts[s.String()])
 	}
 	return out
