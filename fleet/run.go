@@ -8,6 +8,9 @@ import (
 	"github.com/imagegate/imagegate/scanner/layercache"
 )
 
+// DefaultLayerCache names the layer cache in the user cache folder.
+const DefaultLayerCache = "default"
+
 // Run is one registry scan, or one shard of it.
 type Run struct {
 	// Targets are registries (host[:port]) and repositories (host[:port]/name).
@@ -15,7 +18,8 @@ type Run struct {
 	Filter  Filter
 	Shard   Shard
 	Options
-	// LayerCache is the layer cache folder ("": none).
+	// LayerCache is the layer cache folder ("": none; "default": imagegate/layers in the
+	// user cache).
 	LayerCache string
 	// Recommend checks the other tags of each base image in use (newer, next major,
 	// other flavours) and lists their vulnerability counts.
@@ -44,10 +48,17 @@ func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
 		opts.Scan.Store = store
 	}
 	var cache *layercache.Dir
-	if r.LayerCache != "" {
-		if cache, err = layercache.Open(r.LayerCache); err != nil {
-			return nil, err
-		}
+	switch r.LayerCache {
+	case "":
+	case DefaultLayerCache:
+		cache, err = layercache.Default()
+	default:
+		cache, err = layercache.Open(r.LayerCache)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cache != nil {
 		opts.Scan.LayerCache = cache
 	}
 	scanned := Scan(ctx, mine, opts)

@@ -98,10 +98,13 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 			if err != nil {
 				return err
 			}
-			if cacheDir == "" {
-				cacheDir = defaultLayerCache()
-			} else if cacheDir == "none" {
+			switch {
+			case cacheDir == "none":
 				cacheDir = ""
+			case cacheDir == "" && os.Getenv("IMAGEGATE_LAYER_CACHE") != "":
+				cacheDir = os.Getenv("IMAGEGATE_LAYER_CACHE")
+			case cacheDir == "":
+				cacheDir = fleet.DefaultLayerCache
 			}
 			run := fleet.Run{Targets: args, Filter: filter, Shard: sh, LayerCache: cacheDir, Recommend: recommend,
 				Options: fleet.Options{Scan: opts, Parallel: parallel, Dir: outDir}}
@@ -123,7 +126,7 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 	fl.StringVar(&shard, "shard", "", "scan part i of n of the listing (i/n, from 1/n to n/n); auto: from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, IMAGEGATE_SHARDS) or Azure parallel jobs")
 	fl.IntVar(&parallel, "parallel", 2, "images scanned at once")
 	fl.StringVar(&outDir, "output-dir", "imagegate-registry", "folder for the per-image reports and the summary files")
-	fl.StringVar(&cacheDir, "layer-cache", "", "layer cache folder (default: the user cache; none: no cache)")
+	fl.StringVar(&cacheDir, "layer-cache", "", "layer cache folder, private to the user (default $IMAGEGATE_LAYER_CACHE, else imagegate/layers in the user cache; none: no cache)")
 	fl.BoolVar(&recommend, "recommend", false, "check the other tags of each base image in use (newer, next major, other flavours such as -slim) and list their vulnerability counts")
 	return cmd
 }
@@ -207,17 +210,6 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 		return now.Add(-d), nil
 	}
 	return time.Time{}, failure.Inputf("--since %q: want a date (2026-11-01), an RFC 3339 time or a duration (72h, 30d)", s)
-}
-
-func defaultLayerCache() string {
-	if d := os.Getenv("IMAGEGATE_LAYER_CACHE"); d != "" {
-		return d
-	}
-	c, err := os.UserCacheDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(c, "imagegate", "layers")
 }
 
 func newRescanCmd(stdout, stderr io.Writer) *cobra.Command {

@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+
+	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
 // magic starts every entry, followed by the sha256 of the rest.
@@ -44,9 +47,23 @@ func (d *Dir) Lock(key string) (unlock func()) {
 	return m.Unlock
 }
 
-// Open returns the cache in dir, creating the folder.
+// Open returns the cache in dir, creating the folder. It is private to the user (0700,
+// entries 0600): a folder another user owns is refused, since an entry planted there
+// could hide a layer's packages or secrets.
 func Open(dir string) (*Dir, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return nil, failure.Incompletef("layer cache %s: %w", dir, err)
+	}
+	if err := userfile.PrivateDir(dir); err != nil {
+		return nil, err
+	}
+	return &Dir{dir: dir}, nil
+}
+
+// Default is the layer cache in the user cache folder (imagegate/layers).
+func Default() (*Dir, error) {
+	dir, err := userfile.CacheDir("layers")
+	if err != nil {
 		return nil, err
 	}
 	return &Dir{dir: dir}, nil
@@ -80,7 +97,7 @@ func (d *Dir) Get(key string) ([]byte, bool) {
 // next time.
 func (d *Dir) Put(key string, data []byte) {
 	p := d.path(key)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return
 	}
 	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")

@@ -28,6 +28,7 @@ import (
 
 	"github.com/imagegate/imagegate/scanner/ecosystem"
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
 // The database as an OCI artifact: one gzip tar layer per ecosystem holding its index,
@@ -326,7 +327,7 @@ func PulledFrom(dir string) string {
 // artifactDir is where --db oci://REF keeps the pulled database: the user cache, by ref.
 func artifactDir(ref string) (string, error) {
 	h := sha256.Sum256([]byte(ref))
-	return userCacheDir("artifact", hex.EncodeToString(h[:10]))
+	return userfile.CacheDir("artifact", hex.EncodeToString(h[:10]))
 }
 
 // ArtifactScheme prefixes a --db that names a database artifact: oci://ghcr.io/org/db:1.

@@ -142,30 +142,7 @@ func zipIndexDir(zips []string) (string, error) {
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00%d\n", z, st.Size(), st.ModTime().UnixNano())
 	}
-	return userCacheDir("zip-index", hex.EncodeToString(h.Sum(nil))[:20])
-}
-
-// userCacheDir is imagegate/<parts> in the user cache folder, each level private to the
-// user (made when missing, refused when another user owns it).
-func userCacheDir(parts ...string) (string, error) {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		// No home: a folder of this user's own in the shared temporary folder.
-		base = filepath.Join(os.TempDir(), fmt.Sprintf("imagegate-%d", os.Getuid()))
-		if err := privateDir(base); err != nil {
-			return "", err
-		}
-	} else if err := os.MkdirAll(base, 0o700); err != nil {
-		return "", failure.Incompletef("cache folder %s: %w (set XDG_CACHE_HOME to a writable folder)", base, unwrapPath(err))
-	}
-	dir := base
-	for _, part := range append([]string{"imagegate"}, parts...) {
-		dir = filepath.Join(dir, part)
-		if err := privateDir(dir); err != nil {
-			return "", err
-		}
-	}
-	return dir, nil
+	return userfile.CacheDir("zip-index", hex.EncodeToString(h.Sum(nil))[:20])
 }
 
 // indexedFrom says whether an index was built from exactly these zips as they are now

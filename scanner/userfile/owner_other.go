@@ -1,6 +1,6 @@
 //go:build !unix
 
-package vulndb
+package userfile
 
 import "os"
 

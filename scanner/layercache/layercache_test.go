@@ -1,0 +1,59 @@
+package layercache_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/layercache"
+)
+
+// Entries are private to the user, read back whole, and a damaged one is a miss.
+func TestEntries(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "layers")
+	c, err := layercache.Open(dir)
+	require.NoError(t, err)
+	_, ok := c.Get("k")
+	assert.False(t, ok)
+	c.Put("k", []byte("analysed layer"))
+	got, ok := c.Get("k")
+	require.True(t, ok)
+	assert.Equal(t, "analysed layer", string(got))
+	assert.Equal(t, int64(1), c.Hits())
+	assert.Equal(t, int64(1), c.Misses())
+
+	st, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), st.Mode().Perm())
+	entries, err := filepath.Glob(filepath.Join(dir, "*", "*"))
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	st, err = os.Stat(entries[0])
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+
+	b, err := os.ReadFile(entries[0])
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(entries[0], b[:len(b)-3], 0o600))
+	_, ok = c.Get("k")
+	assert.False(t, ok, "a truncated entry")
+}
+
+// A cache folder someone else owns is refused: an entry planted there could hide a
+// layer's packages or secrets from the gate.
+func TestPlantedFolderRefused(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("planting a folder owned by another user needs root")
+	}
+	dir := filepath.Join(t.TempDir(), "layers")
+	require.NoError(t, os.Mkdir(dir, 0o777))
+	require.NoError(t, os.Chown(dir, 12345, 12345))
+	_, err := layercache.Open(dir)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Contains(t, err.Error(), "belongs to another user")
+}
