@@ -22,7 +22,7 @@ import (
 // Source is where records come from: the local store.
 type Source interface {
 	Has(ecosystem string) bool
-	Query(ecosystem, name string) ([]*osvschema.Vulnerability, error)
+	Query(ecosystem, name string) ([]vulndb.Entry, error)
 }
 
 // Options configures Match.
@@ -76,7 +76,7 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 	unparsable := 0
 	// Binary packages of one source package (a dozen from util-linux, say) ask for the
 	// same records: look each name up once.
-	cache := map[string][]*osvschema.Vulnerability{}
+	cache := map[string][]vulndb.Entry{}
 	var noVersion []string
 	for _, p := range pkgs {
 		if err := ctx.Err(); err != nil {
@@ -113,11 +113,9 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 			cache[key] = records
 		}
 		var hits []hit
-		for _, r := range records {
-			if r.GetWithdrawn() != nil {
-				continue
-			}
-			for _, a := range r.GetAffected() {
+		for i := range records {
+			e := &records[i]
+			for _, a := range e.Affected {
 				ap := a.GetPackage()
 				if ap.GetEcosystem() != p.Ecosystem || ecosystem.NormalizeName(p.Ecosystem, ap.GetName()) != ecosystem.NormalizeName(p.Ecosystem, name) {
 					continue
@@ -126,10 +124,18 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 				if !readable {
 					unparsable++
 				}
-				if ok {
-					rating, vendor := vendorRating(r, a)
-					hits = append(hits, hit{record: r, fixed: fixed, cvss: bestCVSS(r, a), vendor: vendor, rating: rating})
+				if !ok {
+					continue
 				}
+				r, err := e.Record()
+				if err != nil {
+					return nil, err
+				}
+				if r.GetWithdrawn() != nil {
+					break
+				}
+				rating, vendor := vendorRating(r, a)
+				hits = append(hits, hit{record: r, fixed: fixed, cvss: bestCVSS(r, a), vendor: vendor, rating: rating})
 			}
 		}
 		for _, f := range merge(p, name, version, hits) {

@@ -262,7 +262,7 @@ func (s *Store) db(base string) (*bolt.DB, error) {
 // Query returns the records that name the package in the ecosystem (with its release,
 // e.g. "Debian:11"), each cut to that package's affected entries and without details. It
 // reads only that package's index entry.
-func (s *Store) Query(eco, name string) ([]*osvschema.Vulnerability, error) {
+func (s *Store) Query(eco, name string) ([]Entry, error) {
 	base := ecosystem.Base(eco)
 	if !s.Has(base) {
 		return nil, nil
@@ -271,26 +271,24 @@ func (s *Store) Query(eco, name string) ([]*osvschema.Vulnerability, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []*osvschema.Vulnerability
+	var out []Entry
 	prefix := append(packageKey(eco, name), 0)
 	err = db.View(func(tx *bolt.Tx) error {
 		records := tx.Bucket(bucketRecords)
 		c := tx.Bucket(bucketPackages).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			raw := records.Get(k[len(prefix):])
+			id := k[len(prefix):]
+			raw := records.Get(id)
 			if raw == nil {
-				return fmt.Errorf("package entry %s names record %s, which is missing", name, k[len(prefix):])
-			}
-			rec := &osvschema.Vulnerability{}
-			if err := proto.Unmarshal(raw, rec); err != nil {
-				return fmt.Errorf("record %s: %w", k[len(prefix):], err)
+				return fmt.Errorf("package entry %s names record %s, which is missing", name, id)
 			}
 			aff := &osvschema.Vulnerability{}
 			if err := proto.Unmarshal(v, aff); err != nil {
 				return fmt.Errorf("package entry %s: %w", name, err)
 			}
-			rec.Affected = aff.GetAffected()
-			out = append(out, rec)
+			// The record is copied out of the transaction and decoded only if a range
+			// matches: most entries a lookup finds do not affect the installed version.
+			out = append(out, Entry{Affected: aff.GetAffected(), id: string(id), raw: bytes.Clone(raw)})
 		}
 		return nil
 	})
@@ -298,6 +296,32 @@ func (s *Store) Query(eco, name string) ([]*osvschema.Vulnerability, error) {
 		return nil, failure.Incompletef("vulnerability database %s: %w: run 'imagegate db update' to rebuild it", base, err)
 	}
 	return out, nil
+}
+
+// Entry is what a lookup finds for one record: the record's affected entries for the
+// package, and the record itself, decoded on demand.
+type Entry struct {
+	Affected []*osvschema.Affected
+	id       string
+	raw      []byte
+	rec      *osvschema.Vulnerability
+}
+
+// ID is the record's identifier.
+func (e *Entry) ID() string { return e.id }
+
+// Record decodes the whole record (with Affected set to the package's entries).
+func (e *Entry) Record() (*osvschema.Vulnerability, error) {
+	if e.rec != nil {
+		return e.rec, nil
+	}
+	rec := &osvschema.Vulnerability{}
+	if err := proto.Unmarshal(e.raw, rec); err != nil {
+		return nil, failure.Incompletef("vulnerability database: record %s: %w: run 'imagegate db update' to rebuild it", e.id, err)
+	}
+	rec.Affected = e.Affected
+	e.rec, e.raw = rec, nil
+	return rec, nil
 }
 
 // Close releases the database files.

@@ -84,7 +84,7 @@ func TestImportZipAndQuery(t *testing.T) {
 	require.NoError(t, err)
 	var ids []string
 	for _, v := range got {
-		ids = append(ids, v.GetId())
+		ids = append(ids, v.ID())
 	}
 	assert.ElementsMatch(t, dedupe(byPackage["lodash"]), ids)
 	for id := range withdrawn {
@@ -533,9 +533,11 @@ func TestRepeatedTextIsNotCopiedPerPackage(t *testing.T) {
 		got, err := s.Query("npm", name)
 		require.NoError(t, err)
 		require.Len(t, got, 1)
-		assert.Len(t, got[0].GetSummary(), 2<<20)
-		require.Len(t, got[0].GetAffected(), 1, "the package's own entry")
-		assert.Equal(t, name, got[0].GetAffected()[0].GetPackage().GetName())
+		rec, err := got[0].Record()
+		require.NoError(t, err)
+		assert.Len(t, rec.GetSummary(), 2<<20)
+		require.Len(t, rec.GetAffected(), 1, "the package's own entry")
+		assert.Equal(t, name, rec.GetAffected()[0].GetPackage().GetName())
 	}
 }
 
