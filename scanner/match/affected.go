@@ -134,33 +134,51 @@ func evalRange(r *osvschema.Range, installed semantic.Version, ecosystem string)
 	return rangeResult{affected: affected}, true
 }
 
+// installed is a package's version, parsed once per order (the ecosystem's, semver's)
+// however many affected entries it is compared with.
+type installed struct {
+	raw, ecosystem string
+	parsed         [2]semantic.Version
+	err            [2]error
+	done           [2]bool
+}
+
+func (in *installed) version(semver bool) (semantic.Version, error) {
+	i := 0
+	if semver {
+		i = 1
+	}
+	if !in.done[i] {
+		in.parsed[i], in.err[i] = parseVersion(in.raw, in.ecosystem, semver)
+		in.done[i] = true
+	}
+	return in.parsed[i], in.err[i]
+}
+
 // affects reports whether an affected entry covers the installed version, and the fixed
 // versions of the intervals that cover it. ok is false when the entry could not be read
 // (an unparsable version).
 func affects(a *osvschema.Affected, installedRaw, ecosystem string) (hit bool, fixed []string, ok bool) {
+	return (&installed{raw: installedRaw, ecosystem: ecosystem}).affectedBy(a)
+}
+
+func (in *installed) affectedBy(a *osvschema.Affected) (hit bool, fixed []string, ok bool) {
 	ok = true
 	for _, v := range a.GetVersions() {
-		if v == installedRaw {
+		if v == in.raw {
 			hit = true
 		}
 	}
-	var parsed = map[bool]semantic.Version{}
 	for _, r := range a.GetRanges() {
 		t := r.GetType()
 		if t != osvschema.Range_ECOSYSTEM && t != osvschema.Range_SEMVER {
 			continue // GIT ranges need commits, which images do not carry
 		}
-		semver := t == osvschema.Range_SEMVER
-		inst, seen := parsed[semver]
-		if !seen {
-			var err error
-			inst, err = parseVersion(installedRaw, ecosystem, semver)
-			if err != nil {
-				return false, nil, false
-			}
-			parsed[semver] = inst
+		inst, err := in.version(t == osvschema.Range_SEMVER)
+		if err != nil {
+			return false, nil, false
 		}
-		res, rok := evalRange(r, inst, ecosystem)
+		res, rok := evalRange(r, inst, in.ecosystem)
 		if !rok {
 			ok = false
 			continue

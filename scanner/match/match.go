@@ -113,14 +113,16 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 			cache[key] = records
 		}
 		var hits []hit
+		inst := &installed{raw: ecosystem.NormalizeVersion(p.Ecosystem, version), ecosystem: ecosystem.Base(p.Ecosystem)}
+		normName := ecosystem.NormalizeName(p.Ecosystem, name)
 		for i := range records {
 			e := &records[i]
 			for _, a := range e.Affected {
 				ap := a.GetPackage()
-				if ap.GetEcosystem() != p.Ecosystem || ecosystem.NormalizeName(p.Ecosystem, ap.GetName()) != ecosystem.NormalizeName(p.Ecosystem, name) {
+				if ap.GetEcosystem() != p.Ecosystem || ecosystem.NormalizeName(p.Ecosystem, ap.GetName()) != normName {
 					continue
 				}
-				ok, fixed, readable := affects(a, ecosystem.NormalizeVersion(p.Ecosystem, version), ecosystem.Base(p.Ecosystem))
+				ok, fixed, readable := inst.affectedBy(a)
 				if !readable {
 					unparsable++
 				}
