@@ -63,6 +63,9 @@ sarif/summary-N.sarif (a run per image, each with its own category, at most 20 r
 file: GitHub's limit for one upload) and rebuild.json (the images due a rebuild). The
 table goes to stdout.
 
+--timeout bounds the whole run (default 10m): give a registry more, or 0 for no limit;
+a run cut short writes no summary.
+
 Exit codes: 0 every image passes, 1 an image fails on its findings, 2 usage or input
 error, 3 an image or repository could not be scanned (the others are, and are reported).`,
 		Example: `  imagegate registry scan registry.example.com --tag 'v*' --newest 3
