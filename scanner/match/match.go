@@ -4,11 +4,15 @@
 package match
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/imagegate/imagegate/scanner/ecosystem"
 	"github.com/imagegate/imagegate/scanner/vulndb"
@@ -71,17 +75,21 @@ type hit struct {
 }
 
 // Match looks up every package and returns one finding per vulnerability per package.
+// Lookups run on every CPU: binary packages of one source package (a dozen from
+// util-linux, say) ask for the same records and are matched together, each name looked
+// up once; the findings come out in the same order whatever the scheduling.
 func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*Result, error) {
 	res := &Result{Unchecked: map[string]int{}}
-	unparsable := 0
-	// Binary packages of one source package (a dozen from util-linux, say) ask for the
-	// same records: look each name up once.
-	cache := map[string][]vulndb.Entry{}
 	var noVersion []string
-	for _, p := range pkgs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	type job struct {
+		key     string
+		eco     string
+		name    string
+		members []int // indexes into pkgs
+	}
+	var jobs []*job
+	byKey := map[string]*job{}
+	for i, p := range pkgs {
 		if p.OSOwned {
 			continue // matched through the OS package that installed it
 		}
@@ -104,51 +112,58 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 			continue
 		}
 		key := p.Ecosystem + "\x00" + name
-		records, seen := cache[key]
-		if !seen {
-			var err error
-			if records, err = src.Query(p.Ecosystem, name); err != nil {
-				return nil, err
-			}
-			cache[key] = records
+		j, ok := byKey[key]
+		if !ok {
+			j = &job{key: key, eco: p.Ecosystem, name: name}
+			byKey[key] = j
+			jobs = append(jobs, j)
 		}
-		var hits []hit
-		inst := &installed{raw: ecosystem.NormalizeVersion(p.Ecosystem, version), ecosystem: ecosystem.Base(p.Ecosystem)}
-		normName := ecosystem.NormalizeName(p.Ecosystem, name)
-		for i := range records {
-			e := &records[i]
-			for _, a := range e.Affected {
-				ap := a.GetPackage()
-				if ap.GetEcosystem() != p.Ecosystem || ecosystem.NormalizeName(p.Ecosystem, ap.GetName()) != normName {
-					continue
+		j.members = append(j.members, i)
+	}
+
+	found := make([][]report.Finding, len(pkgs))
+	unparsable := make([]int, len(pkgs))
+	errs := make([]error, len(jobs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(len(jobs), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := int(next.Add(1)) - 1
+				if n >= len(jobs) || ctx.Err() != nil {
+					return
 				}
-				ok, fixed, readable := inst.affectedBy(a)
-				if !readable {
-					unparsable++
-				}
-				if !ok {
-					continue
-				}
-				r, err := e.Record()
+				j := jobs[n]
+				records, err := src.Query(j.eco, j.name)
 				if err != nil {
-					return nil, err
+					errs[n] = err
+					return
 				}
-				if r.GetWithdrawn() != nil {
-					break
+				for _, i := range j.members {
+					found[i], unparsable[i], err = matchOne(src, pkgs[i], records, o)
+					if err != nil {
+						errs[n] = err
+						return
+					}
 				}
-				rating, vendor := vendorRating(r, a)
-				hits = append(hits, hit{record: r, fixed: fixed, cvss: bestCVSS(r, a), vendor: vendor, rating: rating})
 			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
-		for _, f := range merge(p, name, version, hits) {
-			if o.IgnoreUnfixed && !f.Fixed() {
-				continue
-			}
-			if err := borrowScore(src, &f); err != nil {
-				return nil, err
-			}
-			res.Findings = append(res.Findings, f)
-		}
+	}
+	total := 0
+	for i := range pkgs {
+		res.Findings = append(res.Findings, found[i]...)
+		total += unparsable[i]
 	}
 	if n := len(noVersion); n > 0 {
 		shown := noVersion[:min(n, 5)]
@@ -158,20 +173,64 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 		}
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d packages have no version to compare (UNKNOWN, empty, * or latest) and were not checked for vulnerabilities: %s%s", n, strings.Join(shown, ", "), more))
 	}
-	if unparsable > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d advisory ranges had versions that could not be parsed and were skipped", unparsable))
+	if total > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d advisory ranges had versions that could not be parsed and were skipped", total))
 	}
-	sort.SliceStable(res.Findings, func(i, j int) bool {
-		a, b := res.Findings[i], res.Findings[j]
+	slices.SortStableFunc(res.Findings, func(a, b report.Finding) int {
 		if a.Severity != b.Severity {
-			return a.Severity > b.Severity
+			return cmp.Compare(b.Severity, a.Severity)
 		}
-		if a.Package.Name != b.Package.Name {
-			return a.Package.Name < b.Package.Name
+		if c := strings.Compare(a.Package.Name, b.Package.Name); c != 0 {
+			return c
 		}
-		return a.ID < b.ID
+		return strings.Compare(a.ID, b.ID)
 	})
 	return res, nil
+}
+
+// matchOne matches one package against the records found for its name.
+func matchOne(src Source, p report.Package, records []vulndb.Entry, o Options) ([]report.Finding, int, error) {
+	name, version := query(p)
+	unparsable := 0
+	var hits []hit
+	inst := &installed{raw: ecosystem.NormalizeVersion(p.Ecosystem, version), ecosystem: ecosystem.Base(p.Ecosystem)}
+	normName := ecosystem.NormalizeName(p.Ecosystem, name)
+	for i := range records {
+		e := &records[i]
+		for _, a := range e.Affected {
+			ap := a.GetPackage()
+			if ap.GetEcosystem() != p.Ecosystem || ecosystem.NormalizeName(p.Ecosystem, ap.GetName()) != normName {
+				continue
+			}
+			ok, fixed, readable := inst.affectedBy(a)
+			if !readable {
+				unparsable++
+			}
+			if !ok {
+				continue
+			}
+			r, err := e.Record()
+			if err != nil {
+				return nil, 0, err
+			}
+			if r.GetWithdrawn() != nil {
+				break
+			}
+			rating, vendor := vendorRating(r, a)
+			hits = append(hits, hit{record: r, fixed: fixed, cvss: bestCVSS(r, a), vendor: vendor, rating: rating})
+		}
+	}
+	var out []report.Finding
+	for _, f := range merge(p, name, version, hits) {
+		if o.IgnoreUnfixed && !f.Fixed() {
+			continue
+		}
+		if err := borrowScore(src, &f); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, f)
+	}
+	return out, unparsable, nil
 }
 
 // A Scorer finds a CVSS vector for a vulnerability by any of its identifiers, among all
