@@ -2,9 +2,11 @@ package fleet
 
 import (
 	"context"
+	"time"
 
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner"
+	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/layercache"
 )
 
@@ -21,6 +23,9 @@ type Run struct {
 	// LayerCache is the layer cache folder ("": none; "default": imagegate/layers in the
 	// user cache).
 	LayerCache string
+	// LayerCacheMaxAge prunes the layer cache's entries not used for this long before the
+	// scan (0: no pruning).
+	LayerCacheMaxAge time.Duration
 	// Recommend checks the other tags of each base image in use (newer, next major,
 	// other flavours) and lists their vulnerability counts.
 	Recommend bool
@@ -60,6 +65,11 @@ func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
 	}
 	if cache != nil {
 		opts.Scan.LayerCache = cache
+		if r.LayerCacheMaxAge > 0 {
+			if _, err := cache.Prune(r.LayerCacheMaxAge); err != nil {
+				return nil, failure.Incompletef("layer cache %s: %w", cache.Path(), err)
+			}
+		}
 	}
 	scanned := Scan(ctx, mine, opts)
 	run := report.FleetRun{Kind: "scan", Shard: r.Shard.String(), Listed: len(listing.Targets), ListDigest: listing.Digest(), Images: len(mine), Targets: r.Targets}

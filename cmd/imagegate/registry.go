@@ -37,6 +37,7 @@ func newRegistryScanCmd(stdout, stderr io.Writer) *cobra.Command {
 		outDir                 string
 		newest, parallel       int
 		recommend              bool
+		cacheAge               time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "scan REGISTRY|REPOSITORY...",
@@ -109,7 +110,7 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 			case cacheDir == "":
 				cacheDir = fleet.DefaultLayerCache
 			}
-			run := fleet.Run{Targets: args, Filter: filter, Shard: sh, LayerCache: cacheDir, Recommend: recommend,
+			run := fleet.Run{Targets: args, Filter: filter, Shard: sh, LayerCache: cacheDir, LayerCacheMaxAge: cacheAge, Recommend: recommend,
 				Options: fleet.Options{Scan: opts, Parallel: parallel, Dir: outDir}}
 			fl, err := run.Do(cmd.Context())
 			if err != nil {
@@ -130,6 +131,7 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 	fl.IntVar(&parallel, "parallel", 2, "images scanned at once")
 	fl.StringVar(&outDir, "output-dir", "imagegate-registry", "folder for the per-image reports and the summary files")
 	fl.StringVar(&cacheDir, "layer-cache", "", "layer cache folder, private to the user (default $IMAGEGATE_LAYER_CACHE, else imagegate/layers in the user cache; none: no cache)")
+	fl.DurationVar(&cacheAge, "layer-cache-max-age", 30*24*time.Hour, "remove layer cache entries not used for this long, before the scan (0: keep all)")
 	fl.BoolVar(&recommend, "recommend", false, "check the other tags of each base image in use (newer, next major, other flavours such as -slim) and list their vulnerability counts")
 	return cmd
 }

@@ -8,10 +8,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/userfile"
@@ -89,7 +91,33 @@ func (d *Dir) Get(key string) ([]byte, bool) {
 		return nil, false
 	}
 	d.hits.Add(1)
+	now := time.Now()
+	os.Chtimes(d.path(key), now, now) // used: Prune keeps it
 	return body, true
+}
+
+// Prune removes the entries not used for maxAge (their modification time is their last
+// use), and stray temporary files as old; it returns how many it removed.
+func (d *Dir) Prune(maxAge time.Duration) (int, error) {
+	cutoff := time.Now().Add(-maxAge)
+	removed := 0
+	err := filepath.WalkDir(d.dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() {
+			return nil
+		}
+		info, err := e.Info()
+		if err != nil {
+			return nil // gone already
+		}
+		if info.ModTime().Before(cutoff) && os.Remove(p) == nil {
+			removed++
+		}
+		return nil
+	})
+	return removed, err
 }
 
 // Put stores the entry for key: written to a temporary file and renamed, so a reader sees

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -56,4 +57,28 @@ func TestPlantedFolderRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
 	assert.Contains(t, err.Error(), "belongs to another user")
+}
+
+// Entries not used for the age given are removed; one used since stays.
+func TestPrune(t *testing.T) {
+	c, err := layercache.Open(filepath.Join(t.TempDir(), "layers"))
+	require.NoError(t, err)
+	c.Put("old", []byte("a"))
+	c.Put("used", []byte("b"))
+	entries, err := filepath.Glob(filepath.Join(c.Path(), "*", "*"))
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+	long := time.Now().Add(-60 * 24 * time.Hour)
+	for _, e := range entries {
+		require.NoError(t, os.Chtimes(e, long, long))
+	}
+	_, ok := c.Get("used") // a hit marks it used
+	require.True(t, ok)
+	n, err := c.Prune(30 * 24 * time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	_, ok = c.Get("old")
+	assert.False(t, ok)
+	_, ok = c.Get("used")
+	assert.True(t, ok)
 }
