@@ -265,7 +265,8 @@ func borrowScore(src Source, f *report.Finding) error {
 }
 
 func ids(r *osvschema.Vulnerability) []string {
-	out := []string{r.GetId()}
+	out := make([]string, 0, 1+len(r.GetAliases())+len(r.GetUpstream()))
+	out = append(out, r.GetId())
 	out = append(out, r.GetAliases()...)
 	out = append(out, r.GetUpstream()...)
 	return out
@@ -274,20 +275,22 @@ func ids(r *osvschema.Vulnerability) []string {
 // merge turns a package's hits into findings, one per vulnerability: records that share
 // an id (aliases, upstream) are the same vulnerability.
 func merge(p report.Package, name, version string, hits []hit) []report.Finding {
-	sort.SliceStable(hits, func(i, j int) bool { return hits[i].record.GetId() < hits[j].record.GetId() })
+	if len(hits) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(hits, func(a, b hit) int { return strings.Compare(a.record.GetId(), b.record.GetId()) })
 	parent := make([]int, len(hits))
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]
 		}
 		return i
 	}
-	owner := map[string]int{}
+	owner := make(map[string]int, 4*len(hits))
 	for i, h := range hits {
 		for _, id := range ids(h.record) {
 			if j, ok := owner[id]; ok {
@@ -297,18 +300,25 @@ func merge(p report.Package, name, version string, hits []hit) []report.Finding 
 			}
 		}
 	}
-	groups := map[int][]hit{}
-	var order []int
-	for i, h := range hits {
-		root := find(i)
-		if _, ok := groups[root]; !ok {
-			order = append(order, root)
-		}
-		groups[root] = append(groups[root], h)
+	// Groups in the order of their first hit (hits are sorted by id).
+	roots := make([]int, len(hits))
+	first := make([]int, len(hits)) // group index by root, +1
+	var groups [][]hit
+	for i := range hits {
+		roots[i] = find(i)
 	}
-	var out []report.Finding
-	for _, root := range order {
-		out = append(out, build(p, name, version, groups[root]))
+	for i, h := range hits {
+		g := first[roots[i]]
+		if g == 0 {
+			groups = append(groups, nil)
+			g = len(groups)
+			first[roots[i]] = g
+		}
+		groups[g-1] = append(groups[g-1], h)
+	}
+	out := make([]report.Finding, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, build(p, name, version, g))
 	}
 	return out
 }
