@@ -240,3 +240,15 @@ func TestParseShard(t *testing.T) {
 	_, err = fleet.ParseShard("auto", env(map[string]string{"JOB_COMPLETION_INDEX": "3", "IMAGEGATE_SHARDS": "3"}))
 	assert.Error(t, err)
 }
+
+// A repository on a registry that does not answer is a problem in the listing; the
+// reachable repositories are still listed.
+func TestUnreachableRepository(t *testing.T) {
+	host := fleetRegistry(t)
+	l, err := fleet.List(context.Background(), []string{host + "/team-a/app0", "127.0.0.1:1/gone/repo"}, fleet.Filter{}, fleet.ListOptions{})
+	require.NoError(t, err)
+	assert.Len(t, l.Targets, 8)
+	require.Len(t, l.Problems, 1)
+	assert.Equal(t, "127.0.0.1:1/gone/repo", l.Problems[0].Subject)
+	assert.Contains(t, l.Problems[0].Error, "connection refused")
+}
