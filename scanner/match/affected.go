@@ -2,19 +2,11 @@ package match
 
 import (
 	"slices"
-	"sort"
-	"strings"
 
 	"github.com/google/osv-scalibr/semantic"
-	"github.com/ossf/osv-schema/bindings/go/osvschema"
-)
 
-// event is one range event with its parsed version.
-type event struct {
-	kind    string // introduced, fixed, last_affected, limit
-	raw     string
-	version semantic.Version // nil for introduced "0"
-}
+	"github.com/imagegate/imagegate/scanner/vulndb"
+)
 
 // rangeResult is what one range says about a version.
 type rangeResult struct {
@@ -22,108 +14,59 @@ type rangeResult struct {
 	fixed    string // the fix for the interval the version is in, if any
 }
 
-// parseVersion parses v in the version order of ecosystem (the base name) or, for SEMVER
-// ranges, of semver.
-func parseVersion(v, ecosystem string, semver bool) (semantic.Version, error) {
-	if semver {
-		return semantic.ParseSemverVersion(strings.TrimPrefix(v, "v")), nil
-	}
-	return semantic.Parse(v, ecosystem)
-}
-
 // evalRange evaluates one ECOSYSTEM or SEMVER range for the installed version, following
-// the OSV schema: events sorted by version, "introduced" opens an affected interval,
+// the OSV schema: events in version order, "introduced" opens an affected interval,
 // "fixed" closes it at that version, "last_affected" closes it after that version, and
-// "limit" bounds the range. ok is false when a version could not be parsed.
-func evalRange(r *osvschema.Range, installed semantic.Version, ecosystem string) (res rangeResult, ok bool) {
-	semver := r.GetType() == osvschema.Range_SEMVER
-	var events []event
-	var limits []semantic.Version
-	for _, e := range r.GetEvents() {
-		ev := event{}
-		switch {
-		case e.GetIntroduced() != "":
-			ev.kind, ev.raw = "introduced", e.GetIntroduced()
-		case e.GetFixed() != "":
-			ev.kind, ev.raw = "fixed", e.GetFixed()
-		case e.GetLastAffected() != "":
-			ev.kind, ev.raw = "last_affected", e.GetLastAffected()
-		case e.GetLimit() != "":
-			ev.kind, ev.raw = "limit", e.GetLimit()
-		default:
-			continue
-		}
-		if ev.kind == "introduced" && ev.raw == "0" {
-			events = append(events, ev)
-			continue
-		}
-		if ev.kind == "limit" && ev.raw == "*" {
-			continue
-		}
-		v, err := parseVersion(ev.raw, ecosystem, semver)
+// "limit" bounds the range. The index sorted the events when the data was imported, so
+// versions are parsed only up to the first event past the installed one. ok is false when
+// a version could not be parsed (the index keeps such a range unsorted).
+func evalRange(r *vulndb.Range, installed semantic.Version, ecosystem string) (res rangeResult, ok bool) {
+	if !r.Sorted {
+		return rangeResult{}, false
+	}
+	for _, l := range r.Limits {
+		v, err := vulndb.ParseVersion(l, ecosystem, r.Semver)
 		if err != nil {
 			return rangeResult{}, false
 		}
-		ev.version = v
-		if ev.kind == "limit" {
-			limits = append(limits, v)
-			continue
-		}
-		events = append(events, ev)
-	}
-	var sortErr bool
-	sort.SliceStable(events, func(i, j int) bool {
-		a, b := events[i], events[j]
-		if a.version == nil || b.version == nil {
-			return a.version == nil && b.version != nil
-		}
-		c, err := a.version.Compare(b.version)
-		if err != nil {
-			sortErr = true
-		}
-		return c < 0
-	})
-	if sortErr {
-		return rangeResult{}, false
-	}
-	for _, l := range limits {
-		if c, err := installed.Compare(l); err != nil || c >= 0 {
+		if c, err := installed.Compare(v); err != nil || c >= 0 {
 			return rangeResult{}, err == nil
 		}
 	}
 	affected := false
-	for i, ev := range events {
-		var c int
-		if ev.version == nil {
-			c = 1 // every version is at or after introduced "0"
-		} else {
-			var err error
-			if c, err = installed.Compare(ev.version); err != nil {
+	for i, ev := range r.Events {
+		c := 1 // every version is at or after introduced "0"
+		if ev.Kind != vulndb.Introduced || ev.Version != "0" {
+			v, err := vulndb.ParseVersion(ev.Version, ecosystem, r.Semver)
+			if err != nil {
+				return rangeResult{}, false
+			}
+			if c, err = installed.Compare(v); err != nil {
 				return rangeResult{}, false
 			}
 		}
-		switch ev.kind {
-		case "introduced":
+		switch ev.Kind {
+		case vulndb.Introduced:
 			if c >= 0 {
 				affected = true
 			}
-		case "fixed":
+		case vulndb.Fixed:
 			if c >= 0 {
 				affected = false
 			}
-		case "last_affected":
+		case vulndb.LastAffected:
 			if c > 0 {
 				affected = false
 			}
 		}
-		if c < 0 || (ev.kind == "last_affected" && c == 0) {
+		if c < 0 || (ev.Kind == vulndb.LastAffected && c == 0) {
 			// Later events cannot change the answer; find the fix for this interval.
 			if affected {
-				for _, next := range events[i:] {
-					if next.kind == "fixed" {
-						return rangeResult{affected: true, fixed: next.raw}, true
+				for _, next := range r.Events[i:] {
+					if next.Kind == vulndb.Fixed {
+						return rangeResult{affected: true, fixed: next.Version}, true
 					}
-					if next.kind == "introduced" {
+					if next.Kind == vulndb.Introduced {
 						break
 					}
 				}
@@ -149,32 +92,23 @@ func (in *installed) version(semver bool) (semantic.Version, error) {
 		i = 1
 	}
 	if !in.done[i] {
-		in.parsed[i], in.err[i] = parseVersion(in.raw, in.ecosystem, semver)
+		in.parsed[i], in.err[i] = vulndb.ParseVersion(in.raw, in.ecosystem, semver)
 		in.done[i] = true
 	}
 	return in.parsed[i], in.err[i]
 }
 
-// affects reports whether an affected entry covers the installed version, and the fixed
+// affectedBy reports whether an affected entry covers the installed version, and the fixed
 // versions of the intervals that cover it. ok is false when the entry could not be read
 // (an unparsable version).
-func affects(a *osvschema.Affected, installedRaw, ecosystem string) (hit bool, fixed []string, ok bool) {
-	return (&installed{raw: installedRaw, ecosystem: ecosystem}).affectedBy(a)
-}
-
-func (in *installed) affectedBy(a *osvschema.Affected) (hit bool, fixed []string, ok bool) {
+func (in *installed) affectedBy(a *vulndb.Affected) (hit bool, fixed []string, ok bool) {
 	ok = true
-	for _, v := range a.GetVersions() {
-		if v == in.raw {
-			hit = true
-		}
+	if slices.Contains(a.Versions, in.raw) {
+		hit = true
 	}
-	for _, r := range a.GetRanges() {
-		t := r.GetType()
-		if t != osvschema.Range_ECOSYSTEM && t != osvschema.Range_SEMVER {
-			continue // GIT ranges need commits, which images do not carry
-		}
-		inst, err := in.version(t == osvschema.Range_SEMVER)
+	for i := range a.Ranges {
+		r := &a.Ranges[i]
+		inst, err := in.version(r.Semver)
 		if err != nil {
 			return false, nil, false
 		}

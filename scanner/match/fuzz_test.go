@@ -7,6 +7,9 @@ import (
 
 	osvschema "github.com/ossf/osv-schema/bindings/go/osvschema"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/imagegate/imagegate/scanner/ecosystem"
+	"github.com/imagegate/imagegate/scanner/vulndb"
 )
 
 // FuzzAffects evaluates real OSV records' affected entries against arbitrary installed
@@ -30,17 +33,18 @@ func FuzzAffects(f *testing.F) {
 			f.Add(data, "v2.0.0-rc.1+meta")
 		}
 	}
-	f.Fuzz(func(t *testing.T, record []byte, installed string) {
+	f.Fuzz(func(t *testing.T, record []byte, version string) {
 		var v osvschema.Vulnerability
 		if protojson.Unmarshal(record, &v) != nil {
 			return
 		}
 		for _, a := range v.GetAffected() {
-			eco := a.GetPackage().GetEcosystem()
-			hit, _, _ := affects(a, installed, eco)
+			eco := ecosystem.Base(a.GetPackage().GetEcosystem())
+			compact := vulndb.CompactAffected(a, eco)
+			hit, _, _ := (&installed{raw: version, ecosystem: eco}).affectedBy(&compact)
 			for _, listed := range a.GetVersions() {
-				if listed == installed && !hit {
-					t.Fatalf("%s lists %q but it is not affected", v.GetId(), installed)
+				if listed == version && !hit {
+					t.Fatalf("%s lists %q but it is not affected", v.GetId(), version)
 				}
 			}
 		}
@@ -59,8 +63,8 @@ func FuzzVersionOrder(f *testing.F) {
 		f.Add(s[0], s[1], s[2])
 	}
 	f.Fuzz(func(t *testing.T, eco, a, b string) {
-		va, errA := parseVersion(a, eco, false)
-		vb, errB := parseVersion(b, eco, false)
+		va, errA := vulndb.ParseVersion(a, eco, false)
+		vb, errB := vulndb.ParseVersion(b, eco, false)
 		if errA != nil || errB != nil {
 			return
 		}

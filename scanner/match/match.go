@@ -18,7 +18,6 @@ import (
 	"github.com/imagegate/imagegate/scanner/vulndb"
 
 	"github.com/google/osv-scalibr/semantic"
-	"github.com/ossf/osv-schema/bindings/go/osvschema"
 
 	"github.com/imagegate/imagegate/report"
 )
@@ -67,7 +66,7 @@ func query(p report.Package) (name, version string) {
 }
 
 type hit struct {
-	record *osvschema.Vulnerability
+	record *vulndb.Record
 	fixed  []string
 	cvss   *report.Score
 	vendor report.Severity
@@ -162,9 +161,9 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 	}
 	total := 0
 	for i := range pkgs {
-		res.Findings = append(res.Findings, found[i]...)
 		total += unparsable[i]
 	}
+	res.Findings = ordered(found)
 	if n := len(noVersion); n > 0 {
 		shown := noVersion[:min(n, 5)]
 		more := ""
@@ -176,7 +175,20 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 	if total > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d advisory ranges had versions that could not be parsed and were skipped", total))
 	}
-	slices.SortStableFunc(res.Findings, func(a, b report.Finding) int {
+	return res, nil
+}
+
+// ordered joins the packages' findings, most severe first, then by package name and id
+// (ties in package order). Findings are large: their indexes are sorted, not them.
+func ordered(found [][]report.Finding) []report.Finding {
+	var all []*report.Finding
+	for i := range found {
+		for j := range found[i] {
+			all = append(all, &found[i][j])
+		}
+	}
+	// all is in package order: a stable sort keeps it for ties.
+	slices.SortStableFunc(all, func(a, b *report.Finding) int {
 		if a.Severity != b.Severity {
 			return cmp.Compare(b.Severity, a.Severity)
 		}
@@ -185,21 +197,31 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return res, nil
+	out := make([]report.Finding, len(all))
+	for i, f := range all {
+		out[i] = *f
+	}
+	return out
 }
 
 // matchOne matches one package against the records found for its name.
 func matchOne(src Source, p report.Package, records []vulndb.Entry, o Options) ([]report.Finding, int, error) {
 	name, version := query(p)
 	unparsable := 0
-	var hits []hit
 	inst := &installed{raw: ecosystem.NormalizeVersion(p.Ecosystem, version), ecosystem: ecosystem.Base(p.Ecosystem)}
-	normName := ecosystem.NormalizeName(p.Ecosystem, name)
+	type candidate struct {
+		e     *vulndb.Entry
+		a     *vulndb.Affected
+		fixed []string
+	}
+	var cands []candidate
+	var read []*vulndb.Entry
 	for i := range records {
 		e := &records[i]
-		for _, a := range e.Affected {
-			ap := a.GetPackage()
-			if ap.GetEcosystem() != p.Ecosystem || ecosystem.NormalizeName(p.Ecosystem, ap.GetName()) != normName {
+		for j := range e.Affected {
+			a := &e.Affected[j]
+			// The index files entries under the ecosystem and normalized name they name.
+			if a.Ecosystem != p.Ecosystem {
 				continue
 			}
 			ok, fixed, readable := inst.affectedBy(a)
@@ -209,28 +231,37 @@ func matchOne(src Source, p report.Package, records []vulndb.Entry, o Options) (
 			if !ok {
 				continue
 			}
-			r, err := e.Record()
-			if err != nil {
-				return nil, 0, err
+			if len(read) == 0 || read[len(read)-1] != e {
+				read = append(read, e)
 			}
-			if r.GetWithdrawn() != nil {
-				break
-			}
-			rating, vendor := vendorRating(r, a)
-			hits = append(hits, hit{record: r, fixed: fixed, cvss: bestCVSS(r, a), vendor: vendor, rating: rating})
+			cands = append(cands, candidate{e, a, fixed})
 		}
 	}
-	var out []report.Finding
-	for _, f := range merge(p, name, version, hits) {
-		if o.IgnoreUnfixed && !f.Fixed() {
-			continue
-		}
-		if err := borrowScore(src, &f); err != nil {
+	// The records of the entries that matched, read together.
+	if err := vulndb.ReadRecords(read); err != nil {
+		return nil, 0, err
+	}
+	hits := make([]hit, 0, len(cands))
+	for _, c := range cands {
+		r, err := c.e.Record()
+		if err != nil {
 			return nil, 0, err
 		}
-		out = append(out, f)
+		rating, vendor := vendorRating(r, c.a)
+		hits = append(hits, hit{record: r, fixed: c.fixed, cvss: bestCVSS(r, c.a), vendor: vendor, rating: rating})
 	}
-	return out, unparsable, nil
+	out := merge(p, name, version, hits)
+	kept := out[:0]
+	for i := range out {
+		if o.IgnoreUnfixed && !out[i].Fixed() {
+			continue
+		}
+		if err := borrowScore(src, &out[i]); err != nil {
+			return nil, 0, err
+		}
+		kept = append(kept, out[i])
+	}
+	return kept, unparsable, nil
 }
 
 // A Scorer finds a CVSS vector for a vulnerability by any of its identifiers, among all
@@ -264,21 +295,13 @@ func borrowScore(src Source, f *report.Finding) error {
 	return nil
 }
 
-func ids(r *osvschema.Vulnerability) []string {
-	out := make([]string, 0, 1+len(r.GetAliases())+len(r.GetUpstream()))
-	out = append(out, r.GetId())
-	out = append(out, r.GetAliases()...)
-	out = append(out, r.GetUpstream()...)
-	return out
-}
-
 // merge turns a package's hits into findings, one per vulnerability: records that share
 // an id (aliases, upstream) are the same vulnerability.
 func merge(p report.Package, name, version string, hits []hit) []report.Finding {
 	if len(hits) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(hits, func(a, b hit) int { return strings.Compare(a.record.GetId(), b.record.GetId()) })
+	slices.SortStableFunc(hits, func(a, b hit) int { return strings.Compare(a.record.ID, b.record.ID) })
 	parent := make([]int, len(hits))
 	for i := range parent {
 		parent[i] = i
@@ -290,9 +313,13 @@ func merge(p report.Package, name, version string, hits []hit) []report.Finding 
 		}
 		return i
 	}
-	owner := make(map[string]int, 4*len(hits))
+	n := 0
+	for _, h := range hits {
+		n += 1 + len(h.record.Aliases) + len(h.record.Upstream)
+	}
+	owner := make(map[string]int, n)
 	for i, h := range hits {
-		for _, id := range ids(h.record) {
+		for _, id := range h.record.IDs() {
 			if j, ok := owner[id]; ok {
 				parent[find(i)] = find(j)
 			} else {
@@ -300,55 +327,67 @@ func merge(p report.Package, name, version string, hits []hit) []report.Finding 
 			}
 		}
 	}
-	// Groups in the order of their first hit (hits are sorted by id).
-	roots := make([]int, len(hits))
-	first := make([]int, len(hits)) // group index by root, +1
-	var groups [][]hit
+	// Groups in the order of their first hit (hits are sorted by id): the hits ordered by
+	// their group's first hit, then by id.
+	first := make([]int, len(hits)) // a group's first hit by root, +1
+	group := make([]int, len(hits))
+	groups := 0
 	for i := range hits {
-		roots[i] = find(i)
-	}
-	for i, h := range hits {
-		g := first[roots[i]]
-		if g == 0 {
-			groups = append(groups, nil)
-			g = len(groups)
-			first[roots[i]] = g
+		r := find(i)
+		if first[r] == 0 {
+			first[r] = i + 1
+			groups++
 		}
-		groups[g-1] = append(groups[g-1], h)
+		group[i] = first[r]
 	}
-	out := make([]report.Finding, 0, len(groups))
-	for _, g := range groups {
-		out = append(out, build(p, name, version, g))
+	order := make([]int, len(hits))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(group[a], group[b]) })
+	byGroup := make([]hit, len(hits))
+	for i, j := range order {
+		byGroup[i] = hits[j]
+	}
+	out := make([]report.Finding, 0, groups)
+	for start := 0; start < len(order); {
+		end := start + 1
+		for end < len(order) && group[order[end]] == group[order[start]] {
+			end++
+		}
+		out = append(out, build(p, name, version, byGroup[start:end]))
+		start = end
 	}
 	return out
 }
 
 func build(p report.Package, name, version string, group []hit) report.Finding {
-	all := map[string]bool{}
-	var cves, recordIDs []string
+	var all []string
+	primary := group[0].record.ID
 	for _, h := range group {
-		recordIDs = append(recordIDs, h.record.GetId())
-		for _, id := range ids(h.record) {
-			if !all[id] {
-				all[id] = true
-				if strings.HasPrefix(id, "CVE-") {
-					cves = append(cves, id)
-				}
+		primary = min(primary, h.record.ID)
+		all = append(all, h.record.IDs()...)
+	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	cves := 0
+	for _, id := range all {
+		if strings.HasPrefix(id, "CVE-") {
+			if cves++; cves == 1 {
+				primary = id
 			}
 		}
 	}
-	sort.Strings(recordIDs)
-	primary := recordIDs[0]
-	if len(cves) == 1 {
-		primary = cves[0]
-	}
-	var aliases []string
-	for id := range all {
-		if id != primary {
-			aliases = append(aliases, id)
+	if cves > 1 { // the advisories name several CVEs: the record id is the finding's
+		primary = group[0].record.ID
+		for _, h := range group {
+			primary = min(primary, h.record.ID)
 		}
 	}
-	sort.Strings(aliases)
+	aliases := slices.DeleteFunc(all, func(id string) bool { return id == primary })
+	if len(aliases) == 0 {
+		aliases = nil
+	}
 
 	f := report.Finding{
 		Kind:    report.KindVulnerability,
@@ -363,20 +402,23 @@ func build(p report.Package, name, version string, group []hit) report.Finding {
 			Locations: p.Locations,
 		},
 	}
+	if n := len(group[0].record.References); n > 0 {
+		f.References = make([]string, 0, min(8, n))
+	}
 	if name != p.Name || version != p.Version {
 		f.Package.MatchedName, f.Package.MatchedVersion = name, version
 	}
 	for _, h := range group {
-		if f.Title == "" && h.record.GetSummary() != "" {
-			f.Title = h.record.GetSummary()
+		if f.Title == "" && h.record.Summary != "" {
+			f.Title = h.record.Summary
 		}
 		for _, fx := range h.fixed {
 			if !slices.Contains(f.FixedVersions, fx) {
 				f.FixedVersions = append(f.FixedVersions, fx)
 			}
 		}
-		for _, ref := range h.record.GetReferences() {
-			if u := ref.GetUrl(); u != "" && !slices.Contains(f.References, u) && len(f.References) < 8 {
+		for _, u := range h.record.References {
+			if !slices.Contains(f.References, u) && len(f.References) < 8 {
 				f.References = append(f.References, u)
 			}
 		}
@@ -385,7 +427,7 @@ func build(p report.Package, name, version string, group []hit) report.Finding {
 	f.CVSS = preferredScore(group)
 	for _, h := range group {
 		if h.vendor != report.Unknown && (f.Vendor == nil || h.vendor > f.Severity) {
-			f.Vendor = &report.VendorRating{Rating: h.rating, Source: h.record.GetId()}
+			f.Vendor = &report.VendorRating{Rating: h.rating, Source: h.record.ID}
 			f.Severity = h.vendor
 		}
 	}

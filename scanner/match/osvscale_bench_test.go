@@ -147,6 +147,27 @@ func generate(src, dst, eco string, n, names, fanout int, rename string) error {
 	return os.Rename(dst+".tmp", dst)
 }
 
+// scalePackages is an inventory of n packages named by the generated data (a fifth each
+// of npm, Debian, AlmaLinux, PyPI and Alpine), at versions inside the ranges.
+func scalePackages(n int) []report.Package {
+	var out []report.Package
+	for i := range n {
+		switch i % 5 {
+		case 0:
+			out = append(out, report.Package{Ecosystem: "npm", Type: "npm", Name: fmt.Sprintf("gen-npm-%d", i*37), Version: "0.0.1"})
+		case 1:
+			out = append(out, report.Package{Ecosystem: "Debian:11", Type: "deb", Name: fmt.Sprintf("gen-deb-%d", i), Version: "1.0-1"})
+		case 2:
+			out = append(out, report.Package{Ecosystem: "AlmaLinux:8", Type: "rpm", Name: fmt.Sprintf("gen-rpm-%d", i*7), Version: "1.0-1.el8"})
+		case 3:
+			out = append(out, report.Package{Ecosystem: "PyPI", Type: "pypi", Name: fmt.Sprintf("gen-py-%d", i*11), Version: "0.0.1"})
+		default:
+			out = append(out, report.Package{Ecosystem: "Alpine:v3.20", Type: "apk", Name: fmt.Sprintf("gen-apk-%d", i), Version: "1.0-r0"})
+		}
+	}
+	return out
+}
+
 func asSlice(v any) []any        { s, _ := v.([]any); return s }
 func asMap(v any) map[string]any { m, _ := v.(map[string]any); return m }
 
@@ -188,26 +209,8 @@ func BenchmarkOSVScale(b *testing.B) {
 	for _, i := range s.Infos() {
 		records += i.Records
 	}
-	pkgs := func(n int) []report.Package {
-		var out []report.Package
-		for i := range n {
-			switch i % 5 {
-			case 0:
-				out = append(out, report.Package{Ecosystem: "npm", Type: "npm", Name: fmt.Sprintf("gen-npm-%d", i*37), Version: "0.0.1"})
-			case 1:
-				out = append(out, report.Package{Ecosystem: "Debian:11", Type: "deb", Name: fmt.Sprintf("gen-deb-%d", i), Version: "1.0-1"})
-			case 2:
-				out = append(out, report.Package{Ecosystem: "AlmaLinux:8", Type: "rpm", Name: fmt.Sprintf("gen-rpm-%d", i*7), Version: "1.0-1.el8"})
-			case 3:
-				out = append(out, report.Package{Ecosystem: "PyPI", Type: "pypi", Name: fmt.Sprintf("gen-py-%d", i*11), Version: "0.0.1"})
-			default:
-				out = append(out, report.Package{Ecosystem: "Alpine:v3.20", Type: "apk", Name: fmt.Sprintf("gen-apk-%d", i), Version: "1.0-r0"})
-			}
-		}
-		return out
-	}
 	ctx := context.Background()
-	p500, p300 := pkgs(500), pkgs(300)
+	p500, p300 := scalePackages(500), scalePackages(300)
 	if _, err := match.Match(ctx, s, p500, match.Options{}); err != nil { // warm: indexes verified, scores loaded
 		b.Fatal(err)
 	}
@@ -233,7 +236,7 @@ func BenchmarkOSVScale(b *testing.B) {
 	big300 := time300(s)
 	// The same 500 packages at versions past every fix: the lookups and range checks
 	// without the findings.
-	current := pkgs(500)
+	current := scalePackages(500)
 	for i := range current {
 		current[i].Version = map[string]string{"npm": "999.0.0", "PyPI": "999.0", "Debian:11": "99:999-1", "AlmaLinux:8": "99:999-1.el8", "Alpine:v3.20": "999-r0"}[current[i].Ecosystem]
 	}
@@ -277,4 +280,48 @@ func BenchmarkOSVScale(b *testing.B) {
 	b.ReportMetric(current500, "match500-current-ms")
 	b.ReportMetric(big300, "match300-big-ms")
 	b.ReportMetric(small300, "match300-small-ms")
+}
+
+// BenchmarkOSVScaleMatch matches the 500 packages of BenchmarkOSVScale, every one
+// vulnerable and every one past its fixes, against the generated store, imported once
+// into the temporary folder beside the zips (again when its layout changes): the match
+// alone, for profiling (-cpuprofile) without the import and the scans.
+func BenchmarkOSVScaleMatch(b *testing.B) {
+	zips, _ := scaleZips(b)
+	db := filepath.Join(os.TempDir(), "imagegate-osv-scale", "db")
+	s, err := vulndb.Open(db)
+	if err != nil {
+		os.RemoveAll(db)
+		if _, err := vulndb.Import(context.Background(), db, zips...); err != nil {
+			b.Fatal(err)
+		}
+		if s, err = vulndb.Open(db); err != nil {
+			b.Fatal(err)
+		}
+	}
+	defer s.Close()
+	vulnerable, current := scalePackages(500), scalePackages(500)
+	for i := range current {
+		current[i].Version = map[string]string{"npm": "999.0.0", "PyPI": "999.0", "Debian:11": "99:999-1", "AlmaLinux:8": "99:999-1.el8", "Alpine:v3.20": "999-r0"}[current[i].Ecosystem]
+	}
+	for _, c := range []struct {
+		name string
+		pkgs []report.Package
+	}{{"vulnerable", vulnerable}, {"current", current}} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			if _, err := match.Match(ctx, s, c.pkgs, match.Options{}); err != nil { // warm
+				b.Fatal(err)
+			}
+			findings := 0
+			for b.Loop() {
+				res, err := match.Match(ctx, s, c.pkgs, match.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				findings = len(res.Findings)
+			}
+			b.ReportMetric(float64(findings), "findings")
+		})
+	}
 }

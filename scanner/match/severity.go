@@ -8,9 +8,9 @@ import (
 	gocvss30 "github.com/pandatix/go-cvss/30"
 	gocvss31 "github.com/pandatix/go-cvss/31"
 	gocvss40 "github.com/pandatix/go-cvss/40"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner/vulndb"
 )
 
 // cvssScore computes the base score of a CVSS vector with go-cvss.
@@ -66,15 +66,15 @@ var cvssPreference = []osvschema.Severity_Type{osvschema.Severity_CVSS_V3, osvsc
 
 // bestCVSS picks the preferred vector among the affected entry's severities (which are
 // specific to the package) and then the record's.
-func bestCVSS(v *osvschema.Vulnerability, a *osvschema.Affected) *report.Score {
-	for _, list := range [][]*osvschema.Severity{a.GetSeverity(), v.GetSeverity()} {
+func bestCVSS(r *vulndb.Record, a *vulndb.Affected) *report.Score {
+	for _, list := range [][]vulndb.Severity{a.Severity, r.Severity} {
 		for _, t := range cvssPreference {
 			for _, s := range list {
-				if s.GetType() != t {
+				if s.Type != t {
 					continue
 				}
-				if sc, ok := cvssScore(t, s.GetScore()); ok {
-					sc.Source = v.GetId()
+				if sc, ok := cvssScore(t, s.Vector); ok {
+					sc.Source = r.ID
 					return sc
 				}
 			}
@@ -85,20 +85,17 @@ func bestCVSS(v *osvschema.Vulnerability, a *osvschema.Affected) *report.Score {
 
 // vendorRating reads the rating an advisory database records outside CVSS: GitHub's
 // database_specific.severity (LOW, MODERATE, HIGH, CRITICAL), Ubuntu's priority, Debian's
-// urgency, or Red Hat style "Important: ..." summaries (AlmaLinux, Rocky Linux).
-func vendorRating(v *osvschema.Vulnerability, a *osvschema.Affected) (string, report.Severity) {
-	for _, st := range []*structpb.Struct{a.GetEcosystemSpecific(), a.GetDatabaseSpecific(), v.GetDatabaseSpecific()} {
-		for _, key := range []string{"severity", "priority", "urgency"} {
-			f, ok := st.GetFields()[key]
-			if !ok {
-				continue
-			}
-			if s := qualitative(f.GetStringValue()); s != report.Unknown {
-				return f.GetStringValue(), s
+// urgency (the affected entry's, then the record's), or Red Hat style "Important: ..."
+// summaries (AlmaLinux, Rocky Linux).
+func vendorRating(r *vulndb.Record, a *vulndb.Affected) (string, report.Severity) {
+	for _, list := range [][]string{a.Ratings, r.Ratings} {
+		for _, rating := range list {
+			if s := qualitative(rating); s != report.Unknown {
+				return rating, s
 			}
 		}
 	}
-	if rating, _, ok := strings.Cut(v.GetSummary(), ": "); ok && !strings.Contains(rating, " ") {
+	if rating, _, ok := strings.Cut(r.Summary, ": "); ok && !strings.Contains(rating, " ") {
 		if s := qualitative(rating); s != report.Unknown {
 			return rating, s
 		}

@@ -23,7 +23,6 @@ import (
 	"github.com/ossf/osv-schema/bindings/go/osvschema"
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/userfile"
@@ -126,32 +125,17 @@ func (b *builder) add(v *osvschema.Vulnerability) error {
 	}
 	b.records++
 	b.addScore(v)
-	refs := v.GetReferences()
-	if len(refs) > maxReferences {
-		refs = refs[:maxReferences]
-	}
-	rec, err := proto.Marshal(&osvschema.Vulnerability{
-		Id:               v.GetId(),
-		Aliases:          v.GetAliases(),
-		Upstream:         v.GetUpstream(),
-		Summary:          v.GetSummary(),
-		Modified:         v.GetModified(),
-		Severity:         v.GetSeverity(),
-		DatabaseSpecific: v.GetDatabaseSpecific(),
-		References:       refs,
-	})
-	if err != nil {
-		return err
-	}
-	if err := b.put(append([]byte("r"), v.GetId()...), rec); err != nil {
+	if err := b.put(append([]byte("r"), v.GetId()...), encodeRecord(CompactRecord(v))); err != nil {
 		return err
 	}
 	for _, k := range keys {
-		aff, err := proto.Marshal(&osvschema.Vulnerability{Affected: byKey[k]})
-		if err != nil {
-			return err
+		compact := make([]Affected, len(byKey[k]))
+		for i, a := range byKey[k] {
+			compact[i] = CompactAffected(a, b.base)
 		}
-		if err := b.put([]byte("p"+k+"\x00"+v.GetId()), aff); err != nil {
+		// One key per package and record while sorting; load joins a package's entries
+		// into one value.
+		if err := b.put([]byte("p"+k+"\x00"+v.GetId()), encodeEntry(v.GetId(), compact)); err != nil {
 			return err
 		}
 	}
@@ -181,19 +165,11 @@ func (b *builder) load(db *bolt.DB) error {
 	}
 	defer func() { tx.Rollback() }()
 	n := 0
-	var last []byte
-	err = b.entries.each(func(k, v []byte) error {
-		if bytes.Equal(k, last) {
-			return nil // a record that came twice: the first stays
-		}
-		last = append(last[:0], k...)
-		bucket := bucketPackages
-		if k[0] == 'r' {
-			bucket = bucketRecords
-		}
+	var last, pkg, value []byte
+	put := func(bucket, k, v []byte) error {
 		bk := tx.Bucket(bucket)
 		bk.FillPercent = 1
-		if err := bk.Put(append([]byte(nil), k[1:]...), append([]byte(nil), v...)); err != nil {
+		if err := bk.Put(bytes.Clone(k), bytes.Clone(v)); err != nil {
 			return err
 		}
 		if n++; n%50000 == 0 {
@@ -205,7 +181,42 @@ func (b *builder) load(db *bolt.DB) error {
 			}
 		}
 		return nil
+	}
+	// A package's entries come one after the other (keys are sorted): their values are
+	// joined into the package's one value.
+	flush := func() error {
+		if pkg == nil {
+			return nil
+		}
+		err := put(bucketPackages, pkg, value)
+		pkg, value = nil, value[:0]
+		return err
+	}
+	err = b.entries.each(func(k, v []byte) error {
+		if bytes.Equal(k, last) {
+			return nil // a record that came twice: the first stays
+		}
+		last = append(last[:0], k...)
+		if k[0] == 'r' {
+			return put(bucketRecords, k[1:], v)
+		}
+		id := (&decoder{b: v}).str()
+		if len(k) < len(id)+2 {
+			return errors.New("index entry out of order")
+		}
+		key := k[1 : len(k)-len(id)-1] // "p" + package key + NUL + record id
+		if !bytes.Equal(key, pkg) {
+			if err := flush(); err != nil {
+				return err
+			}
+			pkg = bytes.Clone(key)
+		}
+		value = append(value, v...)
+		return nil
 	})
+	if err == nil {
+		err = flush()
+	}
 	if err != nil {
 		return err
 	}

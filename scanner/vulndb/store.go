@@ -5,12 +5,14 @@
 // A database folder holds, per base ecosystem (Debian, Alpine, PyPI, ...):
 //
 //	<Ecosystem>.db           a bbolt file with two buckets: "records", record id -> the
-//	                         record once, without details or affected entries (its text:
-//	                         summary, aliases, severity, references); and "packages",
-//	                         affected ecosystem + NUL + package name + NUL + record id ->
-//	                         that record's affected entries for the package (protobuf). A
-//	                         Red Hat-style advisory naming 300 packages is one record and
-//	                         300 small entries.
+//	                         record's text once (id, aliases, summary, CVSS vectors,
+//	                         vendor ratings, references: Record); and "packages",
+//	                         affected ecosystem + NUL + package name -> every record
+//	                         that names the package, each as its id and its affected
+//	                         entries for the package with their range events sorted
+//	                         (Affected). A Red Hat-style advisory naming 300 packages is
+//	                         one record and 300 small entries; a lookup is one read.
+//	                         Both in the compact binary encoding of entry.go.
 //	<Ecosystem>.scores       the CVSS vector of each record that has one, by identifier
 //	                         (sorted lines, looked up by binary search)
 //	<Ecosystem>.json         what the data is and where it came from (Info)
@@ -30,6 +32,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -37,9 +40,7 @@ import (
 
 	"github.com/imagegate/imagegate/scanner/ecosystem"
 
-	"github.com/ossf/osv-schema/bindings/go/osvschema"
 	bolt "go.etcd.io/bbolt"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/imagegate/imagegate/scanner/failure"
 )
@@ -51,7 +52,7 @@ var (
 
 // FormatVersion is the layout of the index files; a database written in another layout is
 // rebuilt, never misread.
-const FormatVersion = 6
+const FormatVersion = 7
 
 // Info describes one ecosystem's data.
 type Info struct {
@@ -260,8 +261,8 @@ func (s *Store) db(base string) (*bolt.DB, error) {
 }
 
 // Query returns the records that name the package in the ecosystem (with its release,
-// e.g. "Debian:11"), each cut to that package's affected entries and without details. It
-// reads only that package's index entry.
+// e.g. "Debian:11"), each with that package's affected entries. It reads only that
+// package's index entry; a record's text is read when Entry.Record asks for it.
 func (s *Store) Query(eco, name string) ([]Entry, error) {
 	base := ecosystem.Base(eco)
 	if !s.Has(base) {
@@ -271,57 +272,91 @@ func (s *Store) Query(eco, name string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Entry
-	prefix := append(packageKey(eco, name), 0)
+	var value []byte
 	err = db.View(func(tx *bolt.Tx) error {
-		records := tx.Bucket(bucketRecords)
-		c := tx.Bucket(bucketPackages).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			id := k[len(prefix):]
-			raw := records.Get(id)
-			if raw == nil {
-				return fmt.Errorf("package entry %s names record %s, which is missing", name, id)
-			}
-			aff := &osvschema.Vulnerability{}
-			if err := proto.Unmarshal(v, aff); err != nil {
-				return fmt.Errorf("package entry %s: %w", name, err)
-			}
-			// The record is copied out of the transaction and decoded only if a range
-			// matches: most entries a lookup finds do not affect the installed version.
-			out = append(out, Entry{Affected: aff.GetAffected(), id: string(id), raw: bytes.Clone(raw)})
-		}
+		// Copied out of the transaction: the entries' strings share this copy.
+		value = bytes.Clone(tx.Bucket(bucketPackages).Get(packageKey(eco, name)))
 		return nil
 	})
+	if err != nil || value == nil {
+		return nil, err
+	}
+	out, err := decodeEntries(value)
 	if err != nil {
-		return nil, failure.Incompletef("vulnerability database %s: %w: run 'imagegate db update' to rebuild it", base, err)
+		return nil, failure.Incompletef("vulnerability database %s: package entry %s: %w: run 'imagegate db update' to rebuild it", base, name, err)
+	}
+	for i := range out {
+		out[i].db, out[i].base = db, base
 	}
 	return out, nil
 }
 
 // Entry is what a lookup finds for one record: the record's affected entries for the
-// package, and the record itself, decoded on demand.
+// package, and the record's text, read on demand.
 type Entry struct {
-	Affected []*osvschema.Affected
+	Affected []Affected
 	id       string
-	raw      []byte
-	rec      *osvschema.Vulnerability
+	db       *bolt.DB
+	base     string
+	rec      *Record
 }
 
 // ID is the record's identifier.
 func (e *Entry) ID() string { return e.id }
 
-// Record decodes the whole record (with Affected set to the package's entries).
-func (e *Entry) Record() (*osvschema.Vulnerability, error) {
+// Record reads the record's text.
+func (e *Entry) Record() (*Record, error) {
 	if e.rec != nil {
 		return e.rec, nil
 	}
-	rec := &osvschema.Vulnerability{}
-	if err := proto.Unmarshal(e.raw, rec); err != nil {
-		return nil, failure.Incompletef("vulnerability database: record %s: %w: run 'imagegate db update' to rebuild it", e.id, err)
+	if err := ReadRecords([]*Entry{e}); err != nil {
+		return nil, err
 	}
-	rec.Affected = e.Affected
-	e.rec, e.raw = rec, nil
-	return rec, nil
+	return e.rec, nil
+}
+
+// ReadRecords reads the text of each entry's record that is not read yet, the entries of
+// one database in one transaction.
+func ReadRecords(entries []*Entry) error {
+	entries = slices.DeleteFunc(slices.Clone(entries), func(e *Entry) bool { return e.rec != nil })
+	for len(entries) > 0 {
+		db, base := entries[0].db, entries[0].base
+		var rest []*Entry
+		var failed *Entry
+		err := db.View(func(tx *bolt.Tx) error {
+			records := tx.Bucket(bucketRecords)
+			for _, e := range entries {
+				if e.db != db {
+					rest = append(rest, e)
+					continue
+				}
+				if e.rec != nil {
+					continue
+				}
+				raw := records.Get([]byte(e.id))
+				if raw == nil {
+					failed = e
+					return errors.New("the package entry names a record that is missing")
+				}
+				rec, err := decodeRecord(bytes.Clone(raw))
+				if err != nil {
+					failed = e
+					return err
+				}
+				e.rec = rec
+			}
+			return nil
+		})
+		if err != nil {
+			id := ""
+			if failed != nil {
+				id = " record " + failed.id + ":"
+			}
+			return failure.Incompletef("vulnerability database %s:%s %w: run 'imagegate db update' to rebuild it", base, id, err)
+		}
+		entries = rest
+	}
+	return nil
 }
 
 // Close releases the database files.

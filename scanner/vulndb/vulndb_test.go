@@ -535,9 +535,9 @@ func TestRepeatedTextIsNotCopiedPerPackage(t *testing.T) {
 		require.Len(t, got, 1)
 		rec, err := got[0].Record()
 		require.NoError(t, err)
-		assert.Len(t, rec.GetSummary(), 2<<20)
-		require.Len(t, rec.GetAffected(), 1, "the package's own entry")
-		assert.Equal(t, name, rec.GetAffected()[0].GetPackage().GetName())
+		assert.Len(t, rec.Summary, 2<<20)
+		require.Len(t, got[0].Affected, 1, "the package's own entry")
+		assert.Equal(t, name, got[0].Affected[0].Name)
 	}
 }
 
