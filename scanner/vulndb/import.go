@@ -164,7 +164,7 @@ func (b *builder) load(db *bolt.DB) error {
 		return err
 	}
 	defer func() { tx.Rollback() }()
-	n := 0
+	pending := 0
 	var last, pkg, value []byte
 	put := func(bucket, k, v []byte) error {
 		bk := tx.Bucket(bucket)
@@ -172,7 +172,9 @@ func (b *builder) load(db *bolt.DB) error {
 		if err := bk.Put(bytes.Clone(k), bytes.Clone(v)); err != nil {
 			return err
 		}
-		if n++; n%50000 == 0 {
+		// Committed every 16 MiB: a transaction holds its pages in memory until then.
+		if pending += len(k) + len(v); pending >= 16<<20 {
+			pending = 0
 			if err := tx.Commit(); err != nil {
 				return err
 			}
