@@ -76,6 +76,7 @@ func scanOne(ctx context.Context, t Target, o Options) (s Scanned) {
 	opts := o.Scan
 	opts.Image = t.Ref()
 	opts.Sources = []string{"registry"}
+	opts.CheckAllDiffIDs = true // bases are found by comparing diff IDs across the images
 	res, err := scanner.Scan(ctx, opts)
 	if err != nil {
 		return failed(t, err)

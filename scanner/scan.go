@@ -89,6 +89,11 @@ type Options struct {
 	// LayerCache, when set, keeps each registry layer's analysis under its digest: a layer
 	// shared by many images is read once (imagegate registry scan).
 	LayerCache image.LayerCache
+	// CheckAllDiffIDs checks every layer's content against its diff ID. By default only the
+	// layers base attribution rests on are checked (those matched against a resolved base
+	// image's): elsewhere a diff ID is a label of the config, like the history. A registry
+	// scan, which compares diff IDs across images to find their bases, checks them all.
+	CheckAllDiffIDs bool
 	// Store, when set, is the open vulnerability database, used instead of DB (a registry
 	// scan opens it once for all its images).
 	Store *vulndb.Store
@@ -244,6 +249,9 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, in *
 		walkOpts = append(walkOpts, image.WithLayerCache(opts.LayerCache, analyzer.CacheVersion(list, aopts)))
 	}
 	walkOpts = append(walkOpts, image.WithMaxExpansion(opts.MaxLayerExpansion), image.WithMaxFilesPerLayer(opts.MaxLayerFiles), image.WithMaxRetained(opts.MaxRetained))
+	if !opts.CheckAllDiffIDs {
+		walkOpts = append(walkOpts, image.WithDiffIDChecks(len(src.baseDiffIDs)))
+	}
 	if opts.MaxFileSize > 0 {
 		walkOpts = append(walkOpts, image.WithMaxFileSize(opts.MaxFileSize))
 	}

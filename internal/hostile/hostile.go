@@ -98,7 +98,8 @@ func Build(t testing.TB, dir, db string) []Case {
 	add("missing-blob", scan("oci-dir:"+missingBlob(t, filepath.Join(dir, "missing-blob"))), 2, "missing from the image")
 	add("index-fan-out-3000x3000", scan("oci-dir:"+indexFanOut(t, filepath.Join(dir, "fan-out"))), 2, "more than 10000 manifests")
 	add("10k-layers", scan("docker-archive:"+w("10k-layers.tar", manyLayers(t, 10_000))), 2, "over the limit of 1000")
-	add("diff-ids-claim-another-layer", scan(forgedDiffIDs(t)), 2, "not the diff ID")
+	forged, base := forgedDiffIDs(t)
+	add("diff-ids-claim-the-base-layers", scan(forged, "--base-image", base, "--exclude-base"), 2, "not the diff ID")
 	add("docker-save-of-two-images", scan(w("two-images.tar", twoImages(t))), 2, "holds 2 images")
 	add("sparse-package-json-20x100MiB", scan("docker-archive:"+w("sparse.tar", oneLayerArchive(t, SparseTar(t, 20, 100<<20, "app/node_modules/p%d/package.json")))), 2, "add up to more than")
 	add("config-9MiB", scan("docker-archive:"+w("big-config.tar", bigConfig(t))), 2, "over the limit")
@@ -460,25 +461,33 @@ func bigConfig(t testing.TB) []byte {
 	return imagetest.TarBytes(t, imagetest.File("manifest.json", man), imagetest.File("config.json", cfg), imagetest.File("layer.tar", layer))
 }
 
-// forgedDiffIDs is an image whose config claims its base layer's diff ID for its app layer
-// (which would make --exclude-base drop the app's findings).
-func forgedDiffIDs(t testing.TB) string {
+// forgedDiffIDs is an image whose config claims the diff ID of its base image's layer for
+// a layer that holds a vulnerable package, and that base image: scanned with the base, the
+// layer would count as the base's, and --exclude-base would drop its findings.
+func forgedDiffIDs(t testing.TB) (img, base string) {
 	t.Helper()
-	img := imagetest.Image(t, "linux/amd64",
+	baseImg := imagetest.Image(t, "linux/amd64",
 		imagetest.Step{CreatedBy: "ADD base /", Layer: imagetest.Layer(t, imagetest.File("etc/os-release", []byte("ID=alpine\nVERSION_ID=3.20.2\n")))},
-		imagetest.Step{CreatedBy: "COPY app /", Layer: imagetest.Layer(t, imagetest.File("app/node_modules/minimist/package.json", []byte(`{"name":"minimist","version":"1.2.5"}`)))},
 	)
-	cf, err := img.ConfigFile()
+	app := imagetest.Image(t, "linux/amd64",
+		imagetest.Step{CreatedBy: "ADD base /", Layer: imagetest.Layer(t, imagetest.File("app/node_modules/minimist/package.json", []byte(`{"name":"minimist","version":"1.2.5"}`)))},
+		imagetest.Step{CreatedBy: "COPY app /", Layer: imagetest.Layer(t, imagetest.File("app/index.js", []byte("1")))},
+	)
+	bcf, err := baseImg.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := app.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cf = cf.DeepCopy()
-	cf.RootFS.DiffIDs[1] = cf.RootFS.DiffIDs[0]
-	forged, err := mutate.ConfigFile(img, cf)
+	cf.RootFS.DiffIDs[0] = bcf.RootFS.DiffIDs[0]
+	forged, err := mutate.ConfigFile(app, cf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return "oci-dir:" + imagetest.OCIDir(t, forged, nil)
+	return "oci-dir:" + imagetest.OCIDir(t, forged, nil), "oci-dir:" + imagetest.OCIDir(t, baseImg, nil)
 }
 
 // twoImages is a docker save archive of two tagged images.

@@ -87,6 +87,7 @@ type walkOptions struct {
 	consumers    []Consumer
 	cache        LayerCache
 	cacheVersion string
+	diffIDChecks int // bottom layers whose diff ID is checked; -1: all
 
 	retained atomic.Int64 // bytes kept across all layers
 }
@@ -136,6 +137,14 @@ type WalkOption func(*walkOptions)
 // skipped with a warning.
 func WithMaxFileSize(n int64) WalkOption { return func(o *walkOptions) { o.maxFileSize = n } }
 
+// WithDiffIDChecks checks the diff IDs of the bottom n layers only (-1, the default: every
+// layer). A layer's sha256 is what ties its content to the diff ID its config lists: a
+// caller checks the layers whose diff IDs a conclusion rests on (base attribution by a
+// base image's layers, comparisons across images) and spares the hash of the others,
+// whose diff IDs are labels like the history (a sha256 over every byte costs more than
+// all the parsing of an uncompressed archive).
+func WithDiffIDChecks(n int) WalkOption { return func(o *walkOptions) { o.diffIDChecks = n } }
+
 // WithParallelism sets how many layers are read at once (default: the number of CPUs).
 func WithParallelism(n int) WalkOption { return func(o *walkOptions) { o.parallel = n } }
 
@@ -144,7 +153,7 @@ func WithParallelism(n int) WalkOption { return func(o *walkOptions) { o.paralle
 // directories. Files that a later layer deleted or replaced stay in the index, marked
 // Removed.
 func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*Index, error) {
-	o := walkOptions{maxFileSize: DefaultMaxFileSize, maxExpansion: DefaultMaxExpansion, maxFiles: DefaultMaxFilesPerLayer, maxRetained: DefaultMaxRetained, parallel: runtime.NumCPU()}
+	o := walkOptions{maxFileSize: DefaultMaxFileSize, maxExpansion: DefaultMaxExpansion, maxFiles: DefaultMaxFilesPerLayer, maxRetained: DefaultMaxRetained, parallel: runtime.NumCPU(), diffIDChecks: -1}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -245,7 +254,8 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 					return
 				}
 			}
-			results[i], errs[i] = readLayer(ctx, l, img.Transport, blob, i, cf.RootFS.DiffIDs[i], stored, req, &o)
+			check := o.diffIDChecks < 0 || i < o.diffIDChecks
+			results[i], errs[i] = readLayer(ctx, l, img.Transport, blob, i, cf.RootFS.DiffIDs[i], check, stored, req, &o)
 			results[i].scratch = nil // the largest consumed file's buffer is not kept
 			if errs[i] == nil && key != "" {
 				o.saveLayer(key, i, &results[i])
@@ -371,11 +381,12 @@ type layerContent struct {
 	scratch []byte
 }
 
-// readLayer reads one layer's tar stream. Its sha256 must be the diff ID the config lists
-// (checked when the stream ends): base/app attribution and --exclude-base trust the diff
-// IDs, so a config that claims another image's layers is refused.
+// readLayer reads one layer's tar stream. When check is set, its sha256 must be the diff
+// ID the config lists (checked when the stream ends): base attribution by a base image's
+// layers, and so --exclude-base, trusts those diff IDs, so a config that claims another
+// image's layers is refused.
 // stored is the layer's size as stored when the source knows it (-1: ask the layer).
-func readLayer(ctx context.Context, l v1.Layer, t Transport, blob func() (io.ReadCloser, error), index int, diffID v1.Hash, stored int64, req Requirer, o *walkOptions) (layerContent, error) {
+func readLayer(ctx context.Context, l v1.Layer, t Transport, blob func() (io.ReadCloser, error), index int, diffID v1.Hash, check bool, stored int64, req Requirer, o *walkOptions) (layerContent, error) {
 	var lc layerContent
 	rc, err := openLayer(l, t, blob)
 	if err != nil {
@@ -385,11 +396,16 @@ func readLayer(ctx context.Context, l v1.Layer, t Transport, blob func() (io.Rea
 	if diffID.Algorithm != "sha256" {
 		return lc, failure.Inputf("diff ID %q: not a sha256 digest", diffID)
 	}
-	hasher := newAsyncHash(sha256.New())
-	defer hasher.Close()
-	verified := &digestReader{r: rc, h: hasher, want: diffID.Hex, mismatch: func(got string) error {
-		return failure.Inputf("its content is sha256:%s, not the diff ID sha256:%s the image config lists: the config does not describe this image", got, diffID.Hex)
-	}}
+	var verified io.Reader = rc
+	var digest *digestReader
+	if check {
+		hasher := newAsyncHash(sha256.New())
+		defer hasher.Close()
+		digest = &digestReader{r: rc, h: hasher, want: diffID.Hex, mismatch: func(got string) error {
+			return failure.Inputf("its content is sha256:%s, not the diff ID sha256:%s the image config lists: the config does not describe this image", got, diffID.Hex)
+		}}
+		verified = digest
+	}
 	var stream io.Reader = verified
 	lc.readLimit = ExpansionFloor
 	size, err := stored, error(nil)
@@ -471,7 +487,10 @@ func readLayer(ctx context.Context, l v1.Layer, t Transport, blob func() (io.Rea
 			return lc, err
 		}
 	}
-	return lc, verified.Check()
+	if digest != nil {
+		return lc, digest.Check()
+	}
+	return lc, nil
 }
 
 // readRegular keeps the bytes of a required file and hands the bytes of a consumed one to

@@ -264,8 +264,8 @@ func TestTamperedBlobIsRefused(t *testing.T) {
 }
 
 // A config whose diff IDs are not its layers' (say, the base image's, to make
-// --exclude-base drop the application's layer) is refused: each layer's content is hashed
-// as it is read and must be the diff ID the config lists.
+// --exclude-base drop the application's layer) is refused: each checked layer's content
+// is hashed as it is read and must be the diff ID the config lists.
 func TestDiffIDsAreVerified(t *testing.T) {
 	base := imagetest.Step{CreatedBy: "ADD base /", Layer: imagetest.Layer(t, imagetest.File("etc/os-release", []byte("ID=alpine\n")))}
 	app := imagetest.Step{CreatedBy: "COPY app /", Layer: imagetest.Layer(t, imagetest.File("app/package.json", []byte(`{"name":"minimist","version":"1.2.5"}`)))}
@@ -287,6 +287,15 @@ func TestDiffIDsAreVerified(t *testing.T) {
 		require.Error(t, err, ref)
 		assert.Equal(t, failure.ExitInput, failure.Code(err), ref)
 		assert.Contains(t, err.Error(), "not the diff ID", ref)
+		_, err = image.Walk(context.Background(), opened, keepAll, image.WithDiffIDChecks(2))
+		require.Error(t, err, ref)
+		// Checking the bottom layer only (the one a base image's layers were matched
+		// against) reads the forged one as it is: its content is what is analysed.
+		idx, err := image.Walk(context.Background(), opened, keepAll, image.WithDiffIDChecks(1))
+		require.NoError(t, err, ref)
+		files := idx.Versions("app/package.json")
+		require.Len(t, files, 1, ref)
+		assert.Contains(t, string(files[0].Data), "minimist", ref)
 	}
 
 	fewer := cf.DeepCopy()
