@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"regexp"
@@ -65,7 +66,13 @@ func Render(w io.Writer, f string, r *report.Result, o Options) error {
 	if !ok {
 		return CheckFormat(f)
 	}
-	return fn(w, r, o)
+	// Reporters write line by line: a table of thousands of findings was as many write
+	// calls to a file or a pipe.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := fn(bw, r, o); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 var formatWord = regexp.MustCompile(`^[a-z]+$`)

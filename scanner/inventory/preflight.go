@@ -38,7 +38,7 @@ func preflight(extractor, p string, data []byte) error {
 			return fmt.Errorf("%d package entries, over the limit of %d", n, MaxPackageStanzas)
 		}
 	case gobinary.Name:
-		if n := bytes.Count(data, []byte("\ndep\t")); n > MaxGoModules {
+		if n := bytes.Count(goBuildInfo(data), []byte("\ndep\t")); n > MaxGoModules {
 			return fmt.Errorf("build info lists %d modules, over the limit of %d", n, MaxGoModules)
 		}
 	case cargoauditable.Name:
@@ -50,6 +50,31 @@ func preflight(extractor, p string, data []byte) error {
 		}
 	}
 	return nil
+}
+
+// goBuildInfo is the part of a binary that can hold its Go build info: an ELF file's
+// .go.buildinfo section when the build info is inline in it (Go 1.18 and later); nothing
+// for a file with ELF's magic that debug/elf cannot read (debug/buildinfo cannot either);
+// else the whole file. Counting modules over every byte of every library of an image cost
+// more than reading them.
+func goBuildInfo(data []byte) []byte {
+	if !bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
+		return data
+	}
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return nil
+	}
+	s := f.Section(".go.buildinfo")
+	if s == nil || s.Type == elf.SHT_NOBITS {
+		return data
+	}
+	b, err := io.ReadAll(io.LimitReader(s.Open(), int64(len(data))))
+	const magic = "\xff Go buildinf:"
+	if err != nil || len(b) < 32 || string(b[:len(magic)]) != magic || b[15]&2 == 0 {
+		return data // the build info is elsewhere (pointers, before Go 1.18)
+	}
+	return b
 }
 
 // auditableSection checks that an ELF binary's .dep-v0 section (zlib-compressed JSON)

@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
+	"debug/buildinfo"
+	"encoding/binary"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,8 +29,8 @@ func TestPreflight(t *testing.T) {
 	assert.ErrorContains(t, preflight("os/dpkg", "var/lib/dpkg/status", []byte(stanzas)), "package entries")
 	assert.NoError(t, preflight("os/dpkg", "var/lib/dpkg/status", []byte("Package: a\nVersion: 1\n\n")))
 
-	modules := "\x7fELF" + strings.Repeat("\ndep\tgithub.com/x/y\tv1.0.0\th1:abc=", MaxGoModules+1)
-	assert.ErrorContains(t, preflight("go/binary", "usr/bin/app", []byte(modules)), "modules")
+	modules := "MZ" + strings.Repeat("\ndep\tgithub.com/x/y\tv1.0.0\th1:abc=", MaxGoModules+1)
+	assert.ErrorContains(t, preflight("go/binary", "app.exe", []byte(modules)), "modules", "a file that is not ELF is counted whole")
 
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -66,6 +69,46 @@ func TestPreflightAuditableBomb(t *testing.T) {
 	data, err = os.ReadFile(out)
 	require.NoError(t, err)
 	assert.ErrorContains(t, preflight("rust/cargoauditable", "usr/bin/app", data), "zlib bomb")
+}
+
+// A real Go binary whose .go.buildinfo section is replaced (with objcopy) by build info
+// listing more than MaxGoModules modules, which debug/buildinfo reads back whole, is
+// refused; the binary as built passes.
+func TestPreflightGoModulesBomb(t *testing.T) {
+	objcopy, err := exec.LookPath("objcopy")
+	if err != nil {
+		t.Skip("objcopy (binutils) is not installed")
+	}
+	bin := filepath.Join("..", "..", "testdata", "gobinary", "go1.22-server")
+	data, err := os.ReadFile(bin)
+	require.NoError(t, err)
+	require.NoError(t, preflight("go/binary", "usr/bin/app", data))
+
+	// The section as the Go linker writes it: magic, pointer size, flags (2: strings
+	// inline), padding to 32 bytes, then the version and the module info as varint-prefixed
+	// strings, the module info between the runtime's 16-byte sentinels.
+	var mod strings.Builder
+	mod.WriteString("\x30\x77\xaf\x0c\x92\x74\x08\x02\x41\xe1\xc1\x07\xe6\xd6\x18\xe6path\texample.com/app\nmod\texample.com/app\t(devel)\t\n")
+	for i := range MaxGoModules + 1 {
+		fmt.Fprintf(&mod, "dep\tgithub.com/x/y%d\tv1.0.0\th1:abc=\n", i)
+	}
+	mod.WriteString("\xf9\x32\x43\x31\x86\x18\x20\x72\x00\x82\x42\x10\x41\x16\xd8\xf2")
+	section := append([]byte("\xff Go buildinf:\x08\x02"), make([]byte, 16)...)
+	section = binary.AppendUvarint(section, uint64(len("go1.22.0")))
+	section = append(section, "go1.22.0"...)
+	section = binary.AppendUvarint(section, uint64(mod.Len()))
+	section = append(section, mod.String()...)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "buildinfo"), section, 0o644))
+	out := filepath.Join(dir, "many-modules")
+	b, err := exec.Command(objcopy, "--update-section", ".go.buildinfo="+filepath.Join(dir, "buildinfo"), bin, out).CombinedOutput()
+	require.NoError(t, err, "%s", b)
+	info, err := buildinfo.ReadFile(out)
+	require.NoError(t, err)
+	require.Len(t, info.Deps, MaxGoModules+1, "debug/buildinfo reads every module")
+	data, err = os.ReadFile(out)
+	require.NoError(t, err)
+	assert.ErrorContains(t, preflight("go/binary", "usr/bin/app", data), "modules")
 }
 
 // panicking is an extractor that fails the hard way on every file.
