@@ -43,6 +43,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
 var (
@@ -392,14 +393,20 @@ func verifyIndex(path string, info Info) error {
 	if st.Size() != info.Size {
 		return fmt.Errorf("%d bytes, built as %d", st.Size(), info.Size)
 	}
-	// Hashed once per change: a stamp beside the index records the file's identity
-	// (inode, size, times) when its digest last matched, so that a scan of osv.dev-sized
-	// data does not read every index it uses each time.
-	stamp := path + ".verified"
+	// Hashed once per change: a stamp records the file's identity (inode, size, times) when
+	// its digest last matched, so that a scan of osv.dev-sized data does not read every
+	// index it uses each time.
 	id, ok := identity(st)
+	want := id + " " + info.IndexSHA256
+	beside := path + ".verified"
 	if ok {
-		if b, err := os.ReadFile(stamp); err == nil && string(b) == id+" "+info.IndexSHA256 {
+		if b, err := os.ReadFile(beside); err == nil && string(b) == want {
 			return nil
+		}
+		if p, err := cachedStamp(path); err == nil {
+			if b, err := os.ReadFile(p); err == nil && string(b) == want {
+				return nil
+			}
 		}
 	}
 	sum, err := fileSHA256(f)
@@ -409,10 +416,30 @@ func verifyIndex(path string, info Info) error {
 	if sum != info.IndexSHA256 {
 		return fmt.Errorf("its digest is sha256:%s, built as sha256:%s", sum, info.IndexSHA256)
 	}
-	if ok {
-		_ = os.WriteFile(stamp, []byte(id+" "+info.IndexSHA256), 0o644) // best effort: a read-only store is hashed each time
+	if ok && os.WriteFile(beside, []byte(want), 0o644) != nil {
+		// A store this user cannot write (a read-only mount, another user's folder): the
+		// stamp goes to the user's private cache instead (best effort: else hashed each time).
+		if p, err := cachedStamp(path); err == nil {
+			_ = os.WriteFile(p, []byte(want), 0o600)
+		}
 	}
 	return nil
+}
+
+// cachedStamp is where the stamp of an index in a folder this user cannot write is kept:
+// the user's private cache, under a digest of the index's absolute path (the stamp names
+// the file's device and inode too).
+func cachedStamp(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	dir, err := userfile.CacheDir("verified")
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256([]byte(abs))
+	return filepath.Join(dir, hex.EncodeToString(h[:16])), nil
 }
 
 func fileSHA256(r io.Reader) (string, error) {

@@ -436,6 +436,44 @@ func TestStoreIsVerifiedBeforeUse(t *testing.T) {
 	}
 }
 
+// A store whose folder this user cannot write (here: a folder stands where the stamp
+// would go) keeps the stamp of its verified digest in the user's private cache: hashed once,
+// and a change after that is still caught.
+func TestReadOnlyStoreIsHashedOncePerChange(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	dir := t.TempDir()
+	_, err := vulndb.Import(context.Background(), dir, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip"))
+	require.NoError(t, err)
+	os.Remove(filepath.Join(dir, "npm.db.verified"))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "npm.db.verified"), 0o755))
+	s, err := vulndb.Open(dir)
+	require.NoError(t, err)
+	_, err = s.Query("npm", "minimist")
+	require.NoError(t, err)
+	s.Close()
+	stamps, err := filepath.Glob(filepath.Join(cache, "imagegate", "verified", "*"))
+	require.NoError(t, err)
+	require.Len(t, stamps, 1, "the stamp is in the private cache")
+	b, err := os.ReadFile(stamps[0])
+	require.NoError(t, err)
+	info, ok := s.Info("npm")
+	require.True(t, ok)
+	assert.True(t, strings.HasSuffix(string(b), " "+info.IndexSHA256), "%s", b)
+
+	db := filepath.Join(dir, "npm.db")
+	data, err := os.ReadFile(db)
+	require.NoError(t, err)
+	data[len(data)/2] ^= 0xff
+	require.NoError(t, os.WriteFile(db, data, 0o644))
+	s, err = vulndb.Open(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Query("npm", "minimist")
+	require.Error(t, err, "the changed file no longer matches the stamp: it is hashed again")
+	assert.Contains(t, err.Error(), "is corrupt")
+}
+
 // With no home folder the index goes to a folder of this user's own in the temporary
 // folder; one planted there by someone else is refused, never used; an index whose zips
 // changed is rebuilt, not trusted.
