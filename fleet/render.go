@@ -11,7 +11,9 @@ import (
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
-// recommendationLines describe each base in use and its alternatives, one line each.
+// recommendationLines describe each base in use and its alternatives, one line each, by
+// their vulnerabilities (the table's columns count every finding of an image: its
+// vulnerabilities, secrets and image checks).
 func recommendationLines(f *report.Fleet) []string {
 	var out []string
 	countsOf := func(m map[string]int) string {
@@ -19,7 +21,7 @@ func recommendationLines(f *report.Fleet) []string {
 		for _, s := range severities {
 			parts = append(parts, fmt.Sprintf("%d %s", m[s.String()], strings.ToLower(s.String())))
 		}
-		return strings.Join(parts, ", ")
+		return "vulnerabilities " + strings.Join(parts, ", ")
 	}
 	for _, r := range f.Recommendations {
 		head := fmt.Sprintf("base %s (used by %d): %s", r.Base, r.UsedBy, countsOf(r.Counts))
@@ -173,6 +175,12 @@ func WriteMarkdown(w io.Writer, f *report.Fleet) error {
 		return strings.NewReplacer("|", "\\|", "\n", " ", "<", "&lt;").Replace(visible.String(s))
 	}
 	fmt.Fprintf(w, "## imagegate registry scan\n\n**%s**\n\n", esc(Verdict(f)))
+	if isRescan(f) {
+		fmt.Fprintln(w, "Each image's vulnerabilities by severity, matched from its attached SBOM.")
+	} else {
+		fmt.Fprintln(w, "Each image's findings (vulnerabilities, secrets, image checks) by severity; the base image recommendations compare vulnerabilities.")
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| Status | Image | Digest | Critical | High | Medium | Low | Unknown | Base |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---|")
 	for _, im := range f.Images {
