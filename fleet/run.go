@@ -26,6 +26,9 @@ type Run struct {
 	// LayerCacheMaxAge prunes the layer cache's entries not used for this long before the
 	// scan (0: no pruning).
 	LayerCacheMaxAge time.Duration
+	// LayerCacheMaxBytes then bounds the cache's size, least recently used entries removed
+	// first (0: no bound).
+	LayerCacheMaxBytes int64
 	// Recommend checks the other tags of each base image in use (newer, next major,
 	// other flavours) and lists their vulnerability counts.
 	Recommend bool
@@ -65,8 +68,8 @@ func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
 	}
 	if cache != nil {
 		opts.Scan.LayerCache = cache
-		if r.LayerCacheMaxAge > 0 {
-			if _, err := cache.Prune(r.LayerCacheMaxAge); err != nil {
+		if r.LayerCacheMaxAge > 0 || r.LayerCacheMaxBytes > 0 {
+			if _, err := cache.Prune(r.LayerCacheMaxAge, r.LayerCacheMaxBytes); err != nil {
 				return nil, failure.Incompletef("layer cache %s: %w", cache.Path(), err)
 			}
 		}

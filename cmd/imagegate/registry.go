@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	units "github.com/docker/go-units"
 	"io"
 	"os"
 	"path/filepath"
@@ -34,7 +35,7 @@ func newRegistryScanCmd(stdout, stderr io.Writer) *cobra.Command {
 		f                      scanflags.Scan
 		tags                   []string
 		since, shard, cacheDir string
-		outDir                 string
+		outDir, cacheSize      string
 		newest, parallel       int
 		recommend              bool
 		cacheAge               time.Duration
@@ -110,7 +111,11 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 			case cacheDir == "":
 				cacheDir = fleet.DefaultLayerCache
 			}
-			run := fleet.Run{Targets: args, Filter: filter, Shard: sh, LayerCache: cacheDir, LayerCacheMaxAge: cacheAge, Recommend: recommend,
+			maxBytes, err := units.RAMInBytes(cacheSize)
+			if err != nil || maxBytes < 0 {
+				return failure.Inputf("--layer-cache-max-size %q: want a size such as 10GiB or 512MiB, or 0 for no limit", cacheSize)
+			}
+			run := fleet.Run{Targets: args, Filter: filter, Shard: sh, LayerCache: cacheDir, LayerCacheMaxAge: cacheAge, LayerCacheMaxBytes: maxBytes, Recommend: recommend,
 				Options: fleet.Options{Scan: opts, Parallel: parallel, Dir: outDir}}
 			fl, err := run.Do(cmd.Context())
 			if err != nil {
@@ -132,6 +137,7 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 	fl.StringVar(&outDir, "output-dir", "imagegate-registry", "folder for the per-image reports and the summary files")
 	fl.StringVar(&cacheDir, "layer-cache", "", "layer cache folder, private to the user (default $IMAGEGATE_LAYER_CACHE, else imagegate/layers in the user cache; none: no cache)")
 	fl.DurationVar(&cacheAge, "layer-cache-max-age", 30*24*time.Hour, "remove layer cache entries not used for this long, before the scan (0: keep all)")
+	fl.StringVar(&cacheSize, "layer-cache-max-size", "10GiB", "then remove the least recently used layer cache entries until the cache fits in this size (0: no limit)")
 	fl.BoolVar(&recommend, "recommend", false, "check the other tags of each base image in use (newer, next major, other flavours such as -slim) and list their vulnerability counts")
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,10 +98,19 @@ func (d *Dir) Get(key string) ([]byte, bool) {
 }
 
 // Prune removes the entries not used for maxAge (their modification time is their last
-// use), and stray temporary files as old; it returns how many it removed.
-func (d *Dir) Prune(maxAge time.Duration) (int, error) {
+// use; 0: no age limit), and stray temporary files as old; then, while the entries left
+// take more than maxBytes (0: no size limit), the least recently used. It returns how many
+// it removed.
+func (d *Dir) Prune(maxAge time.Duration, maxBytes int64) (int, error) {
 	cutoff := time.Now().Add(-maxAge)
 	removed := 0
+	type entry struct {
+		path string
+		size int64
+		used time.Time
+	}
+	var kept []entry
+	var total int64
 	err := filepath.WalkDir(d.dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -112,12 +122,30 @@ func (d *Dir) Prune(maxAge time.Duration) (int, error) {
 		if err != nil {
 			return nil // gone already
 		}
-		if info.ModTime().Before(cutoff) && os.Remove(p) == nil {
-			removed++
+		if maxAge > 0 && info.ModTime().Before(cutoff) {
+			if os.Remove(p) == nil {
+				removed++
+			}
+			return nil
 		}
+		kept = append(kept, entry{p, info.Size(), info.ModTime()})
+		total += info.Size()
 		return nil
 	})
-	return removed, err
+	if err != nil || maxBytes <= 0 || total <= maxBytes {
+		return removed, err
+	}
+	slices.SortFunc(kept, func(a, b entry) int { return a.used.Compare(b.used) })
+	for _, e := range kept {
+		if total <= maxBytes {
+			break
+		}
+		if os.Remove(e.path) == nil {
+			removed++
+			total -= e.size
+		}
+	}
+	return removed, nil
 }
 
 // Put stores the entry for key: written to a temporary file and renamed, so a reader sees

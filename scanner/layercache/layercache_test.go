@@ -1,6 +1,7 @@
 package layercache_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -74,11 +75,43 @@ func TestPrune(t *testing.T) {
 	}
 	_, ok := c.Get("used") // a hit marks it used
 	require.True(t, ok)
-	n, err := c.Prune(30 * 24 * time.Hour)
+	n, err := c.Prune(30*24*time.Hour, 0)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	_, ok = c.Get("old")
 	assert.False(t, ok)
 	_, ok = c.Get("used")
 	assert.True(t, ok)
+}
+
+// Past the size given, the least recently used entries go first, until the rest fit.
+func TestPruneBySize(t *testing.T) {
+	c, err := layercache.Open(filepath.Join(t.TempDir(), "layers"))
+	require.NoError(t, err)
+	body := bytes.Repeat([]byte("x"), 1000)
+	for i, key := range []string{"oldest", "middle", "newest"} {
+		c.Put(key, body)
+		matches, err := filepath.Glob(filepath.Join(c.Path(), "*", "*"))
+		require.NoError(t, err)
+		at := time.Now().Add(time.Duration(i-3) * time.Hour)
+		for _, m := range matches {
+			st, err := os.Stat(m)
+			require.NoError(t, err)
+			if time.Since(st.ModTime()) < time.Minute { // the entry just written
+				require.NoError(t, os.Chtimes(m, at, at))
+			}
+		}
+	}
+	n, err := c.Prune(0, 1500) // each entry is 1,000 bytes and its header: one fits
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "the two least recently used go")
+	_, ok := c.Get("newest")
+	assert.True(t, ok)
+	for _, gone := range []string{"oldest", "middle"} {
+		_, ok := c.Get(gone)
+		assert.False(t, ok, gone)
+	}
+	n, err = c.Prune(0, 0)
+	require.NoError(t, err)
+	assert.Equal(t, 0, n, "no limits: nothing removed")
 }
