@@ -19,7 +19,7 @@ var fileChecks = []*Check{
 	}, Run: setuidFiles, AppSeverity: report.Medium},
 	{Rule: report.Rule{
 		ID: "IC010", Severity: report.Medium, Title: "World-writable file outside /tmp",
-		Rationale: "Any process in the container can change these files, including the service's own code.",
+		Rationale: "Any process in the container can change these files, including the service's own code. A world-writable folder is one finding that counts the world-writable entries under it.",
 		Fix:       "Restrict the permissions (755/644) and chown to the service user.",
 	}, Run: worldWritable},
 	{Rule: report.Rule{
@@ -65,13 +65,32 @@ func bits(m fs.FileMode) string {
 	return "setgid"
 }
 
-// worldWritable reports each world-writable entry outside the temporary folders.
+// worldWritable reports each world-writable entry outside the temporary folders; a
+// world-writable folder is one hit that counts the world-writable entries under it (a
+// `chmod -R 777 /app` is one finding, not one per file).
 func worldWritable(in *input) (hits []Hit) {
+	open, under := "", 0 // the folder last reported, and the entries counted under it
+	flush := func() {
+		if under > 0 {
+			hits[len(hits)-1].Message += fmt.Sprintf(", and %d world-writable entries under it", under)
+		}
+		open, under = "", 0
+	}
 	for _, f := range in.idx.Files() {
-		if f.Mode.Perm()&0o002 != 0 && f.Type != image.TypeSymlink && !tmpPath(f.Path) && !(f.Type == image.TypeDir && f.Mode&fs.ModeSticky != 0) {
-			hits = append(hits, Hit{Message: fmt.Sprintf("/%s is world-writable (mode %s)", f.Path, octal(f.Mode)), Target: f.Path, Layer: f.Layer})
+		if f.Mode.Perm()&0o002 == 0 || f.Type == image.TypeSymlink || tmpPath(f.Path) || (f.Type == image.TypeDir && f.Mode&fs.ModeSticky != 0) {
+			continue
+		}
+		if open != "" && strings.HasPrefix(f.Path, open+"/") {
+			under++
+			continue
+		}
+		flush()
+		hits = append(hits, Hit{Message: fmt.Sprintf("/%s is world-writable (mode %s)", f.Path, octal(f.Mode)), Target: f.Path, Layer: f.Layer})
+		if f.Type == image.TypeDir {
+			open = f.Path
 		}
 	}
+	flush()
 	return hits
 }
 

@@ -117,6 +117,22 @@ func TestFileChecks(t *testing.T) {
 	}
 	assert.Equal(t, []string{"usr/bin/su | /usr/bin/su is setuid (mode 4755)", "usr/bin/wall | /usr/bin/wall is setgid (mode 2755)"}, all["IC009"])
 	assert.Equal(t, []string{"app/config.yml | /app/config.yml is world-writable (mode 0666)"}, all["IC010"])
+
+	// A world-writable folder is one finding counting the world-writable entries under it.
+	var ww []string
+	for _, f := range check(t, good, imagetest.Step{Layer: imagetest.Layer(t,
+		imagetest.Entry{Path: "srv", Type: tar.TypeDir, Mode: 0o777},
+		imagetest.Entry{Path: "srv/a", Body: []byte("a"), Mode: 0o666},
+		imagetest.Entry{Path: "srv/sub", Type: tar.TypeDir, Mode: 0o777},
+		imagetest.Entry{Path: "srv/sub/b", Body: []byte("b"), Mode: 0o666},
+		imagetest.Entry{Path: "srv/c", Body: []byte("c"), Mode: 0o644},
+		imagetest.Entry{Path: "srv2/d", Body: []byte("d"), Mode: 0o666},
+	)}) {
+		if f.ID == "IC010" {
+			ww = append(ww, f.Target+" | "+f.Message)
+		}
+	}
+	assert.Equal(t, []string{"srv | /srv is world-writable (mode 0777), and 3 world-writable entries under it", "srv2/d | /srv2/d is world-writable (mode 0666)"}, ww)
 	assert.Equal(t, []string{"etc/shadow | account root has no password in /etc/shadow", "etc/shadow | account toor has no password in /etc/shadow"}, all["IC011"])
 	assert.Equal(t, []string{"app/.git | /app/.git"}, all["IC013"])
 	var dup []string
