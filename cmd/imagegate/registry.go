@@ -15,6 +15,7 @@ import (
 	"github.com/imagegate/imagegate/fleet"
 	"github.com/imagegate/imagegate/internal/scanflags"
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
@@ -180,16 +181,14 @@ The exit code is the registry scan's, over all images.`,
 }
 
 func finishFleet(fl *report.Fleet, format string, stdout io.Writer) error {
-	var err error
+	write := fleet.WriteTable
 	switch format {
 	case "markdown":
-		err = fleet.WriteMarkdown(stdout, fl)
+		write = fleet.WriteMarkdown
 	case "json":
-		err = fleet.WriteJSONLines(stdout, fl)
-	default:
-		err = fleet.WriteTable(stdout, fl)
+		write = fleet.WriteJSONLines
 	}
-	if err != nil {
+	if err := output.Buffered(stdout, func(w io.Writer) error { return write(w, fl) }); err != nil {
 		return fmt.Errorf("writing the summary: %w", err)
 	}
 	switch fleet.ExitCode(fl) {

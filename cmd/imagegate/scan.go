@@ -42,7 +42,7 @@ func finish(g *scanflags.Gate, res *report.Result, stdout, stderr io.Writer) err
 	if toStdout {
 		o := opts
 		o.Color = isTerminal(stdout)
-		if err := output.Render(stdout, g.Format, res, o); err != nil {
+		if err := output.Buffered(stdout, func(w io.Writer) error { return output.Render(w, g.Format, res, o) }); err != nil {
 			return fmt.Errorf("writing the report: %w", err)
 		}
 	}

@@ -75,7 +75,7 @@ func WriteFile(path string, render func(io.Writer) error) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err := render(tmp); err != nil {
+	if err := Buffered(tmp, render); err != nil {
 		return failure.Incompletef("output %q: %w", path, err)
 	}
 	if err := tmp.Chmod(0o644); err != nil {

@@ -66,10 +66,15 @@ func Render(w io.Writer, f string, r *report.Result, o Options) error {
 	if !ok {
 		return CheckFormat(f)
 	}
-	// Reporters write line by line: a table of thousands of findings was as many write
-	// calls to a file or a pipe.
+	return fn(w, r, o)
+}
+
+// Buffered runs write on w through a 64 KiB buffer: reporters write line by line, and a
+// table of thousands of findings was as many write calls to a file or a terminal. (Not for
+// a CI log: its writers see the text line by line, as reporters write it.)
+func Buffered(w io.Writer, write func(io.Writer) error) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := fn(bw, r, o); err != nil {
+	if err := write(bw); err != nil {
 		return err
 	}
 	return bw.Flush()
