@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/reporters/markdown"
 	"github.com/imagegate/imagegate/reporters/visible"
 	"github.com/imagegate/imagegate/scanner/failure"
 )
@@ -171,9 +172,7 @@ func isRescan(f *report.Fleet) bool { return len(f.Runs) > 0 && f.Runs[0].Kind =
 
 // WriteMarkdown writes the summary as Markdown (a job summary, a pull request comment).
 func WriteMarkdown(w io.Writer, f *report.Fleet) error {
-	esc := func(s string) string {
-		return strings.NewReplacer("|", "\\|", "\n", " ", "<", "&lt;").Replace(visible.String(s))
-	}
+	esc := markdown.Text
 	fmt.Fprintf(w, "## imagegate registry scan\n\n**%s**\n\n", esc(Verdict(f)))
 	if isRescan(f) {
 		fmt.Fprintln(w, "Each image's vulnerabilities by severity, matched from its attached SBOM.")
@@ -184,7 +183,7 @@ func WriteMarkdown(w io.Writer, f *report.Fleet) error {
 	fmt.Fprintln(w, "| Status | Image | Digest | Critical | High | Medium | Low | Unknown | Base |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---|")
 	for _, im := range f.Images {
-		fmt.Fprintf(w, "| %s | %s | `%s` | %s | %s |\n", im.Status, esc(imageName(im)), short(im.Digest), strings.Join(counts(im), " | "), esc(rebuild(im)))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", im.Status, esc(imageName(im)), markdown.Code(short(im.Digest)), strings.Join(counts(im), " | "), esc(rebuild(im)))
 	}
 	if isRescan(f) {
 		fmt.Fprintln(w, "\n### New since the last rescan")
@@ -197,7 +196,7 @@ func WriteMarkdown(w io.Writer, f *report.Fleet) error {
 	if rb := Rebuilds(f); len(rb) > 0 {
 		fmt.Fprintln(w, "\n### Due a rebuild (the base tag has moved on)")
 		for _, r := range rb {
-			fmt.Fprintf(w, "- %s: built on %s `%s`, now `%s`\n", esc(r.Image), esc(r.Base), short(r.BuiltOn), short(r.Current))
+			fmt.Fprintf(w, "- %s: built on %s %s, now %s\n", esc(r.Image), esc(r.Base), markdown.Code(short(r.BuiltOn)), markdown.Code(short(r.Current)))
 		}
 	}
 	if lines := recommendationLines(f); len(lines) > 0 {

@@ -11,6 +11,13 @@ import (
 // and can neither add Markdown or HTML (a heading, a comment that hides the verdict, a
 // link) nor leave its table cell.
 
+// Text and Code are that layer for the other Markdown imagegate writes (the registry
+// scan's summary): see text and code.
+func Text(s string) string { return text(s) }
+
+// Code renders s as an inline code span s cannot close.
+func Code(s string) string { return code(s) }
+
 // text escapes s as Markdown text in a table cell, where it never starts a line: what could
 // make HTML (a tag, a comment), a link or image, a code span or a new cell is escaped,
 // line breaks become spaces and other control characters are dropped. (Emphasis is left:
@@ -39,6 +46,9 @@ func text(s string) string {
 // longer than the longest run in s, and | is escaped for GFM tables.
 func code(s string) string {
 	s = strings.ReplaceAll(clean(s), "|", "\\|")
+	if s == "" {
+		return "" // `` is no code span
+	}
 	longest, run := 0, 0
 	for _, r := range s {
 		if r == '`' {
