@@ -180,6 +180,7 @@ func TestExitCodesAndOneLineErrors(t *testing.T) {
 		{"not an image", []string{"scan", notImage}, 2, "neither a docker-archive"},
 		{"output folder missing", []string{"scan", demoPath(t), "-o", filepath.Join(dir, "no", "such", "out.json")}, 2, "does not exist"},
 		{"unreachable registry", []string{"scan", "127.0.0.1:1/app:1"}, 3, "cannot reach the registry"},
+		{"negative newest in rescan", []string{"rescan", "x.cdx.json", "--newest", "-1"}, 2, "--newest"},
 		{"bad layer cache size", []string{"registry", "scan", "127.0.0.1:1", "--layer-cache-max-size", "lots"}, 2, "--layer-cache-max-size"},
 		{"no database, remedy as a flag", []string{"scan", demoPath(t), "--db", filepath.Join(dir, "none")}, 3, "or name another database (set --db)"},
 	}

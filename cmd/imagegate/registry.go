@@ -16,6 +16,7 @@ import (
 	"github.com/imagegate/imagegate/internal/scanflags"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
+	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
@@ -81,24 +82,12 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 			return nil
 		},
 		RunE: work(func(cmd *cobra.Command, args []string) error {
-			for _, n := range notForRegistry {
-				if cmd.Flags().Changed(n) {
-					return failure.Inputf("--%s is for one image's scan, not for registry scan", n)
-				}
-			}
-			if f.Format != "table" && f.Format != "markdown" && f.Format != "json" {
-				return failure.Inputf("--format %q: registry scan writes table, markdown or json (the summary's JSON lines)", f.Format)
-			}
-			opts, err := f.Options("")
+			opts, filter, err := fleetInputs(cmd, &f, "registry scan", notForRegistry, tags, since, newest)
 			if err != nil {
 				return err
 			}
-			filter := fleet.Filter{Tags: tags, Newest: newest}
-			if filter.Since, err = parseSince(since, time.Now()); err != nil {
-				return err
-			}
-			if newest < 0 || parallel < 0 {
-				return failure.Inputf("--newest and --parallel take a positive number")
+			if parallel < 0 {
+				return failure.Inputf("--parallel takes a positive number")
 			}
 			sh, err := fleet.ParseShard(shard, os.Getenv)
 			if err != nil {
@@ -180,6 +169,31 @@ The exit code is the registry scan's, over all images.`,
 	return cmd
 }
 
+// fleetInputs checks what registry scan and rescan share (flags that are one image's,
+// the format, the filter) and gives the scan options and the filter.
+func fleetInputs(cmd *cobra.Command, f *scanflags.Scan, what string, notFor, tags []string, since string, newest int) (scanner.Options, fleet.Filter, error) {
+	for _, n := range notFor {
+		if cmd.Flags().Changed(n) {
+			return scanner.Options{}, fleet.Filter{}, failure.Inputf("--%s is for one image's scan, not for %s", n, what)
+		}
+	}
+	if f.Format != "table" && f.Format != "markdown" && f.Format != "json" {
+		return scanner.Options{}, fleet.Filter{}, failure.Inputf("--format %q: %s writes table, markdown or json (the summary's JSON lines)", f.Format, what)
+	}
+	if newest < 0 {
+		return scanner.Options{}, fleet.Filter{}, failure.Inputf("--newest takes a positive number")
+	}
+	opts, err := f.Options("")
+	if err != nil {
+		return scanner.Options{}, fleet.Filter{}, err
+	}
+	filter := fleet.Filter{Tags: tags, Newest: newest}
+	if filter.Since, err = parseSince(since, time.Now()); err != nil {
+		return scanner.Options{}, fleet.Filter{}, err
+	}
+	return opts, filter, nil
+}
+
 func finishFleet(fl *report.Fleet, format string, stdout io.Writer) error {
 	write := fleet.WriteTable
 	switch format {
@@ -251,20 +265,8 @@ input. The first rescan of an image counts every finding as new.`,
 			return nil
 		},
 		RunE: work(func(cmd *cobra.Command, args []string) error {
-			for _, n := range append(notForRegistry, "scanners") {
-				if cmd.Flags().Changed(n) {
-					return failure.Inputf("--%s is not for rescan", n)
-				}
-			}
-			if f.Format != "table" && f.Format != "markdown" && f.Format != "json" {
-				return failure.Inputf("--format %q: rescan writes table, markdown or json (the summary's JSON lines)", f.Format)
-			}
-			opts, err := f.Options("")
+			opts, filter, err := fleetInputs(cmd, &f, "rescan", append(notForRegistry, "scanners"), tags, since, newest)
 			if err != nil {
-				return err
-			}
-			filter := fleet.Filter{Tags: tags, Newest: newest}
-			if filter.Since, err = parseSince(since, time.Now()); err != nil {
 				return err
 			}
 			if state == "" {
