@@ -99,14 +99,11 @@ func Build(root, host string, s Spec) ([]Image, error) {
 			if err != nil {
 				return nil, err
 			}
-			cf, err := img.ConfigFile()
+			img, err = imagebuild.EditConfig(img, func(cf *v1.ConfigFile) {
+				cf.Created = v1.Time{Time: imagebuild.Epoch.Add(time.Duration(t+1) * 24 * time.Hour)}
+				cf.Config.User = "10001"
+			})
 			if err != nil {
-				return nil, err
-			}
-			cf = cf.DeepCopy()
-			cf.Created = v1.Time{Time: imagebuild.Epoch.Add(time.Duration(t+1) * 24 * time.Hour)}
-			cf.Config.User = "10001"
-			if img, err = mutate.ConfigFile(img, cf); err != nil {
 				return nil, err
 			}
 			img = mutate.Annotations(img, map[string]string{
@@ -134,13 +131,7 @@ func Broken() (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.RootFS.DiffIDs = cf.RootFS.DiffIDs[:1]
-	return mutate.ConfigFile(img, cf)
+	return imagebuild.EditConfig(img, func(cf *v1.ConfigFile) { cf.RootFS.DiffIDs = cf.RootFS.DiffIDs[:1] })
 }
 
 // noise is n bytes that do not compress, the same for the same seed.

@@ -22,11 +22,11 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imagegate/imagegate/internal/imagebuild"
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/scanner/vulndb"
 )
@@ -477,13 +477,7 @@ func forgedDiffIDs(t testing.TB) (img, base string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, err := app.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.RootFS.DiffIDs[0] = bcf.RootFS.DiffIDs[0]
-	forged, err := mutate.ConfigFile(app, cf)
+	forged, err := imagebuild.EditConfig(app, func(cf *v1.ConfigFile) { cf.RootFS.DiffIDs[0] = bcf.RootFS.DiffIDs[0] })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,6 +142,17 @@ func Image(platform string, cfg func(*v1.Config), steps ...Step) (v1.Image, erro
 	return mutate.ConfigFile(img, cf)
 }
 
+// EditConfig returns img with its config file changed by edit (on a copy).
+func EditConfig(img v1.Image, edit func(*v1.ConfigFile)) (v1.Image, error) {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	edit(cf)
+	return mutate.ConfigFile(img, cf)
+}
+
 // Index builds a multi-platform index of images.
 func Index(imgs ...v1.Image) (v1.ImageIndex, error) {
 	var adds []mutate.IndexAddendum

@@ -437,9 +437,9 @@ func TestStoreIsVerifiedBeforeUse(t *testing.T) {
 }
 
 // A store whose folder this user cannot write (here: a folder stands where the stamp
-// would go) keeps the stamp of its verified digest in the user's private cache: hashed once,
-// and a change after that is still caught.
-func TestReadOnlyStoreIsHashedOncePerChange(t *testing.T) {
+// would go) keeps the stamp of its verified digest in the user's private cache, naming the
+// file as it was; a change after that no longer matches the stamp and is caught.
+func TestUnwritableStoreKeepsItsStampInTheCache(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", cache)
 	dir := t.TempDir()
