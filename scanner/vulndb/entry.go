@@ -316,6 +316,17 @@ func (d *decoder) n() int {
 	return int(v)
 }
 
+// count reads a count of items that take at least size bytes each: a count the bytes
+// left cannot hold is corrupt (and would allocate far more than the value holds).
+func (d *decoder) count(size int) int {
+	n := d.n()
+	if n > len(d.b)/size {
+		d.err, d.b = errCorrupt, nil
+		return 0
+	}
+	return n
+}
+
 func (d *decoder) str() string {
 	n := d.n()
 	if d.err != nil || n > len(d.b) {
@@ -331,7 +342,7 @@ func (d *decoder) str() string {
 }
 
 func (d *decoder) strs() []string {
-	n := d.n()
+	n := d.count(1)
 	if n == 0 {
 		return nil
 	}
@@ -353,7 +364,7 @@ func (d *decoder) byte() byte {
 }
 
 func (d *decoder) severities() []Severity {
-	n := d.n()
+	n := d.count(2)
 	if n == 0 {
 		return nil
 	}
@@ -370,16 +381,16 @@ func decodeEntries(b []byte) ([]Entry, error) {
 	var out []Entry
 	for len(d.b) > 0 && d.err == nil {
 		e := Entry{id: d.str()}
-		e.Affected = make([]Affected, d.n())
+		e.Affected = make([]Affected, d.count(6))
 		for i := range e.Affected {
 			a := &e.Affected[i]
 			a.Ecosystem, a.Name, a.Versions = d.str(), d.str(), d.strs()
-			a.Ranges = make([]Range, d.n())
+			a.Ranges = make([]Range, d.count(3))
 			for j := range a.Ranges {
 				r := &a.Ranges[j]
 				flags := d.n()
 				r.Semver, r.Sorted = flags&1 != 0, flags&2 != 0
-				r.Events = make([]Event, d.n())
+				r.Events = make([]Event, d.count(2))
 				for k := range r.Events {
 					r.Events[k] = Event{Kind: EventKind(d.byte()), Version: d.str()}
 					if r.Events[k].Kind < Introduced || r.Events[k].Kind > LastAffected {

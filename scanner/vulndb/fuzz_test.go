@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"testing"
 )
 
@@ -121,4 +122,29 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decoded entries do not survive encoding: %v", err)
 		}
 	})
+}
+
+// A package value that claims more entries, ranges or events than its bytes can hold is
+// corrupt at once, before anything is allocated for them.
+func TestDecodeRefusesCountsPastTheValue(t *testing.T) {
+	e := &encoder{}
+	e.str("GHSA-1")
+	e.n(1 << 40) // affected entries
+	if _, err := decodeEntries(e.b); err == nil {
+		t.Fatal("a count of 2^40 entries in 10 bytes was accepted")
+	}
+	var before, after runtime.MemStats
+	e = &encoder{}
+	e.str("GHSA-1")
+	e.n(100_000)
+	e.b = append(e.b, make([]byte, 100_000)...) // 100,000 bytes: fewer than 6 per entry
+	runtime.ReadMemStats(&before)
+	_, err := decodeEntries(e.b)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Fatal("100,000 entries in 100,000 bytes were accepted")
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Fatalf("%d bytes allocated for a corrupt value", grew)
+	}
 }
