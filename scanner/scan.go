@@ -239,7 +239,7 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, in *
 	if err != nil {
 		return err
 	}
-	aopts := analyzer.Options{Config: scanners[ScannerConfig], Secrets: scanners[ScannerSecret], MaxSecretBytes: opts.MaxSecretBytes}
+	aopts := analyzer.Options{Config: scanners[ScannerConfig], Secrets: scanners[ScannerSecret], MaxSecretBytes: opts.MaxSecretBytes, MaxFileSize: opts.MaxFileSize}
 	list, err := analyzer.List(det, aopts)
 	if err != nil {
 		return err

@@ -125,6 +125,17 @@ func Build(t testing.TB, dir, db string) []Case {
 		imagetest.File("app/node_modules/minimist/package.json", []byte(`{"description": "`+strings.Repeat("x", 2<<20)+`", "name": "minimist", "version": "1.2.5"}`)))
 	add("package-json-padded-past-the-limit", scan(padded, "--max-file-size", "1048576"), 3, "did not analyse everything")
 
+	// Package files past osv-scalibr's own 100 MiB cap and under imagegate's: given our
+	// limit, the extractors read them, and the vulnerable package gates (exit 1); past our
+	// limit they are "not analysed" (exit 3). Never a silent pass.
+	pypi := filepath.Join(filepath.Dir(db), "osv-pypi")
+	for _, pc := range paddedPackageFiles() {
+		vuln := []string{"--db", pc.db(db, pypi), "--scanners", "vuln", "--fail-on-issues=true"}
+		add(pc.name+"-101MiB-past-scalibr-cap", append(scan(image(pc.entries(101<<20)...)), vuln...), 1, "")
+		add(pc.name+"-2MiB-past-ours", append(scan(image(pc.entries(2<<20)...)), append(vuln, "--max-file-size", "1048576")...), 3, "did not analyse everything")
+		cases[len(cases)-1].Detail = "over the 1048576-byte limit"
+	}
+
 	// Vulnerability data.
 	// An <Ecosystem>/all.zip is indexed when a scan first needs that ecosystem: the bad
 	// zips are met by an image with npm packages.
@@ -160,6 +171,44 @@ func Build(t testing.TB, dir, db string) []Case {
 	add("bad-flag", []string{"scan", good, "--no-such-flag"}, 2, "unknown flag")
 	cases = append(cases, specialFiles(t, dir, db, good)...)
 	return cases
+}
+
+// paddedPackageFile is a package file of a vulnerable package (with data in the corpus's
+// databases), padded to a size.
+type paddedPackageFile struct {
+	name    string
+	entries func(size int) []imagetest.Entry
+	db      func(osv, pypi string) string
+}
+
+func paddedPackageFiles() []paddedPackageFile {
+	alpine := imagetest.File("etc/os-release", []byte("ID=alpine\nVERSION_ID=3.20.2\n"))
+	debian := imagetest.File("etc/os-release", []byte("ID=debian\nVERSION_ID=11\nVERSION_CODENAME=bullseye\n"))
+	osv := func(osv, _ string) string { return osv }
+	return []paddedPackageFile{
+		{"npm-package-json", func(size int) []imagetest.Entry {
+			// The name and version after the padding: not in what is read of a package.json
+			// past the walk's bound.
+			head, tail := `{"description": "`, `", "name": "minimist", "version": "1.2.5"}`
+			return []imagetest.Entry{alpine, imagetest.File("app/node_modules/minimist/package.json", []byte(head+strings.Repeat("x", size-len(head)-len(tail))+tail))}
+		}, osv},
+		// Padded with packages that are not installed (dpkg keeps their config files).
+		{"dpkg-status", func(size int) []imagetest.Entry {
+			var b strings.Builder
+			b.WriteString("Package: gzip\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.10-4\n\n")
+			stanza := "Package: pad\nStatus: deinstall ok config-files\nVersion: 1\nDescription: " + strings.Repeat("p", 4000) + "\n\n"
+			for b.Len() < size {
+				b.WriteString(stanza)
+			}
+			return []imagetest.Entry{debian, imagetest.File("var/lib/dpkg/status", []byte(b.String()))}
+		}, osv},
+		// The description is the METADATA's body, after its headers.
+		{"python-metadata", func(size int) []imagetest.Entry {
+			head := "Metadata-Version: 2.1\nName: Jinja2\nVersion: 2.10\n\n"
+			body := strings.Repeat(strings.Repeat("d", 79)+"\n", (size-len(head))/80+1)
+			return []imagetest.Entry{debian, imagetest.File("usr/lib/python3/dist-packages/Jinja2-2.10.dist-info/METADATA", []byte(head+body))}
+		}, func(_, pypi string) string { return pypi }},
+	}
 }
 
 func yamlBomb() string {

@@ -38,11 +38,14 @@ type Options struct {
 	Config, Secrets bool
 	// MaxSecretBytes bounds the text the secret search reads (0: the default).
 	MaxSecretBytes int64
+	// MaxFileSize is the walk's bound on one file, given to the package extractors as
+	// theirs (0: the walk's default).
+	MaxFileSize int64
 }
 
 // List returns the analyzers Options asks for, in the order their parts join the result.
 func List(d *secrets.Detector, o Options) ([]Analyzer, error) {
-	inv, err := inventory.New()
+	inv, err := inventory.New(o.MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +99,7 @@ func CacheVersion(list []Analyzer, o Options) string {
 	for _, a := range list {
 		v += "+" + a.Name()
 	}
-	v += fmt.Sprintf(";secret-bytes=%d", o.MaxSecretBytes)
+	v += fmt.Sprintf(";secret-bytes=%d;file=%d", o.MaxSecretBytes, o.MaxFileSize)
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		v += ";" + bi.Main.Version
 		for _, s := range bi.Settings {

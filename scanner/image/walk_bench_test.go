@@ -149,7 +149,7 @@ func BenchmarkWalkWithSecrets(b *testing.B) {
 // one after the other: a single decompression pass).
 func BenchmarkWalk(b *testing.B) {
 	dir, total := benchImage(b, 20)
-	inv, err := inventory.New()
+	inv, err := inventory.New(0)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func BenchmarkInventoryLargeApp(b *testing.B) {
 	b.ResetTimer()
 	var peak uint64
 	for range b.N {
-		a, err := inventory.New()
+		a, err := inventory.New(0)
 		if err != nil {
 			b.Fatal(err)
 		}

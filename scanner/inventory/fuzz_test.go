@@ -39,7 +39,7 @@ func FuzzPackageDatabases(f *testing.F) {
 		f.Add(uint8(len(paths)), data)
 		paths = append(paths, sd[0])
 	}
-	a, err := New()
+	a, err := New(0)
 	if err != nil {
 		f.Fatal(err)
 	}

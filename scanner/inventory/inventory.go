@@ -80,8 +80,14 @@ type Analyzer struct {
 	failedLayers map[int]bool
 }
 
-// New returns an Analyzer with the OS and language package extractors.
-func New() (*Analyzer, error) {
+// New returns an Analyzer with the OS and language package extractors, each told that
+// files up to maxFileSize bytes are its to read (the walk's bound, so that the two caps
+// agree; 0: the walk's default). A file an extractor still declines is reported.
+func New(maxFileSize int64) (*Analyzer, error) {
+	if maxFileSize <= 0 {
+		maxFileSize = image.DefaultMaxFileSize
+	}
+	cfg := &cpb.PluginConfig{MaxFileSizeBytes: maxFileSize}
 	a := &Analyzer{streamed: map[*image.File][]report.Package{}, failedLayers: map[int]bool{}}
 	for _, set := range []struct {
 		into *[]filesystem.Extractor
@@ -100,7 +106,7 @@ func New() (*Analyzer, error) {
 			func(*cpb.PluginConfig) (filesystem.Extractor, error) { return javaArchive{}, nil }}},
 	} {
 		for _, mk := range set.mk {
-			e, err := mk(&cpb.PluginConfig{})
+			e, err := mk(cfg)
 			if err != nil {
 				return nil, fmt.Errorf("inventory: %w", err)
 			}
@@ -121,14 +127,30 @@ func (a *Analyzer) Required(p string, info fs.FileInfo) bool {
 	return pick(a.databases, p, info) != nil || pick(a.manifests, p, info) != nil || pick(a.lockfiles, p, info) != nil
 }
 
+// pick returns the first extractor that reads the file at p. Which extractor a file
+// belongs to is decided by its path and mode alone: an extractor's own size cap declines
+// the file later, where it is reported (declined), never here, where it would be skipped
+// without a word.
 func pick(exs []filesystem.Extractor, p string, info fs.FileInfo) filesystem.Extractor {
-	api := fileAPI{path: p, info: info}
+	api := fileAPI{path: p, info: sized{info, 0}}
 	for _, e := range exs {
 		if e.FileRequired(api) {
 			return e
 		}
 	}
 	return nil
+}
+
+// declined is the error for a file an extractor is offered and will not read (its own
+// size cap, the one way FileRequired refuses a file pick chose): the file's packages are
+// missing, so the scan is incomplete.
+// The bytes given are what is asked about: of a package.json past the walk's bound, the
+// walk keeps its head (and has said the rest was not read).
+func declined(ex filesystem.Extractor, f *image.File, data []byte) error {
+	if ex.FileRequired(fileAPI{path: f.Path, info: sized{f.Info(), int64(len(data))}}) {
+		return nil
+	}
+	return fmt.Errorf("%s declined this %d-byte file (over its size limit, setting max-file-size): its packages were not read", ex.Name(), len(data))
 }
 
 var binaryMagics = [][]byte{
@@ -336,6 +358,9 @@ func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.
 			pkgs, err = nil, fmt.Errorf("%s failed on this file: %v", ex.Name(), r)
 		}
 	}()
+	if err := declined(ex, f, data); err != nil {
+		return nil, err
+	}
 	if err := preflight(ex.Name(), f.Path, data); err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ import (
 
 func analyze(t *testing.T, steps ...imagetest.Step) *report.Result {
 	t.Helper()
-	a, err := inventory.New()
+	a, err := inventory.New(0)
 	require.NoError(t, err)
 	img := imagetest.Image(t, "linux/amd64", steps...)
 	idx, err := image.Walk(context.Background(), &image.Image{Image: img}, a, image.WithConsumer(a))

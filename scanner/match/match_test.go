@@ -175,7 +175,7 @@ func TestUncheckedEcosystemsAreCounted(t *testing.T) {
 // inventoryOf walks a one-layer image of entries and inventories it.
 func inventoryOf(t *testing.T, entries ...imagetest.Entry) *report.Result {
 	t.Helper()
-	a, err := inventory.New()
+	a, err := inventory.New(0)
 	require.NoError(t, err)
 	img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, entries...)})
 	idx, err := image.Walk(context.Background(), &image.Image{Image: img}, a, image.WithConsumer(a))
