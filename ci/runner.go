@@ -184,7 +184,7 @@ func (r *run) run(ctx context.Context) int {
 		h.Complete(Failed, msg)
 		return failure.ExitIncomplete
 	case "findings":
-		msg := fmt.Sprintf("imagegate: %d findings at or above %s (%s)", res.Verdict.AtOrAboveThreshold, strings.ToLower(res.Verdict.Threshold.String()), res.Verdict.UnknownNote())
+		msg := fmt.Sprintf("imagegate: %d findings at or above %s (%s)", res.Verdict.AtOrAboveThreshold, strings.ToLower(res.Verdict.Threshold.String()), res.Verdict.Note())
 		r.used[Error]-- // its place was kept
 		r.annotate(Annotation{Level: Error, Title: "imagegate gate failed", Message: msg})
 		h.Complete(Failed, msg)
@@ -192,7 +192,7 @@ func (r *run) run(ctx context.Context) int {
 	}
 	switch {
 	case active > 0 || len(res.Incomplete) > 0:
-		h.Complete(SucceededWithIssues, fmt.Sprintf("imagegate: %d findings, none failing the gate (%s)", active, res.Verdict.UnknownNote()))
+		h.Complete(SucceededWithIssues, fmt.Sprintf("imagegate: %d findings, none failing the gate (%s)", active, res.Verdict.Note()))
 	default:
 		h.Complete(Succeeded, "imagegate: no findings")
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -125,16 +126,34 @@ type Verdict struct {
 	// UnknownPassed is how many such findings it let through.
 	UnknownSeverity string `json:"unknownSeverity"`
 	UnknownPassed   int    `json:"unknownPassed"`
+	// Checks are the checks that ran, named by the kind of finding each looks for: the
+	// verdict covers these and no others. A kind not listed was not run, which reports say
+	// ("not run"), never "none found".
+	Checks []Kind `json:"checks"`
 }
 
-// UnknownNote says how findings of unknown severity were gated and how many it let
-// through: every verdict line ends with it, so that none passes without a word.
-func (v Verdict) UnknownNote() string {
+// Ran reports whether the check for findings of kind k ran.
+func (v Verdict) Ran(k Kind) bool { return slices.Contains(v.Checks, k) }
+
+// Note says which checks the verdict covers, how findings of unknown severity were gated
+// and how many it let through: every verdict line ends with it, so that neither a check
+// left out nor a finding let through passes without a word.
+func (v Verdict) Note() string {
 	how := v.UnknownSeverity
 	if how != "fail" && how != "pass" {
 		how = "as " + strings.ToLower(how)
 	}
-	return fmt.Sprintf("unknown severity: %s, %d let through", how, v.UnknownPassed)
+	checks := make([]string, 0, len(v.Checks))
+	for _, k := range Kinds {
+		if v.Ran(k) {
+			checks = append(checks, string(k))
+		}
+	}
+	ran := "checks run: " + strings.Join(checks, ", ")
+	if len(checks) == 0 {
+		ran = "no checks run"
+	}
+	return fmt.Sprintf("%s; unknown severity: %s, %d let through", ran, how, v.UnknownPassed)
 }
 
 // Failed says why a verdict does not pass: "incomplete" when the run did not analyse

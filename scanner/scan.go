@@ -163,7 +163,26 @@ func Scan(ctx context.Context, opts Options) (*report.Result, error) {
 	if err := decide(ctx, opts.Policy, in.config, res); err != nil {
 		return nil, err
 	}
+	res.Verdict.Checks = checksRun(opts, scanners, in)
 	return res, nil
+}
+
+// checksRun names the checks this scan ran: those asked for that had something to check
+// (an image, an SBOM, a Dockerfile).
+func checksRun(opts Options, scanners map[string]bool, in *inputs) []report.Kind {
+	ran := map[report.Kind]bool{
+		report.KindVulnerability: in.store != nil,
+		report.KindDockerfile:    in.dockerfile != nil,
+		report.KindImage:         opts.Image != "" && scanners[ScannerConfig],
+		report.KindSecret:        opts.Image != "" && scanners[ScannerSecret],
+	}
+	checks := []report.Kind{}
+	for _, k := range report.Kinds {
+		if ran[k] {
+			checks = append(checks, k)
+		}
+	}
+	return checks
 }
 
 // inputs are the files a scan reads before the image.

@@ -77,7 +77,33 @@ func TestIncompleteScanFailsClosed(t *testing.T) {
 	// says so, and the verdict counts them.)
 	r = runCLI(t, "scan", "--db", db, "--scanners", "vuln", "--max-file-size", "16384", "--allow-incomplete", "--severity-threshold", "high", "--unknown-severity", "pass", before)
 	assert.Equal(t, 0, r.code, r.stderr)
-	assert.Regexp(t, `the scan is incomplete \(1 not analysed, allowed; unknown severity: pass, [1-9]\d* let through\)`, r.stdout)
+	assert.Regexp(t, `the scan is incomplete \(1 not analysed, allowed; checks run: vulnerability; unknown severity: pass, [1-9]\d* let through\)`, r.stdout)
 	r = runCLI(t, "scan", "--db", db, "--scanners", "vuln", "--max-file-size", "16384", "--allow-incomplete", "--severity-threshold", "high", before)
 	assert.Equal(t, 1, r.code, "by default findings of unknown severity count: %s", r.stderr)
+}
+
+// A check that did not run is "not run" in every format, never "none found", and the
+// verdict names the checks it covered.
+func TestChecksNotRunAreSaidInEveryFormat(t *testing.T) {
+	for _, format := range []string{"table", "markdown", "json", "sarif", "junit"} {
+		t.Run(format, func(t *testing.T) {
+			r := runCLI(t, "scan", demoPath(t), "--scanners", "config", "--fail-on-issues=false", "-f", format)
+			require.Equal(t, 0, r.code, r.stderr)
+			assert.NotContains(t, r.stdout, "Vulnerabilities: none found")
+			switch format {
+			case "table":
+				assert.Contains(t, r.stdout, "Vulnerabilities: not run")
+				assert.Contains(t, r.stdout, "Secrets: not run")
+				assert.Contains(t, r.stdout, "checks run: image;")
+			case "markdown":
+				assert.Regexp(t, `\| CRITICAL \| not run \| not run \| \d+ \| not run \|`, r.stdout)
+				assert.Contains(t, r.stdout, "checks run: image;")
+			case "json", "sarif":
+				assert.Regexp(t, `"checks": \[\s*"image"\s*\]`, r.stdout)
+			case "junit":
+				assert.Contains(t, r.stdout, `<testcase name="Vulnerabilities: not run"`)
+				assert.Contains(t, r.stdout, `<testcase name="Secrets: not run"`)
+			}
+		})
+	}
 }

@@ -82,10 +82,17 @@ func Write(w io.Writer, r *report.Result) error {
 	for _, k := range order {
 		doc.Suites = append(doc.Suites, *suites[k])
 	}
+	// A check that did not run is a skipped test, never a suite without failures.
+	for _, k := range report.Kinds {
+		if _, found := suites[k]; !found && !r.Verdict.Ran(k) && (r.Image != nil || k == report.KindDockerfile) {
+			doc.Suites = append(doc.Suites, testSuite{Name: "imagegate " + string(k) + " findings: " + target, Tests: 1, Skipped: 1,
+				Cases: []testCase{{Name: k.Title() + ": not run", ClassName: "imagegate." + string(k), Skipped: &skipped{Message: "not run"}}}})
+		}
+	}
 	gate := testSuite{Name: "imagegate gate: " + target, Tests: 1}
 	gc := testCase{Name: "no findings at or above " + r.Verdict.Threshold.String(), ClassName: "imagegate.gate"}
 	if !r.Verdict.Pass {
-		gc.Failure = &failure{Message: fmt.Sprintf("%d findings at or above %s (%s)", r.Verdict.AtOrAboveThreshold, r.Verdict.Threshold, r.Verdict.UnknownNote()), Type: "gate"}
+		gc.Failure = &failure{Message: fmt.Sprintf("%d findings at or above %s (%s)", r.Verdict.AtOrAboveThreshold, r.Verdict.Threshold, r.Verdict.Note()), Type: "gate"}
 		gate.Failures = 1
 	}
 	gate.Cases = []testCase{gc}

@@ -39,10 +39,12 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 		active = append(active, f)
 	}
 	byKind := report.ByKind(active)
-	// A column and a section for every kind the scan looked for or found.
+	// A column for every kind the scan looked for or found, and for every check an image
+	// scan did not run (its cells say so: not run is not zero); a section for every kind
+	// with findings.
 	var kinds []report.Kind
 	for _, k := range report.Kinds {
-		if len(byKind[k]) > 0 || (k == report.KindVulnerability && r.Image != nil) || (k == report.KindDockerfile && r.Dockerfile != "") {
+		if len(byKind[k]) > 0 || r.Verdict.Ran(k) || r.Image != nil {
 			kinds = append(kinds, k)
 		}
 	}
@@ -70,7 +72,7 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 	if !v.FailOnIssues {
 		gate = "is reported (fail-on-issues is off)"
 	}
-	fmt.Fprintf(&head, "**Gate:** %d findings at or above **%s** — the gate %s on them (%s).", v.AtOrAboveThreshold, v.Threshold, gate, v.UnknownNote())
+	fmt.Fprintf(&head, "**Gate:** %d findings at or above **%s** — the gate %s on them (%s).", v.AtOrAboveThreshold, v.Threshold, gate, v.Note())
 	if v.Suppressed > 0 {
 		fmt.Fprintf(&head, " %d suppressed by ignore entries or VEX.", v.Suppressed)
 	}
@@ -96,6 +98,10 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 	for s := report.Critical; s >= report.Unknown; s-- {
 		row, total := "", 0
 		for _, k := range kinds {
+			if !r.Verdict.Ran(k) && len(byKind[k]) == 0 {
+				row += " not run |"
+				continue
+			}
 			n := count(byKind[k], s)
 			row += fmt.Sprintf(" %d |", n)
 			total += n

@@ -103,6 +103,13 @@ func buildRun(r *report.Result, o Options) *gosarif.Run {
 	props.Add("severityThreshold", r.Verdict.Threshold.String())
 	props.Add("unknownSeverity", r.Verdict.UnknownSeverity)
 	props.Add("unknownPassed", r.Verdict.UnknownPassed)
+	// The checks that ran: a kind not listed was not run, so its absence of results is
+	// not "none found".
+	checks := make([]string, 0, len(r.Verdict.Checks))
+	for _, k := range r.Verdict.Checks {
+		checks = append(checks, string(k))
+	}
+	props.Add("checks", checks)
 	run.WithProperties(props)
 	if len(r.Incomplete) > 0 {
 		// What the scan did not analyse: the run's analysis did not complete.

@@ -55,19 +55,21 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 	byKind := report.ByKind(active)
 	for _, kind := range report.Kinds {
 		fs := byKind[kind]
-		switch kind {
-		case report.KindVulnerability:
-			if r.Image != nil || len(fs) > 0 {
-				t.vulnerabilities(fs)
+		switch {
+		case !r.Verdict.Ran(kind) && len(fs) == 0:
+			// A check that did not run found nothing because it did not look: said as
+			// such wherever an image was scanned (a lint checks the Dockerfile only).
+			if r.Image != nil {
+				t.printf("\n%s\n", t.st.bold(kind.Title()+": not run"))
 			}
-		case report.KindDockerfile:
-			if r.Dockerfile != "" || len(fs) > 0 {
-				t.ruleFindings(r.Dockerfile, fs)
-			}
+		case kind == report.KindVulnerability:
+			t.vulnerabilities(fs)
+		case kind == report.KindDockerfile:
+			t.ruleFindings(r.Dockerfile, fs)
+		case len(fs) == 0:
+			t.printf("\n%s\n", t.st.bold(kind.Title()+": none found"))
 		default:
-			if len(fs) > 0 {
-				t.imageFindings(kind.Title(), fs)
-			}
+			t.imageFindings(kind.Title(), fs)
 		}
 	}
 	if len(accepted) > 0 {
@@ -324,15 +326,15 @@ func (t *writer) verdict(r *report.Result) {
 	}
 	switch {
 	case v.Failed() == "incomplete":
-		t.printf("\n%s the scan is incomplete (%d not analysed); %d findings at or above %s (%s)\n", t.st.wrap(severityColor[report.Critical], "FAIL"), v.Incomplete, v.AtOrAboveThreshold, threshold, v.UnknownNote())
+		t.printf("\n%s the scan is incomplete (%d not analysed); %d findings at or above %s (%s)\n", t.st.wrap(severityColor[report.Critical], "FAIL"), v.Incomplete, v.AtOrAboveThreshold, threshold, v.Note())
 	case !v.Pass:
-		t.printf("\n%s %d findings at or above %s (%s)\n", t.st.wrap(severityColor[report.Critical], "FAIL"), v.AtOrAboveThreshold, threshold, v.UnknownNote())
+		t.printf("\n%s %d findings at or above %s (%s)\n", t.st.wrap(severityColor[report.Critical], "FAIL"), v.AtOrAboveThreshold, threshold, v.Note())
 	case v.Incomplete > 0:
-		t.printf("\n%s %d findings at or above %s; the scan is incomplete (%d not analysed, allowed; %s)\n", t.st.bold("PASS"), v.AtOrAboveThreshold, threshold, v.Incomplete, v.UnknownNote())
+		t.printf("\n%s %d findings at or above %s; the scan is incomplete (%d not analysed, allowed; %s)\n", t.st.bold("PASS"), v.AtOrAboveThreshold, threshold, v.Incomplete, v.Note())
 	case v.AtOrAboveThreshold > 0:
-		t.printf("\n%s %d findings at or above %s (fail-on-issues is off; %s)\n", t.st.bold("PASS"), v.AtOrAboveThreshold, threshold, v.UnknownNote())
+		t.printf("\n%s %d findings at or above %s (fail-on-issues is off; %s)\n", t.st.bold("PASS"), v.AtOrAboveThreshold, threshold, v.Note())
 	default:
-		t.printf("\n%s no findings at or above %s (%s)\n", t.st.bold("PASS"), threshold, v.UnknownNote())
+		t.printf("\n%s no findings at or above %s (%s)\n", t.st.bold("PASS"), threshold, v.Note())
 	}
 }
 

@@ -113,7 +113,7 @@ func TestUnknownSeverity(t *testing.T) {
 			want = "fail"
 		}
 		assert.Equal(t, want, v.UnknownSeverity)
-		assert.Contains(t, v.UnknownNote(), fmt.Sprintf("%d let through", c.passed))
+		assert.Contains(t, v.Note(), fmt.Sprintf("%d let through", c.passed))
 	}
 	for _, bad := range []string{"unknown", "severe", "none"} {
 		_, err := policy.ParseUnknown(bad)
