@@ -41,7 +41,14 @@ type Case struct {
 	Message string
 	// Detail, when set, is part of what the run prints on stderr (a "not analysed" line).
 	Detail string
+	// MaxHeap, when set, is the peak heap the run must stay under (tighter than the
+	// corpus's bound).
+	MaxHeap uint64
 }
+
+// BoundHeap is the peak heap of the cases that check a bound of their own (the Dockerfile
+// instruction count, SBOM and VEX at their caps, the layer count of every source).
+const BoundHeap = 256 << 20
 
 // Build writes the corpus under dir; db is a folder of OSV exports for the scans.
 func Build(t testing.TB, dir, db string) []Case {
@@ -118,6 +125,23 @@ func Build(t testing.TB, dir, db string) []Case {
 	add("dockerfile-deep-substitutions", lint(w("df/deep/Dockerfile", []byte("FROM alpine\nRUN echo "+strings.Repeat("$( \\\n", 30_000)+"x"+strings.Repeat(") \\\n", 30_000)+"\n"))), 2, "nests")
 	add("dockerfile-100k-operator-chain", lint(w("df/chain/Dockerfile", []byte("FROM alpine\nRUN "+strings.Repeat("true | \\\n", 100_000)+"true\n"))), 2, "chains")
 	add("dockerfile-no-from", lint(w("df/nofrom/Dockerfile", []byte("RUN echo\n"))), 2, "")
+	var runs bytes.Buffer
+	runs.WriteString("FROM alpine\n")
+	for i := range 1_000_000 {
+		fmt.Fprintf(&runs, "RUN echo %d\n", i)
+	}
+	add("dockerfile-1M-RUN-lines", lint(w("df/runs/Dockerfile", runs.Bytes())), 2, "instruction lines, over the limit")
+	cases[len(cases)-1].MaxHeap = BoundHeap
+	runs.Reset()
+	runs.WriteString("FROM alpine\n")
+	for i := range 49_000 {
+		fmt.Fprintf(&runs, "RUN echo %d\n", i)
+	}
+	add("dockerfile-49k-RUN-lines", lint(w("df/runs-49k/Dockerfile", runs.Bytes())), 0, "")
+	cases[len(cases)-1].MaxHeap = BoundHeap
+	// At the size cap: one RUN continued over 16 MiB of lines.
+	add("dockerfile-16MiB-one-RUN", lint(w("df/cap/Dockerfile", []byte("FROM alpine\nRUN true"+strings.Repeat(" \\\n  "+strings.Repeat("a", 88), (16<<20-64)/95)+"\n"))), 0, "")
+	cases[len(cases)-1].MaxHeap = BoundHeap
 
 	// A vulnerable npm package padded so that its name and version are past what is read
 	// of an oversized package.json: the scan is incomplete, never a silent pass.

@@ -21,6 +21,13 @@ import (
 // MaxSize bounds the Dockerfiles read (real ones are a few KiB).
 const MaxSize = 16 << 20
 
+// MaxInstructions bounds the instructions of a Dockerfile (real ones have tens): BuildKit's
+// parser keeps a node of ~400 bytes per instruction, and the rules look at each, so a
+// file of short lines at MaxSize would take gigabytes. Counted before the parse as the
+// lines that can begin an instruction (not blank, not a comment, not a continuation),
+// here-document lines included.
+const MaxInstructions = 50_000
+
 // Instruction is one instruction of a Dockerfile.
 type Instruction struct {
 	// Cmd is the instruction keyword, lower case: "run", "copy", ...
@@ -133,6 +140,9 @@ func Parse(path string, data []byte) (*Dockerfile, error) {
 		line := 1 + bytes.Count(data[:firstInvalidUTF8(data)], []byte("\n"))
 		return nil, failure.Inputf("dockerfile %s:%d: not valid UTF-8 text", path, line)
 	}
+	if n := instructionLines(data, MaxInstructions); n > MaxInstructions {
+		return nil, failure.Inputf("dockerfile %s: more than %d instruction lines, over the limit", path, MaxInstructions)
+	}
 	res, err := parser.Parse(bytes.NewReader(data))
 	if err != nil {
 		return nil, failure.Inputf("dockerfile %s: %s", path, parseErrorText(err))
@@ -194,6 +204,35 @@ func Parse(path string, data []byte) (*Dockerfile, error) {
 		return nil, failure.Inputf("dockerfile %s: no FROM instruction", path)
 	}
 	return d, nil
+}
+
+// instructionLines counts, up to past limit, the lines of data that can begin an
+// instruction: not blank, not a comment, and not continuing a line that ends with the
+// escape character (the escape directive's, as BuildKit reads it). It never counts fewer
+// than BuildKit parses: here-document lines count too.
+func instructionLines(data []byte, limit int) int {
+	escape := byte('\\')
+	head := data[:min(len(data), 4096)]
+	if directive(strings.Split(string(head), "\n"), "escape") == "`" {
+		escape = '`'
+	}
+	n, continued := 0, false
+	for len(data) > 0 && n <= limit {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		t := bytes.TrimSpace(line)
+		if len(t) > 0 && t[0] != '#' && !continued {
+			n++
+		}
+		if len(t) > 0 && t[0] != '#' {
+			continued = t[len(t)-1] == escape
+		}
+	}
+	return n
 }
 
 func firstInvalidUTF8(b []byte) int {
