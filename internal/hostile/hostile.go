@@ -94,6 +94,15 @@ func Build(t testing.TB, dir, db string) []Case {
 	}
 	add("10k-deep-directories", scan(image(imagetest.File(deep+"/f", []byte("x")))), 0, "")
 	add("symlink-loop", scan(image(imagetest.Symlink("etc/os-release", "../loop/a"), imagetest.Symlink("loop/a", "b"), imagetest.Symlink("loop/b", "a"))), 0, "")
+	// A chain of links whose targets are a megabyte of "d/.." each (a tar header holds no more): few hops, millions of
+	// path components; the resolution's budget in steps ends it (the scan is incomplete).
+	stepper := []imagetest.Entry{imagetest.Dir("d"), imagetest.Symlink("etc/os-release", "/l0"), imagetest.Symlink("usr/lib/os-release", "/l0")}
+	for i := range 40 {
+		stepper = append(stepper, imagetest.Symlink(fmt.Sprintf("l%d", i), strings.Repeat("d/../", 200_000)+fmt.Sprintf("l%d", i+1)))
+	}
+	add("symlinks-chained-through-1MB-targets", scan(image(stepper...)), 3, "did not analyse everything")
+	cases[len(cases)-1].Detail = "path components walked resolving symlinks"
+	cases[len(cases)-1].MaxHeap = BoundHeap
 	add("symlink-escape-absolute", scan(image(imagetest.Symlink("etc/os-release", "/../../../../etc/os-release"))), 0, "")
 	add("symlink-escape-relative", scan(image(imagetest.Dir("etc"), imagetest.Symlink("etc/os-release", "../../../../../../etc/os-release"))), 0, "")
 	add("hardlink-outside", scan(image(imagetest.Entry{Path: "etc/passwd", Type: tar.TypeLink, Linkname: "../../etc/shadow"})), 2, "")
@@ -105,6 +114,9 @@ func Build(t testing.TB, dir, db string) []Case {
 	add("missing-blob", scan("oci-dir:"+missingBlob(t, filepath.Join(dir, "missing-blob"))), 2, "missing from the image")
 	add("index-fan-out-3000x3000", scan("oci-dir:"+indexFanOut(t, filepath.Join(dir, "fan-out"))), 2, "more than 10000 manifests")
 	add("10k-layers", scan("docker-archive:"+w("10k-layers.tar", manyLayers(t, 10_000))), 2, "over the limit of 1000")
+	// The layer limit holds for every source, before the walk.
+	add("oci-layout-10k-layers", scan("oci-dir:"+manyLayersLayout(t, filepath.Join(dir, "10k-layers-layout"), 10_000), "--timeout", "60s"), 2, "over the limit of 1000")
+	cases[len(cases)-1].MaxHeap = BoundHeap
 	forged, base := forgedDiffIDs(t)
 	add("diff-ids-claim-the-base-layers", scan(forged, "--base-image", base, "--exclude-base"), 2, "not the diff ID")
 	add("docker-save-of-two-images", scan(w("two-images.tar", twoImages(t))), 2, "holds 2 images")
@@ -280,6 +292,44 @@ func digest(t testing.TB, b []byte) v1.Hash {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// manyLayersLayout is an OCI layout of one image whose manifest lists the same small layer
+// n times.
+func manyLayersLayout(t testing.TB, dir string, n int) string {
+	t.Helper()
+	layer := imagetest.TarBytes(t, imagetest.File("a", []byte("a")))
+	writeLayout(t, dir, layer, "application/vnd.oci.image.layer.v1.tar")
+	d := digest(t, layer)
+	diffIDs := make([]string, n)
+	layers := make([]map[string]any, n)
+	for i := range n {
+		diffIDs[i] = d.String()
+		layers[i] = map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d.String(), "size": len(layer)}
+	}
+	put := func(b []byte) v1.Hash {
+		h := digest(t, b)
+		if err := os.WriteFile(filepath.Join(dir, "blobs", "sha256", h.Hex), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux", "rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs}})
+	cd := put(cfg)
+	man, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.String(), "size": len(cfg)},
+		"layers": layers,
+	})
+	md := put(man)
+	idx, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+		"manifests": []map[string]any{{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md.String(), "size": len(man)}},
+	})
+	if err := os.WriteFile(filepath.Join(dir, "index.json"), idx, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // writeLayout writes an OCI layout of one image with one layer blob. The diff ID in the

@@ -55,8 +55,10 @@ type Index struct {
 	warnings   []string
 	incomplete []string
 
-	hops      atomic.Int64 // symlink hops followed, in all lookups
-	hopsSpent sync.Once
+	// hops and steps count symlink hops followed and path components walked, in all
+	// lookups; budgetSpent records the first budget spent.
+	hops, steps atomic.Int64
+	budgetSpent sync.Once
 }
 
 type node struct {
@@ -219,56 +221,68 @@ func (x *Index) Stat(p string) (*File, bool) {
 
 // maxSymlinkHops bounds one symlink resolution, as the kernel's MAXSYMLINKS does, and
 // MaxSymlinkHopsTotal all of them in one image: 20,000 chains of 40 links cannot keep the
-// analyzers resolving past the deadline. Past the total, lookups fail and the scan is
-// incomplete.
+// analyzers resolving past the deadline. MaxResolveSteps bounds the path components all
+// resolutions walk (a hop into a 10,000-deep target walks 10,000): the time symlinks can
+// cost, not only their number. Past either total, lookups fail and the scan is incomplete.
 const (
 	maxSymlinkHops      = 40
 	MaxSymlinkHopsTotal = 1_000_000
+	MaxResolveSteps     = 20_000_000
 )
 
 // resolve follows symlinks in the directories of p (and in p itself when followLast) the
 // way a chroot at the image root would: ".." never climbs above the root and absolute
-// targets start at the image root. Nothing on the host is ever looked at.
+// targets start at the image root. Nothing on the host is ever looked at. Each component
+// is one step from the node before it.
 func (x *Index) resolve(p string, followLast bool) (string, bool) {
 	parts := splitPath(p)
 	var done []string
+	nodes := []*node{x.root} // nodes[i] is the node of done[:i]
 	hops := 0
 	for len(parts) > 0 {
+		if !x.spend(&x.steps, MaxResolveSteps, "path components walked resolving symlinks") {
+			return "", false
+		}
 		part := parts[0]
 		parts = parts[1:]
 		if part == ".." {
 			if len(done) > 0 {
-				done = done[:len(done)-1]
+				done, nodes = done[:len(done)-1], nodes[:len(nodes)-1]
 			}
 			continue
 		}
-		cur := append(append([]string(nil), done...), part)
-		n := x.lookupNode(strings.Join(cur, "/"))
+		n := nodes[len(nodes)-1].child(part, false)
 		if n == nil {
 			return "", false
 		}
 		last := len(parts) == 0
 		if n.file != nil && n.file.Type == TypeSymlink && (!last || followLast) {
 			hops++
-			if hops > maxSymlinkHops {
-				return "", false
-			}
-			if x.hops.Add(1) > MaxSymlinkHopsTotal {
-				x.hopsSpent.Do(func() {
-					x.incomplete = append(x.incomplete, fmt.Sprintf("more than %d symlink hops in all: the rest of the image's symlinks were not followed", MaxSymlinkHopsTotal))
-				})
+			if hops > maxSymlinkHops || !x.spend(&x.hops, MaxSymlinkHopsTotal, "symlink hops") {
 				return "", false
 			}
 			target := n.file.Linkname
 			if strings.HasPrefix(target, "/") {
-				done = nil
+				done, nodes = nil, nodes[:1]
 			}
 			parts = append(splitPath(target), parts...)
 			continue
 		}
-		done = cur
+		done, nodes = append(done, part), append(nodes, n)
 	}
 	return strings.Join(done, "/"), true
+}
+
+// spend counts one unit of a budget shared by every lookup of the image; past max it
+// says so once (the scan is incomplete) and refuses.
+func (x *Index) spend(used *atomic.Int64, max int64, what string) bool {
+	if used.Add(1) <= max {
+		return true
+	}
+	x.budgetSpent.Do(func() {
+		x.incomplete = append(x.incomplete, fmt.Sprintf("more than %d %s in all: the rest of the image's symlinks were not followed", max, what))
+	})
+	return false
 }
 
 func splitPath(p string) []string {

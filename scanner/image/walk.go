@@ -148,6 +148,32 @@ func WithDiffIDChecks(n int) WalkOption { return func(o *walkOptions) { o.diffID
 // WithParallelism sets how many layers are read at once (default: the number of CPUs).
 func WithParallelism(n int) WalkOption { return func(o *walkOptions) { o.parallel = n } }
 
+// checkLayerCount refuses an image with more than MaxLayers layers before its layers are
+// listed (go-containerregistry looks each layer up in the manifest: 10,000 layers took
+// minutes): the config's diff IDs for every source, and the manifest where it is stored
+// (for docker archives it is computed from the layers; their count was checked when the
+// archive was opened).
+func checkLayerCount(img *Image, cf *v1.ConfigFile) error {
+	if n := len(cf.RootFS.DiffIDs); n > MaxLayers {
+		return layerCountError(n)
+	}
+	if img.Transport == DockerArchive || img.Transport == DockerDaemon {
+		return nil
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return classifyReadError("image manifest", err)
+	}
+	if len(m.Layers) > MaxLayers {
+		return layerCountError(len(m.Layers))
+	}
+	return nil
+}
+
+func layerCountError(n int) error {
+	return failure.Inputf("the image has %d layers, over the limit of %d (Docker builds at most 127)", n, MaxLayers)
+}
+
 // Walk reads every layer of img once (layers in parallel), keeps the bytes of the files req
 // asks for, and merges the layers into a file index, applying whiteouts and opaque
 // directories. Files that a later layer deleted or replaced stay in the index, marked
@@ -167,12 +193,15 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 	if err != nil {
 		return nil, classifyReadError("image config", err)
 	}
+	if err := checkLayerCount(img, cf); err != nil {
+		return nil, err
+	}
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, classifyReadError("image layers", err)
 	}
 	if len(layers) > MaxLayers {
-		return nil, failure.Inputf("the image has %d layers, over the limit of %d (Docker builds at most 127)", len(layers), MaxLayers)
+		return nil, layerCountError(len(layers))
 	}
 	if len(cf.RootFS.DiffIDs) != len(layers) {
 		return nil, failure.Inputf("the image config lists %d layer diff IDs for %d layers: the config does not describe this image", len(cf.RootFS.DiffIDs), len(layers))
