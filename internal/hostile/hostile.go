@@ -202,6 +202,17 @@ func Build(t testing.TB, dir, db string) []Case {
 	wz.Close()
 	add("wheel-ten-95MiB-METADATA", scan(image(imagetest.File("etc/os-release", []byte("ID=debian\nVERSION_ID=12\n")), imagetest.File("opt/wheels/pkg-1.0-py3-none-any.whl", whl.Bytes())), "--scanners", "vuln"), 3, "did not analyse everything")
 	cases[len(cases)-1].Detail = "uncompressed, over the limit of 16777216"
+	// SBOMs at the size cap are streamed: 130,000 described components scan in bounded
+	// memory (one of them vulnerable: exit 1); two million bare purls are over the
+	// component limit.
+	add("sbom-60MiB-130k-components", []string{"scan", "--sbom", w("sbom/big.json", bigSBOM(130_000, 400)), "--db", db}, 1, "")
+	cases[len(cases)-1].MaxHeap = BoundHeap
+	add("sbom-2M-bare-components", []string{"scan", "--sbom", w("sbom/bare.json", bigSBOM(2_000_000, 0)), "--db", db}, 2, "components, over the limit")
+	cases[len(cases)-1].MaxHeap = BoundHeap
+	// A VEX document near its cap is read a statement at a time and matched through an
+	// index of ids: its last statement settles the image's one finding (exit 0).
+	add("vex-30MB-100k-statements", append(scan(withNpm, "--scanners", "vuln", "--fail-on-issues=true"), "--vex", w("vex/big.json", bigVEX(100_000))), 0, "")
+	cases[len(cases)-1].MaxHeap = BoundHeap
 	add("sbom-not-cyclonedx", []string{"scan", "--sbom", w("sbom/spdx.json", []byte(`{"spdxVersion": "SPDX-2.3"}`)), "--db", db}, 2, "bomFormat")
 	add("sbom-truncated", []string{"scan", "--sbom", w("sbom/trunc.json", []byte(`{"bomFormat": "CycloneDX", "components": [{"purl": "pkg:npm/a@1"`)), "--db", db}, 2, "not CycloneDX")
 	add("bad-flag", []string{"scan", good, "--no-such-flag"}, 2, "unknown flag")
@@ -245,6 +256,48 @@ func paddedPackageFiles() []paddedPackageFile {
 			return []imagetest.Entry{debian, imagetest.File("usr/lib/python3/dist-packages/Jinja2-2.10.dist-info/METADATA", []byte(head+body))}
 		}, func(_, pypi string) string { return pypi }},
 	}
+}
+
+// bigSBOM is a CycloneDX SBOM of n npm components, each with a description of pad bytes;
+// the first is minimist 1.2.5 (vulnerable), the others have no advisories.
+func bigSBOM(n, pad int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"bomFormat": "CycloneDX", "specVersion": "1.6", "metadata": {"component": {"type": "container", "name": "big"}}, "components": [`)
+	desc := strings.Repeat("d", pad)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		purl := fmt.Sprintf("pkg:npm/pad-%d@1.0.0", i)
+		if i == 0 {
+			purl = "pkg:npm/minimist@1.2.5"
+		}
+		if pad > 0 {
+			fmt.Fprintf(&b, `{"type": "library", "name": "p%d", "description": "%s", "purl": "%s"}`, i, desc, purl)
+		} else {
+			fmt.Fprintf(&b, `{"purl": "%s"}`, purl)
+		}
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
+// bigVEX is an OpenVEX document of n statements about other vulnerabilities, then one
+// that says minimist 1.2.5 is not affected by CVE-2021-44906.
+func bigVEX(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/big", "author": "hostile", "timestamp": "2026-01-01T00:00:00Z", "version": 1, "statements": [`)
+	st := func(vuln, product, note string) {
+		fmt.Fprintf(&b, `{"vulnerability": {"name": %q}, "products": [{"@id": %q}], "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path", "impact_statement": %q},`, vuln, product, note)
+	}
+	pad := strings.Repeat("i", 120)
+	for i := range n {
+		st(fmt.Sprintf("CVE-2099-%d", i), fmt.Sprintf("pkg:npm/pad-%d@1.0.0", i), pad)
+	}
+	st("CVE-2021-44906", "pkg:npm/minimist@1.2.5", "flags parsed are our own")
+	b.Truncate(b.Len() - 1)
+	b.WriteString("]}")
+	return b.Bytes()
 }
 
 func yamlBomb() string {

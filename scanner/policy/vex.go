@@ -11,43 +11,104 @@ import (
 
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/jsonstream"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
-// VEX is a loaded OpenVEX document.
+// VEX is a loaded OpenVEX document: the statements that can settle a finding
+// (not_affected, fixed), found by vulnerability id.
 type VEX struct {
-	Path string
-	doc  *vex.VEX
+	Path       string
+	statements []statement
+	// byID lists, for each vulnerability name, @id and alias, the statements naming it,
+	// in document order.
+	byID map[string][]int
+}
+
+// statement is a statement and its 1-based place in the document.
+type statement struct {
+	vex.Statement
+	n int
 }
 
 // MaxVEXSize bounds an OpenVEX document.
 const MaxVEXSize = 32 << 20
 
-// LoadVEX reads an OpenVEX document. A malformed one is an input error that names the
-// file and, for JSON syntax errors, the line.
+// LoadVEX reads an OpenVEX document, a statement at a time (the text is read whole: at
+// its cap, 32 MiB). A malformed one is an input
+// error that names the file and, for JSON syntax errors, the line.
 func LoadVEX(path string) (*VEX, error) {
 	data, err := userfile.Read(path, "vex", MaxVEXSize)
 	if err != nil {
 		return nil, err
 	}
-	var raw any
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, failure.Inputf("vex %s:%d: not valid JSON: %w", path, jsonErrorLine(data, err), err)
-	}
-	doc, err := vex.Parse(data)
+	v := &VEX{Path: path, byID: map[string][]int{}}
+	var context string
+	n := 0
+	err = jsonstream.Object(json.NewDecoder(bytes.NewReader(data)), func(dec *json.Decoder, key string) error {
+		switch key {
+		case "@context":
+			return dec.Decode(&context)
+		case "statements":
+			return jsonstream.Array(dec, func(dec *json.Decoder) error {
+				n++
+				var st vex.Statement
+				if err := dec.Decode(&st); err != nil {
+					return err
+				}
+				if err := st.Validate(); err != nil {
+					return &statementError{n: n, name: string(st.Vulnerability.Name), err: err}
+				}
+				v.add(statement{st, n})
+				return nil
+			})
+		}
+		var skip json.RawMessage
+		return dec.Decode(&skip)
+	})
+	var se *statementError
+	var syntax error
 	if err != nil {
-		return nil, failure.Inputf("vex %s: not an OpenVEX document: %v", path, oneLine(err.Error()))
+		syntax = json.Unmarshal(data, new(json.RawMessage)) // checks the text alone, with its offset
 	}
-	if doc.Context == "" || !strings.Contains(doc.Context, "openvex") {
+	switch {
+	case errors.As(err, &se):
+		return nil, failure.Inputf("vex %s: statement %d (%s): %v", path, se.n, se.name, oneLine(se.err.Error()))
+	case syntax != nil:
+		return nil, failure.Inputf("vex %s:%d: not valid JSON: %w", path, jsonErrorLine(data, syntax), syntax)
+	case err != nil:
+		return nil, failure.Inputf("vex %s: not an OpenVEX document: %v", path, oneLine(err.Error()))
+	case !strings.Contains(context, "openvex"):
 		return nil, failure.Inputf("vex %s: not an OpenVEX document (no openvex @context)", path)
 	}
-	for i, st := range doc.Statements {
-		if err := st.Validate(); err != nil {
-			return nil, failure.Inputf("vex %s: statement %d (%s): %v", path, i+1, st.Vulnerability.Name, oneLine(err.Error()))
+	return v, nil
+}
+
+// add keeps a statement that can settle a finding, under each of its vulnerability's ids.
+func (v *VEX) add(st statement) {
+	if st.Status != vex.StatusNotAffected && st.Status != vex.StatusFixed {
+		return
+	}
+	i := len(v.statements)
+	v.statements = append(v.statements, st)
+	ids := []string{string(st.Vulnerability.Name), st.Vulnerability.ID}
+	for _, a := range st.Vulnerability.Aliases {
+		ids = append(ids, string(a))
+	}
+	for _, id := range ids {
+		if l := v.byID[id]; id != "" && (len(l) == 0 || l[len(l)-1] != i) {
+			v.byID[id] = append(l, i)
 		}
 	}
-	return &VEX{Path: path, doc: doc}, nil
 }
+
+type statementError struct {
+	n    int
+	name string
+	err  error
+}
+
+func (e *statementError) Error() string { return e.err.Error() }
 
 // jsonErrorLine turns a JSON decoding error's byte offset into a 1-based line.
 func jsonErrorLine(data []byte, err error) int {
@@ -104,11 +165,8 @@ func purlForms(p string) []string {
 
 func (v *VEX) matchPackage(f *report.Finding, pkg string, imageIDs []string) (*report.Suppression, bool) {
 	for _, id := range f.IDs() {
-		for i := range v.doc.Statements {
-			st := &v.doc.Statements[i]
-			if st.Status != vex.StatusNotAffected && st.Status != vex.StatusFixed {
-				continue
-			}
+		for _, i := range v.byID[id] {
+			st := &v.statements[i]
 			hit := len(st.Products) == 0 && st.Vulnerability.Matches(id)
 			for _, product := range append([]string{pkg}, imageIDs...) {
 				if product == "" || hit {
@@ -134,7 +192,7 @@ func (v *VEX) matchPackage(f *report.Finding, pkg string, imageIDs []string) (*r
 			if st.ID != "" {
 				src += "#" + st.ID
 			} else {
-				src += fmt.Sprintf(" statement %d", i+1)
+				src += fmt.Sprintf(" statement %d", st.n)
 			}
 			return &report.Suppression{Kind: "vex", Reason: reason, Source: src}, true
 		}

@@ -6,7 +6,7 @@
 package sbom
 
 import (
-	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/imagegate/imagegate/scanner/ecosystem"
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/jsonstream"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
@@ -56,6 +57,7 @@ type Document struct {
 	Attribution string
 	Inferred    bool
 	Warnings    []string
+	dropped     int // warnings past maxWarnings
 }
 
 // ReadFile reads a CycloneDX JSON SBOM.
@@ -68,77 +70,136 @@ func ReadFile(path string) (*Document, error) {
 	return Read(f, path)
 }
 
-// Read decodes a CycloneDX JSON SBOM; name is used in messages.
+// MaxComponents bounds the components of one SBOM (as MaxPackageStanzas bounds a package
+// database): at 64 MiB, a list of bare purls would be two million packages.
+const MaxComponents = 200_000
+
+// component is what is read of a CycloneDX component: the package, imagegate's
+// properties, and the components nested in it.
+type component struct {
+	Type       cdx.ComponentType `json:"type"`
+	Name       string            `json:"name"`
+	Version    string            `json:"version"`
+	PackageURL string            `json:"purl"`
+	Properties []cdx.Property    `json:"properties"`
+	Components []component       `json:"components"`
+}
+
+// Read decodes a CycloneDX JSON SBOM; name is used in messages. It streams: the document
+// is read once, a component at a time, keeping only what a package needs (an SBOM at the
+// size cap reads in bounded memory).
 func Read(r io.Reader, name string) (*Document, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
-	if err != nil {
-		return nil, failure.Inputf("sbom %s: %w", name, err)
+	lr := &io.LimitedReader{R: r, N: MaxSize + 1}
+	var format string
+	var meta struct {
+		Component *component `json:"component"`
 	}
-	if len(data) > MaxSize {
+	var comps []component
+	total := 0
+	err := jsonstream.Object(json.NewDecoder(lr), func(dec *json.Decoder, key string) error {
+		switch key {
+		case "bomFormat":
+			return dec.Decode(&format)
+		case "metadata":
+			return dec.Decode(&meta)
+		case "components":
+			return jsonstream.Array(dec, func(dec *json.Decoder) error {
+				var c component
+				if err := dec.Decode(&c); err != nil {
+					return err
+				}
+				comps = append(comps, c)
+				if total += 1 + nested(c.Components); total > MaxComponents {
+					return errTooMany
+				}
+				return nil
+			})
+		}
+		var skip json.RawMessage
+		return dec.Decode(&skip)
+	})
+	switch {
+	case lr.N <= 0:
 		return nil, failure.Inputf("sbom %s: larger than %d bytes", name, MaxSize)
-	}
-	var bom cdx.BOM
-	if err := cdx.NewBOMDecoder(bytes.NewReader(data), cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
-		return nil, failure.Inputf("sbom %s: not CycloneDX JSON: %w", name, err)
-	}
-	if bom.BOMFormat != "CycloneDX" {
-		return nil, failure.Inputf("sbom %s: bomFormat is %q, want CycloneDX", name, bom.BOMFormat)
+	case errors.Is(err, errTooMany):
+		return nil, failure.Inputf("sbom %s: more than %d components, over the limit", name, MaxComponents)
+	case err != nil:
+		return nil, failure.Inputf("sbom %s: not CycloneDX JSON: %v", name, err)
+	case format != "CycloneDX":
+		return nil, failure.Inputf("sbom %s: bomFormat is %q, want CycloneDX", name, format)
 	}
 	doc := &Document{}
-	if bom.Metadata != nil && bom.Metadata.Component != nil {
-		c := bom.Metadata.Component
+	if c := meta.Component; c != nil {
 		doc.Name, doc.Version = c.Name, c.Version
-		for _, p := range props(c.Properties) {
-			switch p.Name {
-			case PropImageID:
-				doc.ImageID = p.Value
-			case PropPlatform:
-				doc.Platform = p.Value
-			case PropOS:
-				id, ver, _ := strings.Cut(p.Value, " ")
-				doc.OS = &report.OS{ID: id, VersionID: ver}
-			case PropBaseLayers:
-				doc.BaseLayers, _ = strconv.Atoi(p.Value)
-				doc.BaseLayers = max(doc.BaseLayers, 0)
-			case PropAttribution:
-				doc.Attribution = p.Value
-			case PropInferred:
-				doc.Inferred = p.Value == "true"
-			}
-		}
+		readImageProperties(doc, c.Properties)
 	}
 	doc.Packages = []report.Package{}
-	var walk func([]cdx.Component)
-	walk = func(cs []cdx.Component) {
+	var walk func([]component)
+	walk = func(cs []component) {
 		for _, c := range cs {
 			if c.Type != cdx.ComponentTypeContainer && c.Type != cdx.ComponentTypeOS {
 				if p, err := toPackage(c, doc.OS); err != nil {
-					doc.Warnings = append(doc.Warnings, fmt.Sprintf("sbom %s: component %q: %v", name, c.Name, err))
+					doc.warnf("sbom %s: component %q: %v", name, c.Name, err)
 				} else if p != nil {
 					doc.Packages = append(doc.Packages, *p)
 				}
 			}
-			if c.Components != nil {
-				walk(*c.Components)
-			}
+			walk(c.Components)
 		}
 	}
-	if bom.Components != nil {
-		walk(*bom.Components)
+	walk(comps)
+	if doc.dropped > 0 {
+		doc.Warnings = append(doc.Warnings, fmt.Sprintf("sbom %s: %d more components were not checked", name, doc.dropped))
 	}
 	return doc, nil
 }
 
-func props(p *[]cdx.Property) []cdx.Property {
-	if p == nil {
-		return nil
+var errTooMany = errors.New("too many components")
+
+func nested(cs []component) int {
+	n := 0
+	for _, c := range cs {
+		n += 1 + nested(c.Components)
 	}
-	return *p
+	return n
+}
+
+// maxWarnings bounds the warnings one SBOM adds; the rest are counted.
+const maxWarnings = 100
+
+func (d *Document) warnf(format string, args ...any) {
+	if len(d.Warnings) >= maxWarnings {
+		d.dropped++
+		return
+	}
+	d.Warnings = append(d.Warnings, fmt.Sprintf(format, args...))
+}
+
+// readImageProperties reads the properties imagegate writes on the metadata component.
+func readImageProperties(doc *Document, props []cdx.Property) {
+	for _, p := range props {
+		switch p.Name {
+		case PropImageID:
+			doc.ImageID = p.Value
+		case PropPlatform:
+			doc.Platform = p.Value
+		case PropOS:
+			id, ver, _ := strings.Cut(p.Value, " ")
+			doc.OS = &report.OS{ID: id, VersionID: ver}
+		case PropBaseLayers:
+			doc.BaseLayers, _ = strconv.Atoi(p.Value)
+			doc.BaseLayers = max(doc.BaseLayers, 0)
+		case PropAttribution:
+			doc.Attribution = p.Value
+		case PropInferred:
+			doc.Inferred = p.Value == "true"
+		}
+	}
 }
 
 var errNoPURL = errors.New("no package URL: not checked")
 
-func toPackage(c cdx.Component, os *report.OS) (*report.Package, error) {
+func toPackage(c component, os *report.OS) (*report.Package, error) {
 	if c.PackageURL == "" {
 		if c.Type == cdx.ComponentTypeLibrary || c.Type == cdx.ComponentTypeApplication || c.Type == "" {
 			return nil, errNoPURL
@@ -163,7 +224,7 @@ func toPackage(c cdx.Component, os *report.OS) (*report.Package, error) {
 	if c.Name != "" && p.Type != purl.TypeMaven && p.Type != purl.TypeNPM && p.Type != purl.TypeGolang && p.Type != purl.TypeComposer {
 		p.Name = c.Name
 	}
-	for _, pr := range props(c.Properties) {
+	for _, pr := range c.Properties {
 		switch pr.Name {
 		case PropEcosystem:
 			p.Ecosystem = pr.Value
