@@ -95,6 +95,13 @@ type Host interface {
 	Complete(r Result, message string)
 }
 
+// WorkspaceWriter is a Host that writes files of its own in the workspace (GitLab's
+// dotenv report): they are checked with the report files before any work, so a link
+// committed where one goes is refused up front.
+type WorkspaceWriter interface {
+	WorkspaceFiles() []string
+}
+
 // Run runs a scan as a CI step and returns the process exit code.
 func Run(ctx context.Context, h Host) int {
 	r := &run{h: h, used: map[Level]int{}}
@@ -116,8 +123,15 @@ func (r *run) run(ctx context.Context) int {
 		h.Mask(s)
 	}
 	specs := reportSpecs(st)
+	paths := make([]string, 0, len(specs))
 	for _, sp := range specs {
-		if err := output.Check(sp.Path); err != nil {
+		paths = append(paths, sp.Path)
+	}
+	if ww, ok := h.(WorkspaceWriter); ok {
+		paths = append(paths, ww.WorkspaceFiles()...)
+	}
+	for _, p := range paths {
+		if err := output.Check(p); err != nil {
 			return r.fail(err) // before any work
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/imagegate/imagegate/ci"
 	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/reporters/visible"
 )
 
@@ -90,6 +90,11 @@ func (h *Host) Annotate(a ci.Annotation) {
 // Summary: the Markdown report is a file next to the SARIF one; keep it as an artifact.
 func (h *Host) Summary(string, string) error { return nil }
 
+// WorkspaceFiles implements ci.WorkspaceWriter: the dotenv report.
+func (h *Host) WorkspaceFiles() []string { return []string{h.dotenv()} }
+
+func (h *Host) dotenv() string { return filepath.Join(h.Checkout(), DotenvFile) }
+
 // SetOutputs writes IMAGEGATE_<NAME>=value lines for artifacts:reports:dotenv.
 func (h *Host) SetOutputs(outs []ci.Output) error {
 	var b strings.Builder
@@ -97,7 +102,12 @@ func (h *Host) SetOutputs(outs []ci.Output) error {
 		v := strings.NewReplacer("\n", " ", "\r", " ").Replace(o.Value)
 		fmt.Fprintf(&b, "IMAGEGATE_%s=%s\n", strings.ToUpper(strings.ReplaceAll(o.Name, "-", "_")), v)
 	}
-	return os.WriteFile(filepath.Join(h.Checkout(), DotenvFile), []byte(b.String()), 0o644)
+	// Through the one writer of report files: a link committed where the file goes is
+	// refused, never followed.
+	return output.WriteFile(h.dotenv(), func(w io.Writer) error {
+		_, err := io.WriteString(w, b.String())
+		return err
+	})
 }
 
 func (h *Host) Publish(context.Context, *inputs.Settings, *report.Result, ci.Files) error {

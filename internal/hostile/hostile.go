@@ -215,6 +215,14 @@ func Build(t testing.TB, dir, db string) []Case {
 	cases[len(cases)-1].MaxHeap = BoundHeap
 	add("sbom-not-cyclonedx", []string{"scan", "--sbom", w("sbom/spdx.json", []byte(`{"spdxVersion": "SPDX-2.3"}`)), "--db", db}, 2, "bomFormat")
 	add("sbom-truncated", []string{"scan", "--sbom", w("sbom/trunc.json", []byte(`{"bomFormat": "CycloneDX", "components": [{"purl": "pkg:npm/a@1"`)), "--db", db}, 2, "not CycloneDX")
+	// A report path that is a link planted where the report goes is refused (the file it
+	// points at is left as it was); /dev/stdout, a link to the process's output, works.
+	victim := w("links/victim", []byte("precious"))
+	if err := os.Symlink(victim, filepath.Join(dir, "links", "report.json")); err != nil {
+		t.Fatal(err)
+	}
+	add("output-through-a-planted-link", append(scan(good), "-o", "json="+filepath.Join(dir, "links", "report.json")), 2, "symbolic link")
+	add("output-to-dev-stdout", append(scan(good), "-o", "json=/dev/stdout"), 0, "")
 	add("bad-flag", []string{"scan", good, "--no-such-flag"}, 2, "unknown flag")
 	cases = append(cases, specialFiles(t, dir, db, good)...)
 	return cases

@@ -16,7 +16,15 @@ import (
 // Check fails early, before any work, for an output path that cannot be written: its
 // folder is missing or not writable, it is a folder, or it is a device or pipe this user
 // cannot write to.
+//
+// A path through a symbolic link is refused (a pull request can commit one where a report
+// goes, pointing anywhere): the last component, unless the link leads to a device or a
+// pipe (/dev/stdout, a FIFO), and every folder of a relative path (or of an absolute one
+// below the working folder, the CI workspace). Give the link's target to write there.
 func Check(path string) error {
+	if err := checkLinks(path); err != nil {
+		return err
+	}
 	if st, err := os.Stat(path); err == nil {
 		switch {
 		case st.IsDir():
@@ -86,6 +94,46 @@ func WriteFile(path string, render func(io.Writer) error) (err error) {
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return failure.Inputf("output %q: %w", path, unwrap(err))
+	}
+	return nil
+}
+
+func checkLinks(path string) error {
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSymlink != 0 {
+		target, _ := filepath.EvalSymlinks(path)
+		if ts, err := os.Stat(path); err != nil || ts.Mode().IsRegular() || ts.IsDir() {
+			return failure.Inputf("output %q: is a symbolic link (to %q): reports are not written through links; give the link's target to write there", path, target)
+		}
+	}
+	rel := filepath.Clean(path)
+	if filepath.IsAbs(rel) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil
+		}
+		if rel, err = filepath.Rel(wd, rel); err != nil || !filepath.IsLocal(rel) {
+			return nil // outside the working folder: the user's own path
+		}
+		rel = filepath.Join(wd, rel)
+		for dir := filepath.Dir(rel); dir != wd && len(dir) > len(wd); dir = filepath.Dir(dir) {
+			if err := refuseLinkedFolder(path, dir); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for dir := filepath.Dir(rel); dir != "." && dir != string(filepath.Separator); dir = filepath.Dir(dir) {
+		if err := refuseLinkedFolder(path, dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func refuseLinkedFolder(path, dir string) error {
+	if st, err := os.Lstat(dir); err == nil && st.Mode()&os.ModeSymlink != 0 {
+		target, _ := filepath.EvalSymlinks(dir)
+		return failure.Inputf("output %q: folder %q is a symbolic link (to %q): reports are not written through links; give the real folder", path, dir, target)
 	}
 	return nil
 }
