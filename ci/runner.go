@@ -122,6 +122,9 @@ func (r *run) run(ctx context.Context) int {
 	for _, s := range st.Secrets {
 		h.Mask(s)
 	}
+	for _, n := range st.Relaxed {
+		fmt.Fprintf(h.Log(), "imagegate: notice: %s\n", n)
+	}
 	specs := reportSpecs(st)
 	paths := make([]string, 0, len(specs))
 	for _, sp := range specs {

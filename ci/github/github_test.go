@@ -223,3 +223,14 @@ func TestSecretsAreMasked(t *testing.T) {
 	assert.Contains(t, r.log, "::add-mask::hunter2-registry-token")
 	assert.Equal(t, 1, strings.Count(r.log, "hunter2-registry-token"))
 }
+
+// An input that relaxes the gate leaves a notice in the log, naming the input.
+func TestRelaxingInputsAreNoticed(t *testing.T) {
+	in := demoInputs(t)
+	in["fail-on-issues"] = "false"
+	in["additional-arguments"] = "--allow-incomplete"
+	r := runAction(t, in)
+	assert.Equal(t, 0, r.code, r.log)
+	assert.Contains(t, r.log, "imagegate: notice: input fail-on-issues = false relaxes the gate: findings are reported, and the gate passes whatever they are\n")
+	assert.Contains(t, r.log, "imagegate: notice: --allow-incomplete in input additional-arguments = true relaxes the gate")
+}

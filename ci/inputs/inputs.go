@@ -115,6 +115,8 @@ type Settings struct {
 	SARIFCategory string
 	// Secrets are values to mask in logs.
 	Secrets []string
+	// Relaxed says, a line each, which input relaxed the gate and how (a notice in the log).
+	Relaxed []string
 }
 
 // Parse reads raw values (canonical name -> text, as the CI gave them; empty means unset)
@@ -188,9 +190,11 @@ func Parse(get func(name string) string, spell func(name string) string) (*Setti
 		return nil, failure.Inputf("input %s: %q is not one of always, noIssuesFound, never", spell("monitor-when"), st.MonitorWhen)
 	}
 	st.SARIFFile = v("sarif-file")
-	if err := additional(fl, v("additional-arguments"), spell("additional-arguments"), st); err != nil {
+	fromArgs, err := additional(fl, v("additional-arguments"), spell("additional-arguments"), st)
+	if err != nil {
 		return nil, err
 	}
+	st.Relaxed = relaxations(fl, fromArgs, spell)
 	if st.JSONFile == "" {
 		st.JSONFile = strings.TrimSuffix(st.SARIFFile, filepath.Ext(st.SARIFFile)) + ".json"
 	}
@@ -232,14 +236,19 @@ var snykFlags = map[string]string{
 }
 
 // additional parses the additional-arguments input over the flag set, with shell
-// quoting and without expansion: a word is what the shell would pass, $VAR included.
-func additional(fl *pflag.FlagSet, args, input string, st *Settings) error {
+// quoting and without expansion: a word is what the shell would pass, $VAR included;
+// anything the shell would run or redirect is refused. It returns the flags it named.
+func additional(fl *pflag.FlagSet, args, input string, st *Settings) (map[string]bool, error) {
+	named := map[string]bool{}
 	if strings.TrimSpace(args) == "" {
-		return nil
+		return named, nil
+	}
+	if err := plainWords(args); err != nil {
+		return nil, failure.Inputf("input %s: %w", input, err)
 	}
 	words, err := shell.Fields(args, func(name string) string { return "$" + name })
 	if err != nil {
-		return failure.Inputf("input %s: %w", input, err)
+		return nil, failure.Inputf("input %s: %w", input, err)
 	}
 	var rest []string
 	for _, w := range words {
@@ -259,14 +268,18 @@ func additional(fl *pflag.FlagSet, args, input string, st *Settings) error {
 			}
 		}
 		rest = append(rest, w)
+		if f, ok := strings.CutPrefix(w, "--"); ok {
+			f, _, _ = strings.Cut(f, "=")
+			named[f] = true
+		}
 	}
 	if err := fl.Parse(rest); err != nil {
-		return failure.Inputf("input %s: %w (it takes the flags of 'imagegate scan')", input, err)
+		return nil, failure.Inputf("input %s: %w (it takes the flags of 'imagegate scan')", input, err)
 	}
 	if fl.NArg() > 0 {
-		return failure.Inputf("input %s: unexpected %q (the image is its own input)", input, fl.Arg(0))
+		return nil, failure.Inputf("input %s: unexpected %q (the image is its own input)", input, fl.Arg(0))
 	}
-	return nil
+	return named, nil
 }
 
 // RelativeTo makes a finding's file path relative to the checkout the CI system shows

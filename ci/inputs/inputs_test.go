@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -246,4 +247,51 @@ func TestAdditionalArguments(t *testing.T) {
 	// The input names in messages are the CI's own.
 	_, err = inputs.Parse(get(map[string]string{"image": "a", "additional-arguments": "--bogus"}), func(n string) string { return "X" + n })
 	assert.Contains(t, err.Error(), "input Xadditional-arguments")
+}
+
+// additional-arguments takes words: shell syntax that would run or redirect something is
+// an input error naming the construct, never a crash; $NAME stays as written.
+func TestAdditionalArgumentsRefuseShellSyntax(t *testing.T) {
+	for args, msg := range map[string]string{
+		"<(id)":                    "process substitution",
+		"--vex <(id)":              "process substitution",
+		"--vex $(id)":              "command substitution",
+		"--vex `id`":               "command substitution",
+		"--vex $((1+2))":           "arithmetic expansion",
+		"--report-all | tee x":     "'|' between commands",
+		"--report-all && rm -rf /": "'&&' between commands",
+		"--report-all > /tmp/out":  "redirection (>)",
+		"--report-all; id":         "more than one command",
+		"--report-all &":           "'&'",
+		"A=1 --report-all":         "variable assignment",
+		"--vex ${HOME:-/tmp}":      "parameter expansion with operators",
+		"( --report-all )":         "subshell",
+		"--vex {a,b}":              "brace expansion",
+	} {
+		_, err := inputs.Parse(get(map[string]string{"image": "a", "additional-arguments": args}), nil)
+		require.Error(t, err, args)
+		assert.Equal(t, failure.ExitInput, failure.Code(err), args)
+		assert.Contains(t, err.Error(), msg, args)
+		assert.Contains(t, err.Error(), "input additional-arguments", args)
+	}
+	st, err := inputs.Parse(get(map[string]string{"image": "a", "additional-arguments": `--sarif-category "$GITHUB_JOB x" --platform=linux/arm64`}), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "$GITHUB_JOB x", st.SARIFCategory)
+}
+
+// Every input that relaxes the gate is said, with the input that set it.
+func TestRelaxationsAreSaid(t *testing.T) {
+	st, err := inputs.Parse(get(map[string]string{"image": "a", "severity-threshold": "critical",
+		"additional-arguments": "--fail-on-issues=false --allow-incomplete --unknown-severity pass"}), func(n string) string { return "X" + n })
+	require.NoError(t, err)
+	got := strings.Join(st.Relaxed, "\n")
+	assert.Contains(t, got, "input Xseverity-threshold = critical relaxes the gate: findings below critical do not fail the gate")
+	assert.Contains(t, got, "--fail-on-issues in input Xadditional-arguments = false relaxes the gate")
+	assert.Contains(t, got, "--allow-incomplete in input Xadditional-arguments = true relaxes the gate")
+	assert.Contains(t, got, "--unknown-severity in input Xadditional-arguments = pass relaxes the gate")
+	assert.Len(t, st.Relaxed, 4)
+
+	st, err = inputs.Parse(get(map[string]string{"image": "a", "severity-threshold": "low", "fail-on-issues": "true"}), nil)
+	require.NoError(t, err)
+	assert.Empty(t, st.Relaxed, "the defaults relax nothing")
 }

@@ -123,7 +123,27 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return failure.Input(err) })
 	root.PersistentFlags().Duration("timeout", DefaultTimeout, "give up (exit 3) when the whole run takes longer than this; 0: no limit")
 	root.AddCommand(newScanCmd(stdout, stderr), newSBOMCmd(stdout, stderr), newLintCmd(stdout, stderr), newDBCmd(stdout, stderr), newVersionCmd(stdout), newGitHubCmd(stdout), newAzureCmd(stdout), newGitLabCmd(stdout), newRegistryCmd(stdout, stderr), newRescanCmd(stdout, stderr))
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command group (imagegate, db, registry, ...) an
+// error for a word that names none of its commands (exit 2); alone, it shows its help.
+// Cobra would show the help and exit 0 for 'imagegate db frobnicate'.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if !c.HasSubCommands() || c.Runnable() {
+		return
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return failure.Inputf("unknown command %q for %q: see '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())
+		}
+		return cmd.Help()
+	}
 }
 
 // work marks an unclassified error from a command's own work as an incomplete scan, so

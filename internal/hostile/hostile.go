@@ -223,6 +223,8 @@ func Build(t testing.TB, dir, db string) []Case {
 	}
 	add("output-through-a-planted-link", append(scan(good), "-o", "json="+filepath.Join(dir, "links", "report.json")), 2, "symbolic link")
 	add("output-to-dev-stdout", append(scan(good), "-o", "json=/dev/stdout"), 0, "")
+	add("unknown-subcommand-of-db", []string{"db", "frobnicate"}, 2, `unknown command "frobnicate"`)
+	add("unknown-subcommand-of-registry", []string{"registry", "frobnicate"}, 2, `unknown command "frobnicate"`)
 	add("bad-flag", []string{"scan", good, "--no-such-flag"}, 2, "unknown flag")
 	cases = append(cases, specialFiles(t, dir, db, good)...)
 	return cases
