@@ -16,6 +16,7 @@ import (
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/attach"
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
 // Rescan re-checks stored SBOMs against the current vulnerability data and says what is
@@ -165,6 +166,9 @@ func (r Rescan) Do(ctx context.Context) (*report.Fleet, error) {
 	run := report.FleetRun{Kind: "rescan", Shard: "1/1", Listed: len(items), ListDigest: l.Digest(), Images: len(items), Targets: r.Targets}
 	f := Summarize(run, problems, scanned)
 	runs := SARIFRuns(scanned)
+	if err := finished(ctx); err != nil {
+		return nil, err // the state is left as it was
+	}
 	if opts.Dir != "" {
 		if err := WriteSummary(opts.Dir, f, runs); err != nil {
 			return nil, err
@@ -227,13 +231,17 @@ func (r Rescan) collect(ctx context.Context) ([]sbomItem, []report.FleetProblem,
 	return items, problems, nil
 }
 
+// MaxStateSize bounds the rescan state read back (a restored cache is input: a link to
+// /dev/zero or a huge file is refused).
+const MaxStateSize = 256 << 20
+
 func readState(path string) (*State, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
 		return &State{Version: stateVersion, Images: map[string]StateImage{}}, nil
 	}
+	b, err := userfile.Read(path, "state", MaxStateSize)
 	if err != nil {
-		return nil, failure.Inputf("state %s: %w", path, err)
+		return nil, failure.WithSetting(err, "state")
 	}
 	var s State
 	if err := json.Unmarshal(b, &s); err != nil || s.Version != stateVersion || s.Images == nil {

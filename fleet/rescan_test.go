@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -139,4 +140,26 @@ func sum(m map[string]int) int {
 		n += v
 	}
 	return n
+}
+
+// A rescan cut short (--timeout, SIGTERM) writes no summary and leaves the state as the
+// last whole run wrote it.
+func TestRescanCutShortWritesNothing(t *testing.T) {
+	host := fleetRegistry(t)
+	attachSBOM(t, host+"/team-a/app0:v1.0")
+	state := filepath.Join(t.TempDir(), "state.json")
+	require.NoError(t, os.WriteFile(state, []byte("{\"version\": 1, \"images\": {}}\n"), 0o644))
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("terminated"))
+	r := fleet.Rescan{Targets: []string{host + "/team-a/app0"}, Filter: fleet.Filter{Tags: []string{"v1.0"}},
+		State: state, Options: fleet.Options{Scan: scanOptions(t), Dir: dir}}
+	_, err := r.Do(ctx)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err), err.Error())
+	b, err := os.ReadFile(state)
+	require.NoError(t, err)
+	assert.Equal(t, "{\"version\": 1, \"images\": {}}\n", string(b))
+	assert.NoFileExists(t, filepath.Join(dir, fleet.SummaryJSONL))
+	assert.NoFileExists(t, filepath.Join(dir, fleet.SummaryMarkdown))
 }

@@ -96,6 +96,9 @@ func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
 		})
 	}
 	runs := SARIFRuns(scanned)
+	if err := finished(ctx); err != nil {
+		return nil, err
+	}
 	if r.Dir != "" {
 		if err := WriteSummary(r.Dir, f, runs); err != nil {
 			return nil, err

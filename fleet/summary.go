@@ -3,6 +3,7 @@ package fleet
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,6 +49,15 @@ func sortFleet(f *report.Fleet) {
 // Category is an image's SARIF category: one per image, so that code scanning keeps the
 // images' alerts apart.
 func Category(t Target) string { return "imagegate/registry/" + FileName(t) }
+
+// finished is the error for a run cut short (--timeout, SIGINT, SIGTERM): such a run
+// writes no summary and no state, so that the last whole run's stay as they were.
+func finished(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return failure.Incompletef("the run did not finish: %w; no summary or state was written", context.Cause(ctx))
+	}
+	return nil
+}
 
 // WriteSummary writes the summary files into dir: JSON lines (the run, then an image or
 // a problem per line), Markdown, the images due a rebuild, and SARIF (a run per scanned

@@ -49,8 +49,9 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 	// Temporary files (a 'docker save' of a daemon image, zip indexes being built) go to a
-	// folder of this run's own, removed when the run ends whatever way it ends.
-	if tmp, err := os.MkdirTemp("", "imagegate-run-"); err == nil {
+	// folder of this run's own, removed when the run ends whatever way it ends; those of
+	// runs that died are swept first.
+	if tmp, err := newRunDir(); err == nil {
 		prev, had := os.LookupEnv("TMPDIR")
 		os.Setenv("TMPDIR", tmp)
 		defer func() {
