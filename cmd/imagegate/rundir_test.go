@@ -23,9 +23,9 @@ func TestDeadRunDirsAreSwept(t *testing.T) {
 	dirs := map[string]bool{ // name: swept
 		fmt.Sprintf("%s%d-abc", runDirPrefix, gone.Process.Pid): true,
 		fmt.Sprintf("%s%d-abc", runDirPrefix, os.Getppid()):     false,
-		runDirPrefix + "old":                                    true,
-		runDirPrefix + "recent":                                 false,
-		"unrelated-" + fmt.Sprint(gone.Process.Pid):             false,
+		runDirPrefix + "old":                        true,
+		runDirPrefix + "recent":                     false,
+		"unrelated-" + fmt.Sprint(gone.Process.Pid): false,
 	}
 	for d := range dirs {
 		require.NoError(t, os.MkdirAll(filepath.Join(tmp, d, "zip-index"), 0o700))
