@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path"
 	"regexp"
 	"sort"
@@ -79,6 +80,27 @@ type ListOptions struct {
 	Image []image.Option
 	// Parallel bounds the manifests fetched at once (0: 8).
 	Parallel int
+}
+
+// TargetRegistries are the registries (host[:port]) of targets as List reads them: the
+// registries the user named, which the explicit credentials are for. Files (a rescan's
+// SBOMs) and targets that are not references name none.
+func TargetRegistries(targets []string) []string {
+	var out []string
+	for _, t := range targets {
+		if _, err := os.Stat(t); err == nil {
+			continue
+		}
+		t = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(t, "https://"), "http://"), "/")
+		if !strings.Contains(t, "/") {
+			if reg, err := name.NewRegistry(t, name.Insecure); err == nil {
+				out = append(out, reg.RegistryStr())
+			}
+		} else if r, err := name.NewRepository(t, name.Insecure); err == nil {
+			out = append(out, r.RegistryStr())
+		}
+	}
+	return out
 }
 
 // List lists the images of targets: a registry (host[:port], every repository its

@@ -36,9 +36,12 @@ type Options struct {
 	Image string
 	// Platform picks os/arch[/variant] from a multi-platform index (default linux/amd64).
 	Platform string
-	// Username and Password authenticate to the registry; when empty, the default keychain
-	// (docker config.json, credential helpers) is used.
+	// Username and Password authenticate to the registry of Image, and to the registries
+	// CredentialsFor names (host[:port]); every other registry, and every registry when
+	// they are empty, gets the default keychain's entry for it (docker config.json,
+	// credential helpers).
 	Username, Password string
+	CredentialsFor     []string
 	// Insecure allows plain-HTTP registries.
 	Insecure bool
 	// Sources is where a bare image name is looked up, in order (default

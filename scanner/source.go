@@ -34,7 +34,7 @@ type source struct {
 func (opts Options) ImageOptions() []image.Option {
 	openOpts := []image.Option{
 		image.WithPlatform(opts.Platform),
-		image.WithBasicAuth(opts.Username, opts.Password),
+		image.WithBasicAuth(opts.Username, opts.Password, opts.credentialRegistries()...),
 		image.WithInsecure(opts.Insecure),
 	}
 	if len(opts.Sources) > 0 {
@@ -47,6 +47,21 @@ func (opts Options) ImageOptions() []image.Option {
 		openOpts = append(openOpts, image.WithTransport(opts.Transport))
 	}
 	return openOpts
+}
+
+// credentialRegistries are the registries the explicit credentials are for: the image's
+// own and those named with CredentialsFor.
+func (opts Options) credentialRegistries() []string {
+	var regs []string
+	for _, h := range opts.CredentialsFor {
+		if r := image.RegistryOf(h + "/x"); r != "" {
+			regs = append(regs, r) // as references spell it: docker.io is index.docker.io
+		}
+	}
+	if r := image.RegistryOf(opts.Image); r != "" {
+		regs = append(regs, r)
+	}
+	return regs
 }
 
 // openSource opens the image (Options.Image, looked up where Options.Sources say) and

@@ -82,7 +82,7 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 			return nil
 		},
 		RunE: work(func(cmd *cobra.Command, args []string) error {
-			opts, filter, err := fleetInputs(cmd, &f, "registry scan", notForRegistry, tags, since, newest)
+			opts, filter, err := fleetInputs(cmd, &f, "registry scan", args, notForRegistry, tags, since, newest)
 			if err != nil {
 				return err
 			}
@@ -171,7 +171,7 @@ The exit code is the registry scan's, over all images.`,
 
 // fleetInputs checks what registry scan and rescan share (flags that are one image's,
 // the format, the filter) and gives the scan options and the filter.
-func fleetInputs(cmd *cobra.Command, f *scanflags.Scan, what string, notFor, tags []string, since string, newest int) (scanner.Options, fleet.Filter, error) {
+func fleetInputs(cmd *cobra.Command, f *scanflags.Scan, what string, targets, notFor, tags []string, since string, newest int) (scanner.Options, fleet.Filter, error) {
 	for _, n := range notFor {
 		if cmd.Flags().Changed(n) {
 			return scanner.Options{}, fleet.Filter{}, failure.Inputf("--%s is for one image's scan, not for %s", n, what)
@@ -187,6 +187,9 @@ func fleetInputs(cmd *cobra.Command, f *scanflags.Scan, what string, notFor, tag
 	if err != nil {
 		return scanner.Options{}, fleet.Filter{}, err
 	}
+	// --username/--password are for the registries named here, never for a base image or
+	// a recommendation another registry's image points at.
+	opts.CredentialsFor = append(opts.CredentialsFor, fleet.TargetRegistries(targets)...)
 	filter := fleet.Filter{Tags: tags, Newest: newest}
 	if filter.Since, err = parseSince(since, time.Now()); err != nil {
 		return scanner.Options{}, fleet.Filter{}, err
@@ -265,7 +268,7 @@ input. The first rescan of an image counts every finding as new.`,
 			return nil
 		},
 		RunE: work(func(cmd *cobra.Command, args []string) error {
-			opts, filter, err := fleetInputs(cmd, &f, "rescan", append(notForRegistry, "scanners"), tags, since, newest)
+			opts, filter, err := fleetInputs(cmd, &f, "rescan", args, append(notForRegistry, "scanners"), tags, since, newest)
 			if err != nil {
 				return err
 			}

@@ -91,15 +91,17 @@ func (g *Gate) Prepare() (*policy.Policy, *config.Config, error) {
 // Image are the flags of every command that reads an image: where it is, how to log in,
 // and the limits on reading it.
 type Image struct {
-	Platform  string
-	Username  string
-	Password  string
-	Insecure  bool
-	Sources   []string
-	MaxFile   int64
-	MaxExpand int64
-	MaxFiles  int
-	MaxKept   int64
+	Platform string
+	Username string
+	Password string
+	// CredentialsFor are more registries Username and Password are for.
+	CredentialsFor []string
+	Insecure       bool
+	Sources        []string
+	MaxFile        int64
+	MaxExpand      int64
+	MaxFiles       int
+	MaxKept        int64
 }
 
 // Register adds the image flags to fl.
@@ -107,6 +109,7 @@ func (f *Image) Register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.Platform, "platform", "", "platform to pick from a multi-platform image, os/arch[/variant] (default linux/amd64)")
 	fl.StringVar(&f.Username, "username", "", "registry username (or IMAGEGATE_USERNAME)")
 	fl.StringVar(&f.Password, "password", "", "registry password or token (or IMAGEGATE_PASSWORD)")
+	fl.StringSliceVar(&f.CredentialsFor, "credentials-for", nil, "more registries (host[:port]) --username and --password are for; by default only the scanned image's registry (or the registries a registry scan names) gets them, never one an image or a Dockerfile points at")
 	fl.BoolVar(&f.Insecure, "insecure-registry", false, "allow a plain-HTTP registry")
 	fl.StringSliceVar(&f.Sources, "image-source", image.DefaultSources, "where to look for an IMAGE given as a name, in order: "+strings.Join(image.AllSources, ", "))
 	fl.Int64Var(&f.MaxFile, "max-file-size", 0, "largest file read into memory, in bytes (default 128 MiB)")
@@ -129,7 +132,7 @@ func (f *Image) Options(imageArg string) (scanner.Options, error) {
 		return scanner.Options{}, err
 	}
 	return scanner.Options{
-		Image: imageArg, Platform: f.Platform, Username: user, Password: pass, Insecure: f.Insecure,
+		Image: imageArg, Platform: f.Platform, Username: user, Password: pass, CredentialsFor: f.CredentialsFor, Insecure: f.Insecure,
 		Sources: f.Sources, MaxFileSize: f.MaxFile, MaxLayerExpansion: f.MaxExpand, MaxLayerFiles: f.MaxFiles, MaxRetained: f.MaxKept,
 	}, nil
 }

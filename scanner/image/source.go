@@ -100,13 +100,15 @@ type Image struct {
 }
 
 type openOptions struct {
-	platform  string
-	username  string
-	password  string
-	keychain  authn.Keychain
-	transport http.RoundTripper
-	insecure  bool
-	sources   []string
+	platform string
+	username string
+	password string
+	// credRegistries are the registries (host[:port]) username and password are for.
+	credRegistries []string
+	keychain       authn.Keychain
+	transport      http.RoundTripper
+	insecure       bool
+	sources        []string
 }
 
 // Option configures Open.
@@ -116,9 +118,33 @@ type Option func(*openOptions)
 // single-platform image of another platform is an error too.
 func WithPlatform(p string) Option { return func(o *openOptions) { o.platform = p } }
 
-// WithBasicAuth authenticates to registries with a username and password (or token).
-func WithBasicAuth(username, password string) Option {
-	return func(o *openOptions) { o.username, o.password = username, password }
+// WithBasicAuth authenticates with a username and password (or token) to the registries
+// named (host[:port], as references spell them: index.docker.io for Docker Hub). Every
+// other registry (a base image an annotation or a Dockerfile names, another repository's
+// referrers) gets the keychain's own entry for it, or nothing: credentials never go where
+// an image or a pull request points.
+func WithBasicAuth(username, password string, registries ...string) Option {
+	return func(o *openOptions) {
+		o.username, o.password, o.credRegistries = username, password, registries
+	}
+}
+
+// RegistryOf is the registry (host[:port]) of an image argument that names one: a
+// registry reference, bare or with the registry:// transport; "" for archives, layouts
+// and daemon images.
+func RegistryOf(arg string) string {
+	tr, rest := splitTransport(arg)
+	if tr != "" && tr != Registry {
+		return ""
+	}
+	if tr == "" && looksLikePath(rest) {
+		return ""
+	}
+	r, err := name.ParseReference(rest, name.Insecure)
+	if err != nil {
+		return ""
+	}
+	return r.Context().RegistryStr()
 }
 
 // WithKeychain replaces the default keychain (docker config.json and credential helpers).
@@ -341,7 +367,7 @@ func NameOptions(opts ...Option) []name.Option {
 
 func (o openOptions) remote(ctx context.Context, registry string) []remote.Option {
 	ropts := []remote.Option{remote.WithContext(ctx), remote.WithUserAgent("imagegate")}
-	if o.username != "" || o.password != "" {
+	if (o.username != "" || o.password != "") && slices.Contains(o.credRegistries, registry) {
 		ropts = append(ropts, remote.WithAuth(&authn.Basic{Username: o.username, Password: o.password}))
 	} else {
 		ropts = append(ropts, remote.WithAuthFromKeychain(o.keychain))

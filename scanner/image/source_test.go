@@ -88,7 +88,7 @@ func TestRegistryBasicAuth(t *testing.T) {
 	reg := imagetest.NewRegistry(t, "ci-bot", "s3cret")
 	ref := reg.Push(t, "private/app:1", img, nil, remote.WithAuth(&authn.Basic{Username: "ci-bot", Password: "s3cret"}))
 
-	got, _ := openAndWalk(t, ref, image.WithBasicAuth("ci-bot", "s3cret"))
+	got, _ := openAndWalk(t, ref, image.WithBasicAuth("ci-bot", "s3cret", image.RegistryOf(ref)))
 	assert.Equal(t, image.Registry, got.Transport)
 
 	// The keychain is the default source of credentials.
@@ -96,7 +96,7 @@ func TestRegistryBasicAuth(t *testing.T) {
 	openAndWalk(t, ref, image.WithKeychain(kc))
 
 	for name, opt := range map[string]image.Option{
-		"wrong password": image.WithBasicAuth("ci-bot", "nope"),
+		"wrong password": image.WithBasicAuth("ci-bot", "nope", image.RegistryOf(ref)),
 		"no credentials": image.WithKeychain(authn.NewMultiKeychain()),
 	} {
 		t.Run(name, func(t *testing.T) {
