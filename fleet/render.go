@@ -65,10 +65,11 @@ func Totals(f *report.Fleet) map[string]int {
 // Verdict is the summary's last line.
 func Verdict(f *report.Fleet) string {
 	t := Totals(f)
-	var read, cached int64
+	var read, cached, rejected int64
 	for _, r := range f.Runs {
 		read += r.LayersRead
 		cached += r.LayersCached
+		rejected += r.LayersRejected
 	}
 	what := "images"
 	if isRescan(f) {
@@ -76,6 +77,9 @@ func Verdict(f *report.Fleet) string {
 	}
 	s := fmt.Sprintf("%d %s: %d pass, %d fail, %d incomplete, %d not scanned; %d listing problems; layers: %d read, %d from the layer cache",
 		len(f.Images), what, t[report.FleetPass], t[report.FleetFail], t[report.FleetIncomplete], t[report.FleetError], len(f.Problems), read, cached)
+	if rejected > 0 {
+		s += fmt.Sprintf(" (%d cache entries rejected: they did not verify, and their layers were read again)", rejected)
+	}
 	switch ExitCode(f) {
 	case failure.ExitIncomplete:
 		return "FAIL (incomplete) " + s

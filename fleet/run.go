@@ -83,6 +83,7 @@ func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
 	}
 	if cache != nil {
 		run.LayersCached = cache.Hits()
+		run.LayersRejected = cache.Rejected()
 		run.LayersRead -= run.LayersCached
 	}
 	bases := findBases(ctx, mine, listing.Targets, opts.Scan.ImageOptions())

@@ -59,9 +59,11 @@ type FleetRun struct {
 	// Targets are the arguments listed (registries, repositories).
 	Targets []string `json:"targets"`
 	// LayersRead and LayersCached count the layers read from the registry and the ones
-	// taken from the layer cache.
-	LayersRead   int64 `json:"layersRead"`
-	LayersCached int64 `json:"layersCached"`
+	// taken from the layer cache; LayersRejected the cache entries that did not verify
+	// (damaged, planted, or another key's): those layers were read again.
+	LayersRead     int64 `json:"layersRead"`
+	LayersCached   int64 `json:"layersCached"`
+	LayersRejected int64 `json:"layersRejected,omitempty"`
 }
 
 // FleetImage is one image of a registry scan.

@@ -47,8 +47,42 @@ func TestLayerCache(t *testing.T) {
 	scan(t, scanner.Options{Image: other, LayerCache: cache})
 	assert.Equal(t, int64(7), cache.Hits())
 
-	// A damaged entry is a miss, and the layer is read again.
+	// An entry copied over another layer's file (a clean layer's over the one with the
+	// secret: each entry here over the next one's) is a miss, counted as rejected, and the
+	// layer is read again: the secret is still found.
 	entries, err := filepath.Glob(filepath.Join(cacheDir(t, cache), "*", "*"))
+	require.NoError(t, err)
+	require.Len(t, entries, 4)
+	contents := make([][]byte, len(entries))
+	for i, e := range entries {
+		contents[i], err = os.ReadFile(e)
+		require.NoError(t, err)
+	}
+	for i, e := range entries {
+		require.NoError(t, os.WriteFile(e, contents[(i+1)%len(entries)], 0o600))
+	}
+	swapped := scan(t, scanner.Options{Image: ref, LayerCache: cache})
+	assert.Equal(t, int64(7), cache.Hits())
+	assert.Equal(t, int64(4), cache.Rejected())
+	assert.JSONEq(t, asJSON(t, uncached), asJSON(t, swapped))
+	assert.NotEmpty(t, findingsOf(swapped, report.KindSecret))
+
+	// An entry from another cache (its own secret) is a miss too.
+	elsewhere, err := layercache.Open(t.TempDir())
+	require.NoError(t, err)
+	scan(t, scanner.Options{Image: ref, LayerCache: elsewhere})
+	theirs, err := filepath.Glob(filepath.Join(cacheDir(t, elsewhere), "*", "*"))
+	require.NoError(t, err)
+	for _, e := range theirs {
+		b, err := os.ReadFile(e)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(cacheDir(t, cache), filepath.Base(filepath.Dir(e)), filepath.Base(e)), b, 0o600))
+	}
+	scan(t, scanner.Options{Image: ref, LayerCache: cache})
+	assert.Equal(t, int64(7), cache.Hits(), "restored from another cache: not believed")
+
+	// A damaged entry is a miss, and the layer is read again.
+	entries, err = filepath.Glob(filepath.Join(cacheDir(t, cache), "*", "*"))
 	require.NoError(t, err)
 	require.Len(t, entries, 4)
 	for _, e := range entries {

@@ -1,13 +1,19 @@
 // Package layercache is the local, content-addressed store of analysed layers: one file
 // per layer, named by the hash of its key (blob digest, diff ID, analyzer version and
 // limits), holding the layer's kept files and its analyzers' results. An entry is written
-// whole or not at all and checked when read; a damaged or foreign entry is a miss.
+// whole or not at all, and sealed with an HMAC over its full key and its content under a
+// secret of this cache's own (kept 0600 beside the folder): an entry copied over another's
+// file, planted, or restored from another cache is a miss, counted as rejected.
 package layercache
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,13 +26,16 @@ import (
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
-// magic starts every entry, followed by the sha256 of the rest.
-const magic = "imagegate-layer/1\n"
+// magic starts every entry, followed by the HMAC-SHA256 of its key and the rest.
+const magic = "imagegate-layer/2\n"
 
 // Dir is a layer cache in a folder.
 type Dir struct {
-	dir          string
-	hits, misses atomic.Int64
+	dir    string
+	secret []byte
+	// hits and misses count lookups; rejected counts the misses whose entry was there but
+	// did not verify (damaged, or not this key's).
+	hits, misses, rejected atomic.Int64
 
 	mu      sync.Mutex
 	reading map[string]*sync.Mutex
@@ -60,7 +69,7 @@ func Open(dir string) (*Dir, error) {
 	if err := userfile.PrivateDir(dir); err != nil {
 		return nil, err
 	}
-	return &Dir{dir: dir}, nil
+	return withSecret(dir)
 }
 
 // Default is the layer cache in the user cache folder (imagegate/layers).
@@ -69,7 +78,56 @@ func Default() (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dir{dir: dir}, nil
+	return withSecret(dir)
+}
+
+// secretSize is the length of a cache's secret.
+const secretSize = 32
+
+// withSecret reads the cache's secret (DIR.key, beside the folder), making it the first
+// time: 32 random bytes, 0600, written whole or not at all.
+func withSecret(dir string) (*Dir, error) {
+	p := filepath.Clean(dir) + ".key"
+	if b, err := userfile.Read(p, "layer cache key", secretSize); err == nil && len(b) == secretSize {
+		return &Dir{dir: dir, secret: b}, nil
+	} else if _, serr := os.Lstat(p); serr == nil {
+		return nil, failure.Incompletef("layer cache key %s is not a key of this cache: remove it and the folder %s (the cache starts afresh)", p, dir)
+	}
+	secret := make([]byte, secretSize)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, failure.Incompletef("layer cache key: %w", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(p), ".key-*")
+	if err != nil {
+		return nil, failure.Incompletef("layer cache key %s: %w", p, err)
+	}
+	_, err = f.Write(secret)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		// A link fails where another process made the key first: then that key is read.
+		err = os.Link(f.Name(), p)
+	}
+	os.Remove(f.Name())
+	if err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, failure.Incompletef("layer cache key %s: %w", p, err)
+	}
+	if errors.Is(err, os.ErrExist) {
+		return withSecret(dir)
+	}
+	return &Dir{dir: dir, secret: secret}, nil
+}
+
+// seal is the entry's MAC: the key (its length first) and the content, under the secret.
+func (d *Dir) seal(key string, data []byte) []byte {
+	m := hmac.New(sha256.New, d.secret)
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(key)))
+	m.Write(n[:])
+	m.Write([]byte(key))
+	m.Write(data)
+	return m.Sum(nil)
 }
 
 func (d *Dir) path(key string) string {
@@ -78,17 +136,23 @@ func (d *Dir) path(key string) string {
 	return filepath.Join(d.dir, h[:2], h)
 }
 
-// Get returns the entry for key.
+// Get returns the entry for key: there, sealed for this key under this cache's secret.
 func (d *Dir) Get(key string) ([]byte, bool) {
 	b, err := os.ReadFile(d.path(key))
-	if err != nil || !bytes.HasPrefix(b, []byte(magic)) || len(b) < len(magic)+sha256.Size {
+	if err != nil {
 		d.misses.Add(1)
+		return nil, false
+	}
+	if !bytes.HasPrefix(b, []byte(magic)) || len(b) < len(magic)+sha256.Size {
+		d.misses.Add(1)
+		d.rejected.Add(1)
 		return nil, false
 	}
 	b = b[len(magic):]
 	body := b[sha256.Size:]
-	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], b[:sha256.Size]) {
+	if !hmac.Equal(d.seal(key, body), b[:sha256.Size]) {
 		d.misses.Add(1)
+		d.rejected.Add(1)
 		return nil, false
 	}
 	d.hits.Add(1)
@@ -160,8 +224,7 @@ func (d *Dir) Put(key string, data []byte) {
 	if err != nil {
 		return
 	}
-	sum := sha256.Sum256(data)
-	_, err = f.Write(append(append([]byte(magic), sum[:]...), data...))
+	_, err = f.Write(append(append([]byte(magic), d.seal(key, data)...), data...))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -173,9 +236,10 @@ func (d *Dir) Put(key string, data []byte) {
 	}
 }
 
-// Hits and Misses count the lookups so far.
-func (d *Dir) Hits() int64   { return d.hits.Load() }
-func (d *Dir) Misses() int64 { return d.misses.Load() }
+// Hits and Misses count the lookups so far; Rejected the misses whose entry did not verify.
+func (d *Dir) Hits() int64     { return d.hits.Load() }
+func (d *Dir) Misses() int64   { return d.misses.Load() }
+func (d *Dir) Rejected() int64 { return d.rejected.Load() }
 
 // Path is the cache's folder.
 func (d *Dir) Path() string { return d.dir }

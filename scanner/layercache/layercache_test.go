@@ -115,3 +115,48 @@ func TestPruneBySize(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 0, n, "no limits: nothing removed")
 }
+
+// A cache folder of ours that others can write to is refused, not quietly closed: an entry
+// may already have been planted there.
+func TestWorldWritableFolderRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "layers")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	require.NoError(t, os.Chmod(dir, 0o777))
+	_, err := layercache.Open(dir)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Contains(t, err.Error(), "writable by other users")
+	st, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o777), st.Mode().Perm(), "left as it was")
+}
+
+// An entry copied over another key's file is rejected, counted, and a miss.
+func TestEntriesAreBoundToTheirKey(t *testing.T) {
+	c, err := layercache.Open(filepath.Join(t.TempDir(), "layers"))
+	require.NoError(t, err)
+	c.Put("clean", []byte("no packages"))
+	c.Put("vulnerable", []byte("minimist 1.2.5"))
+	files, err := filepath.Glob(filepath.Join(c.Path(), "*", "*"))
+	require.NoError(t, err)
+	require.Len(t, files, 2)
+	clean, ok := c.Get("clean")
+	require.True(t, ok)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		if !bytes.HasSuffix(b, clean) {
+			vulnerable := f
+			for _, g := range files {
+				if g != vulnerable {
+					b, err := os.ReadFile(g)
+					require.NoError(t, err)
+					require.NoError(t, os.WriteFile(vulnerable, b, 0o600))
+				}
+			}
+		}
+	}
+	_, ok = c.Get("vulnerable")
+	assert.False(t, ok)
+	assert.Equal(t, int64(1), c.Rejected())
+}

@@ -33,8 +33,12 @@ func PrivateDir(dir string) error {
 	if uid != os.Getuid() {
 		return failure.Incompletef("cache folder %s belongs to another user (uid %d): refused; remove it or set XDG_CACHE_HOME to a folder of your own", dir, uid)
 	}
+	if st.Mode().Perm()&0o022 != 0 {
+		// Anyone could have planted an entry there: not silently made private again.
+		return failure.Incompletef("cache folder %s is writable by other users (mode %04o): refused, since an entry planted there could hide a layer's packages; remove it, or 'chmod 700' it if every entry is yours, or set XDG_CACHE_HOME to a folder of your own", dir, st.Mode().Perm())
+	}
 	if st.Mode().Perm()&0o077 != 0 {
-		// Ours, made by an older version or by hand: close it.
+		// Ours and readable by others, made by an older version or by hand: close it.
 		if err := os.Chmod(dir, 0o700); err != nil {
 			return failure.Incompletef("cache folder %s is open to other users and cannot be closed: %w", dir, unwrapPath(err))
 		}
