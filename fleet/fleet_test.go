@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -192,6 +193,79 @@ func TestShardsAndMerge(t *testing.T) {
 	_, _, err = fleet.Merge(append(dirs, dirs[0]))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "shard 1/4 is in both")
+
+	// Shard files are input: a failing image's status forged, a shard's label written
+	// another way, its SARIF a link to /dev/zero.
+	fails := 0
+	for _, im := range merged.Images {
+		if im.Status == report.FleetFail {
+			fails++
+		}
+	}
+	require.Positive(t, fails, "the fleet has failing images")
+	failing := ""
+	for i, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, fleet.SummaryJSONL))
+		require.NoError(t, err)
+		if strings.Contains(string(b), `"status":"fail"`) {
+			failing = dirs[i]
+		}
+	}
+	require.NotEmpty(t, failing)
+	forge := func(t *testing.T, from, to string) []string {
+		d := t.TempDir()
+		require.NoError(t, os.CopyFS(d, os.DirFS(failing)))
+		p := filepath.Join(d, fleet.SummaryJSONL)
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		require.Contains(t, string(b), from)
+		require.NoError(t, os.WriteFile(p, []byte(strings.ReplaceAll(string(b), from, to)), 0o644))
+		out := append([]string(nil), dirs...)
+		for i := range out {
+			if out[i] == failing {
+				out[i] = d
+			}
+		}
+		return out
+	}
+	for _, forged := range []string{`"status":"FAIL"`, `"status":""`} {
+		_, _, err := fleet.Merge(forge(t, `"status":"fail"`, forged))
+		require.Error(t, err, forged)
+		assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+		assert.Contains(t, err.Error(), "line ")
+	}
+	// "pass" with gating findings under fail-on-issues is decided again: still failing.
+	m, _, err := fleet.Merge(forge(t, `"status":"fail"`, `"status":"pass"`))
+	require.NoError(t, err)
+	refails := 0
+	for _, im := range m.Images {
+		if im.Status == report.FleetFail {
+			refails++
+		}
+	}
+	assert.Equal(t, fails, refails)
+	var label string
+	for i := 1; i <= n; i++ {
+		if b, _ := os.ReadFile(filepath.Join(failing, fleet.SummaryJSONL)); strings.Contains(string(b), fmt.Sprintf(`"shard":"%d/4"`, i)) {
+			label = fmt.Sprintf("%d/4", i)
+		}
+	}
+	_, _, err = fleet.Merge(append(dirs, forge(t, `"shard":"`+label+`"`, `"shard":"0`+label+`"`)[slices.Index(dirs, failing)]))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "shard "+label+" is in both")
+	d := forge(t, `"status":"fail"`, `"status":"fail"`)
+	for _, dd := range d {
+		if !slices.Contains(dirs, dd) {
+			sarifs, _ := filepath.Glob(filepath.Join(dd, fleet.SARIFDir, "*.sarif"))
+			require.NotEmpty(t, sarifs)
+			require.NoError(t, os.Remove(sarifs[0]))
+			require.NoError(t, os.Symlink("/dev/zero", sarifs[0]))
+		}
+	}
+	_, _, err = fleet.Merge(d)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+	assert.Contains(t, err.Error(), "not a regular file")
 }
 
 func TestFilters(t *testing.T) {

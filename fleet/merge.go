@@ -30,7 +30,18 @@ func Merge(dirs []string) (*report.Fleet, []json.RawMessage, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, r := range f.Runs {
+		for i, r := range f.Runs {
+			// Shard labels are the shard's own input: normalised ("01/2" is 1/2) so that a
+			// shard cannot count twice, and every run must say the gate it decided by.
+			sh, err := ParseShard(r.Shard, func(string) string { return "" })
+			if err != nil {
+				return nil, nil, failure.Incompletef("%s: shard %q: not a shard label i/n", dir, r.Shard)
+			}
+			r.Shard = sh.String()
+			if _, err := report.ParseSeverity(r.Threshold); err != nil || r.FailOnIssues == nil {
+				return nil, nil, failure.Incompletef("%s: the run does not say the gate its images were decided by (threshold, fail-on-issues): scan the shard again with this imagegate", dir)
+			}
+			f.Runs[i] = r
 			if want.Shard == "" {
 				want = r
 			}
@@ -44,6 +55,10 @@ func Merge(dirs []string) (*report.Fleet, []json.RawMessage, error) {
 			out.Runs = append(out.Runs, r)
 		}
 		for _, im := range f.Images {
+			im, err := redecide(im, f.Runs[0])
+			if err != nil {
+				return nil, nil, failure.Incompletef("%s: %w", dir, err)
+			}
 			if seenImage[im.Digest] {
 				return nil, nil, failure.Inputf("%s: image %s is in two shards", dir, im.Reference)
 			}
@@ -90,6 +105,36 @@ func Merge(dirs []string) (*report.Fleet, []json.RawMessage, error) {
 	}
 	sortFleet(out)
 	return out, runs, nil
+}
+
+// redecide decides an image again from its numbers and the run's gate: a shard's
+// status is kept only where it is the stricter one (an image that could not be scanned
+// or was incomplete stays so).
+func redecide(im report.FleetImage, run report.FleetRun) (report.FleetImage, error) {
+	total := 0
+	for sev, n := range im.Counts {
+		if _, err := report.ParseSeverity(sev); err != nil || n < 0 {
+			return im, fmt.Errorf("image %s: count %q = %d is not a severity's count", im.Reference, sev, n)
+		}
+		total += n
+	}
+	if im.Gating < 0 || im.New < 0 || im.NewGating < 0 || im.Gating > total || im.NewGating > im.New {
+		return im, fmt.Errorf("image %s: its counts do not add up (gating %d of %d, new gating %d of %d)", im.Reference, im.Gating, total, im.NewGating, im.New)
+	}
+	if im.Error != "" {
+		im.Status = report.FleetError
+	}
+	if im.Status != report.FleetPass {
+		return im, nil
+	}
+	gating := im.Gating
+	if run.Kind == "rescan" {
+		gating = im.NewGating // a rescan fails on what is new
+	}
+	if *run.FailOnIssues && gating > 0 {
+		im.Status = report.FleetFail
+	}
+	return im, nil
 }
 
 func shardCount(s string) int {

@@ -164,6 +164,7 @@ func (r Rescan) Do(ctx context.Context) (*report.Fleet, error) {
 	}
 	l := Listing{Targets: digests}
 	run := report.FleetRun{Kind: "rescan", Shard: "1/1", Listed: len(items), ListDigest: l.Digest(), Images: len(items), Targets: r.Targets}
+	gateOf(&run, r.Scan.Policy)
 	f := Summarize(run, problems, scanned)
 	runs := SARIFRuns(scanned)
 	if err := finished(ctx); err != nil {

@@ -76,6 +76,7 @@ func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
 	}
 	scanned := Scan(ctx, mine, opts)
 	run := report.FleetRun{Kind: "scan", Shard: r.Shard.String(), Listed: len(listing.Targets), ListDigest: listing.Digest(), Images: len(mine), Targets: r.Targets}
+	gateOf(&run, opts.Scan.Policy)
 	for _, s := range scanned {
 		if s.Result != nil {
 			run.LayersRead += int64(len(s.Result.Layers))

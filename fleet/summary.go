@@ -16,6 +16,8 @@ import (
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/reporters/sarif"
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/policy"
+	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
 // Summary files in a registry scan's output folder.
@@ -28,6 +30,15 @@ const (
 	// RebuildList is the machine-readable list of images whose base tag has moved on.
 	RebuildList = "rebuild.json"
 )
+
+// gateOf records the gate a run's images are decided by (the default policy's when none).
+func gateOf(run *report.FleetRun, pol *policy.Policy) {
+	p := policy.Default
+	if pol != nil {
+		p = *pol
+	}
+	run.Threshold, run.FailOnIssues = p.Threshold.String(), &p.FailOnIssues
+}
 
 // Summarize joins a run's listing problems and scanned images into its summary.
 func Summarize(run report.FleetRun, problems []report.FleetProblem, scanned []Scanned) *report.Fleet {
@@ -109,12 +120,13 @@ const MaxRunsPerSARIF = 20
 func ReadSARIFRuns(dir string) ([]json.RawMessage, error) {
 	var runs []json.RawMessage
 	for n := 1; ; n++ {
-		raw, err := os.ReadFile(filepath.Join(dir, SARIFDir, fmt.Sprintf("summary-%d.sarif", n)))
-		if errors.Is(err, os.ErrNotExist) && n > 1 {
+		p := filepath.Join(dir, SARIFDir, fmt.Sprintf("summary-%d.sarif", n))
+		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) && n > 1 {
 			return runs, nil
 		}
+		raw, err := userfile.Read(p, "sarif", MaxSARIFSize)
 		if err != nil {
-			return nil, failure.Inputf("%s: %w", dir, err)
+			return nil, err
 		}
 		var log struct {
 			Runs []json.RawMessage `json:"runs"`
@@ -210,15 +222,25 @@ func WriteJSONLines(w io.Writer, f *report.Fleet) error {
 	return nil
 }
 
-// ReadSummary reads a summary.jsonl.
+// MaxSummarySize bounds a summary file read back (a shard's output is an input of the
+// merge: a link to /dev/zero or a huge file is refused); MaxSARIFSize one SARIF file.
+const (
+	MaxSummarySize = 1 << 30
+	MaxSARIFSize   = 256 << 20
+)
+
+// ReadSummary reads a summary.jsonl. Its images' statuses must be among the known ones.
 func ReadSummary(path string) (*report.Fleet, error) {
-	file, err := os.Open(path)
+	file, st, err := userfile.Open(path, "summary")
 	if err != nil {
-		return nil, failure.Inputf("summary %s: %w", path, err)
+		return nil, err
 	}
 	defer file.Close()
+	if st.Size() > MaxSummarySize {
+		return nil, failure.Inputf("summary %s: %d bytes, over the limit of %d", path, st.Size(), MaxSummarySize)
+	}
 	f := &report.Fleet{Images: []report.FleetImage{}}
-	sc := bufio.NewScanner(file)
+	sc := bufio.NewScanner(io.LimitReader(file, MaxSummarySize))
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	n := 0
 	for sc.Scan() {
@@ -236,6 +258,11 @@ func ReadSummary(path string) (*report.Fleet, error) {
 		case l.Run != nil:
 			f.Runs = append(f.Runs, *l.Run)
 		case l.Image != nil:
+			switch l.Image.Status {
+			case report.FleetPass, report.FleetFail, report.FleetIncomplete, report.FleetError:
+			default:
+				return nil, failure.Incompletef("summary %s line %d: image %s has status %q, not one of pass, fail, incomplete, error: the shard cannot be trusted", path, n, l.Image.Reference, l.Image.Status)
+			}
 			f.Images = append(f.Images, *l.Image)
 		case l.Problem != nil:
 			f.Problems = append(f.Problems, *l.Problem)

@@ -58,6 +58,10 @@ type FleetRun struct {
 	Images int `json:"images"`
 	// Targets are the arguments listed (registries, repositories).
 	Targets []string `json:"targets"`
+	// Threshold and FailOnIssues are the gate the images were decided by: a merge
+	// decides each image again from its counts, never from a shard's word alone.
+	Threshold    string `json:"threshold,omitempty"`
+	FailOnIssues *bool  `json:"failOnIssues,omitempty"`
 	// LayersRead and LayersCached count the layers read from the registry and the ones
 	// taken from the layer cache; LayersRejected the cache entries that did not verify
 	// (damaged, planted, or another key's): those layers were read again.
