@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -49,8 +50,28 @@ const (
 	AnnotationUpdated   = "io.imagegate.vulndb.updated"
 )
 
-// MaxArtifactLayer bounds one ecosystem's layer as pulled (uncompressed).
-const MaxArtifactLayer = 4 << 30
+// A pulled ecosystem layer may expand to ExpansionFactor times its declared (compressed)
+// size, at least MinArtifactLayer and at most MaxArtifactLayer: a store compresses 7-10
+// times, a gzip bomb a thousand times, and nothing past the bound is written.
+const (
+	ExpansionFactor  = 64
+	MinArtifactLayer = 64 << 20
+	MaxArtifactLayer = 2 << 30
+)
+
+// layerBound is what an ecosystem layer of the declared size may expand to.
+func layerBound(declared int64) int64 {
+	return min(max(declared*ExpansionFactor, MinArtifactLayer), MaxArtifactLayer)
+}
+
+// publicSource is what an artifact says of where its data came from: a URL as it is, a
+// local file by its name only (no path of the pushing machine goes into the artifact).
+func publicSource(src string) string {
+	if strings.Contains(src, "://") || src == "" {
+		return src
+	}
+	return filepath.Base(src)
+}
 
 // RemoteOptions are the registry settings of a push or pull.
 type RemoteOptions struct {
@@ -112,7 +133,7 @@ func Push(ctx context.Context, dir, ref string, o RemoteOptions) (string, error)
 			"org.opencontainers.image.title": info.Ecosystem + ".tar.gz",
 			AnnotationEcosystem:              info.Ecosystem,
 			AnnotationRecords:                strconv.Itoa(info.Records),
-			AnnotationSource:                 info.Source,
+			AnnotationSource:                 publicSource(info.Source),
 			AnnotationUpdated:                info.Updated.UTC().Format(time.RFC3339),
 		}})
 		if err != nil {
@@ -147,6 +168,12 @@ func packEcosystem(dir, eco, dst string) error {
 	zw := gzip.NewWriter(f)
 	tw := tar.NewWriter(zw)
 	for _, name := range ecosystemFiles(eco) {
+		if name == eco+".json" {
+			if err := packDescription(tw, filepath.Join(dir, name), name); err != nil {
+				return failure.Incompletef("db push: %w", err)
+			}
+			continue
+		}
 		src, err := os.Open(filepath.Join(dir, name))
 		if err != nil {
 			return failure.Incompletef("db push: %w", unwrapPath(err))
@@ -170,6 +197,30 @@ func packEcosystem(dir, eco, dst string) error {
 		return failure.Incomplete(err)
 	}
 	return f.Close()
+}
+
+// maxDescription bounds an ecosystem's description (a few hundred bytes).
+const maxDescription = 1 << 20
+
+// packDescription writes an ecosystem's description with its source made public.
+func packDescription(tw *tar.Writer, path, name string) error {
+	b, err := userfile.Read(path, "database description", maxDescription)
+	if err != nil {
+		return err
+	}
+	var info Info
+	if err := json.Unmarshal(b, &info); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	info.Source = publicSource(info.Source)
+	if b, err = json.MarshalIndent(info, "", "  "); err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg, ModTime: info.Updated}); err != nil {
+		return err
+	}
+	_, err = tw.Write(b)
+	return err
 }
 
 // Pulled says what a pull installed.
@@ -234,7 +285,7 @@ func Pull(ctx context.Context, dir, ref string, o RemoteOptions) (Pulled, error)
 		if desc.MediaType != LayerType || !slices.Contains(ecosystem.Names(), eco) || slices.Contains(ecos, eco) {
 			return Pulled{}, failure.Inputf("db pull %s: layer %d (%s, ecosystem %q) is not an imagegate database layer", ref, i, desc.MediaType, eco)
 		}
-		if err := unpackEcosystem(l, eco, tmp); err != nil {
+		if err := unpackEcosystem(l, eco, tmp, layerBound(desc.Size)); err != nil {
 			return Pulled{}, failure.Incompletef("db pull %s: the %s layer: %w; the previous data is kept", ref, eco, err)
 		}
 		ecos = append(ecos, eco)
@@ -266,8 +317,8 @@ func Pull(ctx context.Context, dir, ref string, o RemoteOptions) (Pulled, error)
 }
 
 // unpackEcosystem extracts an ecosystem's layer (read through its digest check) into dir:
-// its three files only, regular, bounded.
-func unpackEcosystem(l v1.Layer, eco, dir string) error {
+// its three files only, regular, and no more than bound bytes in all.
+func unpackEcosystem(l v1.Layer, eco, dir string, bound int64) error {
 	rc, err := l.Compressed() // go-containerregistry checks the blob's digest at its end
 	if err != nil {
 		return err
@@ -278,7 +329,8 @@ func unpackEcosystem(l v1.Layer, eco, dir string) error {
 		return err
 	}
 	defer zr.Close()
-	tr := tar.NewReader(io.LimitReader(zr, MaxArtifactLayer))
+	lr := &io.LimitedReader{R: zr, N: bound + 1}
+	tr := tar.NewReader(lr)
 	want := ecosystemFiles(eco)
 	got := map[string]bool{}
 	for {
@@ -300,6 +352,9 @@ func unpackEcosystem(l v1.Layer, eco, dir string) error {
 		_, err = io.Copy(f, tr)
 		if cerr := f.Close(); err == nil {
 			err = cerr
+		}
+		if lr.N <= 0 {
+			return fmt.Errorf("expands past %d bytes (%d times its declared size, at most %d): a decompression bomb?", bound, ExpansionFactor, int64(MaxArtifactLayer))
 		}
 		if err != nil {
 			return err

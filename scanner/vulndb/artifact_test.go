@@ -1,19 +1,29 @@
 package vulndb_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"errors"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	gcrname "github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -127,3 +137,116 @@ func TestPullRefusesOtherArtifacts(t *testing.T) {
 	assert.Equal(t, failure.ExitInput, failure.Code(err))
 	assert.Contains(t, err.Error(), "not an imagegate database")
 }
+
+// A database artifact whose layer is a gzip bomb (4 MB that inflate to 4 GiB) is refused
+// once it expands past its bound, nothing past the bound is written, and the data the
+// folder held stays as it was.
+func TestPullRefusesABombLayer(t *testing.T) {
+	ctx := context.Background()
+	reg := imagetest.NewRegistry(t, "", "")
+	dst := t.TempDir()
+	src := t.TempDir()
+	_, err := vulndb.Import(ctx, src, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip"))
+	require.NoError(t, err)
+	good := reg.Host + "/imagegate/db:good"
+	_, err = vulndb.Push(ctx, src, good, vulndb.RemoteOptions{})
+	require.NoError(t, err)
+	_, err = vulndb.Pull(ctx, dst, good, vulndb.RemoteOptions{})
+	require.NoError(t, err)
+	before, err := os.ReadFile(filepath.Join(dst, "npm.db"))
+	require.NoError(t, err)
+
+	// The bomb: a tar whose npm.db is 4 GiB of zeros, as gzip members of 1 MiB of zeros.
+	var blob bytes.Buffer
+	var hdr bytes.Buffer
+	tw := tar.NewWriter(&hdr)
+	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "npm.db", Mode: 0o644, Size: 4 << 30, Typeflag: tar.TypeReg}))
+	member := func(b []byte) {
+		zw, _ := gzip.NewWriterLevel(&blob, gzip.BestCompression)
+		zw.Write(b)
+		zw.Close()
+	}
+	member(hdr.Bytes())
+	var one bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&one, gzip.BestCompression)
+	zw.Write(make([]byte, 1<<20))
+	zw.Close()
+	for range 4 << 10 {
+		blob.Write(one.Bytes())
+	}
+	layer, err := partialLayer(blob.Bytes())
+	require.NoError(t, err)
+	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), vulndb.ArtifactType)
+	img, err = mutate.Append(img, mutate.Addendum{Layer: layer, MediaType: vulndb.LayerType, Annotations: map[string]string{vulndb.AnnotationEcosystem: "npm"}})
+	require.NoError(t, err)
+	art := mutate.Annotations(img, map[string]string{vulndb.AnnotationFormat: strconv.Itoa(vulndb.FormatVersion)}).(v1.Image)
+	bomb := reg.Push(t, "imagegate/db:bomb", art, nil)
+
+	_, err = vulndb.Pull(ctx, dst, bomb, vulndb.RemoteOptions{})
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Contains(t, err.Error(), "decompression bomb")
+	assert.Contains(t, err.Error(), "the previous data is kept")
+	after, err := os.ReadFile(filepath.Join(dst, "npm.db"))
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(before, after))
+	entries, err := os.ReadDir(dst)
+	require.NoError(t, err)
+	for _, e := range entries {
+		assert.False(t, strings.HasPrefix(e.Name(), ".pull-"), "the temporary folder is gone: %s", e.Name())
+	}
+}
+
+// No path of the pushing machine goes into the artifact: a local import's source is its
+// file name, in the annotations and in the description inside the layer.
+func TestArtifactHoldsNoLocalPath(t *testing.T) {
+	ctx := context.Background()
+	reg := imagetest.NewRegistry(t, "", "")
+	src := t.TempDir()
+	zip := filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip")
+	_, err := vulndb.Import(ctx, src, zip)
+	require.NoError(t, err)
+	ref := reg.Host + "/imagegate/db:1"
+	_, err = vulndb.Push(ctx, src, ref, vulndb.RemoteOptions{})
+	require.NoError(t, err)
+	r, err := gcrname.ParseReference(ref)
+	require.NoError(t, err)
+	img, err := remote.Image(r)
+	require.NoError(t, err)
+	m, err := img.RawManifest()
+	require.NoError(t, err)
+	assert.NotContains(t, string(m), filepath.Dir(zip))
+	layers, err := img.Layers()
+	require.NoError(t, err)
+	rc, err := layers[0].Uncompressed()
+	require.NoError(t, err)
+	all, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	assert.NotContains(t, string(all), filepath.Dir(zip))
+	assert.Contains(t, string(all), `"source": "all.zip"`)
+	dst := t.TempDir()
+	_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{})
+	require.NoError(t, err, "the rewritten description still vouches for the index")
+}
+
+// partialLayer is a layer of compressed bytes whose diff ID is not computed (a bomb's
+// would take inflating it): the registry does not check one, and Pull does not use it.
+func partialLayer(compressed []byte) (v1.Layer, error) {
+	d, _, err := v1.SHA256(bytes.NewReader(compressed))
+	if err != nil {
+		return nil, err
+	}
+	return static{compressed, d}, nil
+}
+
+type static struct {
+	b []byte
+	d v1.Hash
+}
+
+func (s static) Digest() (v1.Hash, error)             { return s.d, nil }
+func (s static) DiffID() (v1.Hash, error)             { return s.d, nil }
+func (s static) Compressed() (io.ReadCloser, error)   { return io.NopCloser(bytes.NewReader(s.b)), nil }
+func (s static) Uncompressed() (io.ReadCloser, error) { return nil, errors.New("not inflated") }
+func (s static) Size() (int64, error)                 { return int64(len(s.b)), nil }
+func (s static) MediaType() (types.MediaType, error)  { return vulndb.LayerType, nil }
