@@ -16,7 +16,9 @@ import (
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/attach"
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/sbom"
 	"github.com/imagegate/imagegate/scanner/userfile"
+	"github.com/imagegate/imagegate/trust"
 )
 
 // Rescan re-checks stored SBOMs against the current vulnerability data and says what is
@@ -32,6 +34,12 @@ type Rescan struct {
 	State string
 	// Now stamps the state (zero: the time of the run).
 	Now time.Time
+	// Verifier checks the SBOMs attached in the registry: only a signed attestation it
+	// verifies, about the image, is believed (anyone who can push can attach an SBOM).
+	// Without one, AllowUnsigned reads the newest unsigned SBOM instead (the explicit,
+	// warned opt-out); SBOM files named on the command line are the user's own.
+	Verifier      attach.Verifier
+	AllowUnsigned bool
 }
 
 // State is what a rescan remembers: each image's finding fingerprints.
@@ -199,9 +207,9 @@ func (r Rescan) collect(ctx context.Context) ([]sbomItem, []report.FleetProblem,
 	var remoteTargets []string
 	for _, t := range r.Targets {
 		if st, err := os.Stat(t); err == nil && st.Mode().IsRegular() {
-			b, err := os.ReadFile(t)
+			b, err := userfile.Read(t, "sbom", sbom.MaxSize)
 			if err != nil {
-				return nil, nil, failure.Inputf("SBOM %s: %w", t, err)
+				return nil, nil, err
 			}
 			items = append(items, sbomItem{target: Target{Repository: t, Digest: fileDigest(b)}, sbom: b, file: true})
 			continue
@@ -209,6 +217,9 @@ func (r Rescan) collect(ctx context.Context) ([]sbomItem, []report.FleetProblem,
 		remoteTargets = append(remoteTargets, t)
 	}
 	var problems []report.FleetProblem
+	if len(remoteTargets) > 0 && r.Verifier == nil && !r.AllowUnsigned {
+		return nil, nil, failure.WithSetting(failure.Inputf("rescan believes only signed SBOMs from a registry: give the key (--verify-key) or the identity (--certificate-identity, --certificate-oidc-issuer, --trusted-root) they are signed with, or --insecure-unsigned-sbom to read unsigned ones"), "verify-key")
+	}
 	if len(remoteTargets) > 0 {
 		l, err := List(ctx, remoteTargets, r.Filter, ListOptions{Image: r.Scan.ImageOptions()})
 		if err != nil {
@@ -217,10 +228,18 @@ func (r Rescan) collect(ctx context.Context) ([]sbomItem, []report.FleetProblem,
 		problems = l.Problems
 		for _, t := range l.Targets {
 			it := sbomItem{target: t}
-			found, err := attach.Find(ctx, t.Ref(), r.Scan.ImageOptions()...)
+			var found *attach.Found
+			var err error
+			if r.Verifier != nil {
+				found, err = attach.FindVerified(ctx, t.Ref(), trust.CycloneDXPredicate, r.Verifier, r.Scan.ImageOptions()...)
+			} else {
+				found, err = attach.Find(ctx, t.Ref(), r.Scan.ImageOptions()...)
+			}
 			switch {
 			case errors.Is(err, attach.ErrNone):
-				it.err = failure.Incompletef("no SBOM attached: not re-checked (attach one with 'imagegate sbom %s --attach')", t.Ref())
+				it.err = failure.Incompletef("no SBOM attached: not re-checked (attach one with 'imagegate sbom %s --attach --sign')", t.Ref())
+			case errors.Is(err, attach.ErrUnverified):
+				it.err = failure.Incompletef("not checked: %v", err)
 			case err != nil:
 				it.err = err
 			default:

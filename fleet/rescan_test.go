@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/attach"
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/trust"
 )
 
 // attachSBOM makes an image's SBOM and attaches it in the registry.
@@ -32,6 +35,43 @@ func attachSBOM(t *testing.T, ref string) {
 	require.NoError(t, output.Render(&doc, "cyclonedx", res, output.Options{}))
 	_, err = attach.Push(context.Background(), res.Image.Repository+"@"+res.Image.Digest, doc.Bytes(), time.Now(), "test")
 	require.NoError(t, err)
+}
+
+// signer is a key pair the test makes: the private key signs the SBOM attestations, the
+// public key file is what rescan verifies them with.
+type signer struct {
+	key *trust.Key
+	pub string
+}
+
+func newSigner(t *testing.T) signer {
+	k, err := trust.GenerateKey()
+	require.NoError(t, err)
+	pub, err := k.PublicPEM()
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), "cosign.pub")
+	require.NoError(t, os.WriteFile(p, pub, 0o644))
+	return signer{k, p}
+}
+
+func (s signer) verifier(t *testing.T) *trust.Verifier {
+	v, err := trust.KeyVerifier(s.pub)
+	require.NoError(t, err)
+	return v
+}
+
+// attachSigned makes an image's SBOM and attaches it as a signed attestation, as
+// 'imagegate sbom --attach --sign' does; it returns the SBOM.
+func attachSigned(t *testing.T, ref string, s signer) []byte {
+	res, err := scanner.Scan(context.Background(), scanner.Options{Image: ref, Scanners: []string{scanner.ScannerNone}})
+	require.NoError(t, err)
+	var doc bytes.Buffer
+	require.NoError(t, output.Render(&doc, "cyclonedx", res, output.Options{}))
+	b, err := trust.Attest(s.key, trust.Subject{Name: res.Image.Repository, Digest: res.Image.Digest}, trust.CycloneDXPredicate, doc.Bytes())
+	require.NoError(t, err)
+	_, err = attach.PushAttestation(context.Background(), res.Image.Repository+"@"+res.Image.Digest, b, trust.CycloneDXPredicate, time.Now(), scanOptions(t).ImageOptions()...)
+	require.NoError(t, err)
+	return doc.Bytes()
 }
 
 // olderDB is the test database as it was before the lodash advisories were published:
@@ -79,14 +119,15 @@ func olderDB(t *testing.T) string {
 func TestRescan(t *testing.T) {
 	host := fleetRegistry(t)
 	ctx := context.Background()
-	attachSBOM(t, host+"/team-a/app0:v1.0")
-	attachSBOM(t, host+"/base/alpine:3.20")
+	ci := newSigner(t)
+	attachSigned(t, host+"/team-a/app0:v1.0", ci)
+	attachSigned(t, host+"/base/alpine:3.20", ci)
 	state := filepath.Join(t.TempDir(), "state.json")
 	rescan := func(db string, tags ...string) *report.Fleet {
 		o := scanOptions(t)
 		o.DB = db
 		r := fleet.Rescan{Targets: []string{host + "/team-a/app0", host + "/base/alpine"}, Filter: fleet.Filter{Tags: tags},
-			State: state, Options: fleet.Options{Scan: o, Dir: t.TempDir()}}
+			State: state, Options: fleet.Options{Scan: o, Dir: t.TempDir()}, Verifier: ci.verifier(t)}
 		f, err := r.Do(ctx)
 		require.NoError(t, err)
 		return f
@@ -146,14 +187,15 @@ func sum(m map[string]int) int {
 // last whole run wrote it.
 func TestRescanCutShortWritesNothing(t *testing.T) {
 	host := fleetRegistry(t)
-	attachSBOM(t, host+"/team-a/app0:v1.0")
+	ci := newSigner(t)
+	attachSigned(t, host+"/team-a/app0:v1.0", ci)
 	state := filepath.Join(t.TempDir(), "state.json")
 	require.NoError(t, os.WriteFile(state, []byte("{\"version\": 1, \"images\": {}}\n"), 0o644))
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cancel(errors.New("terminated"))
 	r := fleet.Rescan{Targets: []string{host + "/team-a/app0"}, Filter: fleet.Filter{Tags: []string{"v1.0"}},
-		State: state, Options: fleet.Options{Scan: scanOptions(t), Dir: dir}}
+		State: state, Options: fleet.Options{Scan: scanOptions(t), Dir: dir}, Verifier: ci.verifier(t)}
 	_, err := r.Do(ctx)
 	require.Error(t, err)
 	assert.Equal(t, failure.ExitIncomplete, failure.Code(err), err.Error())
@@ -162,4 +204,103 @@ func TestRescanCutShortWritesNothing(t *testing.T) {
 	assert.Equal(t, "{\"version\": 1, \"images\": {}}\n", string(b))
 	assert.NoFileExists(t, filepath.Join(dir, fleet.SummaryJSONL))
 	assert.NoFileExists(t, filepath.Join(dir, fleet.SummaryMarkdown))
+}
+
+// Anyone who can push can attach an SBOM: rescan believes only the attestations signed by
+// the configured key, about the image. An empty SBOM dated 2099, unsigned or signed by
+// another key, changes nothing; an image with nothing verifiable was not checked (exit 3)
+// and its state is left as it was.
+func TestRescanBelievesOnlySignedSBOMs(t *testing.T) {
+	host := fleetRegistry(t)
+	ctx := context.Background()
+	ci, attacker := newSigner(t), newSigner(t)
+	attachSigned(t, host+"/team-a/app0:v1.0", ci)
+	state := filepath.Join(t.TempDir(), "state.json")
+	full := filepath.Join(imagetest.RepoRoot(t), "testdata", "osv")
+	rescan := func(tags ...string) *report.Fleet {
+		o := scanOptions(t)
+		o.DB = full
+		r := fleet.Rescan{Targets: []string{host + "/team-a/app0"}, Filter: fleet.Filter{Tags: tags},
+			State: state, Options: fleet.Options{Scan: o, Dir: t.TempDir()}, Verifier: ci.verifier(t)}
+		f, err := r.Do(ctx)
+		require.NoError(t, err)
+		return f
+	}
+	honest := rescan("v1.0")
+	require.Len(t, honest.Images, 1)
+	require.Equal(t, report.FleetFail, honest.Images[0].Status)
+	counts := honest.Images[0].Counts
+
+	empty := []byte(`{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}`)
+	app := honest.Images[0].Reference
+	_, err := attach.Push(ctx, app, empty, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), "forger", scanOptions(t).ImageOptions()...)
+	require.NoError(t, err)
+	forged, err := trust.Attest(attacker.key, trust.Subject{Name: "x", Digest: strings.SplitN(app, "@", 2)[1]}, trust.CycloneDXPredicate, empty)
+	require.NoError(t, err)
+	_, err = attach.PushAttestation(ctx, app, forged, trust.CycloneDXPredicate, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), scanOptions(t).ImageOptions()...)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(state))
+	again := rescan("v1.0")
+	assert.Equal(t, report.FleetFail, again.Images[0].Status, "the signed SBOM is still the one believed")
+	assert.Equal(t, counts, again.Images[0].Counts)
+
+	// v1.1: an unsigned SBOM only, then the signed bundle of v1.0 copied onto it.
+	before, err := os.ReadFile(state)
+	require.NoError(t, err)
+	res, err := scanner.Scan(ctx, scanner.Options{Image: host + "/team-a/app0:v1.1", Scanners: []string{scanner.ScannerNone}})
+	require.NoError(t, err)
+	v11 := res.Image.Repository + "@" + res.Image.Digest
+	_, err = attach.Push(ctx, v11, empty, time.Now(), "forger", scanOptions(t).ImageOptions()...)
+	require.NoError(t, err)
+	only := rescan("v1.1")
+	assert.Equal(t, report.FleetError, only.Images[0].Status)
+	assert.Contains(t, only.Images[0].Error, "unsigned SBOMs are attached and no signed one")
+	assert.Equal(t, failure.ExitIncomplete, fleet.ExitCode(only))
+	after, err := os.ReadFile(state)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(before), string(after), "an image not checked leaves the state as it was")
+
+	copied, err := attach.FindVerified(ctx, app, trust.CycloneDXPredicate, ci.verifier(t), scanOptions(t).ImageOptions()...)
+	require.NoError(t, err)
+	require.True(t, copied.Signed)
+	bundle := signedBundleOf(t, app, ci)
+	_, err = attach.PushAttestation(ctx, v11, bundle, trust.CycloneDXPredicate, time.Now(), scanOptions(t).ImageOptions()...)
+	require.NoError(t, err)
+	moved := rescan("v1.1")
+	assert.Equal(t, report.FleetError, moved.Images[0].Status)
+	assert.Contains(t, moved.Images[0].Error, "none verifies")
+
+	// Without a key or identity, a registry's SBOMs are not read at all.
+	r := fleet.Rescan{Targets: []string{host + "/team-a/app0"}, State: state, Options: fleet.Options{Scan: scanOptions(t), Dir: t.TempDir()}}
+	_, err = r.Do(ctx)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+}
+
+// signedBundleOf is the bundle attached to ref that s verifies, as a registry serves it.
+func signedBundleOf(t *testing.T, ref string, s signer) []byte {
+	d, err := name.NewDigest(ref, name.Insecure)
+	require.NoError(t, err)
+	idx, err := remote.Referrers(d)
+	require.NoError(t, err)
+	im, err := idx.IndexManifest()
+	require.NoError(t, err)
+	for _, m := range im.Manifests {
+		if m.ArtifactType != attach.BundleType {
+			continue
+		}
+		img, err := remote.Image(d.Context().Digest(m.Digest.String()))
+		require.NoError(t, err)
+		ls, err := img.Layers()
+		require.NoError(t, err)
+		rc, err := ls[0].Compressed()
+		require.NoError(t, err)
+		b, err := io.ReadAll(rc)
+		require.NoError(t, err)
+		if _, err := s.verifier(t).VerifyAttestation(b, d.DigestStr(), trust.CycloneDXPredicate); err == nil {
+			return b
+		}
+	}
+	t.Fatal("no signed bundle")
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/attach"
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/trust"
 )
 
 func newSBOMCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -21,6 +22,8 @@ func newSBOMCmd(stdout, stderr io.Writer) *cobra.Command {
 		format, out string
 		img         scanflags.Image
 		attachIt    bool
+		signIt      bool
+		keyPath     string
 	)
 	cmd := &cobra.Command{
 		Use:   "sbom IMAGE",
@@ -33,7 +36,8 @@ the metadata. 'imagegate scan --sbom FILE' checks the SBOM later against fresh d
 IMAGE takes the same forms as in 'imagegate scan'.`,
 		Example: `  imagegate sbom alpine:3.20 -o alpine.cdx.json
   imagegate sbom docker-archive:app.tar > app.cdx.json
-  imagegate sbom ghcr.io/org/app:1.2 --attach`,
+  imagegate sbom ghcr.io/org/app:1.2 --attach
+  imagegate sbom ghcr.io/org/app:1.2 --attach --sign --key cosign.key`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return failure.Inputf("sbom takes exactly one IMAGE argument, got %d", len(args))
@@ -43,6 +47,16 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 		RunE: work(func(cmd *cobra.Command, args []string) error {
 			if format != "cyclonedx-json" && format != "cyclonedx" {
 				return failure.Inputf("--format %q: want cyclonedx-json", format)
+			}
+			var key *trust.Key
+			if signIt || keyPath != "" {
+				if !signIt || !attachIt || keyPath == "" {
+					return failure.Inputf("--sign takes --attach and --key: the signed SBOM is attached to the image")
+				}
+				var err error
+				if key, err = trust.LoadKey(keyPath, trust.KeyPassword()); err != nil {
+					return err
+				}
 			}
 			opts, err := img.Options(args[0])
 			if err != nil {
@@ -76,7 +90,18 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 				return err
 			}
 			subject := res.Image.Repository + "@" + res.Image.Digest
-			dg, err := attach.Push(cmd.Context(), subject, doc.Bytes(), time.Now(), "imagegate "+version(), opts.ImageOptions()...)
+			var dg string
+			if key != nil {
+				// Signed: an in-toto statement about the image's digest with the SBOM as its
+				// predicate, in a Sigstore bundle, attached as cosign attaches attestations.
+				bundle, serr := trust.Attest(key, trust.Subject{Name: res.Image.Repository, Digest: res.Image.Digest}, trust.CycloneDXPredicate, doc.Bytes())
+				if serr != nil {
+					return failure.Incompletef("signing the SBOM: %w", serr)
+				}
+				dg, err = attach.PushAttestation(cmd.Context(), subject, bundle, trust.CycloneDXPredicate, time.Now(), opts.ImageOptions()...)
+			} else {
+				dg, err = attach.Push(cmd.Context(), subject, doc.Bytes(), time.Now(), "imagegate "+version(), opts.ImageOptions()...)
+			}
 			if err != nil {
 				return err
 			}
@@ -87,6 +112,8 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&format, "format", "f", "cyclonedx-json", "SBOM format: cyclonedx-json")
 	fl.StringVarP(&out, "output", "o", "", "write the SBOM to this file, atomically (default stdout)")
+	fl.BoolVar(&signIt, "sign", false, "with --attach: attach the SBOM as a signed attestation (an in-toto statement about the image's digest in a Sigstore bundle, as 'cosign attest --type cyclonedx' makes; 'cosign verify-attestation' accepts it), signed with --key; 'imagegate rescan' believes only signed SBOMs")
+	fl.StringVar(&keyPath, "key", "", "private key to sign with: an ECDSA P-256 PEM key, or cosign's encrypted key (password in IMAGEGATE_KEY_PASSWORD or COSIGN_PASSWORD)")
 	fl.BoolVar(&attachIt, "attach", false, "push the SBOM to the registry as an OCI artifact that refers to the image (referrers API, or the referrers tag schema where the registry lacks it), and print its reference; 'imagegate rescan' re-checks it")
 	img.Register(fl)
 	return cmd

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"sort"
 	"time"
@@ -32,6 +33,13 @@ const (
 	AnnotationCreated = "org.opencontainers.image.created"
 	// AnnotationTool names the tool that made it.
 	AnnotationTool = "dev.imagegate.sbom.tool"
+
+	// BundleType is a Sigstore bundle's media type: the artifact type of cosign's
+	// attestation referrers, and of their one layer. The annotations say what the bundle
+	// holds (cosign's bundle specification).
+	BundleType                = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	AnnotationBundleContent   = "dev.sigstore.bundle.content"
+	AnnotationBundlePredicate = "dev.sigstore.bundle.predicateType"
 )
 
 // MaxSBOM bounds an SBOM read back from the registry.
@@ -42,6 +50,27 @@ var emptyConfig = []byte("{}")
 // Push attaches sbom to the image at ref (repository@digest) and returns the artifact's
 // digest. Registry options come from opts, as for opening images.
 func Push(ctx context.Context, ref string, sbom []byte, created time.Time, tool string, opts ...image.Option) (string, error) {
+	return push(ctx, ref, ArtifactType, sbom, map[string]string{AnnotationCreated: created.UTC().Format(time.RFC3339), AnnotationTool: tool}, nil, opts)
+}
+
+// PushAttestation attaches a Sigstore bundle holding an attestation of predicateType to
+// the image at ref, as cosign does (its bundle specification): an OCI referrer whose
+// artifact type and one layer are the bundle's media type.
+func PushAttestation(ctx context.Context, ref string, bundle []byte, predicateType string, created time.Time, opts ...image.Option) (string, error) {
+	h, _, err := v1.SHA256(bytes.NewReader(bundle))
+	if err != nil {
+		return "", failure.Incomplete(err)
+	}
+	return push(ctx, ref, BundleType, bundle, map[string]string{
+		AnnotationBundleContent:   "dsse-envelope",
+		AnnotationBundlePredicate: predicateType,
+		AnnotationCreated:         created.UTC().Format(time.RFC3339),
+	}, map[string]string{"org.opencontainers.image.title": h.Algorithm + "-" + h.Hex + ".sigstore.json"}, opts)
+}
+
+// push uploads blob as the one layer of an artifact of artifactType whose subject is the
+// image at ref.
+func push(ctx context.Context, ref, artifactType string, blob []byte, annotations, layerAnnotations map[string]string, opts []image.Option) (string, error) {
 	d, err := name.NewDigest(ref, image.NameOptions(opts...)...)
 	if err != nil {
 		return "", failure.Inputf("attach: %q is not a repository@digest reference: %w", ref, err)
@@ -52,7 +81,7 @@ func Push(ctx context.Context, ref string, sbom []byte, created time.Time, tool 
 		return "", failure.Incompletef("attach: image %s: %w", ref, err)
 	}
 	cfg := static.NewLayer(emptyConfig, types.OCIEmptyJSON)
-	doc := static.NewLayer(sbom, ArtifactType)
+	doc := static.NewLayer(blob, types.MediaType(artifactType))
 	for _, l := range []v1.Layer{cfg, doc} {
 		if err := remote.WriteLayer(d.Context(), l, ropts...); err != nil {
 			return "", failure.Incompletef("attach: uploading to %s: %w", d.Context(), err)
@@ -63,18 +92,19 @@ func Push(ctx context.Context, ref string, sbom []byte, created time.Time, tool 
 		return "", err
 	}
 	cfgDesc.Data = emptyConfig
-	docDesc, err := descriptor(doc, ArtifactType)
+	docDesc, err := descriptor(doc, types.MediaType(artifactType))
 	if err != nil {
 		return "", err
 	}
+	docDesc.Annotations = layerAnnotations
 	m := v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
-		ArtifactType:  ArtifactType,
+		ArtifactType:  artifactType,
 		Config:        cfgDesc,
 		Layers:        []v1.Descriptor{docDesc},
 		Subject:       &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
-		Annotations:   map[string]string{AnnotationCreated: created.UTC().Format(time.RFC3339), AnnotationTool: tool},
+		Annotations:   annotations,
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {
@@ -85,7 +115,7 @@ func Push(ctx context.Context, ref string, sbom []byte, created time.Time, tool 
 		return "", failure.Incomplete(err)
 	}
 	if err := remote.Put(d.Context().Digest(h.String()), rawManifest(raw), ropts...); err != nil {
-		return "", failure.Incompletef("attach: pushing the SBOM artifact to %s: %w", d.Context(), err)
+		return "", failure.Incompletef("attach: pushing the %s artifact to %s: %w", artifactType, d.Context(), err)
 	}
 	return h.String(), nil
 }
@@ -116,6 +146,8 @@ type Found struct {
 	Artifact string // the artifact's digest
 	Created  time.Time
 	SBOM     []byte
+	// Signed says the SBOM came from an attestation that verified.
+	Signed bool
 }
 
 // Find returns the newest SBOM attached to the image at ref (repository@digest).
@@ -160,42 +192,115 @@ var errOtherType = errors.New("another artifact type")
 
 // read reads the SBOM artifact c of the image d.
 func read(ctx context.Context, d name.Digest, c v1.Descriptor, ropts []remote.Option) (*Found, error) {
-	art := d.Context().Digest(c.Digest.String())
-	desc, err := remote.Get(art, ropts...)
+	b, m, err := readArtifact(d, c, ropts, ArtifactType, MaxSBOM)
 	if err != nil {
-		return nil, failure.Incompletef("SBOM artifact %s: %w", art, err)
-	}
-	var m v1.Manifest
-	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
-		return nil, failure.Incompletef("SBOM artifact %s: %w", art, err)
-	}
-	if m.ArtifactType != ArtifactType {
-		return nil, errOtherType
-	}
-	ref := d.String()
-	if len(m.Layers) != 1 || string(m.Layers[0].MediaType) != ArtifactType || m.Layers[0].Size > MaxSBOM {
-		return nil, failure.Incompletef("SBOM artifact %s: want one %s layer of at most %d bytes", art, ArtifactType, MaxSBOM)
-	}
-	if m.Subject == nil || m.Subject.Digest.String() != d.DigestStr() {
-		return nil, failure.Incompletef("SBOM artifact %s: its subject is not %s", art, ref)
-	}
-	l, err := remote.Layer(d.Context().Digest(m.Layers[0].Digest.String()), ropts...)
-	if err != nil {
-		return nil, failure.Incompletef("SBOM artifact %s: %w", art, err)
-	}
-	rc, err := l.Compressed() // verified against its digest as it is read
-	if err != nil {
-		return nil, failure.Incompletef("SBOM artifact %s: %w", art, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, MaxSBOM+1))
-	if err != nil {
-		return nil, failure.Incompletef("SBOM artifact %s: %w", art, err)
-	}
-	if int64(len(b)) != m.Layers[0].Size {
-		return nil, failure.Incompletef("SBOM artifact %s: the SBOM is %d bytes, the manifest says %d", art, len(b), m.Layers[0].Size)
+		return nil, err
 	}
 	f := &Found{Artifact: c.Digest.String(), SBOM: b}
 	f.Created, _ = time.Parse(time.RFC3339, m.Annotations[AnnotationCreated])
 	return f, nil
+}
+
+// readArtifact reads the one layer of the artifact c of artifactType whose subject is the
+// image d, at most max bytes, checked against its digest.
+func readArtifact(d name.Digest, c v1.Descriptor, ropts []remote.Option, artifactType string, max int64) ([]byte, *v1.Manifest, error) {
+	art := d.Context().Digest(c.Digest.String())
+	desc, err := remote.Get(art, ropts...)
+	if err != nil {
+		return nil, nil, failure.Incompletef("artifact %s: %w", art, err)
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+		return nil, nil, failure.Incompletef("artifact %s: %w", art, err)
+	}
+	if m.ArtifactType != artifactType {
+		return nil, nil, errOtherType
+	}
+	ref := d.String()
+	if len(m.Layers) != 1 || string(m.Layers[0].MediaType) != artifactType || m.Layers[0].Size > max {
+		return nil, nil, failure.Incompletef("artifact %s: want one %s layer of at most %d bytes", art, artifactType, max)
+	}
+	if m.Subject == nil || m.Subject.Digest.String() != d.DigestStr() {
+		return nil, nil, failure.Incompletef("artifact %s: its subject is not %s", art, ref)
+	}
+	l, err := remote.Layer(d.Context().Digest(m.Layers[0].Digest.String()), ropts...)
+	if err != nil {
+		return nil, nil, failure.Incompletef("artifact %s: %w", art, err)
+	}
+	rc, err := l.Compressed() // verified against its digest as it is read
+	if err != nil {
+		return nil, nil, failure.Incompletef("artifact %s: %w", art, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, max+1))
+	if err != nil {
+		return nil, nil, failure.Incompletef("artifact %s: %w", art, err)
+	}
+	if int64(len(b)) != m.Layers[0].Size {
+		return nil, nil, failure.Incompletef("artifact %s: the layer is %d bytes, the manifest says %d", art, len(b), m.Layers[0].Size)
+	}
+	return b, &m, nil
+}
+
+// Verifier checks an attestation bundle about the image with digest and returns its
+// predicate (trust.Verifier).
+type Verifier interface {
+	VerifyAttestation(bundle []byte, digest, predicateType string) ([]byte, error)
+}
+
+// ErrUnverified is returned by FindVerified when SBOMs are attached but none verifies.
+var ErrUnverified = errors.New("no attached SBOM verifies")
+
+// FindVerified returns the newest SBOM attestation (a CycloneDX predicate of
+// predicateType) attached to the image at ref that v verifies: signed by the configured
+// key or identity, about this image. Unsigned SBOMs and bundles that do not verify are
+// never returned; the error says what was there.
+func FindVerified(ctx context.Context, ref, predicateType string, v Verifier, opts ...image.Option) (*Found, error) {
+	d, err := name.NewDigest(ref, image.NameOptions(opts...)...)
+	if err != nil {
+		return nil, failure.Inputf("%q is not a repository@digest reference: %w", ref, err)
+	}
+	ropts := image.RemoteOptions(ctx, d.RegistryStr(), opts...)
+	idx, err := remote.Referrers(d, ropts...)
+	if err != nil {
+		return nil, failure.Incompletef("referrers of %s: %w", ref, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, failure.Incompletef("referrers of %s: %w", ref, err)
+	}
+	var bundles []v1.Descriptor
+	unsigned := 0
+	for _, m := range im.Manifests {
+		switch {
+		case m.ArtifactType == BundleType && (m.Annotations[AnnotationBundlePredicate] == "" || m.Annotations[AnnotationBundlePredicate] == predicateType):
+			bundles = append(bundles, m)
+		case m.ArtifactType == ArtifactType:
+			unsigned++
+		}
+	}
+	if len(bundles) == 0 {
+		if unsigned > 0 {
+			return nil, fmt.Errorf("%w: %d unsigned SBOMs are attached and no signed one", ErrUnverified, unsigned)
+		}
+		return nil, ErrNone
+	}
+	created := func(desc v1.Descriptor) string { return desc.Annotations[AnnotationCreated] }
+	sort.SliceStable(bundles, func(i, j int) bool { return created(bundles[i]) > created(bundles[j]) })
+	var first error
+	for _, c := range bundles {
+		b, _, err := readArtifact(d, c, ropts, BundleType, MaxSBOM)
+		if err == nil {
+			var sbom []byte
+			if sbom, err = v.VerifyAttestation(b, d.DigestStr(), predicateType); err == nil {
+				f := &Found{Artifact: c.Digest.String(), SBOM: sbom, Signed: true}
+				f.Created, _ = time.Parse(time.RFC3339, created(c))
+				return f, nil
+			}
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return nil, fmt.Errorf("%w: %d attestations are attached and none verifies (%v)", ErrUnverified, len(bundles), first)
 }
