@@ -23,6 +23,7 @@ import (
 	"github.com/imagegate/imagegate/scanner/sbom"
 	"github.com/imagegate/imagegate/scanner/secrets"
 	"github.com/imagegate/imagegate/scanner/vulndb"
+	"github.com/imagegate/imagegate/trust"
 )
 
 // Options is everything a scan needs; every front end builds one.
@@ -65,6 +66,10 @@ type Options struct {
 	// DB is the vulnerability database: a folder made by 'imagegate db update' or
 	// 'imagegate db import', or a folder of OSV export zips (default: vulndb.DefaultDir()).
 	DB string
+	// DBVerifier checks the signature of a database artifact (DB oci://REF) before it is
+	// used; UnsignedDB uses an unsigned one instead (the warned opt-out).
+	DBVerifier *trust.Verifier
+	UnsignedDB bool
 	// DBMaxAge is the age past which the data is reported as stale (0: 7 days).
 	DBMaxAge time.Duration
 	// IgnoreUnfixed drops vulnerabilities without a fixed version.
@@ -241,7 +246,7 @@ func OpenStore(ctx context.Context, opts Options) (*vulndb.Store, error) {
 	if dbPath == "" {
 		dbPath = vulndb.DefaultDir()
 	}
-	ro := vulndb.RemoteOptions{Insecure: opts.Insecure, Keychain: opts.Keychain, Transport: opts.Transport}
+	ro := vulndb.RemoteOptions{Insecure: opts.Insecure, Keychain: opts.Keychain, Transport: opts.Transport, Verifier: opts.DBVerifier, AllowUnsigned: opts.UnsignedDB}
 	return vulndb.OpenPath(ctx, dbPath, ro)
 }
 

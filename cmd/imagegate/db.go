@@ -12,8 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imagegate/imagegate/internal/scanflags"
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/vulndb"
+	"github.com/imagegate/imagegate/trust"
 )
 
 func newDBCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -86,7 +88,12 @@ The folder is --db, else $IMAGEGATE_DB, else imagegate/db in the user cache fold
 		}),
 	}
 
-	var insecure bool
+	var (
+		insecure bool
+		signIt   bool
+		keyPath  string
+		tv       scanflags.Trust
+	)
 	oneRef := func(_ *cobra.Command, args []string) error {
 		if len(args) != 1 {
 			return failure.Inputf("give exactly one artifact reference (REGISTRY/REPOSITORY:TAG)")
@@ -104,7 +111,17 @@ time. Credentials come from docker login (or a credential helper). Mirror it wit
 'crane copy' or 'oras copy'; scan with --db oci://REF or pull it with 'imagegate db pull'.`,
 		Args: oneRef,
 		RunE: work(func(cmd *cobra.Command, args []string) error {
-			d, err := vulndb.Push(cmd.Context(), folder(), args[0], vulndb.RemoteOptions{Insecure: insecure})
+			ro := vulndb.RemoteOptions{Insecure: insecure}
+			if signIt != (keyPath != "") {
+				return failure.Inputf("--sign takes --key, the key to sign the artifact with")
+			}
+			if keyPath != "" {
+				var err error
+				if ro.Key, err = trust.LoadKey(keyPath, trust.KeyPassword()); err != nil {
+					return err
+				}
+			}
+			d, err := vulndb.Push(cmd.Context(), folder(), args[0], ro)
 			if err != nil {
 				return err
 			}
@@ -117,10 +134,17 @@ time. Credentials come from docker login (or a credential helper). Mirror it wit
 		Short: "Pull a database artifact into the database folder, digest-verified",
 		Long: `Pull a database pushed with 'imagegate db push' into the database folder. Every layer is
 checked against its digest and every index against its description before anything in
-the folder changes: an interrupted or tampered pull keeps the previous data.`,
+the folder changes: an interrupted or tampered pull keeps the previous data. Only a
+signed artifact is used ('imagegate db push --sign'): give the key (--verify-key) or the
+identity (--certificate-identity, --certificate-oidc-issuer, --trusted-root) that signs
+it; an unsigned or foreign one is refused (exit 3) unless --insecure-unsigned-db.`,
 		Args: oneRef,
 		RunE: work(func(cmd *cobra.Command, args []string) error {
-			p, err := vulndb.Pull(cmd.Context(), folder(), args[0], vulndb.RemoteOptions{Insecure: insecure})
+			v, err := tv.Verifier()
+			if err != nil {
+				return err
+			}
+			p, err := vulndb.Pull(cmd.Context(), folder(), args[0], vulndb.RemoteOptions{Insecure: insecure, Verifier: v, AllowUnsigned: tv.Insecure})
 			if err != nil {
 				return err
 			}
@@ -135,6 +159,9 @@ the folder changes: an interrupted or tampered pull keeps the previous data.`,
 	for _, c := range []*cobra.Command{push, pull} {
 		c.Flags().BoolVar(&insecure, "insecure-registry", false, "allow a plain-HTTP registry")
 	}
+	push.Flags().BoolVar(&signIt, "sign", false, "sign the artifact: an in-toto statement about its digest naming each ecosystem's records, update time and index digest, in a Sigstore bundle attached beside it")
+	push.Flags().StringVar(&keyPath, "key", "", "private key to sign with: an ECDSA P-256 PEM key, or cosign's encrypted key (password in IMAGEGATE_KEY_PASSWORD or COSIGN_PASSWORD)")
+	tv.Register(pull.Flags(), "", "insecure-unsigned-db", "the database artifact")
 
 	status := &cobra.Command{
 		Use:   "status",
@@ -150,20 +177,39 @@ the folder changes: an interrupted or tampered pull keeps the previous data.`,
 				return err
 			}
 			fmt.Fprintf(stdout, "database %s\n", s.Dir())
+			signed, isSigned := vulndb.SignedBy(s.Dir())
 			if a := vulndb.PulledFrom(s.Dir()); a != "" {
-				fmt.Fprintf(stdout, "artifact %s\n", a)
+				how := "unsigned (pulled with --insecure-unsigned-db)"
+				if isSigned {
+					how = "signature verified when pulled"
+				}
+				fmt.Fprintf(stdout, "artifact %s, %s\n", a, how)
 			}
 			fmt.Fprintln(stdout)
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ECOSYSTEM\tRECORDS\tUPDATED\tAGE\tINDEX\tSOURCE")
+			fmt.Fprintln(tw, "ECOSYSTEM\tRECORDS\tUPDATED\tAGE\tINDEX\tSIGNED\tSOURCE")
 			for _, i := range s.Infos() {
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.1f MiB\t%s\n", i.Ecosystem, i.Records, i.Updated.Format("2006-01-02 15:04"), age(i.Updated), float64(i.Size)/(1<<20), i.Source)
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.1f MiB\t%s\t%s\n", i.Ecosystem, i.Records, i.Updated.Format("2006-01-02 15:04"), age(i.Updated), float64(i.Size)/(1<<20), signedAs(signed, isSigned, i), i.Source)
 			}
 			return tw.Flush()
 		}),
 	}
 	cmd.AddCommand(update, imp, push, pull, status)
 	return cmd
+}
+
+// signedAs says what the artifact's signature said of an ecosystem: its records and
+// update time, when they match the data ("-": not pulled signed).
+func signedAs(s *vulndb.Signed, ok bool, info vulndb.Info) string {
+	if !ok {
+		return "-"
+	}
+	for _, e := range s.Ecosystems {
+		if e.Ecosystem == info.Ecosystem && e.IndexSHA256 == info.IndexSHA256 {
+			return fmt.Sprintf("%d records, %s", e.Records, e.Updated.Format("2006-01-02"))
+		}
+	}
+	return "no (not the signed index)"
 }
 
 func age(t time.Time) string {

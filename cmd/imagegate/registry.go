@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/imagegate/imagegate/fleet"
 	"github.com/imagegate/imagegate/internal/scanflags"
@@ -19,7 +18,6 @@ import (
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
-	"github.com/imagegate/imagegate/trust"
 )
 
 func newRegistryCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -247,7 +245,7 @@ func newRescanCmd(stdout, stderr io.Writer) *cobra.Command {
 		tags                 []string
 		since, outDir, state string
 		newest               int
-		tv                   trustFlags
+		tv                   scanflags.Trust
 	)
 	cmd := &cobra.Command{
 		Use:   "rescan REGISTRY|REPOSITORY|SBOM-FILE...",
@@ -285,14 +283,14 @@ image has no SBOM attached or its SBOM cannot be read or verified (it was not re
 			if state == "" {
 				state = filepath.Join(outDir, "rescan-state.json")
 			}
-			v, err := tv.verifier()
+			v, err := tv.Verifier()
 			if err != nil {
 				return err
 			}
-			r := fleet.Rescan{Targets: args, Filter: filter, State: state, Options: fleet.Options{Scan: opts, Dir: outDir}, AllowUnsigned: tv.insecure}
+			r := fleet.Rescan{Targets: args, Filter: filter, State: state, Options: fleet.Options{Scan: opts, Dir: outDir}, AllowUnsigned: tv.Insecure}
 			if v != nil {
 				r.Verifier = v
-			} else if tv.insecure {
+			} else if tv.Insecure {
 				fmt.Fprintf(stderr, "imagegate: warning: --insecure-unsigned-sbom: unsigned SBOMs are believed; anyone who can push to the registry can attach one that hides every finding\n")
 			}
 			fl, err := r.Do(cmd.Context())
@@ -312,37 +310,6 @@ image has no SBOM attached or its SBOM cannot be read or verified (it was not re
 	fl.IntVar(&newest, "newest", 0, "re-check only the N most recently created images of each repository")
 	fl.StringVar(&outDir, "output-dir", "imagegate-rescan", "folder for the per-image reports and the summary files")
 	fl.StringVar(&state, "state", "", "file that remembers each image's findings between rescans (default OUTPUT-DIR/rescan-state.json); keep it in a CI cache")
-	tv.register(fl)
+	tv.Register(fl, "", "insecure-unsigned-sbom", "the attached SBOMs")
 	return cmd
-}
-
-// trustFlags say whose signatures are believed: a public key, or an identity and issuer
-// (keyless) under a trusted root.
-type trustFlags struct {
-	key, identity, issuer, root string
-	insecure                    bool
-}
-
-func (t *trustFlags) register(fl *pflag.FlagSet) {
-	fl.StringVar(&t.key, "verify-key", "", "public key (PEM, as cosign writes it) that signs the attached SBOMs")
-	fl.StringVar(&t.identity, "certificate-identity", "", "keyless: the signer's identity in its certificate (a workflow ref such as https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main)")
-	fl.StringVar(&t.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer of the signer's identity (https://token.actions.githubusercontent.com for GitHub Actions)")
-	fl.StringVar(&t.root, "trusted-root", "", "keyless: sigstore's trusted_root.json to verify certificates and log entries against, offline")
-	fl.BoolVar(&t.insecure, "insecure-unsigned-sbom", false, "believe unsigned SBOMs attached in the registry (anyone who can push can attach one): warned")
-}
-
-// verifier is the verifier the flags name (nil: none named).
-func (t *trustFlags) verifier() (*trust.Verifier, error) {
-	keyless := t.identity != "" || t.issuer != "" || t.root != ""
-	switch {
-	case t.key != "" && keyless:
-		return nil, failure.Inputf("--verify-key or --certificate-identity/--certificate-oidc-issuer/--trusted-root: one way to verify, not both")
-	case t.key != "":
-		return trust.KeyVerifier(t.key)
-	case keyless && t.root == "":
-		return nil, failure.WithSetting(failure.Inputf("keyless verification takes --trusted-root (sigstore's trusted_root.json): it is offline"), "trusted-root")
-	case keyless:
-		return trust.IdentityVerifier(t.root, t.identity, t.issuer)
-	}
-	return nil, nil
 }

@@ -145,6 +145,7 @@ type Scan struct {
 	Scanners   []string
 	DB         string
 	DBMaxAge   time.Duration
+	DBTrust    Trust
 	Unfixed    bool
 	ExclBase   bool
 	BaseImage  string
@@ -162,6 +163,7 @@ func (f *Scan) Register(fl *pflag.FlagSet) {
 	fl.StringSliceVar(&f.Scanners, "scanners", nil, "checks to run: vuln, dockerfile, config, secret (default: all)")
 	fl.StringVar(&f.DB, "db", "", "vulnerability database folder, or a folder of OSV all.zip files (default $IMAGEGATE_DB or the user cache)")
 	fl.DurationVar(&f.DBMaxAge, "db-max-age", scanner.DefaultDBMaxAge, "warn when the vulnerability data is older than this")
+	f.DBTrust.Register(fl, "db-", "insecure-unsigned-db", "a database artifact (--db oci://REF)")
 	fl.BoolVar(&f.Unfixed, "ignore-unfixed", false, "drop vulnerabilities that have no fixed version")
 	fl.BoolVar(&f.ExclBase, "exclude-base", false, "leave out findings that come from the base image's layers")
 	fl.StringVar(&f.BaseImage, "base-image", "", "the base image (registry reference): tells its layers apart and reports when its tag has moved on")
@@ -184,6 +186,10 @@ func (f *Scan) Options(imageArg string) (scanner.Options, error) {
 	}
 	opts.SBOM, opts.MaxSecretBytes = f.SBOM, f.MaxSecret
 	opts.Scanners, opts.DB, opts.DBMaxAge, opts.IgnoreUnfixed = f.Scanners, f.DB, f.DBMaxAge, f.Unfixed
+	if opts.DBVerifier, err = f.DBTrust.Verifier(); err != nil {
+		return scanner.Options{}, err
+	}
+	opts.UnsignedDB = f.DBTrust.Insecure
 	opts.ExcludeBase, opts.BaseImage, opts.ResolveBase = f.ExclBase, f.BaseImage, f.Resolve
 	opts.Dockerfile, opts.ContextDir, opts.Config, opts.Policy = f.Dockerfile, f.ContextDir, cfg, pol
 	return opts, nil

@@ -30,6 +30,7 @@ import (
 	"github.com/imagegate/imagegate/scanner/ecosystem"
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/userfile"
+	"github.com/imagegate/imagegate/trust"
 )
 
 // The database as an OCI artifact: one gzip tar layer per ecosystem holding its index,
@@ -73,11 +74,16 @@ func publicSource(src string) string {
 	return filepath.Base(src)
 }
 
-// RemoteOptions are the registry settings of a push or pull.
+// RemoteOptions are the registry settings of a push or pull, and its signatures: Key
+// signs a push; a pull uses only an artifact whose signature Verifier accepts, or an
+// unsigned one with AllowUnsigned.
 type RemoteOptions struct {
-	Keychain  authn.Keychain // default: docker config and credential helpers
-	Insecure  bool           // plain HTTP
-	Transport http.RoundTripper
+	Keychain      authn.Keychain // default: docker config and credential helpers
+	Insecure      bool           // plain HTTP
+	Transport     http.RoundTripper
+	Key           *trust.Key
+	Verifier      *trust.Verifier
+	AllowUnsigned bool
 }
 
 func (o RemoteOptions) parse(ref string) (name.Reference, []remote.Option, error) {
@@ -150,6 +156,11 @@ func Push(ctx context.Context, dir, ref string, o RemoteOptions) (string, error)
 	d, err := art.Digest()
 	if err != nil {
 		return "", failure.Incomplete(err)
+	}
+	if o.Key != nil {
+		if err := sign(ctx, r, d.String(), s, o.Key, o); err != nil {
+			return "", err
+		}
 	}
 	return d.String(), nil
 }
@@ -250,12 +261,6 @@ func Pull(ctx context.Context, dir, ref string, o RemoteOptions) (Pulled, error)
 	if err != nil {
 		return Pulled{}, failure.Incompletef("db pull %s: %w", ref, err)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, artifactMark)); err == nil && strings.HasSuffix(strings.TrimSpace(string(b)), "@"+d.String()) {
-		if s, err := Open(dir); err == nil {
-			s.Close()
-			return Pulled{Digest: d.String(), Unchanged: true}, nil
-		}
-	}
 	m, err := img.Manifest()
 	if err != nil {
 		return Pulled{}, failure.Incompletef("db pull %s: %w", ref, err)
@@ -265,6 +270,16 @@ func Pull(ctx context.Context, dir, ref string, o RemoteOptions) (Pulled, error)
 	}
 	if f := m.Annotations[AnnotationFormat]; f != strconv.Itoa(FormatVersion) {
 		return Pulled{}, failure.Incompletef("db pull %s: the artifact holds index layout %q and this imagegate reads %d: push one with this version ('imagegate db update' then 'imagegate db push')", ref, f, FormatVersion)
+	}
+	signed, err := verifySigned(ctx, r, d.String(), o)
+	if err != nil {
+		return Pulled{}, err
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, artifactMark)); err == nil && strings.HasSuffix(strings.TrimSpace(string(b)), "@"+d.String()) {
+		if s, err := Open(dir); err == nil {
+			s.Close()
+			return Pulled{Digest: d.String(), Unchanged: true}, nil
+		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Pulled{}, failure.Inputf("vulnerability database folder %s: %w", dir, unwrapPath(err))
@@ -290,10 +305,17 @@ func Pull(ctx context.Context, dir, ref string, o RemoteOptions) (Pulled, error)
 		}
 		ecos = append(ecos, eco)
 	}
-	// Check what was pulled as a scan would, before it replaces anything.
+	// Check what was pulled as a scan would, and against its signature, before it
+	// replaces anything.
 	s, err := Open(tmp)
 	if err != nil {
 		return Pulled{}, failure.Incompletef("db pull %s: %w; the previous data is kept", ref, err)
+	}
+	if signed != nil {
+		if err := matchesSigned(signed, s.Infos()); err != nil {
+			s.Close()
+			return Pulled{}, failure.Incompletef("db pull %s: %w; the previous data is kept", ref, err)
+		}
 	}
 	for _, eco := range ecos {
 		if _, err := s.db(eco); err == nil {
@@ -310,6 +332,12 @@ func Pull(ctx context.Context, dir, ref string, o RemoteOptions) (Pulled, error)
 			if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
 				return Pulled{}, failure.Incompletef("db pull %s: installing %s: %w", ref, name, unwrapPath(err))
 			}
+		}
+	}
+	os.Remove(filepath.Join(dir, signedMark))
+	if signed != nil {
+		if b, err := json.Marshal(signed); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, signedMark), b, 0o644)
 		}
 	}
 	_ = os.WriteFile(filepath.Join(dir, artifactMark), []byte(ref+"@"+d.String()+"\n"), 0o644)
@@ -398,8 +426,9 @@ func openArtifact(ctx context.Context, ref string, o RemoteOptions) (*Store, err
 	}
 	if _, err := Pull(ctx, dir, ref, o); err != nil {
 		var u *unreachable
-		if s, oerr := Open(dir); oerr == nil && errors.As(err, &u) {
-			return s, nil
+		_, signed := SignedBy(dir)
+		if s, oerr := Open(dir); oerr == nil && errors.As(err, &u) && (signed || o.Verifier == nil && o.AllowUnsigned) {
+			return s, nil // pulled (and verified as asked) before
 		}
 		return nil, err
 	}

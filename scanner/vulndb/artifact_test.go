@@ -30,6 +30,7 @@ import (
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/vulndb"
+	"github.com/imagegate/imagegate/trust"
 )
 
 // tamperingRegistry is an in-process registry whose blob downloads can be altered on the
@@ -68,13 +69,13 @@ func TestArtifactPushPull(t *testing.T) {
 	src := t.TempDir()
 	_, err := vulndb.Import(ctx, src, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv-records"))
 	require.NoError(t, err)
-	digest, err := vulndb.Push(ctx, src, ref, vulndb.RemoteOptions{})
+	digest, err := vulndb.Push(ctx, src, ref, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(digest, "sha256:"))
 
 	// A pull installs every ecosystem, ready to query.
 	dst := t.TempDir()
-	got, err := vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{})
+	got, err := vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.NoError(t, err)
 	assert.Equal(t, digest, got.Digest)
 	assert.ElementsMatch(t, []string{"Alpine", "Debian", "Go", "Maven", "PyPI", "crates.io", "npm"}, got.Ecosystems)
@@ -88,7 +89,7 @@ func TestArtifactPushPull(t *testing.T) {
 	assert.True(t, found)
 	assert.Equal(t, "RUSTSEC-2021-0097", sc.Source)
 	s.Close()
-	again, err := vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{})
+	again, err := vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.NoError(t, err)
 	assert.True(t, again.Unchanged)
 
@@ -97,10 +98,10 @@ func TestArtifactPushPull(t *testing.T) {
 	require.NoError(t, err)
 	_, err = vulndb.Import(ctx, src, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip"))
 	require.NoError(t, err)
-	_, err = vulndb.Push(ctx, src, ref, vulndb.RemoteOptions{})
+	_, err = vulndb.Push(ctx, src, ref, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.NoError(t, err)
 	tamper.Store(true)
-	_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{})
+	_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.Error(t, err)
 	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
 	assert.Contains(t, err.Error(), "the previous data is kept")
@@ -114,17 +115,17 @@ func TestArtifactPushPull(t *testing.T) {
 
 	// --db oci://REF: pulled into the user cache, then used from there when the registry
 	// cannot be reached.
-	s, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+ref)
+	s, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+ref, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.NoError(t, err)
 	info, ok := s.Info("npm")
 	require.True(t, ok)
 	assert.Greater(t, info.Records, 30)
 	s.Close()
 	srv.Close()
-	s, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+ref)
+	s, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+ref, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.NoError(t, err, "the cached copy serves when the registry is gone")
 	s.Close()
-	_, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+host+"/imagegate/other:1")
+	_, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+host+"/imagegate/other:1", vulndb.RemoteOptions{AllowUnsigned: true})
 	require.Error(t, err, "nothing cached for another reference")
 }
 
@@ -132,7 +133,7 @@ func TestArtifactPushPull(t *testing.T) {
 func TestPullRefusesOtherArtifacts(t *testing.T) {
 	reg := imagetest.NewRegistry(t, "", "")
 	ref := reg.Push(t, "app:1", imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("a", []byte("a")))}), nil)
-	_, err := vulndb.Pull(context.Background(), t.TempDir(), ref, vulndb.RemoteOptions{})
+	_, err := vulndb.Pull(context.Background(), t.TempDir(), ref, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.Error(t, err)
 	assert.Equal(t, failure.ExitInput, failure.Code(err))
 	assert.Contains(t, err.Error(), "not an imagegate database")
@@ -149,9 +150,9 @@ func TestPullRefusesABombLayer(t *testing.T) {
 	_, err := vulndb.Import(ctx, src, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip"))
 	require.NoError(t, err)
 	good := reg.Host + "/imagegate/db:good"
-	_, err = vulndb.Push(ctx, src, good, vulndb.RemoteOptions{})
+	_, err = vulndb.Push(ctx, src, good, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.NoError(t, err)
-	_, err = vulndb.Pull(ctx, dst, good, vulndb.RemoteOptions{})
+	_, err = vulndb.Pull(ctx, dst, good, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.NoError(t, err)
 	before, err := os.ReadFile(filepath.Join(dst, "npm.db"))
 	require.NoError(t, err)
@@ -182,7 +183,7 @@ func TestPullRefusesABombLayer(t *testing.T) {
 	art := mutate.Annotations(img, map[string]string{vulndb.AnnotationFormat: strconv.Itoa(vulndb.FormatVersion)}).(v1.Image)
 	bomb := reg.Push(t, "imagegate/db:bomb", art, nil)
 
-	_, err = vulndb.Pull(ctx, dst, bomb, vulndb.RemoteOptions{})
+	_, err = vulndb.Pull(ctx, dst, bomb, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.Error(t, err)
 	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
 	assert.Contains(t, err.Error(), "decompression bomb")
@@ -207,7 +208,7 @@ func TestArtifactHoldsNoLocalPath(t *testing.T) {
 	_, err := vulndb.Import(ctx, src, zip)
 	require.NoError(t, err)
 	ref := reg.Host + "/imagegate/db:1"
-	_, err = vulndb.Push(ctx, src, ref, vulndb.RemoteOptions{})
+	_, err = vulndb.Push(ctx, src, ref, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.NoError(t, err)
 	r, err := gcrname.ParseReference(ref)
 	require.NoError(t, err)
@@ -225,7 +226,7 @@ func TestArtifactHoldsNoLocalPath(t *testing.T) {
 	assert.NotContains(t, string(all), filepath.Dir(zip))
 	assert.Contains(t, string(all), `"source": "all.zip"`)
 	dst := t.TempDir()
-	_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{})
+	_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.NoError(t, err, "the rewritten description still vouches for the index")
 }
 
@@ -250,3 +251,71 @@ func (s static) Compressed() (io.ReadCloser, error)   { return io.NopCloser(byte
 func (s static) Uncompressed() (io.ReadCloser, error) { return nil, errors.New("not inflated") }
 func (s static) Size() (int64, error)                 { return int64(len(s.b)), nil }
 func (s static) MediaType() (types.MediaType, error)  { return vulndb.LayerType, nil }
+
+// A database artifact is used only when its signature verifies against the configured
+// key: a decoy pushed over the tag (unsigned, or signed by another key) is refused with
+// the previous data kept, and so is any artifact when no key is configured.
+func TestPullVerifiesTheSignature(t *testing.T) {
+	ctx := context.Background()
+	reg := imagetest.NewRegistry(t, "", "")
+	ref := reg.Host + "/imagegate/db:latest"
+	team, attacker := keyPair(t), keyPair(t)
+	src := t.TempDir()
+	_, err := vulndb.Import(ctx, src, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip"))
+	require.NoError(t, err)
+	_, err = vulndb.Push(ctx, src, ref, vulndb.RemoteOptions{Key: team.key})
+	require.NoError(t, err)
+
+	dst := t.TempDir()
+	_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{})
+	require.Error(t, err, "no key configured")
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Equal(t, "db-verify-key", failure.SettingOf(err))
+	_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{Verifier: attacker.verifier})
+	require.Error(t, err, "another key")
+	got, err := vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{Verifier: team.verifier})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"npm"}, got.Ecosystems)
+	signed, ok := vulndb.SignedBy(dst)
+	require.True(t, ok)
+	require.Len(t, signed.Ecosystems, 1)
+	assert.Greater(t, signed.Ecosystems[0].Records, 30)
+	before, err := os.ReadFile(filepath.Join(dst, "npm.db"))
+	require.NoError(t, err)
+
+	// The decoy: one unrelated record, pushed over the tag unsigned, then signed by another
+	// key.
+	decoy := t.TempDir()
+	_, err = vulndb.Import(ctx, decoy, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv-pypi", "PyPI", "all.zip"))
+	require.NoError(t, err)
+	for _, o := range []vulndb.RemoteOptions{{}, {Key: attacker.key}} {
+		_, err = vulndb.Push(ctx, decoy, ref, o)
+		require.NoError(t, err)
+		_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{Verifier: team.verifier})
+		require.Error(t, err)
+		assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+		assert.Contains(t, err.Error(), "not signed as required")
+		after, err := os.ReadFile(filepath.Join(dst, "npm.db"))
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(before, after), "the previous data is kept")
+	}
+	_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{AllowUnsigned: true})
+	require.NoError(t, err, "the explicit opt-out")
+}
+
+type testKey struct {
+	key      *trust.Key
+	verifier *trust.Verifier
+}
+
+func keyPair(t *testing.T) testKey {
+	k, err := trust.GenerateKey()
+	require.NoError(t, err)
+	pub, err := k.PublicPEM()
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), "key.pub")
+	require.NoError(t, os.WriteFile(p, pub, 0o644))
+	v, err := trust.KeyVerifier(p)
+	require.NoError(t, err)
+	return testKey{k, v}
+}

@@ -1,0 +1,118 @@
+package vulndb
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/imagegate/imagegate/scanner/attach"
+	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/image"
+	"github.com/imagegate/imagegate/trust"
+)
+
+// Predicate is the predicate type of a database artifact's signature: an in-toto
+// statement about the artifact's digest saying what it holds, attached beside it as an
+// SBOM's is. The digest binds every layer; the predicate is what 'db status' shows.
+const Predicate = "https://github.com/imagegate/imagegate/vulndb/v1"
+
+// Signed is what a database artifact's signature says it holds.
+type Signed struct {
+	Format     int               `json:"format"`
+	Ecosystems []SignedEcosystem `json:"ecosystems"`
+}
+
+// SignedEcosystem is one ecosystem of a signed artifact: its record count, when its data
+// was last known current (for an import, its newest record's modified time) and its
+// index's digest.
+type SignedEcosystem struct {
+	Ecosystem   string    `json:"ecosystem"`
+	Records     int       `json:"records"`
+	Updated     time.Time `json:"updated"`
+	IndexSHA256 string    `json:"indexSha256"`
+}
+
+// signedMark keeps, beside pulled data, what its signature said (shown by db status).
+const signedMark = ".signed.json"
+
+func (o RemoteOptions) imageOptions() []image.Option {
+	opts := []image.Option{image.WithInsecure(o.Insecure)}
+	if o.Keychain != nil {
+		opts = append(opts, image.WithKeychain(o.Keychain))
+	}
+	if o.Transport != nil {
+		opts = append(opts, image.WithTransport(o.Transport))
+	}
+	return opts
+}
+
+// sign attaches the signature of the artifact at r@digest: what s holds, signed by key.
+func sign(ctx context.Context, r name.Reference, digest string, s *Store, key *trust.Key, o RemoteOptions) error {
+	p := Signed{Format: FormatVersion}
+	for _, info := range s.Infos() {
+		p.Ecosystems = append(p.Ecosystems, SignedEcosystem{Ecosystem: info.Ecosystem, Records: info.Records, Updated: info.Updated.UTC(), IndexSHA256: info.IndexSHA256})
+	}
+	pred, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	b, err := trust.Attest(key, trust.Subject{Name: r.Context().Name(), Digest: digest}, Predicate, pred)
+	if err != nil {
+		return failure.Incompletef("db push: signing: %w", err)
+	}
+	_, err = attach.PushAttestation(ctx, r.Context().Digest(digest).String(), b, Predicate, time.Now(), o.imageOptions()...)
+	return err
+}
+
+// verifySigned checks the signature of the artifact at r@digest as o requires; nil with
+// AllowUnsigned. Anything else is refused: exit 3, naming the setting.
+func verifySigned(ctx context.Context, r name.Reference, digest string, o RemoteOptions) (*Signed, error) {
+	if o.Verifier == nil {
+		if o.AllowUnsigned {
+			return nil, nil
+		}
+		return nil, failure.WithSetting(failure.Incompletef("db pull %s: the artifact's signature is not checked, so it is not used: give the key (db-verify-key) or the identity (db-certificate-identity, db-certificate-oidc-issuer, db-trusted-root) that signs it, or allow unsigned data (insecure-unsigned-db)", r), "db-verify-key")
+	}
+	found, err := attach.FindVerified(ctx, r.Context().Digest(digest).String(), Predicate, o.Verifier, o.imageOptions()...)
+	if errors.Is(err, attach.ErrNone) {
+		err = errors.New("no signature is attached")
+	}
+	if err != nil {
+		return nil, failure.WithSetting(failure.Incompletef("db pull %s: not signed as required (%v): refused; the previous data is kept", r, err), "db-verify-key")
+	}
+	var s Signed
+	if err := json.Unmarshal(found.SBOM, &s); err != nil || s.Format != FormatVersion {
+		return nil, failure.Incompletef("db pull %s: its signature is for another index layout: refused", r)
+	}
+	return &s, nil
+}
+
+// matchesSigned checks the pulled indexes against the digests their signature names.
+func matchesSigned(s *Signed, infos []Info) error {
+	want := map[string]string{}
+	for _, e := range s.Ecosystems {
+		want[e.Ecosystem] = e.IndexSHA256
+	}
+	for _, info := range infos {
+		if want[info.Ecosystem] != info.IndexSHA256 {
+			return fmt.Errorf("the %s index is not the one the signature names", info.Ecosystem)
+		}
+	}
+	return nil
+}
+
+// SignedBy reads what the signature of the data in dir said, when it was pulled signed.
+func SignedBy(dir string) (*Signed, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, signedMark))
+	if err != nil {
+		return nil, false
+	}
+	var s Signed
+	return &s, json.Unmarshal(b, &s) == nil
+}
