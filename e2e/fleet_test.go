@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imagegate/imagegate/internal/fleettest"
-	"github.com/imagegate/imagegate/trust"
+	"github.com/imagegate/imagegate/internal/imagetest"
 )
 
 type rawManifest []byte
@@ -121,18 +121,11 @@ func TestRegistryFleet(t *testing.T) {
 	// The SBOM beside the image (this registry has no referrers API: the tag schema), and
 	// its rescans.
 	app := reg.host + "/team-b/app1:v1.5"
-	key, err := trust.GenerateKey()
-	require.NoError(t, err)
-	priv, err := key.PrivatePEM()
-	require.NoError(t, err)
-	pub, err := key.PublicPEM()
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(work, "cosign.key"), priv, 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(work, "cosign.pub"), pub, 0o644))
+	_, privKey, pubKey := imagetest.SigningKey(t)
 	// An unsigned SBOM first (anyone who can push could attach it), then the signed one.
 	res = cli("sbom", app, "--attach")
 	require.Equal(t, 0, res.code, res.String())
-	res = cli("sbom", app, "--attach", "--sign", "--key", filepath.Join(work, "cosign.key"))
+	res = cli("sbom", app, "--attach", "--sign", "--key", privKey)
 	require.Equal(t, 0, res.code, res.String())
 	assert.Contains(t, res.stdout, reg.host+"/team-b/app1@sha256:")
 	appDigest := sum.images[app].Digest
@@ -145,7 +138,7 @@ func TestRegistryFleet(t *testing.T) {
 	state := filepath.Join(work, "state.json")
 	rescan := func() (result, fleetSummary) {
 		out := filepath.Join(work, "rescan")
-		res := cli(append([]string{"rescan", reg.host + "/team-b/app1", "--tag", "v1.5", "--state", state, "--output-dir", out, "--verify-key", filepath.Join(work, "cosign.pub")}, db...)...)
+		res := cli(append([]string{"rescan", reg.host + "/team-b/app1", "--tag", "v1.5", "--state", state, "--output-dir", out, "--verify-key", pubKey}, db...)...)
 		return res, readSummary(t, out)
 	}
 	res = cli(append([]string{"rescan", reg.host + "/team-b/app1", "--tag", "v1.5", "--state", state, "--output-dir", filepath.Join(work, "unsigned")}, db...)...)

@@ -28,7 +28,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imagegate/imagegate/trust"
+	"github.com/imagegate/imagegate/internal/imagetest"
+
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -279,16 +280,8 @@ func TestDatabaseArtifact(t *testing.T) {
 	res := cli("db", "import", "--db", src, repo(t, "testdata", "osv", "npm", "all.zip"), repo(t, "testdata", "osv", "Alpine", "all.zip"), repo(t, "testdata", "osv", "Go", "all.zip"))
 	require.Equal(t, 0, res.code, res.String())
 	ref := reg.host + "/imagegate/vulndb:latest"
-	keys := t.TempDir()
-	key, err := trust.GenerateKey()
-	require.NoError(t, err)
-	priv, err := key.PrivatePEM()
-	require.NoError(t, err)
-	pub, err := key.PublicPEM()
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(keys, "db.key"), priv, 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(keys, "db.pub"), pub, 0o644))
-	res = cli("db", "push", "--db", src, ref, "--sign", "--key", filepath.Join(keys, "db.key"))
+	_, privKey, pubKey := imagetest.SigningKey(t)
+	res = cli("db", "push", "--db", src, ref, "--sign", "--key", privKey)
 	require.Equal(t, 0, res.code, res.String())
 	assert.Contains(t, res.stdout, "pushed "+ref+"@sha256:")
 
@@ -296,7 +289,7 @@ func TestDatabaseArtifact(t *testing.T) {
 	res = cli("db", "pull", "--db", dst, ref)
 	assert.Equal(t, 3, res.code, "no key to verify it with: not used\n%s", res)
 	assert.Contains(t, res.stderr, "verify-key")
-	res = cli("db", "pull", "--db", dst, ref, "--verify-key", filepath.Join(keys, "db.pub"))
+	res = cli("db", "pull", "--db", dst, ref, "--verify-key", pubKey)
 	require.Equal(t, 0, res.code, res.String())
 	assert.Contains(t, res.stdout, "Alpine, Go, npm")
 	res = cli("db", "status", "--db", dst)
@@ -304,7 +297,7 @@ func TestDatabaseArtifact(t *testing.T) {
 	assert.Contains(t, res.stdout, "artifact "+ref+"@sha256:")
 	assert.Contains(t, res.stdout, "signature verified when pulled")
 
-	res = cli("scan", "--db", "oci://"+ref, "--db-verify-key", filepath.Join(keys, "db.pub"), "--fail-on-issues=false", "-f", "json", repo(t, "testdata", "demo", "demo-image.tar"))
+	res = cli("scan", "--db", "oci://"+ref, "--db-verify-key", pubKey, "--fail-on-issues=false", "-f", "json", repo(t, "testdata", "demo", "demo-image.tar"))
 	require.Equal(t, 0, res.code, res.String())
 	assert.Contains(t, res.stdout, `"CVE-2021-44906"`)
 
@@ -314,7 +307,7 @@ func TestDatabaseArtifact(t *testing.T) {
 	require.Equal(t, 0, res.code, res.String())
 	res = cli("db", "push", "--db", decoy, reg.host+"/imagegate/vulndb:decoy")
 	require.Equal(t, 0, res.code, res.String())
-	res = cli("scan", "--db", "oci://"+reg.host+"/imagegate/vulndb:decoy", "--db-verify-key", filepath.Join(keys, "db.pub"), "-f", "json", repo(t, "testdata", "demo", "demo-image.tar"))
+	res = cli("scan", "--db", "oci://"+reg.host+"/imagegate/vulndb:decoy", "--db-verify-key", pubKey, "-f", "json", repo(t, "testdata", "demo", "demo-image.tar"))
 	assert.Equal(t, 3, res.code, res.String())
 	assert.Contains(t, res.stderr, "--db-verify-key")
 	assert.Empty(t, res.stdout)

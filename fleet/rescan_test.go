@@ -45,13 +45,8 @@ type signer struct {
 }
 
 func newSigner(t *testing.T) signer {
-	k, err := trust.GenerateKey()
-	require.NoError(t, err)
-	pub, err := k.PublicPEM()
-	require.NoError(t, err)
-	p := filepath.Join(t.TempDir(), "cosign.pub")
-	require.NoError(t, os.WriteFile(p, pub, 0o644))
-	return signer{k, p}
+	k, _, pub := imagetest.SigningKey(t)
+	return signer{k, pub}
 }
 
 func (s signer) verifier(t *testing.T) *trust.Verifier {

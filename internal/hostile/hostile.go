@@ -322,31 +322,34 @@ func yamlBomb() string {
 	return b.String()
 }
 
-// gzipBomb writes an OCI layout whose one layer is a small gzip stream that inflates to
-// size bytes: a tar header for one file of zeros, as gzip members of 1 MiB of zeros each.
-// The layout is written by hand: computing the diff ID would inflate the bomb.
+// gzipBomb writes an OCI layout whose one layer is GzipBomb("zeros", size). The layout is
+// written by hand: computing the diff ID would inflate the bomb.
 func gzipBomb(t testing.TB, dir string, size int64) string {
+	t.Helper()
+	return writeLayout(t, dir, GzipBomb(t, "zeros", size), "application/vnd.oci.image.layer.v1.tar+gzip")
+}
+
+// GzipBomb is a small gzip stream that inflates to a tar of one file of size zeros: the
+// tar header, then gzip members of 1 MiB of zeros each (about a thousandfold).
+func GzipBomb(t testing.TB, name string, size int64) []byte {
 	t.Helper()
 	var blob bytes.Buffer
 	var hdr bytes.Buffer
 	tw := tar.NewWriter(&hdr)
-	if err := tw.WriteHeader(&tar.Header{Name: "zeros", Mode: 0o644, Size: size, Typeflag: tar.TypeReg}); err != nil {
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: size, Typeflag: tar.TypeReg}); err != nil {
 		t.Fatal(err)
 	}
-	member := func(data []byte) {
-		zw, _ := gzip.NewWriterLevel(&blob, gzip.BestCompression)
-		zw.Write(data)
-		zw.Close()
-	}
-	member(hdr.Bytes())
+	zw, _ := gzip.NewWriterLevel(&blob, gzip.BestCompression)
+	zw.Write(hdr.Bytes())
+	zw.Close()
 	var one bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&one, gzip.BestCompression)
+	zw, _ = gzip.NewWriterLevel(&one, gzip.BestCompression)
 	zw.Write(make([]byte, 1<<20))
 	zw.Close()
 	for range size >> 20 {
 		blob.Write(one.Bytes())
 	}
-	return writeLayout(t, dir, blob.Bytes(), "application/vnd.oci.image.layer.v1.tar+gzip")
+	return blob.Bytes()
 }
 
 func digest(t testing.TB, b []byte) v1.Hash {

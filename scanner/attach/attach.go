@@ -150,25 +150,35 @@ type Found struct {
 	Signed bool
 }
 
-// Find returns the newest SBOM attached to the image at ref (repository@digest).
-func Find(ctx context.Context, ref string, opts ...image.Option) (*Found, error) {
+// listReferrers lists what refers to the image at ref (repository@digest), with the
+// registry options to read it. No artifactType filter: some registries derive a
+// referrer's type from its config (the empty descriptor), not from its artifactType, and
+// would filter it out.
+func listReferrers(ctx context.Context, ref string, opts []image.Option) (name.Digest, []remote.Option, []v1.Descriptor, error) {
 	d, err := name.NewDigest(ref, image.NameOptions(opts...)...)
 	if err != nil {
-		return nil, failure.Inputf("%q is not a repository@digest reference: %w", ref, err)
+		return name.Digest{}, nil, nil, failure.Inputf("%q is not a repository@digest reference: %w", ref, err)
 	}
 	ropts := image.RemoteOptions(ctx, d.RegistryStr(), opts...)
-	// No artifactType filter: some registries derive a referrer's type from its config
-	// (the empty descriptor here), not from its artifactType, and would filter it out.
 	idx, err := remote.Referrers(d, ropts...)
 	if err != nil {
-		return nil, failure.Incompletef("referrers of %s: %w", ref, err)
+		return d, nil, nil, failure.Incompletef("referrers of %s: %w", ref, err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, failure.Incompletef("referrers of %s: %w", ref, err)
+		return d, nil, nil, failure.Incompletef("referrers of %s: %w", ref, err)
+	}
+	return d, ropts, im.Manifests, nil
+}
+
+// Find returns the newest SBOM attached to the image at ref (repository@digest).
+func Find(ctx context.Context, ref string, opts ...image.Option) (*Found, error) {
+	d, ropts, referrers, err := listReferrers(ctx, ref, opts)
+	if err != nil {
+		return nil, err
 	}
 	var cands []v1.Descriptor
-	for _, m := range im.Manifests {
+	for _, m := range referrers {
 		if m.ArtifactType == ArtifactType || m.ArtifactType == string(types.OCIEmptyJSON) {
 			cands = append(cands, m)
 		}
@@ -179,7 +189,7 @@ func Find(ctx context.Context, ref string, opts ...image.Option) (*Found, error)
 	created := func(desc v1.Descriptor) string { return desc.Annotations[AnnotationCreated] }
 	sort.SliceStable(cands, func(i, j int) bool { return created(cands[i]) > created(cands[j]) })
 	for _, c := range cands {
-		f, err := read(ctx, d, c, ropts)
+		f, err := read(d, c, ropts)
 		if errors.Is(err, errOtherType) {
 			continue
 		}
@@ -191,7 +201,7 @@ func Find(ctx context.Context, ref string, opts ...image.Option) (*Found, error)
 var errOtherType = errors.New("another artifact type")
 
 // read reads the SBOM artifact c of the image d.
-func read(ctx context.Context, d name.Digest, c v1.Descriptor, ropts []remote.Option) (*Found, error) {
+func read(d name.Digest, c v1.Descriptor, ropts []remote.Option) (*Found, error) {
 	b, m, err := readArtifact(d, c, ropts, ArtifactType, MaxSBOM)
 	if err != nil {
 		return nil, err
@@ -256,22 +266,13 @@ var ErrUnverified = errors.New("no attached SBOM verifies")
 // key or identity, about this image. Unsigned SBOMs and bundles that do not verify are
 // never returned; the error says what was there.
 func FindVerified(ctx context.Context, ref, predicateType string, v Verifier, opts ...image.Option) (*Found, error) {
-	d, err := name.NewDigest(ref, image.NameOptions(opts...)...)
+	d, ropts, referrers, err := listReferrers(ctx, ref, opts)
 	if err != nil {
-		return nil, failure.Inputf("%q is not a repository@digest reference: %w", ref, err)
-	}
-	ropts := image.RemoteOptions(ctx, d.RegistryStr(), opts...)
-	idx, err := remote.Referrers(d, ropts...)
-	if err != nil {
-		return nil, failure.Incompletef("referrers of %s: %w", ref, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, failure.Incompletef("referrers of %s: %w", ref, err)
+		return nil, err
 	}
 	var bundles []v1.Descriptor
 	unsigned := 0
-	for _, m := range im.Manifests {
+	for _, m := range referrers {
 		switch {
 		case m.ArtifactType == BundleType && (m.Annotations[AnnotationBundlePredicate] == "" || m.Annotations[AnnotationBundlePredicate] == predicateType):
 			bundles = append(bundles, m)

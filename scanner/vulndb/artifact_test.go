@@ -1,9 +1,7 @@
 package vulndb_test
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -27,6 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagegate/imagegate/internal/hostile"
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/vulndb"
@@ -157,25 +156,9 @@ func TestPullRefusesABombLayer(t *testing.T) {
 	before, err := os.ReadFile(filepath.Join(dst, "npm.db"))
 	require.NoError(t, err)
 
-	// The bomb: a tar whose npm.db is 4 GiB of zeros, as gzip members of 1 MiB of zeros.
-	var blob bytes.Buffer
-	var hdr bytes.Buffer
-	tw := tar.NewWriter(&hdr)
-	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "npm.db", Mode: 0o644, Size: 4 << 30, Typeflag: tar.TypeReg}))
-	member := func(b []byte) {
-		zw, _ := gzip.NewWriterLevel(&blob, gzip.BestCompression)
-		zw.Write(b)
-		zw.Close()
-	}
-	member(hdr.Bytes())
-	var one bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&one, gzip.BestCompression)
-	zw.Write(make([]byte, 1<<20))
-	zw.Close()
-	for range 4 << 10 {
-		blob.Write(one.Bytes())
-	}
-	layer, err := partialLayer(blob.Bytes())
+	// The bomb: a tar whose npm.db is 4 GiB of zeros, in 4 MB.
+	blob := hostile.GzipBomb(t, "npm.db", 4<<30)
+	layer, err := partialLayer(blob)
 	require.NoError(t, err)
 	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), vulndb.ArtifactType)
 	img, err = mutate.Append(img, mutate.Addendum{Layer: layer, MediaType: vulndb.LayerType, Annotations: map[string]string{vulndb.AnnotationEcosystem: "npm"}})
@@ -309,13 +292,8 @@ type testKey struct {
 }
 
 func keyPair(t *testing.T) testKey {
-	k, err := trust.GenerateKey()
-	require.NoError(t, err)
-	pub, err := k.PublicPEM()
-	require.NoError(t, err)
-	p := filepath.Join(t.TempDir(), "key.pub")
-	require.NoError(t, os.WriteFile(p, pub, 0o644))
-	v, err := trust.KeyVerifier(p)
+	k, _, pub := imagetest.SigningKey(t)
+	v, err := trust.KeyVerifier(pub)
 	require.NoError(t, err)
 	return testKey{k, v}
 }
