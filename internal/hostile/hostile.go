@@ -365,67 +365,55 @@ func digest(t testing.TB, b []byte) v1.Hash {
 func manyLayersLayout(t testing.TB, dir string, n int) string {
 	t.Helper()
 	layer := imagetest.TarBytes(t, imagetest.File("a", []byte("a")))
-	writeLayout(t, dir, layer, "application/vnd.oci.image.layer.v1.tar")
-	d := digest(t, layer)
+	d := putBlob(t, dir, layer)
 	diffIDs := make([]string, n)
 	layers := make([]map[string]any, n)
 	for i := range n {
 		diffIDs[i] = d.String()
 		layers[i] = map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d.String(), "size": len(layer)}
 	}
-	put := func(b []byte) v1.Hash {
-		h := digest(t, b)
-		if err := os.WriteFile(filepath.Join(dir, "blobs", "sha256", h.Hex), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
 	cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux", "rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs}})
-	cd := put(cfg)
-	man, _ := json.Marshal(map[string]any{
-		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.String(), "size": len(cfg)},
-		"layers": layers,
-	})
-	md := put(man)
-	idx, _ := json.Marshal(map[string]any{
-		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-		"manifests": []map[string]any{{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md.String(), "size": len(man)}},
-	})
-	if err := os.WriteFile(filepath.Join(dir, "index.json"), idx, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return layout(t, dir, cfg, layers)
 }
 
 // writeLayout writes an OCI layout of one image with one layer blob. The diff ID in the
 // config is the blob's own digest: the walker takes diff IDs from the config.
 func writeLayout(t testing.TB, dir string, layer []byte, mediaType string) string {
 	t.Helper()
-	blobs := filepath.Join(dir, "blobs", "sha256")
-	if err := os.MkdirAll(blobs, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	put := func(b []byte) v1.Hash {
-		d := digest(t, b)
-		if err := os.WriteFile(filepath.Join(blobs, d.Hex), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	ld := put(layer)
+	ld := putBlob(t, dir, layer)
 	cfg, _ := json.Marshal(map[string]any{
 		"architecture": "amd64", "os": "linux",
 		"rootfs":  map[string]any{"type": "layers", "diff_ids": []string{ld.String()}},
 		"history": []map[string]any{{"created_by": "hostile"}},
 	})
-	cd := put(cfg)
+	return layout(t, dir, cfg, []map[string]any{{"mediaType": mediaType, "digest": ld.String(), "size": len(layer)}})
+}
+
+// putBlob writes b into the layout's blobs and returns its digest.
+func putBlob(t testing.TB, dir string, b []byte) v1.Hash {
+	t.Helper()
+	blobs := filepath.Join(dir, "blobs", "sha256")
+	if err := os.MkdirAll(blobs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := digest(t, b)
+	if err := os.WriteFile(filepath.Join(blobs, d.Hex), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// layout finishes an OCI layout of one image: its config, a manifest listing layers (whose
+// blobs are there), the index and the layout marker.
+func layout(t testing.TB, dir string, cfg []byte, layers []map[string]any) string {
+	t.Helper()
+	cd := putBlob(t, dir, cfg)
 	man, _ := json.Marshal(map[string]any{
 		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
 		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.String(), "size": len(cfg)},
-		"layers": []map[string]any{{"mediaType": mediaType, "digest": ld.String(), "size": len(layer)}},
+		"layers": layers,
 	})
-	md := put(man)
+	md := putBlob(t, dir, man)
 	idx, _ := json.Marshal(map[string]any{
 		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
 		"manifests": []map[string]any{{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md.String(), "size": len(man)}},
