@@ -127,6 +127,18 @@ func TestRegistryFleet(t *testing.T) {
 	require.Equal(t, 0, res.code, res.String())
 	res = cli("sbom", app, "--attach", "--sign", "--key", privKey)
 	require.Equal(t, 0, res.code, res.String())
+	// The oracle: cosign accepts the attestation with the key, and refuses it with another.
+	cosign := func(pub string) result {
+		return run(t, repo(t), env, 20*time.Minute, "go", "tool", "-modfile=tools/cosign/go.mod", "cosign", "verify-attestation",
+			"--key", pub, "--type", "cyclonedx", "--insecure-ignore-tlog=true", app)
+	}
+	res = cosign(pubKey)
+	require.Equal(t, 0, res.code, "cosign verify-attestation: %s", res)
+	assert.Contains(t, res.stderr, "The signatures were verified against the specified public key")
+	assert.Contains(t, res.stdout, `"payloadType":"application/vnd.in-toto+json"`)
+	_, _, otherPub := imagetest.SigningKey(t)
+	res = cosign(otherPub)
+	assert.NotEqual(t, 0, res.code, "another key: %s", res)
 	assert.Contains(t, res.stdout, reg.host+"/team-b/app1@sha256:")
 	appDigest := sum.images[app].Digest
 	appRef, err := name.ParseReference(app)
