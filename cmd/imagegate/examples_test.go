@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/fleet"
 )
 
@@ -64,4 +65,37 @@ func TestKubernetesExample(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2, jobs, "the scan and the merge")
+}
+
+// The README's CI sections are what CI runs: each holds, whole, the example file the
+// end-to-end suite runs, and the inputs table names every input of both CI steps.
+func TestReadmeCISectionsAreTheExamples(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	section := func(heading string) string {
+		s := string(readme)
+		i := strings.Index(s, "\n"+heading+"\n")
+		require.GreaterOrEqual(t, i, 0, "the README has no %q section", heading)
+		s = s[i+len(heading)+2:]
+		if j := strings.Index(s, "\n## "); j >= 0 {
+			s = s[:j]
+		}
+		return s
+	}
+	for heading, example := range map[string]string{
+		"## GitHub Actions":  filepath.Join("examples", "github", "scan-after-build.yml"),
+		"## Azure Pipelines": filepath.Join("examples", "azure", "azure-pipelines.yml"),
+	} {
+		b, err := os.ReadFile(filepath.Join("..", "..", example))
+		require.NoError(t, err)
+		assert.Contains(t, section(heading), "```yaml\n"+string(b)+"```\n", "%s: its block is not %s as it is", heading, example)
+	}
+	inputsTable := section("## Azure Pipelines")
+	for _, in := range inputs.Table {
+		if !in.AzureOnly {
+			assert.Contains(t, inputsTable, "| `"+in.Name+"` | `"+in.Azure+"` |", in.Name)
+		} else {
+			assert.Contains(t, inputsTable, "| — | `"+in.Azure+"` |", in.Azure)
+		}
+	}
 }
