@@ -239,7 +239,7 @@ func recommend(ctx context.Context, images []report.FleetImage, opts []image.Opt
 	var out []report.BaseRecommendation
 	for _, n := range names {
 		rec := report.BaseRecommendation{Base: n, UsedBy: uses[n], Candidates: []report.BaseCandidate{}}
-		tag, err := name.NewTag(n, image.NameOptions(opts...)...)
+		tag, err := name.NewTag(n, image.NameOptions(n, opts...)...)
 		if err != nil {
 			rec.Error = fmt.Sprintf("not a tag: %v", err)
 			out = append(out, rec)
@@ -288,7 +288,7 @@ func checkBase(ctx context.Context, ref string, o scanner.Options) (report.BaseC
 		return c, err
 	}
 	c.Digest = img.Digest
-	r, err := name.ParseReference(ref, image.NameOptions(o.ImageOptions()...)...)
+	r, err := name.ParseReference(ref, image.NameOptions(ref, o.ImageOptions()...)...)
 	if err != nil {
 		return c, err
 	}

@@ -121,7 +121,7 @@ func List(ctx context.Context, targets []string, f Filter, o ListOptions) (*List
 	for _, t := range targets {
 		t = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(t, "https://"), "http://"), "/")
 		if !strings.Contains(t, "/") {
-			reg, err := name.NewRegistry(t, image.NameOptions(o.Image...)...)
+			reg, err := name.NewRegistry(t, image.NameOptions(t, o.Image...)...)
 			if err != nil {
 				return nil, failure.Inputf("registry %q: %w", t, err)
 			}
@@ -130,14 +130,14 @@ func List(ctx context.Context, targets []string, f Filter, o ListOptions) (*List
 				return nil, failure.Incompletef("registry %s: its catalog cannot be listed (%w): name the repositories to scan instead", t, err)
 			}
 			for _, n := range names {
-				r, err := name.NewRepository(reg.RegistryStr()+"/"+n, image.NameOptions(o.Image...)...)
+				r, err := name.NewRepository(reg.RegistryStr()+"/"+n, image.NameOptions(t, o.Image...)...)
 				if err == nil {
 					repos = append(repos, r)
 				}
 			}
 			continue
 		}
-		r, err := name.NewRepository(t, image.NameOptions(o.Image...)...)
+		r, err := name.NewRepository(t, image.NameOptions(t, o.Image...)...)
 		if err != nil {
 			return nil, failure.Inputf("repository %q: %w (a tag or digest does not belong here: give the repository)", t, err)
 		}

@@ -49,8 +49,9 @@ func (opts Options) ImageOptions() []image.Option {
 	return openOpts
 }
 
-// credentialRegistries are the registries the explicit credentials are for: the image's
-// own and those named with CredentialsFor.
+// credentialRegistries are the registries the user named, which the explicit credentials
+// and plain HTTP are for: the image's, the base image's (--base-image) and those named with
+// CredentialsFor.
 func (opts Options) credentialRegistries() []string {
 	var regs []string
 	for _, h := range opts.CredentialsFor {
@@ -58,8 +59,10 @@ func (opts Options) credentialRegistries() []string {
 			regs = append(regs, r) // as references spell it: docker.io is index.docker.io
 		}
 	}
-	if r := image.RegistryOf(opts.Image); r != "" {
-		regs = append(regs, r)
+	for _, named := range []string{opts.Image, opts.BaseImage} {
+		if r := image.RegistryOf(named); r != "" {
+			regs = append(regs, r)
+		}
 	}
 	return regs
 }

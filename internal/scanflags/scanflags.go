@@ -110,7 +110,7 @@ func (f *Image) Register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.Username, "username", "", "registry username (or IMAGEGATE_USERNAME)")
 	fl.StringVar(&f.Password, "password", "", "registry password or token (or IMAGEGATE_PASSWORD)")
 	fl.StringSliceVar(&f.CredentialsFor, "credentials-for", nil, "more registries (host[:port]) --username and --password are for; by default only the scanned image's registry (or the registries a registry scan names) gets them, never one an image or a Dockerfile points at")
-	fl.BoolVar(&f.Insecure, "insecure-registry", false, "allow a plain-HTTP registry")
+	fl.BoolVar(&f.Insecure, "insecure-registry", false, "allow plain HTTP to the registries named here (the image's, --base-image's, --credentials-for hosts), never to one an image points at")
 	fl.StringSliceVar(&f.Sources, "image-source", image.DefaultSources, "where to look for an IMAGE given as a name, in order: "+strings.Join(image.AllSources, ", "))
 	fl.Int64Var(&f.MaxFile, "max-file-size", 0, "largest file read into memory, in bytes (default 128 MiB)")
 	fl.Int64Var(&f.MaxExpand, "max-layer-expansion", image.DefaultMaxExpansion, "stop on a layer that expands to more than this many times its stored size (past 1 GiB): a decompression bomb")

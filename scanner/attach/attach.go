@@ -71,7 +71,7 @@ func PushAttestation(ctx context.Context, ref string, bundle []byte, predicateTy
 // push uploads blob as the one layer of an artifact of artifactType whose subject is the
 // image at ref.
 func push(ctx context.Context, ref, artifactType string, blob []byte, annotations, layerAnnotations map[string]string, opts []image.Option) (string, error) {
-	d, err := name.NewDigest(ref, image.NameOptions(opts...)...)
+	d, err := name.NewDigest(ref, image.NameOptions(ref, opts...)...)
 	if err != nil {
 		return "", failure.Inputf("attach: %q is not a repository@digest reference: %w", ref, err)
 	}
@@ -155,7 +155,7 @@ type Found struct {
 // referrer's type from its config (the empty descriptor), not from its artifactType, and
 // would filter it out.
 func listReferrers(ctx context.Context, ref string, opts []image.Option) (name.Digest, []remote.Option, []v1.Descriptor, error) {
-	d, err := name.NewDigest(ref, image.NameOptions(opts...)...)
+	d, err := name.NewDigest(ref, image.NameOptions(ref, opts...)...)
 	if err != nil {
 		return name.Digest{}, nil, nil, failure.Inputf("%q is not a repository@digest reference: %w", ref, err)
 	}

@@ -3,6 +3,7 @@ package image
 import (
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"golang.org/x/net/publicsuffix"
@@ -18,13 +19,18 @@ import (
 // another site gets no credentials, so it can get none out of us). IP addresses and
 // single-label hosts (localhost) must match exactly, port included.
 //
+// Credentials never go over plain HTTP but to a loopback host or a registry the user
+// allowed it for (plainHTTP): a registry on a private address is spoken to over HTTP by
+// go-containerregistry unasked.
+//
 // It also ends a registry conversation that cannot end: a redirect to the same URL, or
 // more than MaxRegistryRequests requests for one image (a registry that redirects in a
 // circle is otherwise retried until the deadline).
 type credentialGuard struct {
-	registry string // host[:port] as in the reference (index.docker.io for Docker Hub)
-	inner    http.RoundTripper
-	requests atomic.Int64
+	registry  string // host[:port] as in the reference (index.docker.io for Docker Hub)
+	inner     http.RoundTripper
+	requests  atomic.Int64
+	plainHTTP bool // credentials may go over plain HTTP to this registry
 }
 
 // MaxRegistryRequests bounds the HTTP requests made to read one image.
@@ -38,6 +44,9 @@ func (g *credentialGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 		req = req.Clone(req.Context())
 		req.Header.Del("Authorization")
 	}
+	if req.Header.Get("Authorization") != "" && req.URL.Scheme == "http" && !g.plainHTTP {
+		return nil, failure.WithSetting(failure.Inputf("registry %s: credentials would go over plain HTTP: refused (name it with --insecure-registry to allow it)", g.registry), "insecure-registry")
+	}
 	resp, err := g.inner.RoundTrip(req)
 	if err == nil && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		if loc, lerr := resp.Location(); lerr == nil && loc.String() == req.URL.String() {
@@ -46,6 +55,17 @@ func (g *credentialGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, err
+}
+
+// loopback says whether a registry is on this machine: plain HTTP to it never crosses a
+// network.
+func loopback(registry string) bool {
+	h, _ := splitHostPort(registry)
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(h, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // sameSite says whether credentials for registry may go to host.

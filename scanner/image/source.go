@@ -103,12 +103,13 @@ type openOptions struct {
 	platform string
 	username string
 	password string
-	// credRegistries are the registries (host[:port]) username and password are for.
-	credRegistries []string
-	keychain       authn.Keychain
-	transport      http.RoundTripper
-	insecure       bool
-	sources        []string
+	// named are the registries (host[:port]) the user named: username and password, and
+	// plain HTTP with insecure, are for these only.
+	named     []string
+	keychain  authn.Keychain
+	transport http.RoundTripper
+	insecure  bool
+	sources   []string
 }
 
 // Option configures Open.
@@ -119,13 +120,14 @@ type Option func(*openOptions)
 func WithPlatform(p string) Option { return func(o *openOptions) { o.platform = p } }
 
 // WithBasicAuth authenticates with a username and password (or token) to the registries
-// named (host[:port], as references spell them: index.docker.io for Docker Hub). Every
-// other registry (a base image an annotation or a Dockerfile names, another repository's
-// referrers) gets the keychain's own entry for it, or nothing: credentials never go where
-// an image or a pull request points.
+// the user named (host[:port], as references spell them: index.docker.io for Docker Hub),
+// which are also the only ones WithInsecure lets use plain HTTP. Every other registry (a
+// base image an annotation or a Dockerfile names, another repository's referrers) gets
+// the keychain's own entry for it, or nothing, over HTTPS: credentials never go where an
+// image or a pull request points.
 func WithBasicAuth(username, password string, registries ...string) Option {
 	return func(o *openOptions) {
-		o.username, o.password, o.credRegistries = username, password, registries
+		o.username, o.password, o.named = username, password, registries
 	}
 }
 
@@ -153,8 +155,14 @@ func WithKeychain(k authn.Keychain) Option { return func(o *openOptions) { o.key
 // WithTransport sets the HTTP transport used for registries (tests, proxies).
 func WithTransport(t http.RoundTripper) Option { return func(o *openOptions) { o.transport = t } }
 
-// WithInsecure allows plain-HTTP registries (localhost registries are always allowed).
+// WithInsecure allows plain HTTP to the registries the user named (WithBasicAuth's).
+// Credentials never go over plain HTTP to another host but a loopback one.
 func WithInsecure(b bool) Option { return func(o *openOptions) { o.insecure = b } }
+
+// insecureFor says whether registry may be spoken to over plain HTTP.
+func (o openOptions) insecureFor(registry string) bool {
+	return o.insecure && slices.Contains(o.named, registry)
+}
 
 // WithSources sets where a bare image name is looked up, in order (default DefaultSources).
 func WithSources(s []string) Option { return func(o *openOptions) { o.sources = s } }
@@ -353,13 +361,24 @@ func RemoteOptions(ctx context.Context, registry string, opts ...Option) []remot
 	return o.remote(ctx, registry)
 }
 
-// NameOptions are the reference parsing options matching opts (plain HTTP when insecure).
-func NameOptions(opts ...Option) []name.Option {
+// NameOptions are the options to parse ref (a reference, a repository or a registry)
+// with: plain HTTP when opts allow it for ref's registry (insecure, and the user named it).
+func NameOptions(ref string, opts ...Option) []name.Option {
 	var o openOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.insecure {
+	registry := ""
+	if !strings.Contains(ref, "/") {
+		if r, err := name.NewRegistry(ref); err == nil {
+			registry = r.RegistryStr() // a registry alone: host[:port]
+		}
+	} else if r, err := name.ParseReference(ref); err == nil {
+		registry = r.Context().RegistryStr()
+	} else if r, err := name.NewRepository(ref); err == nil {
+		registry = r.RegistryStr()
+	}
+	if o.insecureFor(registry) {
 		return []name.Option{name.Insecure}
 	}
 	return nil
@@ -367,7 +386,7 @@ func NameOptions(opts ...Option) []name.Option {
 
 func (o openOptions) remote(ctx context.Context, registry string) []remote.Option {
 	ropts := []remote.Option{remote.WithContext(ctx), remote.WithUserAgent("imagegate")}
-	if (o.username != "" || o.password != "") && slices.Contains(o.credRegistries, registry) {
+	if (o.username != "" || o.password != "") && slices.Contains(o.named, registry) {
 		ropts = append(ropts, remote.WithAuth(&authn.Basic{Username: o.username, Password: o.password}))
 	} else {
 		ropts = append(ropts, remote.WithAuthFromKeychain(o.keychain))
@@ -376,15 +395,14 @@ func (o openOptions) remote(ctx context.Context, registry string) []remote.Optio
 	if inner == nil {
 		inner = remote.DefaultTransport
 	}
-	return append(ropts, remote.WithTransport(&credentialGuard{registry: registry, inner: inner}))
+	return append(ropts, remote.WithTransport(&credentialGuard{registry: registry, inner: inner, plainHTTP: o.insecureFor(registry) || loopback(registry)}))
 }
 
 func openRemote(ctx context.Context, ref string, o openOptions) (*Image, error) {
-	var nameOpts []name.Option
-	if o.insecure {
-		nameOpts = append(nameOpts, name.Insecure)
+	r, err := name.ParseReference(ref)
+	if err == nil && o.insecureFor(r.Context().RegistryStr()) {
+		r, err = name.ParseReference(ref, name.Insecure)
 	}
-	r, err := name.ParseReference(ref, nameOpts...)
 	if err != nil {
 		return nil, failure.Inputf("image %q: not a valid reference: %w", ref, err)
 	}
@@ -420,6 +438,10 @@ func openRemote(ctx context.Context, ref string, o openOptions) (*Image, error) 
 
 // registryError turns a registry failure into a message the user can act on.
 func registryError(ref string, err error) error {
+	var own *failure.Error
+	if errors.As(err, &own) && own.Kind == failure.KindInput {
+		return failure.WithSetting(failure.Inputf("image %q: %w", ref, err), failure.SettingOf(err)) // the guard's refusal
+	}
 	var terr *transport.Error
 	if errors.As(err, &terr) {
 		switch terr.StatusCode {

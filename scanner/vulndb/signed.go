@@ -41,8 +41,9 @@ type SignedEcosystem struct {
 // signedMark keeps, beside pulled data, what its signature said (shown by db status).
 const signedMark = ".signed.json"
 
-func (o RemoteOptions) imageOptions() []image.Option {
-	opts := []image.Option{image.WithInsecure(o.Insecure)}
+func (o RemoteOptions) imageOptions(r name.Reference) []image.Option {
+	// The artifact's registry is the one the user named.
+	opts := []image.Option{image.WithInsecure(o.Insecure), image.WithBasicAuth("", "", r.Context().RegistryStr())}
 	if o.Keychain != nil {
 		opts = append(opts, image.WithKeychain(o.Keychain))
 	}
@@ -66,7 +67,7 @@ func sign(ctx context.Context, r name.Reference, digest string, s *Store, key *t
 	if err != nil {
 		return failure.Incompletef("db push: signing: %w", err)
 	}
-	_, err = attach.PushAttestation(ctx, r.Context().Digest(digest).String(), b, Predicate, time.Now(), o.imageOptions()...)
+	_, err = attach.PushAttestation(ctx, r.Context().Digest(digest).String(), b, Predicate, time.Now(), o.imageOptions(r)...)
 	return err
 }
 
@@ -79,7 +80,7 @@ func verifySigned(ctx context.Context, r name.Reference, digest string, o Remote
 		}
 		return nil, failure.WithSetting(failure.Incompletef("db pull %s: the artifact's signature is not checked, so it is not used: give the key (db-verify-key) or the identity (db-certificate-identity, db-certificate-oidc-issuer, db-trusted-root) that signs it, or allow unsigned data (insecure-unsigned-db)", r), "db-verify-key")
 	}
-	found, err := attach.FindVerified(ctx, r.Context().Digest(digest).String(), Predicate, o.Verifier, o.imageOptions()...)
+	found, err := attach.FindVerified(ctx, r.Context().Digest(digest).String(), Predicate, o.Verifier, o.imageOptions(r)...)
 	if errors.Is(err, attach.ErrNone) {
 		err = errors.New("no signature is attached")
 	}
