@@ -76,6 +76,34 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
+var (
+	cosignOnce sync.Once
+	cosignPath string
+	cosignErr  error
+)
+
+// cosignBinary builds cosign, the oracle of the signed SBOMs, from its tool module once
+// (with the caller's Go caches: .ci/run has built it already).
+func cosignBinary(t *testing.T) string {
+	t.Helper()
+	cosignOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "imagegate-e2e-cosign")
+		if err != nil {
+			cosignErr = err
+			return
+		}
+		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
+		cosignPath = filepath.Join(dir, "cosign")
+		cmd := exec.Command("go", "build", "-modfile=tools/cosign/go.mod", "-o", cosignPath, "github.com/sigstore/cosign/v3/cmd/cosign")
+		cmd.Dir = repo(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			cosignErr = fmt.Errorf("go build cosign: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, cosignErr)
+	return cosignPath
+}
+
 func repo(t *testing.T, parts ...string) string {
 	return filepath.Join(append([]string{imagetest.RepoRoot(t)}, parts...)...)
 }

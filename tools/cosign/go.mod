@@ -1,6 +1,6 @@
 // cosign is the oracle of the end-to-end tests: 'cosign verify-attestation' must accept the
 // signed SBOMs imagegate attaches. A module of its own: its dependencies are not
-// imagegate's. Run it with: go tool -modfile=tools/cosign/go.mod cosign
+// imagegate's. Built by the e2e tests with: go build -modfile=tools/cosign/go.mod github.com/sigstore/cosign/v3/cmd/cosign
 module github.com/imagegate/imagegate/tools/cosign
 
 go 1.26.8
