@@ -145,8 +145,6 @@ func WithMaxFileSize(n int64) WalkOption { return func(o *walkOptions) { o.maxFi
 // all the parsing of an uncompressed archive).
 func WithDiffIDChecks(n int) WalkOption { return func(o *walkOptions) { o.diffIDChecks = n } }
 
-// WithParallelism sets how many layers are read at once (default: the number of CPUs).
-func WithParallelism(n int) WalkOption { return func(o *walkOptions) { o.parallel = n } }
 
 // checkLayerCount refuses an image with more than MaxLayers layers before its layers are
 // listed (go-containerregistry looks each layer up in the manifest: 10,000 layers took

@@ -213,17 +213,6 @@ func (in *input) secretValue(name, value string) (string, bool) {
 	return fmt.Sprintf("%s: %s (fingerprint %s)", why, m.Masked, m.Fingerprint), true
 }
 
-// lastLayer is the index of the image's top layer (-1 for none).
-func lastLayer(cf *v1.ConfigFile) int {
-	n := 0
-	for _, h := range cf.History {
-		if !h.EmptyLayer {
-			n++
-		}
-	}
-	return n - 1
-}
-
 func short(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 120 {
