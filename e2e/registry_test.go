@@ -23,6 +23,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/stretchr/testify/assert"
@@ -95,6 +96,12 @@ func (r *registry) push(t *testing.T, repoTag string) string {
 	t.Helper()
 	img, err := tarball.ImageFromPath(repo(t, "testdata", "demo", "demo-image.tar"), nil)
 	require.NoError(t, err)
+	return r.pushImage(t, repoTag, img)
+}
+
+// pushImage writes img to repoTag with the registry's credentials.
+func (r *registry) pushImage(t *testing.T, repoTag string, img v1.Image) string {
+	t.Helper()
 	ref, err := name.ParseReference(r.host + "/" + repoTag)
 	require.NoError(t, err)
 	tr := remote.DefaultTransport.(*http.Transport).Clone()

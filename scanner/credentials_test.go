@@ -61,9 +61,9 @@ func (r *recorder) basic() []string {
 	return out
 }
 
-// Explicit credentials go to the registry of the image the user named, never to a
-// registry the image's base annotation or the Dockerfile's FROM points at; naming that
-// registry with CredentialsFor is what sends them there.
+// Explicit credentials go to the registries named (the front ends name the image's), never
+// to a registry the image's base annotation or the Dockerfile's FROM points at; naming
+// that registry with CredentialsFor is what sends them there.
 func TestCredentialsStayWithTheirRegistry(t *testing.T) {
 	ctx := context.Background()
 	private := imagetest.NewRegistry(t, "ci-reader", "s3cret")
@@ -94,7 +94,7 @@ func TestCredentialsStayWithTheirRegistry(t *testing.T) {
 			evil.auth = nil
 			evil.mu.Unlock()
 			res, err := scanner.Scan(ctx, scanner.Options{
-				Image: ref, Dockerfile: c.dockerfile, Username: "ci-reader", Password: "s3cret", CredentialsFor: c.also,
+				Image: ref, Dockerfile: c.dockerfile, Username: "ci-reader", Password: "s3cret", CredentialsFor: append([]string{private.Host}, c.also...),
 				ResolveBase: true, Scanners: []string{scanner.ScannerDockerfile}, Keychain: authn.NewMultiKeychain(),
 			})
 			require.NoError(t, err)

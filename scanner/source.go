@@ -49,19 +49,15 @@ func (opts Options) ImageOptions() []image.Option {
 	return openOpts
 }
 
-// credentialRegistries are the registries the user named, which the explicit credentials
-// and plain HTTP are for: the image's, the base image's (--base-image) and those named with
-// CredentialsFor.
+// credentialRegistries are the registries the user named (CredentialsFor), which the
+// explicit credentials and plain HTTP are for. The front ends name the registries of the
+// image and base image the user gave; an image the core or fleet finds (a base, a
+// recommended tag) is never named by being scanned.
 func (opts Options) credentialRegistries() []string {
 	var regs []string
 	for _, h := range opts.CredentialsFor {
 		if r := image.RegistryOf(h + "/x"); r != "" {
 			regs = append(regs, r) // as references spell it: docker.io is index.docker.io
-		}
-	}
-	for _, named := range []string{opts.Image, opts.BaseImage} {
-		if r := image.RegistryOf(named); r != "" {
-			regs = append(regs, r)
 		}
 	}
 	return regs

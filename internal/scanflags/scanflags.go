@@ -132,9 +132,18 @@ func (f *Image) Options(imageArg string) (scanner.Options, error) {
 		return scanner.Options{}, err
 	}
 	return scanner.Options{
-		Image: imageArg, Platform: f.Platform, Username: user, Password: pass, CredentialsFor: f.CredentialsFor, Insecure: f.Insecure,
+		Image: imageArg, Platform: f.Platform, Username: user, Password: pass, CredentialsFor: named(f.CredentialsFor, imageArg), Insecure: f.Insecure,
 		Sources: f.Sources, MaxFileSize: f.MaxFile, MaxLayerExpansion: f.MaxExpand, MaxLayerFiles: f.MaxFiles, MaxRetained: f.MaxKept,
 	}, nil
+}
+
+// named adds the registry of an image the user gave (if it is in a registry) to the
+// registries the credentials and --insecure-registry are for.
+func named(registries []string, imageArg string) []string {
+	if r := image.RegistryOf(imageArg); r != "" {
+		return append(append([]string(nil), registries...), r)
+	}
+	return registries
 }
 
 // Scan are the flags of 'imagegate scan'.
@@ -191,6 +200,7 @@ func (f *Scan) Options(imageArg string) (scanner.Options, error) {
 	}
 	opts.UnsignedDB = f.DBTrust.Insecure
 	opts.ExcludeBase, opts.BaseImage, opts.ResolveBase = f.ExclBase, f.BaseImage, f.Resolve
+	opts.CredentialsFor = named(opts.CredentialsFor, f.BaseImage)
 	opts.Dockerfile, opts.ContextDir, opts.Config, opts.Policy = f.Dockerfile, f.ContextDir, cfg, pol
 	return opts, nil
 }

@@ -145,7 +145,6 @@ func WithMaxFileSize(n int64) WalkOption { return func(o *walkOptions) { o.maxFi
 // all the parsing of an uncompressed archive).
 func WithDiffIDChecks(n int) WalkOption { return func(o *walkOptions) { o.diffIDChecks = n } }
 
-
 // checkLayerCount refuses an image with more than MaxLayers layers before its layers are
 // listed (go-containerregistry looks each layer up in the manifest: 10,000 layers took
 // minutes): the config's diff IDs for every source, and the manifest where it is stored
