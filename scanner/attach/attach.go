@@ -258,6 +258,9 @@ type Verifier interface {
 	VerifyAttestation(bundle []byte, digest, predicateType string) ([]byte, error)
 }
 
+// MaxBundlesTried bounds the attestations FindVerified reads and verifies, newest first.
+const MaxBundlesTried = 32
+
 // ErrUnverified is returned by FindVerified when SBOMs are attached but none verifies.
 var ErrUnverified = errors.New("no attached SBOM verifies")
 
@@ -288,6 +291,11 @@ func FindVerified(ctx context.Context, ref, predicateType string, v Verifier, op
 	}
 	created := func(desc v1.Descriptor) string { return desc.Annotations[AnnotationCreated] }
 	sort.SliceStable(bundles, func(i, j int) bool { return created(bundles[i]) > created(bundles[j]) })
+	if len(bundles) > MaxBundlesTried {
+		// Anyone who can push can attach bundles: a thousand forged ones dated in the future
+		// must not make the lookup read and verify a thousand.
+		bundles = bundles[:MaxBundlesTried]
+	}
 	var first error
 	for _, c := range bundles {
 		b, _, err := readArtifact(d, c, ropts, BundleType, MaxSBOM)
