@@ -13,8 +13,9 @@ import (
 const runDirPrefix = "imagegate-run-"
 
 // newRunDir makes this run's temporary folder, after sweeping those of runs that died
-// without removing theirs (a fatal runtime error, SIGKILL): their process is gone, or,
-// for a folder without a process id, it is older than a day.
+// without removing theirs (a fatal runtime error, SIGKILL): their process is gone and the
+// folder has not changed for an hour (a process in another PID namespace sharing the
+// temporary folder looks gone too), or, for a folder without a process id, a day.
 func newRunDir() (string, error) {
 	sweepRunDirs(os.TempDir(), time.Now())
 	return os.MkdirTemp("", fmt.Sprintf("%s%d-", runDirPrefix, os.Getpid()))
@@ -38,7 +39,7 @@ func sweepRunDirs(tmp string, now time.Time) {
 		pid, err := strconv.Atoi(pidText)
 		dead := false
 		if hasPid && err == nil && pid > 0 {
-			dead = pid != os.Getpid() && !processAlive(pid)
+			dead = pid != os.Getpid() && !processAlive(pid) && now.Sub(info.ModTime()) > time.Hour
 		} else {
 			dead = now.Sub(info.ModTime()) > 24*time.Hour
 		}
