@@ -1,25 +1,20 @@
 package e2e
 
 import (
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	gcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/imagegate/imagegate/internal/imagetest"
 )
 
 // Credentials given for Debian's docker-registry (TLS, htpasswd) never reach a second
@@ -28,31 +23,9 @@ import (
 // --credentials-for is what sends them, so the test can fail.
 func TestCredentialsStayWithTheRegistry(t *testing.T) {
 	reg := startRegistry(t)
-	var mu sync.Mutex
-	var seen []string
-	inner := gcrregistry.New(gcrregistry.Logger(log.New(io.Discard, "", 0)))
-	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a := r.Header.Get("Authorization"); a != "" {
-			mu.Lock()
-			seen = append(seen, a)
-			mu.Unlock()
-		}
-		inner.ServeHTTP(w, r)
-	}))
-	defer evil.Close()
-	evilHost := strings.TrimPrefix(evil.URL, "http://")
-	basic := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		n := 0
-		for _, a := range seen {
-			if strings.HasPrefix(a, "Basic ") {
-				n++
-			}
-		}
-		seen = nil
-		return n
-	}
+	evil := imagetest.NewRecorder(t)
+	evilHost := evil.Host
+	basic := evil.Basic
 
 	base, err := tarball.ImageFromPath(repo(t, "testdata", "demo", "demo-image.tar"), nil)
 	require.NoError(t, err)

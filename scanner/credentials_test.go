@@ -2,19 +2,12 @@ package scanner_test
 
 import (
 	"context"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	gcrname "github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/assert"
@@ -26,59 +19,24 @@ import (
 	"github.com/imagegate/imagegate/scanner"
 )
 
-// recorder is a registry that records every Authorization header it is sent.
-type recorder struct {
-	host string
-	mu   sync.Mutex
-	auth []string
-}
-
-func newRecorder(t *testing.T) *recorder {
-	r := &recorder{}
-	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if a := req.Header.Get("Authorization"); a != "" {
-			r.mu.Lock()
-			r.auth = append(r.auth, a)
-			r.mu.Unlock()
-		}
-		inner.ServeHTTP(w, req)
-	}))
-	t.Cleanup(s.Close)
-	r.host = strings.TrimPrefix(s.URL, "http://")
-	return r
-}
-
-func (r *recorder) basic() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for _, a := range r.auth {
-		if strings.HasPrefix(a, "Basic ") {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
 // Explicit credentials go to the registries named (the front ends name the image's), never
 // to a registry the image's base annotation or the Dockerfile's FROM points at; naming
 // that registry with CredentialsFor is what sends them there.
 func TestCredentialsStayWithTheirRegistry(t *testing.T) {
 	ctx := context.Background()
 	private := imagetest.NewRegistry(t, "ci-reader", "s3cret")
-	evil := newRecorder(t)
+	evil := imagetest.NewRecorder(t)
 	base := imagetest.Image(t, "linux/amd64", imagetest.Step{CreatedBy: "ADD base /", Layer: imagetest.Layer(t, imagetest.File("etc/os-release", []byte("ID=alpine\nVERSION_ID=3.20.2\n")))})
-	baseRef, err := gcrname.ParseReference(evil.host + "/evil/base:1")
+	baseRef, err := gcrname.ParseReference(evil.Host + "/evil/base:1")
 	require.NoError(t, err)
 	require.NoError(t, remote.Write(baseRef, base))
 	app, err := mutate.AppendLayers(base, imagetest.Layer(t, imagetest.File("app/a", []byte("a"))))
 	require.NoError(t, err)
-	annotated := mutate.Annotations(app, map[string]string{"org.opencontainers.image.base.name": evil.host + "/evil/base:1"}).(v1.Image)
+	annotated := mutate.Annotations(app, map[string]string{"org.opencontainers.image.base.name": evil.Host + "/evil/base:1"}).(v1.Image)
 	ref := private.Push(t, "team/app:1", annotated, nil, remote.WithAuth(&authn.Basic{Username: "ci-reader", Password: "s3cret"}))
 
 	df := filepath.Join(t.TempDir(), "Dockerfile")
-	require.NoError(t, os.WriteFile(df, []byte("FROM "+evil.host+"/evil/base:1\nCOPY a /app/a\n"), 0o644))
+	require.NoError(t, os.WriteFile(df, []byte("FROM "+evil.Host+"/evil/base:1\nCOPY a /app/a\n"), 0o644))
 	for _, c := range []struct {
 		name       string
 		dockerfile string
@@ -87,12 +45,10 @@ func TestCredentialsStayWithTheirRegistry(t *testing.T) {
 	}{
 		{"base annotation", "", nil, false},
 		{"Dockerfile FROM", df, nil, false},
-		{"named with CredentialsFor", "", []string{evil.host}, true},
+		{"named with CredentialsFor", "", []string{evil.Host}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			evil.mu.Lock()
-			evil.auth = nil
-			evil.mu.Unlock()
+			evil.Basic() // forget what came before
 			res, err := scanner.Scan(ctx, scanner.Options{
 				Image: ref, Dockerfile: c.dockerfile, Username: "ci-reader", Password: "s3cret", CredentialsFor: append([]string{private.Host}, c.also...),
 				ResolveBase: true, Scanners: []string{scanner.ScannerDockerfile}, Keychain: authn.NewMultiKeychain(),
@@ -101,9 +57,9 @@ func TestCredentialsStayWithTheirRegistry(t *testing.T) {
 			require.NotNil(t, res.Base, "the base was resolved in the other registry")
 			assert.Equal(t, "base-image", res.Base.Method)
 			if c.leaks {
-				assert.NotEmpty(t, evil.basic(), "named: the credentials are for it")
+				assert.NotEmpty(t, evil.Basic(), "named: the credentials are for it")
 			} else {
-				assert.Empty(t, evil.basic(), "credentials sent to a registry the image points at")
+				assert.Empty(t, evil.Basic(), "credentials sent to a registry the image points at")
 			}
 		})
 	}
