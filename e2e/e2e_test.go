@@ -41,12 +41,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	binErr    error
-	cleanups  []func()
-)
+var cleanups []func()
 
 func cleanup() {
 	for i := len(cleanups) - 1; i >= 0; i-- {
@@ -54,54 +49,46 @@ func cleanup() {
 	}
 }
 
-// binary builds imagegate once, static, for this machine.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "imagegate-e2e-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
-		binPath = filepath.Join(dir, "imagegate")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "./cmd/imagegate")
-		cmd.Dir = repo(t)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, binErr)
-	return binPath
+// built is a program the tests build once, with the caller's Go caches.
+type built struct {
+	once sync.Once
+	path string
+	err  error
 }
 
-var (
-	cosignOnce sync.Once
-	cosignPath string
-	cosignErr  error
-)
-
-// cosignBinary builds cosign, the oracle of the signed SBOMs, from its tool module once
-// (with the caller's Go caches: .ci/run has built it already).
-func cosignBinary(t *testing.T) string {
+// get builds the program named file (go build args... -o it) the first time.
+func (b *built) get(t *testing.T, file string, env []string, args ...string) string {
 	t.Helper()
-	cosignOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "imagegate-e2e-cosign")
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "imagegate-e2e-bin")
 		if err != nil {
-			cosignErr = err
+			b.err = err
 			return
 		}
 		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
-		cosignPath = filepath.Join(dir, "cosign")
-		cmd := exec.Command("go", "build", "-modfile=tools/cosign/go.mod", "-o", cosignPath, "github.com/sigstore/cosign/v3/cmd/cosign")
+		b.path = filepath.Join(dir, file)
+		cmd := exec.Command("go", append([]string{"build", "-o", b.path}, args...)...)
 		cmd.Dir = repo(t)
+		cmd.Env = append(os.Environ(), env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			cosignErr = fmt.Errorf("go build cosign: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build %s: %v\n%s", file, err, out)
 		}
 	})
-	require.NoError(t, cosignErr)
-	return cosignPath
+	require.NoError(t, b.err)
+	return b.path
+}
+
+var imagegateBin, cosignBin built
+
+// binary builds imagegate once, static, for this machine.
+func binary(t *testing.T) string {
+	return imagegateBin.get(t, "imagegate", []string{"CGO_ENABLED=0"}, "-trimpath", "./cmd/imagegate")
+}
+
+// cosignBinary builds cosign, the oracle of the signed SBOMs, from its tool module once
+// (.ci/run has built it already).
+func cosignBinary(t *testing.T) string {
+	return cosignBin.get(t, "cosign", nil, "-modfile=tools/cosign/go.mod", "github.com/sigstore/cosign/v3/cmd/cosign")
 }
 
 func repo(t *testing.T, parts ...string) string {
