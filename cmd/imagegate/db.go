@@ -145,6 +145,9 @@ it; an unsigned or foreign one is refused (exit 3) unless --insecure-unsigned-db
 				return err
 			}
 			p, err := vulndb.Pull(cmd.Context(), folder(), args[0], vulndb.RemoteOptions{Insecure: insecure, Verifier: v, AllowUnsigned: tv.Insecure})
+			if failure.SettingOf(err) == "db-verify-key" {
+				err = failure.WithSetting(err, "verify-key") // this command's flag for it
+			}
 			if err != nil {
 				return err
 			}
