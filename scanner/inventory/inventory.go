@@ -132,13 +132,18 @@ func (a *Analyzer) Required(p string, info fs.FileInfo) bool {
 // the file later, where it is reported (declined), never here, where it would be skipped
 // without a word.
 func pick(exs []filesystem.Extractor, p string, info fs.FileInfo) filesystem.Extractor {
-	api := fileAPI{path: p, info: sized{info, 0}}
 	for _, e := range exs {
-		if e.FileRequired(api) {
+		if wants(e, p, info) {
 			return e
 		}
 	}
 	return nil
+}
+
+// wants says whether the file at p is of the kind ex reads: FileRequired asked without the
+// file's size.
+func wants(ex filesystem.Extractor, p string, info fs.FileInfo) bool {
+	return ex.FileRequired(fileAPI{path: p, info: sized{info, 0}})
 }
 
 // declined is the error for a file an extractor is offered and will not read (its own
@@ -174,12 +179,11 @@ func (a *Analyzer) Consumes(p string, info fs.FileInfo, head []byte) bool {
 
 // Consume implements image.Consumer: it extracts a binary's packages and drops its bytes.
 func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
-	api := fileAPI{path: f.Path, info: f.Info()}
 	var all []report.Package
 	var errs []string
 	for _, ex := range a.binaries {
-		if !ex.FileRequired(api) {
-			continue
+		if !wants(ex, f.Path, f.Info()) {
+			continue // not its kind; a size cap is reported by extract (declined)
 		}
 		pkgs, err := extract(ctx, ex, nil, f, data)
 		if err != nil {
