@@ -51,7 +51,7 @@ func TestCredentialsStayWithTheirRegistry(t *testing.T) {
 			evil.Basic() // forget what came before
 			res, err := scanner.Scan(ctx, scanner.Options{
 				Image: ref, Dockerfile: c.dockerfile, Username: "ci-reader", Password: "s3cret", CredentialsFor: append([]string{private.Host}, c.also...),
-				ResolveBase: true, Scanners: []string{scanner.ScannerDockerfile}, Keychain: authn.NewMultiKeychain(),
+				ResolveBase: true, Scanners: []string{scanner.ScannerConfig}, Keychain: authn.NewMultiKeychain(),
 			})
 			require.NoError(t, err)
 			require.NotNil(t, res.Base, "the base was resolved in the other registry")

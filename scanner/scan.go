@@ -149,6 +149,11 @@ func Scan(ctx context.Context, opts Options) (*report.Result, error) {
 		return nil, err
 	}
 	defer in.close()
+	checks := checksRun(opts, scanners, in)
+	if len(checks) == 0 && len(scanners) > 0 {
+		// A gate that checked nothing would pass on nothing.
+		return nil, failure.WithSetting(failure.Inputf("no check can run: none of the checks asked for has anything to look at (dockerfile needs a Dockerfile; vuln an image or an SBOM; config and secret an image)"), "scanners")
+	}
 
 	res := &report.Result{Findings: []report.Finding{}}
 	switch {
@@ -171,7 +176,7 @@ func Scan(ctx context.Context, opts Options) (*report.Result, error) {
 	if err := decide(ctx, opts.Policy, in.config, res); err != nil {
 		return nil, err
 	}
-	res.Verdict.Checks = checksRun(opts, scanners, in)
+	res.Verdict.Checks = checks
 	return res, nil
 }
 

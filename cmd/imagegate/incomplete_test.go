@@ -107,3 +107,11 @@ func TestChecksNotRunAreSaidInEveryFormat(t *testing.T) {
 		})
 	}
 }
+
+// A scan whose checks have nothing to look at is an input error, never a pass on nothing.
+func TestNoCheckCanRun(t *testing.T) {
+	r := runCLI(t, "scan", demoPath(t), "--scanners", "dockerfile")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "no check can run")
+	assert.Empty(t, r.stdout)
+}
