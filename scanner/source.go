@@ -34,7 +34,8 @@ type source struct {
 func (opts Options) ImageOptions() []image.Option {
 	openOpts := []image.Option{
 		image.WithPlatform(opts.Platform),
-		image.WithBasicAuth(opts.Username, opts.Password, opts.credentialRegistries()...),
+		image.WithBasicAuth(opts.Username, opts.Password),
+		image.WithRegistries(opts.credentialRegistries()...),
 		image.WithInsecure(opts.Insecure),
 	}
 	if len(opts.Sources) > 0 {

@@ -106,7 +106,7 @@ func TestCredentialsStayWithTheRegistry(t *testing.T) {
 			ru, _ := url.Parse(reg.URL)
 			self = ru.Host
 			before := len(other.auths)
-			_, idx := openAndWalk(t, self+"/app:1", image.WithBasicAuth("ci-bot", "s3cret", self))
+			_, idx := openAndWalk(t, self+"/app:1", image.WithBasicAuth("ci-bot", "s3cret"), image.WithRegistries(self))
 			assert.Equal(t, []string{"app/bin", "etc/os-release"}, finalPaths(idx))
 			other.mu.Lock()
 			seen := other.auths[before:]

@@ -38,12 +38,12 @@ func TestNoCredentialsOverPlainHTTP(t *testing.T) {
 
 	// Named, with --insecure-registry: allowed.
 	got, err := image.Open(context.Background(), private+"/app:1", image.WithKeychain(kc), image.WithTransport(tr),
-		image.WithInsecure(true), image.WithBasicAuth("", "", private))
+		image.WithInsecure(true), image.WithRegistries(private))
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(got.Digest, "sha256:"))
 
 	// --insecure-registry for another registry does not extend to this one.
 	_, err = image.Open(context.Background(), private+"/app:1", image.WithKeychain(kc), image.WithTransport(tr),
-		image.WithInsecure(true), image.WithBasicAuth("", "", "registry.example.com"))
+		image.WithInsecure(true), image.WithRegistries("registry.example.com"))
 	require.Error(t, err)
 }

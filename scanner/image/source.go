@@ -120,15 +120,18 @@ type Option func(*openOptions)
 func WithPlatform(p string) Option { return func(o *openOptions) { o.platform = p } }
 
 // WithBasicAuth authenticates with a username and password (or token) to the registries
-// the user named (host[:port], as references spell them: index.docker.io for Docker Hub),
-// which are also the only ones WithInsecure lets use plain HTTP. Every other registry (a
-// base image an annotation or a Dockerfile names, another repository's referrers) gets
-// the keychain's own entry for it, or nothing, over HTTPS: credentials never go where an
-// image or a pull request points.
-func WithBasicAuth(username, password string, registries ...string) Option {
-	return func(o *openOptions) {
-		o.username, o.password, o.named = username, password, registries
-	}
+// the user named (WithRegistries); every other registry (a base image an annotation or a
+// Dockerfile names, another repository's referrers) gets the keychain's own entry for
+// it, or nothing: credentials never go where an image or a pull request points.
+func WithBasicAuth(username, password string) Option {
+	return func(o *openOptions) { o.username, o.password = username, password }
+}
+
+// WithRegistries names the registries the user gave (host[:port], as references spell
+// them: index.docker.io for Docker Hub): the explicit credentials and plain HTTP
+// (WithInsecure) are for these only.
+func WithRegistries(named ...string) Option {
+	return func(o *openOptions) { o.named = append(o.named, named...) }
 }
 
 // RegistryOf is the registry (host[:port]) of an image argument that names one: a
@@ -155,7 +158,7 @@ func WithKeychain(k authn.Keychain) Option { return func(o *openOptions) { o.key
 // WithTransport sets the HTTP transport used for registries (tests, proxies).
 func WithTransport(t http.RoundTripper) Option { return func(o *openOptions) { o.transport = t } }
 
-// WithInsecure allows plain HTTP to the registries the user named (WithBasicAuth's).
+// WithInsecure allows plain HTTP to the registries the user named (WithRegistries).
 // Credentials never go over plain HTTP to another host but a loopback one.
 func WithInsecure(b bool) Option { return func(o *openOptions) { o.insecure = b } }
 

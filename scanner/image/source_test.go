@@ -88,19 +88,19 @@ func TestRegistryBasicAuth(t *testing.T) {
 	reg := imagetest.NewRegistry(t, "ci-bot", "s3cret")
 	ref := reg.Push(t, "private/app:1", img, nil, remote.WithAuth(&authn.Basic{Username: "ci-bot", Password: "s3cret"}))
 
-	got, _ := openAndWalk(t, ref, image.WithBasicAuth("ci-bot", "s3cret", image.RegistryOf(ref)))
+	got, _ := openAndWalk(t, ref, image.WithBasicAuth("ci-bot", "s3cret"), image.WithRegistries(image.RegistryOf(ref)))
 	assert.Equal(t, image.Registry, got.Transport)
 
 	// The keychain is the default source of credentials.
 	kc := staticKeychain{authn.Basic{Username: "ci-bot", Password: "s3cret"}}
 	openAndWalk(t, ref, image.WithKeychain(kc))
 
-	for name, opt := range map[string]image.Option{
-		"wrong password": image.WithBasicAuth("ci-bot", "nope", image.RegistryOf(ref)),
-		"no credentials": image.WithKeychain(authn.NewMultiKeychain()),
+	for name, opts := range map[string][]image.Option{
+		"wrong password": {image.WithBasicAuth("ci-bot", "nope"), image.WithRegistries(image.RegistryOf(ref))},
+		"no credentials": {image.WithKeychain(authn.NewMultiKeychain())},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := image.Open(context.Background(), ref, opt)
+			_, err := image.Open(context.Background(), ref, opts...)
 			require.Error(t, err)
 			assert.Equal(t, failure.ExitInput, failure.Code(err))
 			assert.Contains(t, err.Error(), "credentials")

@@ -43,7 +43,7 @@ const signedMark = ".signed.json"
 
 func (o RemoteOptions) imageOptions(r name.Reference) []image.Option {
 	// The artifact's registry is the one the user named.
-	opts := []image.Option{image.WithInsecure(o.Insecure), image.WithBasicAuth("", "", r.Context().RegistryStr())}
+	opts := []image.Option{image.WithInsecure(o.Insecure), image.WithRegistries(r.Context().RegistryStr())}
 	if o.Keychain != nil {
 		opts = append(opts, image.WithKeychain(o.Keychain))
 	}
