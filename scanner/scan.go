@@ -37,10 +37,12 @@ type Options struct {
 	Image string
 	// Platform picks os/arch[/variant] from a multi-platform index (default linux/amd64).
 	Platform string
-	// Username and Password authenticate to the registries CredentialsFor names (host[:port]:
-	// the front ends put there the registries of the image and base image the user gave);
-	// every other registry, and every registry when they are empty, gets the default
-	// keychain's entry for it (docker config.json, credential helpers).
+	// Username and Password authenticate to the registries CredentialsFor names (host[:port]
+	// as references spell it, index.docker.io for Docker Hub: the front ends put there the
+	// registries of the image and base image the user gave, never the core by scanning an
+	// image it found); every other registry, and every registry when they are empty, gets
+	// the default keychain's entry for it (docker config.json, credential helpers). Plain
+	// HTTP (Insecure) is for the same registries only.
 	Username, Password string
 	CredentialsFor     []string
 	// Insecure allows plain-HTTP registries.

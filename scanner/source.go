@@ -35,7 +35,7 @@ func (opts Options) ImageOptions() []image.Option {
 	openOpts := []image.Option{
 		image.WithPlatform(opts.Platform),
 		image.WithBasicAuth(opts.Username, opts.Password),
-		image.WithRegistries(opts.credentialRegistries()...),
+		image.WithRegistries(opts.CredentialsFor...),
 		image.WithInsecure(opts.Insecure),
 	}
 	if len(opts.Sources) > 0 {
@@ -48,20 +48,6 @@ func (opts Options) ImageOptions() []image.Option {
 		openOpts = append(openOpts, image.WithTransport(opts.Transport))
 	}
 	return openOpts
-}
-
-// credentialRegistries are the registries the user named (CredentialsFor), which the
-// explicit credentials and plain HTTP are for. The front ends name the registries of the
-// image and base image the user gave; an image the core or fleet finds (a base, a
-// recommended tag) is never named by being scanned.
-func (opts Options) credentialRegistries() []string {
-	var regs []string
-	for _, h := range opts.CredentialsFor {
-		if r := image.RegistryOf(h + "/x"); r != "" {
-			regs = append(regs, r) // as references spell it: docker.io is index.docker.io
-		}
-	}
-	return regs
 }
 
 // openSource opens the image (Options.Image, looked up where Options.Sources say) and

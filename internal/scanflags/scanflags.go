@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/pflag"
 
 	"github.com/imagegate/imagegate/report"
@@ -131,8 +132,16 @@ func (f *Image) Options(imageArg string) (scanner.Options, error) {
 	if err := image.CheckSources(f.Sources); err != nil {
 		return scanner.Options{}, err
 	}
+	var regs []string
+	for _, h := range f.CredentialsFor {
+		r, err := name.NewRegistry(h)
+		if err != nil {
+			return scanner.Options{}, failure.WithSetting(failure.Inputf("--credentials-for %q: not a registry host[:port]: %v", h, err), "credentials-for")
+		}
+		regs = append(regs, r.RegistryStr()) // as references spell it: docker.io is index.docker.io
+	}
 	return scanner.Options{
-		Image: imageArg, Platform: f.Platform, Username: user, Password: pass, CredentialsFor: named(f.CredentialsFor, imageArg), Insecure: f.Insecure,
+		Image: imageArg, Platform: f.Platform, Username: user, Password: pass, CredentialsFor: named(regs, imageArg), Insecure: f.Insecure,
 		Sources: f.Sources, MaxFileSize: f.MaxFile, MaxLayerExpansion: f.MaxExpand, MaxLayerFiles: f.MaxFiles, MaxRetained: f.MaxKept,
 	}, nil
 }
