@@ -88,9 +88,13 @@ const secretSize = 32
 // time: 32 random bytes, 0600, written whole or not at all.
 func withSecret(dir string) (*Dir, error) {
 	p := filepath.Clean(dir) + ".key"
-	if b, err := userfile.Read(p, "layer cache key", secretSize); err == nil && len(b) == secretSize {
-		return &Dir{dir: dir, secret: b}, nil
-	} else if _, serr := os.Lstat(p); serr == nil {
+	if _, err := os.Lstat(p); err == nil {
+		if err := userfile.CheckPrivateFile(p, "layer cache key"); err != nil {
+			return nil, err
+		}
+		if b, err := userfile.Read(p, "layer cache key", secretSize); err == nil && len(b) == secretSize {
+			return &Dir{dir: dir, secret: b}, nil
+		}
 		return nil, failure.Incompletef("layer cache key %s is not a key of this cache: remove it and the folder %s (the cache starts afresh)", p, dir)
 	}
 	secret := make([]byte, secretSize)

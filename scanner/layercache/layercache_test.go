@@ -160,3 +160,17 @@ func TestEntriesAreBoundToTheirKey(t *testing.T) {
 	assert.False(t, ok)
 	assert.Equal(t, int64(1), c.Rejected())
 }
+
+// A cache key others can read, or another user's, is no secret: refused.
+func TestSharedKeyRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "layers")
+	_, err := layercache.Open(dir)
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dir+".key", 0o644))
+	_, err = layercache.Open(dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not a private file")
+	require.NoError(t, os.Chmod(dir+".key", 0o600))
+	_, err = layercache.Open(dir)
+	require.NoError(t, err, "the same key, private again")
+}

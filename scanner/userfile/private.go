@@ -46,6 +46,23 @@ func PrivateDir(dir string) error {
 	return nil
 }
 
+// CheckPrivateFile refuses a file this user does not own, or that others can read or
+// write (a cache's secret key): one planted or shared is no secret.
+func CheckPrivateFile(path, what string) error {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return failure.Incompletef("%s %s: %w", what, path, unwrapPath(err))
+	}
+	uid, ok := owner(st)
+	if !ok {
+		return nil // no owners or Unix modes to check here
+	}
+	if !st.Mode().IsRegular() || uid != os.Getuid() || st.Mode().Perm()&0o077 != 0 {
+		return failure.Incompletef("%s %s is not a private file of this user (owner uid %d, mode %s): refused; remove it", what, path, uid, st.Mode())
+	}
+	return nil
+}
+
 // CacheDir is imagegate/<parts> in the user cache folder, each level private to the user
 // (made when missing, refused when another user owns it). Without a home folder it is in
 // a folder of this user's own in the shared temporary folder.
