@@ -135,6 +135,21 @@ type Verdict struct {
 // Ran reports whether the check for findings of kind k ran.
 func (v Verdict) Ran(k Kind) bool { return slices.Contains(v.Checks, k) }
 
+// NotRun reports whether reports show the check for kind k as "not run": it did not run,
+// found nothing, and the result is of an image or an SBOM (a lint checks the Dockerfile
+// alone and says nothing of the rest).
+func (r *Result) NotRun(k Kind) bool {
+	if r.Image == nil || r.Verdict.Ran(k) {
+		return false
+	}
+	for _, f := range r.Findings {
+		if f.Kind == k {
+			return false
+		}
+	}
+	return true
+}
+
 // Note says which checks the verdict covers, how findings of unknown severity were gated
 // and how many it let through: every verdict line ends with it, so that neither a check
 // left out nor a finding let through passes without a word.

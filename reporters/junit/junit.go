@@ -84,7 +84,7 @@ func Write(w io.Writer, r *report.Result) error {
 	}
 	// A check that did not run is a skipped test, never a suite without failures.
 	for _, k := range report.Kinds {
-		if _, found := suites[k]; !found && !r.Verdict.Ran(k) && (r.Image != nil || k == report.KindDockerfile) {
+		if r.NotRun(k) {
 			doc.Suites = append(doc.Suites, testSuite{Name: "imagegate " + string(k) + " findings: " + target, Tests: 1, Skipped: 1,
 				Cases: []testCase{{Name: k.Title() + ": not run", ClassName: "imagegate." + string(k), Skipped: &skipped{Message: "not run"}}}})
 		}

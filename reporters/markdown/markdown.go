@@ -44,7 +44,7 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 	// with findings.
 	var kinds []report.Kind
 	for _, k := range report.Kinds {
-		if len(byKind[k]) > 0 || r.Verdict.Ran(k) || r.Image != nil {
+		if len(byKind[k]) > 0 || r.Verdict.Ran(k) || r.NotRun(k) {
 			kinds = append(kinds, k)
 		}
 	}
@@ -98,7 +98,7 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 	for s := report.Critical; s >= report.Unknown; s-- {
 		row, total := "", 0
 		for _, k := range kinds {
-			if !r.Verdict.Ran(k) && len(byKind[k]) == 0 {
+			if r.NotRun(k) {
 				row += " not run |"
 				continue
 			}

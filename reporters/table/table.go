@@ -56,12 +56,11 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 	for _, kind := range report.Kinds {
 		fs := byKind[kind]
 		switch {
+		case r.NotRun(kind):
+			// It found nothing because it did not look.
+			t.printf("\n%s\n", t.st.bold(kind.Title()+": not run"))
 		case !r.Verdict.Ran(kind) && len(fs) == 0:
-			// A check that did not run found nothing because it did not look: said as
-			// such wherever an image was scanned (a lint checks the Dockerfile only).
-			if r.Image != nil {
-				t.printf("\n%s\n", t.st.bold(kind.Title()+": not run"))
-			}
+			// A lint: the checks of an image do not apply.
 		case kind == report.KindVulnerability:
 			t.vulnerabilities(fs)
 		case kind == report.KindDockerfile:
