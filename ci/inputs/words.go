@@ -87,51 +87,29 @@ func construct(n syntax.Node) string {
 	return fmt.Sprintf("%T", n)[len("*syntax."):]
 }
 
-// relaxers are the settings that let more through the gate than the defaults do, and
-// what each value says.
+// relaxers are the settings whose every value but the default lets more through the gate,
+// and what a value does.
 var relaxers = []struct {
 	flag string
-	says func(v string) string // "" when v does not relax the gate
+	says func(v string) string
 }{
-	{"fail-on-issues", func(v string) string {
-		return when(v == "false", "findings are reported, and the gate passes whatever they are")
-	}},
-	{"severity-threshold", func(v string) string {
-		return when(v != "low", "findings below "+v+" do not fail the gate")
-	}},
-	{"unknown-severity", func(v string) string {
-		return when(v != "fail", "findings of unknown severity are gated as "+v)
-	}},
-	{"allow-incomplete", func(v string) string {
-		return when(v == "true", "a scan that did not analyse everything can pass")
-	}},
-	{"ignore-unfixed", func(v string) string {
-		return when(v == "true", "vulnerabilities without a fixed version are left out")
-	}},
-	{"exclude-base", func(v string) string {
-		return when(v == "true", "findings from the base image's layers are left out")
-	}},
+	{"fail-on-issues", func(string) string { return "findings are reported, and the gate passes whatever they are" }},
+	{"severity-threshold", func(v string) string { return "findings below " + v + " do not fail the gate" }},
+	{"unknown-severity", func(v string) string { return "findings of unknown severity are gated as " + v }},
+	{"allow-incomplete", func(string) string { return "a scan that did not analyse everything can pass" }},
+	{"ignore-unfixed", func(string) string { return "vulnerabilities without a fixed version are left out" }},
+	{"exclude-base", func(string) string { return "findings from the base image's layers are left out" }},
 }
 
-func when(b bool, s string) string {
-	if b {
-		return s
-	}
-	return ""
-}
-
-// relaxations says, for each setting that relaxes the gate, which input set it and what it
-// does: a notice in the log, so that no relaxation passes without a trace. fromArgs are
-// the flags named in additional-arguments.
+// relaxations says, for each setting that relaxes the gate (set to other than the flag's
+// default), which input set it and what it does: a notice in the log, so that no
+// relaxation passes without a trace. fromArgs are the flags named in additional-arguments.
 func relaxations(fl *pflag.FlagSet, fromArgs map[string]bool, spell func(string) string) []string {
 	var out []string
 	for _, r := range relaxers {
 		f := fl.Lookup(r.flag)
-		if f == nil || !f.Changed {
-			continue
-		}
-		says := r.says(strings.ToLower(f.Value.String()))
-		if says == "" {
+		v := strings.ToLower(f.Value.String())
+		if !f.Changed || v == strings.ToLower(f.DefValue) {
 			continue
 		}
 		by := "--" + r.flag + " in input " + spell("additional-arguments")
@@ -142,7 +120,7 @@ func relaxations(fl *pflag.FlagSet, fromArgs map[string]bool, spell func(string)
 				}
 			}
 		}
-		out = append(out, fmt.Sprintf("%s = %s relaxes the gate: %s", by, f.Value.String(), says))
+		out = append(out, fmt.Sprintf("%s = %s relaxes the gate: %s", by, f.Value.String(), r.says(v)))
 	}
 	return out
 }
