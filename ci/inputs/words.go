@@ -108,10 +108,10 @@ func relaxations(fl *pflag.FlagSet, fromArgs map[string]bool, spell func(string)
 	var out []string
 	for _, r := range relaxers {
 		f := fl.Lookup(r.flag)
-		v := strings.ToLower(f.Value.String())
-		if !f.Changed || v == strings.ToLower(f.DefValue) {
+		if f == nil || !f.Changed || strings.EqualFold(f.Value.String(), f.DefValue) {
 			continue
 		}
+		v := strings.ToLower(f.Value.String())
 		by := "--" + r.flag + " in input " + spell("additional-arguments")
 		if !fromArgs[r.flag] {
 			for _, in := range Table {
