@@ -32,6 +32,9 @@ func matchVulnerabilities(ctx context.Context, store *vulndb.Store, ignoreUnfixe
 			used[ecosystem.Base(p.Ecosystem)] = true
 		}
 	}
+	if store.Unsigned != "" {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the vulnerability data comes from %s unsigned (insecure-unsigned-db): whoever can push to it decides what the gate knows", store.Unsigned))
+	}
 	for _, info := range store.Infos() {
 		if !used[info.Ecosystem] {
 			continue

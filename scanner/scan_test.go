@@ -387,6 +387,9 @@ func TestDatabaseArtifactUsesTheScansRegistrySettings(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Positive(t, tr.n.Load(), "the pull went through the scan's transport")
+	for _, w := range res.Warnings {
+		assert.NotContains(t, w, "unsigned", "verified: no warning")
+	}
 	found := false
 	for _, f := range res.Findings {
 		found = found || f.ID == "CVE-2021-44906"

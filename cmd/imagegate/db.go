@@ -144,6 +144,9 @@ it; an unsigned or foreign one is refused (exit 3) unless --insecure-unsigned-db
 			if err != nil {
 				return err
 			}
+			if v == nil && tv.Insecure {
+				fmt.Fprintf(stderr, "imagegate: warning: --insecure-unsigned-db: the artifact's signature is not checked; whoever can push to it decides what the gate knows\n")
+			}
 			p, err := vulndb.Pull(cmd.Context(), folder(), args[0], vulndb.RemoteOptions{Insecure: insecure, Verifier: v, AllowUnsigned: tv.Insecure})
 			if failure.SettingOf(err) == "db-verify-key" {
 				err = failure.WithSetting(err, "verify-key") // this command's flag for it

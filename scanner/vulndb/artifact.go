@@ -428,11 +428,18 @@ func openArtifact(ctx context.Context, ref string, o RemoteOptions) (*Store, err
 		var u *unreachable
 		_, signed := SignedBy(dir)
 		if s, oerr := Open(dir); oerr == nil && errors.As(err, &u) && (signed || o.Verifier == nil && o.AllowUnsigned) {
+			if o.Verifier == nil {
+				s.Unsigned = ref
+			}
 			return s, nil // pulled (and verified as asked) before
 		}
 		return nil, err
 	}
-	return Open(dir)
+	s, err := Open(dir)
+	if err == nil && o.Verifier == nil {
+		s.Unsigned = ref
+	}
+	return s, err
 }
 
 // unreachable is a pull that could not read the artifact's manifest (no registry, no

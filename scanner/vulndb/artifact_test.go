@@ -119,6 +119,7 @@ func TestArtifactPushPull(t *testing.T) {
 	info, ok := s.Info("npm")
 	require.True(t, ok)
 	assert.Greater(t, info.Records, 30)
+	assert.Equal(t, ref, s.Unsigned, "used unsigned: scans warn of it")
 	s.Close()
 	srv.Close()
 	s, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+ref, vulndb.RemoteOptions{AllowUnsigned: true})

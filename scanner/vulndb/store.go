@@ -99,6 +99,9 @@ type Store struct {
 	dbs map[string]*bolt.DB
 	// scores are every ecosystem's CVSS vectors by identifier, read on the first Score.
 	scores []*scoreFile
+	// Unsigned names the database artifact this store came from when its signature was
+	// not checked (--insecure-unsigned-db): scans warn of it.
+	Unsigned string
 }
 
 // Open opens the database folder dir. A folder that holds no database is an error that
