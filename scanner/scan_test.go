@@ -390,6 +390,16 @@ func TestDatabaseArtifactUsesTheScansRegistrySettings(t *testing.T) {
 	for _, w := range res.Warnings {
 		assert.NotContains(t, w, "unsigned", "verified: no warning")
 	}
+	// The opt-out: the same data unsigned under another tag, used and warned of.
+	unsigned := reg.Host + "/imagegate/db:unsigned"
+	_, err = vulndb.Push(context.Background(), src, unsigned, vulndb.RemoteOptions{})
+	require.NoError(t, err)
+	res, err = scanner.Scan(context.Background(), scanner.Options{
+		Image: filepath.Join(imagetest.RepoRoot(t), "testdata", "demo", "demo-image.tar"), DB: vulndb.ArtifactScheme + unsigned,
+		DBMaxAge: 100 * 365 * 24 * time.Hour, Insecure: true, UnsignedDB: true,
+	})
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(res.Warnings, "\n"), "comes from "+unsigned+" unsigned")
 	found := false
 	for _, f := range res.Findings {
 		found = found || f.ID == "CVE-2021-44906"
