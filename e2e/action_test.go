@@ -129,6 +129,29 @@ func TestActionScansAnArchiveAndPasses(t *testing.T) {
 	assert.NotEqual(t, "0", m[2], "and the outputs still count the findings")
 	assert.NotEqual(t, "0", m[4])
 	assert.Contains(t, log, "upload-sarif stand-in: imagegate.sarif ok")
+	assert.Contains(t, log, "imagegate: notice: input fail-on-issues = false relaxes the gate", "the relaxation is in the job's log")
+}
+
+// A pull request that commits a link where the SARIF report goes: the step refuses it
+// before any work (exit 2, naming it), and the file the link points at is unchanged.
+func TestActionRefusesAPlantedReportLink(t *testing.T) {
+	const wf = "scan-after-build.yml"
+	r := newRunner(t, wf)
+	victim := filepath.Join(filepath.Dir(r.workspace), "victim")
+	require.NoError(t, os.WriteFile(victim, []byte("precious"), 0o644))
+	require.NoError(t, os.Symlink(victim, filepath.Join(r.workspace, "imagegate.sarif")))
+	for _, args := range [][]string{{"add", "-A"}, {"-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "commit", "-q", "-m", "a link"}} {
+		res := run(t, r.workspace, nil, time.Minute, "git", args...)
+		require.Equal(t, 0, res.code, res.String())
+	}
+	res := r.act(wf, "archive")
+	log := res.stdout + res.stderr
+	assert.NotEqual(t, 0, res.code, log)
+	assert.Regexp(t, `::error title=imagegate::output "imagegate\.sarif": is a symbolic link`, log)
+	assert.Contains(t, log, "exit with `FAILURE`: 2", "act reports the action's exit code")
+	b, err := os.ReadFile(victim)
+	require.NoError(t, err)
+	assert.Equal(t, "precious", string(b))
 }
 
 // Offline with no data: exit 3 and a message naming the inputs to set.

@@ -203,6 +203,8 @@ func TestAzureTaskFromTheVSIX(t *testing.T) {
 	res, cmds = runTask(inputs)
 	assert.Contains(t, res.stdout, "unchanged", "the cached data is reused")
 	assert.Contains(t, res.stdout, "serviceConnectionEndpoint is SnykSecurityScan's")
+	assert.Contains(t, res.stdout, "imagegate: notice: --severity-threshold in input additionalArguments = critical relaxes the gate")
+	assert.Contains(t, res.stdout, "imagegate: notice: --exclude-base in input additionalArguments = true relaxes the gate")
 	report, err := os.ReadFile(filepath.Join(sources, "snyk.json"))
 	require.NoError(t, err, res.String())
 	var doc struct {
