@@ -37,32 +37,14 @@ func attachSBOM(t *testing.T, ref string) {
 	require.NoError(t, err)
 }
 
-// signer is a key pair the test makes: the private key signs the SBOM attestations, the
-// public key file is what rescan verifies them with.
-type signer struct {
-	key *trust.Key
-	pub string
-}
-
-func newSigner(t *testing.T) signer {
-	k, _, pub := imagetest.SigningKey(t)
-	return signer{k, pub}
-}
-
-func (s signer) verifier(t *testing.T) *trust.Verifier {
-	v, err := trust.KeyVerifier(s.pub)
-	require.NoError(t, err)
-	return v
-}
-
 // attachSigned makes an image's SBOM and attaches it as a signed attestation, as
 // 'imagegate sbom --attach --sign' does; it returns the SBOM.
-func attachSigned(t *testing.T, ref string, s signer) []byte {
+func attachSigned(t *testing.T, ref string, s imagetest.Signer) []byte {
 	res, err := scanner.Scan(context.Background(), scanner.Options{Image: ref, Scanners: []string{scanner.ScannerNone}})
 	require.NoError(t, err)
 	var doc bytes.Buffer
 	require.NoError(t, output.Render(&doc, "cyclonedx", res, output.Options{}))
-	b, err := trust.Attest(s.key, trust.Subject{Name: res.Image.Repository, Digest: res.Image.Digest}, trust.CycloneDXPredicate, doc.Bytes())
+	b, err := trust.Attest(s.Key, trust.Subject{Name: res.Image.Repository, Digest: res.Image.Digest}, trust.CycloneDXPredicate, doc.Bytes())
 	require.NoError(t, err)
 	_, err = attach.PushAttestation(context.Background(), res.Image.Repository+"@"+res.Image.Digest, b, trust.CycloneDXPredicate, time.Now(), scanOptions(t).ImageOptions()...)
 	require.NoError(t, err)
@@ -114,7 +96,7 @@ func olderDB(t *testing.T) string {
 func TestRescan(t *testing.T) {
 	host := fleetRegistry(t)
 	ctx := context.Background()
-	ci := newSigner(t)
+	ci := imagetest.NewSigner(t)
 	attachSigned(t, host+"/team-a/app0:v1.0", ci)
 	attachSigned(t, host+"/base/alpine:3.20", ci)
 	state := filepath.Join(t.TempDir(), "state.json")
@@ -122,7 +104,7 @@ func TestRescan(t *testing.T) {
 		o := scanOptions(t)
 		o.DB = db
 		r := fleet.Rescan{Targets: []string{host + "/team-a/app0", host + "/base/alpine"}, Filter: fleet.Filter{Tags: tags},
-			State: state, Options: fleet.Options{Scan: o, Dir: t.TempDir()}, Verifier: ci.verifier(t)}
+			State: state, Options: fleet.Options{Scan: o, Dir: t.TempDir()}, Verifier: ci.Verifier}
 		f, err := r.Do(ctx)
 		require.NoError(t, err)
 		return f
@@ -182,7 +164,7 @@ func sum(m map[string]int) int {
 // last whole run wrote it.
 func TestRescanCutShortWritesNothing(t *testing.T) {
 	host := fleetRegistry(t)
-	ci := newSigner(t)
+	ci := imagetest.NewSigner(t)
 	attachSigned(t, host+"/team-a/app0:v1.0", ci)
 	state := filepath.Join(t.TempDir(), "state.json")
 	require.NoError(t, os.WriteFile(state, []byte("{\"version\": 1, \"images\": {}}\n"), 0o644))
@@ -190,7 +172,7 @@ func TestRescanCutShortWritesNothing(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cancel(errors.New("terminated"))
 	r := fleet.Rescan{Targets: []string{host + "/team-a/app0"}, Filter: fleet.Filter{Tags: []string{"v1.0"}},
-		State: state, Options: fleet.Options{Scan: scanOptions(t), Dir: dir}, Verifier: ci.verifier(t)}
+		State: state, Options: fleet.Options{Scan: scanOptions(t), Dir: dir}, Verifier: ci.Verifier}
 	_, err := r.Do(ctx)
 	require.Error(t, err)
 	assert.Equal(t, failure.ExitIncomplete, failure.Code(err), err.Error())
@@ -208,7 +190,7 @@ func TestRescanCutShortWritesNothing(t *testing.T) {
 func TestRescanBelievesOnlySignedSBOMs(t *testing.T) {
 	host := fleetRegistry(t)
 	ctx := context.Background()
-	ci, attacker := newSigner(t), newSigner(t)
+	ci, attacker := imagetest.NewSigner(t), imagetest.NewSigner(t)
 	attachSigned(t, host+"/team-a/app0:v1.0", ci)
 	state := filepath.Join(t.TempDir(), "state.json")
 	full := filepath.Join(imagetest.RepoRoot(t), "testdata", "osv")
@@ -216,7 +198,7 @@ func TestRescanBelievesOnlySignedSBOMs(t *testing.T) {
 		o := scanOptions(t)
 		o.DB = full
 		r := fleet.Rescan{Targets: []string{host + "/team-a/app0"}, Filter: fleet.Filter{Tags: tags},
-			State: state, Options: fleet.Options{Scan: o, Dir: t.TempDir()}, Verifier: ci.verifier(t)}
+			State: state, Options: fleet.Options{Scan: o, Dir: t.TempDir()}, Verifier: ci.Verifier}
 		f, err := r.Do(ctx)
 		require.NoError(t, err)
 		return f
@@ -230,7 +212,7 @@ func TestRescanBelievesOnlySignedSBOMs(t *testing.T) {
 	app := honest.Images[0].Reference
 	_, err := attach.Push(ctx, app, empty, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), "forger", scanOptions(t).ImageOptions()...)
 	require.NoError(t, err)
-	forged, err := trust.Attest(attacker.key, trust.Subject{Name: "x", Digest: strings.SplitN(app, "@", 2)[1]}, trust.CycloneDXPredicate, empty)
+	forged, err := trust.Attest(attacker.Key, trust.Subject{Name: "x", Digest: strings.SplitN(app, "@", 2)[1]}, trust.CycloneDXPredicate, empty)
 	require.NoError(t, err)
 	_, err = attach.PushAttestation(ctx, app, forged, trust.CycloneDXPredicate, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), scanOptions(t).ImageOptions()...)
 	require.NoError(t, err)
@@ -255,7 +237,7 @@ func TestRescanBelievesOnlySignedSBOMs(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, string(before), string(after), "an image not checked leaves the state as it was")
 
-	copied, err := attach.FindVerified(ctx, app, trust.CycloneDXPredicate, ci.verifier(t), scanOptions(t).ImageOptions()...)
+	copied, err := attach.FindVerified(ctx, app, trust.CycloneDXPredicate, ci.Verifier, scanOptions(t).ImageOptions()...)
 	require.NoError(t, err)
 	require.True(t, copied.Signed)
 	bundle := signedBundleOf(t, app, ci)
@@ -273,7 +255,7 @@ func TestRescanBelievesOnlySignedSBOMs(t *testing.T) {
 }
 
 // signedBundleOf is the bundle attached to ref that s verifies, as a registry serves it.
-func signedBundleOf(t *testing.T, ref string, s signer) []byte {
+func signedBundleOf(t *testing.T, ref string, s imagetest.Signer) []byte {
 	d, err := name.NewDigest(ref, name.Insecure)
 	require.NoError(t, err)
 	idx, err := remote.Referrers(d)
@@ -292,7 +274,7 @@ func signedBundleOf(t *testing.T, ref string, s signer) []byte {
 		require.NoError(t, err)
 		b, err := io.ReadAll(rc)
 		require.NoError(t, err)
-		if _, err := s.verifier(t).VerifyAttestation(b, d.DigestStr(), trust.CycloneDXPredicate); err == nil {
+		if _, err := s.Verifier.VerifyAttestation(b, d.DigestStr(), trust.CycloneDXPredicate); err == nil {
 			return b
 		}
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/imagegate/imagegate/scanner/config"
 	"github.com/imagegate/imagegate/scanner/policy"
 	"github.com/imagegate/imagegate/scanner/vulndb"
-	"github.com/imagegate/imagegate/trust"
 )
 
 func TestMain(m *testing.M) {
@@ -375,15 +374,13 @@ func TestDatabaseArtifactUsesTheScansRegistrySettings(t *testing.T) {
 	_, err := vulndb.Import(context.Background(), src, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip"))
 	require.NoError(t, err)
 	ref := reg.Host + "/imagegate/db:1"
-	key, _, pub := imagetest.SigningKey(t)
-	_, err = vulndb.Push(context.Background(), src, ref, vulndb.RemoteOptions{Key: key})
-	require.NoError(t, err)
-	v, err := trust.KeyVerifier(pub)
+	signer := imagetest.NewSigner(t)
+	_, err = vulndb.Push(context.Background(), src, ref, vulndb.RemoteOptions{Key: signer.Key})
 	require.NoError(t, err)
 	tr := &countingTransport{}
 	res, err := scanner.Scan(context.Background(), scanner.Options{
 		Image: filepath.Join(imagetest.RepoRoot(t), "testdata", "demo", "demo-image.tar"), DB: vulndb.ArtifactScheme + ref,
-		DBMaxAge: 100 * 365 * 24 * time.Hour, Transport: tr, Insecure: true, DBVerifier: v,
+		DBMaxAge: 100 * 365 * 24 * time.Hour, Transport: tr, Insecure: true, DBVerifier: signer.Verifier,
 	})
 	require.NoError(t, err)
 	assert.Positive(t, tr.n.Load(), "the pull went through the scan's transport")

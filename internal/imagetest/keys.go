@@ -35,3 +35,20 @@ func SigningKey(t testing.TB) (key *trust.Key, private, public string) {
 	}
 	return k, private, public
 }
+
+// Signer is a key pair the test makes, with the verifier of its public key.
+type Signer struct {
+	Key      *trust.Key
+	Verifier *trust.Verifier
+}
+
+// NewSigner makes a key pair and its verifier (trust.KeyVerifier of the public key file).
+func NewSigner(t testing.TB) Signer {
+	t.Helper()
+	k, _, pub := SigningKey(t)
+	v, err := trust.KeyVerifier(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Signer{k, v}
+}

@@ -29,7 +29,6 @@ import (
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/vulndb"
-	"github.com/imagegate/imagegate/trust"
 )
 
 // tamperingRegistry is an in-process registry whose blob downloads can be altered on the
@@ -243,11 +242,11 @@ func TestPullVerifiesTheSignature(t *testing.T) {
 	ctx := context.Background()
 	reg := imagetest.NewRegistry(t, "", "")
 	ref := reg.Host + "/imagegate/db:latest"
-	team, attacker := keyPair(t), keyPair(t)
+	team, attacker := imagetest.NewSigner(t), imagetest.NewSigner(t)
 	src := t.TempDir()
 	_, err := vulndb.Import(ctx, src, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip"))
 	require.NoError(t, err)
-	_, err = vulndb.Push(ctx, src, ref, vulndb.RemoteOptions{Key: team.key})
+	_, err = vulndb.Push(ctx, src, ref, vulndb.RemoteOptions{Key: team.Key})
 	require.NoError(t, err)
 
 	dst := t.TempDir()
@@ -255,9 +254,9 @@ func TestPullVerifiesTheSignature(t *testing.T) {
 	require.Error(t, err, "no key configured")
 	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
 	assert.Equal(t, "db-verify-key", failure.SettingOf(err))
-	_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{Verifier: attacker.verifier})
+	_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{Verifier: attacker.Verifier})
 	require.Error(t, err, "another key")
-	got, err := vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{Verifier: team.verifier})
+	got, err := vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{Verifier: team.Verifier})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"npm"}, got.Ecosystems)
 	signed, ok := vulndb.SignedBy(dst)
@@ -272,10 +271,10 @@ func TestPullVerifiesTheSignature(t *testing.T) {
 	decoy := t.TempDir()
 	_, err = vulndb.Import(ctx, decoy, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv-pypi", "PyPI", "all.zip"))
 	require.NoError(t, err)
-	for _, o := range []vulndb.RemoteOptions{{}, {Key: attacker.key}} {
+	for _, o := range []vulndb.RemoteOptions{{}, {Key: attacker.Key}} {
 		_, err = vulndb.Push(ctx, decoy, ref, o)
 		require.NoError(t, err)
-		_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{Verifier: team.verifier})
+		_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{Verifier: team.Verifier})
 		require.Error(t, err)
 		assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
 		assert.Contains(t, err.Error(), "not signed as required")
@@ -285,16 +284,4 @@ func TestPullVerifiesTheSignature(t *testing.T) {
 	}
 	_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.NoError(t, err, "the explicit opt-out")
-}
-
-type testKey struct {
-	key      *trust.Key
-	verifier *trust.Verifier
-}
-
-func keyPair(t *testing.T) testKey {
-	k, _, pub := imagetest.SigningKey(t)
-	v, err := trust.KeyVerifier(pub)
-	require.NoError(t, err)
-	return testKey{k, v}
 }
