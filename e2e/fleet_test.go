@@ -161,6 +161,38 @@ func TestRegistryFleet(t *testing.T) {
 	res, second := rescan()
 	assert.Equal(t, 0, res.code, "nothing new the second time\n%s", res)
 	assert.Zero(t, second.images[app].New)
+
+	// Keyless, as a release workflow signs: a certificate from Fulcio for the job's OIDC
+	// identity, the signature logged in Rekor (local instances that speak their APIs; the
+	// token reaches Fulcio only). rescan believes it for that identity under the trusted
+	// root, and cosign does too; another workflow's identity is not trusted (exit 3).
+	ss := imagetest.NewSigstore(t)
+	const workflow, issuer = "https://github.com/team-b/app1/.github/workflows/release.yml@refs/heads/main", "https://token.actions.githubusercontent.com"
+	signEnv := append(env[:len(env):len(env)], "SIGSTORE_ID_TOKEN="+ss.Token(workflow, issuer))
+	res = run(t, repo(t), signEnv, 5*time.Minute, binary(t), "sbom", app, "--attach", "--sign", "--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL)
+	require.Equal(t, 0, res.code, res.String())
+	res = cli("sbom", app, "--attach", "--sign", "--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL)
+	assert.Equal(t, 2, res.code, "keyless signing without an OIDC token\n%s", res)
+	assert.Contains(t, res.stderr, "SIGSTORE_ID_TOKEN")
+	keyless := func(identity string) (result, fleetSummary) {
+		out := filepath.Join(work, "rescan-keyless")
+		res := cli(append([]string{"rescan", reg.host + "/team-b/app1", "--tag", "v1.5", "--state", filepath.Join(work, "keyless-state.json"), "--output-dir", out,
+			"--certificate-identity", identity, "--certificate-oidc-issuer", issuer, "--trusted-root", ss.TrustedRoot}, db...)...)
+		return res, readSummary(t, out)
+	}
+	res, _ = keyless(strings.Replace(workflow, "team-b", "team-c", 1))
+	assert.Equal(t, 3, res.code, "another workflow's identity\n%s", res)
+	res, third := keyless(workflow)
+	assert.Equal(t, 1, res.code, "the keyless SBOM verifies; its findings are new to this state\n%s", res)
+	assert.Equal(t, first.images[app].New, third.images[app].New)
+	// The same signer named in .imagegate.yaml (trust.sbom) instead of flags.
+	project := filepath.Join(t.TempDir(), ".imagegate.yaml")
+	require.NoError(t, os.WriteFile(project, []byte("trust:\n  sbom:\n    certificate-identity-regexp: 'https://github\\.com/team-b/app1/\\.github/workflows/release\\.yml@refs/heads/.*'\n    certificate-oidc-issuer: "+issuer+"\n    trusted-root: "+ss.TrustedRoot+"\n"), 0o644))
+	res = cli(append([]string{"rescan", reg.host + "/team-b/app1", "--tag", "v1.5", "--state", filepath.Join(work, "keyless-state.json"), "--output-dir", filepath.Join(work, "rescan-config"), "--config", project}, db...)...)
+	assert.Equal(t, 0, res.code, "verified as the config says; nothing new since the last rescan\n%s", res)
+	verified = run(t, repo(t), env, 5*time.Minute, cosignBinary(t), "verify-attestation", "--type", "cyclonedx",
+		"--certificate-identity", workflow, "--certificate-oidc-issuer", issuer, "--trusted-root", ss.TrustedRoot, "--insecure-ignore-sct", app)
+	require.Equal(t, 0, verified.code, "cosign verify-attestation, keyless: %s", verified)
 }
 
 type fleetImage struct {

@@ -308,6 +308,23 @@ func TestDatabaseArtifact(t *testing.T) {
 	require.Equal(t, 0, res.code, res.String())
 	assert.Contains(t, res.stdout, `"CVE-2021-44906"`)
 
+	// The signer named in .imagegate.yaml (trust.db, a path beside it) where no flag names
+	// one; a flag wins over it.
+	project := t.TempDir()
+	pub, err := os.ReadFile(pubKey)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(project, "db.pub"), pub, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(project, ".imagegate.yaml"), []byte("trust:\n  db:\n    verify-key: db.pub\n"), 0o644))
+	projectCfg := filepath.Join(project, ".imagegate.yaml")
+	res = cli("scan", "--config", projectCfg, "--db", "oci://"+ref, "--fail-on-issues=false", "-f", "json", repo(t, "testdata", "demo", "demo-image.tar"))
+	require.Equal(t, 0, res.code, res.String())
+	assert.Contains(t, res.stdout, `"CVE-2021-44906"`)
+	res = cli("db", "pull", "--config", projectCfg, "--db", filepath.Join(t.TempDir(), "pulled"), ref)
+	require.Equal(t, 0, res.code, res.String())
+	_, _, otherPub := imagetest.SigningKey(t)
+	res = cli("db", "pull", "--config", projectCfg, "--db", filepath.Join(t.TempDir(), "pulled"), ref, "--verify-key", otherPub)
+	assert.Equal(t, 3, res.code, "the flag's key, not the config's\n%s", res)
+
 	// A decoy pushed over another tag without the key is refused, naming the setting.
 	decoy := filepath.Join(t.TempDir(), "decoy")
 	res = cli("db", "import", "--db", decoy, repo(t, "testdata", "osv-pypi", "PyPI", "all.zip"))

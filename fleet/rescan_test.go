@@ -44,7 +44,7 @@ func attachSigned(t *testing.T, ref string, s imagetest.Signer) []byte {
 	require.NoError(t, err)
 	var doc bytes.Buffer
 	require.NoError(t, output.Render(&doc, "cyclonedx", res, output.Options{}))
-	b, err := trust.Attest(s.Key, trust.Subject{Name: res.Image.Repository, Digest: res.Image.Digest}, trust.CycloneDXPredicate, doc.Bytes())
+	b, err := trust.Attest(context.Background(), s.Key, trust.Subject{Name: res.Image.Repository, Digest: res.Image.Digest}, trust.CycloneDXPredicate, doc.Bytes())
 	require.NoError(t, err)
 	_, err = attach.PushAttestation(context.Background(), res.Image.Repository+"@"+res.Image.Digest, b, trust.CycloneDXPredicate, time.Now(), scanOptions(t).ImageOptions()...)
 	require.NoError(t, err)
@@ -212,7 +212,7 @@ func TestRescanBelievesOnlySignedSBOMs(t *testing.T) {
 	app := honest.Images[0].Reference
 	_, err := attach.Push(ctx, app, empty, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), "forger", scanOptions(t).ImageOptions()...)
 	require.NoError(t, err)
-	forged, err := trust.Attest(attacker.Key, trust.Subject{Name: "x", Digest: strings.SplitN(app, "@", 2)[1]}, trust.CycloneDXPredicate, empty)
+	forged, err := trust.Attest(context.Background(), attacker.Key, trust.Subject{Name: "x", Digest: strings.SplitN(app, "@", 2)[1]}, trust.CycloneDXPredicate, empty)
 	require.NoError(t, err)
 	_, err = attach.PushAttestation(ctx, app, forged, trust.CycloneDXPredicate, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), scanOptions(t).ImageOptions()...)
 	require.NoError(t, err)

@@ -375,7 +375,7 @@ func TestDatabaseArtifactUsesTheScansRegistrySettings(t *testing.T) {
 	require.NoError(t, err)
 	ref := reg.Host + "/imagegate/db:1"
 	signer := imagetest.NewSigner(t)
-	_, err = vulndb.Push(context.Background(), src, ref, vulndb.RemoteOptions{Key: signer.Key})
+	_, err = vulndb.Push(context.Background(), src, ref, vulndb.RemoteOptions{Signer: signer.Key})
 	require.NoError(t, err)
 	tr := &countingTransport{}
 	res, err := scanner.Scan(context.Background(), scanner.Options{

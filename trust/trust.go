@@ -6,6 +6,7 @@
 package trust
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -20,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -163,9 +165,20 @@ type subject struct {
 	Digest map[string]string `json:"digest"`
 }
 
-// Attest signs predicate (a JSON document of predicateType) about s with k: an in-toto
-// statement in a DSSE envelope, in a Sigstore bundle (v0.3) as JSON.
-func Attest(k *Key, s Subject, predicateType string, predicate []byte) ([]byte, error) {
+// A Signer signs statements: a Key the user holds, or Keyless (a short-lived certificate
+// for the CI job's identity, logged in Rekor).
+type Signer interface {
+	// signWith is the key pair and the bundle options sigstore-go signs with.
+	signWith(ctx context.Context) (sign.Keypair, sign.BundleOptions, error)
+}
+
+func (k *Key) signWith(ctx context.Context) (sign.Keypair, sign.BundleOptions, error) {
+	return k, sign.BundleOptions{Context: ctx}, nil
+}
+
+// Attest signs predicate (a JSON document of predicateType) about s with signer: an
+// in-toto statement in a DSSE envelope, in a Sigstore bundle (v0.3) as JSON.
+func Attest(ctx context.Context, signer Signer, s Subject, predicateType string, predicate []byte) ([]byte, error) {
 	h, err := s.hex()
 	if err != nil {
 		return nil, err
@@ -177,7 +190,11 @@ func Attest(k *Key, s Subject, predicateType string, predicate []byte) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	b, err := sign.Bundle(&sign.DSSEData{Data: st, PayloadType: payloadType}, k, sign.BundleOptions{})
+	kp, opts, err := signer.signWith(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := sign.Bundle(&sign.DSSEData{Data: st, PayloadType: payloadType}, kp, opts)
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err)
 	}
@@ -221,22 +238,71 @@ func KeyVerifier(path string) (*Verifier, error) {
 
 // IdentityVerifier trusts keyless signatures (a Fulcio certificate logged in Rekor) by the
 // identity (the certificate's subject, as in a GitHub workflow's ref) from the OIDC issuer,
-// under the trusted root in trustedRoot (sigstore's trusted_root.json; verification is
-// offline).
-func IdentityVerifier(trustedRoot, identity, issuer string) (*Verifier, error) {
-	if err := userfile.Check(trustedRoot, "trusted root"); err != nil {
+// under the trusted roots in trustedRoot: sigstore's trusted_root.json, or the JSON lines
+// 'gh attestation trusted-root' prints (the public-good instance and GitHub's). Verification
+// is offline.
+func IdentityVerifier(trustedRoot string, id Identity) (*Verifier, error) {
+	b, err := userfile.Read(trustedRoot, "trusted root", maxTrustedRoot)
+	if err != nil {
 		return nil, failure.WithSetting(err, "trusted-root")
 	}
-	tr, err := root.NewTrustedRootFromPath(trustedRoot)
+	material, err := parseTrustedRoots(b)
 	if err != nil {
 		return nil, failure.WithSetting(failure.Inputf("trusted root %s: %v", trustedRoot, err), "trusted-root")
 	}
-	return identityVerifier(tr, identity, issuer)
+	return identityVerifier(material, id)
 }
 
-func identityVerifier(material root.TrustedMaterial, identity, issuer string) (*Verifier, error) {
-	if identity == "" || issuer == "" {
-		return nil, failure.WithSetting(failure.Inputf("keyless verification takes both --certificate-identity and --certificate-oidc-issuer"), "certificate-identity")
+// maxTrustedRoot bounds a trusted-root file (sigstore's is about 10 KB).
+const maxTrustedRoot = 4 << 20
+
+func parseTrustedRoots(b []byte) (root.TrustedMaterial, error) {
+	if json.Valid(b) {
+		return root.NewTrustedRootFromJSON(b)
+	}
+	var all root.TrustedMaterialCollection
+	for i, line := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		tr, err := root.NewTrustedRootFromJSON(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %v", i+1, err)
+		}
+		all = append(all, tr)
+	}
+	if len(all) == 0 {
+		return nil, errors.New("no trusted root in it")
+	}
+	return all, nil
+}
+
+// Identity is who may sign keylessly: the certificate's subject (a workflow ref, an
+// email), exactly or as a regular expression the whole subject must match, from an OIDC
+// issuer.
+type Identity struct {
+	Subject, SubjectRegexp, Issuer string
+}
+
+func (id Identity) String() string {
+	if id.SubjectRegexp != "" {
+		return "an identity matching " + id.SubjectRegexp + " (issuer " + id.Issuer + ")"
+	}
+	return "the identity " + id.Subject + " (issuer " + id.Issuer + ")"
+}
+
+func identityVerifier(material root.TrustedMaterial, id Identity) (*Verifier, error) {
+	if (id.Subject == "") == (id.SubjectRegexp == "") || id.Issuer == "" {
+		return nil, failure.WithSetting(failure.Inputf("keyless verification takes --certificate-oidc-issuer and one of --certificate-identity, --certificate-identity-regexp"), "certificate-identity")
+	}
+	re := ""
+	if id.SubjectRegexp != "" {
+		// Anchored: sigstore-go (like cosign) matches anywhere in the subject, so that
+		// "org/app" would also trust "evil/org/app-fork".
+		re = "^(?:" + id.SubjectRegexp + ")$"
+		if _, err := regexp.Compile(re); err != nil {
+			return nil, failure.WithSetting(failure.Inputf("--certificate-identity-regexp: %v", err), "certificate-identity-regexp")
+		}
 	}
 	// The certificate must be logged (Rekor) and used while it was valid (the log's
 	// time); a certificate transparency proof is not required.
@@ -244,11 +310,11 @@ func identityVerifier(material root.TrustedMaterial, identity, issuer string) (*
 	if err != nil {
 		return nil, err
 	}
-	id, err := verify.NewShortCertificateIdentity(issuer, "", identity, "")
+	ci, err := verify.NewShortCertificateIdentity(id.Issuer, "", id.Subject, re)
 	if err != nil {
 		return nil, failure.Inputf("certificate identity: %v", err)
 	}
-	return &Verifier{v: v, identity: &id, what: "the identity " + identity + " (issuer " + issuer + ")"}, nil
+	return &Verifier{v: v, identity: &ci, what: id.String()}, nil
 }
 
 // ErrNotTrusted wraps every reason a bundle is not believed.

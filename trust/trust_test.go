@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"os"
@@ -38,7 +39,7 @@ func TestAttestAndVerifyWithAKey(t *testing.T) {
 	_, privPath, pubPath := keyFiles(t)
 	k, err := LoadKey(privPath, nil)
 	require.NoError(t, err)
-	b, err := Attest(k, Subject{Name: "registry.example/app", Digest: digest}, CycloneDXPredicate, sbom)
+	b, err := Attest(context.Background(), k, Subject{Name: "registry.example/app", Digest: digest}, CycloneDXPredicate, sbom)
 	require.NoError(t, err)
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(b, &doc))
@@ -99,17 +100,34 @@ func TestKeylessIdentity(t *testing.T) {
 	const id, issuer = "https://github.com/org/app/.github/workflows/release.yml@refs/heads/main", "https://token.actions.githubusercontent.com"
 	e, err := vs.Attest(id, issuer, st)
 	require.NoError(t, err)
-	v, err := identityVerifier(vs, id, issuer)
+	v, err := identityVerifier(vs, Identity{Subject: id, Issuer: issuer})
 	require.NoError(t, err)
 	got, err := v.verify(e, digest, CycloneDXPredicate)
 	require.NoError(t, err)
 	assert.JSONEq(t, string(sbom), string(got))
 	for _, c := range [][2]string{{"https://github.com/evil/fork/.github/workflows/release.yml@refs/heads/main", issuer}, {id, "https://accounts.example.com"}} {
-		other, err := identityVerifier(vs, c[0], c[1])
+		other, err := identityVerifier(vs, Identity{Subject: c[0], Issuer: c[1]})
 		require.NoError(t, err)
 		_, err = other.verify(e, digest, CycloneDXPredicate)
 		assert.ErrorIs(t, err, ErrNotTrusted, c)
 	}
-	_, err = identityVerifier(vs, id, "")
+	_, err = identityVerifier(vs, Identity{Subject: id})
+	require.Error(t, err)
+
+	// A regular expression matches the whole subject: a tag's release workflow matches;
+	// the same words inside another repository's ref do not.
+	for re, trusted := range map[string]bool{
+		`https://github\.com/org/app/\.github/workflows/release\.yml@refs/(heads|tags)/.*`: true,
+		`https://github\.com/org/app/\.github/workflows/release\.yml@refs/tags/v.*`:        false,
+		`org/app/\.github/workflows/release\.yml@refs/heads/main`:                          false,
+	} {
+		rv, err := identityVerifier(vs, Identity{SubjectRegexp: re, Issuer: issuer})
+		require.NoError(t, err)
+		_, err = rv.verify(e, digest, CycloneDXPredicate)
+		assert.Equal(t, trusted, err == nil, "%s: %v", re, err)
+	}
+	_, err = identityVerifier(vs, Identity{Subject: id, SubjectRegexp: ".*", Issuer: issuer})
+	require.Error(t, err, "one of the two")
+	_, err = identityVerifier(vs, Identity{SubjectRegexp: "(", Issuer: issuer})
 	require.Error(t, err)
 }

@@ -13,9 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imagegate/imagegate/internal/scanflags"
+	"github.com/imagegate/imagegate/scanner/config"
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/vulndb"
-	"github.com/imagegate/imagegate/trust"
 )
 
 func newDBCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -90,9 +90,9 @@ The folder is --db, else $IMAGEGATE_DB, else imagegate/db in the user cache fold
 
 	var (
 		insecure bool
-		signIt   bool
-		keyPath  string
+		signing  scanflags.Signing
 		tv       scanflags.Trust
+		cfgPath  string
 	)
 	oneRef := func(_ *cobra.Command, args []string) error {
 		if len(args) != 1 {
@@ -112,14 +112,9 @@ time. Credentials come from docker login (or a credential helper). Mirror it wit
 		Args: oneRef,
 		RunE: work(func(cmd *cobra.Command, args []string) error {
 			ro := vulndb.RemoteOptions{Insecure: insecure}
-			if signIt != (keyPath != "") {
-				return failure.Inputf("--sign takes --key, the key to sign the artifact with")
-			}
-			if keyPath != "" {
-				var err error
-				if ro.Key, err = trust.LoadKey(keyPath, trust.KeyPassword()); err != nil {
-					return err
-				}
+			var err error
+			if ro.Signer, err = signing.Signer(cmd.Context()); err != nil {
+				return err
 			}
 			d, err := vulndb.Push(cmd.Context(), folder(), args[0], ro)
 			if err != nil {
@@ -140,6 +135,11 @@ identity (--certificate-identity, --certificate-oidc-issuer, --trusted-root) tha
 it; an unsigned or foreign one is refused (exit 3) unless --insecure-unsigned-db.`,
 		Args: oneRef,
 		RunE: work(func(cmd *cobra.Command, args []string) error {
+			cfg, err := config.Load(cfgPath)
+			if err != nil {
+				return err
+			}
+			tv.Default(cfg.Trust.DB, cfg.Path+" trust.db")
 			v, err := tv.Verifier()
 			if err != nil {
 				return err
@@ -165,9 +165,9 @@ it; an unsigned or foreign one is refused (exit 3) unless --insecure-unsigned-db
 	for _, c := range []*cobra.Command{push, pull} {
 		c.Flags().BoolVar(&insecure, "insecure-registry", false, "allow a plain-HTTP registry")
 	}
-	push.Flags().BoolVar(&signIt, "sign", false, "sign the artifact: an in-toto statement about its digest naming each ecosystem's records, update time and index digest, in a Sigstore bundle attached beside it")
-	push.Flags().StringVar(&keyPath, "key", "", "private key to sign with: an ECDSA P-256 PEM key, or cosign's encrypted key (password in IMAGEGATE_KEY_PASSWORD or COSIGN_PASSWORD)")
+	signing.Register(push.Flags(), "the artifact (an in-toto statement about its digest naming each ecosystem's records, update time and index digest, in a Sigstore bundle attached beside it)")
 	tv.Register(pull.Flags(), "", "insecure-unsigned-db", "the database artifact")
+	pull.Flags().StringVar(&cfgPath, "config", "", "config file whose trust.db names the signer when no flag does (default ./"+config.FileName+" when present)")
 
 	status := &cobra.Command{
 		Use:   "status",

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/fleet"
@@ -98,4 +102,81 @@ func TestReadmeCISectionsAreTheExamples(t *testing.T) {
 			assert.Contains(t, inputsTable, "| — | `"+in.Azure+"` |", in.Azure)
 		}
 	}
+}
+
+// Every imagegate command line in the CI examples (a step's shell script) is one this
+// binary takes: its command exists and its flags parse. GitHub's ${{ }} expressions and
+// shell variables stand for a word the pipeline fills in.
+func TestExampleCommandLinesParse(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "*", "*.yml"))
+	require.NoError(t, err)
+	expr := regexp.MustCompile(`\$\{\{[^}]*\}\}`)
+	seen := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var doc yaml.Node
+		require.NoError(t, yaml.Unmarshal(raw, &doc), f)
+		for _, script := range scalars(&doc) {
+			if !strings.Contains(script, "imagegate ") {
+				continue
+			}
+			prog, err := syntax.NewParser().Parse(strings.NewReader(expr.ReplaceAllString(script, "GHA")), f)
+			require.NoError(t, err, "%s: a script that is not shell:\n%s", f, script)
+			syntax.Walk(prog, func(n syntax.Node) bool {
+				call, ok := n.(*syntax.CallExpr)
+				if !ok || len(call.Args) == 0 || path.Base(call.Args[0].Lit()) != "imagegate" {
+					return true
+				}
+				var args []string
+				for _, w := range call.Args[1:] {
+					args = append(args, wordValue(w))
+				}
+				seen++
+				root := newRootCmd(io.Discard, io.Discard)
+				cmd, rest, err := root.Find(args)
+				require.NoError(t, err, "%s: imagegate %v", f, args)
+				require.NotEqual(t, root, cmd, "%s: imagegate %v names no command", f, args)
+				assert.NoError(t, cmd.ParseFlags(rest), "%s: imagegate %v", f, args)
+				return true
+			})
+		}
+	}
+	assert.GreaterOrEqual(t, seen, 8, "the examples' imagegate commands were found")
+}
+
+// scalars are the string values in a YAML document.
+func scalars(n *yaml.Node) []string {
+	if n.Kind == yaml.ScalarNode {
+		return []string{n.Value}
+	}
+	var out []string
+	for _, c := range n.Content {
+		out = append(out, scalars(c)...)
+	}
+	return out
+}
+
+// wordValue is a shell word's literal value, with "X" for what an expansion fills in.
+func wordValue(w *syntax.Word) string {
+	var b strings.Builder
+	var part func(p syntax.WordPart)
+	part = func(p syntax.WordPart) {
+		switch p := p.(type) {
+		case *syntax.Lit:
+			b.WriteString(p.Value)
+		case *syntax.SglQuoted:
+			b.WriteString(p.Value)
+		case *syntax.DblQuoted:
+			for _, q := range p.Parts {
+				part(q)
+			}
+		default:
+			b.WriteString("X")
+		}
+	}
+	for _, p := range w.Parts {
+		part(p)
+	}
+	return b.String()
 }

@@ -283,6 +283,7 @@ image has no SBOM attached or its SBOM cannot be read or verified (it was not re
 			if state == "" {
 				state = filepath.Join(outDir, "rescan-state.json")
 			}
+			tv.Default(opts.Config.Trust.SBOM, opts.Config.Path+" trust.sbom")
 			v, err := tv.Verifier()
 			if err != nil {
 				return err

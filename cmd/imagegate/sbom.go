@@ -22,8 +22,7 @@ func newSBOMCmd(stdout, stderr io.Writer) *cobra.Command {
 		format, out string
 		img         scanflags.Image
 		attachIt    bool
-		signIt      bool
-		keyPath     string
+		signing     scanflags.Signing
 	)
 	cmd := &cobra.Command{
 		Use:   "sbom IMAGE",
@@ -37,7 +36,8 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 		Example: `  imagegate sbom alpine:3.20 -o alpine.cdx.json
   imagegate sbom docker-archive:app.tar > app.cdx.json
   imagegate sbom ghcr.io/org/app:1.2 --attach
-  imagegate sbom ghcr.io/org/app:1.2 --attach --sign --key cosign.key`,
+  imagegate sbom ghcr.io/org/app:1.2 --attach --sign --key cosign.key
+  imagegate sbom ghcr.io/org/app:1.2 --attach --sign     # keyless, in GitHub Actions`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return failure.Inputf("sbom takes exactly one IMAGE argument, got %d", len(args))
@@ -48,15 +48,12 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 			if format != "cyclonedx-json" && format != "cyclonedx" {
 				return failure.Inputf("--format %q: want cyclonedx-json", format)
 			}
-			var key *trust.Key
-			if signIt || keyPath != "" {
-				if !signIt || !attachIt || keyPath == "" {
-					return failure.Inputf("--sign takes --attach and --key: the signed SBOM is attached to the image")
-				}
-				var err error
-				if key, err = trust.LoadKey(keyPath, trust.KeyPassword()); err != nil {
-					return err
-				}
+			if (signing.Sign || signing.Key != "") && !attachIt {
+				return failure.Inputf("--sign takes --attach: the signed SBOM is attached to the image")
+			}
+			signer, err := signing.Signer(cmd.Context())
+			if err != nil {
+				return err
 			}
 			opts, err := img.Options(args[0])
 			if err != nil {
@@ -91,10 +88,10 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 			}
 			subject := res.Image.Repository + "@" + res.Image.Digest
 			var dg string
-			if key != nil {
+			if signer != nil {
 				// Signed: an in-toto statement about the image's digest with the SBOM as its
 				// predicate, in a Sigstore bundle, attached as cosign attaches attestations.
-				bundle, serr := trust.Attest(key, trust.Subject{Name: res.Image.Repository, Digest: res.Image.Digest}, trust.CycloneDXPredicate, doc.Bytes())
+				bundle, serr := trust.Attest(cmd.Context(), signer, trust.Subject{Name: res.Image.Repository, Digest: res.Image.Digest}, trust.CycloneDXPredicate, doc.Bytes())
 				if serr != nil {
 					return failure.Incompletef("signing the SBOM: %w", serr)
 				}
@@ -112,8 +109,7 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&format, "format", "f", "cyclonedx-json", "SBOM format: cyclonedx-json")
 	fl.StringVarP(&out, "output", "o", "", "write the SBOM to this file, atomically (default stdout)")
-	fl.BoolVar(&signIt, "sign", false, "with --attach: attach the SBOM as a signed attestation (an in-toto statement about the image's digest in a Sigstore bundle, as 'cosign attest --type cyclonedx' makes; 'cosign verify-attestation' accepts it), signed with --key; 'imagegate rescan' believes only signed SBOMs")
-	fl.StringVar(&keyPath, "key", "", "private key to sign with: an ECDSA P-256 PEM key, or cosign's encrypted key (password in IMAGEGATE_KEY_PASSWORD or COSIGN_PASSWORD)")
+	signing.Register(fl, "the attached SBOM (with --attach: an in-toto statement about the image's digest in a Sigstore bundle, as 'cosign attest --type cyclonedx' makes; 'cosign verify-attestation' accepts it; 'imagegate rescan' believes only signed SBOMs)")
 	fl.BoolVar(&attachIt, "attach", false, "push the SBOM to the registry as an OCI artifact that refers to the image (referrers API, or the referrers tag schema where the registry lacks it), and print its reference; 'imagegate rescan' re-checks it")
 	img.Register(fl)
 	return cmd

@@ -204,6 +204,7 @@ func (f *Scan) Options(imageArg string) (scanner.Options, error) {
 	}
 	opts.SBOM, opts.MaxSecretBytes = f.SBOM, f.MaxSecret
 	opts.Scanners, opts.DB, opts.DBMaxAge, opts.IgnoreUnfixed = f.Scanners, f.DB, f.DBMaxAge, f.Unfixed
+	f.DBTrust.Default(cfg.Trust.DB, cfg.Path+" trust.db")
 	if opts.DBVerifier, err = f.DBTrust.Verifier(); err != nil {
 		return scanner.Options{}, err
 	}

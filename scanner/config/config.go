@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -26,6 +27,8 @@ type Config struct {
 	Ignore []policy.Ignore `yaml:"ignore"`
 	// Dockerfile tunes the Dockerfile rules.
 	Dockerfile DockerfileConfig `yaml:"dockerfile"`
+	// Trust names who signs what imagegate reads from a registry, where no flag does.
+	Trust TrustConfig `yaml:"trust"`
 	// Path is where the file was read from ("" when none was found).
 	Path string `yaml:"-"`
 }
@@ -36,6 +39,24 @@ type DockerfileConfig struct {
 	Disable []string `yaml:"disable"`
 	// Severity maps a rule id to the severity it reports with.
 	Severity map[string]string `yaml:"severity"`
+}
+
+// TrustConfig names the signer of rescan's attached SBOMs and of the database artifact.
+// It only ever narrows: it applies when no flag of its kind is given, and there is no
+// setting here that believes unsigned data.
+type TrustConfig struct {
+	SBOM Signer `yaml:"sbom"`
+	DB   Signer `yaml:"db"`
+}
+
+// Signer is a public key, or a keyless identity under a trusted root, as the flags of the
+// same names take them; file paths are relative to the config file's folder.
+type Signer struct {
+	VerifyKey                 string `yaml:"verify-key"`
+	CertificateIdentity       string `yaml:"certificate-identity"`
+	CertificateIdentityRegexp string `yaml:"certificate-identity-regexp"`
+	CertificateOIDCIssuer     string `yaml:"certificate-oidc-issuer"`
+	TrustedRoot               string `yaml:"trusted-root"`
 }
 
 // MaxSize bounds the config file.
@@ -76,6 +97,14 @@ func Load(path string) (*Config, error) {
 		}
 		if err := ig.Validate(); err != nil {
 			return nil, failure.Inputf("config %s: %w", c.Ignore[i].Source, err)
+		}
+	}
+	dir := filepath.Dir(path)
+	for _, sg := range []*Signer{&c.Trust.SBOM, &c.Trust.DB} {
+		for _, p := range []*string{&sg.VerifyKey, &sg.TrustedRoot} {
+			if *p != "" && !filepath.IsAbs(*p) {
+				*p = filepath.Join(dir, *p)
+			}
 		}
 	}
 	for id, sev := range c.Dockerfile.Severity {

@@ -74,14 +74,14 @@ func publicSource(src string) string {
 	return filepath.Base(src)
 }
 
-// RemoteOptions are the registry settings of a push or pull, and its signatures: Key
+// RemoteOptions are the registry settings of a push or pull, and its signatures: Signer
 // signs a push; a pull uses only an artifact whose signature Verifier accepts, or an
 // unsigned one with AllowUnsigned.
 type RemoteOptions struct {
 	Keychain      authn.Keychain // default: docker config and credential helpers
 	Insecure      bool           // plain HTTP
 	Transport     http.RoundTripper
-	Key           *trust.Key
+	Signer        trust.Signer
 	Verifier      *trust.Verifier
 	AllowUnsigned bool
 }
@@ -157,8 +157,8 @@ func Push(ctx context.Context, dir, ref string, o RemoteOptions) (string, error)
 	if err != nil {
 		return "", failure.Incomplete(err)
 	}
-	if o.Key != nil {
-		if err := sign(ctx, r, d.String(), s, o.Key, o); err != nil {
+	if o.Signer != nil {
+		if err := sign(ctx, r, d.String(), s, o.Signer, o); err != nil {
 			return "", err
 		}
 	}

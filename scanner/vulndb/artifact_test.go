@@ -29,6 +29,7 @@ import (
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/vulndb"
+	"github.com/imagegate/imagegate/trust"
 )
 
 // tamperingRegistry is an in-process registry whose blob downloads can be altered on the
@@ -246,7 +247,7 @@ func TestPullVerifiesTheSignature(t *testing.T) {
 	src := t.TempDir()
 	_, err := vulndb.Import(ctx, src, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip"))
 	require.NoError(t, err)
-	_, err = vulndb.Push(ctx, src, ref, vulndb.RemoteOptions{Key: team.Key})
+	_, err = vulndb.Push(ctx, src, ref, vulndb.RemoteOptions{Signer: team.Key})
 	require.NoError(t, err)
 
 	dst := t.TempDir()
@@ -271,7 +272,7 @@ func TestPullVerifiesTheSignature(t *testing.T) {
 	decoy := t.TempDir()
 	_, err = vulndb.Import(ctx, decoy, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv-pypi", "PyPI", "all.zip"))
 	require.NoError(t, err)
-	for _, o := range []vulndb.RemoteOptions{{}, {Key: attacker.Key}} {
+	for _, o := range []vulndb.RemoteOptions{{}, {Signer: attacker.Key}} {
 		_, err = vulndb.Push(ctx, decoy, ref, o)
 		require.NoError(t, err)
 		_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{Verifier: team.Verifier})
@@ -284,4 +285,31 @@ func TestPullVerifiesTheSignature(t *testing.T) {
 	}
 	_, err = vulndb.Pull(ctx, dst, ref, vulndb.RemoteOptions{AllowUnsigned: true})
 	require.NoError(t, err, "the explicit opt-out")
+}
+
+// The release workflow's way: the artifact signed keyless is used for the workflow's
+// identity under the trusted root, and refused for another workflow's.
+func TestPullVerifiesAKeylessSignature(t *testing.T) {
+	ctx := context.Background()
+	reg := imagetest.NewRegistry(t, "", "")
+	ref := reg.Host + "/imagegate/db:latest"
+	ss := imagetest.NewSigstore(t)
+	const workflow = "https://github.com/imagegate/imagegate/.github/workflows/db.yml@refs/heads/main"
+	src := t.TempDir()
+	_, err := vulndb.Import(ctx, src, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip"))
+	require.NoError(t, err)
+	signer := trust.Keyless{FulcioURL: ss.FulcioURL, RekorURL: ss.RekorURL, IDToken: ss.Token(workflow, trust.PublicIssuerGitHub)}
+	_, err = vulndb.Push(ctx, src, ref, vulndb.RemoteOptions{Signer: signer})
+	require.NoError(t, err)
+
+	other, err := trust.IdentityVerifier(ss.TrustedRoot, trust.Identity{Subject: strings.Replace(workflow, "db.yml", "evil.yml", 1), Issuer: trust.PublicIssuerGitHub})
+	require.NoError(t, err)
+	_, err = vulndb.Pull(ctx, t.TempDir(), ref, vulndb.RemoteOptions{Verifier: other})
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	v, err := trust.IdentityVerifier(ss.TrustedRoot, trust.Identity{SubjectRegexp: `https://github\.com/imagegate/imagegate/\.github/workflows/db\.yml@refs/heads/.*`, Issuer: trust.PublicIssuerGitHub})
+	require.NoError(t, err)
+	got, err := vulndb.Pull(ctx, t.TempDir(), ref, vulndb.RemoteOptions{Verifier: v})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"npm"}, got.Ecosystems)
 }

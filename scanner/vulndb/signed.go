@@ -53,8 +53,8 @@ func (o RemoteOptions) imageOptions(r name.Reference) []image.Option {
 	return opts
 }
 
-// sign attaches the signature of the artifact at r@digest: what s holds, signed by key.
-func sign(ctx context.Context, r name.Reference, digest string, s *Store, key *trust.Key, o RemoteOptions) error {
+// sign attaches the signature of the artifact at r@digest: what s holds, signed by signer.
+func sign(ctx context.Context, r name.Reference, digest string, s *Store, signer trust.Signer, o RemoteOptions) error {
 	p := Signed{Format: FormatVersion}
 	for _, info := range s.Infos() {
 		p.Ecosystems = append(p.Ecosystems, SignedEcosystem{Ecosystem: info.Ecosystem, Records: info.Records, Updated: info.Updated.UTC(), IndexSHA256: info.IndexSHA256})
@@ -63,7 +63,7 @@ func sign(ctx context.Context, r name.Reference, digest string, s *Store, key *t
 	if err != nil {
 		return err
 	}
-	b, err := trust.Attest(key, trust.Subject{Name: r.Context().Name(), Digest: digest}, Predicate, pred)
+	b, err := trust.Attest(ctx, signer, trust.Subject{Name: r.Context().Name(), Digest: digest}, Predicate, pred)
 	if err != nil {
 		return failure.Incompletef("db push: signing: %w", err)
 	}
