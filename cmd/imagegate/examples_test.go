@@ -104,12 +104,16 @@ func TestReadmeCISectionsAreTheExamples(t *testing.T) {
 	}
 }
 
-// Every imagegate command line in the CI examples (a step's shell script) is one this
+// Every imagegate command line in the CI examples and imagegate's own workflows (a step's
+// shell script) is one this
 // binary takes: its command exists and its flags parse. GitHub's ${{ }} expressions and
 // shell variables stand for a word the pipeline fills in.
 func TestExampleCommandLinesParse(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "*", "*.yml"))
 	require.NoError(t, err)
+	own, err := filepath.Glob(filepath.Join("..", "..", ".github", "workflows", "*.yml"))
+	require.NoError(t, err)
+	files = append(files, own...)
 	expr := regexp.MustCompile(`\$\{\{[^}]*\}\}`)
 	seen := 0
 	for _, f := range files {
@@ -125,7 +129,7 @@ func TestExampleCommandLinesParse(t *testing.T) {
 			require.NoError(t, err, "%s: a script that is not shell:\n%s", f, script)
 			syntax.Walk(prog, func(n syntax.Node) bool {
 				call, ok := n.(*syntax.CallExpr)
-				if !ok || len(call.Args) == 0 || path.Base(call.Args[0].Lit()) != "imagegate" {
+				if !ok || len(call.Args) == 0 || path.Base(wordValue(call.Args[0])) != "imagegate" {
 					return true
 				}
 				var args []string
