@@ -1,6 +1,7 @@
 package inputs_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/internal/schematest"
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
@@ -112,11 +114,12 @@ type taskJSON struct {
 	ID     string `json:"id"`
 	Name   string `json:"name"`
 	Inputs []struct {
-		Name         string `json:"name"`
-		Type         string `json:"type"`
-		DefaultValue string `json:"defaultValue"`
-		Required     bool   `json:"required"`
-		HelpMarkDown string `json:"helpMarkDown"`
+		Name         string          `json:"name"`
+		Type         string          `json:"type"`
+		DefaultValue string          `json:"defaultValue"`
+		Required     bool            `json:"required"`
+		HelpMarkDown string          `json:"helpMarkDown"`
+		Options      json.RawMessage `json:"options"`
 	} `json:"inputs"`
 	OutputVariables []struct {
 		Name string `json:"name"`
@@ -162,6 +165,12 @@ func TestTaskJSONMatchesTheTable(t *testing.T) {
 		// that as "not given" only for the table's Path inputs.
 		if got.Type == "filePath" {
 			assert.Equal(t, inputs.Path, in.Kind, got.Name)
+		}
+		// The format pick list is the reporters' list, in its order: a new format is
+		// selectable in the task.
+		if got.Name == "format" {
+			assert.Equal(t, "pickList", got.Type)
+			assert.Equal(t, output.Formats(), objectKeys(t, got.Options), "task.json's format options")
 		}
 	}
 	assert.Len(t, task.Inputs, len(want)+snyk)
@@ -294,4 +303,21 @@ func TestRelaxationsAreSaid(t *testing.T) {
 	st, err = inputs.Parse(get(map[string]string{"image": "a", "severity-threshold": "low", "fail-on-issues": "true"}), nil)
 	require.NoError(t, err)
 	assert.Empty(t, st.Relaxed, "the defaults relax nothing")
+}
+
+// objectKeys are a JSON object's keys in their order.
+func objectKeys(t *testing.T, raw json.RawMessage) []string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var keys []string
+	tok, err := dec.Token()
+	require.NoError(t, err)
+	require.Equal(t, json.Delim('{'), tok)
+	for dec.More() {
+		k, err := dec.Token()
+		require.NoError(t, err)
+		keys = append(keys, k.(string))
+		var v any
+		require.NoError(t, dec.Decode(&v))
+	}
+	return keys
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/fleet"
+	"github.com/imagegate/imagegate/reporters/output"
 )
 
 // The Kubernetes example's containers run imagegate with arguments imagegate takes, and
@@ -94,6 +95,12 @@ func TestReadmeCISectionsAreTheExamples(t *testing.T) {
 		require.NoError(t, err)
 		assert.Contains(t, section(heading), "```yaml\n"+string(b)+"```\n", "%s: its block is not %s as it is", heading, example)
 	}
+	// The formats the README names are the reporters' list.
+	var quoted []string
+	for _, f := range output.Formats() {
+		quoted = append(quoted, "`"+f+"`")
+	}
+	assert.Contains(t, string(readme), "| `-f, --format FORMAT` | report on stdout: "+strings.Join(quoted, ", ")+" |")
 	inputsTable := section("## Azure Pipelines")
 	for _, in := range inputs.Table {
 		if !in.AzureOnly {

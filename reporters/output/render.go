@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/imagegate/imagegate/report"
@@ -27,34 +26,51 @@ type Options struct {
 	SARIFCategory string
 }
 
-var renderers = map[string]func(io.Writer, *report.Result, Options) error{
-	"table": func(w io.Writer, r *report.Result, o Options) error {
+// formats is the one list of report formats, in the order the help texts, the CI inputs
+// (action.yml, task.json's pick list) and the README name them; tests hold those to it.
+var formats = []struct {
+	name   string
+	render func(io.Writer, *report.Result, Options) error
+}{
+	{"table", func(w io.Writer, r *report.Result, o Options) error {
 		return table.Write(w, r, table.Options{Color: o.Color, Packages: o.Packages})
-	},
-	"json": func(w io.Writer, r *report.Result, _ Options) error { return jsonreport.Write(w, r) },
-	"sarif": func(w io.Writer, r *report.Result, o Options) error {
+	}},
+	{"json", func(w io.Writer, r *report.Result, _ Options) error { return jsonreport.Write(w, r) }},
+	{"sarif", func(w io.Writer, r *report.Result, o Options) error {
 		return sarif.Write(w, r, sarif.Options{Category: o.SARIFCategory})
-	},
-	"markdown": func(w io.Writer, r *report.Result, _ Options) error { return markdown.Write(w, r, markdown.Options{}) },
-	"junit":    func(w io.Writer, r *report.Result, _ Options) error { return junit.Write(w, r) },
-	"cyclonedx": func(w io.Writer, r *report.Result, _ Options) error {
-		return cyclonedx.Write(w, r, cyclonedx.Options{})
-	},
+	}},
+	{"markdown", func(w io.Writer, r *report.Result, _ Options) error { return markdown.Write(w, r, markdown.Options{}) }},
+	{"junit", func(w io.Writer, r *report.Result, _ Options) error { return junit.Write(w, r) }},
+	{"cyclonedx", func(w io.Writer, r *report.Result, _ Options) error { return cyclonedx.Write(w, r, cyclonedx.Options{}) }},
 }
 
-// Formats lists the report formats.
+// Formats lists the report formats, in their documented order.
 func Formats() []string {
-	out := make([]string, 0, len(renderers))
-	for f := range renderers {
-		out = append(out, f)
+	out := make([]string, 0, len(formats))
+	for _, f := range formats {
+		out = append(out, f.name)
 	}
-	sort.Strings(out)
 	return out
+}
+
+// FormatList is the formats as a sentence says them: "table, json, ... or cyclonedx".
+func FormatList() string {
+	f := Formats()
+	return strings.Join(f[:len(f)-1], ", ") + " or " + f[len(f)-1]
+}
+
+func renderer(name string) (func(io.Writer, *report.Result, Options) error, bool) {
+	for _, f := range formats {
+		if f.name == name {
+			return f.render, true
+		}
+	}
+	return nil, false
 }
 
 // CheckFormat refuses an unknown format name.
 func CheckFormat(f string) error {
-	if _, ok := renderers[f]; !ok {
+	if _, ok := renderer(f); !ok {
 		return failure.Inputf("format %q: want one of %s", f, strings.Join(Formats(), ", "))
 	}
 	return nil
@@ -62,7 +78,7 @@ func CheckFormat(f string) error {
 
 // Render writes r in format f.
 func Render(w io.Writer, f string, r *report.Result, o Options) error {
-	fn, ok := renderers[f]
+	fn, ok := renderer(f)
 	if !ok {
 		return CheckFormat(f)
 	}
