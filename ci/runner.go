@@ -218,7 +218,7 @@ func (r *run) run(ctx context.Context) int {
 
 // fail reports an error that ended the run and returns its exit code.
 func (r *run) fail(err error) int {
-	msg := oneLine(failure.Explain(err, r.spell))
+	msg := failure.OneLine(failure.Explain(err, r.spell))
 	r.annotate(Annotation{Level: Error, Title: "imagegate", Message: msg})
 	r.h.Complete(Failed, msg)
 	return failure.Code(err)
@@ -280,14 +280,14 @@ func (r *run) data(ctx context.Context, st *inputs.Settings) error {
 	}
 	if have && ctx.Err() == nil {
 		// The cached data still serves; the scan warns when it is older than db-max-age.
-		r.annotate(Annotation{Level: Warning, Title: "imagegate", Message: "vulnerability data was not updated, the cached data is used: " + oneLine(err.Error())})
+		r.annotate(Annotation{Level: Warning, Title: "imagegate", Message: "vulnerability data was not updated, the cached data is used: " + failure.OneLine(err.Error())})
 		return nil
 	}
 	var ferr *failure.Error
 	if errors.As(err, &ferr) && ferr.Kind == failure.KindInput {
 		return err
 	}
-	return failure.Incompletef("no vulnerability data: the download from %s failed (%v); on a runner without network set %s to a database folder or a folder of OSV all.zip files", st.DBSource, oneLine(err.Error()), r.h.InputName("db-path"))
+	return failure.Incompletef("no vulnerability data: the download from %s failed (%v); on a runner without network set %s to a database folder or a folder of OSV all.zip files", st.DBSource, failure.OneLine(err.Error()), r.h.InputName("db-path"))
 }
 
 func hasData(ctx context.Context, dir string) bool {
@@ -398,4 +398,3 @@ func abs(p string) string {
 	return p
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -15,6 +15,7 @@ import (
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/attach"
+	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/policy"
 )
@@ -53,7 +54,7 @@ func findBases(ctx context.Context, targets, listed []Target, opts []image.Optio
 			var c current
 			img, err := image.Open(ctx, n, append(opts, image.WithSources([]string{image.SourceRegistry}))...)
 			if err != nil {
-				c.err = oneLine(err.Error())
+				c.err = failure.OneLine(err.Error())
 			} else {
 				c.digest, c.index = img.Digest, img.IndexDigest
 			}
@@ -247,12 +248,12 @@ func recommend(ctx context.Context, images []report.FleetImage, opts []image.Opt
 		}
 		self, err := check(n)
 		if err != nil {
-			rec.Error = oneLine(err.Error())
+			rec.Error = failure.OneLine(err.Error())
 		}
 		rec.Counts = self.Counts
 		tags, err := remote.List(tag.Context(), image.RemoteOptions(ctx, tag.RegistryStr(), opts...)...)
 		if err != nil {
-			rec.Error = "tags cannot be listed: " + oneLine(err.Error())
+			rec.Error = "tags cannot be listed: " + failure.OneLine(err.Error())
 			out = append(out, rec)
 			continue
 		}
@@ -260,7 +261,7 @@ func recommend(ctx context.Context, images []report.FleetImage, opts []image.Opt
 			c, err := check(tag.Context().Tag(t).Name())
 			c.Tag, c.Relation = t, rel
 			if err != nil {
-				c.Error = oneLine(err.Error())
+				c.Error = failure.OneLine(err.Error())
 			}
 			rec.Candidates = append(rec.Candidates, c)
 		}

@@ -170,7 +170,7 @@ func List(ctx context.Context, targets []string, f Filter, o ListOptions) (*List
 func listRepository(ctx context.Context, r name.Repository, f Filter, o ListOptions) ([]Target, []report.FleetProblem) {
 	tags, err := remote.List(r, image.RemoteOptions(ctx, r.RegistryStr(), o.Image...)...)
 	if err != nil {
-		return nil, []report.FleetProblem{{Subject: r.Name(), Error: "tags cannot be listed: " + oneLine(err.Error())}}
+		return nil, []report.FleetProblem{{Subject: r.Name(), Error: "tags cannot be listed: " + failure.OneLine(err.Error())}}
 	}
 	var keep []string
 	for _, t := range tags {
@@ -219,7 +219,7 @@ func listRepository(ctx context.Context, r name.Repository, f Filter, o ListOpti
 	var problems []report.FleetProblem
 	for i, res := range out {
 		if res.err != nil {
-			problems = append(problems, report.FleetProblem{Subject: r.Tag(keep[i]).Name(), Error: oneLine(res.err.Error())})
+			problems = append(problems, report.FleetProblem{Subject: r.Tag(keep[i]).Name(), Error: failure.OneLine(res.err.Error())})
 			continue
 		}
 		if !f.Since.IsZero() && res.t.Created.Before(f.Since) {
@@ -266,7 +266,6 @@ func matchesAny(patterns []string, tag string) bool {
 	return false
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // Shard is one of Count parts of a listing: Index from 1 to Count.
 type Shard struct{ Index, Count int }

@@ -104,7 +104,7 @@ func writeJSON(path string, res *report.Result) error {
 
 func failed(t Target, err error) Scanned {
 	return Scanned{Target: t, Err: err, Summary: report.FleetImage{
-		Reference: t.Ref(), Digest: t.Digest, Names: t.Names, Status: report.FleetError, Error: oneLine(err.Error()),
+		Reference: t.Ref(), Digest: t.Digest, Names: t.Names, Status: report.FleetError, Error: failure.OneLine(err.Error()),
 	}}
 }
 

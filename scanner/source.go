@@ -76,12 +76,12 @@ func openSource(ctx context.Context, opts Options, df *dockerfile.Dockerfile) (*
 	}
 	base, err := image.Open(ctx, src.baseRef, append(openOpts, image.WithPlatform(img.Platform))...)
 	if err != nil {
-		src.warning = fmt.Sprintf("base image %s could not be resolved (%s): attribution falls back to the history", src.baseRef, oneLine(err.Error()))
+		src.warning = fmt.Sprintf("base image %s could not be resolved (%s): attribution falls back to the history", src.baseRef, failure.OneLine(err.Error()))
 		return src, nil
 	}
 	bcf, err := base.ConfigFile()
 	if err != nil {
-		src.warning = fmt.Sprintf("base image %s: unreadable config (%s): attribution falls back to the history", src.baseRef, oneLine(err.Error()))
+		src.warning = fmt.Sprintf("base image %s: unreadable config (%s): attribution falls back to the history", src.baseRef, failure.OneLine(err.Error()))
 		return src, nil
 	}
 	var ids []string
@@ -134,4 +134,3 @@ func sharesPrefix(cf *v1.ConfigFile, base []string) bool {
 	return true
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -113,7 +113,7 @@ func (h *Host) Log() io.Writer { return h.log }
 func (h *Host) Mask(secret string) { h.log.command("task.setsecret", nil, secret) }
 
 // Group starts a foldable group.
-func (h *Host) Group(title string) { h.log.line("##[group]" + inert(oneLine(title))) }
+func (h *Host) Group(title string) { h.log.line("##[group]" + inert(failure.OneLine(title))) }
 
 // EndGroup ends it.
 func (h *Host) EndGroup() { h.log.line("##[endgroup]") }
@@ -200,7 +200,7 @@ func (h *Host) Publish(ctx context.Context, st *inputs.Settings, res *report.Res
 // Complete sets the task result.
 func (h *Host) Complete(r ci.Result, message string) {
 	result := map[ci.Result]string{ci.Succeeded: "Succeeded", ci.SucceededWithIssues: "SucceededWithIssues", ci.Failed: "Failed"}[r]
-	h.log.command("task.complete", map[string]string{"result": result}, oneLine(message))
+	h.log.command("task.complete", map[string]string{"result": result}, failure.OneLine(message))
 }
 
 func issueMessage(f report.Finding) string {
@@ -210,7 +210,6 @@ func issueMessage(f report.Finding) string {
 	return fmt.Sprintf("%s %s: %s", f.Severity, f.ID, f.Message)
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // agentLog writes the log: untrusted text line by line with logging commands made inert,
 // and the host's own commands with the agent's escaping.

@@ -19,6 +19,7 @@ import (
 	"github.com/imagegate/imagegate/ci"
 	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 // AnnotationsPerLevel is how many annotations of one level GitHub shows per step.
@@ -71,7 +72,7 @@ func (h *Host) Log() io.Writer { return h.log }
 func (h *Host) Mask(secret string) { h.log.resume(); h.a.AddMask(secret) }
 
 // Group starts a foldable group.
-func (h *Host) Group(title string) { h.log.resume(); h.a.Group(oneLine(title)) }
+func (h *Host) Group(title string) { h.log.resume(); h.a.Group(failure.OneLine(title)) }
 
 // EndGroup ends it.
 func (h *Host) EndGroup() { h.log.resume(); h.a.EndGroup() }
@@ -96,7 +97,7 @@ func (h *Host) Annotate(an ci.Annotation) {
 	h.log.resume()
 	fields := map[string]string{}
 	if an.Title != "" {
-		fields["title"] = oneLine(an.Title)
+		fields["title"] = failure.OneLine(an.Title)
 	}
 	if an.File != "" {
 		fields["file"] = an.File
@@ -219,5 +220,3 @@ func (l *stoppedLog) resume() {
 	fmt.Fprintf(l.w, "::%s::\n", l.token)
 	l.stopped, l.midLine = false, false
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -10,7 +10,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
-	"strings"
 	"syscall"
 	"time"
 
@@ -84,7 +83,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		// Errors that did not come from a command's own work are cobra's: usage errors.
 		err = failure.Input(err)
 	}
-	fmt.Fprintf(stderr, "imagegate: %s\n", visible.String(oneLine(failure.Explain(err, func(flag string) string { return "--" + flag }))))
+	fmt.Fprintf(stderr, "imagegate: %s\n", visible.String(failure.OneLine(failure.Explain(err, func(flag string) string { return "--" + flag }))))
 	return failure.Code(err)
 }
 
@@ -109,7 +108,6 @@ type gateError struct{}
 
 func (gateError) Error() string { return "findings at or above the threshold" }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
@@ -123,7 +121,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return failure.Input(err) })
 	root.PersistentFlags().Duration("timeout", DefaultTimeout, "give up (exit 3) when the whole run takes longer than this; 0: no limit")
-	root.AddCommand(newScanCmd(stdout, stderr), newSBOMCmd(stdout, stderr), newLintCmd(stdout, stderr), newDBCmd(stdout, stderr), newVersionCmd(stdout), newGitHubCmd(stdout), newAzureCmd(stdout), newGitLabCmd(stdout), newRegistryCmd(stdout, stderr), newRescanCmd(stdout, stderr))
+	root.AddCommand(newScanCmd(stdout, stderr), newSBOMCmd(stdout, stderr), newLintCmd(stdout, stderr), newDBCmd(stdout, stderr), newVersionCmd(stdout), newRegistryCmd(stdout, stderr), newRescanCmd(stdout, stderr))
+	root.AddCommand(newHostCmds(stdout)...)
 	refuseUnknownSubcommands(root)
 	return root
 }

@@ -79,7 +79,7 @@ func Load(path string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, failure.Inputf("config %s: %s", path, strings.TrimPrefix(oneLine(err.Error()), "yaml: "))
+		return nil, failure.Inputf("config %s: %s", path, strings.TrimPrefix(failure.OneLine(err.Error()), "yaml: "))
 	}
 	// Each ignore entry keeps its line for messages and is checked on its own.
 	var root yaml.Node
@@ -148,4 +148,3 @@ func (d DockerfileConfig) Severities() map[string]report.Severity {
 	return out
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -9,6 +9,7 @@ package failure
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Exit codes, as documented in the README.
@@ -113,3 +114,7 @@ func Code(err error) int {
 	}
 	return ExitIncomplete
 }
+
+// OneLine folds a message onto one line (an error from a parser or a registry may span
+// several): what a log line, an annotation title or a summary field takes.
+func OneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -73,11 +73,11 @@ func LoadVEX(path string) (*VEX, error) {
 	}
 	switch {
 	case errors.As(err, &se):
-		return nil, failure.Inputf("vex %s: statement %d (%s): %v", path, se.n, se.name, oneLine(se.err.Error()))
+		return nil, failure.Inputf("vex %s: statement %d (%s): %v", path, se.n, se.name, failure.OneLine(se.err.Error()))
 	case syntax != nil:
 		return nil, failure.Inputf("vex %s:%d: not valid JSON: %w", path, jsonErrorLine(data, syntax), syntax)
 	case err != nil:
-		return nil, failure.Inputf("vex %s: not an OpenVEX document: %v", path, oneLine(err.Error()))
+		return nil, failure.Inputf("vex %s: not an OpenVEX document: %v", path, failure.OneLine(err.Error()))
 	case !strings.Contains(context, "openvex"):
 		return nil, failure.Inputf("vex %s: not an OpenVEX document (no openvex @context)", path)
 	}
