@@ -193,14 +193,14 @@ func (r *run) run(ctx context.Context) int {
 			active++
 		}
 	}
-	switch res.Verdict.Failed() {
-	case "incomplete":
+	switch res.Verdict.Outcome() {
+	case report.FailedIncomplete:
 		msg := fmt.Sprintf("imagegate: the scan did not analyse everything (%d items, listed in the reports): the gate fails closed (%s: true decides on the findings alone)", res.Verdict.Incomplete, h.InputName("allow-incomplete"))
 		r.used[Error]--
 		r.annotate(Annotation{Level: Error, Title: "imagegate gate failed", Message: msg})
 		h.Complete(Failed, msg)
 		return failure.ExitIncomplete
-	case "findings":
+	case report.FailedOnFindings:
 		msg := fmt.Sprintf("imagegate: %d findings at or above %s (%s)", res.Verdict.AtOrAboveThreshold, strings.ToLower(res.Verdict.Threshold.String()), res.Verdict.Note())
 		r.used[Error]-- // its place was kept
 		r.annotate(Annotation{Level: Error, Title: "imagegate gate failed", Message: msg})

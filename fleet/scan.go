@@ -110,10 +110,10 @@ func failed(t Target, err error) Scanned {
 
 func summarize(t Target, res *report.Result) report.FleetImage {
 	fi := report.FleetImage{Reference: t.Ref(), Digest: t.Digest, Names: t.Names, Counts: res.Verdict.Counts, Gating: res.Verdict.AtOrAboveThreshold}
-	switch res.Verdict.Failed() {
-	case "":
+	switch res.Verdict.Outcome() {
+	case report.Passed:
 		fi.Status = report.FleetPass
-	case "incomplete":
+	case report.FailedIncomplete:
 		fi.Status = report.FleetIncomplete
 	default:
 		fi.Status = report.FleetFail

@@ -189,7 +189,7 @@ type Finding struct {
 	// ("base") or was added by the Dockerfile ("app"); empty when unknown. Instruction is
 	// the history entry that made the layer; Inferred says the attribution is a best guess
 	// (no Dockerfile, or one that does not match the image history).
-	Origin      string `json:"origin,omitempty"`
+	Origin      Origin `json:"origin,omitempty"`
 	Instruction string `json:"instruction,omitempty"`
 	Inferred    bool   `json:"inferred,omitempty"`
 	// History is the image history entry a config-level finding comes from (the ENV that
@@ -252,3 +252,11 @@ func MakeFingerprint(parts ...string) string {
 	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(h[:16])
 }
+
+// Origin is where a finding's layer came from: the base image or the application.
+type Origin string
+
+const (
+	OriginBase Origin = "base" // the base image's layers
+	OriginApp  Origin = "app"  // the layers the Dockerfile added
+)

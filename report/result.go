@@ -171,16 +171,39 @@ func (v Verdict) Note() string {
 	return fmt.Sprintf("%s; unknown severity: %s, %d let through", ran, how, v.UnknownPassed)
 }
 
-// Failed says why a verdict does not pass: "incomplete" when the run did not analyse
-// everything (exit 3), "findings" when findings meet the threshold (exit 1), "" on a pass.
-func (v Verdict) Failed() string {
+// Outcome is what a verdict decides, and the exit code that says it.
+type Outcome int
+
+const (
+	// Passed: the gate passes (exit 0).
+	Passed Outcome = iota
+	// FailedOnFindings: findings meet the threshold (exit 1).
+	FailedOnFindings
+	// FailedIncomplete: the run did not analyse everything and the policy does not allow
+	// that (exit 3): the gate fails closed.
+	FailedIncomplete
+)
+
+// ExitCode is the outcome's documented exit code (failure.Exit*; a test keeps them equal).
+func (o Outcome) ExitCode() int {
+	switch o {
+	case FailedOnFindings:
+		return 1
+	case FailedIncomplete:
+		return 3
+	}
+	return 0
+}
+
+// Outcome is what the verdict decides.
+func (v Verdict) Outcome() Outcome {
 	switch {
 	case v.Pass:
-		return ""
+		return Passed
 	case v.Incomplete > 0 && !v.AllowIncomplete:
-		return "incomplete"
+		return FailedIncomplete
 	}
-	return "findings"
+	return FailedOnFindings
 }
 
 // DefaultVersion is the version of a build that was not stamped.

@@ -45,7 +45,7 @@ func excludeBase(on bool, a *baseimage.Attribution, res *report.Result) {
 	}
 	kept := res.Findings[:0]
 	for _, f := range res.Findings {
-		if f.Origin != "base" {
+		if f.Origin != report.OriginBase {
 			kept = append(kept, f)
 		}
 	}

@@ -46,10 +46,10 @@ func finish(g *scanflags.Gate, res *report.Result, stdout, stderr io.Writer) err
 			return fmt.Errorf("writing the report: %w", err)
 		}
 	}
-	switch res.Verdict.Failed() {
-	case "incomplete":
+	switch res.Verdict.Outcome() {
+	case report.FailedIncomplete:
 		return failure.Incompletef("the scan did not analyse everything (%d items, listed above and in the reports): the gate fails closed; --allow-incomplete lets it decide on the findings alone", res.Verdict.Incomplete)
-	case "findings":
+	case report.FailedOnFindings:
 		return &gateError{}
 	}
 	return nil

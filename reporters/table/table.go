@@ -324,7 +324,7 @@ func (t *writer) verdict(r *report.Result) {
 		}
 	}
 	switch {
-	case v.Failed() == "incomplete":
+	case v.Outcome() == report.FailedIncomplete:
 		t.printf("\n%s the scan is incomplete (%d not analysed); %d findings at or above %s (%s)\n", t.st.wrap(severityColor[report.Critical], "FAIL"), v.Incomplete, v.AtOrAboveThreshold, threshold, v.Note())
 	case !v.Pass:
 		t.printf("\n%s %d findings at or above %s (%s)\n", t.st.wrap(severityColor[report.Critical], "FAIL"), v.AtOrAboveThreshold, threshold, v.Note())

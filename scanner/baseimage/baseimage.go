@@ -254,9 +254,9 @@ func (a *Attribution) Apply(fs []report.Finding) {
 			f.Instruction = lo.Instruction
 		}
 		if a.Method != "" {
-			f.Origin = "app"
+			f.Origin = report.OriginApp
 			if lo.Base {
-				f.Origin = "base"
+				f.Origin = report.OriginBase
 			}
 			f.Inferred = a.Inferred
 		}

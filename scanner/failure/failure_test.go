@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/failure"
 )
 
@@ -26,4 +27,11 @@ func TestSettingTravelsThroughWrapping(t *testing.T) {
 	assert.Empty(t, failure.SettingOf(plain))
 	assert.Equal(t, "disk full", failure.Explain(plain, func(string) string { return "never" }))
 	assert.Nil(t, failure.WithSetting(nil, "db"))
+}
+
+// A verdict's outcome says the same exit codes as errors do.
+func TestOutcomesUseTheExitCodes(t *testing.T) {
+	assert.Equal(t, failure.ExitPass, report.Passed.ExitCode())
+	assert.Equal(t, failure.ExitFindings, report.FailedOnFindings.ExitCode())
+	assert.Equal(t, failure.ExitIncomplete, report.FailedIncomplete.ExitCode())
 }

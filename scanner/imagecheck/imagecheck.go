@@ -116,7 +116,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, cf *v1.ConfigF
 func Rank(fs []report.Finding) {
 	for i := range fs {
 		f := &fs[i]
-		if f.Kind != report.KindImage || f.Origin != "app" {
+		if f.Kind != report.KindImage || f.Origin != report.OriginApp {
 			continue
 		}
 		for _, c := range checks {

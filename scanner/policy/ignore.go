@@ -30,9 +30,9 @@ type Ignore struct {
 	// Origin narrows the entry to findings from the base image's layers ("base") or the
 	// application's ("app"): {rule: IC009, origin: base} accepts the base image's usual
 	// setuid programs as a group, and still reports one the Dockerfile adds.
-	Origin  string `yaml:"origin"`
-	Reason  string `yaml:"reason"`
-	Expires string `yaml:"expires"`
+	Origin  report.Origin `yaml:"origin"`
+	Reason  string        `yaml:"reason"`
+	Expires string        `yaml:"expires"`
 
 	// Source is file:line, for messages.
 	Source string `yaml:"-"`
@@ -46,7 +46,7 @@ func (ig Ignore) Validate() error {
 	if ig.ID == "" && ig.Package == "" && ig.Path == "" && ig.Rule == "" {
 		return fmt.Errorf("an ignore entry needs one of id, package, path or rule")
 	}
-	if ig.Origin != "" && ig.Origin != "base" && ig.Origin != "app" {
+	if ig.Origin != "" && ig.Origin != report.OriginBase && ig.Origin != report.OriginApp {
 		return fmt.Errorf("origin %q: want base or app", ig.Origin)
 	}
 	if ig.Expires != "" {
