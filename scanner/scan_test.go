@@ -146,18 +146,18 @@ func TestEveryFindingMapsToItsLine(t *testing.T) {
 		assert.False(t, x.Inferred, "%s", x.ID)
 		switch {
 		case x.Package != nil && x.Package.Ecosystem == "Alpine:v3.20":
-			assert.Equal(t, "base", x.Origin)
+			assert.Equal(t, report.OriginBase, x.Origin)
 			assert.Equal(t, f.lines["FROM "+f.baseRef], x.Location.StartLine, x.ID)
 			base++
 		case x.Package != nil && x.Package.Name == "lodash":
-			assert.Equal(t, "app", x.Origin)
+			assert.Equal(t, report.OriginApp, x.Origin)
 			assert.Equal(t, f.lines["COPY node_modules/"], x.Location.StartLine, x.ID)
 			assert.Contains(t, x.Instruction, "COPY node_modules/")
 			app++
 		case x.Kind == report.KindSecret:
 			assert.Equal(t, 2, x.Layer, "added by the COPY config/ layer")
 			assert.Equal(t, f.lines["COPY config/"], x.Location.StartLine)
-			assert.Equal(t, "app", x.Origin)
+			assert.Equal(t, report.OriginApp, x.Origin)
 			assert.Contains(t, x.Message, "deleted or replaced by a later layer")
 			assert.Contains(t, x.Message, "/app/config/.env")
 			secretsFound++
@@ -186,7 +186,7 @@ func TestEveryFindingMapsToItsLine(t *testing.T) {
 	assert.Equal(t, baseCount, base)
 	assert.Equal(t, len(res.Findings)-baseCount, len(ex.Findings))
 	for _, x := range ex.Findings {
-		assert.NotEqual(t, "base", x.Origin)
+		assert.NotEqual(t, report.OriginBase, x.Origin)
 	}
 }
 
@@ -195,7 +195,7 @@ func TestAttributionWithoutBaseImageUsesTheDockerfile(t *testing.T) {
 	res := scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile})
 	for _, x := range res.Findings {
 		if x.Package != nil && x.Package.Name == "lodash" {
-			assert.Equal(t, "app", x.Origin)
+			assert.Equal(t, report.OriginApp, x.Origin)
 			assert.Equal(t, f.lines["COPY node_modules/"], x.Location.StartLine)
 			assert.False(t, x.Inferred)
 		}
@@ -204,7 +204,7 @@ func TestAttributionWithoutBaseImageUsesTheDockerfile(t *testing.T) {
 	res = scan(t, scanner.Options{Image: f.appRef})
 	for _, x := range res.Findings {
 		if x.Package != nil && x.Package.Ecosystem == "Alpine:v3.20" {
-			assert.Equal(t, "base", x.Origin)
+			assert.Equal(t, report.OriginBase, x.Origin)
 			assert.True(t, x.Inferred)
 			assert.Nil(t, x.Location)
 		}
@@ -328,19 +328,19 @@ func TestImageChecksNameFilesAndLines(t *testing.T) {
 	}
 	su, ok := got["IC009 usr/bin/su"]
 	require.True(t, ok, "%v", got)
-	assert.Equal(t, "base", su.Origin)
+	assert.Equal(t, report.OriginBase, su.Origin)
 	assert.Equal(t, report.Low, su.Severity)
 	assert.Equal(t, 1, su.Location.StartLine, "the FROM line")
 	h, ok := got["IC009 usr/local/bin/helper"]
 	require.True(t, ok, "%v", got)
-	assert.Equal(t, "app", h.Origin)
+	assert.Equal(t, report.OriginApp, h.Origin)
 	assert.Equal(t, report.Medium, h.Severity, "added by the application: above the base's")
 	assert.Equal(t, 5, h.Location.StartLine, "the RUN chmod line")
 	assert.Contains(t, h.Message, "/usr/local/bin/helper is setuid (mode 4755)")
 	env, ok := got["IC002 "]
 	require.True(t, ok, "%v", got)
 	assert.Equal(t, 3, env.Location.StartLine, "the ENV line, not the top layer's instruction")
-	assert.Equal(t, "app", env.Origin)
+	assert.Equal(t, report.OriginApp, env.Origin)
 	assert.True(t, strings.HasPrefix(env.Instruction, "ENV DB_PASSWORD=s3cr…"), env.Instruction)
 	b, err := json.Marshal(res)
 	require.NoError(t, err)
