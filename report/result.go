@@ -12,13 +12,31 @@ type ImageInfo struct {
 	Name string `json:"name"`
 	// Repository is the reference without tag and digest, as given (registry and daemon
 	// images only).
-	Repository  string `json:"repository,omitempty"`
-	Transport   string `json:"transport"`
-	Digest      string `json:"digest,omitempty"`
-	IndexDigest string `json:"indexDigest,omitempty"`
-	ID          string `json:"id"`
-	Platform    string `json:"platform,omitempty"`
+	Repository  string    `json:"repository,omitempty"`
+	Transport   Transport `json:"transport"`
+	Digest      string    `json:"digest,omitempty"`
+	IndexDigest string    `json:"indexDigest,omitempty"`
+	ID          string    `json:"id"`
+	Platform    string    `json:"platform,omitempty"`
 }
+
+// Label is how reports name the image: transport:name.
+func (i ImageInfo) Label() string { return string(i.Transport) + ":" + i.Name }
+
+// Transport is the kind of place an image was read from: the prefix of an image argument
+// (a registry reference has none).
+type Transport string
+
+// The transports, the one list of them.
+const (
+	TransportRegistry      Transport = "registry"
+	TransportDockerArchive Transport = "docker-archive"
+	TransportOCIArchive    Transport = "oci-archive"
+	TransportOCIDir        Transport = "oci-dir"
+	TransportDockerDaemon  Transport = "docker-daemon"
+	// TransportSBOM: no image was read; its SBOM was.
+	TransportSBOM Transport = "sbom"
+)
 
 // DataSource describes the vulnerability data a scan used.
 type DataSource struct {

@@ -323,7 +323,7 @@ func scanImage(ctx context.Context, opts Options, scanners map[string]bool, in *
 // scanSBOM matches an SBOM's packages and gives their findings the SBOM's base/app split.
 func scanSBOM(ctx context.Context, opts Options, in *inputs, res *report.Result) error {
 	doc := in.sbom
-	res.Image = &report.ImageInfo{Name: doc.Name, Transport: "sbom", Digest: doc.Version, ID: doc.ImageID, Platform: doc.Platform}
+	res.Image = &report.ImageInfo{Name: doc.Name, Transport: report.TransportSBOM, Digest: doc.Version, ID: doc.ImageID, Platform: doc.Platform}
 	if !strings.HasPrefix(doc.Version, "sha256:") {
 		res.Image.Digest = ""
 	}

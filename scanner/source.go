@@ -102,7 +102,7 @@ func (s *source) info() *report.ImageInfo {
 	return &report.ImageInfo{
 		Name:        s.img.Name,
 		Repository:  repository(s.img.Name, string(s.img.Transport)),
-		Transport:   string(s.img.Transport),
+		Transport:   s.img.Transport,
 		Digest:      s.img.Digest,
 		IndexDigest: s.img.IndexDigest,
 		ID:          s.img.ID,

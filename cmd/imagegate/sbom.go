@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imagegate/imagegate/internal/scanflags"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/reporters/visible"
 	"github.com/imagegate/imagegate/scanner"
@@ -79,7 +80,7 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 				}
 				return render(stdout)
 			}
-			if res.Image == nil || res.Image.Transport != "registry" || res.Image.Digest == "" || res.Image.Repository == "" {
+			if res.Image == nil || res.Image.Transport != report.TransportRegistry || res.Image.Digest == "" || res.Image.Repository == "" {
 				return failure.Inputf("--attach: the SBOM is attached to an image in a registry; %s is not one", args[0])
 			}
 			var doc bytes.Buffer

@@ -50,7 +50,7 @@ type skipped struct {
 func Write(w io.Writer, r *report.Result) error {
 	target := "dockerfile"
 	if r.Image != nil {
-		target = r.Image.Transport + ":" + r.Image.Name
+		target = r.Image.Label()
 	} else if r.Dockerfile != "" {
 		target = r.Dockerfile
 	}

@@ -56,7 +56,7 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 	}
 	fmt.Fprintf(&head, "## imagegate: %s\n\n", verdict)
 	if r.Image != nil {
-		fmt.Fprintf(&head, "**Image** %s", code(r.Image.Transport+":"+r.Image.Name))
+		fmt.Fprintf(&head, "**Image** %s", code(r.Image.Label()))
 		if r.Image.Digest != "" {
 			fmt.Fprintf(&head, " · %s", code(r.Image.Digest))
 		}

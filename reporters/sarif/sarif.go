@@ -90,7 +90,7 @@ func buildRun(r *report.Result, o Options) *gosarif.Run {
 	run.AutomationDetails = gosarif.NewRunAutomationDetails().WithID(category + "/")
 	props := gosarif.NewPropertyBag()
 	if r.Image != nil {
-		props.Add("image", r.Image.Transport+":"+r.Image.Name)
+		props.Add("image", r.Image.Label())
 		if r.Image.Digest != "" {
 			props.Add("imageDigest", r.Image.Digest)
 		}
@@ -220,7 +220,7 @@ func DefaultCategory(r *report.Result) string {
 	case r.Image != nil:
 		name := r.Image.Repository
 		switch {
-		case r.Image.Transport == "registry":
+		case r.Image.Transport == report.TransportRegistry:
 		case name != "": // a daemon image: its last path element, as for archives
 			name = filepath.Base(name)
 		default: // an archive (PATH, or PATH@REPO:TAG for one image of several)

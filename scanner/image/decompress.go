@@ -14,27 +14,22 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// storesCompressed says whether a transport keeps layer blobs as they were pushed, so that
-// reading Compressed() costs nothing extra. A docker-archive may hold uncompressed layers,
-// for which go-containerregistry would compress on the fly: those are read Uncompressed().
-func storesCompressed(t Transport) bool {
-	return t == Registry || t == OCIDir || t == OCIArchive
-}
-
 var (
 	gzipMagic = []byte{0x1f, 0x8b}
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
 // openLayer returns the layer's tar stream. It reads the blob as stored (blob, when the
-// source opens it itself; else the layer's Compressed() for transports that store blobs as
+// source opens it itself; else the layer's Compressed() for sources that store blobs as
 // pushed) and decompresses it itself: klauspost's gzip and zstd are markedly faster than
-// the standard library's. Where the transport does not, it checks the blob's digest at the
+// the standard library's. Where the source does not, it checks the blob's digest at the
 // end of the stream (a docker-archive names no blob digests: the diff ID check covers it).
-func openLayer(l v1.Layer, t Transport, blob func() (io.ReadCloser, error)) (io.ReadCloser, error) {
+func openLayer(l v1.Layer, can Capabilities, blob func() (io.ReadCloser, error)) (io.ReadCloser, error) {
 	open := blob
 	if open == nil {
-		if !storesCompressed(t) {
+		// A docker-archive may hold uncompressed layers, for which go-containerregistry
+		// would compress on the fly: those are read Uncompressed().
+		if !can.StoredCompressed {
 			return l.Uncompressed()
 		}
 		open = l.Compressed
@@ -44,7 +39,7 @@ func openLayer(l v1.Layer, t Transport, blob func() (io.ReadCloser, error)) (io.
 		return nil, err
 	}
 	var src io.Reader = rc
-	if t != Registry && blob == nil { // remote blobs are verified by go-containerregistry
+	if !can.VerifiedBlobs && blob == nil {
 		if d, err := l.Digest(); err == nil && d.Algorithm == "sha256" {
 			src = &digestReader{r: rc, h: sha256.New(), want: d.Hex}
 		}

@@ -26,21 +26,47 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/moby/moby/client"
 
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
-// Transport names the kind of place an image was read from.
-type Transport string
+// Transport names the kind of place an image was read from (report's list).
+type Transport = report.Transport
 
-// The supported transports; the prefix of an image argument selects one.
+// The transports an image source opens; the prefix of an image argument selects one.
 const (
-	Registry      Transport = "registry"
-	DockerArchive Transport = "docker-archive"
-	OCIArchive    Transport = "oci-archive"
-	OCIDir        Transport = "oci-dir"
-	DockerDaemon  Transport = "docker-daemon"
+	Registry      = report.TransportRegistry
+	DockerArchive = report.TransportDockerArchive
+	OCIArchive    = report.TransportOCIArchive
+	OCIDir        = report.TransportOCIDir
+	DockerDaemon  = report.TransportDockerDaemon
 )
+
+// Capabilities are what a source can do without extra work. Sources set them; the walk
+// reads them and never the transport.
+type Capabilities struct {
+	// StoredManifest: the manifest, and with it each blob's digest and size, is stored;
+	// docker archives and the daemon have none, and computing one compresses every layer.
+	StoredManifest bool
+	// StoredCompressed: Compressed() returns each blob as pushed, at no extra cost.
+	StoredCompressed bool
+	// SharedBlobs: blob digests are a registry's, shared across the images that use the
+	// layer, so what is learnt from a layer is worth keeping in the layer cache under them.
+	SharedBlobs bool
+	// VerifiedBlobs: the source checks each blob against its digest as it streams
+	// (go-containerregistry's remote does); elsewhere the walk checks it.
+	VerifiedBlobs bool
+}
+
+// capabilities are each transport's.
+var capabilities = map[Transport]Capabilities{
+	Registry:      {StoredManifest: true, StoredCompressed: true, SharedBlobs: true, VerifiedBlobs: true},
+	OCIArchive:    {StoredManifest: true, StoredCompressed: true},
+	OCIDir:        {StoredManifest: true, StoredCompressed: true},
+	DockerArchive: {},
+	DockerDaemon:  {},
+}
 
 // Where a bare image name (no transport prefix, not an existing path) is looked up.
 const (
@@ -77,8 +103,10 @@ type Image struct {
 	v1.Image
 	// Name is the reference or path as the user gave it, without the transport prefix.
 	Name string
-	// Transport is where the image was read from.
+	// Transport is where the image was read from (for reports; the walk reads Can).
 	Transport Transport
+	// Can is what the source does cheaply.
+	Can Capabilities
 	// Digest is the manifest digest of the selected image. Empty for docker-archive and
 	// docker-daemon images, which have no stored manifest (computing one would compress
 	// every layer).
@@ -220,8 +248,8 @@ func Open(ctx context.Context, ref string, opts ...Option) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img.Name, img.Transport = displayName(rest, tr), tr
-	if tr != DockerArchive && tr != DockerDaemon {
+	img.Name, img.Transport, img.Can = displayName(rest, tr), tr, capabilities[tr]
+	if img.Can.StoredManifest {
 		d, err := img.Image.Digest()
 		if err != nil {
 			return nil, classifyReadError(fmt.Sprintf("image %q: cannot read the manifest", rest), err)

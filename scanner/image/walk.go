@@ -154,7 +154,7 @@ func checkLayerCount(img *Image, cf *v1.ConfigFile) error {
 	if n := len(cf.RootFS.DiffIDs); n > MaxLayers {
 		return layerCountError(n)
 	}
-	if img.Transport == DockerArchive || img.Transport == DockerDaemon {
+	if !img.Can.StoredManifest {
 		return nil
 	}
 	m, err := img.Manifest()
@@ -208,7 +208,7 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 	if len(history) < len(layers) {
 		idx.warnf("the image history lists %d layers but the image has %d: layers without history have no created_by", len(history), len(layers))
 	}
-	cheapDigests := img.Transport != DockerArchive && img.Transport != DockerDaemon
+	cheapDigests := img.Can.StoredManifest
 	for i, l := range layers {
 		info := report.Layer{Index: i}
 		// The config lists the diff IDs; asking the layer may decompress it to compute one.
@@ -267,7 +267,7 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 				blob = img.blobs[i]
 			}
 			key := ""
-			if _, ok := o.cachers(); ok && o.cache != nil && img.Transport == Registry && idx.Layers[i].Digest != "" {
+			if _, ok := o.cachers(); ok && o.cache != nil && img.Can.SharedBlobs && idx.Layers[i].Digest != "" {
 				key = o.cacheKey(idx.Layers[i].Digest, cf.RootFS.DiffIDs[i].String())
 				if l, ok := o.cache.(LayerLocker); ok {
 					defer l.Lock(key)()
@@ -281,7 +281,7 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 				}
 			}
 			check := o.diffIDChecks < 0 || i < o.diffIDChecks
-			results[i], errs[i] = readLayer(ctx, l, img.Transport, blob, i, cf.RootFS.DiffIDs[i], check, stored, req, &o)
+			results[i], errs[i] = readLayer(ctx, l, img.Can, blob, i, cf.RootFS.DiffIDs[i], check, stored, req, &o)
 			results[i].scratch = nil // the largest consumed file's buffer is not kept
 			if errs[i] == nil && key != "" {
 				o.saveLayer(key, i, &results[i])
@@ -412,9 +412,9 @@ type layerContent struct {
 // layers, and so --exclude-base, trusts those diff IDs, so a config that claims another
 // image's layers is refused.
 // stored is the layer's size as stored when the source knows it (-1: ask the layer).
-func readLayer(ctx context.Context, l v1.Layer, t Transport, blob func() (io.ReadCloser, error), index int, diffID v1.Hash, check bool, stored int64, req Requirer, o *walkOptions) (layerContent, error) {
+func readLayer(ctx context.Context, l v1.Layer, can Capabilities, blob func() (io.ReadCloser, error), index int, diffID v1.Hash, check bool, stored int64, req Requirer, o *walkOptions) (layerContent, error) {
 	var lc layerContent
-	rc, err := openLayer(l, t, blob)
+	rc, err := openLayer(l, can, blob)
 	if err != nil {
 		return lc, err
 	}

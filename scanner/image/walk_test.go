@@ -33,7 +33,7 @@ var keepAll = image.RequirerFunc(func(string, fs.FileInfo) bool { return true })
 func walk(t *testing.T, steps ...imagetest.Step) *image.Index {
 	t.Helper()
 	img := imagetest.Image(t, "linux/amd64", steps...)
-	idx, err := image.Walk(context.Background(), &image.Image{Image: img, Transport: image.OCIDir}, keepAll)
+	idx, err := image.Walk(context.Background(), &image.Image{Image: img, Can: image.Capabilities{StoredManifest: true, StoredCompressed: true}}, keepAll)
 	require.NoError(t, err)
 	return idx
 }
