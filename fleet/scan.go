@@ -14,6 +14,7 @@ import (
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/scanner/image"
 )
 
 // Options are how each image is scanned and where its report goes.
@@ -75,7 +76,7 @@ func scanOne(ctx context.Context, t Target, o Options) (s Scanned) {
 	}()
 	opts := o.Scan
 	opts.Image = t.Ref()
-	opts.Sources = []string{"registry"}
+	opts.Sources = []string{image.SourceRegistry}
 	opts.CheckAllDiffIDs = true // bases are found by comparing diff IDs across the images
 	res, err := scanner.Scan(ctx, opts)
 	if err != nil {

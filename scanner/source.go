@@ -101,7 +101,7 @@ func openSource(ctx context.Context, opts Options, df *dockerfile.Dockerfile) (*
 func (s *source) info() *report.ImageInfo {
 	return &report.ImageInfo{
 		Name:        s.img.Name,
-		Repository:  repository(s.img.Name, string(s.img.Transport)),
+		Repository:  repository(s.img.Name, s.img.Transport),
 		Transport:   s.img.Transport,
 		Digest:      s.img.Digest,
 		IndexDigest: s.img.IndexDigest,
@@ -111,8 +111,8 @@ func (s *source) info() *report.ImageInfo {
 }
 
 // repository is a registry or daemon image's reference without tag and digest.
-func repository(name, transport string) string {
-	if transport != "registry" && transport != "docker-daemon" {
+func repository(name string, transport report.Transport) string {
+	if transport != report.TransportRegistry && transport != report.TransportDockerDaemon {
 		return ""
 	}
 	r, ok := imageref.Parse(name)
