@@ -266,7 +266,6 @@ func matchesAny(patterns []string, tag string) bool {
 	return false
 }
 
-
 // Shard is one of Count parts of a listing: Index from 1 to Count.
 type Shard struct{ Index, Count int }
 
