@@ -397,4 +397,3 @@ func abs(p string) string {
 	}
 	return p
 }
-

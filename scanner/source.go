@@ -133,4 +133,3 @@ func sharesPrefix(cf *v1.ConfigFile, base []string) bool {
 	}
 	return true
 }
-

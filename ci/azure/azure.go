@@ -210,7 +210,6 @@ func issueMessage(f report.Finding) string {
 	return fmt.Sprintf("%s %s: %s", f.Severity, f.ID, f.Message)
 }
 
-
 // agentLog writes the log: untrusted text line by line with logging commands made inert,
 // and the host's own commands with the agent's escaping.
 type agentLog struct {

@@ -108,7 +108,6 @@ type gateError struct{}
 
 func (gateError) Error() string { return "findings at or above the threshold" }
 
-
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "imagegate",

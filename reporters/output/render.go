@@ -41,7 +41,9 @@ var formats = []struct {
 	}},
 	{"markdown", func(w io.Writer, r *report.Result, _ Options) error { return markdown.Write(w, r, markdown.Options{}) }},
 	{"junit", func(w io.Writer, r *report.Result, _ Options) error { return junit.Write(w, r) }},
-	{"cyclonedx", func(w io.Writer, r *report.Result, _ Options) error { return cyclonedx.Write(w, r, cyclonedx.Options{}) }},
+	{"cyclonedx", func(w io.Writer, r *report.Result, _ Options) error {
+		return cyclonedx.Write(w, r, cyclonedx.Options{})
+	}},
 }
 
 // Formats lists the report formats, in their documented order.

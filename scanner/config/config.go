@@ -147,4 +147,3 @@ func (d DockerfileConfig) Severities() map[string]report.Severity {
 	}
 	return out
 }
-
