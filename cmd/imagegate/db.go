@@ -34,7 +34,11 @@ The folder is --db, else $IMAGEGATE_DB, else imagegate/db in the user cache fold
 		}
 		return vulndb.DefaultDir()
 	}
+	cmd.AddCommand(newDBUpdateCmd(folder, stdout, stderr), newDBImportCmd(folder, stdout), newDBPushCmd(folder, stdout), newDBPullCmd(folder, stdout, stderr), newDBStatusCmd(folder, stdout))
+	return cmd
+}
 
+func newDBUpdateCmd(folder func() string, stdout, stderr io.Writer) *cobra.Command {
 	var ecosystems []string
 	var source string
 	update := &cobra.Command{
@@ -66,8 +70,11 @@ The folder is --db, else $IMAGEGATE_DB, else imagegate/db in the user cache fold
 	}
 	update.Flags().StringSliceVar(&ecosystems, "ecosystems", nil, "ecosystems to fetch (default: "+strings.Join(ecosystem.Names(), ",")+")")
 	update.Flags().StringVar(&source, "source", "", "base URL of the exports (default "+vulndb.DefaultSource+")")
+	return update
+}
 
-	imp := &cobra.Command{
+func newDBImportCmd(folder func() string, stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
 		Use:   "import PATH...",
 		Short: "Import OSV all.zip files or folders of OSV JSON (offline, air-gapped)",
 		Args: func(_ *cobra.Command, args []string) error {
@@ -87,19 +94,21 @@ The folder is --db, else $IMAGEGATE_DB, else imagegate/db in the user cache fold
 			return nil
 		}),
 	}
+}
 
+// oneRef is the argument check of push and pull.
+func oneRef(_ *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return failure.Inputf("give exactly one artifact reference (REGISTRY/REPOSITORY:TAG)")
+	}
+	return nil
+}
+
+func newDBPushCmd(folder func() string, stdout io.Writer) *cobra.Command {
 	var (
 		insecure bool
 		signing  scanflags.Signing
-		tv       scanflags.Trust
-		cfgPath  string
 	)
-	oneRef := func(_ *cobra.Command, args []string) error {
-		if len(args) != 1 {
-			return failure.Inputf("give exactly one artifact reference (REGISTRY/REPOSITORY:TAG)")
-		}
-		return nil
-	}
 	push := &cobra.Command{
 		Use:   "push REF",
 		Short: "Push the database as an OCI artifact (one layer per ecosystem) to any registry",
@@ -124,6 +133,17 @@ time. Credentials come from docker login (or a credential helper). Mirror it wit
 			return nil
 		}),
 	}
+	push.Flags().BoolVar(&insecure, "insecure-registry", false, "allow a plain-HTTP registry")
+	signing.Register(push.Flags(), "the artifact (an in-toto statement about its digest naming each ecosystem's records, update time and index digest, in a Sigstore bundle attached beside it)")
+	return push
+}
+
+func newDBPullCmd(folder func() string, stdout, stderr io.Writer) *cobra.Command {
+	var (
+		insecure bool
+		tv       scanflags.Trust
+		cfgPath  string
+	)
 	pull := &cobra.Command{
 		Use:   "pull REF",
 		Short: "Pull a database artifact into the database folder, digest-verified",
@@ -162,14 +182,14 @@ it; an unsigned or foreign one is refused (exit 3) unless --insecure-unsigned-db
 			return nil
 		}),
 	}
-	for _, c := range []*cobra.Command{push, pull} {
-		c.Flags().BoolVar(&insecure, "insecure-registry", false, "allow a plain-HTTP registry")
-	}
-	signing.Register(push.Flags(), "the artifact (an in-toto statement about its digest naming each ecosystem's records, update time and index digest, in a Sigstore bundle attached beside it)")
+	pull.Flags().BoolVar(&insecure, "insecure-registry", false, "allow a plain-HTTP registry")
 	tv.Register(pull.Flags(), "", "insecure-unsigned-db", "the database artifact")
 	pull.Flags().StringVar(&cfgPath, "config", "", "config file whose trust.db names the signer when no flag does (default ./"+config.FileName+" when present)")
+	return pull
+}
 
-	status := &cobra.Command{
+func newDBStatusCmd(folder func() string, stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
 		Use:   "status",
 		Short: "Show what the database holds, where it came from and how old it is",
 		Args:  cobra.NoArgs,
@@ -200,8 +220,6 @@ it; an unsigned or foreign one is refused (exit 3) unless --insecure-unsigned-db
 			return tw.Flush()
 		}),
 	}
-	cmd.AddCommand(update, imp, push, pull, status)
-	return cmd
 }
 
 // signedAs says what the artifact's signature said of an ecosystem: its records and
