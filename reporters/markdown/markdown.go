@@ -49,50 +49,86 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 		}
 	}
 	var head strings.Builder
-	v := r.Verdict
+	writeHeading(&head, r)
+	writeGate(&head, r, o.Top)
+	writeCounts(&head, r, kinds, byKind)
+	if len(active) > 0 {
+		fmt.Fprintf(&head, "\n### Most severe findings\n\n| Severity | Finding | Where | Fix |\n|---|---|---|---|\n")
+		for i, f := range active {
+			if i == o.Top {
+				break
+			}
+			head.WriteString(row(f))
+		}
+	}
+	var sections []section
+	for _, k := range kinds {
+		if len(byKind[k]) > 0 {
+			sections = append(sections, section{"All: " + k.Title(), byKind[k]})
+		}
+	}
+	sections = append(sections, section{suppressedTitle, suppressed})
+	tail := details(sections, o.MaxSize-head.Len()-200)
+	_, err := io.WriteString(w, head.String()+tail)
+	return err
+}
+
+// writeHeading writes the verdict and what was scanned.
+func writeHeading(head *strings.Builder, r *report.Result) {
 	verdict := "✅ PASS"
-	if !v.Pass {
+	if !r.Verdict.Pass {
 		verdict = "❌ FAIL"
 	}
-	fmt.Fprintf(&head, "## imagegate: %s\n\n", verdict)
+	fmt.Fprintf(head, "## imagegate: %s\n\n", verdict)
 	if r.Image != nil {
-		fmt.Fprintf(&head, "**Image** %s", code(r.Image.Label()))
+		fmt.Fprintf(head, "**Image** %s", code(r.Image.Label()))
 		if r.Image.Digest != "" {
-			fmt.Fprintf(&head, " · %s", code(r.Image.Digest))
+			fmt.Fprintf(head, " · %s", code(r.Image.Digest))
 		}
 		if r.OS != nil && r.OS.PrettyName != "" {
-			fmt.Fprintf(&head, " · %s", text(r.OS.PrettyName))
+			fmt.Fprintf(head, " · %s", text(r.OS.PrettyName))
 		}
-		fmt.Fprintf(&head, " · %d packages\n\n", len(r.Packages))
+		fmt.Fprintf(head, " · %d packages\n\n", len(r.Packages))
 	}
 	if r.Dockerfile != "" {
-		fmt.Fprintf(&head, "**Dockerfile** %s\n\n", code(r.Dockerfile))
+		fmt.Fprintf(head, "**Dockerfile** %s\n\n", code(r.Dockerfile))
 	}
+}
+
+// writeGate writes what the gate decided on, and what was not analysed (top items).
+func writeGate(head *strings.Builder, r *report.Result, top int) {
+	v := r.Verdict
 	gate := "fails"
 	if !v.FailOnIssues {
 		gate = "is reported (fail-on-issues is off)"
 	}
-	fmt.Fprintf(&head, "**Gate:** %d findings at or above **%s** — the gate %s on them (%s).", v.AtOrAboveThreshold, v.Threshold, gate, v.Note())
+	fmt.Fprintf(head, "**Gate:** %d findings at or above **%s** — the gate %s on them (%s).", v.AtOrAboveThreshold, v.Threshold, gate, v.Note())
 	if v.Suppressed > 0 {
-		fmt.Fprintf(&head, " %d suppressed by ignore entries or VEX.", v.Suppressed)
+		fmt.Fprintf(head, " %d suppressed by ignore entries or VEX.", v.Suppressed)
 	}
-	if n := len(r.Incomplete); n > 0 {
-		if v.AllowIncomplete {
-			fmt.Fprintf(&head, "\n\n**Incomplete (allowed):** %d items were not analysed:\n", n)
-		} else {
-			fmt.Fprintf(&head, "\n\n**Incomplete — the gate fails closed:** %d items were not analysed:\n", n)
-		}
-		for i, w := range r.Incomplete {
-			if i == o.Top {
-				fmt.Fprintf(&head, "- … %d more: see the JSON report.\n", n-i)
-				break
-			}
-			fmt.Fprintf(&head, "- %s\n", text(w))
-		}
+	n := len(r.Incomplete)
+	if n == 0 {
+		return
 	}
+	if v.AllowIncomplete {
+		fmt.Fprintf(head, "\n\n**Incomplete (allowed):** %d items were not analysed:\n", n)
+	} else {
+		fmt.Fprintf(head, "\n\n**Incomplete — the gate fails closed:** %d items were not analysed:\n", n)
+	}
+	for i, w := range r.Incomplete {
+		if i == top {
+			fmt.Fprintf(head, "- … %d more: see the JSON report.\n", n-i)
+			break
+		}
+		fmt.Fprintf(head, "- %s\n", text(w))
+	}
+}
+
+// writeCounts writes the severity × kind table; a check not run says so in its cells.
+func writeCounts(head *strings.Builder, r *report.Result, kinds []report.Kind, byKind map[report.Kind][]report.Finding) {
 	head.WriteString("\n\n| Severity |")
 	for _, k := range kinds {
-		fmt.Fprintf(&head, " %s |", k.Title())
+		fmt.Fprintf(head, " %s |", k.Title())
 	}
 	head.WriteString("\n|---|" + strings.Repeat("---:|", len(kinds)) + "\n")
 	for s := report.Critical; s >= report.Unknown; s-- {
@@ -107,39 +143,29 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 			total += n
 		}
 		if total > 0 || s != report.Unknown {
-			fmt.Fprintf(&head, "| %s |%s\n", s, row)
+			fmt.Fprintf(head, "| %s |%s\n", s, row)
 		}
 	}
-	if len(active) > 0 {
-		fmt.Fprintf(&head, "\n### Most severe findings\n\n| Severity | Finding | Where | Fix |\n|---|---|---|---|\n")
-		for i, f := range active {
-			if i == o.Top {
-				break
-			}
-			head.WriteString(row(f))
-		}
-	}
+}
 
-	type section struct {
-		title string
-		list  []report.Finding
-	}
-	var sections []section
-	for _, k := range kinds {
-		if len(byKind[k]) > 0 {
-			sections = append(sections, section{"All: " + k.Title(), byKind[k]})
-		}
-	}
-	sections = append(sections, section{"Suppressed findings", suppressed})
+type section struct {
+	title string
+	list  []report.Finding
+}
+
+const suppressedTitle = "Suppressed findings"
+
+// details writes each section as a collapsible table within budget bytes: a table cut
+// short says how many rows it left out, and a section that does not fit is left out.
+func details(sections []section, budget int) string {
 	var tail strings.Builder
-	budget := o.MaxSize - head.Len() - 200
 	for _, sec := range sections {
 		if len(sec.list) == 0 {
 			continue
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "\n<details><summary>%s (%d)</summary>\n\n", sec.title, len(sec.list))
-		if sec.title == "Suppressed findings" {
+		if sec.title == suppressedTitle {
 			b.WriteString("| Severity | Finding | Where | Accepted because |\n|---|---|---|---|\n")
 		} else {
 			b.WriteString("| Severity | Finding | Where | Fix |\n|---|---|---|---|\n")
@@ -147,7 +173,7 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 		shown := 0
 		for _, f := range sec.list {
 			line := row(f)
-			if sec.title == "Suppressed findings" {
+			if sec.title == suppressedTitle {
 				line = fmt.Sprintf("| %s | %s | %s | %s (%s) |\n", f.Severity, name(f), where(f), text(f.Suppressed.Reason), code(f.Suppressed.Source))
 			}
 			if tail.Len()+b.Len()+len(line)+100 > budget {
@@ -165,8 +191,7 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 		}
 		tail.WriteString(b.String())
 	}
-	_, err := io.WriteString(w, head.String()+tail.String())
-	return err
+	return tail.String()
 }
 
 func count(fs []report.Finding, s report.Severity) int {
