@@ -203,19 +203,38 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 	if len(cf.RootFS.DiffIDs) != len(layers) {
 		return nil, failure.Inputf("the image config lists %d layer diff IDs for %d layers: the config does not describe this image", len(cf.RootFS.DiffIDs), len(layers))
 	}
-	idx := &Index{Layers: make([]report.Layer, len(layers))}
-	history := layerHistory(cf)
-	if len(history) < len(layers) {
-		idx.warnf("the image history lists %d layers but the image has %d: layers without history have no created_by", len(history), len(layers))
+	idx := &Index{Layers: layerInfos(img, cf, layers)}
+	if n := len(layerHistory(cf)); n < len(layers) {
+		idx.warnf("the image history lists %d layers but the image has %d: layers without history have no created_by", n, len(layers))
 	}
-	cheapDigests := img.Can.StoredManifest
+	w := layerWalk{img: img, cf: cf, idx: idx, req: req, o: &o}
+	results, err := w.readAll(ctx, layers)
+	if err != nil {
+		return nil, err
+	}
+	for i := range results {
+		idx.Layers[i].Files = len(results[i].files)
+		idx.warnings = append(idx.warnings, results[i].warnings...)
+		idx.incomplete = append(idx.incomplete, results[i].incomplete...)
+	}
+	if err := idx.merge(results); err != nil {
+		return nil, err
+	}
+	return idx, nil
+}
+
+// layerInfos describes each layer from what is known without reading it: the config's
+// diff IDs and history, and the stored digests and sizes where the source has them.
+func layerInfos(img *Image, cf *v1.ConfigFile, layers []v1.Layer) []report.Layer {
+	history := layerHistory(cf)
+	infos := make([]report.Layer, len(layers))
 	for i, l := range layers {
 		info := report.Layer{Index: i}
 		// The config lists the diff IDs; asking the layer may decompress it to compute one.
 		if i < len(cf.RootFS.DiffIDs) {
 			info.DiffID = cf.RootFS.DiffIDs[i].String()
 		}
-		if cheapDigests {
+		if img.Can.StoredManifest {
 			if d, err := l.Digest(); err == nil {
 				info.Digest = d.String()
 			}
@@ -230,14 +249,28 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 				info.Created = history[i].Created.Time
 			}
 		}
-		idx.Layers[i] = info
+		infos[i] = info
 	}
+	return infos
+}
 
+// layerWalk reads an image's layers, in parallel.
+type layerWalk struct {
+	img *Image
+	cf  *v1.ConfigFile
+	idx *Index
+	req Requirer
+	o   *walkOptions
+}
+
+// readAll reads every layer, o.parallel at a time; the first layer that fails for a
+// reason of its own (not one cancelled because of another) ends the walk.
+func (w *layerWalk) readAll(ctx context.Context, layers []v1.Layer) ([]layerContent, error) {
 	results := make([]layerContent, len(layers))
 	errs := make([]error, len(layers))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sem := make(chan struct{}, o.parallel)
+	sem := make(chan struct{}, w.o.parallel)
 	var wg sync.WaitGroup
 	for i, l := range layers {
 		wg.Add(1)
@@ -258,49 +291,19 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 				return
 			}
 			defer func() { <-sem }()
-			stored := int64(-1)
-			if i < len(img.StoredSizes) {
-				stored = img.StoredSizes[i]
-			}
-			var blob func() (io.ReadCloser, error)
-			if i < len(img.blobs) {
-				blob = img.blobs[i]
-			}
-			key := ""
-			if _, ok := o.cachers(); ok && o.cache != nil && img.Can.SharedBlobs && idx.Layers[i].Digest != "" {
-				key = o.cacheKey(idx.Layers[i].Digest, cf.RootFS.DiffIDs[i].String())
-				if l, ok := o.cache.(LayerLocker); ok {
-					defer l.Lock(key)()
-				}
-				var hit bool
-				if results[i], hit, errs[i] = o.loadLayer(key, i); hit || errs[i] != nil {
-					if errs[i] != nil {
-						cancel()
-					}
-					return
-				}
-			}
-			check := o.diffIDChecks < 0 || i < o.diffIDChecks
-			results[i], errs[i] = readLayer(ctx, l, img.Can, blob, i, cf.RootFS.DiffIDs[i], check, stored, req, &o)
-			results[i].scratch = nil // the largest consumed file's buffer is not kept
-			if errs[i] == nil && key != "" {
-				o.saveLayer(key, i, &results[i])
-			}
-			if errs[i] != nil {
+			if results[i], errs[i] = w.read(ctx, i, l); errs[i] != nil {
 				cancel()
 			}
 		}()
 	}
 	wg.Wait()
-	// Report the first layer that failed for a reason of its own, not the ones cancelled
-	// because of it.
 	var first, firstRaw error
 	for i, err := range errs {
 		if err == nil {
 			continue
 		}
 		if first == nil || (errors.Is(firstRaw, context.Canceled) && !errors.Is(err, context.Canceled)) {
-			first, firstRaw = layerError(idx.Layers[i], err), err
+			first, firstRaw = layerError(w.idx.Layers[i], err), err
 		}
 	}
 	if first != nil {
@@ -309,15 +312,38 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 		}
 		return nil, first
 	}
-	for i := range results {
-		idx.Layers[i].Files = len(results[i].files)
-		idx.warnings = append(idx.warnings, results[i].warnings...)
-		idx.incomplete = append(idx.incomplete, results[i].incomplete...)
+	return results, nil
+}
+
+// read reads layer i: from the layer cache when it holds the layer under its blob digest,
+// else from the image (and then into the cache).
+func (w *layerWalk) read(ctx context.Context, i int, l v1.Layer) (layerContent, error) {
+	o, diffID := w.o, w.cf.RootFS.DiffIDs[i]
+	key := ""
+	if _, ok := o.cachers(); ok && o.cache != nil && w.img.Can.SharedBlobs && w.idx.Layers[i].Digest != "" {
+		key = o.cacheKey(w.idx.Layers[i].Digest, diffID.String())
+		if lk, ok := o.cache.(LayerLocker); ok {
+			defer lk.Lock(key)()
+		}
+		if res, hit, err := o.loadLayer(key, i); hit || err != nil {
+			return res, err
+		}
 	}
-	if err := idx.merge(results); err != nil {
-		return nil, err
+	stored := int64(-1)
+	if i < len(w.img.StoredSizes) {
+		stored = w.img.StoredSizes[i]
 	}
-	return idx, nil
+	var blob func() (io.ReadCloser, error)
+	if i < len(w.img.blobs) {
+		blob = w.img.blobs[i]
+	}
+	check := o.diffIDChecks < 0 || i < o.diffIDChecks
+	res, err := readLayer(ctx, l, w.img.Can, blob, i, diffID, check, stored, w.req, o)
+	res.scratch = nil // the largest consumed file's buffer is not kept
+	if err == nil && key != "" {
+		o.saveLayer(key, i, &res)
+	}
+	return res, err
 }
 
 func layerError(l report.Layer, err error) error {
