@@ -484,50 +484,9 @@ func readLayer(ctx context.Context, l v1.Layer, can Capabilities, blob func() (i
 		if entries++; entries > o.maxFiles {
 			return lc, failure.WithSetting(failure.Inputf("more than %d entries: raise the limit to read it", o.maxFiles), "max-layer-files")
 		}
-		p, err := cleanPath(h.Name)
-		if err != nil {
+		if err := lc.add(ctx, tr, h, index, req, o); err != nil {
 			return lc, err
 		}
-		if p == "" { // the root itself
-			continue
-		}
-		dir, base := path.Split(p)
-		dir = strings.TrimSuffix(dir, "/")
-		if base == opaqueMarker {
-			lc.opaques = append(lc.opaques, dir)
-			continue
-		}
-		if strings.HasPrefix(base, whiteoutPrefix) {
-			lc.whiteouts = append(lc.whiteouts, path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix)))
-			continue
-		}
-		f := &File{
-			Path:  p,
-			Type:  fileType(h.Typeflag),
-			Mode:  h.FileInfo().Mode(),
-			UID:   h.Uid,
-			GID:   h.Gid,
-			Size:  h.Size,
-			Layer: index,
-		}
-		switch h.Typeflag {
-		case tar.TypeSymlink:
-			f.Linkname = h.Linkname
-		case tar.TypeLink:
-			target, err := cleanPath(h.Linkname)
-			if err != nil || target == "" {
-				return lc, failure.Inputf("hard link %q points outside the image root (%q)", h.Name, h.Linkname)
-			}
-			f.Linkname = target
-			f.Size = 0
-			// The target's bytes are filled in when the layers are merged.
-			f.wantData = req.Required(p, h.FileInfo())
-		case tar.TypeReg, tar.TypeRegA:
-			if err := readRegular(ctx, tr, h, f, req, o, &lc); err != nil {
-				return lc, err
-			}
-		}
-		lc.files = append(lc.files, f)
 	}
 	// Drain what follows the tar end marker so that the diff ID and the blob digest are
 	// checked and a truncated stream is noticed.
@@ -543,6 +502,56 @@ func readLayer(ctx context.Context, l v1.Layer, can Capabilities, blob func() (i
 		return lc, digest.Check()
 	}
 	return lc, nil
+}
+
+// add records one tar entry of layer index: a whiteout, an opaque marker, or a file (a
+// regular file's bytes kept or consumed as req asks).
+func (lc *layerContent) add(ctx context.Context, tr *tar.Reader, h *tar.Header, index int, req Requirer, o *walkOptions) error {
+	p, err := cleanPath(h.Name)
+	if err != nil {
+		return err
+	}
+	if p == "" { // the root itself
+		return nil
+	}
+	dir, base := path.Split(p)
+	dir = strings.TrimSuffix(dir, "/")
+	if base == opaqueMarker {
+		lc.opaques = append(lc.opaques, dir)
+		return nil
+	}
+	if strings.HasPrefix(base, whiteoutPrefix) {
+		lc.whiteouts = append(lc.whiteouts, path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix)))
+		return nil
+	}
+	f := &File{
+		Path:  p,
+		Type:  fileType(h.Typeflag),
+		Mode:  h.FileInfo().Mode(),
+		UID:   h.Uid,
+		GID:   h.Gid,
+		Size:  h.Size,
+		Layer: index,
+	}
+	switch h.Typeflag {
+	case tar.TypeSymlink:
+		f.Linkname = h.Linkname
+	case tar.TypeLink:
+		target, err := cleanPath(h.Linkname)
+		if err != nil || target == "" {
+			return failure.Inputf("hard link %q points outside the image root (%q)", h.Name, h.Linkname)
+		}
+		f.Linkname = target
+		f.Size = 0
+		// The target's bytes are filled in when the layers are merged.
+		f.wantData = req.Required(p, h.FileInfo())
+	case tar.TypeReg, tar.TypeRegA:
+		if err := readRegular(ctx, tr, h, f, req, o, lc); err != nil {
+			return err
+		}
+	}
+	lc.files = append(lc.files, f)
+	return nil
 }
 
 // readRegular keeps the bytes of a required file and hands the bytes of a consumed one to
