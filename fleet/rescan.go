@@ -115,54 +115,9 @@ func (r Rescan) Do(ctx context.Context) (*report.Fleet, error) {
 			scanned = append(scanned, failed(it.target, it.err))
 			continue
 		}
-		path := filepath.Join(tmp, fmt.Sprintf("%d.cdx.json", i))
-		if err := os.WriteFile(path, it.sbom, 0o600); err != nil {
-			return nil, failure.Incomplete(err)
-		}
-		o := opts.Scan
-		o.Image, o.SBOM, o.Scanners = "", path, []string{scanner.ScannerVuln}
-		res, err := scanner.Scan(ctx, o)
+		s, err := r.recheck(ctx, it, filepath.Join(tmp, fmt.Sprintf("%d.cdx.json", i)), opts, prev, &next, now)
 		if err != nil {
-			scanned = append(scanned, failed(it.target, err))
-			continue
-		}
-		s := Scanned{Target: it.target, Result: res, Summary: summarize(it.target, res)}
-		if s.SARIF, err = SARIFRun(it.target, res); err != nil {
-			return nil, failure.Incompletef("writing the report: %w", err)
-		}
-		key := it.stateKey()
-		old, seen := prev.Images[key]
-		known := map[string]bool{}
-		for _, fp := range old.Findings {
-			known[fp] = true
-		}
-		var fps []string
-		for _, f := range res.Findings {
-			fps = append(fps, f.Fingerprint)
-			if seen && known[f.Fingerprint] {
-				continue
-			}
-			s.Summary.New++
-			gating := f.Suppressed == nil && !f.BelowThreshold
-			if gating {
-				s.Summary.NewGating++
-			}
-			s.Summary.NewFindings = append(s.Summary.NewFindings, describe(f))
-		}
-		sort.Strings(fps)
-		// The gate is on what is new: findings known at the last rescan were reported then.
-		if s.Summary.Status == report.FleetFail && (s.Summary.NewGating == 0 || !res.Verdict.FailOnIssues) {
-			s.Summary.Status = report.FleetPass
-		}
-		if s.Summary.Status != report.FleetIncomplete {
-			next.Images[key] = StateImage{Checked: now.UTC(), Findings: fps}
-		}
-		if opts.Dir != "" {
-			rel := filepath.ToSlash(filepath.Join("images", FileName(it.target)+".json"))
-			if err := writeJSON(filepath.Join(opts.Dir, rel), res); err != nil {
-				return nil, failure.Incompletef("writing the report: %w", err)
-			}
-			s.Summary.Report = rel
+			return nil, err
 		}
 		scanned = append(scanned, s)
 	}
@@ -191,6 +146,66 @@ func (r Rescan) Do(ctx context.Context) (*report.Fleet, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// recheck matches one image's SBOM against the data (through the file at path), marks
+// its findings new or known against prev, and records its state in next; a check that did
+// not complete leaves the image's state as it was. An error is one that ends the run.
+func (r Rescan) recheck(ctx context.Context, it sbomItem, path string, opts Options, prev, next *State, now time.Time) (Scanned, error) {
+	if err := os.WriteFile(path, it.sbom, 0o600); err != nil {
+		return Scanned{}, failure.Incomplete(err)
+	}
+	o := opts.Scan
+	o.Image, o.SBOM, o.Scanners = "", path, []string{scanner.ScannerVuln}
+	res, err := scanner.Scan(ctx, o)
+	if err != nil {
+		return failed(it.target, err), nil
+	}
+	s := Scanned{Target: it.target, Result: res, Summary: summarize(it.target, res)}
+	if s.SARIF, err = SARIFRun(it.target, res); err != nil {
+		return Scanned{}, failure.Incompletef("writing the report: %w", err)
+	}
+	key := it.stateKey()
+	old, seen := prev.Images[key]
+	fps := markNew(&s.Summary, res, old, seen)
+	if s.Summary.Status != report.FleetIncomplete {
+		next.Images[key] = StateImage{Checked: now.UTC(), Findings: fps}
+	}
+	if opts.Dir != "" {
+		rel := filepath.ToSlash(filepath.Join("images", FileName(it.target)+".json"))
+		if err := writeJSON(filepath.Join(opts.Dir, rel), res); err != nil {
+			return Scanned{}, failure.Incompletef("writing the report: %w", err)
+		}
+		s.Summary.Report = rel
+	}
+	return s, nil
+}
+
+// markNew counts the findings of res not known at the last rescan (old, when seen) and
+// gates on those only: findings known then were reported then. It returns the sorted
+// fingerprints to keep as the image's state.
+func markNew(sum *report.FleetImage, res *report.Result, old StateImage, seen bool) []string {
+	known := map[string]bool{}
+	for _, fp := range old.Findings {
+		known[fp] = true
+	}
+	var fps []string
+	for _, f := range res.Findings {
+		fps = append(fps, f.Fingerprint)
+		if seen && known[f.Fingerprint] {
+			continue
+		}
+		sum.New++
+		if f.Suppressed == nil && !f.BelowThreshold {
+			sum.NewGating++
+		}
+		sum.NewFindings = append(sum.NewFindings, describe(f))
+	}
+	sort.Strings(fps)
+	if sum.Status == report.FleetFail && (sum.NewGating == 0 || !res.Verdict.FailOnIssues) {
+		sum.Status = report.FleetPass
+	}
+	return fps
 }
 
 func describe(f report.Finding) string {
