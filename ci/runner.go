@@ -126,17 +126,8 @@ func (r *run) run(ctx context.Context) int {
 		fmt.Fprintf(h.Log(), "imagegate: notice: %s\n", n)
 	}
 	specs := reportSpecs(st)
-	paths := make([]string, 0, len(specs))
-	for _, sp := range specs {
-		paths = append(paths, sp.Path)
-	}
-	if ww, ok := h.(WorkspaceWriter); ok {
-		paths = append(paths, ww.WorkspaceFiles()...)
-	}
-	for _, p := range paths {
-		if err := output.Check(p); err != nil {
-			return r.fail(err) // before any work
-		}
+	if err := checkOutputs(h, specs); err != nil {
+		return r.fail(err) // before any work
 	}
 	if err := r.data(ctx, st); err != nil {
 		return r.fail(err)
@@ -172,21 +163,55 @@ func (r *run) run(ctx context.Context) int {
 		left = r.findings(res.Findings)
 	}
 	if st.Summary {
-		md, err := os.ReadFile(files.Markdown)
-		if err != nil {
-			return r.fail(failure.Incompletef("reading the summary: %w", err))
-		}
-		text := string(md)
-		if left > 0 {
-			text += fmt.Sprintf("\n_%d more findings are not annotated (the CI shows %d per level): they are listed above and in the SARIF report._\n", left, h.Limit())
-		}
-		if err := h.Summary(text, files.Markdown); err != nil {
-			return r.fail(failure.Incompletef("writing the summary: %w", err))
+		if err := r.summary(files.Markdown, left); err != nil {
+			return r.fail(err)
 		}
 	}
 	if err := h.SetOutputs(Outputs(res, files)); err != nil {
 		return r.fail(failure.Incompletef("writing step outputs: %w", err))
 	}
+	return r.complete(res)
+}
+
+// checkOutputs refuses, before any work, a report path (or a workspace file the host
+// writes) that is a planted link.
+func checkOutputs(h Host, specs []output.Spec) error {
+	paths := make([]string, 0, len(specs))
+	for _, sp := range specs {
+		paths = append(paths, sp.Path)
+	}
+	if ww, ok := h.(WorkspaceWriter); ok {
+		paths = append(paths, ww.WorkspaceFiles()...)
+	}
+	for _, p := range paths {
+		if err := output.Check(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// summary publishes the Markdown report as the run's summary, saying how many findings
+// were left unannotated.
+func (r *run) summary(markdown string, left int) error {
+	md, err := os.ReadFile(markdown)
+	if err != nil {
+		return failure.Incompletef("reading the summary: %w", err)
+	}
+	text := string(md)
+	if left > 0 {
+		text += fmt.Sprintf("\n_%d more findings are not annotated (the CI shows %d per level): they are listed above and in the SARIF report._\n", left, r.h.Limit())
+	}
+	if err := r.h.Summary(text, markdown); err != nil {
+		return failure.Incompletef("writing the summary: %w", err)
+	}
+	return nil
+}
+
+// complete tells the host the step's result, with the verdict's annotation in the place
+// kept for it, and returns the exit code.
+func (r *run) complete(res *report.Result) int {
+	h := r.h
 	active := 0
 	for _, f := range res.Findings {
 		if f.Suppressed == nil {
@@ -199,13 +224,13 @@ func (r *run) run(ctx context.Context) int {
 		r.used[Error]--
 		r.annotate(Annotation{Level: Error, Title: "imagegate gate failed", Message: msg})
 		h.Complete(Failed, msg)
-		return failure.ExitIncomplete
+		return report.FailedIncomplete.ExitCode()
 	case report.FailedOnFindings:
 		msg := fmt.Sprintf("imagegate: %d findings at or above %s (%s)", res.Verdict.AtOrAboveThreshold, strings.ToLower(res.Verdict.Threshold.String()), res.Verdict.Note())
 		r.used[Error]-- // its place was kept
 		r.annotate(Annotation{Level: Error, Title: "imagegate gate failed", Message: msg})
 		h.Complete(Failed, msg)
-		return failure.ExitFindings
+		return report.FailedOnFindings.ExitCode()
 	}
 	switch {
 	case active > 0 || len(res.Incomplete) > 0:
@@ -213,7 +238,7 @@ func (r *run) run(ctx context.Context) int {
 	default:
 		h.Complete(Succeeded, "imagegate: no findings")
 	}
-	return failure.ExitPass
+	return report.Passed.ExitCode()
 }
 
 // fail reports an error that ended the run and returns its exit code.
