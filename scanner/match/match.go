@@ -79,25 +79,46 @@ type hit struct {
 // up once; the findings come out in the same order whatever the scheduling.
 func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*Result, error) {
 	res := &Result{Unchecked: map[string]int{}}
-	var noVersion []string
-	type job struct {
-		key     string
-		eco     string
-		name    string
-		members []int // indexes into pkgs
+	jobs, noVersion := queries(src, pkgs, res.Unchecked)
+	found, unparsable, err := run(ctx, src, pkgs, jobs, o)
+	if err != nil {
+		return nil, err
 	}
-	var jobs []*job
+	res.Findings = ordered(found)
+	if n := len(noVersion); n > 0 {
+		shown := noVersion[:min(n, 5)]
+		more := ""
+		if n > len(shown) {
+			more = fmt.Sprintf(" and %d more", n-len(shown))
+		}
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d packages have no version to compare (UNKNOWN, empty, * or latest) and were not checked for vulnerabilities: %s%s", n, strings.Join(shown, ", "), more))
+	}
+	if unparsable > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d advisory ranges had versions that could not be parsed and were skipped", unparsable))
+	}
+	return res, nil
+}
+
+// A job is one database query (an ecosystem and name) and the packages that share it.
+type job struct {
+	eco, name string
+	members   []int // indexes into pkgs
+}
+
+// queries groups the packages to check by what is asked of the database; it counts the
+// packages of ecosystems without data in unchecked and lists those without a version.
+func queries(src Source, pkgs []report.Package, unchecked map[string]int) (jobs []*job, noVersion []string) {
 	byKey := map[string]*job{}
 	for i, p := range pkgs {
 		if p.OSOwned {
 			continue // matched through the OS package that installed it
 		}
 		if p.Ecosystem == "" {
-			res.Unchecked["(unknown)"]++
+			unchecked["(unknown)"]++
 			continue
 		}
 		if !src.Has(p.Ecosystem) {
-			res.Unchecked[ecosystem.Base(p.Ecosystem)]++
+			unchecked[ecosystem.Base(p.Ecosystem)]++
 			continue
 		}
 		name, version := query(p)
@@ -113,13 +134,18 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 		key := p.Ecosystem + "\x00" + name
 		j, ok := byKey[key]
 		if !ok {
-			j = &job{key: key, eco: p.Ecosystem, name: name}
+			j = &job{eco: p.Ecosystem, name: name}
 			byKey[key] = j
 			jobs = append(jobs, j)
 		}
 		j.members = append(j.members, i)
 	}
+	return jobs, noVersion
+}
 
+// run answers the jobs on every core and matches each package against its records: the
+// findings per package, and how many advisory ranges could not be parsed.
+func run(ctx context.Context, src Source, pkgs []report.Package, jobs []*job, o Options) ([][]report.Finding, int, error) {
 	found := make([][]report.Finding, len(pkgs))
 	unparsable := make([]int, len(pkgs))
 	errs := make([]error, len(jobs))
@@ -152,30 +178,18 @@ func Match(ctx context.Context, src Source, pkgs []report.Package, o Options) (*
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	total := 0
-	for i := range pkgs {
-		total += unparsable[i]
+	for _, n := range unparsable {
+		total += n
 	}
-	res.Findings = ordered(found)
-	if n := len(noVersion); n > 0 {
-		shown := noVersion[:min(n, 5)]
-		more := ""
-		if n > len(shown) {
-			more = fmt.Sprintf(" and %d more", n-len(shown))
-		}
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d packages have no version to compare (UNKNOWN, empty, * or latest) and were not checked for vulnerabilities: %s%s", n, strings.Join(shown, ", "), more))
-	}
-	if total > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d advisory ranges had versions that could not be parsed and were skipped", total))
-	}
-	return res, nil
+	return found, total, nil
 }
 
 // ordered joins the packages' findings, most severe first, then by package name and id
