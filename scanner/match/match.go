@@ -376,33 +376,7 @@ func merge(p report.Package, name, version string, hits []hit) []report.Finding 
 }
 
 func build(p report.Package, name, version string, group []hit) report.Finding {
-	var all []string
-	primary := group[0].record.ID
-	for _, h := range group {
-		primary = min(primary, h.record.ID)
-		all = append(all, h.record.IDs()...)
-	}
-	slices.Sort(all)
-	all = slices.Compact(all)
-	cves := 0
-	for _, id := range all {
-		if strings.HasPrefix(id, "CVE-") {
-			if cves++; cves == 1 {
-				primary = id
-			}
-		}
-	}
-	if cves > 1 { // the advisories name several CVEs: the record id is the finding's
-		primary = group[0].record.ID
-		for _, h := range group {
-			primary = min(primary, h.record.ID)
-		}
-	}
-	aliases := slices.DeleteFunc(all, func(id string) bool { return id == primary })
-	if len(aliases) == 0 {
-		aliases = nil
-	}
-
+	primary, aliases := identify(group)
 	f := report.Finding{
 		Kind:    report.KindVulnerability,
 		ID:      primary,
@@ -457,6 +431,34 @@ func build(p report.Package, name, version string, group []hit) report.Finding {
 	}
 	f.Fingerprint = report.MakeFingerprint(string(f.Kind), f.ID, ecosystem.Base(p.Ecosystem), p.Name, loc)
 	return f
+}
+
+// identify names the finding of a group of advisories that share ids: its one CVE when
+// the advisories name exactly one, else the smallest record id; every other id is an
+// alias.
+func identify(group []hit) (primary string, aliases []string) {
+	var all []string
+	primary = group[0].record.ID
+	for _, h := range group {
+		primary = min(primary, h.record.ID)
+		all = append(all, h.record.IDs()...)
+	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	var cves []string
+	for _, id := range all {
+		if strings.HasPrefix(id, "CVE-") {
+			cves = append(cves, id)
+		}
+	}
+	if len(cves) == 1 {
+		primary = cves[0]
+	}
+	aliases = slices.DeleteFunc(all, func(id string) bool { return id == primary })
+	if len(aliases) == 0 {
+		aliases = nil
+	}
+	return primary, aliases
 }
 
 // preferredScore takes, among the group's vectors of the most preferred CVSS version
