@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -80,30 +81,15 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 				}
 				return render(stdout)
 			}
-			if res.Image == nil || res.Image.Transport != report.TransportRegistry || res.Image.Digest == "" || res.Image.Repository == "" {
-				return failure.Inputf("--attach: the SBOM is attached to an image in a registry; %s is not one", args[0])
-			}
 			var doc bytes.Buffer
 			if err := render(&doc); err != nil {
 				return err
 			}
-			subject := res.Image.Repository + "@" + res.Image.Digest
-			var dg string
-			if signer != nil {
-				// Signed: an in-toto statement about the image's digest with the SBOM as its
-				// predicate, in a Sigstore bundle, attached as cosign attaches attestations.
-				bundle, serr := trust.Attest(cmd.Context(), signer, trust.Subject{Name: res.Image.Repository, Digest: res.Image.Digest}, trust.CycloneDXPredicate, doc.Bytes())
-				if serr != nil {
-					return failure.Incompletef("signing the SBOM: %w", serr)
-				}
-				dg, err = attach.PushAttestation(cmd.Context(), subject, bundle, trust.CycloneDXPredicate, time.Now(), opts.ImageOptions()...)
-			} else {
-				dg, err = attach.Push(cmd.Context(), subject, doc.Bytes(), time.Now(), "imagegate "+version(), opts.ImageOptions()...)
-			}
+			ref, err := attachSBOM(cmd.Context(), res, doc.Bytes(), signer, opts, args[0])
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(stdout, "%s@%s\n", res.Image.Repository, dg)
+			_, err = fmt.Fprintln(stdout, ref)
 			return err
 		}),
 	}
@@ -114,4 +100,31 @@ IMAGE takes the same forms as in 'imagegate scan'.`,
 	fl.BoolVar(&attachIt, "attach", false, "push the SBOM to the registry as an OCI artifact that refers to the image (referrers API, or the referrers tag schema where the registry lacks it), and print its reference; 'imagegate rescan' re-checks it")
 	img.Register(fl)
 	return cmd
+}
+
+// attachSBOM pushes doc beside the registry image res scanned: signed by signer as an
+// attestation (cosign's format), or plain when signer is nil. It returns the reference of
+// what it pushed.
+func attachSBOM(ctx context.Context, res *report.Result, doc []byte, signer trust.Signer, opts scanner.Options, arg string) (string, error) {
+	if res.Image == nil || res.Image.Transport != report.TransportRegistry || res.Image.Digest == "" || res.Image.Repository == "" {
+		return "", failure.Inputf("--attach: the SBOM is attached to an image in a registry; %s is not one", arg)
+	}
+	subject := res.Image.Repository + "@" + res.Image.Digest
+	var dg string
+	var err error
+	if signer != nil {
+		// Signed: an in-toto statement about the image's digest with the SBOM as its
+		// predicate, in a Sigstore bundle, attached as cosign attaches attestations.
+		bundle, serr := trust.Attest(ctx, signer, trust.Subject{Name: res.Image.Repository, Digest: res.Image.Digest}, trust.CycloneDXPredicate, doc)
+		if serr != nil {
+			return "", failure.Incompletef("signing the SBOM: %w", serr)
+		}
+		dg, err = attach.PushAttestation(ctx, subject, bundle, trust.CycloneDXPredicate, time.Now(), opts.ImageOptions()...)
+	} else {
+		dg, err = attach.Push(ctx, subject, doc, time.Now(), "imagegate "+version(), opts.ImageOptions()...)
+	}
+	if err != nil {
+		return "", err
+	}
+	return res.Image.Repository + "@" + dg, nil
 }
