@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/imagegate/imagegate/fleet"
 	"github.com/imagegate/imagegate/internal/scanflags"
@@ -34,13 +35,12 @@ var notForRegistry = []string{"dockerfile", "context", "sbom", "base-image", "ou
 
 func newRegistryScanCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
-		f                      scanflags.Scan
-		tags                   []string
-		since, shard, cacheDir string
-		outDir, cacheSize      string
-		newest, parallel       int
-		recommend              bool
-		cacheAge               time.Duration
+		f                    scanflags.Scan
+		tags                 []string
+		since, shard, outDir string
+		newest, parallel     int
+		recommend            bool
+		cache                layerCacheFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "scan REGISTRY|REPOSITORY...",
@@ -93,20 +93,10 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 			if err != nil {
 				return err
 			}
-			switch {
-			case cacheDir == "none":
-				cacheDir = ""
-			case cacheDir == "" && os.Getenv("IMAGEGATE_LAYER_CACHE") != "":
-				cacheDir = os.Getenv("IMAGEGATE_LAYER_CACHE")
-			case cacheDir == "":
-				cacheDir = fleet.DefaultLayerCache
+			run := fleet.Run{Targets: args, Filter: filter, Shard: sh, Recommend: recommend, Options: fleet.Options{Scan: opts, Parallel: parallel, Dir: outDir}}
+			if err := cache.apply(&run); err != nil {
+				return err
 			}
-			maxBytes, err := units.RAMInBytes(cacheSize)
-			if err != nil || maxBytes < 0 {
-				return failure.Inputf("--layer-cache-max-size %q: want a size such as 10GiB or 512MiB, or 0 for no limit", cacheSize)
-			}
-			run := fleet.Run{Targets: args, Filter: filter, Shard: sh, LayerCache: cacheDir, LayerCacheMaxAge: cacheAge, LayerCacheMaxBytes: maxBytes, Recommend: recommend,
-				Options: fleet.Options{Scan: opts, Parallel: parallel, Dir: outDir}}
 			fl, err := run.Do(cmd.Context())
 			if err != nil {
 				return err
@@ -125,11 +115,42 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 	fl.StringVar(&shard, "shard", "", "scan part i of n of the listing (i/n, from 1/n to n/n); auto: from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, IMAGEGATE_SHARDS) or Azure parallel jobs")
 	fl.IntVar(&parallel, "parallel", 2, "images scanned at once")
 	fl.StringVar(&outDir, "output-dir", "imagegate-registry", "folder for the per-image reports and the summary files")
-	fl.StringVar(&cacheDir, "layer-cache", "", "layer cache folder, private to the user (default $IMAGEGATE_LAYER_CACHE, else imagegate/layers in the user cache; none: no cache)")
-	fl.DurationVar(&cacheAge, "layer-cache-max-age", 30*24*time.Hour, "remove layer cache entries not used for this long, before the scan (0: keep all)")
-	fl.StringVar(&cacheSize, "layer-cache-max-size", "10GiB", "then remove the least recently used layer cache entries until the cache fits in this size (0: no limit)")
+	cache.register(fl)
 	fl.BoolVar(&recommend, "recommend", false, "check the other tags of each base image in use (newer, next major, other flavours such as -slim) and list their vulnerability counts")
 	return cmd
+}
+
+// layerCacheFlags are where registry scan keeps layers' analyses, and how much.
+type layerCacheFlags struct {
+	dir, size string
+	age       time.Duration
+}
+
+func (c *layerCacheFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&c.dir, "layer-cache", "", "layer cache folder, private to the user (default $IMAGEGATE_LAYER_CACHE, else imagegate/layers in the user cache; none: no cache)")
+	fl.DurationVar(&c.age, "layer-cache-max-age", 30*24*time.Hour, "remove layer cache entries not used for this long, before the scan (0: keep all)")
+	fl.StringVar(&c.size, "layer-cache-max-size", "10GiB", "then remove the least recently used layer cache entries until the cache fits in this size (0: no limit)")
+}
+
+// apply sets the run's layer cache from the flags (the folder defaults to
+// $IMAGEGATE_LAYER_CACHE, else the user cache's).
+func (c *layerCacheFlags) apply(run *fleet.Run) error {
+	switch {
+	case c.dir == "none":
+		run.LayerCache = ""
+	case c.dir == "" && os.Getenv("IMAGEGATE_LAYER_CACHE") != "":
+		run.LayerCache = os.Getenv("IMAGEGATE_LAYER_CACHE")
+	case c.dir == "":
+		run.LayerCache = fleet.DefaultLayerCache
+	default:
+		run.LayerCache = c.dir
+	}
+	maxBytes, err := units.RAMInBytes(c.size)
+	if err != nil || maxBytes < 0 {
+		return failure.Inputf("--layer-cache-max-size %q: want a size such as 10GiB or 512MiB, or 0 for no limit", c.size)
+	}
+	run.LayerCacheMaxAge, run.LayerCacheMaxBytes = c.age, maxBytes
+	return nil
 }
 
 func newRegistryMergeCmd(stdout io.Writer) *cobra.Command {
