@@ -153,30 +153,8 @@ func Parse(get func(name string) string, spell func(name string) string) (*Setti
 	fl := pflag.NewFlagSet("additional-arguments", pflag.ContinueOnError)
 	fl.SetOutput(io.Discard)
 	f.Register(fl)
-	for _, in := range Table {
-		raw := strings.TrimSpace(get(in.Name))
-		if in.Flag == "" || raw == "" {
-			continue
-		}
-		switch in.Kind {
-		case Bool:
-			if _, err := b(in.Name); err != nil {
-				return nil, err
-			}
-			raw = strings.ToLower(raw)
-		case Severity:
-			if sev, err := report.ParseSeverity(raw); err != nil || sev == report.Unknown {
-				return nil, failure.Inputf("input %s: %q is not one of low, medium, high, critical", spell(in.Name), raw)
-			}
-			raw = strings.ToLower(raw)
-		case Duration:
-			if _, err := time.ParseDuration(raw); err != nil {
-				return nil, failure.Inputf("input %s: %q is not a duration like 168h", spell(in.Name), raw)
-			}
-		}
-		if err := scanflags.Set(fl, spell(in.Name), in.Flag, raw); err != nil {
-			return nil, err
-		}
+	if err := setFlags(fl, get, spell); err != nil {
+		return nil, err
 	}
 	for name, dst := range map[string]*bool{"summary": &st.Summary, "annotations": &st.Annotations, "pr-comment": &st.PRComment} {
 		x, err := b(name)
@@ -208,21 +186,59 @@ func Parse(get func(name string) string, spell func(name string) string) (*Setti
 	}
 	st.Scan, st.Format, st.Outputs = opts, f.Format, f.Specs
 	st.ListPackages, st.SARIFCategory = f.ListPkgs, f.Category
-	st.DBSource = v("db-source")
-	if st.DBSource == "" {
-		st.DBSource = os.Getenv("IMAGEGATE_DB_SOURCE")
-	}
-	switch st.DBSource {
-	case "":
-		st.DBSource = vulndb.DefaultSource
-	case "none":
-		st.DBSource = ""
-	}
+	st.DBSource = dbSource(v("db-source"))
 	st.CacheDir = v("cache-dir")
 	if f.Password != "" {
 		st.Secrets = append(st.Secrets, f.Password)
 	}
 	return st, nil
+}
+
+// setFlags sets the scan flag of every input that has one and was given, each value
+// checked as its kind requires; an error names the input.
+func setFlags(fl *pflag.FlagSet, get, spell func(name string) string) error {
+	for _, in := range Table {
+		raw := strings.TrimSpace(get(in.Name))
+		if in.Flag == "" || raw == "" {
+			continue
+		}
+		switch in.Kind {
+		case Bool:
+			if _, err := strconv.ParseBool(strings.ToLower(raw)); err != nil {
+				return failure.Inputf("input %s: %q is not a boolean (true or false)", spell(in.Name), raw)
+			}
+			raw = strings.ToLower(raw)
+		case Severity:
+			if sev, err := report.ParseSeverity(raw); err != nil || sev == report.Unknown {
+				return failure.Inputf("input %s: %q is not one of low, medium, high, critical", spell(in.Name), raw)
+			}
+			raw = strings.ToLower(raw)
+		case Duration:
+			if _, err := time.ParseDuration(raw); err != nil {
+				return failure.Inputf("input %s: %q is not a duration like 168h", spell(in.Name), raw)
+			}
+		}
+		if err := scanflags.Set(fl, spell(in.Name), in.Flag, raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dbSource is where the data is downloaded from: the input, else IMAGEGATE_DB_SOURCE,
+// else OSV's exports; "none" downloads nothing.
+func dbSource(input string) string {
+	s := input
+	if s == "" {
+		s = os.Getenv("IMAGEGATE_DB_SOURCE")
+	}
+	switch s {
+	case "":
+		return vulndb.DefaultSource
+	case "none":
+		return ""
+	}
+	return s
 }
 
 // snykFlags maps the Snyk CLI flags that pipelines moving from SnykSecurityScan pass in
