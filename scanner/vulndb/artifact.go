@@ -289,44 +289,13 @@ func Pull(ctx context.Context, dir, ref string, o RemoteOptions) (Pulled, error)
 		return Pulled{}, failure.Inputf("vulnerability database folder %s is not writable: %w", dir, unwrapPath(err))
 	}
 	defer os.RemoveAll(tmp)
-	layers, err := img.Layers()
+	ecos, err := unpack(img, m, tmp, ref)
 	if err != nil {
-		return Pulled{}, failure.Incompletef("db pull %s: %w", ref, err)
+		return Pulled{}, err
 	}
-	var ecos []string
-	for i, l := range layers {
-		desc := m.Layers[i]
-		eco := desc.Annotations[AnnotationEcosystem]
-		if desc.MediaType != LayerType || !slices.Contains(ecosystem.Names(), eco) || slices.Contains(ecos, eco) {
-			return Pulled{}, failure.Inputf("db pull %s: layer %d (%s, ecosystem %q) is not an imagegate database layer", ref, i, desc.MediaType, eco)
-		}
-		if err := unpackEcosystem(l, eco, tmp, layerBound(desc.Size)); err != nil {
-			return Pulled{}, failure.Incompletef("db pull %s: the %s layer: %w; the previous data is kept", ref, eco, err)
-		}
-		ecos = append(ecos, eco)
-	}
-	// Check what was pulled as a scan would, and against its signature, before it
-	// replaces anything.
-	s, err := Open(tmp)
-	if err != nil {
+	if err := checkPulled(tmp, ecos, signed); err != nil {
 		return Pulled{}, failure.Incompletef("db pull %s: %w; the previous data is kept", ref, err)
 	}
-	if signed != nil {
-		if err := matchesSigned(signed, s.Infos()); err != nil {
-			s.Close()
-			return Pulled{}, failure.Incompletef("db pull %s: %w; the previous data is kept", ref, err)
-		}
-	}
-	for _, eco := range ecos {
-		if _, err := s.db(eco); err == nil {
-			err = s.loadScores()
-		}
-		if err != nil {
-			s.Close()
-			return Pulled{}, failure.Incompletef("db pull %s: %w; the previous data is kept", ref, err)
-		}
-	}
-	s.Close()
 	for _, eco := range ecos {
 		for _, name := range ecosystemFiles(eco) { // the description last: it vouches for the rest
 			if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
@@ -342,6 +311,52 @@ func Pull(ctx context.Context, dir, ref string, o RemoteOptions) (Pulled, error)
 	}
 	_ = os.WriteFile(filepath.Join(dir, artifactMark), []byte(ref+"@"+d.String()+"\n"), 0o644)
 	return Pulled{Digest: d.String(), Ecosystems: ecos}, nil
+}
+
+// unpack extracts every layer of the artifact into tmp, each a known ecosystem's, once;
+// it returns the ecosystems.
+func unpack(img v1.Image, m *v1.Manifest, tmp, ref string) ([]string, error) {
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, failure.Incompletef("db pull %s: %w", ref, err)
+	}
+	var ecos []string
+	for i, l := range layers {
+		desc := m.Layers[i]
+		eco := desc.Annotations[AnnotationEcosystem]
+		if desc.MediaType != LayerType || !slices.Contains(ecosystem.Names(), eco) || slices.Contains(ecos, eco) {
+			return nil, failure.Inputf("db pull %s: layer %d (%s, ecosystem %q) is not an imagegate database layer", ref, i, desc.MediaType, eco)
+		}
+		if err := unpackEcosystem(l, eco, tmp, layerBound(desc.Size)); err != nil {
+			return nil, failure.Incompletef("db pull %s: the %s layer: %w; the previous data is kept", ref, eco, err)
+		}
+		ecos = append(ecos, eco)
+	}
+	return ecos, nil
+}
+
+// checkPulled opens what was pulled into tmp as a scan would, and checks it against its
+// signature, before it replaces anything.
+func checkPulled(tmp string, ecos []string, signed *Signed) error {
+	s, err := Open(tmp)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if signed != nil {
+		if err := matchesSigned(signed, s.Infos()); err != nil {
+			return err
+		}
+	}
+	for _, eco := range ecos {
+		if _, err := s.db(eco); err != nil {
+			return err
+		}
+		if err := s.loadScores(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // unpackEcosystem extracts an ecosystem's layer (read through its digest check) into dir:
