@@ -82,33 +82,7 @@ func Attribute(in Input) *Attribution {
 		}
 	}
 
-	baseHist := -1 // number of history entries that belong to the base image
-	switch {
-	case len(in.BaseDiffIDs) > 0:
-		n := 0
-		for n < len(in.BaseDiffIDs) && n < len(diffIDs) && in.BaseDiffIDs[n] == diffIDs[n].String() {
-			n++
-		}
-		a.Method, a.BaseLayers = MethodBaseImage, n
-		if n < len(in.BaseDiffIDs) {
-			a.Inferred = true
-			a.Warnings = append(a.Warnings, fmt.Sprintf("the image shares only %d of the base image's %d layers: it was built on another version of it", n, len(in.BaseDiffIDs)))
-		}
-		baseHist = historyIndexAfterLayers(hist, n)
-	case in.Dockerfile != nil:
-		app := appInstructions(in.Dockerfile)
-		if len(app) <= len(hist) {
-			baseHist = len(hist) - len(app)
-			a.Method = MethodDockerfile
-			if !matches(hist[baseHist:], app) {
-				a.Inferred = true
-				a.Warnings = append(a.Warnings, "the Dockerfile's final stage does not match the image history: line attribution is inferred")
-			}
-		} else {
-			a.Inferred = true
-			a.Warnings = append(a.Warnings, fmt.Sprintf("the Dockerfile's final stage has %d instructions but the image history only %d entries: line attribution is unknown", len(app), len(hist)))
-		}
-	}
+	baseHist := a.split(in, hist) // number of history entries that belong to the base image
 	if baseHist < 0 {
 		baseHist = historyGuess(hist)
 		if baseHist >= 0 {
@@ -132,25 +106,64 @@ func Attribute(in Input) *Attribution {
 	for i, e := range hist {
 		a.History[i] = LayerOrigin{Base: i < baseHist, Instruction: e.h.CreatedBy}
 	}
-	if df := in.Dockerfile; df != nil {
-		final := df.Final()
-		from := location(df, final.From)
-		app := appInstructions(df)
-		for i, e := range hist {
-			var loc *report.Location
-			switch j := i - (len(hist) - len(app)); {
-			case a.History[i].Base:
-				loc = from
-			case j >= 0 && j < len(app):
-				loc = location(df, app[j])
-			}
-			a.History[i].Location = loc
-			if e.layer >= 0 && e.layer < len(a.Layers) {
-				a.Layers[e.layer].Location = loc
-			}
-		}
+	if in.Dockerfile != nil {
+		a.locate(in.Dockerfile, hist)
 	}
 	return a
+}
+
+// split finds how many history entries belong to the base image: from the base image's
+// layers when it was resolved, else from the Dockerfile's final stage; -1 when neither
+// tells.
+func (a *Attribution) split(in Input, hist []entry) int {
+	diffIDs := in.Config.RootFS.DiffIDs
+	switch {
+	case len(in.BaseDiffIDs) > 0:
+		n := 0
+		for n < len(in.BaseDiffIDs) && n < len(diffIDs) && in.BaseDiffIDs[n] == diffIDs[n].String() {
+			n++
+		}
+		a.Method, a.BaseLayers = MethodBaseImage, n
+		if n < len(in.BaseDiffIDs) {
+			a.Inferred = true
+			a.Warnings = append(a.Warnings, fmt.Sprintf("the image shares only %d of the base image's %d layers: it was built on another version of it", n, len(in.BaseDiffIDs)))
+		}
+		return historyIndexAfterLayers(hist, n)
+	case in.Dockerfile != nil:
+		app := appInstructions(in.Dockerfile)
+		if len(app) > len(hist) {
+			a.Inferred = true
+			a.Warnings = append(a.Warnings, fmt.Sprintf("the Dockerfile's final stage has %d instructions but the image history only %d entries: line attribution is unknown", len(app), len(hist)))
+			return -1
+		}
+		a.Method = MethodDockerfile
+		if !matches(hist[len(hist)-len(app):], app) {
+			a.Inferred = true
+			a.Warnings = append(a.Warnings, "the Dockerfile's final stage does not match the image history: line attribution is inferred")
+		}
+		return len(hist) - len(app)
+	}
+	return -1
+}
+
+// locate maps each history entry, and the layer it made, to its Dockerfile line: the
+// base image's to the final stage's FROM, the rest to the stage's instructions in order.
+func (a *Attribution) locate(df *dockerfile.Dockerfile, hist []entry) {
+	from := location(df, df.Final().From)
+	app := appInstructions(df)
+	for i, e := range hist {
+		var loc *report.Location
+		switch j := i - (len(hist) - len(app)); {
+		case a.History[i].Base:
+			loc = from
+		case j >= 0 && j < len(app):
+			loc = location(df, app[j])
+		}
+		a.History[i].Location = loc
+		if e.layer >= 0 && e.layer < len(a.Layers) {
+			a.Layers[e.layer].Location = loc
+		}
+	}
 }
 
 func historyIndexAfterLayers(hist []entry, layers int) int {
