@@ -18,93 +18,114 @@ func Merge(dirs []string) (*report.Fleet, []json.RawMessage, error) {
 	if len(dirs) == 0 {
 		return nil, nil, failure.Inputf("give the output folders of the shards to merge")
 	}
-	out := &report.Fleet{Images: []report.FleetImage{}}
-	var runs []json.RawMessage
-	seenShard := map[string]string{}
-	seenImage := map[string]bool{}
-	problems := map[string]report.FleetProblem{}
-	recs := map[string]*report.BaseRecommendation{}
-	var want report.FleetRun
+	m := merger{out: &report.Fleet{Images: []report.FleetImage{}}, seenShard: map[string]string{}, seenImage: map[string]bool{},
+		problems: map[string]report.FleetProblem{}, recs: map[string]*report.BaseRecommendation{}}
 	for _, dir := range dirs {
-		f, err := ReadSummary(filepath.Join(dir, SummaryJSONL))
-		if err != nil {
+		if err := m.add(dir); err != nil {
 			return nil, nil, err
 		}
-		for i, r := range f.Runs {
-			// Shard labels are the shard's own input: normalised ("01/2" is 1/2) so that a
-			// shard cannot count twice, and every run must say the gate it decided by.
-			sh, err := ParseShard(r.Shard, func(string) string { return "" })
-			if err != nil {
-				return nil, nil, failure.Incompletef("%s: shard %q: not a shard label i/n", dir, r.Shard)
-			}
-			r.Shard = sh.String()
-			if _, err := report.ParseSeverity(r.Threshold); err != nil || r.FailOnIssues == nil {
-				return nil, nil, failure.Incompletef("%s: the run does not say the gate its images were decided by (threshold, fail-on-issues): scan the shard again with this imagegate", dir)
-			}
-			f.Runs[i] = r
-			if want.Shard == "" {
-				want = r
-			}
-			if r.ListDigest != want.ListDigest || r.Listed != want.Listed || shardCount(r.Shard) != shardCount(want.Shard) {
-				return nil, nil, failure.Inputf("%s: shard %s listed %d images (%s), shard %s listed %d (%s): not shards of one scan (the registry changed between them?)", dir, r.Shard, r.Listed, short(r.ListDigest), want.Shard, want.Listed, short(want.ListDigest))
-			}
-			if prev, ok := seenShard[r.Shard]; ok {
-				return nil, nil, failure.Inputf("shard %s is in both %s and %s", r.Shard, prev, dir)
-			}
-			seenShard[r.Shard] = dir
-			out.Runs = append(out.Runs, r)
-		}
-		for _, im := range f.Images {
-			im, err := redecide(im, f.Runs[0])
-			if err != nil {
-				return nil, nil, failure.Incompletef("%s: %w", dir, err)
-			}
-			if seenImage[im.Digest] {
-				return nil, nil, failure.Inputf("%s: image %s is in two shards", dir, im.Reference)
-			}
-			seenImage[im.Digest] = true
-			if im.Report != "" {
-				im.Report = filepath.ToSlash(filepath.Join(dir, im.Report))
-			}
-			out.Images = append(out.Images, im)
-		}
-		for _, p := range f.Problems {
-			problems[p.Subject] = p // every shard sees the listing's problems
-		}
-		for _, r := range f.Recommendations {
-			if prev, ok := recs[r.Base]; ok {
-				prev.UsedBy += r.UsedBy
-				continue
-			}
-			r := r
-			recs[r.Base] = &r
-		}
-		shardRuns, err := ReadSARIFRuns(dir)
-		if err != nil {
-			return nil, nil, err
-		}
-		runs = append(runs, shardRuns...)
 	}
-	if n := shardCount(want.Shard); len(seenShard) != n {
+	if n := shardCount(m.want.Shard); len(m.seenShard) != n {
 		var missing []string
 		for i := 1; i <= n; i++ {
-			if _, ok := seenShard[fmt.Sprintf("%d/%d", i, n)]; !ok {
+			if _, ok := m.seenShard[fmt.Sprintf("%d/%d", i, n)]; !ok {
 				missing = append(missing, fmt.Sprintf("%d/%d", i, n))
 			}
 		}
 		return nil, nil, failure.Incompletef("shards %s are missing: the merged summary would not cover the registry", strings.Join(missing, ", "))
 	}
-	if len(out.Images) != want.Listed {
-		return nil, nil, failure.Incompletef("the shards hold %d images but the listing had %d", len(out.Images), want.Listed)
+	if len(m.out.Images) != m.want.Listed {
+		return nil, nil, failure.Incompletef("the shards hold %d images but the listing had %d", len(m.out.Images), m.want.Listed)
 	}
-	for _, p := range problems {
-		out.Problems = append(out.Problems, p)
+	for _, p := range m.problems {
+		m.out.Problems = append(m.out.Problems, p)
 	}
-	for _, r := range recs {
-		out.Recommendations = append(out.Recommendations, *r)
+	for _, r := range m.recs {
+		m.out.Recommendations = append(m.out.Recommendations, *r)
 	}
-	sortFleet(out)
-	return out, runs, nil
+	sortFleet(m.out)
+	return m.out, m.runs, nil
+}
+
+// merger joins shard folders one at a time.
+type merger struct {
+	out       *report.Fleet
+	runs      []json.RawMessage
+	want      report.FleetRun // the first run: every shard must be of the same listing
+	seenShard map[string]string
+	seenImage map[string]bool
+	problems  map[string]report.FleetProblem
+	recs      map[string]*report.BaseRecommendation
+}
+
+// add joins one shard's folder: its runs, its images decided again, the listing's
+// problems, the base recommendations and the SARIF runs.
+func (m *merger) add(dir string) error {
+	f, err := ReadSummary(filepath.Join(dir, SummaryJSONL))
+	if err != nil {
+		return err
+	}
+	for i, r := range f.Runs {
+		if f.Runs[i], err = m.addRun(dir, r); err != nil {
+			return err
+		}
+	}
+	for _, im := range f.Images {
+		im, err := redecide(im, f.Runs[0])
+		if err != nil {
+			return failure.Incompletef("%s: %w", dir, err)
+		}
+		if m.seenImage[im.Digest] {
+			return failure.Inputf("%s: image %s is in two shards", dir, im.Reference)
+		}
+		m.seenImage[im.Digest] = true
+		if im.Report != "" {
+			im.Report = filepath.ToSlash(filepath.Join(dir, im.Report))
+		}
+		m.out.Images = append(m.out.Images, im)
+	}
+	for _, p := range f.Problems {
+		m.problems[p.Subject] = p // every shard sees the listing's problems
+	}
+	for _, r := range f.Recommendations {
+		if prev, ok := m.recs[r.Base]; ok {
+			prev.UsedBy += r.UsedBy
+			continue
+		}
+		m.recs[r.Base] = &r
+	}
+	shardRuns, err := ReadSARIFRuns(dir)
+	if err != nil {
+		return err
+	}
+	m.runs = append(m.runs, shardRuns...)
+	return nil
+}
+
+// addRun checks one run of a shard and returns it with its label normalised.
+func (m *merger) addRun(dir string, r report.FleetRun) (report.FleetRun, error) {
+	// Shard labels are the shard's own input: normalised ("01/2" is 1/2) so that a shard
+	// cannot count twice, and every run must say the gate it decided by.
+	sh, err := ParseShard(r.Shard, func(string) string { return "" })
+	if err != nil {
+		return r, failure.Incompletef("%s: shard %q: not a shard label i/n", dir, r.Shard)
+	}
+	r.Shard = sh.String()
+	if _, err := report.ParseSeverity(r.Threshold); err != nil || r.FailOnIssues == nil {
+		return r, failure.Incompletef("%s: the run does not say the gate its images were decided by (threshold, fail-on-issues): scan the shard again with this imagegate", dir)
+	}
+	if m.want.Shard == "" {
+		m.want = r
+	}
+	if r.ListDigest != m.want.ListDigest || r.Listed != m.want.Listed || shardCount(r.Shard) != shardCount(m.want.Shard) {
+		return r, failure.Inputf("%s: shard %s listed %d images (%s), shard %s listed %d (%s): not shards of one scan (the registry changed between them?)", dir, r.Shard, r.Listed, short(r.ListDigest), m.want.Shard, m.want.Listed, short(m.want.ListDigest))
+	}
+	if prev, ok := m.seenShard[r.Shard]; ok {
+		return r, failure.Inputf("shard %s is in both %s and %s", r.Shard, prev, dir)
+	}
+	m.seenShard[r.Shard] = dir
+	m.out.Runs = append(m.out.Runs, r)
+	return r, nil
 }
 
 // redecide decides an image again from its numbers and the run's gate: a shard's
