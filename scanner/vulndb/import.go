@@ -387,43 +387,8 @@ func importZipFile(ctx context.Context, dir, path, want string, info Info) (Info
 	// Each record goes to the index as it is read. When the ecosystem is not known from
 	// the path (<Ecosystem>/all.zip), a first pass counts the records' ecosystems, decoding
 	// and dropping them: memory stays bounded whatever the export's size.
-	pass := func(each func(v *osvschema.Vulnerability) error) (skipped int, count map[string]int, err error) {
-		var decoded int64
-		count = map[string]int{}
-		for _, zf := range zr.File {
-			if err := ctx.Err(); err != nil {
-				return 0, nil, failure.Incompletef("import %s: %w", path, err)
-			}
-			if zf.FileInfo().IsDir() || !strings.HasSuffix(zf.Name, ".json") {
-				continue
-			}
-			raw, err := readZipMember(zf)
-			if err != nil {
-				var ferr *failure.Error
-				if errors.As(err, &ferr) {
-					return 0, nil, fmt.Errorf("import %s: %w", path, err)
-				}
-				skipped++
-				continue
-			}
-			// The records' JSON may add up to no more than MaxExportBytes (osv.dev's
-			// largest export: a few hundred MiB).
-			if decoded += int64(len(raw)); decoded > MaxExportBytes {
-				return 0, nil, failure.Inputf("import %s: its records add up to more than %d bytes of JSON: not a usable export", path, MaxExportBytes)
-			}
-			v, err := decode(raw)
-			if err != nil {
-				skipped++
-				continue
-			}
-			for _, base := range bases(v) {
-				count[base]++
-			}
-			if err := each(v); err != nil {
-				return 0, nil, err
-			}
-		}
-		return skipped, count, nil
+	pass := func(each func(v *osvschema.Vulnerability) error) (int, map[string]int, error) {
+		return eachRecord(ctx, zr, path, each)
 	}
 	base := want
 	if base == "" {
@@ -454,6 +419,47 @@ func importZipFile(ctx context.Context, dir, path, want string, info Info) (Info
 	}
 	b.skipped = skipped
 	return b.write(dir, info)
+}
+
+// eachRecord decodes the export's records one at a time and hands each to each: it
+// returns how many members were skipped (not OSV JSON) and the records per ecosystem. The
+// records' JSON may add up to no more than MaxExportBytes (osv.dev's largest export: a
+// few hundred MiB).
+func eachRecord(ctx context.Context, zr *zip.Reader, path string, each func(v *osvschema.Vulnerability) error) (skipped int, count map[string]int, err error) {
+	var decoded int64
+	count = map[string]int{}
+	for _, zf := range zr.File {
+		if err := ctx.Err(); err != nil {
+			return 0, nil, failure.Incompletef("import %s: %w", path, err)
+		}
+		if zf.FileInfo().IsDir() || !strings.HasSuffix(zf.Name, ".json") {
+			continue
+		}
+		raw, err := readZipMember(zf)
+		if err != nil {
+			var ferr *failure.Error
+			if errors.As(err, &ferr) {
+				return 0, nil, fmt.Errorf("import %s: %w", path, err)
+			}
+			skipped++
+			continue
+		}
+		if decoded += int64(len(raw)); decoded > MaxExportBytes {
+			return 0, nil, failure.Inputf("import %s: its records add up to more than %d bytes of JSON: not a usable export", path, MaxExportBytes)
+		}
+		v, err := decode(raw)
+		if err != nil {
+			skipped++
+			continue
+		}
+		for _, base := range bases(v) {
+			count[base]++
+		}
+		if err := each(v); err != nil {
+			return 0, nil, err
+		}
+	}
+	return skipped, count, nil
 }
 
 func readZipMember(zf *zip.File) ([]byte, error) {
