@@ -88,6 +88,27 @@ func buildRun(r *report.Result, o Options) *gosarif.Run {
 		category = DefaultCategory(r)
 	}
 	run.AutomationDetails = gosarif.NewRunAutomationDetails().WithID(category + "/")
+	run.WithProperties(runProperties(r, truncated))
+	if len(r.Incomplete) > 0 {
+		// What the scan did not analyse: the run's analysis did not complete.
+		inv := gosarif.NewInvocation().WithExecutionSuccessful(false)
+		for _, w := range r.Incomplete {
+			inv.AddToolExecutionNotification(gosarif.NewNotification().WithLevel("error").WithMessage(gosarif.NewTextMessage("not analysed: " + w)))
+		}
+		run.WithInvocations([]*gosarif.Invocation{inv})
+	}
+
+	for _, f := range findings {
+		run.AddResult(result(run, f, r, o))
+	}
+	if run.Results == nil {
+		run.Results = []*gosarif.Result{}
+	}
+	return run
+}
+
+// runProperties are the run's: the image, the verdict's gate, and the checks that ran.
+func runProperties(r *report.Result, truncated int) *gosarif.PropertyBag {
 	props := gosarif.NewPropertyBag()
 	if r.Image != nil {
 		props.Add("image", r.Image.Label())
@@ -110,49 +131,37 @@ func buildRun(r *report.Result, o Options) *gosarif.Run {
 		checks = append(checks, string(k))
 	}
 	props.Add("checks", checks)
-	run.WithProperties(props)
-	if len(r.Incomplete) > 0 {
-		// What the scan did not analyse: the run's analysis did not complete.
-		inv := gosarif.NewInvocation().WithExecutionSuccessful(false)
-		for _, w := range r.Incomplete {
-			inv.AddToolExecutionNotification(gosarif.NewNotification().WithLevel("error").WithMessage(gosarif.NewTextMessage("not analysed: " + w)))
-		}
-		run.WithInvocations([]*gosarif.Invocation{inv})
-	}
+	return props
+}
 
-	for _, f := range findings {
-		ruleID := ruleIDOf(f)
-		if run.GetRuleIndex(ruleID) < 0 {
-			addRule(run, ruleID, f)
-		}
-		res := gosarif.NewRuleResult(ruleID).
-			WithRuleIndex(run.GetRuleIndex(ruleID)).
-			WithLevel(level(f.Severity)).
-			WithMessage(gosarif.NewTextMessage(message(f))).
-			WithPartialFingerprints(map[string]string{FingerprintKey: f.Fingerprint}).
-			AddLocation(location(f, r, o.BaseDir))
-		if f.Suppressed != nil {
-			s := gosarif.NewSuppression()
-			s.Kind = strptr("external")
-			s.Status = strptr("accepted")
-			s.Justification = strptr(f.Suppressed.Reason + " (" + f.Suppressed.Source + ")")
-			res.AddSuppression(s)
-		}
-		rp := gosarif.NewPropertyBag()
-		rp.Add("severity", f.Severity.String())
-		if f.BelowThreshold {
-			rp.Add("belowThreshold", true)
-		}
-		if f.Layer >= 0 {
-			rp.Add("layer", f.Layer)
-		}
-		res.WithProperties(rp)
-		run.AddResult(res)
+// result is one finding's result, its rule added to the run the first time it is used.
+func result(run *gosarif.Run, f report.Finding, r *report.Result, o Options) *gosarif.Result {
+	ruleID := ruleIDOf(f)
+	if run.GetRuleIndex(ruleID) < 0 {
+		addRule(run, ruleID, f)
 	}
-	if run.Results == nil {
-		run.Results = []*gosarif.Result{}
+	res := gosarif.NewRuleResult(ruleID).
+		WithRuleIndex(run.GetRuleIndex(ruleID)).
+		WithLevel(level(f.Severity)).
+		WithMessage(gosarif.NewTextMessage(message(f))).
+		WithPartialFingerprints(map[string]string{FingerprintKey: f.Fingerprint}).
+		AddLocation(location(f, r, o.BaseDir))
+	if f.Suppressed != nil {
+		s := gosarif.NewSuppression()
+		s.Kind = strptr("external")
+		s.Status = strptr("accepted")
+		s.Justification = strptr(f.Suppressed.Reason + " (" + f.Suppressed.Source + ")")
+		res.AddSuppression(s)
 	}
-	return run
+	rp := gosarif.NewPropertyBag()
+	rp.Add("severity", f.Severity.String())
+	if f.BelowThreshold {
+		rp.Add("belowThreshold", true)
+	}
+	if f.Layer >= 0 {
+		rp.Add("layer", f.Layer)
+	}
+	return res.WithProperties(rp)
 }
 
 // defaultValued are properties go-sarif always writes whose value -1 is the SARIF
