@@ -195,23 +195,7 @@ func listRepository(ctx context.Context, r name.Repository, f Filter, o ListOpti
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			ref := r.Tag(tag).Name()
-			img, err := image.Open(ctx, ref, append(o.Image, image.WithSources([]string{image.SourceRegistry}))...)
-			if err != nil {
-				out[i].err = err
-				return
-			}
-			t := Target{Repository: r.Name(), Digest: img.Digest, Names: []string{ref}}
-			if cf, err := img.ConfigFile(); err == nil {
-				t.Created = cf.Created.Time
-				for _, d := range cf.RootFS.DiffIDs {
-					t.DiffIDs = append(t.DiffIDs, d.String())
-				}
-			}
-			if m, err := img.Manifest(); err == nil {
-				t.Annotations = m.Annotations
-			}
-			out[i].t = t
+			out[i].t, out[i].err = resolveTag(ctx, r, tag, o)
 		}()
 	}
 	wg.Wait()
@@ -227,7 +211,33 @@ func listRepository(ctx context.Context, r name.Repository, f Filter, o ListOpti
 		}
 		imgs = append(imgs, res.t)
 	}
-	// One image under several tags counts once toward Newest.
+	return newest(imgs, f.Newest), problems
+}
+
+// resolveTag is the image a tag names now: its digest, creation time, layers and
+// annotations.
+func resolveTag(ctx context.Context, r name.Repository, tag string, o ListOptions) (Target, error) {
+	ref := r.Tag(tag).Name()
+	img, err := image.Open(ctx, ref, append(o.Image, image.WithSources([]string{image.SourceRegistry}))...)
+	if err != nil {
+		return Target{}, err
+	}
+	t := Target{Repository: r.Name(), Digest: img.Digest, Names: []string{ref}}
+	if cf, err := img.ConfigFile(); err == nil {
+		t.Created = cf.Created.Time
+		for _, d := range cf.RootFS.DiffIDs {
+			t.DiffIDs = append(t.DiffIDs, d.String())
+		}
+	}
+	if m, err := img.Manifest(); err == nil {
+		t.Annotations = m.Annotations
+	}
+	return t, nil
+}
+
+// newest joins the tags of one image into one target and keeps the n most recently
+// created (all, for n 0): one image under several tags counts once.
+func newest(imgs []Target, n int) []Target {
 	byDigest := map[string]int{}
 	var uniq []Target
 	for _, t := range imgs {
@@ -238,16 +248,16 @@ func listRepository(ctx context.Context, r name.Repository, f Filter, o ListOpti
 		byDigest[t.Digest] = len(uniq)
 		uniq = append(uniq, t)
 	}
-	if f.Newest > 0 && len(uniq) > f.Newest {
+	if n > 0 && len(uniq) > n {
 		sort.SliceStable(uniq, func(i, j int) bool {
 			if !uniq[i].Created.Equal(uniq[j].Created) {
 				return uniq[i].Created.After(uniq[j].Created)
 			}
 			return uniq[i].Digest < uniq[j].Digest
 		})
-		uniq = uniq[:f.Newest]
+		uniq = uniq[:n]
 	}
-	return uniq, problems
+	return uniq
 }
 
 // artifactTag matches the tags that hold artifacts about an image, not images: the OCI

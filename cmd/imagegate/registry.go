@@ -33,19 +33,8 @@ func newRegistryCmd(stdout, stderr io.Writer) *cobra.Command {
 // notForRegistry are scan flags that name one image's inputs.
 var notForRegistry = []string{"dockerfile", "context", "sbom", "base-image", "output", "sarif-category", "image-source", "list-packages", "report-all"}
 
-func newRegistryScanCmd(stdout, stderr io.Writer) *cobra.Command {
-	var (
-		f                    scanflags.Scan
-		tags                 []string
-		since, shard, outDir string
-		newest, parallel     int
-		recommend            bool
-		cache                layerCacheFlags
-	)
-	cmd := &cobra.Command{
-		Use:   "scan REGISTRY|REPOSITORY...",
-		Short: "Scan the images of a registry or of repositories",
-		Long: `List the repositories of a registry (its catalog) or the repositories given, their tags
+// registryScanHelp is the long help of registry scan.
+const registryScanHelp = `List the repositories of a registry (its catalog) or the repositories given, their tags
 (filtered by --tag, --since, --newest), and scan each image digest once with the checks of
 'imagegate scan'. Layers shared between images (their common base) are analysed once: the
 layer cache keeps each registry layer's analysis under its digest.
@@ -71,7 +60,21 @@ table goes to stdout.
 a run cut short writes no summary.
 
 Exit codes: 0 every image passes, 1 an image fails on its findings, 2 usage or input
-error, 3 an image or repository could not be scanned (the others are, and are reported).`,
+error, 3 an image or repository could not be scanned (the others are, and are reported).`
+
+func newRegistryScanCmd(stdout, stderr io.Writer) *cobra.Command {
+	var (
+		f                    scanflags.Scan
+		tags                 []string
+		since, shard, outDir string
+		newest, parallel     int
+		recommend            bool
+		cache                layerCacheFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "scan REGISTRY|REPOSITORY...",
+		Short: "Scan the images of a registry or of repositories",
+		Long:  registryScanHelp,
 		Example: `  imagegate registry scan registry.example.com --tag 'v*' --newest 3
   imagegate registry scan ghcr.io/org/api ghcr.io/org/web --since 2026-11-01
   imagegate registry scan registry.example.com --shard 2/4 --output-dir shard-2`,

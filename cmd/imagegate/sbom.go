@@ -19,6 +19,14 @@ import (
 	"github.com/imagegate/imagegate/trust"
 )
 
+// sbomHelp is the long help of sbom.
+const sbomHelp = `Write the image's OS and language packages as a CycloneDX 1.6 JSON SBOM: each package with
+its purl, ecosystem, the layer that added it, its locations in the image and whether an OS
+package owns it; the image (name, digest, platform, OS) and its base/app layer split in
+the metadata. 'imagegate scan --sbom FILE' checks the SBOM later against fresh data.
+
+IMAGE takes the same forms as in 'imagegate scan'.`
+
 func newSBOMCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
 		format, out string
@@ -29,12 +37,7 @@ func newSBOMCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sbom IMAGE",
 		Short: "List an image's packages as a CycloneDX SBOM",
-		Long: `Write the image's OS and language packages as a CycloneDX 1.6 JSON SBOM: each package with
-its purl, ecosystem, the layer that added it, its locations in the image and whether an OS
-package owns it; the image (name, digest, platform, OS) and its base/app layer split in
-the metadata. 'imagegate scan --sbom FILE' checks the SBOM later against fresh data.
-
-IMAGE takes the same forms as in 'imagegate scan'.`,
+		Long:  sbomHelp,
 		Example: `  imagegate sbom alpine:3.20 -o alpine.cdx.json
   imagegate sbom docker-archive:app.tar > app.cdx.json
   imagegate sbom ghcr.io/org/app:1.2 --attach
