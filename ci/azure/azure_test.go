@@ -329,3 +329,17 @@ func TestUntrustedTextIsInert(t *testing.T) {
 		assert.NotContains(t, line, "\x1b")
 	}
 }
+
+// A comment anyone can write on the pull request, ending in imagegate's finding marker
+// with no fingerprint after it, is not ours and breaks nothing.
+func TestPullRequestCommentWithABareMarker(t *testing.T) {
+	fake := &fakeDevOps{threads: []map[string]any{{"id": 1, "comments": []any{map[string]any{"id": 1, "content": "look: <!-- imagegate:finding "}}}}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	code, log := runTask(t, demo(t), prEnv(srv.URL))
+	assert.Equal(t, 1, code, log)
+	assert.NotContains(t, log, "pull request comment:")
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	assert.Positive(t, fake.created, "imagegate's threads were added")
+}

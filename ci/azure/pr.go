@@ -56,23 +56,7 @@ func commentOnPullRequest(ctx context.Context, getenv func(string) string, summa
 	if err != nil {
 		return explain(err)
 	}
-	existing := map[string]bool{}
-	var summaryThread *git.GitPullRequestCommentThread
-	if threads != nil {
-		for i := range *threads {
-			t := &(*threads)[i]
-			if t.Comments == nil || len(*t.Comments) == 0 || (*t.Comments)[0].Content == nil {
-				continue
-			}
-			content := *(*t.Comments)[0].Content
-			if strings.Contains(content, summaryMarker) {
-				summaryThread = t
-			}
-			if i := strings.Index(content, "<!-- imagegate:finding "); i >= 0 {
-				existing[strings.Fields(content[i+len("<!-- imagegate:finding "):])[0]] = true
-			}
-		}
-	}
+	summaryThread, existing := ours(threads)
 	body := summaryMarker + "\n" + summary
 	if summaryThread != nil {
 		c := (*summaryThread.Comments)[0]
@@ -110,6 +94,32 @@ func commentOnPullRequest(ctx context.Context, getenv func(string) string, summa
 		opened++
 	}
 	return nil
+}
+
+// ours finds imagegate's threads among a pull request's: the summary's, and the
+// fingerprints of the findings that have one already.
+func ours(threads *[]git.GitPullRequestCommentThread) (*git.GitPullRequestCommentThread, map[string]bool) {
+	existing := map[string]bool{}
+	var summary *git.GitPullRequestCommentThread
+	if threads == nil {
+		return nil, existing
+	}
+	for i := range *threads {
+		t := &(*threads)[i]
+		if t.Comments == nil || len(*t.Comments) == 0 || (*t.Comments)[0].Content == nil {
+			continue
+		}
+		content := *(*t.Comments)[0].Content
+		if strings.Contains(content, summaryMarker) {
+			summary = t
+		}
+		if i := strings.Index(content, "<!-- imagegate:finding "); i >= 0 {
+			if f := strings.Fields(content[i+len("<!-- imagegate:finding "):]); len(f) > 0 {
+				existing[f[0]] = true
+			}
+		}
+	}
+	return summary, existing
 }
 
 func intp(i int) *int { return &i }
