@@ -1,8 +1,13 @@
 package report_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,4 +71,49 @@ func TestArchitectureDocNamesEveryPackage(t *testing.T) {
 		}
 		assert.True(t, strings.Contains(string(doc), "`"+rel+"`"), "docs/architecture.md does not name %s", rel)
 	}
+}
+
+// MaxFunctionLines bounds a product function, so that a reader never scrolls to follow
+// one: split a longer one into named steps.
+const MaxFunctionLines = 80
+
+// No function of the product (tests, test kits under internal/, the end-to-end suite and
+// the tools' modules aside) is longer than MaxFunctionLines.
+func TestNoLongFunctions(t *testing.T) {
+	fset := token.NewFileSet()
+	checked := 0
+	err := filepath.WalkDir("..", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case "internal", "e2e", "testdata", "tools", "node_modules", "dist":
+				return filepath.SkipDir
+			}
+			if strings.HasPrefix(d.Name(), ".") && p != ".." {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, p, nil, 0)
+		if err != nil {
+			return err
+		}
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || fn.Body == nil {
+				continue
+			}
+			checked++
+			n := fset.Position(fn.End()).Line - fset.Position(fn.Pos()).Line + 1
+			assert.LessOrEqual(t, n, MaxFunctionLines, "%s: %s is %d lines", p, fn.Name.Name, n)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Greater(t, checked, 500, "the product's functions were found")
 }
