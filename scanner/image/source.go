@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -700,11 +701,11 @@ func openDaemon(ctx context.Context, ref string, o openOptions) (*Image, error) 
 // daemonFailure classifies a daemon error: no daemon there, or no such image, lets a name
 // lookup go on to the next source.
 func daemonFailure(ref string, err error) error {
-	msg := err.Error()
+	var dial *net.OpError
 	switch {
-	case strings.Contains(msg, "Cannot connect") || strings.Contains(msg, "connect:") || strings.Contains(msg, "docker.sock"):
+	case client.IsErrConnectionFailed(err) || (errors.As(err, &dial) && dial.Op == "dial"):
 		return &daemonError{kind: failure.Incompletef("docker-daemon %q: no Docker daemon is reachable (is DOCKER_HOST set and the daemon running?): %w", ref, err), missing: true}
-	case strings.Contains(strings.ToLower(msg), "no such image"):
+	case cerrdefs.IsNotFound(err):
 		return &daemonError{kind: failure.Inputf("docker-daemon %q: the daemon has no such image", ref), missing: true}
 	}
 	return failure.Incompletef("docker-daemon %q: %w", ref, err)
