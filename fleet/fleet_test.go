@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/fleet"
 	"github.com/imagegate/imagegate/internal/fleettest"
 	"github.com/imagegate/imagegate/internal/imagebuild"
@@ -29,7 +30,6 @@ import (
 	"github.com/imagegate/imagegate/internal/schematest"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 func TestMain(m *testing.M) {

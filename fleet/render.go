@@ -6,10 +6,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/markdown"
 	"github.com/imagegate/imagegate/reporters/visible"
-	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 // recommendationLines describe each base in use and its alternatives, one line each, by

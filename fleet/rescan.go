@@ -11,11 +11,11 @@ import (
 	"sort"
 	"time"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/attach"
-	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/sbom"
 	"github.com/imagegate/imagegate/scanner/userfile"
 	"github.com/imagegate/imagegate/trust"

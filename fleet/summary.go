@@ -12,10 +12,10 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/reporters/sarif"
-	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/policy"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )

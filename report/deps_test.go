@@ -52,7 +52,7 @@ func TestReadersDoNotImportTheScanner(t *testing.T) {
 		}
 		hosts++
 		for _, dep := range fields[1:] {
-			assert.False(t, strings.HasPrefix(dep, mod+"scanner") && dep != mod+"scanner/failure", "%s imports %s", fields[0], dep)
+			assert.False(t, strings.HasPrefix(dep, mod+"scanner"), "%s imports %s", fields[0], dep)
 		}
 	}
 	assert.GreaterOrEqual(t, hosts, 3, "GitHub, Azure and GitLab at least")

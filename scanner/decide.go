@@ -6,10 +6,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/config"
 	"github.com/imagegate/imagegate/scanner/dockerfile"
-	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/imagecheck"
 	"github.com/imagegate/imagegate/scanner/imageref"
 	"github.com/imagegate/imagegate/scanner/policy"

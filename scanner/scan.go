@@ -12,12 +12,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/analyzer"
 	"github.com/imagegate/imagegate/scanner/baseimage"
 	"github.com/imagegate/imagegate/scanner/config"
 	"github.com/imagegate/imagegate/scanner/dockerfile"
-	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/policy"
 	"github.com/imagegate/imagegate/scanner/sbom"

@@ -11,7 +11,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 
-	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/failure"
 )
 
 // The public-good Sigstore instance: where keyless signing goes unless told otherwise.

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/internal/imagetest"
-	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/trust"
 )
 

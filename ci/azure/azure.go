@@ -19,9 +19,9 @@ import (
 
 	"github.com/imagegate/imagegate/ci"
 	"github.com/imagegate/imagegate/ci/inputs"
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/markdown"
-	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 // IssuesPerType is how many issues of one type the agent keeps per task.

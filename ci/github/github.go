@@ -18,8 +18,8 @@ import (
 
 	"github.com/imagegate/imagegate/ci"
 	"github.com/imagegate/imagegate/ci/inputs"
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 // AnnotationsPerLevel is how many annotations of one level GitHub shows per step.

@@ -16,11 +16,11 @@ import (
 	"github.com/imagegate/imagegate/ci"
 	"github.com/imagegate/imagegate/ci/azure"
 	"github.com/imagegate/imagegate/ci/inputs"
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/internal/schematest"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
-	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 type actionYAML struct {

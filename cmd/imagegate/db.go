@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/internal/scanflags"
 	"github.com/imagegate/imagegate/scanner/config"
-	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/vulndb"
 )
 

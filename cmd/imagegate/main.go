@@ -17,8 +17,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/reporters/visible"
-	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 func main() {

@@ -13,12 +13,12 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/fleet"
 	"github.com/imagegate/imagegate/internal/scanflags"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 func newRegistryCmd(stdout, stderr io.Writer) *cobra.Command {

@@ -10,11 +10,11 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/internal/scanflags"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/reporters/visible"
 	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 // finish prints warnings, writes the reports and turns a failed verdict into exit 1.

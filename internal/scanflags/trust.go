@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/scanner/config"
-	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/trust"
 )
 

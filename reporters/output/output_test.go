@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/reporters/output"
-	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 func render(s string) func(io.Writer) error {

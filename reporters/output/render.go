@@ -9,13 +9,13 @@ import (
 
 	"github.com/imagegate/imagegate/report"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/reporters/cyclonedx"
 	jsonreport "github.com/imagegate/imagegate/reporters/json"
 	"github.com/imagegate/imagegate/reporters/junit"
 	"github.com/imagegate/imagegate/reporters/markdown"
 	"github.com/imagegate/imagegate/reporters/sarif"
 	"github.com/imagegate/imagegate/reporters/table"
-	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 // Options are the reporters' settings that front ends pass through.

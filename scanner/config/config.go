@@ -12,8 +12,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/policy"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )

@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/scanner/config"
-	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 // The trust section names signers as the flags do; its file paths are the config file's

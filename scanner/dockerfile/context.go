@@ -10,7 +10,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/dockerignore"
 	"github.com/moby/patternmatcher"
 
-	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
 

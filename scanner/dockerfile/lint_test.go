@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/dockerfile"
-	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 func TestInlineIgnores(t *testing.T) {

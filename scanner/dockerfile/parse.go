@@ -14,7 +14,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
-	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/failure"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"

@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/failure"
 )
 
 type refuse struct{}

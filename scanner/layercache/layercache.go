@@ -22,7 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
 

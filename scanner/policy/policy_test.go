@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/policy"
 )
 

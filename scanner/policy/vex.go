@@ -9,8 +9,8 @@ import (
 
 	"github.com/openvex/go-vex/pkg/vex"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/jsonstream"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )

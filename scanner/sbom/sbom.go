@@ -18,8 +18,8 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/google/osv-scalibr/purl"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/scanner/ecosystem"
-	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/jsonstream"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )

@@ -11,7 +11,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/failure"
 )
 
 // Open opens path for reading if it is a regular file. what names the file in messages

@@ -27,8 +27,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/scanner/ecosystem"
-	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/userfile"
 	"github.com/imagegate/imagegate/trust"
 )

@@ -15,7 +15,7 @@ import (
 	"github.com/imagegate/imagegate/scanner/userfile"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/failure"
 )
 
 // OpenPath opens what --db names: a database artifact (oci://REF, pulled into the user

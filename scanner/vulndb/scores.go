@@ -12,7 +12,7 @@ import (
 
 	"github.com/ossf/osv-schema/bindings/go/osvschema"
 
-	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
 

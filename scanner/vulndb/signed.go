@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/scanner/attach"
-	"github.com/imagegate/imagegate/scanner/failure"
 	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/trust"
 )

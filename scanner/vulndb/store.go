@@ -42,7 +42,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/imagegate/imagegate/scanner/ecosystem"
 
-	"github.com/imagegate/imagegate/scanner/failure"
+	"github.com/imagegate/imagegate/failure"
 )
 
 // DefaultSource is where OSV publishes its per-ecosystem exports (<Ecosystem>/all.zip).

@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner/failure"
 )
 
 func TestSettingTravelsThroughWrapping(t *testing.T) {
