@@ -15,7 +15,7 @@ import (
 	"mvdan.cc/sh/v3/shell"
 
 	"github.com/imagegate/imagegate/failure"
-	"github.com/imagegate/imagegate/internal/scanflags"
+	"github.com/imagegate/imagegate/flags"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner"
@@ -149,7 +149,7 @@ func Parse(get func(name string) string, spell func(name string) string) (*Setti
 	if img == "" {
 		return nil, failure.Inputf("input %s is required: name the image to scan", spell("image"))
 	}
-	var f scanflags.Scan
+	var f flags.Scan
 	fl := pflag.NewFlagSet("additional-arguments", pflag.ContinueOnError)
 	fl.SetOutput(io.Discard)
 	f.Register(fl)
@@ -218,7 +218,7 @@ func setFlags(fl *pflag.FlagSet, get, spell func(name string) string) error {
 				return failure.Inputf("input %s: %q is not a duration like 168h", spell(in.Name), raw)
 			}
 		}
-		if err := scanflags.Set(fl, spell(in.Name), in.Flag, raw); err != nil {
+		if err := flags.Set(fl, spell(in.Name), in.Flag, raw); err != nil {
 			return err
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imagegate/imagegate/failure"
-	"github.com/imagegate/imagegate/internal/scanflags"
+	"github.com/imagegate/imagegate/flags"
 	"github.com/imagegate/imagegate/scanner/config"
 	"github.com/imagegate/imagegate/scanner/vulndb"
 )
@@ -107,7 +107,7 @@ func oneRef(_ *cobra.Command, args []string) error {
 func newDBPushCmd(folder func() string, stdout io.Writer) *cobra.Command {
 	var (
 		insecure bool
-		signing  scanflags.Signing
+		signing  flags.Signing
 	)
 	push := &cobra.Command{
 		Use:   "push REF",
@@ -141,7 +141,7 @@ time. Credentials come from docker login (or a credential helper). Mirror it wit
 func newDBPullCmd(folder func() string, stdout, stderr io.Writer) *cobra.Command {
 	var (
 		insecure bool
-		tv       scanflags.Trust
+		tv       flags.Trust
 		cfgPath  string
 	)
 	pull := &cobra.Command{

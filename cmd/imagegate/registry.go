@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/imagegate/imagegate/failure"
+	"github.com/imagegate/imagegate/flags"
 	"github.com/imagegate/imagegate/fleet"
-	"github.com/imagegate/imagegate/internal/scanflags"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner"
@@ -64,7 +64,7 @@ error, 3 an image or repository could not be scanned (the others are, and are re
 
 func newRegistryScanCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
-		f                    scanflags.Scan
+		f                    flags.Scan
 		tags                 []string
 		since, shard, outDir string
 		newest, parallel     int
@@ -195,7 +195,7 @@ The exit code is the registry scan's, over all images.`,
 
 // fleetInputs checks what registry scan and rescan share (flags that are one image's,
 // the format, the filter) and gives the scan options and the filter.
-func fleetInputs(cmd *cobra.Command, f *scanflags.Scan, what string, targets, notFor, tags []string, since string, newest int) (scanner.Options, fleet.Filter, error) {
+func fleetInputs(cmd *cobra.Command, f *flags.Scan, what string, targets, notFor, tags []string, since string, newest int) (scanner.Options, fleet.Filter, error) {
 	for _, n := range notFor {
 		if cmd.Flags().Changed(n) {
 			return scanner.Options{}, fleet.Filter{}, failure.Inputf("--%s is for one image's scan, not for %s", n, what)
@@ -265,11 +265,11 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 
 func newRescanCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
-		f                    scanflags.Scan
+		f                    flags.Scan
 		tags                 []string
 		since, outDir, state string
 		newest               int
-		tv                   scanflags.Trust
+		tv                   flags.Trust
 	)
 	cmd := &cobra.Command{
 		Use:   "rescan REGISTRY|REPOSITORY|SBOM-FILE...",

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imagegate/imagegate/failure"
-	"github.com/imagegate/imagegate/internal/scanflags"
+	"github.com/imagegate/imagegate/flags"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/reporters/visible"
@@ -30,9 +30,9 @@ IMAGE takes the same forms as in 'imagegate scan'.`
 func newSBOMCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
 		format, out string
-		img         scanflags.Image
+		img         flags.Image
 		attachIt    bool
-		signing     scanflags.Signing
+		signing     flags.Signing
 	)
 	cmd := &cobra.Command{
 		Use:   "sbom IMAGE",

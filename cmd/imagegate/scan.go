@@ -11,7 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/imagegate/imagegate/failure"
-	"github.com/imagegate/imagegate/internal/scanflags"
+	"github.com/imagegate/imagegate/flags"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/reporters/visible"
 	"github.com/imagegate/imagegate/scanner"
@@ -20,7 +20,7 @@ import (
 // finish prints warnings, writes the reports and turns a failed verdict into exit 1.
 // Without --output the --format report goes to stdout; with only FORMAT=FILE outputs,
 // stdout still gets the --format report when --format was given explicitly or is table.
-func finish(g *scanflags.Gate, res *report.Result, stdout, stderr io.Writer) error {
+func finish(g *flags.Gate, res *report.Result, stdout, stderr io.Writer) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stderr, "imagegate: warning: %s\n", visible.String(w))
 	}
@@ -56,7 +56,7 @@ func finish(g *scanflags.Gate, res *report.Result, stdout, stderr io.Writer) err
 }
 
 func newScanCmd(stdout, stderr io.Writer) *cobra.Command {
-	var f scanflags.Scan
+	var f flags.Scan
 	cmd := &cobra.Command{
 		Use:   "scan IMAGE",
 		Short: "Scan a container image (and its Dockerfile)",
@@ -115,7 +115,7 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 }
 
 func newLintCmd(stdout, stderr io.Writer) *cobra.Command {
-	var f scanflags.Gate
+	var f flags.Gate
 	var contextDir string
 	cmd := &cobra.Command{
 		Use:   "lint DOCKERFILE",

@@ -1,4 +1,4 @@
-package scanflags
+package flags
 
 import (
 	"context"

@@ -1,7 +1,7 @@
-// Package scanflags is the one definition of the scan flags. The CLI registers them on its
+// Package flags is the one definition of the scan flags. The CLI registers them on its
 // commands; the CI front ends set them from their inputs and then parse the user's
 // additional arguments over them, so every scan flag means the same in all three.
-package scanflags
+package flags
 
 import (
 	"os"
