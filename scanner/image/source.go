@@ -705,6 +705,8 @@ func daemonFailure(ref string, err error) error {
 	switch {
 	case client.IsErrConnectionFailed(err) || (errors.As(err, &dial) && dial.Op == "dial"):
 		return &daemonError{kind: failure.Incompletef("docker-daemon %q: no Docker daemon is reachable (is DOCKER_HOST set and the daemon running?): %w", ref, err), missing: true}
+	case cerrdefs.IsInvalidArgument(err):
+		return failure.Inputf("docker-daemon %q: the daemon refuses the name: %s", ref, failure.OneLine(err.Error()))
 	case cerrdefs.IsNotFound(err):
 		return &daemonError{kind: failure.Inputf("docker-daemon %q: the daemon has no such image", ref), missing: true}
 	}
