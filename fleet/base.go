@@ -112,26 +112,6 @@ func longestBase(t Target, listed []Target) (Target, bool) {
 	return best, found
 }
 
-// Rebuild is one image due a rebuild: its base's tag has moved on.
-type Rebuild struct {
-	Image   string   `json:"image"`
-	Names   []string `json:"names"`
-	Base    string   `json:"base"`
-	BuiltOn string   `json:"builtOn"`
-	Current string   `json:"current"`
-}
-
-// Rebuilds lists the images of f due a rebuild.
-func Rebuilds(f *report.Fleet) []Rebuild {
-	out := []Rebuild{}
-	for _, im := range f.Images {
-		if im.Base != nil && im.Base.Rebuild {
-			out = append(out, Rebuild{Image: im.Reference, Names: im.Names, Base: im.Base.Name, BuiltOn: im.Base.Digest, Current: im.Base.Current})
-		}
-	}
-	return out
-}
-
 // version is a tag read as numbers and a flavour: "3.20" is [3 20] "", "11-slim" is [11]
 // "-slim", "v1.2.3-alpine" is [1 2 3] "-alpine".
 type version struct {

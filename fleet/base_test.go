@@ -73,7 +73,7 @@ func TestBasesAndRecommendations(t *testing.T) {
 	assert.Equal(t, "layers", p.Source)
 	assert.Equal(t, host+"/base/distroless:11", p.Name)
 
-	var rebuild []fleet.Rebuild
+	var rebuild []report.FleetRebuild
 	raw, err := os.ReadFile(filepath.Join(dir, fleet.RebuildList))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &rebuild))

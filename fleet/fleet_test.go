@@ -101,7 +101,7 @@ func TestRegistryScan(t *testing.T) {
 	assert.Equal(t, report.FleetError, status[host+"/team-z/broken:1"])
 	assert.Equal(t, report.FleetFail, status[host+"/team-a/app0:v1.3"], "lodash 4.17.20 has known vulnerabilities")
 	assert.Equal(t, report.FleetFail, status[host+"/base/debian:11"], "Debian 11 packages have known vulnerabilities")
-	assert.Equal(t, failure.ExitIncomplete, fleet.ExitCode(f), "an image that could not be scanned fails the run closed")
+	assert.Equal(t, failure.ExitIncomplete, f.Outcome().ExitCode(), "an image that could not be scanned fails the run closed")
 
 	// Each layer is read once (four images at a time: a scan that needs a layer another is
 	// reading waits for it): 3 bases + 24 application layers; the 24 applications' base
@@ -185,7 +185,7 @@ func TestShardsAndMerge(t *testing.T) {
 	assert.Equal(t, withoutRuns(all), withoutRuns(merged))
 	assert.Len(t, merged.Runs, n)
 	assert.Len(t, runs, 27)
-	assert.Equal(t, fleet.ExitCode(all), fleet.ExitCode(merged))
+	assert.Equal(t, all.Outcome().ExitCode(), merged.Outcome().ExitCode())
 
 	_, _, err = fleet.Merge(dirs[1:])
 	require.Error(t, err)

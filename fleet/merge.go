@@ -8,6 +8,7 @@ import (
 
 	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/reporters/fleetreport"
 )
 
 // Merge joins the output folders of a sharded registry scan. It checks that they are the
@@ -118,7 +119,7 @@ func (m *merger) addRun(dir string, r report.FleetRun) (report.FleetRun, error) 
 		m.want = r
 	}
 	if r.ListDigest != m.want.ListDigest || r.Listed != m.want.Listed || shardCount(r.Shard) != shardCount(m.want.Shard) {
-		return r, failure.Inputf("%s: shard %s listed %d images (%s), shard %s listed %d (%s): not shards of one scan (the registry changed between them?)", dir, r.Shard, r.Listed, short(r.ListDigest), m.want.Shard, m.want.Listed, short(m.want.ListDigest))
+		return r, failure.Inputf("%s: shard %s listed %d images (%s), shard %s listed %d (%s): not shards of one scan (the registry changed between them?)", dir, r.Shard, r.Listed, fleetreport.ShortDigest(r.ListDigest), m.want.Shard, m.want.Listed, fleetreport.ShortDigest(m.want.ListDigest))
 	}
 	if prev, ok := m.seenShard[r.Shard]; ok {
 		return r, failure.Inputf("shard %s is in both %s and %s", r.Shard, prev, dir)

@@ -132,7 +132,7 @@ func TestRescan(t *testing.T) {
 		assert.Zero(t, im.New, im.Reference)
 		assert.Equal(t, report.FleetPass, im.Status, "known findings were reported last night")
 	}
-	assert.Equal(t, failure.ExitPass, fleet.ExitCode(second))
+	assert.Equal(t, failure.ExitPass, second.Outcome().ExitCode())
 
 	full := filepath.Join(imagetest.RepoRoot(t), "testdata", "osv")
 	third := rescan(full, "v1.0", "3.20")
@@ -144,7 +144,7 @@ func TestRescan(t *testing.T) {
 	}
 	assert.Equal(t, report.FleetFail, app.Status)
 	assert.Zero(t, got["base/alpine:3.20"].New)
-	assert.Equal(t, failure.ExitFindings, fleet.ExitCode(third))
+	assert.Equal(t, failure.ExitFindings, third.Outcome().ExitCode())
 
 	// An image without an SBOM was not re-checked: the rescan fails closed.
 	fourth := byName(rescan(full, "v1.1"))
@@ -232,7 +232,7 @@ func TestRescanBelievesOnlySignedSBOMs(t *testing.T) {
 	only := rescan("v1.1")
 	assert.Equal(t, report.FleetError, only.Images[0].Status)
 	assert.Contains(t, only.Images[0].Error, "unsigned SBOMs are attached and no signed one")
-	assert.Equal(t, failure.ExitIncomplete, fleet.ExitCode(only))
+	assert.Equal(t, failure.ExitIncomplete, only.Outcome().ExitCode())
 	after, err := os.ReadFile(state)
 	require.NoError(t, err)
 	assert.JSONEq(t, string(before), string(after), "an image not checked leaves the state as it was")

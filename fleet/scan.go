@@ -133,22 +133,3 @@ func FileName(t Target) string {
 	}
 	return strings.Trim(unsafeName.ReplaceAllString(repo, "_"), "_") + "@" + strings.TrimPrefix(t.Digest, "sha256:")[:12]
 }
-
-// ExitCode is a registry scan's exit code: 3 when an image or a repository could not be
-// scanned or listed, or an image's scan did not analyse everything (the gate fails
-// closed); else 1 when an image fails on its findings; else 0.
-func ExitCode(f *report.Fleet) int {
-	code := 0
-	if len(f.Problems) > 0 {
-		return failure.ExitIncomplete
-	}
-	for _, im := range f.Images {
-		switch im.Status {
-		case report.FleetError, report.FleetIncomplete:
-			return failure.ExitIncomplete
-		case report.FleetFail:
-			code = failure.ExitFindings
-		}
-	}
-	return code
-}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/reporters/fleetreport"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/reporters/sarif"
 	"github.com/imagegate/imagegate/scanner/policy"
@@ -81,13 +82,13 @@ func WriteSummary(dir string, f *report.Fleet, runs []json.RawMessage) error {
 	if err := output.WriteFile(filepath.Join(dir, SummaryJSONL), func(w io.Writer) error { return WriteJSONLines(w, f) }); err != nil {
 		return err
 	}
-	if err := output.WriteFile(filepath.Join(dir, SummaryMarkdown), func(w io.Writer) error { return WriteMarkdown(w, f) }); err != nil {
+	if err := output.WriteFile(filepath.Join(dir, SummaryMarkdown), func(w io.Writer) error { return fleetreport.WriteMarkdown(w, f) }); err != nil {
 		return err
 	}
 	if err := output.WriteFile(filepath.Join(dir, RebuildList), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(Rebuilds(f))
+		return enc.Encode(f.Rebuilds())
 	}); err != nil {
 		return err
 	}

@@ -14,6 +14,24 @@ type Fleet struct {
 	Recommendations []BaseRecommendation `json:"recommendations,omitempty"`
 }
 
+// Outcome is what the run decides: incomplete when anything could not be listed or
+// scanned (fail closed), else a failure when an image fails on its findings.
+func (f *Fleet) Outcome() Outcome {
+	o := Passed
+	if len(f.Problems) > 0 {
+		return FailedIncomplete
+	}
+	for _, im := range f.Images {
+		switch im.Status {
+		case FleetError, FleetIncomplete:
+			return FailedIncomplete
+		case FleetFail:
+			o = FailedOnFindings
+		}
+	}
+	return o
+}
+
 // BaseRecommendation is one base image in use and the tags of its repository an image
 // could move to.
 type BaseRecommendation struct {
@@ -123,3 +141,23 @@ const (
 	FleetIncomplete = "incomplete"
 	FleetError      = "error"
 )
+
+// FleetRebuild is one image due a rebuild: its base's tag has moved on (rebuild.json).
+type FleetRebuild struct {
+	Image   string   `json:"image"`
+	Names   []string `json:"names"`
+	Base    string   `json:"base"`
+	BuiltOn string   `json:"builtOn"`
+	Current string   `json:"current"`
+}
+
+// Rebuilds lists the images due a rebuild.
+func (f *Fleet) Rebuilds() []FleetRebuild {
+	out := []FleetRebuild{}
+	for _, im := range f.Images {
+		if im.Base != nil && im.Base.Rebuild {
+			out = append(out, FleetRebuild{Image: im.Reference, Names: im.Names, Base: im.Base.Name, BuiltOn: im.Base.Digest, Current: im.Base.Current})
+		}
+	}
+	return out
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/imagegate/imagegate/flags"
 	"github.com/imagegate/imagegate/fleet"
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/reporters/fleetreport"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner"
 )
@@ -222,19 +223,19 @@ func fleetInputs(cmd *cobra.Command, f *flags.Scan, what string, targets, notFor
 }
 
 func finishFleet(fl *report.Fleet, format string, stdout io.Writer) error {
-	write := fleet.WriteTable
+	write := fleetreport.WriteTable
 	switch format {
 	case "markdown":
-		write = fleet.WriteMarkdown
+		write = fleetreport.WriteMarkdown
 	case "json":
 		write = fleet.WriteJSONLines
 	}
 	if err := output.Buffered(stdout, func(w io.Writer) error { return write(w, fl) }); err != nil {
 		return fmt.Errorf("writing the summary: %w", err)
 	}
-	switch fleet.ExitCode(fl) {
+	switch fl.Outcome().ExitCode() {
 	case failure.ExitIncomplete:
-		return failure.Incompletef("%s", strings.TrimPrefix(fleet.Verdict(fl), "FAIL (incomplete) "))
+		return failure.Incompletef("%s", strings.TrimPrefix(fleetreport.Verdict(fl), "FAIL (incomplete) "))
 	case failure.ExitFindings:
 		return &gateError{}
 	}

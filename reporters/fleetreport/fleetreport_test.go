@@ -1,4 +1,4 @@
-package fleet_test
+package fleetreport_test
 
 import (
 	"bytes"
@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imagegate/imagegate/fleet"
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/reporters/fleetreport"
 )
 
 // Text from the images and the registry (a base name comes from an image's annotation, an
@@ -27,14 +27,14 @@ func TestSummaryTextFromImagesStaysText(t *testing.T) {
 		Problems: []report.FleetProblem{{Subject: "reg/locked", Error: hostile}},
 	}
 	var md bytes.Buffer
-	require.NoError(t, fleet.WriteMarkdown(&md, f))
+	require.NoError(t, fleetreport.WriteMarkdown(&md, f))
 	for _, bad := range []string{"x](", "<!--", "\x1b", "\n## heading", " | cell", " `code`", "``"} {
 		assert.NotContains(t, md.String(), bad)
 	}
 	assert.Contains(t, md.String(), `x\](https://evil.example) &lt;!-- hide --&gt; \| cell \`+"`code\\`")
 
 	var table bytes.Buffer
-	require.NoError(t, fleet.WriteTable(&table, f))
+	require.NoError(t, fleetreport.WriteTable(&table, f))
 	assert.NotContains(t, table.String(), "\x1b")
 	assert.NotContains(t, table.String(), "\n## heading")
 }

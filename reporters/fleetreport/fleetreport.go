@@ -1,4 +1,4 @@
-package fleet
+package fleetreport
 
 import (
 	"fmt"
@@ -44,7 +44,8 @@ func recommendationLines(f *report.Fleet) []string {
 	return out
 }
 
-func short(d string) string {
+// ShortDigest is a digest cut to its algorithm and first 12 hex digits.
+func ShortDigest(d string) string {
 	if len(d) > 19 {
 		return d[:19]
 	}
@@ -80,7 +81,7 @@ func Verdict(f *report.Fleet) string {
 	if rejected > 0 {
 		s += fmt.Sprintf(" (%d cache entries rejected: they did not verify, and their layers were read again)", rejected)
 	}
-	switch ExitCode(f) {
+	switch f.Outcome().ExitCode() {
 	case failure.ExitIncomplete:
 		return "FAIL (incomplete) " + s
 	case failure.ExitFindings:
@@ -143,7 +144,7 @@ func WriteTable(w io.Writer, f *report.Fleet) error {
 	}
 	fmt.Fprintln(tw, head)
 	for _, im := range f.Images {
-		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", im.Status, visible.String(imageName(im)), short(im.Digest), strings.Join(counts(im), "\t"), visible.String(rebuild(im)))
+		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", im.Status, visible.String(imageName(im)), ShortDigest(im.Digest), strings.Join(counts(im), "\t"), visible.String(rebuild(im)))
 		if rescan {
 			row += fmt.Sprintf("\t%d", im.New)
 		}
@@ -187,7 +188,7 @@ func WriteMarkdown(w io.Writer, f *report.Fleet) error {
 	fmt.Fprintln(w, "| Status | Image | Digest | Critical | High | Medium | Low | Unknown | Base |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---|")
 	for _, im := range f.Images {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", im.Status, esc(imageName(im)), markdown.Code(short(im.Digest)), strings.Join(counts(im), " | "), esc(rebuild(im)))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", im.Status, esc(imageName(im)), markdown.Code(ShortDigest(im.Digest)), strings.Join(counts(im), " | "), esc(rebuild(im)))
 	}
 	if isRescan(f) {
 		fmt.Fprintln(w, "\n### New since the last rescan")
@@ -197,10 +198,10 @@ func WriteMarkdown(w io.Writer, f *report.Fleet) error {
 			}
 		}
 	}
-	if rb := Rebuilds(f); len(rb) > 0 {
+	if rb := f.Rebuilds(); len(rb) > 0 {
 		fmt.Fprintln(w, "\n### Due a rebuild (the base tag has moved on)")
 		for _, r := range rb {
-			fmt.Fprintf(w, "- %s: built on %s %s, now %s\n", esc(r.Image), esc(r.Base), markdown.Code(short(r.BuiltOn)), markdown.Code(short(r.Current)))
+			fmt.Fprintf(w, "- %s: built on %s %s, now %s\n", esc(r.Image), esc(r.Base), markdown.Code(ShortDigest(r.BuiltOn)), markdown.Code(ShortDigest(r.Current)))
 		}
 	}
 	if lines := recommendationLines(f); len(lines) > 0 {
