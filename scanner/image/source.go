@@ -11,21 +11,15 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/moby/moby/client"
 
 	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
@@ -60,13 +54,37 @@ type Capabilities struct {
 	VerifiedBlobs bool
 }
 
-// capabilities are each transport's.
-var capabilities = map[Transport]Capabilities{
-	Registry:      {StoredManifest: true, StoredCompressed: true, SharedBlobs: true, VerifiedBlobs: true},
-	OCIArchive:    {StoredManifest: true, StoredCompressed: true},
-	OCIDir:        {StoredManifest: true, StoredCompressed: true},
-	DockerArchive: {},
-	DockerDaemon:  {},
+// A kind of image source: the transport (its prefix, TRANSPORT:ARG, selects it), what it
+// can do, whether its argument is a local path, and how it opens an image. Each opener
+// lives in the source's own file (registry.go, dockerarchive.go, ociarchive.go,
+// ocidir.go, daemon.go).
+type kind struct {
+	transport Transport
+	can       Capabilities
+	path      bool
+	open      func(ctx context.Context, arg string, o openOptions) (*Image, error)
+}
+
+// kinds is the one list of image sources.
+var kinds = []kind{
+	{Registry, Capabilities{StoredManifest: true, StoredCompressed: true, SharedBlobs: true, VerifiedBlobs: true}, false, openRemote},
+	{DockerArchive, Capabilities{}, true, local(openDockerArchive)},
+	{OCIArchive, Capabilities{StoredManifest: true, StoredCompressed: true}, true, local(openOCIArchive)},
+	{OCIDir, Capabilities{StoredManifest: true, StoredCompressed: true}, true, local(openOCIDir)},
+	{DockerDaemon, Capabilities{}, false, openDaemon},
+}
+
+func local(open func(string, openOptions) (*Image, error)) func(context.Context, string, openOptions) (*Image, error) {
+	return func(_ context.Context, arg string, o openOptions) (*Image, error) { return open(arg, o) }
+}
+
+func kindOf(t Transport) kind {
+	for _, k := range kinds {
+		if k.transport == t {
+			return k
+		}
+	}
+	panic("image: no source for transport " + string(t)) // only transports from kinds reach here
 }
 
 // Where a bare image name (no transport prefix, not an existing path) is looked up.
@@ -163,24 +181,6 @@ func WithRegistries(named ...string) Option {
 	return func(o *openOptions) { o.named = append(o.named, named...) }
 }
 
-// RegistryOf is the registry (host[:port]) of an image argument that names one: a
-// registry reference, bare or with the registry:// transport; "" for archives, layouts
-// and daemon images.
-func RegistryOf(arg string) string {
-	tr, rest := splitTransport(arg)
-	if tr != "" && tr != Registry {
-		return ""
-	}
-	if tr == "" && looksLikePath(rest) {
-		return ""
-	}
-	r, err := name.ParseReference(rest, name.Insecure)
-	if err != nil {
-		return ""
-	}
-	return r.Context().RegistryStr()
-}
-
 // WithKeychain replaces the default keychain (docker config.json and credential helpers).
 func WithKeychain(k authn.Keychain) Option { return func(o *openOptions) { o.keychain = k } }
 
@@ -232,24 +232,15 @@ func Open(ctx context.Context, ref string, opts ...Option) (*Image, error) {
 		img *Image
 		err error
 	)
-	switch tr {
-	case "":
+	if tr == "" {
 		img, tr, err = openByName(ctx, rest, o)
-	case Registry:
-		img, err = openRemote(ctx, rest, o)
-	case DockerArchive:
-		img, err = openDockerArchive(rest, o)
-	case OCIArchive:
-		img, err = openOCIArchive(rest, o)
-	case OCIDir:
-		img, err = openOCIDir(rest, o)
-	case DockerDaemon:
-		img, err = openDaemon(ctx, rest, o)
+	} else {
+		img, err = kindOf(tr).open(ctx, rest, o)
 	}
 	if err != nil {
 		return nil, err
 	}
-	img.Name, img.Transport, img.Can = displayName(rest, tr), tr, capabilities[tr]
+	img.Name, img.Transport, img.Can = displayName(rest, tr), tr, kindOf(tr).can
 	if img.Can.StoredManifest {
 		d, err := img.Image.Digest()
 		if err != nil {
@@ -264,7 +255,7 @@ func Open(ctx context.Context, ref string, opts ...Option) (*Image, error) {
 // or layout by its path relative to the working folder, or by its file name when it lies
 // elsewhere (a runner's temporary folder): never a host path.
 func displayName(arg string, t Transport) string {
-	if t != DockerArchive && t != OCIArchive && t != OCIDir {
+	if !kindOf(t).path {
 		return arg
 	}
 	p, suffix := arg, ""
@@ -317,27 +308,20 @@ func openByName(ctx context.Context, ref string, o openOptions) (*Image, Transpo
 	return nil, "", failure.Inputf("image %q: not found (%s); image sources tried: %s", ref, strings.Join(tried, "; "), strings.Join(o.sources, ", "))
 }
 
-// daemonConfigured says whether a Docker daemon may be reachable: DOCKER_HOST names one,
-// or the default socket exists.
-func daemonConfigured() bool {
-	if os.Getenv("DOCKER_HOST") != "" {
-		return true
-	}
-	_, err := os.Stat("/var/run/docker.sock")
-	return err == nil
-}
-
+// splitTransport cuts a TRANSPORT: prefix off an image argument ("" when it has none).
+// registry:5000/app is a registry host named "registry" and its port, not a transport.
 func splitTransport(ref string) (Transport, string) {
-	for _, t := range []Transport{DockerArchive, OCIArchive, OCIDir, DockerDaemon} {
-		if p := string(t) + ":"; strings.HasPrefix(ref, p) {
-			return t, strings.TrimPrefix(ref, p)
+	for _, k := range kinds {
+		rest, ok := strings.CutPrefix(ref, string(k.transport)+":")
+		if ok && !(k.transport == Registry && portThenPath.MatchString(rest)) {
+			return k.transport, rest
 		}
-	}
-	if p := "registry:"; strings.HasPrefix(ref, p) {
-		return Registry, strings.TrimPrefix(ref, p)
 	}
 	return "", ref
 }
+
+// portThenPath is what follows "registry:" in a reference to a host named registry.
+var portThenPath = regexp.MustCompile(`^[0-9]+(/|$)`)
 
 // detect decides what a bare argument is: an existing path is read by its content,
 // anything else is a registry reference.
@@ -380,354 +364,6 @@ func detect(arg string) (Transport, error) {
 func looksLikePath(arg string) bool {
 	return strings.HasPrefix(arg, "/") || strings.HasPrefix(arg, "./") || strings.HasPrefix(arg, "../") ||
 		strings.HasSuffix(arg, ".tar") || strings.HasSuffix(arg, ".tar.gz") || strings.HasSuffix(arg, ".tgz")
-}
-
-// RemoteOptions are the go-containerregistry options for talking to registry (host[:port])
-// the way Open does: the credentials or keychain, the transport, and the guard that keeps
-// them from being sent to another site.
-func RemoteOptions(ctx context.Context, registry string, opts ...Option) []remote.Option {
-	o := openOptions{keychain: authn.DefaultKeychain}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	return o.remote(ctx, registry)
-}
-
-// NameOptions are the options to parse ref (a reference, a repository or a registry)
-// with: plain HTTP when opts allow it for ref's registry (insecure, and the user named it).
-func NameOptions(ref string, opts ...Option) []name.Option {
-	var o openOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
-	registry := ""
-	if !strings.Contains(ref, "/") {
-		if r, err := name.NewRegistry(ref); err == nil {
-			registry = r.RegistryStr() // a registry alone: host[:port]
-		}
-	} else if r, err := name.ParseReference(ref); err == nil {
-		registry = r.Context().RegistryStr()
-	} else if r, err := name.NewRepository(ref); err == nil {
-		registry = r.RegistryStr()
-	}
-	if o.insecureFor(registry) {
-		return []name.Option{name.Insecure}
-	}
-	return nil
-}
-
-func (o openOptions) remote(ctx context.Context, registry string) []remote.Option {
-	ropts := []remote.Option{remote.WithContext(ctx), remote.WithUserAgent("imagegate")}
-	if (o.username != "" || o.password != "") && slices.Contains(o.named, registry) {
-		ropts = append(ropts, remote.WithAuth(&authn.Basic{Username: o.username, Password: o.password}))
-	} else {
-		ropts = append(ropts, remote.WithAuthFromKeychain(o.keychain))
-	}
-	inner := o.transport
-	if inner == nil {
-		inner = remote.DefaultTransport
-	}
-	return append(ropts, remote.WithTransport(&credentialGuard{registry: registry, inner: inner, plainHTTP: o.insecureFor(registry) || loopback(registry)}))
-}
-
-func openRemote(ctx context.Context, ref string, o openOptions) (*Image, error) {
-	r, err := name.ParseReference(ref)
-	if err == nil && o.insecureFor(r.Context().RegistryStr()) {
-		r, err = name.ParseReference(ref, name.Insecure)
-	}
-	if err != nil {
-		return nil, failure.Inputf("image %q: not a valid reference: %w", ref, err)
-	}
-	ropts := o.remote(ctx, r.Context().RegistryStr())
-	desc, err := remote.Get(r, ropts...)
-	if err != nil {
-		return nil, registryError(ref, err)
-	}
-	img := &Image{}
-	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
-		if err != nil {
-			return nil, registryError(ref, err)
-		}
-		img.IndexDigest = desc.Digest.String()
-		picked, err := pickFromIndex(idx, o.platform, ref)
-		if err != nil {
-			return nil, err
-		}
-		img.Image = picked
-	} else {
-		i, err := desc.Image()
-		if err != nil {
-			return nil, registryError(ref, err)
-		}
-		img.Image = i
-	}
-	if err := checkManifest(img.Image, ref); err != nil {
-		return nil, err
-	}
-	return finish(img, o.platform, ref)
-}
-
-// registryError turns a registry failure into a message the user can act on.
-func registryError(ref string, err error) error {
-	var own *failure.Error
-	if errors.As(err, &own) && own.Kind == failure.KindInput {
-		return failure.WithSetting(failure.Inputf("image %q: %w", ref, err), failure.SettingOf(err)) // the guard's refusal
-	}
-	var terr *transport.Error
-	if errors.As(err, &terr) {
-		switch terr.StatusCode {
-		case http.StatusUnauthorized, http.StatusForbidden:
-			return failure.WithSetting(failure.Inputf("image %q: the registry refused the credentials (%d): check them or your docker login", ref, terr.StatusCode), "username")
-		case http.StatusNotFound:
-			return failure.Inputf("image %q: not found in the registry (no such repository, tag or digest)", ref)
-		}
-		for _, d := range terr.Errors {
-			switch d.Code {
-			case transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode:
-				return failure.Inputf("image %q: not found in the registry (%s)", ref, d.Code)
-			case transport.UnauthorizedErrorCode, transport.DeniedErrorCode:
-				return failure.WithSetting(failure.Inputf("image %q: access denied by the registry: check the credentials or your docker login", ref), "username")
-			}
-		}
-		return failure.Incompletef("image %q: registry error: %w", ref, err)
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
-		return failure.Inputf("image %q: unknown registry host %q", ref, dnsErr.Name)
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return failure.Incompletef("image %q: %w", ref, err)
-	}
-	return failure.Incompletef("image %q: cannot reach the registry: %w", ref, err)
-}
-
-// MaxArchiveImages bounds the images one docker-archive may list.
-const MaxArchiveImages = 1000
-
-// splitArchive cuts docker-archive:PATH@REPO:TAG into the path and the image asked for;
-// a path that exists as given (even with an @ in it) is the whole argument.
-func splitArchive(arg string) (path, want string) {
-	if _, err := os.Stat(arg); err == nil {
-		return arg, ""
-	}
-	if i := strings.LastIndex(arg, "@"); i > 0 && !strings.HasPrefix(arg[i+1:], "sha256:") {
-		if _, err := os.Stat(arg[:i]); err == nil {
-			return arg[:i], arg[i+1:]
-		}
-	}
-	return arg, ""
-}
-
-// openDockerArchive opens a 'docker save' tar. One that holds several images is read only
-// for the image asked for (docker-archive:PATH@REPO:TAG): never the first one silently.
-func openDockerArchive(arg string, o openOptions) (*Image, error) {
-	path, want := splitArchive(arg)
-	if err := userfile.Check(path, "docker-archive"); err != nil {
-		return nil, err
-	}
-	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(path) })
-	if err != nil {
-		return nil, failure.Inputf("docker-archive %q: not a docker save archive: %w", path, err)
-	}
-	if len(m) == 0 {
-		return nil, failure.Inputf("docker-archive %q: manifest.json lists no image", path)
-	}
-	if len(m) > MaxArchiveImages {
-		return nil, failure.Inputf("docker-archive %q: lists %d images, over the limit of %d", path, len(m), MaxArchiveImages)
-	}
-	members, err := indexTar(path)
-	if err != nil {
-		return nil, failure.Inputf("docker-archive %q: %w", path, err)
-	}
-	for _, d := range m {
-		if c, ok := members[strings.TrimPrefix(d.Config, "./")]; ok && c.size > MaxConfigSize {
-			return nil, failure.Inputf("docker-archive %q: the image config %s is %d bytes, over the limit of %d", path, d.Config, c.size, MaxConfigSize)
-		}
-		if len(d.Layers) > MaxLayers {
-			return nil, failure.Inputf("docker-archive %q: an image with %d layers, over the limit of %d (Docker builds at most 127)", path, len(d.Layers), MaxLayers)
-		}
-	}
-	var tag *name.Tag
-	switch {
-	case want != "":
-		t, err := name.NewTag(want)
-		if err != nil {
-			return nil, failure.Inputf("docker-archive %q: %q is not an image name: %w", path, want, err)
-		}
-		found := false
-		for _, d := range m {
-			for _, rt := range d.RepoTags {
-				if have, err := name.NewTag(rt); err == nil && have.String() == t.String() {
-					found = true
-				}
-			}
-		}
-		if !found {
-			return nil, failure.Inputf("docker-archive %q holds no image %s; it holds %s", path, want, archiveImages(m))
-		}
-		tag = &t
-	case len(m) > 1:
-		return nil, failure.Inputf("docker-archive %q holds %d images (%s): name the one to scan, e.g. docker-archive:%s@%s", path, len(m), archiveImages(m), path, firstTag(m))
-	}
-	i, err := tarball.ImageFromPath(path, tag)
-	if err != nil {
-		return nil, failure.Inputf("docker-archive %q: %w", path, err)
-	}
-	img, err := finish(&Image{Image: i}, o.platform, path)
-	if err != nil {
-		return nil, err
-	}
-	img.StoredSizes, img.blobs = storedBlobs(path, m, tag, members)
-	return img, nil
-}
-
-// storedBlobs are the tar sizes of the layers of the archive's image tag (the only image
-// when tag is nil) and openers of their members as stored, or nil when one is missing.
-func storedBlobs(archive string, m tarball.Manifest, tag *name.Tag, members map[string]section) ([]int64, []func() (io.ReadCloser, error)) {
-	entry := m[0]
-	if tag != nil {
-		for _, d := range m {
-			for _, rt := range d.RepoTags {
-				if have, err := name.NewTag(rt); err == nil && have.String() == tag.String() {
-					entry = d
-				}
-			}
-		}
-	}
-	sizes := make([]int64, len(entry.Layers))
-	blobs := make([]func() (io.ReadCloser, error), len(entry.Layers))
-	for i, p := range entry.Layers {
-		s, ok := members[path.Clean(strings.TrimPrefix(p, "./"))]
-		if !ok {
-			return nil, nil
-		}
-		sizes[i] = s.size
-		blobs[i] = func() (io.ReadCloser, error) {
-			f, err := os.Open(archive)
-			if err != nil {
-				return nil, err
-			}
-			return struct {
-				io.Reader
-				io.Closer
-			}{io.NewSectionReader(f, s.off, s.size), f}, nil
-		}
-	}
-	return sizes, blobs
-}
-
-func archiveImages(m tarball.Manifest) string {
-	var names []string
-	for n, d := range m {
-		if len(d.RepoTags) == 0 {
-			names = append(names, fmt.Sprintf("untagged image #%d", n+1))
-			continue
-		}
-		names = append(names, strings.Join(d.RepoTags, ", "))
-	}
-	return strings.Join(names, "; ")
-}
-
-func firstTag(m tarball.Manifest) string {
-	for _, d := range m {
-		if len(d.RepoTags) > 0 {
-			return d.RepoTags[0]
-		}
-	}
-	return "REPO:TAG (the untagged images cannot be chosen: save them with a tag)"
-}
-
-func openOCIDir(dir string, o openOptions) (*Image, error) {
-	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
-		return nil, failure.Inputf("oci-dir %q: not an OCI layout (no oci-layout file)", dir)
-	}
-	idx, err := layout.ImageIndexFromPath(dir)
-	if err != nil {
-		return nil, failure.Inputf("oci-dir %q: %w", dir, err)
-	}
-	img, err := pickFromIndex(idx, o.platform, dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkManifest(img, dir); err != nil {
-		return nil, err
-	}
-	return finish(&Image{Image: img}, o.platform, dir)
-}
-
-func openDaemon(ctx context.Context, ref string, o openOptions) (*Image, error) {
-	if _, err := name.ParseReference(ref); err != nil {
-		return nil, failure.Inputf("docker-daemon %q: not a valid reference: %w", ref, err)
-	}
-	cli, err := client.New(client.FromEnv)
-	if err != nil {
-		return nil, &daemonError{kind: failure.Incompletef("docker-daemon %q: no Docker daemon is reachable (is DOCKER_HOST set and the daemon running?): %w", ref, err), missing: true}
-	}
-	defer cli.Close()
-	_, _ = cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true})
-	// Ask for the image first: a missing image or daemon is found here, before a save.
-	if _, err := cli.ImageInspect(ctx, ref); err != nil {
-		return nil, daemonFailure(ref, err)
-	}
-	// One 'docker save' into a temporary file (the run's temporary folder, removed at
-	// exit), then read as any docker-archive: its layers straight from the tar, in
-	// parallel, gzip and zstd with the fast decompressors.
-	rc, err := cli.ImageSave(ctx, []string{ref})
-	if err != nil {
-		return nil, daemonFailure(ref, err)
-	}
-	defer rc.Close()
-	f, err := os.CreateTemp("", "imagegate-docker-save-*.tar")
-	if err != nil {
-		return nil, failure.Incompletef("docker-daemon %q: a temporary file for the image: %w", ref, unwrapPathError(err))
-	}
-	_, err = io.Copy(f, rc)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return nil, failure.Incompletef("docker-daemon %q: docker save: %w", ref, err)
-	}
-	img, err := openDockerArchive(f.Name(), o)
-	if err != nil {
-		os.Remove(f.Name())
-		return nil, failure.Incompletef("docker-daemon %q: the daemon's docker save: %w", ref, err)
-	}
-	return img, nil
-}
-
-// daemonFailure classifies a daemon error: no daemon there, or no such image, lets a name
-// lookup go on to the next source.
-func daemonFailure(ref string, err error) error {
-	var dial *net.OpError
-	switch {
-	case client.IsErrConnectionFailed(err) || (errors.As(err, &dial) && dial.Op == "dial"):
-		return &daemonError{kind: failure.Incompletef("docker-daemon %q: no Docker daemon is reachable (is DOCKER_HOST set and the daemon running?): %w", ref, err), missing: true}
-	case cerrdefs.IsInvalidArgument(err):
-		return failure.Inputf("docker-daemon %q: the daemon refuses the name: %s", ref, failure.OneLine(err.Error()))
-	case cerrdefs.IsNotFound(err):
-		return &daemonError{kind: failure.Inputf("docker-daemon %q: the daemon has no such image", ref), missing: true}
-	}
-	return failure.Incompletef("docker-daemon %q: %w", ref, err)
-}
-
-// errDaemonMissing matches a daemon error that lets a name lookup go on to the next
-// source: no daemon there, or no such image in it.
-var errDaemonMissing = errors.New("not in the daemon")
-
-type daemonError struct {
-	kind    error
-	missing bool
-}
-
-func (e *daemonError) Error() string { return e.kind.Error() }
-func (e *daemonError) Unwrap() []error {
-	if e.missing {
-		return []error{e.kind, errDaemonMissing}
-	}
-	return []error{e.kind}
 }
 
 // pickFromIndex selects the image for the platform from an index (nested indexes too, as

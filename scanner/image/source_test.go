@@ -317,3 +317,18 @@ func TestArchiveNamesAreNotHostPaths(t *testing.T) {
 		assert.Equal(t, want, got.Name, arg)
 	}
 }
+
+// The registry: prefix names the transport; a registry host named "registry" with a port
+// (as docker-compose setups name theirs) is a host, and its credentials are for it.
+func TestRegistryOfAHostNamedRegistry(t *testing.T) {
+	for arg, want := range map[string]string{
+		"registry:5000/team/app:1":      "registry:5000",
+		"registry:ghcr.io/org/app:1":    "ghcr.io",
+		"ghcr.io/org/app:1":             "ghcr.io",
+		"docker-archive:app.tar":        "",
+		"registry.example:443/app:1.2":  "registry.example:443",
+		"registry:localhost:5000/app:1": "localhost:5000",
+	} {
+		assert.Equal(t, want, image.RegistryOf(arg), arg)
+	}
+}
