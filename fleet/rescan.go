@@ -11,12 +11,12 @@ import (
 	"sort"
 	"time"
 
+	"github.com/imagegate/imagegate/cyclonedx"
 	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/attach"
-	"github.com/imagegate/imagegate/scanner/sbom"
 	"github.com/imagegate/imagegate/scanner/userfile"
 	"github.com/imagegate/imagegate/trust"
 )
@@ -222,7 +222,7 @@ func (r Rescan) collect(ctx context.Context) ([]sbomItem, []report.FleetProblem,
 	var remoteTargets []string
 	for _, t := range r.Targets {
 		if st, err := os.Stat(t); err == nil && st.Mode().IsRegular() {
-			b, err := userfile.Read(t, "sbom", sbom.MaxSize)
+			b, err := userfile.Read(t, "sbom", cyclonedx.MaxSize)
 			if err != nil {
 				return nil, nil, err
 			}

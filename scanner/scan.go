@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/imagegate/imagegate/cyclonedx"
 	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/analyzer"
@@ -20,7 +21,6 @@ import (
 	"github.com/imagegate/imagegate/scanner/dockerfile"
 	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/policy"
-	"github.com/imagegate/imagegate/scanner/sbom"
 	"github.com/imagegate/imagegate/scanner/secrets"
 	"github.com/imagegate/imagegate/scanner/vulndb"
 	"github.com/imagegate/imagegate/trust"
@@ -205,7 +205,7 @@ type inputs struct {
 	config     *config.Config
 	dockerfile *dockerfile.Dockerfile
 	store      *vulndb.Store
-	sbom       *sbom.Document
+	sbom       *cyclonedx.Document
 	shared     bool // the store is the caller's
 }
 
@@ -224,7 +224,7 @@ func readInputs(ctx context.Context, opts Options, scanners map[string]bool) (*i
 	}
 	var err error
 	if opts.SBOM != "" {
-		if in.sbom, err = sbom.ReadFile(opts.SBOM); err != nil {
+		if in.sbom, err = cyclonedx.ReadFile(opts.SBOM); err != nil {
 			return nil, err
 		}
 	}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/imagegate/imagegate/report"
 
+	"github.com/imagegate/imagegate/cyclonedx"
 	"github.com/imagegate/imagegate/failure"
-	"github.com/imagegate/imagegate/reporters/cyclonedx"
 	jsonreport "github.com/imagegate/imagegate/reporters/json"
 	"github.com/imagegate/imagegate/reporters/junit"
 	"github.com/imagegate/imagegate/reporters/markdown"

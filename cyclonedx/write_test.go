@@ -8,10 +8,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagegate/imagegate/cyclonedx"
 	"github.com/imagegate/imagegate/internal/reporttest"
 	"github.com/imagegate/imagegate/internal/schematest"
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/reporters/cyclonedx"
 )
 
 // The SBOM lists every package and every vulnerability (CycloneDX's model has no place
@@ -38,5 +38,5 @@ func TestEveryKind(t *testing.T) {
 	for _, f := range res.Findings {
 		assert.Equal(t, f.Kind == report.KindVulnerability, ids[f.ID], "%s %s", f.Kind, f.ID)
 	}
-	reporttest.Golden(t, "reporters/cyclonedx", "cdx.json", b.Bytes())
+	reporttest.Golden(t, "cyclonedx", "cdx.json", b.Bytes())
 }

@@ -1,6 +1,9 @@
-// Package cyclonedx writes a scan result as a CycloneDX 1.6 SBOM (via cyclonedx-go): the
-// image as the metadata component, every package with its purl, layer and locations, and
-// the vulnerabilities found, with ratings, fixes and suppressions.
+// Package cyclonedx is imagegate's CycloneDX codec, both directions in one place, with
+// one set of property names: Write renders a scan result as a CycloneDX 1.6 SBOM (via
+// cyclonedx-go): the image as the metadata component, every package with its purl, layer
+// and locations, and the vulnerabilities found, with ratings, fixes and suppressions;
+// Read and ReadFile take such an SBOM (or another tool's) back into packages, streamed a
+// component at a time.
 package cyclonedx
 
 import (
@@ -14,7 +17,6 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner/sbom"
 )
 
 // Options configures the SBOM.
@@ -47,19 +49,19 @@ func BOM(r *report.Result, o Options) *cdx.BOM {
 		if c.Version == "" {
 			c.Version = r.Image.ID
 		}
-		props := []cdx.Property{{Name: sbom.PropImageID, Value: r.Image.ID}}
+		props := []cdx.Property{{Name: PropImageID, Value: r.Image.ID}}
 		if r.Image.Platform != "" {
-			props = append(props, cdx.Property{Name: sbom.PropPlatform, Value: r.Image.Platform})
+			props = append(props, cdx.Property{Name: PropPlatform, Value: r.Image.Platform})
 		}
 		if r.OS != nil {
-			props = append(props, cdx.Property{Name: sbom.PropOS, Value: strings.TrimSpace(r.OS.ID + " " + r.OS.VersionID)})
+			props = append(props, cdx.Property{Name: PropOS, Value: strings.TrimSpace(r.OS.ID + " " + r.OS.VersionID)})
 		}
 		if r.Base != nil {
 			props = append(props,
-				cdx.Property{Name: sbom.PropBaseLayers, Value: strconv.Itoa(r.Base.Layers)},
-				cdx.Property{Name: sbom.PropAttribution, Value: r.Base.Method})
+				cdx.Property{Name: PropBaseLayers, Value: strconv.Itoa(r.Base.Layers)},
+				cdx.Property{Name: PropAttribution, Value: r.Base.Method})
 			if r.Base.Inferred {
-				props = append(props, cdx.Property{Name: sbom.PropInferred, Value: "true"})
+				props = append(props, cdx.Property{Name: PropInferred, Value: "true"})
 			}
 		}
 		c.Properties = &props
@@ -73,7 +75,7 @@ func BOM(r *report.Result, o Options) *cdx.BOM {
 			ref = p.PURL + "#" + strconv.Itoa(i)
 		}
 		refs[packageKey(p.Name, p.Version, p.Ecosystem, firstLoc(p.Locations))] = ref
-		comps = append(comps, component(ref, p))
+		comps = append(comps, toComponent(ref, p))
 	}
 	bom.Components = &comps
 	var vulns []cdx.Vulnerability
@@ -108,7 +110,7 @@ func packageKey(name, version, eco, loc string) string {
 	return eco + "\x00" + name + "\x00" + version + "\x00" + loc
 }
 
-func component(ref string, p report.Package) cdx.Component {
+func toComponent(ref string, p report.Package) cdx.Component {
 	c := cdx.Component{
 		BOMRef:     ref,
 		Type:       cdx.ComponentTypeLibrary,
@@ -116,18 +118,18 @@ func component(ref string, p report.Package) cdx.Component {
 		Version:    p.Version,
 		PackageURL: p.PURL,
 	}
-	props := []cdx.Property{{Name: sbom.PropEcosystem, Value: p.Ecosystem}, {Name: sbom.PropLayer, Value: strconv.Itoa(p.Layer)}}
+	props := []cdx.Property{{Name: PropEcosystem, Value: p.Ecosystem}, {Name: PropLayer, Value: strconv.Itoa(p.Layer)}}
 	for _, l := range p.Locations {
-		props = append(props, cdx.Property{Name: sbom.PropLocation, Value: l})
+		props = append(props, cdx.Property{Name: PropLocation, Value: l})
 	}
 	if p.Arch != "" {
-		props = append(props, cdx.Property{Name: sbom.PropArch, Value: p.Arch})
+		props = append(props, cdx.Property{Name: PropArch, Value: p.Arch})
 	}
 	if p.SourceName != "" {
-		props = append(props, cdx.Property{Name: sbom.PropSource, Value: strings.TrimSpace(p.SourceName + " " + p.SourceVersion)})
+		props = append(props, cdx.Property{Name: PropSource, Value: strings.TrimSpace(p.SourceName + " " + p.SourceVersion)})
 	}
 	if p.OSOwned {
-		props = append(props, cdx.Property{Name: sbom.PropOSOwned, Value: "true"})
+		props = append(props, cdx.Property{Name: PropOSOwned, Value: "true"})
 	}
 	c.Properties = &props
 	return c
@@ -191,7 +193,7 @@ func vulnerability(f report.Finding, ref string) cdx.Vulnerability {
 		}
 		v.Analysis = &cdx.VulnerabilityAnalysis{State: state, Detail: f.Suppressed.Reason + " (" + f.Suppressed.Source + ")"}
 	}
-	props := []cdx.Property{{Name: "imagegate:fingerprint", Value: f.Fingerprint}, {Name: sbom.PropLayer, Value: strconv.Itoa(f.Layer)}}
+	props := []cdx.Property{{Name: "imagegate:fingerprint", Value: f.Fingerprint}, {Name: PropLayer, Value: strconv.Itoa(f.Layer)}}
 	v.Properties = &props
 	return v
 }

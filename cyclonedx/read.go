@@ -1,9 +1,10 @@
-// Package sbom reads a CycloneDX SBOM back into an inventory: the packages (with their
-// layers, locations and OS ownership when imagegate wrote the SBOM), the image it
-// describes, and how its layers split into base and app. 'imagegate scan --sbom' matches
-// it against the vulnerability data, so a stored SBOM can be re-checked against fresh data
-// without the image. SBOMs from other tools work too: packages need a purl.
-package sbom
+package cyclonedx
+
+// Reading: a CycloneDX SBOM back into an inventory: the packages (with their layers,
+// locations and OS ownership when imagegate wrote the SBOM), the image it describes, and
+// how its layers split into base and app. 'imagegate scan --sbom' matches it against the
+// vulnerability data, so a stored SBOM can be re-checked against fresh data without the
+// image. SBOMs from other tools work too: packages need a purl.
 
 import (
 	"encoding/json"
