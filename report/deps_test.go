@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -116,4 +118,80 @@ func TestNoLongFunctions(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Greater(t, checked, 500, "the product's functions were found")
+}
+
+// The imports column of docs/architecture.md's package table is what each package (or
+// group of packages: reporters/<format>, ci) imports from the project, as go list says,
+// leaving out the leaves every layer may use.
+func TestArchitectureDocImportsAreTrue(t *testing.T) {
+	doc, err := os.ReadFile("../docs/architecture.md")
+	require.NoError(t, err)
+	const mod = "github.com/imagegate/imagegate/"
+	leaves := map[string]bool{"report": true, "failure": true, "scanner/userfile": true}
+	actual := map[string]map[string]bool{}
+	for _, line := range goList(t, `{{.ImportPath}} {{join .Imports " "}}`, "../...") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], mod)
+		actual[pkg] = map[string]bool{}
+		for _, dep := range fields[1:] {
+			if rel, ok := strings.CutPrefix(dep, mod); ok && !leaves[rel] {
+				actual[pkg][rel] = true
+			}
+		}
+	}
+	group := func(prefix string) map[string]bool {
+		members, out := map[string]bool{}, map[string]bool{}
+		for pkg := range actual {
+			if pkg == prefix || strings.HasPrefix(pkg, prefix+"/") {
+				members[pkg] = true
+			}
+		}
+		for pkg := range members {
+			for dep := range actual[pkg] {
+				if !members[dep] {
+					out[dep] = true
+				}
+			}
+		}
+		return out
+	}
+	code := regexp.MustCompile("`([^`]+)`")
+	rows := 0
+	for _, line := range strings.Split(string(doc), "\n") {
+		cells := strings.Split(strings.TrimSuffix(strings.TrimPrefix(line, "| "), " |"), " | ")
+		if len(cells) != 4 || !strings.HasPrefix(cells[0], "`") {
+			continue
+		}
+		pkg := strings.Trim(cells[0], "`")
+		var want map[string]bool
+		switch {
+		case strings.HasPrefix(pkg, "internal/"):
+			continue
+		case pkg == "reporters/<format>":
+			want = group("reporters")
+		case pkg == "ci":
+			want = group("ci")
+		default:
+			var ok bool
+			if want, ok = actual[pkg]; !assert.True(t, ok, "docs/architecture.md names %s, which is not a package", pkg) {
+				continue
+			}
+		}
+		rows++
+		got := map[string]bool{}
+		for _, m := range code.FindAllStringSubmatch(cells[2], -1) {
+			got[m[1]] = true
+		}
+		assert.Equal(t, keys(want), keys(got), "docs/architecture.md: what %s imports", pkg)
+	}
+	assert.Greater(t, rows, 20, "the package table was read")
+}
+
+func keys(m map[string]bool) []string {
+	out := []string{}
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
