@@ -133,7 +133,7 @@ func (r *run) run(ctx context.Context) int {
 		return r.fail(err)
 	}
 	h.Group("imagegate scan " + st.Scan.Image)
-	res, err := scanner.Scan(ctx, st.Scan)
+	res, err := scanner.New().Scan(ctx, st.Scan)
 	h.EndGroup()
 	if err != nil {
 		return r.fail(err)
@@ -278,10 +278,10 @@ func (r *run) annotate(a Annotation) bool {
 // brought up to date with conditional requests, from db-source; with no source and no
 // data the run cannot complete (exit 3), naming the inputs that fix it.
 func (r *run) data(ctx context.Context, st *inputs.Settings) error {
-	if st.Scan.DB != "" || os.Getenv("IMAGEGATE_DB") != "" || st.Scan.SBOM == "" && st.Scan.Image == "" {
+	if st.Scan.Data.DB != "" || os.Getenv("IMAGEGATE_DB") != "" || st.Scan.SBOM == "" && st.Scan.Image == "" {
 		return nil
 	}
-	if len(st.Scan.Scanners) > 0 && !slices.Contains(st.Scan.Scanners, scanner.ScannerVuln) {
+	if len(st.Scan.Checks) > 0 && !slices.Contains(st.Scan.Checks, scanner.ScannerVuln) {
 		return nil
 	}
 	cache := st.CacheDir
@@ -289,7 +289,7 @@ func (r *run) data(ctx context.Context, st *inputs.Settings) error {
 		cache = r.h.CacheDir()
 	}
 	dir := filepath.Join(cache, "db")
-	st.Scan.DB = dir
+	st.Scan.Data.DB = dir
 	have := hasData(ctx, dir)
 	if st.DBSource == "" {
 		if have {

@@ -119,9 +119,9 @@ func (f *Image) Register(fl *pflag.FlagSet) {
 	fl.Int64Var(&f.MaxKept, "max-retained-bytes", image.DefaultMaxRetained, "stop when the files kept for analysis (package databases, manifests) add up to more than this")
 }
 
-// Options are the scan options these flags set; credentials fall back to the
+// Request is the scan request these flags make; credentials fall back to the
 // IMAGEGATE_USERNAME and IMAGEGATE_PASSWORD environment variables.
-func (f *Image) Options(imageArg string) (scanner.Options, error) {
+func (f *Image) Request(imageArg string) (scanner.Request, error) {
 	user, pass := f.Username, f.Password
 	if user == "" {
 		user = os.Getenv("IMAGEGATE_USERNAME")
@@ -130,19 +130,20 @@ func (f *Image) Options(imageArg string) (scanner.Options, error) {
 		pass = os.Getenv("IMAGEGATE_PASSWORD")
 	}
 	if err := image.CheckSources(f.Sources); err != nil {
-		return scanner.Options{}, err
+		return scanner.Request{}, err
 	}
 	var regs []string
 	for _, h := range f.CredentialsFor {
 		r, err := name.NewRegistry(h)
 		if err != nil {
-			return scanner.Options{}, failure.WithSetting(failure.Inputf("--credentials-for %q: not a registry host[:port]: %v", h, err), "credentials-for")
+			return scanner.Request{}, failure.WithSetting(failure.Inputf("--credentials-for %q: not a registry host[:port]: %v", h, err), "credentials-for")
 		}
 		regs = append(regs, r.RegistryStr()) // as references spell it: docker.io is index.docker.io
 	}
-	return scanner.Options{
-		Image: imageArg, Platform: f.Platform, Username: user, Password: pass, CredentialsFor: named(regs, imageArg), Insecure: f.Insecure,
-		Sources: f.Sources, MaxFileSize: f.MaxFile, MaxLayerExpansion: f.MaxExpand, MaxLayerFiles: f.MaxFiles, MaxRetained: f.MaxKept,
+	return scanner.Request{
+		Image:    imageArg,
+		Registry: scanner.Registry{Platform: f.Platform, Username: user, Password: pass, CredentialsFor: named(regs, imageArg), Insecure: f.Insecure, Sources: f.Sources},
+		Limits:   scanner.Limits{MaxFileSize: f.MaxFile, MaxLayerExpansion: f.MaxExpand, MaxLayerFiles: f.MaxFiles, MaxRetained: f.MaxKept},
 	}, nil
 }
 
@@ -192,27 +193,28 @@ func (f *Scan) Register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.SBOM, "sbom", "", "check a CycloneDX JSON SBOM (from 'imagegate sbom' or another tool) instead of an image")
 }
 
-// Options checks the flags and returns the scan options, with the policy and config.
-func (f *Scan) Options(imageArg string) (scanner.Options, error) {
+// Request checks the flags and returns the scan request, with the policy and config.
+func (f *Scan) Request(imageArg string) (scanner.Request, error) {
 	pol, cfg, err := f.Prepare()
 	if err != nil {
-		return scanner.Options{}, err
+		return scanner.Request{}, err
 	}
-	opts, err := f.Image.Options(imageArg)
+	r, err := f.Image.Request(imageArg)
 	if err != nil {
-		return scanner.Options{}, err
+		return scanner.Request{}, err
 	}
-	opts.SBOM, opts.MaxSecretBytes = f.SBOM, f.MaxSecret
-	opts.Scanners, opts.DB, opts.DBMaxAge, opts.IgnoreUnfixed = f.Scanners, f.DB, f.DBMaxAge, f.Unfixed
+	r.SBOM, r.Limits.MaxSecretBytes, r.Checks, r.IgnoreUnfixed = f.SBOM, f.MaxSecret, f.Scanners, f.Unfixed
 	f.DBTrust.Default(cfg.Trust.DB, cfg.Path+" trust.db")
-	if opts.DBVerifier, err = f.DBTrust.Verifier(); err != nil {
-		return scanner.Options{}, err
+	v, err := f.DBTrust.Verifier()
+	if err != nil {
+		return scanner.Request{}, err
 	}
-	opts.UnsignedDB = f.DBTrust.Insecure
-	opts.ExcludeBase, opts.BaseImage, opts.ResolveBase = f.ExclBase, f.BaseImage, f.Resolve
-	opts.CredentialsFor = named(opts.CredentialsFor, f.BaseImage)
-	opts.Dockerfile, opts.ContextDir, opts.Config, opts.Policy = f.Dockerfile, f.ContextDir, cfg, pol
-	return opts, nil
+	r.Data = scanner.Data{DB: f.DB, Verifier: v, Unsigned: f.DBTrust.Insecure, MaxAge: f.DBMaxAge}
+	r.Base = scanner.Base{Image: f.BaseImage, Resolve: f.Resolve, Exclude: f.ExclBase}
+	r.Registry.CredentialsFor = named(r.Registry.CredentialsFor, f.BaseImage)
+	r.Dockerfile = scanner.Dockerfile{Path: f.Dockerfile, Context: f.ContextDir}
+	r.Config, r.Policy = cfg, pol
+	return r, nil
 }
 
 // Set sets one flag by name, as from a CI input; the error names the input.

@@ -22,18 +22,18 @@ func parse(t *testing.T, register func(*pflag.FlagSet), args ...string) {
 	require.NoError(t, fl.Parse(args))
 }
 
-// The scan flags become the scan's options: the policy, the image's registry among the
+// The scan flags become the scan request: the policy, the image's registry among the
 // hosts the credentials are for (docker.io as references spell it), the limits.
-func TestScanOptions(t *testing.T) {
+func TestScanRequest(t *testing.T) {
 	var f flags.Scan
 	parse(t, f.Register, "--severity-threshold", "high", "--credentials-for", "docker.io", "--max-file-size", "1024", "--db", "/data/db")
-	opts, err := f.Options("registry.example:5000/team/app:1")
+	r, err := f.Request("registry.example:5000/team/app:1")
 	require.NoError(t, err)
-	assert.Equal(t, "HIGH", opts.Policy.Threshold.String())
-	assert.ElementsMatch(t, []string{"index.docker.io", "registry.example:5000"}, opts.CredentialsFor)
-	assert.Equal(t, int64(1024), opts.MaxFileSize)
-	assert.Equal(t, "/data/db", opts.DB)
-	assert.Nil(t, opts.DBVerifier)
+	assert.Equal(t, "HIGH", r.Policy.Threshold.String())
+	assert.ElementsMatch(t, []string{"index.docker.io", "registry.example:5000"}, r.Registry.CredentialsFor)
+	assert.Equal(t, int64(1024), r.Limits.MaxFileSize)
+	assert.Equal(t, "/data/db", r.Data.DB)
+	assert.Nil(t, r.Data.Verifier)
 
 	for _, bad := range [][]string{
 		{"--severity-threshold", "unknown"},
@@ -43,7 +43,7 @@ func TestScanOptions(t *testing.T) {
 	} {
 		var g flags.Scan
 		parse(t, g.Register, bad...)
-		_, err := g.Options("app:1")
+		_, err := g.Request("app:1")
 		require.Error(t, err, bad)
 		assert.Equal(t, failure.ExitInput, failure.Code(err), bad)
 	}

@@ -262,29 +262,30 @@ func recommend(ctx context.Context, images []report.FleetImage, opts []image.Opt
 
 // checkBase counts a base tag's vulnerabilities: from its attached SBOM when it has one,
 // else by scanning it (through the layer cache).
-func checkBase(ctx context.Context, ref string, o scanner.Options) (report.BaseCandidate, error) {
+func checkBase(ctx context.Context, ref string, opts Options) (report.BaseCandidate, error) {
 	var c report.BaseCandidate
-	img, err := image.Open(ctx, ref, append(o.ImageOptions(), image.WithSources([]string{image.SourceRegistry}))...)
+	img, err := image.Open(ctx, ref, append(opts.images(), image.WithSources([]string{image.SourceRegistry}))...)
 	if err != nil {
 		return c, err
 	}
 	c.Digest = img.Digest
-	r, err := name.ParseReference(ref, image.NameOptions(ref, o.ImageOptions()...)...)
+	r, err := name.ParseReference(ref, image.NameOptions(ref, opts.images()...)...)
 	if err != nil {
 		return c, err
 	}
 	pinned := r.Context().Name() + "@" + img.Digest
+	o := opts.Request
 	pol := policy.Default
 	if o.Policy != nil {
 		pol = *o.Policy
 	}
 	pol.ReportAll = true
 	o.Policy = &pol
-	o.Scanners = []string{scanner.ScannerVuln}
-	o.Sources = []string{image.SourceRegistry}
+	o.Checks = []string{scanner.ScannerVuln}
+	o.Registry.Sources = []string{image.SourceRegistry}
 	o.Image = pinned
 	c.Via = "scan"
-	if found, err := attach.Find(ctx, pinned, o.ImageOptions()...); err == nil {
+	if found, err := attach.Find(ctx, pinned, opts.images()...); err == nil {
 		tmp, err := os.CreateTemp("", "imagegate-base-*.cdx.json")
 		if err != nil {
 			return c, err
@@ -299,7 +300,7 @@ func checkBase(ctx context.Context, ref string, o scanner.Options) (report.BaseC
 		}
 		o.Image, o.SBOM, c.Via = "", tmp.Name(), "sbom"
 	}
-	res, err := scanner.Scan(ctx, o)
+	res, err := scanner.New(opts.Scanner...).Scan(ctx, o)
 	if err != nil {
 		return c, err
 	}

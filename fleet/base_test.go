@@ -53,7 +53,7 @@ func TestBasesAndRecommendations(t *testing.T) {
 	dir := t.TempDir()
 	run := fleet.Run{Targets: []string{host + "/team-a/app0", host + "/team-b/app1", host + "/team-y/plain", host + "/base/distroless"},
 		Filter: fleet.Filter{Newest: 1}, Shard: fleet.Shard{Index: 1, Count: 1}, Recommend: true, LayerCache: t.TempDir(),
-		Options: fleet.Options{Scan: scanOptions(t), Dir: dir}}
+		Options: fleet.Options{Request: scanOptions(t), Dir: dir}}
 	f, err := run.Do(context.Background())
 	require.NoError(t, err)
 	got := map[string]report.FleetImage{}

@@ -70,7 +70,7 @@ func BenchmarkRegistryScan(b *testing.B) {
 	scan := func(b *testing.B, targets []string, cache string) (time.Duration, int) {
 		start := time.Now()
 		f, err := fleet.Run{Targets: targets, Shard: fleet.Shard{Index: 1, Count: 1}, LayerCache: cache,
-			Options: fleet.Options{Scan: scanOptions(b), Dir: b.TempDir()}}.Do(ctx)
+			Options: fleet.Options{Request: scanOptions(b), Dir: b.TempDir()}}.Do(ctx)
 		require.NoError(b, err)
 		return time.Since(start), len(f.Images)
 	}

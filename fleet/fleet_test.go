@@ -73,8 +73,8 @@ func fleetRegistry(t *testing.T) string {
 	return host
 }
 
-func scanOptions(t testing.TB) scanner.Options {
-	return scanner.Options{DB: filepath.Join(imagetest.RepoRoot(t), "testdata", "osv"), DBMaxAge: 100 * 365 * 24 * time.Hour}
+func scanOptions(t testing.TB) scanner.Request {
+	return scanner.Request{Data: scanner.Data{DB: filepath.Join(imagetest.RepoRoot(t), "testdata", "osv"), MaxAge: 100 * 365 * 24 * time.Hour}}
 }
 
 func TestRegistryScan(t *testing.T) {
@@ -82,7 +82,7 @@ func TestRegistryScan(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	run := fleet.Run{Targets: []string{host}, Shard: fleet.Shard{Index: 1, Count: 1}, LayerCache: t.TempDir(),
-		Options: fleet.Options{Scan: scanOptions(t), Parallel: 4, Dir: dir}}
+		Options: fleet.Options{Request: scanOptions(t), Parallel: 4, Dir: dir}}
 	f, err := run.Do(ctx)
 	require.NoError(t, err)
 
@@ -156,7 +156,7 @@ func TestShardsAndMerge(t *testing.T) {
 	ctx := context.Background()
 	cache := t.TempDir()
 	whole := fleet.Run{Targets: []string{host}, Shard: fleet.Shard{Index: 1, Count: 1}, LayerCache: cache,
-		Options: fleet.Options{Scan: scanOptions(t), Dir: t.TempDir()}}
+		Options: fleet.Options{Request: scanOptions(t), Dir: t.TempDir()}}
 	all, err := whole.Do(ctx)
 	require.NoError(t, err)
 

@@ -88,13 +88,13 @@ func (r Rescan) Do(ctx context.Context) (*report.Fleet, error) {
 		return nil, err
 	}
 	opts := r.Options
-	if opts.Scan.Store == nil {
-		store, err := scanner.OpenStore(ctx, opts.Scan)
-		if err != nil {
-			return nil, err
-		}
-		defer store.Close()
-		opts.Scan.Store = store
+	opts.Request.Checks = []string{scanner.ScannerVuln}
+	closeStore, err := opts.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if closeStore != nil {
+		defer closeStore()
 	}
 	tmp, err := os.MkdirTemp("", "imagegate-rescan-")
 	if err != nil {
@@ -127,7 +127,7 @@ func (r Rescan) Do(ctx context.Context) (*report.Fleet, error) {
 	}
 	l := Listing{Targets: digests}
 	run := report.FleetRun{Kind: "rescan", Shard: "1/1", Listed: len(items), ListDigest: l.Digest(), Images: len(items), Targets: r.Targets}
-	gateOf(&run, r.Scan.Policy)
+	gateOf(&run, r.Request.Policy)
 	f := Summarize(run, problems, scanned)
 	runs := SARIFRuns(scanned)
 	if err := finished(ctx); err != nil {
@@ -155,9 +155,9 @@ func (r Rescan) recheck(ctx context.Context, it sbomItem, path string, opts Opti
 	if err := os.WriteFile(path, it.sbom, 0o600); err != nil {
 		return Scanned{}, failure.Incomplete(err)
 	}
-	o := opts.Scan
-	o.Image, o.SBOM, o.Scanners = "", path, []string{scanner.ScannerVuln}
-	res, err := scanner.Scan(ctx, o)
+	req := opts.Request
+	req.Image, req.SBOM = "", path
+	res, err := scanner.New(opts.Scanner...).Scan(ctx, req)
 	if err != nil {
 		return failed(it.target, err), nil
 	}
@@ -236,7 +236,7 @@ func (r Rescan) collect(ctx context.Context) ([]sbomItem, []report.FleetProblem,
 		return nil, nil, failure.WithSetting(failure.Inputf("rescan believes only signed SBOMs from a registry: give the key (--verify-key) or the identity (--certificate-identity, --certificate-oidc-issuer, --trusted-root) they are signed with, or --insecure-unsigned-sbom to read unsigned ones"), "verify-key")
 	}
 	if len(remoteTargets) > 0 {
-		l, err := List(ctx, remoteTargets, r.Filter, ListOptions{Image: r.Scan.ImageOptions()})
+		l, err := List(ctx, remoteTargets, r.Filter, ListOptions{Image: r.images()})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -246,9 +246,9 @@ func (r Rescan) collect(ctx context.Context) ([]sbomItem, []report.FleetProblem,
 			var found *attach.Found
 			var err error
 			if r.Verifier != nil {
-				found, err = attach.FindVerified(ctx, t.Ref(), trust.CycloneDXPredicate, r.Verifier, r.Scan.ImageOptions()...)
+				found, err = attach.FindVerified(ctx, t.Ref(), trust.CycloneDXPredicate, r.Verifier, r.images()...)
 			} else {
-				found, err = attach.Find(ctx, t.Ref(), r.Scan.ImageOptions()...)
+				found, err = attach.Find(ctx, t.Ref(), r.images()...)
 			}
 			switch {
 			case errors.Is(err, attach.ErrNone):

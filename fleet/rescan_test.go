@@ -29,7 +29,7 @@ import (
 
 // attachSBOM makes an image's SBOM and attaches it in the registry.
 func attachSBOM(t *testing.T, ref string) {
-	res, err := scanner.Scan(context.Background(), scanner.Options{Image: ref, Scanners: []string{scanner.ScannerNone}})
+	res, err := scanner.New().Scan(context.Background(), scanner.Request{Image: ref, Checks: []string{scanner.ScannerNone}})
 	require.NoError(t, err)
 	var doc bytes.Buffer
 	require.NoError(t, output.Render(&doc, "cyclonedx", res, output.Options{}))
@@ -40,13 +40,13 @@ func attachSBOM(t *testing.T, ref string) {
 // attachSigned makes an image's SBOM and attaches it as a signed attestation, as
 // 'imagegate sbom --attach --sign' does; it returns the SBOM.
 func attachSigned(t *testing.T, ref string, s imagetest.Signer) []byte {
-	res, err := scanner.Scan(context.Background(), scanner.Options{Image: ref, Scanners: []string{scanner.ScannerNone}})
+	res, err := scanner.New().Scan(context.Background(), scanner.Request{Image: ref, Checks: []string{scanner.ScannerNone}})
 	require.NoError(t, err)
 	var doc bytes.Buffer
 	require.NoError(t, output.Render(&doc, "cyclonedx", res, output.Options{}))
 	b, err := trust.Attest(context.Background(), s.Key, trust.Subject{Name: res.Image.Repository, Digest: res.Image.Digest}, trust.CycloneDXPredicate, doc.Bytes())
 	require.NoError(t, err)
-	_, err = attach.PushAttestation(context.Background(), res.Image.Repository+"@"+res.Image.Digest, b, trust.CycloneDXPredicate, time.Now(), scanOptions(t).ImageOptions()...)
+	_, err = attach.PushAttestation(context.Background(), res.Image.Repository+"@"+res.Image.Digest, b, trust.CycloneDXPredicate, time.Now(), scanner.New().ImageOptions(scanOptions(t))...)
 	require.NoError(t, err)
 	return doc.Bytes()
 }
@@ -102,9 +102,9 @@ func TestRescan(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state.json")
 	rescan := func(db string, tags ...string) *report.Fleet {
 		o := scanOptions(t)
-		o.DB = db
+		o.Data.DB = db
 		r := fleet.Rescan{Targets: []string{host + "/team-a/app0", host + "/base/alpine"}, Filter: fleet.Filter{Tags: tags},
-			State: state, Options: fleet.Options{Scan: o, Dir: t.TempDir()}, Verifier: ci.Verifier}
+			State: state, Options: fleet.Options{Request: o, Dir: t.TempDir()}, Verifier: ci.Verifier}
 		f, err := r.Do(ctx)
 		require.NoError(t, err)
 		return f
@@ -172,7 +172,7 @@ func TestRescanCutShortWritesNothing(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cancel(errors.New("terminated"))
 	r := fleet.Rescan{Targets: []string{host + "/team-a/app0"}, Filter: fleet.Filter{Tags: []string{"v1.0"}},
-		State: state, Options: fleet.Options{Scan: scanOptions(t), Dir: dir}, Verifier: ci.Verifier}
+		State: state, Options: fleet.Options{Request: scanOptions(t), Dir: dir}, Verifier: ci.Verifier}
 	_, err := r.Do(ctx)
 	require.Error(t, err)
 	assert.Equal(t, failure.ExitIncomplete, failure.Code(err), err.Error())
@@ -196,9 +196,9 @@ func TestRescanBelievesOnlySignedSBOMs(t *testing.T) {
 	full := filepath.Join(imagetest.RepoRoot(t), "testdata", "osv")
 	rescan := func(tags ...string) *report.Fleet {
 		o := scanOptions(t)
-		o.DB = full
+		o.Data.DB = full
 		r := fleet.Rescan{Targets: []string{host + "/team-a/app0"}, Filter: fleet.Filter{Tags: tags},
-			State: state, Options: fleet.Options{Scan: o, Dir: t.TempDir()}, Verifier: ci.Verifier}
+			State: state, Options: fleet.Options{Request: o, Dir: t.TempDir()}, Verifier: ci.Verifier}
 		f, err := r.Do(ctx)
 		require.NoError(t, err)
 		return f
@@ -210,11 +210,11 @@ func TestRescanBelievesOnlySignedSBOMs(t *testing.T) {
 
 	empty := []byte(`{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}`)
 	app := honest.Images[0].Reference
-	_, err := attach.Push(ctx, app, empty, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), "forger", scanOptions(t).ImageOptions()...)
+	_, err := attach.Push(ctx, app, empty, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), "forger", scanner.New().ImageOptions(scanOptions(t))...)
 	require.NoError(t, err)
 	forged, err := trust.Attest(context.Background(), attacker.Key, trust.Subject{Name: "x", Digest: strings.SplitN(app, "@", 2)[1]}, trust.CycloneDXPredicate, empty)
 	require.NoError(t, err)
-	_, err = attach.PushAttestation(ctx, app, forged, trust.CycloneDXPredicate, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), scanOptions(t).ImageOptions()...)
+	_, err = attach.PushAttestation(ctx, app, forged, trust.CycloneDXPredicate, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), scanner.New().ImageOptions(scanOptions(t))...)
 	require.NoError(t, err)
 	require.NoError(t, os.Remove(state))
 	again := rescan("v1.0")
@@ -224,10 +224,10 @@ func TestRescanBelievesOnlySignedSBOMs(t *testing.T) {
 	// v1.1: an unsigned SBOM only, then the signed bundle of v1.0 copied onto it.
 	before, err := os.ReadFile(state)
 	require.NoError(t, err)
-	res, err := scanner.Scan(ctx, scanner.Options{Image: host + "/team-a/app0:v1.1", Scanners: []string{scanner.ScannerNone}})
+	res, err := scanner.New().Scan(ctx, scanner.Request{Image: host + "/team-a/app0:v1.1", Checks: []string{scanner.ScannerNone}})
 	require.NoError(t, err)
 	v11 := res.Image.Repository + "@" + res.Image.Digest
-	_, err = attach.Push(ctx, v11, empty, time.Now(), "forger", scanOptions(t).ImageOptions()...)
+	_, err = attach.Push(ctx, v11, empty, time.Now(), "forger", scanner.New().ImageOptions(scanOptions(t))...)
 	require.NoError(t, err)
 	only := rescan("v1.1")
 	assert.Equal(t, report.FleetError, only.Images[0].Status)
@@ -237,18 +237,18 @@ func TestRescanBelievesOnlySignedSBOMs(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, string(before), string(after), "an image not checked leaves the state as it was")
 
-	copied, err := attach.FindVerified(ctx, app, trust.CycloneDXPredicate, ci.Verifier, scanOptions(t).ImageOptions()...)
+	copied, err := attach.FindVerified(ctx, app, trust.CycloneDXPredicate, ci.Verifier, scanner.New().ImageOptions(scanOptions(t))...)
 	require.NoError(t, err)
 	require.True(t, copied.Signed)
 	bundle := signedBundleOf(t, app, ci)
-	_, err = attach.PushAttestation(ctx, v11, bundle, trust.CycloneDXPredicate, time.Now(), scanOptions(t).ImageOptions()...)
+	_, err = attach.PushAttestation(ctx, v11, bundle, trust.CycloneDXPredicate, time.Now(), scanner.New().ImageOptions(scanOptions(t))...)
 	require.NoError(t, err)
 	moved := rescan("v1.1")
 	assert.Equal(t, report.FleetError, moved.Images[0].Status)
 	assert.Contains(t, moved.Images[0].Error, "none verifies")
 
 	// Without a key or identity, a registry's SBOMs are not read at all.
-	r := fleet.Rescan{Targets: []string{host + "/team-a/app0"}, State: state, Options: fleet.Options{Scan: scanOptions(t), Dir: t.TempDir()}}
+	r := fleet.Rescan{Targets: []string{host + "/team-a/app0"}, State: state, Options: fleet.Options{Request: scanOptions(t), Dir: t.TempDir()}}
 	_, err = r.Do(ctx)
 	require.Error(t, err)
 	assert.Equal(t, failure.ExitInput, failure.Code(err))

@@ -39,21 +39,18 @@ type Run struct {
 // error is for what stops the whole run (bad arguments, an unreadable catalog, no
 // database); an image or repository that fails is in the summary.
 func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
-	listing, err := List(ctx, r.Targets, r.Filter, ListOptions{Image: r.Scan.ImageOptions(), Parallel: 4 * max(r.Parallel, 2)})
+	listing, err := List(ctx, r.Targets, r.Filter, ListOptions{Image: r.images(), Parallel: 4 * max(r.Parallel, 2)})
 	if err != nil {
 		return nil, err
 	}
 	mine := r.Shard.Of(listing.Targets)
 	opts := r.Options
-	if vuln, err := scanner.Wants(opts.Scan, scanner.ScannerVuln); err != nil {
+	closeStore, err := opts.openStore(ctx)
+	if err != nil {
 		return nil, err
-	} else if vuln && opts.Scan.Store == nil {
-		store, err := scanner.OpenStore(ctx, opts.Scan)
-		if err != nil {
-			return nil, err
-		}
-		defer store.Close()
-		opts.Scan.Store = store
+	}
+	if closeStore != nil {
+		defer closeStore()
 	}
 	var cache *layercache.Dir
 	switch r.LayerCache {
@@ -67,7 +64,7 @@ func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
 		return nil, err
 	}
 	if cache != nil {
-		opts.Scan.LayerCache = cache
+		opts.Scanner = append(opts.Scanner, scanner.WithLayerCache(cache))
 		if r.LayerCacheMaxAge > 0 || r.LayerCacheMaxBytes > 0 {
 			if _, err := cache.Prune(r.LayerCacheMaxAge, r.LayerCacheMaxBytes); err != nil {
 				return nil, failure.Incompletef("layer cache %s: %w", cache.Path(), err)
@@ -76,7 +73,7 @@ func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
 	}
 	scanned := Scan(ctx, mine, opts)
 	run := report.FleetRun{Kind: "scan", Shard: r.Shard.String(), Listed: len(listing.Targets), ListDigest: listing.Digest(), Images: len(mine), Targets: r.Targets}
-	gateOf(&run, opts.Scan.Policy)
+	gateOf(&run, opts.Request.Policy)
 	for _, s := range scanned {
 		if s.Result != nil {
 			run.LayersRead += int64(len(s.Result.Layers))
@@ -87,14 +84,14 @@ func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
 		run.LayersRejected = cache.Rejected()
 		run.LayersRead -= run.LayersCached
 	}
-	bases := findBases(ctx, mine, listing.Targets, opts.Scan.ImageOptions())
+	bases := findBases(ctx, mine, listing.Targets, opts.images())
 	for i := range scanned {
 		scanned[i].Summary.Base = bases[scanned[i].Target.Digest]
 	}
 	f := Summarize(run, listing.Problems, scanned)
 	if r.Recommend {
-		f.Recommendations = recommend(ctx, f.Images, opts.Scan.ImageOptions(), func(ref string) (report.BaseCandidate, error) {
-			return checkBase(ctx, ref, opts.Scan)
+		f.Recommendations = recommend(ctx, f.Images, opts.images(), func(ref string) (report.BaseCandidate, error) {
+			return checkBase(ctx, ref, opts)
 		})
 	}
 	runs := SARIFRuns(scanned)

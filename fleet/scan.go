@@ -19,14 +19,34 @@ import (
 
 // Options are how each image is scanned and where its report goes.
 type Options struct {
-	// Scan are every image's scan options (Image is set per image; Store and
-	// LayerCache are shared by all).
-	Scan scanner.Options
+	// Request is every image's scan request (Image is set per image).
+	Request scanner.Request
 	// Parallel bounds the images scanned at once (0: 2; each scan reads its layers in
 	// parallel too).
 	Parallel int
 	// Dir is the output folder: each image's JSON report goes to Dir/images/.
 	Dir string
+	// Scanner gives the core its parts (a keychain, a transport); the run adds the
+	// database it opens once and the layer cache.
+	Scanner []scanner.Option
+}
+
+// images are the options the request's images are opened with.
+func (o Options) images() []image.Option { return scanner.New(o.Scanner...).ImageOptions(o.Request) }
+
+// openStore opens the request's database once for the run, unless no check needs it;
+// close is nil when nothing was opened.
+func (o *Options) openStore(ctx context.Context) (close func(), err error) {
+	vuln, err := o.Request.Wants(scanner.ScannerVuln)
+	if err != nil || !vuln {
+		return nil, err
+	}
+	store, err := scanner.New(o.Scanner...).OpenStore(ctx, o.Request)
+	if err != nil {
+		return nil, err
+	}
+	o.Scanner = append(o.Scanner[:len(o.Scanner):len(o.Scanner)], scanner.WithStore(store))
+	return func() { store.Close() }, nil
 }
 
 // Scanned is one image's outcome.
@@ -74,11 +94,11 @@ func scanOne(ctx context.Context, t Target, o Options) (s Scanned) {
 			s = failed(t, failure.Incompletef("internal error while scanning: %v (please report this)", r))
 		}
 	}()
-	opts := o.Scan
-	opts.Image = t.Ref()
-	opts.Sources = []string{image.SourceRegistry}
-	opts.CheckAllDiffIDs = true // bases are found by comparing diff IDs across the images
-	res, err := scanner.Scan(ctx, opts)
+	r := o.Request
+	r.Image = t.Ref()
+	r.Registry.Sources = []string{image.SourceRegistry}
+	// Bases are found by comparing diff IDs across the images: every one is checked.
+	res, err := scanner.New(append(o.Scanner[:len(o.Scanner):len(o.Scanner)], scanner.WithAllDiffIDs())...).Scan(ctx, r)
 	if err != nil {
 		return failed(t, err)
 	}

@@ -49,9 +49,10 @@ func TestCredentialsStayWithTheirRegistry(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			evil.Basic() // forget what came before
-			res, err := scanner.Scan(ctx, scanner.Options{
-				Image: ref, Dockerfile: c.dockerfile, Username: "ci-reader", Password: "s3cret", CredentialsFor: append([]string{private.Host}, c.also...),
-				ResolveBase: true, Scanners: []string{scanner.ScannerConfig}, Keychain: authn.NewMultiKeychain(),
+			res, err := scanner.New(scanner.WithKeychain(authn.NewMultiKeychain())).Scan(ctx, scanner.Request{
+				Image: ref, Dockerfile: scanner.Dockerfile{Path: c.dockerfile},
+				Registry: scanner.Registry{Username: "ci-reader", Password: "s3cret", CredentialsFor: append([]string{private.Host}, c.also...)},
+				Base:     scanner.Base{Resolve: true}, Checks: []string{scanner.ScannerConfig},
 			})
 			require.NoError(t, err)
 			require.NotNil(t, res.Base, "the base was resolved in the other registry")

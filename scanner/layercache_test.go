@@ -29,13 +29,13 @@ func TestLayerCache(t *testing.T) {
 	ref := reg.Push(t, "demo:1", withSecret, nil)
 	other := reg.Push(t, "demo:2", demoImg, nil)
 
-	uncached := scan(t, scanner.Options{Image: ref})
+	uncached := scan(t, scanner.Request{Image: ref})
 	cache, err := layercache.Open(t.TempDir())
 	require.NoError(t, err)
-	first := scan(t, scanner.Options{Image: ref, LayerCache: cache})
+	first := scan(t, scanner.Request{Image: ref}, scanner.WithLayerCache(cache))
 	assert.Equal(t, int64(0), cache.Hits())
 	assert.Equal(t, int64(4), cache.Misses())
-	second := scan(t, scanner.Options{Image: ref, LayerCache: cache})
+	second := scan(t, scanner.Request{Image: ref}, scanner.WithLayerCache(cache))
 	assert.Equal(t, int64(4), cache.Hits(), "every layer comes from the cache the second time")
 	for _, r := range []*report.Result{first, second} {
 		assert.JSONEq(t, asJSON(t, uncached), asJSON(t, r))
@@ -44,7 +44,7 @@ func TestLayerCache(t *testing.T) {
 	assert.NotEmpty(t, findingsOf(second, report.KindSecret), "the secret in the top layer")
 
 	// Another image with the same three layers reads none of them.
-	scan(t, scanner.Options{Image: other, LayerCache: cache})
+	scan(t, scanner.Request{Image: other}, scanner.WithLayerCache(cache))
 	assert.Equal(t, int64(7), cache.Hits())
 
 	// An entry copied over another layer's file (a clean layer's over the one with the
@@ -61,7 +61,7 @@ func TestLayerCache(t *testing.T) {
 	for i, e := range entries {
 		require.NoError(t, os.WriteFile(e, contents[(i+1)%len(entries)], 0o600))
 	}
-	swapped := scan(t, scanner.Options{Image: ref, LayerCache: cache})
+	swapped := scan(t, scanner.Request{Image: ref}, scanner.WithLayerCache(cache))
 	assert.Equal(t, int64(7), cache.Hits())
 	assert.Equal(t, int64(4), cache.Rejected())
 	assert.JSONEq(t, asJSON(t, uncached), asJSON(t, swapped))
@@ -70,7 +70,7 @@ func TestLayerCache(t *testing.T) {
 	// An entry from another cache (its own secret) is a miss too.
 	elsewhere, err := layercache.Open(t.TempDir())
 	require.NoError(t, err)
-	scan(t, scanner.Options{Image: ref, LayerCache: elsewhere})
+	scan(t, scanner.Request{Image: ref}, scanner.WithLayerCache(elsewhere))
 	theirs, err := filepath.Glob(filepath.Join(cacheDir(t, elsewhere), "*", "*"))
 	require.NoError(t, err)
 	for _, e := range theirs {
@@ -78,7 +78,7 @@ func TestLayerCache(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(cacheDir(t, cache), filepath.Base(filepath.Dir(e)), filepath.Base(e)), b, 0o600))
 	}
-	scan(t, scanner.Options{Image: ref, LayerCache: cache})
+	scan(t, scanner.Request{Image: ref}, scanner.WithLayerCache(cache))
 	assert.Equal(t, int64(7), cache.Hits(), "restored from another cache: not believed")
 
 	// A damaged entry is a miss, and the layer is read again.
@@ -91,7 +91,7 @@ func TestLayerCache(t *testing.T) {
 		b[len(b)-1] ^= 0xff
 		require.NoError(t, os.WriteFile(e, b, 0o644))
 	}
-	again := scan(t, scanner.Options{Image: ref, LayerCache: cache})
+	again := scan(t, scanner.Request{Image: ref}, scanner.WithLayerCache(cache))
 	assert.Equal(t, int64(7), cache.Hits())
 	assert.JSONEq(t, asJSON(t, uncached), asJSON(t, again))
 }

@@ -122,18 +122,17 @@ func setup(t *testing.T) *fixture {
 	return f
 }
 
-func scan(t *testing.T, o scanner.Options) *report.Result {
+func scan(t *testing.T, r scanner.Request, opts ...scanner.Option) *report.Result {
 	t.Helper()
-	o.DB = filepath.Join(imagetest.RepoRoot(t), "testdata", "osv")
-	o.DBMaxAge = 100 * 365 * 24 * time.Hour
-	res, err := scanner.Scan(context.Background(), o)
+	r.Data = scanner.Data{DB: filepath.Join(imagetest.RepoRoot(t), "testdata", "osv"), MaxAge: 100 * 365 * 24 * time.Hour}
+	res, err := scanner.New(opts...).Scan(context.Background(), r)
 	require.NoError(t, err)
 	return res
 }
 
 func TestEveryFindingMapsToItsLine(t *testing.T) {
 	f := setup(t)
-	res := scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile, BaseImage: f.baseRef})
+	res := scan(t, scanner.Request{Image: f.appRef, Dockerfile: scanner.Dockerfile{Path: f.dockerfile}, Base: scanner.Base{Image: f.baseRef}})
 	var base, app, secretsFound int
 	for _, x := range res.Findings {
 		if x.Kind == report.KindDockerfile {
@@ -176,7 +175,7 @@ func TestEveryFindingMapsToItsLine(t *testing.T) {
 	assert.NotContains(t, string(b), awsSecret)
 
 	// --exclude-base drops exactly the base findings.
-	ex := scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile, BaseImage: f.baseRef, ExcludeBase: true})
+	ex := scan(t, scanner.Request{Image: f.appRef, Dockerfile: scanner.Dockerfile{Path: f.dockerfile}, Base: scanner.Base{Image: f.baseRef, Exclude: true}})
 	baseCount := 0
 	for _, x := range res.Findings {
 		if x.Origin == "base" {
@@ -192,7 +191,7 @@ func TestEveryFindingMapsToItsLine(t *testing.T) {
 
 func TestAttributionWithoutBaseImageUsesTheDockerfile(t *testing.T) {
 	f := setup(t)
-	res := scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile})
+	res := scan(t, scanner.Request{Image: f.appRef, Dockerfile: scanner.Dockerfile{Path: f.dockerfile}})
 	for _, x := range res.Findings {
 		if x.Package != nil && x.Package.Name == "lodash" {
 			assert.Equal(t, report.OriginApp, x.Origin)
@@ -201,7 +200,7 @@ func TestAttributionWithoutBaseImageUsesTheDockerfile(t *testing.T) {
 		}
 	}
 	// Without a Dockerfile either: the history gives the split, marked inferred.
-	res = scan(t, scanner.Options{Image: f.appRef})
+	res = scan(t, scanner.Request{Image: f.appRef})
 	for _, x := range res.Findings {
 		if x.Package != nil && x.Package.Ecosystem == "Alpine:v3.20" {
 			assert.Equal(t, report.OriginBase, x.Origin)
@@ -213,13 +212,13 @@ func TestAttributionWithoutBaseImageUsesTheDockerfile(t *testing.T) {
 
 func TestRetaggedBaseIsReportedAsNewer(t *testing.T) {
 	f := setup(t)
-	res := scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile, ResolveBase: true})
+	res := scan(t, scanner.Request{Image: f.appRef, Dockerfile: scanner.Dockerfile{Path: f.dockerfile}, Base: scanner.Base{Resolve: true}})
 	for _, x := range res.Findings {
 		assert.NotEqual(t, "BASE001", x.ID, "the base tag still points at what the image was built on")
 	}
 	// A new base is pushed under the same tag.
 	f.reg.Push(t, "base:1", baseImage(t, imagetest.File("etc/motd", []byte("patched\n"))), nil)
-	res = scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile, ResolveBase: true})
+	res = scan(t, scanner.Request{Image: f.appRef, Dockerfile: scanner.Dockerfile{Path: f.dockerfile}, Base: scanner.Base{Resolve: true}})
 	var stale *report.Finding
 	for i := range res.Findings {
 		if res.Findings[i].ID == "BASE001" {
@@ -241,7 +240,7 @@ func TestAttributionBadInput(t *testing.T) {
 	// A Dockerfile that does not match the image: attribution is inferred, with a warning.
 	other := filepath.Join(t.TempDir(), "Dockerfile")
 	require.NoError(t, os.WriteFile(other, []byte("FROM "+f.baseRef+"\nRUN echo one\nRUN echo two\nEXPOSE 80\nLABEL a=b\nVOLUME /data\nSTOPSIGNAL TERM\nUSER 1\nCMD [\"x\"]\n"), 0o644))
-	res := scan(t, scanner.Options{Image: f.appRef, Dockerfile: other})
+	res := scan(t, scanner.Request{Image: f.appRef, Dockerfile: scanner.Dockerfile{Path: other}})
 	assert.Contains(t, strings.Join(res.Warnings, "\n"), "does not match the image history")
 	for _, x := range res.Findings {
 		if x.Package != nil {
@@ -250,7 +249,7 @@ func TestAttributionBadInput(t *testing.T) {
 	}
 
 	// A base image that cannot be resolved: a warning, and the Dockerfile still maps.
-	res = scan(t, scanner.Options{Image: f.appRef, Dockerfile: f.dockerfile, BaseImage: f.reg.Host + "/nothere:1"})
+	res = scan(t, scanner.Request{Image: f.appRef, Dockerfile: scanner.Dockerfile{Path: f.dockerfile}, Base: scanner.Base{Image: f.reg.Host + "/nothere:1"}})
 	assert.Contains(t, strings.Join(res.Warnings, "\n"), "could not be resolved")
 
 	// A history shorter than the layer list.
@@ -263,7 +262,7 @@ func TestAttributionBadInput(t *testing.T) {
 	img, err = mutate.ConfigFile(img, cf)
 	require.NoError(t, err)
 	ref := f.reg.Push(t, "short:1", img, nil)
-	res = scan(t, scanner.Options{Image: ref, Dockerfile: f.dockerfile})
+	res = scan(t, scanner.Request{Image: ref, Dockerfile: scanner.Dockerfile{Path: f.dockerfile}})
 	assert.Contains(t, strings.Join(res.Warnings, "\n"), "history describes")
 	for _, x := range res.Findings {
 		if x.Origin != "" {
@@ -278,7 +277,7 @@ func TestBuildArgSecretsAreRedactedEverywhere(t *testing.T) {
 	base := baseImage(t)
 	img := appImage(t, base, append([]string{"RUN |1 NPM_TOKEN=" + token + " /bin/sh -c npm ci # buildkit"}, buildkitHistory...))
 	ref := f.reg.Push(t, "args:1", img, nil)
-	res := scan(t, scanner.Options{Image: ref})
+	res := scan(t, scanner.Request{Image: ref})
 	b, err := json.Marshal(res)
 	require.NoError(t, err)
 	assert.NotContains(t, string(b), token)
@@ -319,7 +318,7 @@ func TestImageChecksNameFilesAndLines(t *testing.T) {
 	dockerfile := filepath.Join(t.TempDir(), "Dockerfile")
 	require.NoError(t, os.WriteFile(dockerfile, []byte("FROM "+baseRef+"\nARG DB_PASSWORD\nENV DB_PASSWORD=$DB_PASSWORD\nCOPY helper /usr/local/bin/helper\nRUN chmod 4755 /usr/local/bin/helper\nUSER 10001\n"), 0o644))
 
-	res := scan(t, scanner.Options{Image: appRef, Dockerfile: dockerfile, BaseImage: baseRef})
+	res := scan(t, scanner.Request{Image: appRef, Dockerfile: scanner.Dockerfile{Path: dockerfile}, Base: scanner.Base{Image: baseRef}})
 	got := map[string]report.Finding{}
 	for _, f := range res.Findings {
 		if f.Kind == report.KindImage {
@@ -347,7 +346,7 @@ func TestImageChecksNameFilesAndLines(t *testing.T) {
 	assert.NotContains(t, string(b), secret)
 
 	// The base's setuid programs accepted as a group; the application's still counts.
-	res = scan(t, scanner.Options{Image: appRef, Dockerfile: dockerfile, BaseImage: baseRef,
+	res = scan(t, scanner.Request{Image: appRef, Dockerfile: scanner.Dockerfile{Path: dockerfile}, Base: scanner.Base{Image: baseRef},
 		Config: &config.Config{Ignore: []policy.Ignore{{Rule: "IC009", Origin: "base", Reason: "the base image's usual setuid programs", Source: "test:1"}}}})
 	for _, f := range res.Findings {
 		if f.ID == "IC009" {
@@ -378,9 +377,10 @@ func TestDatabaseArtifactUsesTheScansRegistrySettings(t *testing.T) {
 	_, err = vulndb.Push(context.Background(), src, ref, vulndb.RemoteOptions{Signer: signer.Key})
 	require.NoError(t, err)
 	tr := &countingTransport{}
-	res, err := scanner.Scan(context.Background(), scanner.Options{
-		Image: filepath.Join(imagetest.RepoRoot(t), "testdata", "demo", "demo-image.tar"), DB: vulndb.ArtifactScheme + ref,
-		DBMaxAge: 100 * 365 * 24 * time.Hour, Transport: tr, Insecure: true, DBVerifier: signer.Verifier,
+	res, err := scanner.New(scanner.WithTransport(tr)).Scan(context.Background(), scanner.Request{
+		Image:    filepath.Join(imagetest.RepoRoot(t), "testdata", "demo", "demo-image.tar"),
+		Data:     scanner.Data{DB: vulndb.ArtifactScheme + ref, MaxAge: 100 * 365 * 24 * time.Hour, Verifier: signer.Verifier},
+		Registry: scanner.Registry{Insecure: true},
 	})
 	require.NoError(t, err)
 	assert.Positive(t, tr.n.Load(), "the pull went through the scan's transport")
@@ -391,9 +391,10 @@ func TestDatabaseArtifactUsesTheScansRegistrySettings(t *testing.T) {
 	unsigned := reg.Host + "/imagegate/db:unsigned"
 	_, err = vulndb.Push(context.Background(), src, unsigned, vulndb.RemoteOptions{})
 	require.NoError(t, err)
-	res, err = scanner.Scan(context.Background(), scanner.Options{
-		Image: filepath.Join(imagetest.RepoRoot(t), "testdata", "demo", "demo-image.tar"), DB: vulndb.ArtifactScheme + unsigned,
-		DBMaxAge: 100 * 365 * 24 * time.Hour, Insecure: true, UnsignedDB: true,
+	res, err = scanner.New().Scan(context.Background(), scanner.Request{
+		Image:    filepath.Join(imagetest.RepoRoot(t), "testdata", "demo", "demo-image.tar"),
+		Data:     scanner.Data{DB: vulndb.ArtifactScheme + unsigned, MaxAge: 100 * 365 * 24 * time.Hour, Unsigned: true},
+		Registry: scanner.Registry{Insecure: true},
 	})
 	require.NoError(t, err)
 	assert.Contains(t, strings.Join(res.Warnings, "\n"), "comes from "+unsigned+" unsigned")

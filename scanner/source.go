@@ -29,33 +29,33 @@ type source struct {
 	warning     string
 }
 
-// ImageOptions are the options images are opened with: platform, credentials, plain
-// HTTP, where to look, keychain and transport.
-func (opts Options) ImageOptions() []image.Option {
+// ImageOptions are the options the request's images are opened with: platform,
+// credentials, plain HTTP, where to look, and the scanner's keychain and transport.
+func (s *Scanner) ImageOptions(r Request) []image.Option {
 	openOpts := []image.Option{
-		image.WithPlatform(opts.Platform),
-		image.WithBasicAuth(opts.Username, opts.Password),
-		image.WithRegistries(opts.CredentialsFor...),
-		image.WithInsecure(opts.Insecure),
+		image.WithPlatform(r.Registry.Platform),
+		image.WithBasicAuth(r.Registry.Username, r.Registry.Password),
+		image.WithRegistries(r.Registry.CredentialsFor...),
+		image.WithInsecure(r.Registry.Insecure),
 	}
-	if len(opts.Sources) > 0 {
-		openOpts = append(openOpts, image.WithSources(opts.Sources))
+	if len(r.Registry.Sources) > 0 {
+		openOpts = append(openOpts, image.WithSources(r.Registry.Sources))
 	}
-	if opts.Keychain != nil {
-		openOpts = append(openOpts, image.WithKeychain(opts.Keychain))
+	if s.keychain != nil {
+		openOpts = append(openOpts, image.WithKeychain(s.keychain))
 	}
-	if opts.Transport != nil {
-		openOpts = append(openOpts, image.WithTransport(opts.Transport))
+	if s.transport != nil {
+		openOpts = append(openOpts, image.WithTransport(s.transport))
 	}
 	return openOpts
 }
 
-// openSource opens the image (Options.Image, looked up where Options.Sources say) and
-// resolves its base image when Options.BaseImage names one, or ResolveBase asks for the
+// openSource opens the image (Request.Image, looked up where Registry.Sources say) and
+// resolves its base image when Base.Image names one, or Base.Resolve asks for the
 // Dockerfile's final FROM or the image's base annotation.
-func openSource(ctx context.Context, opts Options, df *dockerfile.Dockerfile) (*source, error) {
-	openOpts := opts.ImageOptions()
-	img, err := image.Open(ctx, opts.Image, openOpts...)
+func (s *Scanner) openSource(ctx context.Context, r Request, df *dockerfile.Dockerfile) (*source, error) {
+	openOpts := s.ImageOptions(r)
+	img, err := image.Open(ctx, r.Image, openOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -63,8 +63,8 @@ func openSource(ctx context.Context, opts Options, df *dockerfile.Dockerfile) (*
 	if err != nil {
 		return nil, failure.Inputf("image config: %w", err)
 	}
-	src := &source{img: img, config: cf, baseRef: opts.BaseImage}
-	if src.baseRef == "" && opts.ResolveBase {
+	src := &source{img: img, config: cf, baseRef: r.Base.Image}
+	if src.baseRef == "" && r.Base.Resolve {
 		if df != nil && !strings.Contains(df.Final().Base, "$") && df.Final().Base != "scratch" {
 			src.baseRef = df.Final().Base
 		} else if m, err := img.Manifest(); err == nil {

@@ -97,7 +97,7 @@ func ByName(name string) (Input, bool) {
 
 // Settings is what a CI front end runs: the scan and how to report it.
 type Settings struct {
-	Scan        scanner.Options
+	Scan        scanner.Request
 	SARIFFile   string
 	JSONFile    string
 	Format      string
@@ -180,7 +180,7 @@ func Parse(get func(name string) string, spell func(name string) string) (*Setti
 	if err := output.CheckFormat(f.Format); err != nil {
 		return nil, failure.Inputf("input %s: %w", spell("format"), err)
 	}
-	opts, err := f.Options(img)
+	opts, err := f.Request(img)
 	if err != nil {
 		return nil, err
 	}

@@ -97,7 +97,7 @@ func newRegistryScanCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			run := fleet.Run{Targets: args, Filter: filter, Shard: sh, Recommend: recommend, Options: fleet.Options{Scan: opts, Parallel: parallel, Dir: outDir}}
+			run := fleet.Run{Targets: args, Filter: filter, Shard: sh, Recommend: recommend, Options: fleet.Options{Request: opts, Parallel: parallel, Dir: outDir}}
 			if err := cache.apply(&run); err != nil {
 				return err
 			}
@@ -195,29 +195,29 @@ The exit code is the registry scan's, over all images.`,
 }
 
 // fleetInputs checks what registry scan and rescan share (flags that are one image's,
-// the format, the filter) and gives the scan options and the filter.
-func fleetInputs(cmd *cobra.Command, f *flags.Scan, what string, targets, notFor, tags []string, since string, newest int) (scanner.Options, fleet.Filter, error) {
+// the format, the filter) and gives the scan request and the filter.
+func fleetInputs(cmd *cobra.Command, f *flags.Scan, what string, targets, notFor, tags []string, since string, newest int) (scanner.Request, fleet.Filter, error) {
 	for _, n := range notFor {
 		if cmd.Flags().Changed(n) {
-			return scanner.Options{}, fleet.Filter{}, failure.Inputf("--%s is for one image's scan, not for %s", n, what)
+			return scanner.Request{}, fleet.Filter{}, failure.Inputf("--%s is for one image's scan, not for %s", n, what)
 		}
 	}
 	if f.Format != "table" && f.Format != "markdown" && f.Format != "json" {
-		return scanner.Options{}, fleet.Filter{}, failure.Inputf("--format %q: %s writes table, markdown or json (the summary's JSON lines)", f.Format, what)
+		return scanner.Request{}, fleet.Filter{}, failure.Inputf("--format %q: %s writes table, markdown or json (the summary's JSON lines)", f.Format, what)
 	}
 	if newest < 0 {
-		return scanner.Options{}, fleet.Filter{}, failure.Inputf("--newest takes a positive number")
+		return scanner.Request{}, fleet.Filter{}, failure.Inputf("--newest takes a positive number")
 	}
-	opts, err := f.Options("")
+	opts, err := f.Request("")
 	if err != nil {
-		return scanner.Options{}, fleet.Filter{}, err
+		return scanner.Request{}, fleet.Filter{}, err
 	}
 	// --username/--password are for the registries named here, never for a base image or
 	// a recommendation another registry's image points at.
-	opts.CredentialsFor = append(opts.CredentialsFor, fleet.TargetRegistries(targets)...)
+	opts.Registry.CredentialsFor = append(opts.Registry.CredentialsFor, fleet.TargetRegistries(targets)...)
 	filter := fleet.Filter{Tags: tags, Newest: newest}
 	if filter.Since, err = parseSince(since, time.Now()); err != nil {
-		return scanner.Options{}, fleet.Filter{}, err
+		return scanner.Request{}, fleet.Filter{}, err
 	}
 	return opts, filter, nil
 }
@@ -313,7 +313,7 @@ image has no SBOM attached or its SBOM cannot be read or verified (it was not re
 			if err != nil {
 				return err
 			}
-			r := fleet.Rescan{Targets: args, Filter: filter, State: state, Options: fleet.Options{Scan: opts, Dir: outDir}, AllowUnsigned: tv.Insecure}
+			r := fleet.Rescan{Targets: args, Filter: filter, State: state, Options: fleet.Options{Request: opts, Dir: outDir}, AllowUnsigned: tv.Insecure}
 			if v != nil {
 				r.Verifier = v
 			} else if tv.Insecure {

@@ -60,12 +60,13 @@ func newSBOMCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts, err := img.Options(args[0])
+			req, err := img.Request(args[0])
 			if err != nil {
 				return err
 			}
-			opts.Scanners = []string{scanner.ScannerNone}
-			res, err := scanner.Scan(cmd.Context(), opts)
+			req.Checks = []string{scanner.ScannerNone}
+			core := scanner.New()
+			res, err := core.Scan(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
@@ -88,7 +89,7 @@ func newSBOMCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := render(&doc); err != nil {
 				return err
 			}
-			ref, err := attachSBOM(cmd.Context(), res, doc.Bytes(), signer, opts, args[0])
+			ref, err := attachSBOM(cmd.Context(), res, doc.Bytes(), signer, core, req)
 			if err != nil {
 				return err
 			}
@@ -105,12 +106,13 @@ func newSBOMCmd(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-// attachSBOM pushes doc beside the registry image res scanned: signed by signer as an
-// attestation (cosign's format), or plain when signer is nil. It returns the reference of
-// what it pushed.
-func attachSBOM(ctx context.Context, res *report.Result, doc []byte, signer trust.Signer, opts scanner.Options, arg string) (string, error) {
+// attachSBOM pushes doc beside the registry image res scanned (with the scan's registry
+// settings): signed by signer as an attestation (cosign's format), or plain when signer is
+// nil. It returns the reference of what it pushed.
+func attachSBOM(ctx context.Context, res *report.Result, doc []byte, signer trust.Signer, core *scanner.Scanner, req scanner.Request) (string, error) {
+	opts := core.ImageOptions(req)
 	if res.Image == nil || res.Image.Transport != report.TransportRegistry || res.Image.Digest == "" || res.Image.Repository == "" {
-		return "", failure.Inputf("--attach: the SBOM is attached to an image in a registry; %s is not one", arg)
+		return "", failure.Inputf("--attach: the SBOM is attached to an image in a registry; %s is not one", req.Image)
 	}
 	subject := res.Image.Repository + "@" + res.Image.Digest
 	var dg string
@@ -122,9 +124,9 @@ func attachSBOM(ctx context.Context, res *report.Result, doc []byte, signer trus
 		if serr != nil {
 			return "", failure.Incompletef("signing the SBOM: %w", serr)
 		}
-		dg, err = attach.PushAttestation(ctx, subject, bundle, trust.CycloneDXPredicate, time.Now(), opts.ImageOptions()...)
+		dg, err = attach.PushAttestation(ctx, subject, bundle, trust.CycloneDXPredicate, time.Now(), opts...)
 	} else {
-		dg, err = attach.Push(ctx, subject, doc, time.Now(), "imagegate "+version(), opts.ImageOptions()...)
+		dg, err = attach.Push(ctx, subject, doc, time.Now(), "imagegate "+version(), opts...)
 	}
 	if err != nil {
 		return "", err

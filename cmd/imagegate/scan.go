@@ -99,11 +99,11 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 			if len(args) == 1 {
 				imageArg = args[0]
 			}
-			opts, err := f.Options(imageArg)
+			req, err := f.Request(imageArg)
 			if err != nil {
 				return err
 			}
-			res, err := scanner.Scan(cmd.Context(), opts)
+			res, err := scanner.New().Scan(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
@@ -143,9 +143,8 @@ and for the whole project in .imagegate.yaml:
 			if err != nil {
 				return err
 			}
-			res, err := scanner.Scan(cmd.Context(), scanner.Options{
-				Dockerfile: args[0],
-				ContextDir: contextDir,
+			res, err := scanner.New().Scan(cmd.Context(), scanner.Request{
+				Dockerfile: scanner.Dockerfile{Path: args[0], Context: contextDir},
 				Config:     cfg,
 				Policy:     pol,
 			})

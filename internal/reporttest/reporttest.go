@@ -71,12 +71,10 @@ func EveryKind(t testing.TB) *report.Result {
 	require.NoError(t, err)
 	doc, err := policy.LoadVEX(filepath.Join("testdata", "demo", "demo.openvex.json"))
 	require.NoError(t, err)
-	res, err := scanner.Scan(context.Background(), scanner.Options{
+	res, err := scanner.New().Scan(context.Background(), scanner.Request{
 		Image:      archive,
-		DB:         demo.DBPath,
-		DBMaxAge:   100 * 365 * 24 * time.Hour,
-		Dockerfile: filepath.Join("testdata", "demo", "Dockerfile"),
-		ContextDir: filepath.Join("testdata", "demo"),
+		Data:       scanner.Data{DB: demo.DBPath, MaxAge: 100 * 365 * 24 * time.Hour},
+		Dockerfile: scanner.Dockerfile{Path: filepath.Join("testdata", "demo", "Dockerfile"), Context: filepath.Join("testdata", "demo")},
 		Config:     cfg,
 		Policy: &policy.Policy{
 			Threshold: report.Medium, FailOnIssues: true, ReportAll: true,
