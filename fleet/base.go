@@ -16,7 +16,6 @@ import (
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner"
 	"github.com/imagegate/imagegate/scanner/attach"
-	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/policy"
 )
 
@@ -30,7 +29,7 @@ const (
 // moved on since the build: from the base annotations (resolved in the registry now), or
 // else from the layers (another listed image whose layers this one starts with). One
 // lookup per base name.
-func findBases(ctx context.Context, targets, listed []Target, opts []image.Option) map[string]*report.FleetBase {
+func findBases(ctx context.Context, targets, listed []Target, rm scanner.Remote) map[string]*report.FleetBase {
 	out := map[string]*report.FleetBase{}
 	type current struct{ digest, index, err string }
 	resolved := map[string]current{}
@@ -52,7 +51,7 @@ func findBases(ctx context.Context, targets, listed []Target, opts []image.Optio
 		go func() {
 			defer wg.Done()
 			var c current
-			img, err := image.Open(ctx, n, append(opts, image.WithSources([]string{image.SourceRegistry}))...)
+			img, err := rm.Open(ctx, n)
 			if err != nil {
 				c.err = failure.OneLine(err.Error())
 			} else {
@@ -205,7 +204,7 @@ func candidateTags(base string, tags []string) map[string]string {
 
 // recommend lists, for each base tag in use, the candidate tags of its repository, each
 // checked with check (its vulnerability counts).
-func recommend(ctx context.Context, images []report.FleetImage, opts []image.Option, check func(ref string) (report.BaseCandidate, error)) []report.BaseRecommendation {
+func recommend(ctx context.Context, images []report.FleetImage, rm scanner.Remote, check func(ref string) (report.BaseCandidate, error)) []report.BaseRecommendation {
 	uses := map[string]int{}
 	for _, im := range images {
 		if im.Base != nil && im.Base.Error == "" {
@@ -220,7 +219,7 @@ func recommend(ctx context.Context, images []report.FleetImage, opts []image.Opt
 	var out []report.BaseRecommendation
 	for _, n := range names {
 		rec := report.BaseRecommendation{Base: n, UsedBy: uses[n], Candidates: []report.BaseCandidate{}}
-		tag, err := name.NewTag(n, image.NameOptions(n, opts...)...)
+		tag, err := name.NewTag(n, rm.NameOptions(n)...)
 		if err != nil {
 			rec.Error = fmt.Sprintf("not a tag: %v", err)
 			out = append(out, rec)
@@ -231,7 +230,7 @@ func recommend(ctx context.Context, images []report.FleetImage, opts []image.Opt
 			rec.Error = failure.OneLine(err.Error())
 		}
 		rec.Counts = self.Counts
-		tags, err := remote.List(tag.Context(), image.RemoteOptions(ctx, tag.RegistryStr(), opts...)...)
+		tags, err := remote.List(tag.Context(), rm.Options(ctx, tag.RegistryStr())...)
 		if err != nil {
 			rec.Error = "tags cannot be listed: " + failure.OneLine(err.Error())
 			out = append(out, rec)
@@ -264,17 +263,18 @@ func recommend(ctx context.Context, images []report.FleetImage, opts []image.Opt
 // else by scanning it (through the layer cache).
 func checkBase(ctx context.Context, ref string, opts Options) (report.BaseCandidate, error) {
 	var c report.BaseCandidate
-	img, err := image.Open(ctx, ref, append(opts.images(), image.WithSources([]string{image.SourceRegistry}))...)
+	rm := opts.remote()
+	img, err := rm.Open(ctx, ref)
 	if err != nil {
 		return c, err
 	}
 	c.Digest = img.Digest
-	r, err := name.ParseReference(ref, image.NameOptions(ref, opts.images()...)...)
+	r, err := name.ParseReference(ref, rm.NameOptions(ref)...)
 	if err != nil {
 		return c, err
 	}
 	pinned := r.Context().Name() + "@" + img.Digest
-	o := opts.Request
+	o := opts.Request.FromRegistry()
 	pol := policy.Default
 	if o.Policy != nil {
 		pol = *o.Policy
@@ -282,10 +282,9 @@ func checkBase(ctx context.Context, ref string, opts Options) (report.BaseCandid
 	pol.ReportAll = true
 	o.Policy = &pol
 	o.Checks = []string{scanner.ScannerVuln}
-	o.Registry.Sources = []string{image.SourceRegistry}
 	o.Image = pinned
 	c.Via = "scan"
-	if found, err := attach.Find(ctx, pinned, opts.images()...); err == nil {
+	if found, err := attach.Find(ctx, pinned, rm.ImageOptions()...); err == nil {
 		tmp, err := os.CreateTemp("", "imagegate-base-*.cdx.json")
 		if err != nil {
 			return c, err

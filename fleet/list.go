@@ -24,7 +24,7 @@ import (
 
 	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner/image"
+	"github.com/imagegate/imagegate/scanner"
 )
 
 // Target is one image to scan: a platform image's manifest digest, with every
@@ -76,8 +76,8 @@ func (l *Listing) Digest() string {
 
 // ListOptions say how to reach the registry.
 type ListOptions struct {
-	// Image are the options images are opened with (credentials, plain HTTP, platform).
-	Image []image.Option
+	// Remote is the way to the registries (credentials, plain HTTP, platform).
+	Remote scanner.Remote
 	// Parallel bounds the manifests fetched at once (0: 8).
 	Parallel int
 }
@@ -121,23 +121,23 @@ func List(ctx context.Context, targets []string, f Filter, o ListOptions) (*List
 	for _, t := range targets {
 		t = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(t, "https://"), "http://"), "/")
 		if !strings.Contains(t, "/") {
-			reg, err := name.NewRegistry(t, image.NameOptions(t, o.Image...)...)
+			reg, err := name.NewRegistry(t, o.Remote.NameOptions(t)...)
 			if err != nil {
 				return nil, failure.Inputf("registry %q: %w", t, err)
 			}
-			names, err := remote.Catalog(ctx, reg, image.RemoteOptions(ctx, reg.RegistryStr(), o.Image...)...)
+			names, err := remote.Catalog(ctx, reg, o.Remote.Options(ctx, reg.RegistryStr())...)
 			if err != nil {
 				return nil, failure.Incompletef("registry %s: its catalog cannot be listed (%w): name the repositories to scan instead", t, err)
 			}
 			for _, n := range names {
-				r, err := name.NewRepository(reg.RegistryStr()+"/"+n, image.NameOptions(t, o.Image...)...)
+				r, err := name.NewRepository(reg.RegistryStr()+"/"+n, o.Remote.NameOptions(t)...)
 				if err == nil {
 					repos = append(repos, r)
 				}
 			}
 			continue
 		}
-		r, err := name.NewRepository(t, image.NameOptions(t, o.Image...)...)
+		r, err := name.NewRepository(t, o.Remote.NameOptions(t)...)
 		if err != nil {
 			return nil, failure.Inputf("repository %q: %w (a tag or digest does not belong here: give the repository)", t, err)
 		}
@@ -168,7 +168,7 @@ func List(ctx context.Context, targets []string, f Filter, o ListOptions) (*List
 
 // listRepository resolves the repository's tags that pass the filter.
 func listRepository(ctx context.Context, r name.Repository, f Filter, o ListOptions) ([]Target, []report.FleetProblem) {
-	tags, err := remote.List(r, image.RemoteOptions(ctx, r.RegistryStr(), o.Image...)...)
+	tags, err := remote.List(r, o.Remote.Options(ctx, r.RegistryStr())...)
 	if err != nil {
 		return nil, []report.FleetProblem{{Subject: r.Name(), Error: "tags cannot be listed: " + failure.OneLine(err.Error())}}
 	}
@@ -218,7 +218,7 @@ func listRepository(ctx context.Context, r name.Repository, f Filter, o ListOpti
 // annotations.
 func resolveTag(ctx context.Context, r name.Repository, tag string, o ListOptions) (Target, error) {
 	ref := r.Tag(tag).Name()
-	img, err := image.Open(ctx, ref, append(o.Image, image.WithSources([]string{image.SourceRegistry}))...)
+	img, err := o.Remote.Open(ctx, ref)
 	if err != nil {
 		return Target{}, err
 	}

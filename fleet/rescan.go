@@ -236,7 +236,7 @@ func (r Rescan) collect(ctx context.Context) ([]sbomItem, []report.FleetProblem,
 		return nil, nil, failure.WithSetting(failure.Inputf("rescan believes only signed SBOMs from a registry: give the key (--verify-key) or the identity (--certificate-identity, --certificate-oidc-issuer, --trusted-root) they are signed with, or --insecure-unsigned-sbom to read unsigned ones"), "verify-key")
 	}
 	if len(remoteTargets) > 0 {
-		l, err := List(ctx, remoteTargets, r.Filter, ListOptions{Image: r.images()})
+		l, err := List(ctx, remoteTargets, r.Filter, ListOptions{Remote: r.remote()})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -246,9 +246,9 @@ func (r Rescan) collect(ctx context.Context) ([]sbomItem, []report.FleetProblem,
 			var found *attach.Found
 			var err error
 			if r.Verifier != nil {
-				found, err = attach.FindVerified(ctx, t.Ref(), trust.CycloneDXPredicate, r.Verifier, r.images()...)
+				found, err = attach.FindVerified(ctx, t.Ref(), trust.CycloneDXPredicate, r.Verifier, r.remote().ImageOptions()...)
 			} else {
-				found, err = attach.Find(ctx, t.Ref(), r.images()...)
+				found, err = attach.Find(ctx, t.Ref(), r.remote().ImageOptions()...)
 			}
 			switch {
 			case errors.Is(err, attach.ErrNone):

@@ -39,7 +39,7 @@ type Run struct {
 // error is for what stops the whole run (bad arguments, an unreadable catalog, no
 // database); an image or repository that fails is in the summary.
 func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
-	listing, err := List(ctx, r.Targets, r.Filter, ListOptions{Image: r.images(), Parallel: 4 * max(r.Parallel, 2)})
+	listing, err := List(ctx, r.Targets, r.Filter, ListOptions{Remote: r.remote(), Parallel: 4 * max(r.Parallel, 2)})
 	if err != nil {
 		return nil, err
 	}
@@ -84,13 +84,13 @@ func (r Run) Do(ctx context.Context) (*report.Fleet, error) {
 		run.LayersRejected = cache.Rejected()
 		run.LayersRead -= run.LayersCached
 	}
-	bases := findBases(ctx, mine, listing.Targets, opts.images())
+	bases := findBases(ctx, mine, listing.Targets, opts.remote())
 	for i := range scanned {
 		scanned[i].Summary.Base = bases[scanned[i].Target.Digest]
 	}
 	f := Summarize(run, listing.Problems, scanned)
 	if r.Recommend {
-		f.Recommendations = recommend(ctx, f.Images, opts.images(), func(ref string) (report.BaseCandidate, error) {
+		f.Recommendations = recommend(ctx, f.Images, opts.remote(), func(ref string) (report.BaseCandidate, error) {
 			return checkBase(ctx, ref, opts)
 		})
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner"
-	"github.com/imagegate/imagegate/scanner/image"
 )
 
 // Options are how each image is scanned and where its report goes.
@@ -31,8 +30,8 @@ type Options struct {
 	Scanner []scanner.Option
 }
 
-// images are the options the request's images are opened with.
-func (o Options) images() []image.Option { return scanner.New(o.Scanner...).ImageOptions(o.Request) }
+// remote is the request's way to the registries.
+func (o Options) remote() scanner.Remote { return scanner.New(o.Scanner...).Remote(o.Request) }
 
 // openStore opens the request's database once for the run, unless no check needs it;
 // close is nil when nothing was opened.
@@ -94,9 +93,8 @@ func scanOne(ctx context.Context, t Target, o Options) (s Scanned) {
 			s = failed(t, failure.Incompletef("internal error while scanning: %v (please report this)", r))
 		}
 	}()
-	r := o.Request
+	r := o.Request.FromRegistry()
 	r.Image = t.Ref()
-	r.Registry.Sources = []string{image.SourceRegistry}
 	// Bases are found by comparing diff IDs across the images: every one is checked.
 	res, err := scanner.New(append(o.Scanner[:len(o.Scanner):len(o.Scanner)], scanner.WithAllDiffIDs())...).Scan(ctx, r)
 	if err != nil {
