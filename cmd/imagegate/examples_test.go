@@ -17,6 +17,7 @@ import (
 	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/fleet"
 	"github.com/imagegate/imagegate/reporters/output"
+	"github.com/imagegate/imagegate/scanner/image"
 )
 
 // The Kubernetes example's containers run imagegate with arguments imagegate takes, and
@@ -190,4 +191,22 @@ func wordValue(w *syntax.Word) string {
 		part(p)
 	}
 	return b.String()
+}
+
+// Every image source that has a prefix of its own is named where users read the image
+// forms: the README's table, 'imagegate scan --help' and the CI image input.
+func TestEveryImageSourceIsDocumented(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	scanHelp := newScanCmd(io.Discard, io.Discard).Long
+	in, ok := inputs.ByName("image")
+	require.True(t, ok)
+	for _, tr := range image.Transports() {
+		if tr == image.Registry {
+			continue // a bare reference
+		}
+		assert.Contains(t, string(readme), "| `"+string(tr)+":", "README")
+		assert.Contains(t, scanHelp, "  "+string(tr)+":", "scan --help")
+		assert.Contains(t, in.Description, string(tr)+":", "the image input")
+	}
 }

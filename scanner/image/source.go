@@ -527,3 +527,12 @@ func unwrapPathError(err error) error {
 	}
 	return err
 }
+
+// Transports lists the image sources' transports, in the order of their list.
+func Transports() []Transport {
+	out := make([]Transport, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, k.transport)
+	}
+	return out
+}
