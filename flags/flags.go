@@ -179,7 +179,7 @@ func (f *Scan) Register(fl *pflag.FlagSet) {
 	f.Gate.Register(fl)
 	f.Image.Register(fl)
 	fl.Int64Var(&f.MaxSecret, "max-secret-bytes", secrets.DefaultMaxBytes, "most text the secret scan reads in one image; past it files are skipped with a warning")
-	fl.StringSliceVar(&f.Scanners, "scanners", nil, "checks to run: vuln, dockerfile, config, secret (default: all)")
+	fl.StringSliceVar(&f.Scanners, "scanners", nil, "checks to run: "+strings.Join(scanner.AllScanners, ", ")+" (default: all)")
 	fl.StringVar(&f.DB, "db", "", "vulnerability database folder, or a folder of OSV all.zip files (default $IMAGEGATE_DB or the user cache)")
 	fl.DurationVar(&f.DBMaxAge, "db-max-age", scanner.DefaultDBMaxAge, "warn when the vulnerability data is older than this")
 	f.DBTrust.Register(fl, "db-", "insecure-unsigned-db", "a database artifact (--db oci://REF)")
