@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/imagegate/imagegate/ci/azure"
 	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/failure"
+	"github.com/imagegate/imagegate/internal/golden"
 	"github.com/imagegate/imagegate/internal/imagetest"
 	"github.com/imagegate/imagegate/internal/schematest"
 	"github.com/imagegate/imagegate/report"
@@ -320,4 +322,48 @@ func objectKeys(t *testing.T, raw json.RawMessage) []string {
 		require.NoError(t, dec.Decode(&v))
 	}
 	return keys
+}
+
+// action.yml and task.json say what the table says: each input's description and default,
+// and the format pick list's options (the reporters' list, with their labels). With
+// -update the test writes them from the table (review the diff); without, it fails where
+// they differ.
+func TestCIFilesFollowTheTable(t *testing.T) {
+	root := imagetest.RepoRoot(t)
+	action, err := os.ReadFile(filepath.Join(root, "action.yml"))
+	require.NoError(t, err)
+	task, err := os.ReadFile(filepath.Join(root, "task.json"))
+	require.NoError(t, err)
+	// The inputs section only: outputs share some names (sarif-file).
+	a, outputs, ok := strings.Cut(string(action), "\noutputs:")
+	require.True(t, ok, "action.yml has an outputs section")
+	tk := string(task)
+	quote := func(s string) string {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(s)
+		return strings.TrimSuffix(b.String(), "\n")
+	}
+	for _, in := range inputs.Table {
+		if !in.AzureOnly {
+			block := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(in.Name) + `:\n    description: .*$`)
+			require.Regexp(t, block, a, "action.yml has no block for %s", in.Name)
+			a = block.ReplaceAllLiteralString(a, "  "+in.Name+":\n    description: "+quote(in.Description))
+		}
+		if !in.GitHubOnly {
+			help := regexp.MustCompile(`("name": ` + regexp.QuoteMeta(quote(in.Azure)) + `,(?:\n[^\n]*?)*?\n\s*"helpMarkDown": ).*?(,?)\n`)
+			require.Regexp(t, help, tk, "task.json has no helpMarkDown for %s", in.Azure)
+			tk = help.ReplaceAllString(tk, "${1}"+strings.ReplaceAll(quote(in.Description), "$", "$$")+"${2}\n")
+		}
+	}
+	var opts []string
+	for _, f := range output.Formats() {
+		opts = append(opts, "        "+quote(f)+": "+quote(output.FormatLabel(f)))
+	}
+	pick := regexp.MustCompile(`("name": "format",(?:\n[^\n]*?)*?\n\s*"options": \{\n)(?:[^}]*\n)(\s*\})`)
+	require.Regexp(t, pick, tk)
+	tk = pick.ReplaceAllString(tk, "${1}"+strings.Join(opts, ",\n")+"\n${2}")
+	golden.Check(t, "action.yml", []byte(a+"\noutputs:"+outputs))
+	golden.Check(t, "task.json", []byte(tk))
 }

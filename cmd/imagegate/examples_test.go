@@ -16,6 +16,7 @@ import (
 
 	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/fleet"
+	"github.com/imagegate/imagegate/internal/golden"
 	"github.com/imagegate/imagegate/reporters/output"
 	"github.com/imagegate/imagegate/scanner/image"
 )
@@ -96,20 +97,37 @@ func TestReadmeCISectionsAreTheExamples(t *testing.T) {
 		require.NoError(t, err)
 		assert.Contains(t, section(heading), "```yaml\n"+string(b)+"```\n", "%s: its block is not %s as it is", heading, example)
 	}
-	// The formats the README names are the reporters' list.
+}
+
+// The README's tables that come from code are written from it: the CI inputs table (from
+// the inputs table) and the --format row (from the reporters' list). With -update the
+// test writes them (review the diff); without, it fails where they differ.
+func TestReadmeTablesFollowTheCode(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	text := string(readme)
+	rows := []string{"| GitHub input | Azure input | default | what |", "|---|---|---|---|"}
+	for _, in := range inputs.Table {
+		name, def := "`"+in.Name+"`", ""
+		if in.AzureOnly {
+			name = "—"
+		}
+		if in.Default != "" {
+			def = "`" + in.Default + "`"
+		}
+		rows = append(rows, "| "+name+" | `"+in.Azure+"` | "+def+" | "+in.Description+" |")
+	}
+	table := regexp.MustCompile("(?m)^\\| GitHub input \\|.*\\n(?:^\\|.*\\n)+")
+	require.Regexp(t, table, text, "the README has no CI inputs table")
+	text = table.ReplaceAllLiteralString(text, strings.Join(rows, "\n")+"\n")
 	var quoted []string
 	for _, f := range output.Formats() {
 		quoted = append(quoted, "`"+f+"`")
 	}
-	assert.Contains(t, string(readme), "| `-f, --format FORMAT` | report on stdout: "+strings.Join(quoted, ", ")+" |")
-	inputsTable := section("## Azure Pipelines")
-	for _, in := range inputs.Table {
-		if !in.AzureOnly {
-			assert.Contains(t, inputsTable, "| `"+in.Name+"` | `"+in.Azure+"` |", in.Name)
-		} else {
-			assert.Contains(t, inputsTable, "| — | `"+in.Azure+"` |", in.Azure)
-		}
-	}
+	format := regexp.MustCompile("(?m)^\\| `-f, --format FORMAT` \\| .*$")
+	require.Regexp(t, format, text, "the README has no --format row")
+	text = format.ReplaceAllLiteralString(text, "| `-f, --format FORMAT` | report on stdout: "+strings.Join(quoted, ", ")+" |")
+	golden.Check(t, "README.md", []byte(text))
 }
 
 // Every imagegate command line in the CI examples and imagegate's own workflows (a step's

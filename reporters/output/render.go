@@ -29,19 +29,19 @@ type Options struct {
 // formats is the one list of report formats, in the order the help texts, the CI inputs
 // (action.yml, task.json's pick list) and the README name them; tests hold those to it.
 var formats = []struct {
-	name   string
-	render func(io.Writer, *report.Result, Options) error
+	name, label string // label: the Azure task's pick list
+	render      func(io.Writer, *report.Result, Options) error
 }{
-	{"table", func(w io.Writer, r *report.Result, o Options) error {
+	{"table", "Table", func(w io.Writer, r *report.Result, o Options) error {
 		return table.Write(w, r, table.Options{Color: o.Color, Packages: o.Packages})
 	}},
-	{"json", func(w io.Writer, r *report.Result, _ Options) error { return jsonreport.Write(w, r) }},
-	{"sarif", func(w io.Writer, r *report.Result, o Options) error {
+	{"json", "JSON", func(w io.Writer, r *report.Result, _ Options) error { return jsonreport.Write(w, r) }},
+	{"sarif", "SARIF", func(w io.Writer, r *report.Result, o Options) error {
 		return sarif.Write(w, r, sarif.Options{Category: o.SARIFCategory})
 	}},
-	{"markdown", func(w io.Writer, r *report.Result, _ Options) error { return markdown.Write(w, r, markdown.Options{}) }},
-	{"junit", func(w io.Writer, r *report.Result, _ Options) error { return junit.Write(w, r) }},
-	{"cyclonedx", func(w io.Writer, r *report.Result, _ Options) error {
+	{"markdown", "Markdown", func(w io.Writer, r *report.Result, _ Options) error { return markdown.Write(w, r, markdown.Options{}) }},
+	{"junit", "JUnit", func(w io.Writer, r *report.Result, _ Options) error { return junit.Write(w, r) }},
+	{"cyclonedx", "CycloneDX", func(w io.Writer, r *report.Result, _ Options) error {
 		return cyclonedx.Write(w, r, cyclonedx.Options{})
 	}},
 }
@@ -53,6 +53,16 @@ func Formats() []string {
 		out = append(out, f.name)
 	}
 	return out
+}
+
+// FormatLabel is a format's name as a pick list shows it ("" for none).
+func FormatLabel(name string) string {
+	for _, f := range formats {
+		if f.name == name {
+			return f.label
+		}
+	}
+	return ""
 }
 
 // FormatList is the formats as a sentence says them: "table, json, ... or cyclonedx".
