@@ -78,7 +78,8 @@ func (p Policy) Meets(s report.Severity) bool {
 
 // Apply marks suppressed findings, filters (or marks) those below the threshold, and
 // decides the verdict. The returned findings are what every report shows; warnings say
-// which ignore entries have expired.
+// which ignore entries have expired, and which matched no finding (a typo, or a finding
+// fixed since: either way the entry says something that is not so).
 func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdict, []string) {
 	now := p.Now
 	if now.IsZero() {
@@ -101,7 +102,11 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 		v.Counts[s.String()] = 0
 	}
 	out := make([]report.Finding, 0, len(findings))
+	matched := make([]bool, len(active))
 	for _, f := range findings {
+		for i, ig := range active {
+			matched[i] = matched[i] || ig.Matches(&f)
+		}
 		f.Suppressed, f.BelowThreshold = suppression(&f, active, p), false
 		if !p.Meets(f.Severity) {
 			if f.Severity == report.Unknown && f.Suppressed == nil {
@@ -120,6 +125,11 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 			v.AtOrAboveThreshold++
 		}
 		out = append(out, f)
+	}
+	for i, ig := range active {
+		if !matched[i] {
+			warnings = append(warnings, fmt.Sprintf("ignore entry %s matched no finding in this scan: remove it if what it accepted is gone", ig.Source))
+		}
 	}
 	v.Pass = !(p.FailOnIssues && v.AtOrAboveThreshold > 0)
 	return out, v, warnings

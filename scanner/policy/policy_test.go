@@ -146,8 +146,18 @@ func TestIgnoresAndExpiry(t *testing.T) {
 	assert.Equal(t, 4, v.Suppressed)
 	assert.Equal(t, 2, v.AtOrAboveThreshold, "axios and lodash still count")
 	assert.False(t, v.Pass)
-	require.Len(t, warnings, 1)
+	require.Len(t, warnings, 2)
 	assert.Contains(t, warnings[0], "a.yaml:14 expired on 2026-11-26")
+	// The axios range below 0.21.0 accepts nothing here: said, so the entry is fixed or
+	// removed. An entry shadowed by an earlier one that matches the same finding still
+	// counts as matching.
+	assert.Equal(t, "ignore entry a.yaml:8 matched no finding in this scan: remove it if what it accepted is gone", warnings[1])
+	p2 := p
+	p2.Ignores = append([]policy.Ignore{{ID: "CVE-2021-44906", Reason: "first", Source: "b.yaml:1"}}, p.Ignores...)
+	_, _, warnings = policy.Apply(sample(), p2)
+	for _, w := range warnings {
+		assert.NotContains(t, w, "a.yaml:2 matched no finding", "a.yaml:2 also matches minimist's advisory")
+	}
 
 	// Everything accepted: the gate passes.
 	p.Ignores = append(p.Ignores, policy.Ignore{Package: "pkg:npm/axios", Reason: "r", Source: "x"}, policy.Ignore{ID: "CVE-2024-0001", Reason: "r", Source: "y"})
