@@ -30,6 +30,7 @@ type Gate struct {
 	AllowInc  bool
 	Config    string
 	VEX       []string
+	Baseline  string
 	Format    string
 	Outputs   []string
 	Category  string
@@ -48,6 +49,7 @@ func (g *Gate) Register(fl *pflag.FlagSet) {
 	fl.BoolVar(&g.AllowInc, "allow-incomplete", false, "let a scan that could not analyse everything (listed in the reports) pass on its findings; by default it fails (exit 3)")
 	fl.StringVar(&g.Config, "config", "", "config file with ignore entries and rule settings (default ./"+config.FileName+" when present)")
 	fl.StringSliceVar(&g.VEX, "vex", nil, "OpenVEX document(s): not_affected and fixed statements suppress findings")
+	fl.StringVar(&g.Baseline, "baseline", "", "an earlier JSON report (imagegate scan -f json, e.g. the default branch's): findings already in it do not gate, new ones do; reports say which are new and which are fixed")
 	fl.StringVarP(&g.Format, "format", "f", "table", "report format on stdout: "+strings.Join(output.Formats(), ", "))
 	fl.StringArrayVarP(&g.Outputs, "output", "o", nil, "write a report to a file, atomically: FORMAT=FILE (repeatable), or FILE in --format")
 	fl.StringVar(&g.Category, "sarif-category", "", "SARIF automation category (default: from the image name or Dockerfile path)")
@@ -85,6 +87,11 @@ func (g *Gate) Prepare() (*policy.Policy, *config.Config, error) {
 			return nil, nil, err
 		}
 		p.VEX = append(p.VEX, doc)
+	}
+	if g.Baseline != "" {
+		if p.Baseline, err = policy.LoadBaseline(g.Baseline); err != nil {
+			return nil, nil, err
+		}
 	}
 	return p, cfg, nil
 }

@@ -183,6 +183,9 @@ type Finding struct {
 	Suppressed *Suppression `json:"suppressed,omitempty"`
 	// BelowThreshold marks a finding under the severity threshold kept by --report-all.
 	BelowThreshold bool `json:"belowThreshold,omitempty"`
+	// Baseline says, when the scan was compared with an earlier report (--baseline),
+	// whether the finding is new or was there already ("unchanged": it does not gate).
+	Baseline string `json:"baseline,omitempty"`
 	// Target is the path inside the image a finding is about (a file with a secret).
 	Target string `json:"target,omitempty"`
 	// Origin says whether the layer the finding came from belongs to the base image
@@ -260,3 +263,15 @@ const (
 	OriginBase Origin = "base" // the base image's layers
 	OriginApp  Origin = "app"  // the layers the Dockerfile added
 )
+
+// A finding's state against a baseline report (SARIF's baselineState values).
+const (
+	BaselineNew       = "new"
+	BaselineUnchanged = "unchanged"
+)
+
+// Gates says whether the finding counts for the gate: not accepted, not below the
+// threshold, and not already in the baseline.
+func (f *Finding) Gates() bool {
+	return f.Suppressed == nil && !f.BelowThreshold && f.Baseline != BaselineUnchanged
+}

@@ -128,8 +128,8 @@ type Verdict struct {
 	// Threshold and FailOnIssues echo the policy.
 	Threshold    Severity `json:"threshold"`
 	FailOnIssues bool     `json:"failOnIssues"`
-	// AtOrAboveThreshold counts the findings that meet the threshold and are not
-	// suppressed.
+	// AtOrAboveThreshold counts the findings that meet the threshold, are not suppressed
+	// and, against a baseline, are new: the findings that gate.
 	AtOrAboveThreshold int `json:"atOrAboveThreshold"`
 	// Suppressed counts findings accepted by an ignore entry or a VEX statement.
 	Suppressed int `json:"suppressed"`
@@ -148,6 +148,19 @@ type Verdict struct {
 	// verdict covers these and no others. A kind not listed was not run, which reports say
 	// ("not run"), never "none found".
 	Checks []Kind `json:"checks"`
+	// Baseline is the comparison with an earlier report, when one was given.
+	Baseline *BaselineVerdict `json:"baseline,omitempty"`
+}
+
+// BaselineVerdict is a scan compared with an earlier report: how many of its findings
+// (at or above the threshold, not suppressed) are new, how many were there already (and
+// so do not gate), and the earlier findings no longer found.
+type BaselineVerdict struct {
+	Source    string   `json:"source"`
+	New       int      `json:"new"`
+	Unchanged int      `json:"unchanged"`
+	Fixed     int      `json:"fixed"`
+	FixedIDs  []string `json:"fixedIds,omitempty"` // the first 100
 }
 
 // Ran reports whether the check for findings of kind k ran.
@@ -186,7 +199,11 @@ func (v Verdict) Note() string {
 	if len(checks) == 0 {
 		ran = "no checks run"
 	}
-	return fmt.Sprintf("%s; unknown severity: %s, %d let through", ran, how, v.UnknownPassed)
+	note := fmt.Sprintf("%s; unknown severity: %s, %d let through", ran, how, v.UnknownPassed)
+	if b := v.Baseline; b != nil {
+		note += fmt.Sprintf("; against the baseline %s: %d new, %d already there (not gating), %d fixed", b.Source, b.New, b.Unchanged, b.Fixed)
+	}
+	return note
 }
 
 // Outcome is what a verdict decides, and the exit code that says it.

@@ -99,6 +99,7 @@ var relaxers = []struct {
 	{"allow-incomplete", func(string) string { return "a scan that did not analyse everything can pass" }},
 	{"ignore-unfixed", func(string) string { return "vulnerabilities without a fixed version are left out" }},
 	{"exclude-base", func(string) string { return "findings from the base image's layers are left out" }},
+	{"baseline", func(string) string { return "findings already in that report do not fail the gate" }},
 }
 
 // relaxations says, for each setting that relaxes the gate (set to other than the flag's

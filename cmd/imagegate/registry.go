@@ -32,7 +32,7 @@ func newRegistryCmd(stdout, stderr io.Writer) *cobra.Command {
 }
 
 // notForRegistry are scan flags that name one image's inputs.
-var notForRegistry = []string{"dockerfile", "context", "sbom", "base-image", "output", "sarif-category", "image-source", "list-packages", "report-all"}
+var notForRegistry = []string{"dockerfile", "context", "sbom", "base-image", "output", "sarif-category", "image-source", "list-packages", "report-all", "baseline"}
 
 // registryScanHelp is the long help of registry scan.
 const registryScanHelp = `List the repositories of a registry (its catalog) or the repositories given, their tags

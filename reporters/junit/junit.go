@@ -71,6 +71,9 @@ func Write(w io.Writer, r *report.Result) error {
 		case f.BelowThreshold:
 			tc.Skipped = &skipped{Message: "below the severity threshold " + r.Verdict.Threshold.String()}
 			s.Skipped++
+		case f.Baseline == report.BaselineUnchanged:
+			tc.Skipped = &skipped{Message: "already in the baseline report " + r.Verdict.Baseline.Source}
+			s.Skipped++
 		default:
 			tc.Failure = &failure{Message: summary(f), Type: f.Severity.String(), Body: details(f)}
 			s.Failures++

@@ -215,8 +215,13 @@ func row(f report.Finding) string {
 		fix = cell(f.Rule.Fix) // imagegate's own text, with its code spans
 	}
 	sev := f.Severity.String()
-	if f.BelowThreshold {
+	switch {
+	case f.BelowThreshold:
 		sev += " (below threshold)"
+	case f.Baseline == report.BaselineNew:
+		sev += " (new)"
+	case f.Baseline == report.BaselineUnchanged:
+		sev += " (in the baseline)"
 	}
 	return fmt.Sprintf("| %s | %s | %s | %s |\n", sev, name(f), where(f), fix)
 }

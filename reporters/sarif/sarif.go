@@ -153,6 +153,9 @@ func result(run *gosarif.Run, f report.Finding, r *report.Result, o Options) *go
 		s.Justification = strptr(f.Suppressed.Reason + " (" + f.Suppressed.Source + ")")
 		res.AddSuppression(s)
 	}
+	if f.Baseline != "" {
+		res.WithBaselineState(f.Baseline) // SARIF's own: new, unchanged
+	}
 	rp := gosarif.NewPropertyBag()
 	rp.Add("severity", f.Severity.String())
 	if f.BelowThreshold {

@@ -214,7 +214,11 @@ func (t *writer) vulnerabilities(fs []report.Finding) {
 			if f.Package != nil {
 				name, version = f.Package.Name, f.Package.Version
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\t%s\n", v(f.ID), v(name), v(version), v(fixed), f.Layer, score(f), oneLine(f.Title, 60))
+			id := v(f.ID)
+			if f.Baseline == report.BaselineNew {
+				id += " (new)" // against a baseline: what gates
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\t%s\n", id, v(name), v(version), v(fixed), f.Layer, score(f), oneLine(f.Title, 60))
 		}
 		tw.Flush()
 	}
@@ -295,10 +299,15 @@ func score(f report.Finding) string {
 }
 
 // severity names a finding's severity, marked when --report-all kept it below the
-// threshold.
+// threshold, or, against a baseline, new or already there.
 func severity(f report.Finding) string {
-	if f.BelowThreshold {
+	switch {
+	case f.BelowThreshold:
 		return f.Severity.String() + " (below threshold)"
+	case f.Baseline == report.BaselineNew:
+		return f.Severity.String() + " (new)"
+	case f.Baseline == report.BaselineUnchanged:
+		return f.Severity.String() + " (in the baseline)"
 	}
 	return f.Severity.String()
 }

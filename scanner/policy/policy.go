@@ -34,6 +34,9 @@ type Policy struct {
 	// AllowIncomplete lets a run that did not analyse everything pass on its findings
 	// (the verdict says so); without it such a run fails the gate.
 	AllowIncomplete bool
+	// Baseline, when set, is an earlier report: findings it holds already do not gate;
+	// new ones do (LoadBaseline).
+	Baseline *Baseline
 }
 
 // Default is the policy when nothing is configured: fail on any finding.
@@ -103,7 +106,12 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 	}
 	out := make([]report.Finding, 0, len(findings))
 	matched := make([]bool, len(active))
+	seen := map[string]bool{}
+	if p.Baseline != nil {
+		v.Baseline = &report.BaselineVerdict{Source: p.Baseline.Source}
+	}
 	for _, f := range findings {
+		seen[f.Fingerprint] = true
 		for i, ig := range active {
 			matched[i] = matched[i] || ig.Matches(&f)
 		}
@@ -118,13 +126,25 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 			f.BelowThreshold = true
 		}
 		v.Counts[f.Severity.String()]++
+		if p.Baseline != nil && f.Suppressed == nil && !f.BelowThreshold {
+			if _, known := p.Baseline.Known[f.Fingerprint]; known {
+				f.Baseline = report.BaselineUnchanged
+				v.Baseline.Unchanged++
+			} else {
+				f.Baseline = report.BaselineNew
+				v.Baseline.New++
+			}
+		}
 		switch {
 		case f.Suppressed != nil:
 			v.Suppressed++
-		case !f.BelowThreshold:
+		case f.Gates():
 			v.AtOrAboveThreshold++
 		}
 		out = append(out, f)
+	}
+	if p.Baseline != nil {
+		v.Baseline.Fixed, v.Baseline.FixedIDs = p.Baseline.gone(seen)
 	}
 	for i, ig := range active {
 		if !matched[i] {

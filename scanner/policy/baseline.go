@@ -1,0 +1,96 @@
+package policy
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+
+	"github.com/imagegate/imagegate/failure"
+	"github.com/imagegate/imagegate/scanner/jsonstream"
+	"github.com/imagegate/imagegate/scanner/userfile"
+)
+
+// Baseline is an earlier report a scan is compared with (--baseline): its findings'
+// fingerprints, which name a finding by what it is (id, package and where in the image, the
+// Dockerfile instruction, the secret) and not by layer digests or line numbers, so they
+// survive a rebuild of the same content.
+type Baseline struct {
+	Source string
+	// Known maps each earlier finding's fingerprint to its id.
+	Known map[string]string
+}
+
+// MaxBaselineSize bounds a baseline report; MaxBaselineFindings its findings.
+const (
+	MaxBaselineSize     = 256 << 20
+	MaxBaselineFindings = 1_000_000
+)
+
+// LoadBaseline reads an imagegate JSON report (imagegate scan -f json), a finding at a time.
+// A file that is not one, or that holds a finding without a fingerprint, is refused: a
+// baseline that silently knew nothing would gate on everything, and one that knew
+// everything would gate on nothing.
+func LoadBaseline(path string) (*Baseline, error) {
+	f, st, err := userfile.Open(path, "baseline report")
+	if err != nil {
+		return nil, failure.WithSetting(err, "baseline")
+	}
+	defer f.Close()
+	if st.Size() > MaxBaselineSize {
+		return nil, failure.WithSetting(failure.Inputf("baseline report %s: larger than %d MiB", path, MaxBaselineSize>>20), "baseline")
+	}
+	b := &Baseline{Source: path, Known: map[string]string{}}
+	sawFindings := false
+	dec := json.NewDecoder(io.LimitReader(f, MaxBaselineSize))
+	err = jsonstream.Object(dec, func(dec *json.Decoder, key string) error {
+		if key != "findings" {
+			var skip json.RawMessage
+			return dec.Decode(&skip)
+		}
+		sawFindings = true
+		return jsonstream.Array(dec, func(dec *json.Decoder) error {
+			var fd struct {
+				ID          string `json:"id"`
+				Fingerprint string `json:"fingerprint"`
+			}
+			if err := dec.Decode(&fd); err != nil {
+				return err
+			}
+			if fd.Fingerprint == "" {
+				return errors.New("a finding without a fingerprint")
+			}
+			if len(b.Known) >= MaxBaselineFindings {
+				return fmt.Errorf("more than %d findings", MaxBaselineFindings)
+			}
+			b.Known[fd.Fingerprint] = fd.ID
+			return nil
+		})
+	})
+	if err == nil && !sawFindings {
+		err = errors.New("no findings list")
+	}
+	if err != nil {
+		return nil, failure.WithSetting(failure.Inputf("baseline report %s: not an imagegate JSON report (%v)", path, err), "baseline")
+	}
+	return b, nil
+}
+
+// gone counts the baseline's findings not among those seen now (fixed, or gone with
+// what held them), and names the first 100 of their ids.
+func (b *Baseline) gone(seen map[string]bool) (fixed int, ids []string) {
+	for fp, id := range b.Known {
+		if !seen[fp] {
+			fixed++
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	ids = slices.Compact(ids)
+	if len(ids) > 100 {
+		ids = ids[:100]
+	}
+	return fixed, ids
+}
