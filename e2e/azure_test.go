@@ -284,9 +284,16 @@ func TestAzureExamplePipeline(t *testing.T) {
 				r := run(t, sources, env, 5*time.Minute, "bash", "-e", "-c", expand(s.Script))
 				log.WriteString(r.stdout + r.stderr)
 				require.Equal(t, 0, r.code, r.String())
+				for _, c := range parseCommands(r.stdout) {
+					if c.name == "task.setvariable" {
+						vars[c.props["variable"]] = c.msg
+					}
+				}
 			case s.Task == "Cache@2":
-				// The workspace persists between the runs, as a restored cache would.
+				// The workspace persists between the runs, as a restored cache would; the
+				// key changes once a day.
 				assert.Equal(t, filepath.Join(workspace, ".cache", "imagegate"), expand(s.Inputs["path"]))
+				assert.Equal(t, `imagegate-db | "Linux" | "`+time.Now().UTC().Format("2006-01-02")+`"`, expand(s.Inputs["key"]))
 			case s.Task == "ImageGate@0":
 				taskEnv := append([]string{}, env...)
 				// Inputs not given in the YAML arrive with task.json's defaults; a
