@@ -20,6 +20,7 @@ import (
 	"github.com/imagegate/imagegate/ci/inputs"
 	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/reporters/markdown"
 )
 
 // AnnotationsPerLevel is how many annotations of one level GitHub shows per step.
@@ -158,9 +159,20 @@ func (h *Host) SetOutputs(outs []ci.Output) error {
 	return f.Close()
 }
 
-// Publish has nothing to do: the SARIF file is uploaded by github/codeql-action/upload-sarif
-// in a later step, from the sarif-file output.
-func (h *Host) Publish(context.Context, *inputs.Settings, *report.Result, ci.Files) error {
+// Publish keeps the summary as a comment on the pull request the run is for, when there
+// is one and pr-comment is on. (The SARIF file is uploaded by
+// github/codeql-action/upload-sarif in a later step, from the sarif-file output.)
+func (h *Host) Publish(ctx context.Context, st *inputs.Settings, res *report.Result, _ ci.Files) error {
+	if !st.PRComment {
+		return nil
+	}
+	var md strings.Builder
+	if err := markdown.Write(&md, res, markdown.Options{MaxSize: MaxComment - 1024}); err != nil {
+		return err
+	}
+	if err := comment(ctx, h.getenv, st.Token, st.Scan.Image, md.String()); err != nil {
+		return fmt.Errorf("pull request comment: %w", err)
+	}
 	return nil
 }
 

@@ -37,6 +37,12 @@ type run struct {
 // and temporary GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files.
 func runAction(t *testing.T, in map[string]string) run {
 	t.Helper()
+	return runActionEnv(t, in, nil)
+}
+
+// runActionEnv is runAction with more of the runner's environment (the event, the API).
+func runActionEnv(t *testing.T, in, more map[string]string) run {
+	t.Helper()
 	dir := t.TempDir()
 	env := map[string]string{
 		"GITHUB_ACTIONS":      "true",
@@ -46,6 +52,9 @@ func runAction(t *testing.T, in map[string]string) run {
 	}
 	for k, v := range in {
 		env["INPUT_"+strings.ToUpper(strings.ReplaceAll(k, " ", "_"))] = v
+	}
+	for k, v := range more {
+		env[k] = v
 	}
 	if _, ok := in["sarif-file"]; !ok {
 		env["INPUT_SARIF-FILE"] = filepath.Join(dir, "imagegate.sarif")

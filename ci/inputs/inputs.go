@@ -82,7 +82,8 @@ var Table = []Input{
 	{Name: "summary", Azure: "summary", Description: "Write the Markdown summary to the job (GitHub) or build (Azure DevOps) summary.", Default: "true", Kind: Bool},
 	{Name: "annotations", Azure: "annotations", Description: "Annotate the most severe findings on their Dockerfile lines.", Default: "true", Kind: Bool},
 	{Name: "monitor-when", Azure: "monitorWhen", Description: "When to publish the SBOM as a build artifact for later re-scans: always, noIssuesFound or never.", Default: "always", Kind: String, AzureOnly: true},
-	{Name: "pr-comment", Azure: "prComment", Description: "Comment the summary on the pull request (Azure Repos).", Default: "true", Kind: Bool, AzureOnly: true},
+	{Name: "pr-comment", Azure: "prComment", Description: "Keep the summary as a comment on the pull request, edited in place on each run (GitHub: one per job and image; Azure Repos: a thread, and threads on the Dockerfile lines). A token that may not comment (a fork's pull request) is a warning, never a failure.", Default: "true", Kind: Bool},
+	{Name: "github-token", Description: "Token the pull-request comment is written with (needs pull-requests: write).", Default: "${{ github.token }}", Kind: Secret, GitHubOnly: true},
 	{Name: "additional-arguments", Azure: "additionalArguments", Description: "More imagegate scan flags, as on the command line (shell quoting); Snyk's --file=, --severity-threshold=, --exclude-base-image-vulns, --sarif-file-output= and --json-file-output= are understood.", Kind: String},
 }
 
@@ -106,6 +107,8 @@ type Settings struct {
 	Annotations bool
 	MonitorWhen string
 	PRComment   bool
+	// Token writes the GitHub pull-request comment.
+	Token string
 	// DBSource is where missing vulnerability data comes from ("" never downloads);
 	// CacheDir keeps it ("" for the front end's default).
 	DBSource string
@@ -168,6 +171,10 @@ func Parse(get func(name string) string, spell func(name string) string) (*Setti
 	case "always", "noIssuesFound", "never":
 	default:
 		return nil, failure.Inputf("input %s: %q is not one of always, noIssuesFound, never", spell("monitor-when"), st.MonitorWhen)
+	}
+	// The token has no default here: action.yml's (the job's token) applies on GitHub only.
+	if st.Token = strings.TrimSpace(get("github-token")); st.Token != "" {
+		st.Secrets = append(st.Secrets, st.Token)
 	}
 	st.SARIFFile = v("sarif-file")
 	fromArgs, err := additional(fl, v("additional-arguments"), spell("additional-arguments"), st)

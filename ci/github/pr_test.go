@@ -1,0 +1,126 @@
+package github_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeGitHub serves the REST routes the comment uses: list, create and edit issue
+// comments of one pull request (owner/repo#7), as api.github.com answers them.
+type fakeGitHub struct {
+	mu        sync.Mutex
+	comments  []map[string]any
+	created   int
+	edited    int
+	forbidden bool
+	auth      []string
+}
+
+func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.auth = append(f.auth, r.Header.Get("Authorization"))
+	w.Header().Set("Content-Type", "application/json")
+	if f.forbidden {
+		w.WriteHeader(http.StatusForbidden)
+		_ = json.NewEncoder(w).Encode(map[string]any{"message": "Resource not accessible by integration"})
+		return
+	}
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/repos/owner/repo/issues/7/comments":
+		_ = json.NewEncoder(w).Encode(f.comments)
+	case r.Method == http.MethodPost && r.URL.Path == "/repos/owner/repo/issues/7/comments":
+		var c map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&c)
+		c["id"] = len(f.comments) + 100
+		c["user"] = map[string]any{"login": "github-actions[bot]", "type": "Bot"}
+		f.comments = append(f.comments, c)
+		f.created++
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(c)
+	case r.Method == http.MethodPatch && strings.HasPrefix(r.URL.Path, "/repos/owner/repo/issues/comments/"):
+		id, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/repos/owner/repo/issues/comments/"))
+		var c map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&c)
+		for _, old := range f.comments {
+			if fmt.Sprint(old["id"]) == strconv.Itoa(id) {
+				old["body"] = c["body"]
+				f.edited++
+				_ = json.NewEncoder(w).Encode(old)
+				return
+			}
+		}
+		w.WriteHeader(http.StatusNotFound)
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		_ = json.NewEncoder(w).Encode(map[string]any{"message": "Not Found: " + r.Method + " " + r.URL.Path})
+	}
+}
+
+func prEvent(t *testing.T, srv *httptest.Server) map[string]string {
+	p := filepath.Join(t.TempDir(), "event.json")
+	require.NoError(t, os.WriteFile(p, []byte(`{"action":"synchronize","number":7,"pull_request":{"number":7}}`), 0o644))
+	return map[string]string{"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": p, "GITHUB_REPOSITORY": "owner/repo",
+		"GITHUB_API_URL": srv.URL, "GITHUB_JOB": "scan"}
+}
+
+// On a pull request the summary is one comment per job and image, written with the
+// token and edited in place by the next run; a comment someone else wrote with the same
+// marker is left alone; a token that may not comment is a warning and the gate's exit
+// code stands; pr-comment: false and other events make no call.
+func TestPullRequestComment(t *testing.T) {
+	fake := &fakeGitHub{}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	in := demoInputs(t)
+	in["github-token"] = "ghs_jobtoken"
+	env := prEvent(t, srv)
+
+	// A comment a pull request's author wrote, carrying the marker.
+	fake.comments = []map[string]any{{"id": 1, "body": "<!-- imagegate:pr-comment scan " + in["image"] + " --> all clear!", "user": map[string]any{"login": "mallory"}}}
+	r := runActionEnv(t, in, env)
+	assert.Equal(t, 1, r.code)
+	assert.NotContains(t, r.log, "pull request comment:")
+	fake.mu.Lock()
+	assert.Equal(t, 1, fake.created)
+	assert.Equal(t, 0, fake.edited, "mallory's comment is not ours")
+	body := fake.comments[1]["body"].(string)
+	assert.True(t, strings.HasPrefix(body, "<!-- imagegate:pr-comment scan "), body[:80])
+	assert.Contains(t, body, "## imagegate: ❌ FAIL")
+	assert.LessOrEqual(t, len([]rune(body)), 65_536)
+	assert.Contains(t, fake.auth, "Bearer ghs_jobtoken")
+	fake.mu.Unlock()
+	assert.Equal(t, 1, strings.Count(r.log, "ghs_jobtoken"), "the token is only in the mask command")
+	assert.Contains(t, r.log, "::add-mask::ghs_jobtoken")
+
+	r = runActionEnv(t, in, env)
+	fake.mu.Lock()
+	assert.Equal(t, 1, fake.created, "edited in place, not added again")
+	assert.Equal(t, 1, fake.edited)
+	fake.mu.Unlock()
+
+	fake.forbidden = true
+	r = runActionEnv(t, in, env)
+	assert.Equal(t, 1, r.code, "the gate's exit code stands")
+	assert.Regexp(t, `::warning[^:]*::pull request comment: the token may not comment \(HTTP 403`, r.log)
+	fake.forbidden = false
+
+	calls := len(fake.auth)
+	in["pr-comment"] = "false"
+	runActionEnv(t, in, env)
+	delete(in, "pr-comment")
+	env["GITHUB_EVENT_NAME"] = "push"
+	runActionEnv(t, in, env)
+	assert.Equal(t, calls, len(fake.auth), "no call when turned off or not a pull request")
+}
