@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/sethvargo/go-githubactions"
 	"github.com/sigstore/sigstore-go/pkg/sign"
@@ -28,7 +27,6 @@ const (
 type Keyless struct {
 	FulcioURL, RekorURL string
 	IDToken             string
-	Timeout             time.Duration // each request; 0 is 30 s
 }
 
 func (k Keyless) signWith(ctx context.Context) (sign.Keypair, sign.BundleOptions, error) {
@@ -46,9 +44,9 @@ func (k Keyless) signWith(ctx context.Context) (sign.Keypair, sign.BundleOptions
 	}
 	return kp, sign.BundleOptions{
 		Context:                    ctx,
-		CertificateProvider:        sign.NewFulcio(&sign.FulcioOptions{BaseURL: strings.TrimSuffix(k.FulcioURL, "/"), Timeout: k.Timeout, Retries: 1}),
+		CertificateProvider:        sign.NewFulcio(&sign.FulcioOptions{BaseURL: strings.TrimSuffix(k.FulcioURL, "/"), Retries: 1}),
 		CertificateProviderOptions: &sign.CertificateProviderOptions{IDToken: k.IDToken},
-		TransparencyLogs:           []sign.Transparency{sign.NewRekor(&sign.RekorOptions{BaseURL: strings.TrimSuffix(k.RekorURL, "/"), Timeout: k.Timeout, Retries: 1})},
+		TransparencyLogs:           []sign.Transparency{sign.NewRekor(&sign.RekorOptions{BaseURL: strings.TrimSuffix(k.RekorURL, "/"), Retries: 1})},
 	}, nil
 }
 

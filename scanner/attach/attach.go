@@ -146,8 +146,6 @@ type Found struct {
 	Artifact string // the artifact's digest
 	Created  time.Time
 	SBOM     []byte
-	// Signed says the SBOM came from an attestation that verified.
-	Signed bool
 }
 
 // listReferrers lists what refers to the image at ref (repository@digest), with the
@@ -302,7 +300,7 @@ func FindVerified(ctx context.Context, ref, predicateType string, v Verifier, op
 		if err == nil {
 			var sbom []byte
 			if sbom, err = v.VerifyAttestation(b, d.DigestStr(), predicateType); err == nil {
-				f := &Found{Artifact: c.Digest.String(), SBOM: sbom, Signed: true}
+				f := &Found{Artifact: c.Digest.String(), SBOM: sbom}
 				f.Created, _ = time.Parse(time.RFC3339, created(c))
 				return f, nil
 			}
