@@ -112,10 +112,18 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 	}
 	for _, f := range findings {
 		seen[f.Fingerprint] = true
-		for i, ig := range active {
-			matched[i] = matched[i] || ig.Matches(&f)
+		// Every entry is tried once per finding: the first that matches accepts it, and
+		// each that matches is one that says something true.
+		var accepted *Ignore
+		for i := range active {
+			if active[i].Matches(&f) {
+				matched[i] = true
+				if accepted == nil {
+					accepted = &active[i]
+				}
+			}
 		}
-		f.Suppressed, f.BelowThreshold = suppression(&f, active, p), false
+		f.Suppressed, f.BelowThreshold = suppression(&f, accepted, p), false
 		if !p.Meets(f.Severity) {
 			if f.Severity == report.Unknown && f.Suppressed == nil {
 				v.UnknownPassed++
@@ -155,11 +163,10 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 	return out, v, warnings
 }
 
-func suppression(f *report.Finding, ignores []Ignore, p Policy) *report.Suppression {
-	for _, ig := range ignores {
-		if ig.Matches(f) {
-			return &report.Suppression{Kind: "ignore", Reason: ig.Reason, Source: ig.Source, Expires: ig.Expires}
-		}
+// suppression is what accepts f: the ignore entry that matched it, else a VEX statement.
+func suppression(f *report.Finding, ig *Ignore, p Policy) *report.Suppression {
+	if ig != nil {
+		return &report.Suppression{Kind: "ignore", Reason: ig.Reason, Source: ig.Source, Expires: ig.Expires}
 	}
 	if f.Kind == report.KindVulnerability {
 		for _, doc := range p.VEX {
