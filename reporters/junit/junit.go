@@ -72,7 +72,7 @@ func Write(w io.Writer, r *report.Result) error {
 			tc.Skipped = &skipped{Message: "below the severity threshold " + r.Verdict.Threshold.String()}
 			s.Skipped++
 		case f.Baseline == report.BaselineUnchanged:
-			tc.Skipped = &skipped{Message: "already in the baseline report " + r.Verdict.Baseline.Source}
+			tc.Skipped = &skipped{Message: "already in the baseline report"}
 			s.Skipped++
 		default:
 			tc.Failure = &failure{Message: summary(f), Type: f.Severity.String(), Body: details(f)}
