@@ -22,7 +22,23 @@ const MaxComment = 65_536
 // commentMarker marks the comment imagegate keeps for one job and image, so that a re-run
 // edits it in place.
 func commentMarker(job, image string) string {
-	return "<!-- imagegate:pr-comment " + strings.NewReplacer("-->", "", "\n", " ").Replace(job+" "+image) + " -->"
+	// Nothing in the names may end the HTML comment early ("-->", "--!>") or break its line.
+	return "<!-- imagegate:pr-comment " + strings.NewReplacer("--", "-", ">", "", "\n", " ", "\r", " ").Replace(job+" "+image) + " -->"
+}
+
+// commentBody is the comment: the marker, then the summary cut, at a rune boundary, to fit
+// GitHub's limit with a pointer to the job summary.
+func commentBody(marker, summary string) string {
+	body := marker + "\n" + summary
+	if len(body) <= MaxComment {
+		return body
+	}
+	const more = "\n\n… cut to fit a comment: the job summary has it all.\n"
+	cut := MaxComment - len(more)
+	for cut > 0 && !utf8.RuneStart(body[cut]) {
+		cut--
+	}
+	return body[:cut] + more
 }
 
 // pullRequest is the pull request a workflow run is for: its repository and number, read
@@ -74,15 +90,7 @@ func comment(ctx context.Context, getenv func(string) string, token, image, summ
 		client.BaseURL = base
 	}
 	marker := commentMarker(getenv("GITHUB_JOB"), image)
-	body := marker + "\n" + summary
-	if len(body) > MaxComment {
-		const more = "\n\n… cut to fit a comment: the job summary has it all.\n"
-		cut := MaxComment - len(more)
-		for cut > 0 && !utf8.RuneStart(body[cut]) {
-			cut--
-		}
-		body = body[:cut] + more
-	}
+	body := commentBody(marker, summary)
 	existing, err := ours(ctx, client, owner, repo, number, marker)
 	if err != nil {
 		return explain(err)
