@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/scanner/jsonstream"
@@ -45,8 +46,13 @@ func LoadBaseline(path string) (*Baseline, error) {
 	b := &Baseline{Source: path, Known: map[string]string{}}
 	sawFindings := false
 	dec := json.NewDecoder(io.LimitReader(f, MaxBaselineSize))
+	schema := ""
 	err = jsonstream.Object(dec, func(dec *json.Decoder, key string) error {
-		if key != "findings" {
+		switch key {
+		case "schemaVersion":
+			return dec.Decode(&schema)
+		case "findings":
+		default:
 			var skip json.RawMessage
 			return dec.Decode(&skip)
 		}
@@ -69,7 +75,11 @@ func LoadBaseline(path string) (*Baseline, error) {
 			return nil
 		})
 	})
-	if err == nil && !sawFindings {
+	switch {
+	case err != nil:
+	case !strings.HasPrefix(schema, "1."):
+		err = fmt.Errorf("schemaVersion %q, want 1.x", schema)
+	case !sawFindings:
 		err = errors.New("no findings list")
 	}
 	if err != nil {
