@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,12 +57,19 @@ func newRunner(t *testing.T, workflow string) *runner {
 	return &runner{t: t, workspace: ws, action: action, source: newOSVSource(t)}
 }
 
-// act runs one job of the workflow with act in container mode and returns its result.
+// act runs one job of the workflow with act in container mode, on a push, and returns
+// its result.
 func (r *runner) act(workflow, job string, extra ...string) result {
+	r.t.Helper()
+	return r.actOn("push", workflow, job, extra...)
+}
+
+// actOn runs one job of the workflow for event (act's event name: push, pull_request).
+func (r *runner) actOn(event, workflow, job string, extra ...string) result {
 	r.t.Helper()
 	stand := repo(r.t, "testdata", "e2e", "actions")
 	args := []string{
-		"push", "-W", filepath.Join(".github", "workflows", workflow), "-j", job,
+		event, "-W", filepath.Join(".github", "workflows", workflow), "-j", job,
 		"-P", "ubuntu-latest=" + os.Getenv("IMAGEGATE_RUNNER_IMAGE"),
 		"--pull=false", "--action-offline-mode", "--bind",
 		"--container-architecture", "linux/amd64",
@@ -164,5 +176,58 @@ func TestActionWithoutDataNamesTheInput(t *testing.T) {
 	assert.Regexp(t, `::error title=imagegate::no vulnerability data: the download from http://127\.0\.0\.1:9/ failed .* set db-path`, log)
 	if !assert.Contains(t, log, "exit with `FAILURE`: 3", "act reports the action's exit code") {
 		t.Log(strings.Join(lines(log, "exit"), "\n"))
+	}
+}
+
+// On a pull request the step keeps the summary as one comment, through the runner's
+// GITHUB_API_URL with the job's token (here a local server that records the REST calls
+// the comment makes), and the next run edits it in place.
+func TestActionCommentsOnThePullRequest(t *testing.T) {
+	const wf = "scan-after-build.yml"
+	r := newRunner(t, wf)
+	var mu sync.Mutex
+	var calls []string
+	var body string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, req.Method+" "+req.URL.Path+" "+req.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case req.Method == http.MethodGet && req.URL.Path == "/repos/owner/repo/issues/7/comments":
+			if body == "" {
+				io.WriteString(w, "[]")
+				return
+			}
+			json.NewEncoder(w).Encode([]map[string]any{{"id": 1, "body": body, "user": map[string]any{"login": "github-actions[bot]"}}})
+		case req.Method == http.MethodPost && req.URL.Path == "/repos/owner/repo/issues/7/comments",
+			req.Method == http.MethodPatch && req.URL.Path == "/repos/owner/repo/issues/comments/1":
+			var c struct{ Body string }
+			json.NewDecoder(req.Body).Decode(&c)
+			body = c.Body
+			w.WriteHeader(http.StatusCreated)
+			json.NewEncoder(w).Encode(map[string]any{"id": 1, "body": body})
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"message":"Not Found"}`)
+		}
+	}))
+	defer api.Close()
+	event := filepath.Join(t.TempDir(), "event.json")
+	require.NoError(t, os.WriteFile(event, []byte(`{"number":7,"pull_request":{"number":7,"head":{"ref":"feature"},"base":{"ref":"main"}}}`), 0o644))
+	args := []string{"-e", event, "-s", "GITHUB_TOKEN=ghs_e2e", "--env", "GITHUB_API_URL=" + api.URL, "--env", "GITHUB_REPOSITORY=owner/repo"}
+	for i, want := range []string{"POST", "PATCH"} {
+		res := r.actOn("pull_request", wf, "archive", args...)
+		log := res.stdout + res.stderr
+		require.Equal(t, 0, res.code, log)
+		assert.NotContains(t, log, "pull request comment:", "no warning: the comment was written")
+		mu.Lock()
+		require.NotEmpty(t, calls, "the step called the API: %s", log)
+		last := calls[len(calls)-1]
+		assert.True(t, strings.HasPrefix(last, want+" "), "run %d: %v", i+1, calls)
+		assert.True(t, strings.HasSuffix(last, "Bearer ghs_e2e"), last)
+		assert.Contains(t, body, "<!-- imagegate:pr-comment archive ")
+		assert.Contains(t, body, "## imagegate:")
+		mu.Unlock()
 	}
 }
