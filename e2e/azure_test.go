@@ -192,6 +192,25 @@ func TestAzureTaskFromTheVSIX(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotZero(t, st.Mode()&0o111, "the shim restored the execute bit")
 
+	// The baseline input: the same image against the report it just wrote has nothing new,
+	// and the gate passes on the backlog (with issues), saying so.
+	earlier, err := os.ReadFile(vars[azure.OutputName("json-file")])
+	require.NoError(t, err)
+	baseline := filepath.Join(t.TempDir(), "main.json")
+	require.NoError(t, os.WriteFile(baseline, earlier, 0o644))
+	inputs["baseline"] = baseline
+	res, cmds = runTask(inputs)
+	result := ""
+	for _, c := range cmds {
+		if c.name == "task.complete" {
+			result = c.props["result"]
+		}
+	}
+	assert.Equal(t, "SucceededWithIssues", result, res.String())
+	assert.Contains(t, res.stdout, "input baseline = "+baseline+" relaxes the gate")
+	assert.Regexp(t, `against the baseline .*: 0 new, \d+ already there`, res.stdout)
+	delete(inputs, "baseline")
+
 	// The image by name, from the daemon, as a `docker build` step leaves it; a Snyk
 	// pipeline's inputs, with only the task line changed.
 	docker(t, "load", "-i", repo(t, "testdata", "demo", "demo-image.tar"))
