@@ -61,9 +61,11 @@ const (
 	Failed
 )
 
-// Files are the report files a run wrote (absolute paths).
+// Files are the report files a run wrote (absolute paths): one SARIF log and one Markdown
+// summary for all the images, a JSON report and an SBOM per image.
 type Files struct {
-	SARIF, JSON, Markdown, SBOM string
+	SARIF, Markdown string
+	JSON, SBOM      []string
 }
 
 // Host is one CI system.
@@ -89,8 +91,9 @@ type Host interface {
 	Annotate(a Annotation)
 	Summary(markdown string, file string) error
 	SetOutputs(outs []Output) error
-	// Publish hands the report files to the CI (artifacts, pull request comments).
-	Publish(ctx context.Context, st *inputs.Settings, res *report.Result, files Files) error
+	// Publish hands the report files to the CI (artifacts, pull request comments); rs are
+	// the results of st.Images, in order.
+	Publish(ctx context.Context, st *inputs.Settings, rs []*report.Result, files Files) error
 	// Complete sets the step's result (a no-op where the exit code decides it).
 	Complete(r Result, message string)
 }
@@ -126,59 +129,69 @@ func (r *run) run(ctx context.Context) int {
 		fmt.Fprintf(h.Log(), "imagegate: notice: %s\n", n)
 	}
 	specs := reportSpecs(st)
-	if err := checkOutputs(h, specs); err != nil {
+	if err := checkOutputs(h, specs, st.Images); err != nil {
 		return r.fail(err) // before any work
 	}
 	if err := r.data(ctx, st); err != nil {
 		return r.fail(err)
 	}
-	h.Group("imagegate scan " + st.Scan.Image)
-	res, err := scanner.New().Scan(ctx, st.Scan)
+	h.Group("imagegate scan " + strings.Join(st.Images, " "))
+	rs, err := scanner.New().ScanImages(ctx, st.Scan, st.Images)
 	h.EndGroup()
 	if err != nil {
 		return r.fail(err)
 	}
-	files, err := r.write(st, specs, res)
+	files, err := r.write(st, specs, rs)
 	if err != nil {
 		return r.fail(err)
 	}
-	if err := output.Render(h.Log(), st.Format, res, output.Options{Packages: st.ListPackages, SARIFCategory: st.SARIFCategory}); err != nil {
+	if err := output.RenderAll(h.Log(), st.Format, rs, output.Options{Packages: st.ListPackages, SARIFCategory: st.SARIFCategory}); err != nil {
 		return r.fail(failure.Incompletef("writing the report to the log: %w", err))
 	}
 	// The verdict's annotation is written last but its place is kept from the start.
-	if !res.Verdict.Pass {
+	if output.Overall(rs) != report.Passed {
 		r.used[Error]++
 	}
-	for _, w := range res.Incomplete {
-		r.annotate(Annotation{Level: Warning, Title: "imagegate: not analysed", Message: w})
+	for i, res := range rs {
+		for _, w := range res.Incomplete {
+			r.annotate(Annotation{Level: Warning, Title: "imagegate: not analysed", Message: r.of(st, i) + w})
+		}
+		for _, w := range res.Warnings {
+			r.annotate(Annotation{Level: Warning, Title: "imagegate warning", Message: r.of(st, i) + w})
+		}
 	}
-	for _, w := range res.Warnings {
-		r.annotate(Annotation{Level: Warning, Title: "imagegate warning", Message: w})
-	}
-	if err := h.Publish(ctx, st, res, files); err != nil {
+	if err := h.Publish(ctx, st, rs, files); err != nil {
 		r.annotate(Annotation{Level: Warning, Title: "imagegate", Message: err.Error()})
 	}
 	left := 0
 	if st.Annotations {
-		left = r.findings(res.Findings)
+		left = r.findings(st, rs)
 	}
 	if st.Summary {
 		if err := r.summary(files.Markdown, left); err != nil {
 			return r.fail(err)
 		}
 	}
-	if err := h.SetOutputs(Outputs(res, files)); err != nil {
+	if err := h.SetOutputs(Outputs(rs, files)); err != nil {
 		return r.fail(failure.Incompletef("writing step outputs: %w", err))
 	}
-	return r.complete(res)
+	return r.complete(rs)
+}
+
+// of names image i of a scan of several for messages ("" for one image).
+func (r *run) of(st *inputs.Settings, i int) string {
+	if len(st.Images) < 2 {
+		return ""
+	}
+	return st.Images[i] + ": "
 }
 
 // checkOutputs refuses, before any work, a report path (or a workspace file the host
 // writes) that is a planted link.
-func checkOutputs(h Host, specs []output.Spec) error {
-	paths := make([]string, 0, len(specs))
+func checkOutputs(h Host, specs []output.Spec, images []string) error {
+	var paths []string
 	for _, sp := range specs {
-		paths = append(paths, sp.Path)
+		paths = append(paths, output.Paths(sp, images)...)
 	}
 	if ww, ok := h.(WorkspaceWriter); ok {
 		paths = append(paths, ww.WorkspaceFiles()...)
@@ -210,31 +223,44 @@ func (r *run) summary(markdown string, left int) error {
 
 // complete tells the host the step's result, with the verdict's annotation in the place
 // kept for it, and returns the exit code.
-func (r *run) complete(res *report.Result) int {
+func (r *run) complete(rs []*report.Result) int {
 	h := r.h
-	active := 0
-	for _, f := range res.Findings {
-		if f.Suppressed == nil {
-			active++
+	active, incomplete, gating, notes := 0, 0, 0, []string{}
+	var threshold report.Severity
+	for _, res := range rs {
+		for _, f := range res.Findings {
+			if f.Suppressed == nil {
+				active++
+			}
 		}
+		incomplete += len(res.Incomplete)
+		gating += res.Verdict.AtOrAboveThreshold
+		threshold = res.Verdict.Threshold
+		note := res.Verdict.Note()
+		if len(rs) > 1 && res.Image != nil {
+			note = res.Image.Name + ": " + note
+		}
+		notes = append(notes, note)
 	}
-	switch res.Verdict.Outcome() {
+	note := strings.Join(notes, "; ")
+	outcome := output.Overall(rs)
+	switch outcome {
 	case report.FailedIncomplete:
-		msg := fmt.Sprintf("imagegate: the scan did not analyse everything (%d items, listed in the reports): the gate fails closed (%s: true decides on the findings alone)", res.Verdict.Incomplete, h.InputName("allow-incomplete"))
+		msg := fmt.Sprintf("imagegate: the scan did not analyse everything (%d items, listed in the reports): the gate fails closed (%s: true decides on the findings alone)", incomplete, h.InputName("allow-incomplete"))
 		r.used[Error]--
 		r.annotate(Annotation{Level: Error, Title: "imagegate gate failed", Message: msg})
 		h.Complete(Failed, msg)
-		return report.FailedIncomplete.ExitCode()
+		return outcome.ExitCode()
 	case report.FailedOnFindings:
-		msg := fmt.Sprintf("imagegate: %d findings at or above %s (%s)", res.Verdict.AtOrAboveThreshold, strings.ToLower(res.Verdict.Threshold.String()), res.Verdict.Note())
+		msg := fmt.Sprintf("imagegate: %d findings at or above %s (%s)", gating, strings.ToLower(threshold.String()), note)
 		r.used[Error]-- // its place was kept
 		r.annotate(Annotation{Level: Error, Title: "imagegate gate failed", Message: msg})
 		h.Complete(Failed, msg)
-		return report.FailedOnFindings.ExitCode()
+		return outcome.ExitCode()
 	}
 	switch {
-	case active > 0 || len(res.Incomplete) > 0:
-		h.Complete(SucceededWithIssues, fmt.Sprintf("imagegate: %d findings, none failing the gate (%s)", active, res.Verdict.Note()))
+	case active > 0 || incomplete > 0:
+		h.Complete(SucceededWithIssues, fmt.Sprintf("imagegate: %d findings, none failing the gate (%s)", active, note))
 	default:
 		h.Complete(Succeeded, "imagegate: no findings")
 	}
@@ -278,7 +304,7 @@ func (r *run) annotate(a Annotation) bool {
 // brought up to date with conditional requests, from db-source; with no source and no
 // data the run cannot complete (exit 3), naming the inputs that fix it.
 func (r *run) data(ctx context.Context, st *inputs.Settings) error {
-	if st.Scan.Data.DB != "" || os.Getenv("IMAGEGATE_DB") != "" || st.Scan.SBOM == "" && st.Scan.Image == "" {
+	if st.Scan.Data.DB != "" || os.Getenv("IMAGEGATE_DB") != "" || st.Scan.SBOM == "" && len(st.Images) == 0 {
 		return nil
 	}
 	if len(st.Scan.Checks) > 0 && !slices.Contains(st.Scan.Checks, scanner.ScannerVuln) {
@@ -334,29 +360,42 @@ func reportSpecs(st *inputs.Settings) []output.Spec {
 
 // write writes the report files (checked before the scan); each is replaced whole or not
 // at all.
-func (r *run) write(st *inputs.Settings, specs []output.Spec, res *report.Result) (Files, error) {
+func (r *run) write(st *inputs.Settings, specs []output.Spec, rs []*report.Result) (Files, error) {
 	opts := output.Options{Packages: st.ListPackages, SARIFCategory: st.SARIFCategory}
 	for _, sp := range specs {
-		if err := output.WriteFile(sp.Path, func(w io.Writer) error { return output.Render(w, sp.Format, res, opts) }); err != nil {
+		if err := output.WriteAll(sp, st.Images, rs, opts); err != nil {
 			return Files{}, err
 		}
 	}
-	return Files{SARIF: abs(specs[0].Path), JSON: abs(specs[1].Path), Markdown: abs(specs[2].Path), SBOM: abs(specs[3].Path)}, nil
+	all := func(sp output.Spec) []string {
+		var out []string
+		for _, p := range output.Paths(sp, st.Images) {
+			out = append(out, abs(p))
+		}
+		return out
+	}
+	return Files{SARIF: abs(specs[0].Path), JSON: all(specs[1]), Markdown: abs(specs[2].Path), SBOM: all(specs[3])}, nil
 }
 
-// findings annotates the most severe findings that count for the gate, within the
-// host's limit per level, and returns how many were left out.
-func (r *run) findings(fs []report.Finding) int {
-	var active []report.Finding
-	for _, f := range fs {
-		if f.Suppressed == nil && !f.BelowThreshold {
-			active = append(active, f)
+// findings annotates the most severe findings of all the images that count for the gate,
+// within the host's limit per level, and returns how many were left out.
+func (r *run) findings(st *inputs.Settings, rs []*report.Result) int {
+	type finding struct {
+		report.Finding
+		of string
+	}
+	var active []finding
+	for i, res := range rs {
+		for _, f := range res.Findings {
+			if f.Gates() { // not one the baseline already had
+				active = append(active, finding{f, r.of(st, i)})
+			}
 		}
 	}
 	sort.SliceStable(active, func(i, j int) bool { return active[i].Severity > active[j].Severity })
 	left := 0
 	for _, f := range active {
-		a := Annotation{Level: r.h.Level(f.Severity), Title: title(f), Message: message(f), Code: f.ID}
+		a := Annotation{Level: r.h.Level(f.Severity), Title: f.of + title(f.Finding), Message: message(f.Finding), Code: f.ID}
 		if f.Location != nil {
 			a.File = inputs.RelativeTo(f.Location.Path, r.h.Checkout())
 			a.Line, a.EndLine = f.Location.StartLine, f.Location.EndLine
@@ -385,24 +424,27 @@ func message(f report.Finding) string {
 	return f.Message
 }
 
-// Outputs are the step outputs of a run. The severity counts add up to total: findings
-// that are not suppressed, UNKNOWN severity included.
-func Outputs(res *report.Result, files Files) []Output {
+// Outputs are the step outputs of a run, over all its images. The severity counts add up
+// to total: findings that are not suppressed, UNKNOWN severity included. json-file names
+// each image's JSON report, one per line.
+func Outputs(rs []*report.Result, files Files) []Output {
 	result := "pass"
-	if !res.Verdict.Pass {
+	if output.Overall(rs) != report.Passed {
 		result = "fail"
 	}
 	counts := map[report.Severity]int{}
 	total := 0
-	for _, f := range res.Findings {
-		if f.Suppressed == nil {
-			counts[f.Severity]++
-			total++
+	for _, res := range rs {
+		for _, f := range res.Findings {
+			if f.Suppressed == nil {
+				counts[f.Severity]++
+				total++
+			}
 		}
 	}
 	return []Output{
 		{"sarif-file", files.SARIF},
-		{"json-file", files.JSON},
+		{"json-file", strings.Join(files.JSON, "\n")},
 		{"result", result},
 		{"critical", strconv.Itoa(counts[report.Critical])},
 		{"high", strconv.Itoa(counts[report.High])},

@@ -116,14 +116,112 @@ func TestActionGatesTheImageBuiltInThePreviousStep(t *testing.T) {
 	errors := regexp.MustCompile(`::error[ :]`).FindAllString(log, -1)
 	assert.LessOrEqual(t, len(errors), 10, "GitHub shows 10 errors a step, the verdict included")
 
-	// The next run finds the cache and downloads nothing that has not changed.
+	day := "imagegate-db-" + time.Now().UTC().Format("2006-01-02")
+	assert.Contains(t, log, "cache stand-in: no entry for "+day, "the first run finds no data")
+	assert.Contains(t, log, "cache stand-in: saved .cache/imagegate as "+day, "the data is kept although the gate failed the job")
+
+	// The next run, on a fresh runner (no .cache in the workspace), restores the day's
+	// entry by its key and downloads nothing that has not changed.
+	require.NoError(t, os.RemoveAll(filepath.Join(r.workspace, ".cache")))
 	before := r.source.downloads()
 	res = r.act(wf, "build-and-scan")
 	log = res.stdout + res.stderr
 	assert.NotEqual(t, 0, res.code)
-	assert.Contains(t, log, "cache stand-in: restored .cache/imagegate")
+	assert.Contains(t, log, "cache stand-in: restored .cache/imagegate from "+day+" (exact: true)")
+	assert.NotContains(t, log, "cache stand-in: saved", "an exact hit is not saved again")
 	assert.Contains(t, log, "unchanged")
 	assert.Equal(t, before, r.source.downloads(), "conditional requests: nothing downloaded again")
+}
+
+// Two images built by one job and gated in one step (examples/github/several-images.yml):
+// one verdict, a SARIF run per image, a JSON report per image named by json-file, the
+// counts summed.
+func TestActionScansSeveralImagesInOneStep(t *testing.T) {
+	const wf = "several-images.yml"
+	r := newRunner(t, wf)
+	res := r.act(wf, "build-and-scan")
+	log := res.stdout + res.stderr
+	assert.NotEqual(t, 0, res.code, "minimist's critical advisory in the API fails the job: %s", log)
+	assert.Contains(t, log, "Successfully tagged api:ci")
+	assert.Contains(t, log, "Successfully tagged worker:ci")
+	assert.Regexp(t, `imagegate: 2 images, [12] failing the gate \(docker-daemon:api:ci`, log)
+	assert.Regexp(t, `::error title=imagegate gate failed::imagegate: \d+ findings at or above high \(api:ci: .*; worker:ci: .*\)`, log)
+	m := outputsLine.FindStringSubmatch(log)
+	require.NotNil(t, m, "the outputs step ran: %s", log)
+	assert.Equal(t, "fail", m[1])
+	assert.Contains(t, log, "imagegate report: imagegate-api-ci.json")
+	assert.Contains(t, log, "imagegate report: imagegate-worker-ci.json")
+	var sarif struct {
+		Runs []struct {
+			AutomationDetails struct{ ID string } `json:"automationDetails"`
+		} `json:"runs"`
+	}
+	b, err := os.ReadFile(filepath.Join(r.workspace, "imagegate.sarif"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &sarif))
+	require.Len(t, sarif.Runs, 2, "a run per image")
+	assert.Equal(t, "imagegate/image/api/", sarif.Runs[0].AutomationDetails.ID)
+	assert.Equal(t, "imagegate/image/worker/", sarif.Runs[1].AutomationDetails.ID)
+	for _, f := range []string{"imagegate-api-ci.json", "imagegate-worker-ci.json"} {
+		assert.FileExists(t, filepath.Join(r.workspace, f))
+	}
+	assert.Contains(t, log, "upload-sarif stand-in: imagegate.sarif ok")
+}
+
+// examples/github/pull-request-baseline.yml, run as GitHub would run it: a push to main
+// keeps its report in the cache; a pull request that changes nothing passes on the
+// image's backlog (nothing new); one that adds a vulnerable package fails on exactly that
+// package's findings.
+func TestActionGatesPullRequestsOnNewFindings(t *testing.T) {
+	const wf = "pull-request-baseline.yml"
+	r := newRunner(t, wf)
+	res := r.act(wf, "scan")
+	log := res.stdout + res.stderr
+	require.Equal(t, 0, res.code, "the default branch reports without failing: %s", log)
+	head := strings.TrimSpace(run(t, r.workspace, nil, time.Minute, "git", "rev-parse", "HEAD").stdout)
+	assert.Contains(t, log, "cache stand-in: saved baseline as imagegate-baseline-"+head)
+
+	pr := func() (result, string) {
+		event := filepath.Join(t.TempDir(), "event.json")
+		require.NoError(t, os.WriteFile(event, []byte(`{"number":8,"pull_request":{"number":8,"head":{"ref":"feature"},"base":{"ref":"main","sha":"`+head+`"}}}`), 0o644))
+		res := r.actOn("pull_request", wf, "scan", "-e", event, "--env", "GITHUB_API_URL=http://127.0.0.1:9")
+		return res, res.stdout + res.stderr
+	}
+	res, log = pr()
+	require.Equal(t, 0, res.code, "nothing new: the backlog does not fail the pull request: %s", log)
+	assert.Contains(t, log, "cache stand-in: restored baseline from imagegate-baseline-"+head+" (exact: true)")
+	assert.Regexp(t, `against the baseline baseline/imagegate\.json: 0 new, [1-9]\d* already there`, log)
+
+	// lodash 4.17.20: a high advisory (command injection in template), so it gates at high.
+	lodash := filepath.Join(r.workspace, "node_modules", "lodash")
+	require.NoError(t, os.MkdirAll(lodash, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(lodash, "package.json"), []byte(`{"name":"lodash","version":"4.17.20"}`), 0o644))
+	for _, args := range [][]string{{"add", "-A"}, {"-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "commit", "-q", "-m", "lodash"}} {
+		g := run(t, r.workspace, nil, time.Minute, "git", args...)
+		require.Equal(t, 0, g.code, g.String())
+	}
+	res, log = pr()
+	assert.NotEqual(t, 0, res.code, "the new package's findings fail the pull request: %s", log)
+	assert.Regexp(t, `against the baseline baseline/imagegate\.json: [1-9]\d* new`, log)
+	var rep struct {
+		Findings []struct {
+			ID       string
+			Baseline string
+			Package  *struct{ Name string }
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(r.workspace, "imagegate.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &rep))
+	newOnes := 0
+	for _, f := range rep.Findings {
+		if f.Baseline == "new" {
+			newOnes++
+			require.NotNil(t, f.Package, f.ID)
+			assert.Equal(t, "lodash", f.Package.Name, "only lodash's findings are new: %s", f.ID)
+		}
+	}
+	assert.Positive(t, newOnes)
 }
 
 // A `docker save` archive scanned with fail-on-issues false: the job passes and the

@@ -30,7 +30,7 @@ type Gate struct {
 	AllowInc  bool
 	Config    string
 	VEX       []string
-	Baseline  string
+	Baseline  []string
 	Format    string
 	Outputs   []string
 	Category  string
@@ -49,7 +49,7 @@ func (g *Gate) Register(fl *pflag.FlagSet) {
 	fl.BoolVar(&g.AllowInc, "allow-incomplete", false, "let a scan that could not analyse everything (listed in the reports) pass on its findings; by default it fails (exit 3)")
 	fl.StringVar(&g.Config, "config", "", "config file with ignore entries and rule settings (default ./"+config.FileName+" when present)")
 	fl.StringSliceVar(&g.VEX, "vex", nil, "OpenVEX document(s): not_affected and fixed statements suppress findings")
-	fl.StringVar(&g.Baseline, "baseline", "", "an earlier JSON report (imagegate scan -f json, e.g. the default branch's): findings already in it do not gate, new ones do; reports say which are new and which are fixed")
+	fl.StringSliceVar(&g.Baseline, "baseline", nil, "an earlier JSON report (imagegate scan -f json, e.g. the default branch's): findings already in it do not gate, new ones do; reports say which are new and which are fixed. Scanning several images, one report per image (comma-separated or repeated), each matched by the image it names")
 	fl.StringVarP(&g.Format, "format", "f", "table", "report format on stdout: "+strings.Join(output.Formats(), ", "))
 	fl.StringArrayVarP(&g.Outputs, "output", "o", nil, "write a report to a file, atomically: FORMAT=FILE (repeatable), or FILE in --format")
 	fl.StringVar(&g.Category, "sarif-category", "", "SARIF automation category (default: from the image name or Dockerfile path)")
@@ -88,10 +88,12 @@ func (g *Gate) Prepare() (*policy.Policy, *config.Config, error) {
 		}
 		p.VEX = append(p.VEX, doc)
 	}
-	if g.Baseline != "" {
-		if p.Baseline, err = policy.LoadBaseline(g.Baseline); err != nil {
+	for _, path := range g.Baseline {
+		b, err := policy.LoadBaseline(path)
+		if err != nil {
 			return nil, nil, err
 		}
+		p.Baselines = append(p.Baselines, b)
 	}
 	return p, cfg, nil
 }
@@ -126,9 +128,11 @@ func (f *Image) Register(fl *pflag.FlagSet) {
 	fl.Int64Var(&f.MaxKept, "max-retained-bytes", image.DefaultMaxRetained, "stop when the files kept for analysis (package databases, manifests) add up to more than this")
 }
 
-// Request is the scan request these flags make; credentials fall back to the
-// IMAGEGATE_USERNAME and IMAGEGATE_PASSWORD environment variables.
-func (f *Image) Request(imageArg string) (scanner.Request, error) {
+// Request is the scan request these flags make for the images given (Image is set when
+// there is one; scanner.ScanImages sets it per image); the credentials are for the
+// registries of all of them, and fall back to the IMAGEGATE_USERNAME and
+// IMAGEGATE_PASSWORD environment variables.
+func (f *Image) Request(images ...string) (scanner.Request, error) {
 	user, pass := f.Username, f.Password
 	if user == "" {
 		user = os.Getenv("IMAGEGATE_USERNAME")
@@ -147,9 +151,16 @@ func (f *Image) Request(imageArg string) (scanner.Request, error) {
 		}
 		regs = append(regs, r.RegistryStr()) // as references spell it: docker.io is index.docker.io
 	}
+	imageArg := ""
+	if len(images) == 1 {
+		imageArg = images[0]
+	}
+	for _, img := range images {
+		regs = named(regs, img)
+	}
 	return scanner.Request{
 		Image:    imageArg,
-		Registry: scanner.Registry{Platform: f.Platform, Username: user, Password: pass, CredentialsFor: named(regs, imageArg), Insecure: f.Insecure, Sources: f.Sources},
+		Registry: scanner.Registry{Platform: f.Platform, Username: user, Password: pass, CredentialsFor: regs, Insecure: f.Insecure, Sources: f.Sources},
 		Limits:   scanner.Limits{MaxFileSize: f.MaxFile, MaxLayerExpansion: f.MaxExpand, MaxLayerFiles: f.MaxFiles, MaxRetained: f.MaxKept},
 	}, nil
 }
@@ -200,13 +211,14 @@ func (f *Scan) Register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.SBOM, "sbom", "", "check a CycloneDX JSON SBOM (from 'imagegate sbom' or another tool) instead of an image")
 }
 
-// Request checks the flags and returns the scan request, with the policy and config.
-func (f *Scan) Request(imageArg string) (scanner.Request, error) {
+// Request checks the flags and returns the scan request for the images given (see
+// Image.Request), with the policy and config.
+func (f *Scan) Request(images ...string) (scanner.Request, error) {
 	pol, cfg, err := f.Prepare()
 	if err != nil {
 		return scanner.Request{}, err
 	}
-	r, err := f.Image.Request(imageArg)
+	r, err := f.Image.Request(images...)
 	if err != nil {
 		return scanner.Request{}, err
 	}

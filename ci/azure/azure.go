@@ -177,10 +177,12 @@ func OutputName(name string) string {
 // Publish uploads the SARIF file as the CodeAnalysisLogs artifact (read by the SARIF
 // Scans tab and Microsoft Security DevOps), the SBOM as the imagegate-sbom artifact as
 // monitorWhen says, and comments on an Azure Repos pull request.
-func (h *Host) Publish(ctx context.Context, st *inputs.Settings, res *report.Result, files ci.Files) error {
+func (h *Host) Publish(ctx context.Context, st *inputs.Settings, rs []*report.Result, files ci.Files) error {
 	h.log.command("artifact.upload", map[string]string{"containerfolder": "CodeAnalysisLogs", "artifactname": "CodeAnalysisLogs"}, files.SARIF)
-	if st.MonitorWhen == "always" || (st.MonitorWhen == "noIssuesFound" && res.Verdict.AtOrAboveThreshold == 0) {
-		h.log.command("artifact.upload", map[string]string{"containerfolder": "imagegate-sbom", "artifactname": "imagegate-sbom"}, files.SBOM)
+	for i, res := range rs {
+		if st.MonitorWhen == "always" || (st.MonitorWhen == "noIssuesFound" && res.Verdict.AtOrAboveThreshold == 0) {
+			h.log.command("artifact.upload", map[string]string{"containerfolder": "imagegate-sbom", "artifactname": "imagegate-sbom"}, files.SBOM[i])
+		}
 	}
 	// Pull request threads are an Azure Repos API; a pipeline building a GitHub or
 	// Bitbucket repository has none.
@@ -188,14 +190,22 @@ func (h *Host) Publish(ctx context.Context, st *inputs.Settings, res *report.Res
 		return nil
 	}
 	var md strings.Builder
-	if err := markdown.Write(&md, res, markdown.Options{MaxSize: 150_000}); err != nil {
-		return err
+	var fs []report.Finding
+	for _, res := range rs {
+		if err := markdown.Write(&md, res, markdown.Options{MaxSize: MaxThread / len(rs)}); err != nil {
+			return err
+		}
+		fs = append(fs, res.Findings...)
 	}
-	if err := commentOnPullRequest(ctx, h.getenv, md.String(), res.Findings); err != nil {
+	if err := commentOnPullRequest(ctx, h.getenv, md.String(), fs); err != nil {
 		return fmt.Errorf("pull request comment: %w", err)
 	}
 	return nil
 }
+
+// MaxThread bounds the pull-request summary thread (Azure Repos takes 150,000 characters
+// a comment): several images share it.
+const MaxThread = 150_000
 
 // Complete sets the task result.
 func (h *Host) Complete(r ci.Result, message string) {

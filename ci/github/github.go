@@ -140,7 +140,12 @@ func (h *Host) SetOutputs(outs []ci.Output) error {
 		if strings.HasSuffix(o.Name, "-file") {
 			// A container action sees the workspace at /github/workspace, the steps after
 			// it at another path: a path relative to the workspace serves them all.
-			o.Value = inputs.RelativeTo(o.Value, h.Checkout())
+			// (json-file names a file per image, one per line.)
+			lines := strings.Split(o.Value, "\n")
+			for i, l := range lines {
+				lines[i] = inputs.RelativeTo(l, h.Checkout())
+			}
+			o.Value = strings.Join(lines, "\n")
 		}
 		delim, err := delimiter(o.Value)
 		if err != nil {
@@ -162,16 +167,18 @@ func (h *Host) SetOutputs(outs []ci.Output) error {
 // Publish keeps the summary as a comment on the pull request the run is for, when there
 // is one and pr-comment is on. (The SARIF file is uploaded by
 // github/codeql-action/upload-sarif in a later step, from the sarif-file output.)
-func (h *Host) Publish(ctx context.Context, st *inputs.Settings, res *report.Result, _ ci.Files) error {
+func (h *Host) Publish(ctx context.Context, st *inputs.Settings, rs []*report.Result, _ ci.Files) error {
 	if !st.PRComment {
 		return nil
 	}
-	var md strings.Builder
-	if err := markdown.Write(&md, res, markdown.Options{MaxSize: MaxComment - 1024}); err != nil {
-		return err
-	}
-	if err := comment(ctx, h.getenv, st.Token, st.Scan.Image, md.String()); err != nil {
-		return fmt.Errorf("pull request comment: %w", err)
+	for i, res := range rs {
+		var md strings.Builder
+		if err := markdown.Write(&md, res, markdown.Options{MaxSize: MaxComment - 1024}); err != nil {
+			return err
+		}
+		if err := comment(ctx, h.getenv, st.Token, st.Images[i], md.String()); err != nil {
+			return fmt.Errorf("pull request comment: %w", err)
+		}
 	}
 	return nil
 }

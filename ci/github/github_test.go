@@ -243,3 +243,51 @@ func TestRelaxingInputsAreNoticed(t *testing.T) {
 	assert.Contains(t, r.log, "imagegate: notice: input fail-on-issues = false relaxes the gate: findings are reported, and the gate passes whatever they are\n")
 	assert.Contains(t, r.log, "imagegate: notice: --allow-incomplete in input additional-arguments = true relaxes the gate")
 }
+
+// Several images in one step (one per line): one verdict and exit code, a SARIF run and a
+// summary section per image, a JSON report per image (json-file names them, a line each),
+// the outputs summed, and the annotation budget shared with the verdict's slot kept.
+func TestSeveralImagesInOneStep(t *testing.T) {
+	demo := repo(t, "testdata", "demo", "demo-image.tar")
+	other := filepath.Join(t.TempDir(), "copy.tar")
+	b, err := os.ReadFile(demo)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(other, b, 0o644))
+	one := demoInputs(t)
+	delete(one, "dockerfile")
+	single := runAction(t, one)
+	require.Equal(t, 1, single.code, single.log)
+
+	in := demoInputs(t)
+	delete(in, "dockerfile") // a Dockerfile is one image's
+	in["image"] = demo + "\n" + other + "\n"
+	r := runAction(t, in)
+	assert.Equal(t, 1, r.code, r.log)
+	assert.Equal(t, "fail", r.outputs["result"])
+	for _, k := range []string{"critical", "high", "total"} {
+		n, _ := strconv.Atoi(single.outputs[k])
+		assert.Equal(t, strconv.Itoa(2*n), r.outputs[k], "%s: summed over the two images", k)
+	}
+	jsonFiles := strings.Split(r.outputs["json-file"], "\n")
+	require.Len(t, jsonFiles, 2)
+	assert.Equal(t, filepath.Join(r.dir, "imagegate-demo-image.tar.json"), jsonFiles[0])
+	assert.Equal(t, filepath.Join(r.dir, "imagegate-copy.tar.json"), jsonFiles[1])
+	for _, f := range jsonFiles {
+		assert.FileExists(t, f)
+	}
+	sarif, err := os.ReadFile(r.outputs["sarif-file"])
+	require.NoError(t, err)
+	assert.Equal(t, 2, strings.Count(string(sarif), `"automationDetails"`), "a SARIF run per image")
+	assert.Contains(t, string(sarif), `"id": "imagegate/image/demo-image.tar/"`)
+	assert.Contains(t, string(sarif), `"id": "imagegate/image/copy.tar/"`)
+	assert.Contains(t, r.summary, "# imagegate: ❌ FAIL")
+	assert.Contains(t, r.summary, "imagegate: 2 images, 2 failing the gate")
+	assert.Equal(t, 2, strings.Count(r.summary, "## imagegate: ❌ FAIL"), "a section per image")
+	counts := map[string]int{}
+	for _, m := range annotation.FindAllStringSubmatch(r.log, -1) {
+		counts[m[1]]++
+	}
+	assert.Equal(t, 10, counts["error"], "one budget for both images, the verdict's slot kept")
+	assert.Regexp(t, `(?m)^::error title=imagegate gate failed::imagegate: \d+ findings at or above low \(demo-image\.tar: .*; copy\.tar: .*\)$`, r.log)
+	assert.Regexp(t, `(?m)^::error title=`+regexp.QuoteMeta(demo)+`%3A `, r.log, "a finding's annotation names its image")
+}

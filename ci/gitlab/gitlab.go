@@ -110,7 +110,7 @@ func (h *Host) SetOutputs(outs []ci.Output) error {
 	})
 }
 
-func (h *Host) Publish(context.Context, *inputs.Settings, *report.Result, ci.Files) error {
+func (h *Host) Publish(context.Context, *inputs.Settings, []*report.Result, ci.Files) error {
 	return nil
 }
 

@@ -57,7 +57,7 @@ type Input struct {
 
 // Table is every setting, in the order the front ends document them.
 var Table = []Input{
-	{Name: "image", Azure: "dockerImageName", Description: "Image to scan: a name (app:ci, read from the runner's Docker daemon when it has it, else pulled), a registry reference (ghcr.io/org/app:1.2), docker-archive:PATH, oci-archive:PATH, oci-dir:PATH or docker-daemon:NAME.", Required: true, Kind: String},
+	{Name: "image", Azure: "dockerImageName", Description: "Image to scan: a name (app:ci, read from the runner's Docker daemon when it has it, else pulled), a registry reference (ghcr.io/org/app:1.2), docker-archive:PATH, oci-archive:PATH, oci-dir:PATH or docker-daemon:NAME. Several images, one per line or comma-separated, are scanned in one step: one verdict, a SARIF run and a summary section per image, a JSON report per image, the outputs summed.", Required: true, Kind: String},
 	{Name: "dockerfile", Azure: "dockerfilePath", Flag: "dockerfile", Description: "Dockerfile of the image: its rules are checked and findings are mapped to its lines.", Kind: String},
 	{Name: "severity-threshold", Azure: "severityThreshold", Flag: "severity-threshold", Description: "Lowest severity that fails the gate: low, medium, high or critical.", Default: "low", Kind: Severity},
 	{Name: "unknown-severity", Azure: "unknownSeverity", Flag: "unknown-severity", Description: "How findings of unknown severity (advisories that carry none) are gated: fail (they count whatever the threshold), pass, or a level they count as (low, medium, high, critical). The verdict says which, and how many it let through.", Default: "fail", Kind: String},
@@ -67,7 +67,7 @@ var Table = []Input{
 	{Name: "allow-incomplete", Azure: "allowIncomplete", Flag: "allow-incomplete", Description: "Let a scan that could not analyse everything (a file over a size limit, an unreadable package database, packages without vulnerability data) pass on its findings; by default the step fails (exit 3) and the reports list what was not analysed.", Default: "false", Kind: Bool},
 	{Name: "ignore-file", Azure: "ignoreFile", Flag: "config", Description: "Policy file with ignore entries and rule settings (default: .imagegate.yaml in the working folder, if any).", Kind: Path},
 	{Name: "vex", Azure: "vexFile", Flag: "vex", Description: "OpenVEX document whose not_affected and fixed statements suppress findings.", Kind: Path},
-	{Name: "baseline", Azure: "baseline", Flag: "baseline", Description: "An earlier JSON report of the image (the default branch's, kept as an artifact): findings already in it do not fail the gate, new ones do; the reports say which are new.", Kind: Path},
+	{Name: "baseline", Azure: "baseline", Flag: "baseline", Description: "An earlier JSON report of the image (the default branch's, kept as an artifact): findings already in it do not fail the gate, new ones do; the reports say which are new. Several images: a report per image, comma-separated, each matched by the image it names.", Kind: Path},
 	{Name: "platform", Azure: "platform", Flag: "platform", Description: "Platform to pick from a multi-platform image, os/arch[/variant] (default linux/amd64).", Kind: String},
 	{Name: "image-source", Azure: "imageSource", Flag: "image-source", Description: "Where an image given by name is looked up, in order: daemon (the runner's Docker daemon), registry.", Default: "daemon,registry", Kind: String},
 	{Name: "sarif-file", Azure: "sarifFile", Description: "Where to write the SARIF report.", Default: "imagegate.sarif", Kind: String},
@@ -99,7 +99,9 @@ func ByName(name string) (Input, bool) {
 
 // Settings is what a CI front end runs: the scan and how to report it.
 type Settings struct {
+	// Scan is the request for every image of Images (scanner.ScanImages sets its Image).
 	Scan        scanner.Request
+	Images      []string
 	SARIFFile   string
 	JSONFile    string
 	Format      string
@@ -149,8 +151,8 @@ func Parse(get func(name string) string, spell func(name string) string) (*Setti
 		return x, nil
 	}
 	st := &Settings{}
-	img := v("image")
-	if img == "" {
+	images := Images(v("image"))
+	if len(images) == 0 {
 		return nil, failure.Inputf("input %s is required: name the image to scan", spell("image"))
 	}
 	var f flags.Scan
@@ -188,11 +190,11 @@ func Parse(get func(name string) string, spell func(name string) string) (*Setti
 	if err := output.CheckFormat(f.Format); err != nil {
 		return nil, failure.Inputf("input %s: %w", spell("format"), err)
 	}
-	opts, err := f.Request(img)
+	opts, err := f.Request(images...)
 	if err != nil {
 		return nil, err
 	}
-	st.Scan, st.Format, st.Outputs = opts, f.Format, f.Specs
+	st.Scan, st.Images, st.Format, st.Outputs = opts, images, f.Format, f.Specs
 	st.ListPackages, st.SARIFCategory = f.ListPkgs, f.Category
 	st.DBSource = dbSource(v("db-source"))
 	st.CacheDir = v("cache-dir")
@@ -200,6 +202,20 @@ func Parse(get func(name string) string, spell func(name string) string) (*Setti
 		st.Secrets = append(st.Secrets, f.Password)
 	}
 	return st, nil
+}
+
+// Images reads the image input: one image, or several one per line (GitHub's way) or
+// separated by commas (Azure's); no image reference holds either.
+func Images(input string) []string {
+	var out []string
+	for _, line := range strings.Split(input, "\n") {
+		for _, img := range strings.Split(line, ",") {
+			if img = strings.TrimSpace(img); img != "" {
+				out = append(out, img)
+			}
+		}
+	}
+	return out
 }
 
 // setFlags sets the scan flag of every input that has one and was given, each value

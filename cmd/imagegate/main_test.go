@@ -172,7 +172,7 @@ func TestExitCodesAndOneLineErrors(t *testing.T) {
 		msg  string
 	}{
 		{"unknown flag", []string{"scan", "--bogus", "x"}, 2, "unknown flag"},
-		{"no image", []string{"scan"}, 2, "exactly one IMAGE"},
+		{"no image", []string{"scan"}, 2, "one or more IMAGE arguments"},
 		{"unknown command", []string{"scna"}, 2, "unknown command"},
 		{"bad format", []string{"scan", demoPath(t), "--format", "xml"}, 2, "--format"},
 		{"bad platform", []string{"scan", demoPath(t), "--platform", "linux"}, 2, "platform"},

@@ -208,7 +208,7 @@ func fleetInputs(cmd *cobra.Command, f *flags.Scan, what string, targets, notFor
 	if newest < 0 {
 		return scanner.Request{}, fleet.Filter{}, failure.Inputf("--newest takes a positive number")
 	}
-	opts, err := f.Request("")
+	opts, err := f.Request()
 	if err != nil {
 		return scanner.Request{}, fleet.Filter{}, err
 	}

@@ -20,12 +20,19 @@ import (
 // finish prints warnings, writes the reports and turns a failed verdict into exit 1.
 // Without --output the --format report goes to stdout; with only FORMAT=FILE outputs,
 // stdout still gets the --format report when --format was given explicitly or is table.
-func finish(g *flags.Gate, res *report.Result, stdout, stderr io.Writer) error {
-	for _, w := range res.Warnings {
-		fmt.Fprintf(stderr, "imagegate: warning: %s\n", visible.String(w))
-	}
-	for _, w := range res.Incomplete {
-		fmt.Fprintf(stderr, "imagegate: not analysed: %s\n", visible.String(w))
+// images are the image arguments of a scan of several (nil for one).
+func finish(g *flags.Gate, images []string, rs []*report.Result, stdout, stderr io.Writer) error {
+	for i, res := range rs {
+		prefix := ""
+		if len(rs) > 1 {
+			prefix = images[i] + ": "
+		}
+		for _, w := range res.Warnings {
+			fmt.Fprintf(stderr, "imagegate: warning: %s%s\n", prefix, visible.String(w))
+		}
+		for _, w := range res.Incomplete {
+			fmt.Fprintf(stderr, "imagegate: not analysed: %s%s\n", prefix, visible.String(w))
+		}
 	}
 	opts := output.Options{Packages: g.ListPkgs, SARIFCategory: g.Category}
 	toStdout := true
@@ -35,20 +42,24 @@ func finish(g *flags.Gate, res *report.Result, stdout, stderr io.Writer) error {
 		}
 	}
 	for _, sp := range g.Specs {
-		if err := output.WriteFile(sp.Path, func(w io.Writer) error { return output.Render(w, sp.Format, res, opts) }); err != nil {
+		if err := output.WriteAll(sp, images, rs, opts); err != nil {
 			return err
 		}
 	}
 	if toStdout {
 		o := opts
 		o.Color = isTerminal(stdout)
-		if err := output.Buffered(stdout, func(w io.Writer) error { return output.Render(w, g.Format, res, o) }); err != nil {
+		if err := output.Buffered(stdout, func(w io.Writer) error { return output.RenderAll(w, g.Format, rs, o) }); err != nil {
 			return fmt.Errorf("writing the report: %w", err)
 		}
 	}
-	switch res.Verdict.Outcome() {
+	incomplete := 0
+	for _, res := range rs {
+		incomplete += res.Verdict.Incomplete
+	}
+	switch output.Overall(rs) {
 	case report.FailedIncomplete:
-		return failure.Incompletef("the scan did not analyse everything (%d items, listed above and in the reports): the gate fails closed; --allow-incomplete lets it decide on the findings alone", res.Verdict.Incomplete)
+		return failure.Incompletef("the scan did not analyse everything (%d items, listed above and in the reports): the gate fails closed; --allow-incomplete lets it decide on the findings alone", incomplete)
 	case report.FailedOnFindings:
 		return &gateError{}
 	}
@@ -58,8 +69,8 @@ func finish(g *flags.Gate, res *report.Result, stdout, stderr io.Writer) error {
 func newScanCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f flags.Scan
 	cmd := &cobra.Command{
-		Use:   "scan IMAGE",
-		Short: "Scan a container image (and its Dockerfile)",
+		Use:   "scan IMAGE...",
+		Short: "Scan container images (and their Dockerfile)",
 		Long: `Scan a container image: list every OS and language package with the layer it came from,
 match them against OSV vulnerability data, check the Dockerfile when one is given, and
 gate on what is found.
@@ -76,12 +87,18 @@ IMAGE is one of:
   docker-daemon:NAME                       an image in the local Docker daemon
   PATH                                     a file or folder, recognised by its content
 
+Several images are scanned in one run, the vulnerability data opened once: one combined
+verdict and exit code, table and Markdown a section per image, SARIF a run per image (its
+own category), and JSON, JUnit and CycloneDX a document per image (-o FORMAT=FILE writes
+FILE-<image>.ext for each; --baseline takes one report per image).
+
 Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error,
 3 the scan could not complete.`,
 		Example: `  imagegate scan alpine:3.20
   imagegate scan docker-archive:app.tar --dockerfile Dockerfile --severity-threshold high
   imagegate scan --platform linux/arm64 ghcr.io/org/app:1.2 --format json --output report.json
-  imagegate scan --sbom app.cdx.json --severity-threshold high`,
+  imagegate scan --sbom app.cdx.json --severity-threshold high
+  imagegate scan api:ci worker:ci -o sarif=imagegate.sarif -o json=imagegate.json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if f.SBOM != "" {
 				if len(args) != 0 {
@@ -89,25 +106,35 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 				}
 				return nil
 			}
-			if len(args) != 1 {
-				return failure.Inputf("scan takes exactly one IMAGE argument, got %d", len(args))
+			if len(args) == 0 {
+				return failure.Inputf("scan takes one or more IMAGE arguments (or --sbom FILE)")
 			}
 			return nil
 		},
 		RunE: work(func(cmd *cobra.Command, args []string) error {
-			imageArg := ""
-			if len(args) == 1 {
-				imageArg = args[0]
-			}
-			req, err := f.Request(imageArg)
+			req, err := f.Request(args...)
 			if err != nil {
 				return err
 			}
-			res, err := scanner.New().Scan(cmd.Context(), req)
+			if len(args) == 0 {
+				res, err := scanner.New().Scan(cmd.Context(), req)
+				if err != nil {
+					return err
+				}
+				return finish(&f.Gate, nil, []*report.Result{res}, stdout, stderr)
+			}
+			for _, sp := range f.Specs {
+				for _, p := range output.Paths(sp, args) {
+					if err := output.Check(p); err != nil {
+						return err
+					}
+				}
+			}
+			rs, err := scanner.New().ScanImages(cmd.Context(), req, args)
 			if err != nil {
 				return err
 			}
-			return finish(&f.Gate, res, stdout, stderr)
+			return finish(&f.Gate, args, rs, stdout, stderr)
 		}),
 	}
 	f.Register(cmd.Flags())
@@ -151,7 +178,7 @@ and for the whole project in .imagegate.yaml:
 			if err != nil {
 				return err
 			}
-			return finish(&f, res, stdout, stderr)
+			return finish(&f, nil, []*report.Result{res}, stdout, stderr)
 		}),
 	}
 	f.Register(cmd.Flags())

@@ -81,3 +81,14 @@ func TestCheck(t *testing.T) {
 	assert.NoError(t, output.Check(filepath.Join(dir, "new.json")))
 	assert.NoError(t, output.Check("/dev/null"))
 }
+
+func TestImagePaths(t *testing.T) {
+	images := []string{"ghcr.io/org/api:1.2", "worker@sha256:" + strings.Repeat("a", 64), "docker-archive:build/app.tar", "other/api:1.2", "///"}
+	assert.Equal(t, []string{"api-1.2-1", "worker", "app.tar", "api-1.2-4", "image"}, output.Slugs(images))
+	assert.Equal(t, filepath.Join("out", "imagegate-worker.json"), output.ImagePath(filepath.Join("out", "imagegate.json"), images, 1))
+	assert.Equal(t, "sbom-app.tar.cdx.json", output.ImagePath("sbom.cdx.json", images, 2))
+	assert.Equal(t, ".hidden-image", output.ImagePath(".hidden", images, 4))
+	assert.Equal(t, []string{"r.sarif"}, output.Paths(output.Spec{Format: "sarif", Path: "r.sarif"}, images), "SARIF holds every image")
+	assert.Len(t, output.Paths(output.Spec{Format: "junit", Path: "r.xml"}, images), len(images), "JUnit is a file per image")
+	assert.Equal(t, []string{"r.json"}, output.Paths(output.Spec{Format: "json", Path: "r.json"}, images[:1]), "one image: the path as given")
+}

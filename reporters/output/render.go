@@ -28,22 +28,26 @@ type Options struct {
 
 // formats is the one list of report formats, in the order the help texts, the CI inputs
 // (action.yml, task.json's pick list) and the README name them; tests hold those to it.
+//
+// several writes the results of several images as one report (several.go); a format
+// without it writes a document per image.
 var formats = []struct {
 	name, label string // label: the Azure task's pick list
 	render      func(io.Writer, *report.Result, Options) error
+	several     func(io.Writer, []*report.Result, Options) error
 }{
 	{"table", "Table", func(w io.Writer, r *report.Result, o Options) error {
 		return table.Write(w, r, table.Options{Color: o.Color, Packages: o.Packages})
-	}},
-	{"json", "JSON", func(w io.Writer, r *report.Result, _ Options) error { return jsonreport.Write(w, r) }},
+	}, severalTables},
+	{"json", "JSON", func(w io.Writer, r *report.Result, _ Options) error { return jsonreport.Write(w, r) }, nil},
 	{"sarif", "SARIF", func(w io.Writer, r *report.Result, o Options) error {
 		return sarif.Write(w, r, sarif.Options{Category: o.SARIFCategory})
-	}},
-	{"markdown", "Markdown", func(w io.Writer, r *report.Result, _ Options) error { return markdown.Write(w, r, markdown.Options{}) }},
-	{"junit", "JUnit", func(w io.Writer, r *report.Result, _ Options) error { return junit.Write(w, r) }},
+	}, severalSARIF},
+	{"markdown", "Markdown", func(w io.Writer, r *report.Result, _ Options) error { return markdown.Write(w, r, markdown.Options{}) }, severalMarkdown},
+	{"junit", "JUnit", func(w io.Writer, r *report.Result, _ Options) error { return junit.Write(w, r) }, nil},
 	{"cyclonedx", "CycloneDX", func(w io.Writer, r *report.Result, _ Options) error {
 		return cyclonedx.Write(w, r, cyclonedx.Options{})
-	}},
+	}, nil},
 }
 
 // Formats lists the report formats, in their documented order.

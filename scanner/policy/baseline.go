@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/imagegate/imagegate/failure"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/jsonstream"
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
@@ -20,6 +21,8 @@ import (
 // survive a rebuild of the same content.
 type Baseline struct {
 	Source string
+	// Image is the name of the image the report is of.
+	Image string
 	// Known maps each earlier finding's fingerprint to its id.
 	Known map[string]string
 }
@@ -52,6 +55,13 @@ func LoadBaseline(path string) (*Baseline, error) {
 		case "schemaVersion":
 			return dec.Decode(&schema)
 		case "findings":
+		case "image":
+			var img struct {
+				Name string `json:"name"`
+			}
+			err := dec.Decode(&img)
+			b.Image = img.Name
+			return err
 		default:
 			var skip json.RawMessage
 			return dec.Decode(&skip)
@@ -88,6 +98,17 @@ func LoadBaseline(path string) (*Baseline, error) {
 	return b, nil
 }
 
+// mark says whether f is new or already in the baseline, and counts it.
+func (b *Baseline) mark(f *report.Finding, v *report.BaselineVerdict) {
+	if _, known := b.Known[f.Fingerprint]; known {
+		f.Baseline = report.BaselineUnchanged
+		v.Unchanged++
+		return
+	}
+	f.Baseline = report.BaselineNew
+	v.New++
+}
+
 // gone counts the baseline's findings not among those seen now (fixed, or gone with
 // what held them), and names the first 100 of their ids.
 func (b *Baseline) gone(seen map[string]bool) (fixed int, ids []string) {
@@ -103,4 +124,26 @@ func (b *Baseline) gone(seen map[string]bool) (fixed int, ids []string) {
 		ids = ids[:100]
 	}
 	return fixed, ids
+}
+
+// baseline is the baseline of the image this policy decides on, and a warning when a scan
+// of several images has none for it.
+func (p Policy) baseline() (*Baseline, string) {
+	if len(p.Baselines) == 0 {
+		return nil, ""
+	}
+	if !p.PerImage && len(p.Baselines) == 1 {
+		return p.Baselines[0], ""
+	}
+	name := ""
+	if len(p.ImageIDs) > 0 {
+		name = p.ImageIDs[0]
+	}
+	for _, b := range p.Baselines {
+		if b.Image != "" && b.Image == name {
+			return b, ""
+		}
+	}
+	return &Baseline{Source: "none for " + name, Known: map[string]string{}},
+		fmt.Sprintf("no baseline report names the image %s: every finding of it is new", name)
 }

@@ -34,9 +34,13 @@ type Policy struct {
 	// AllowIncomplete lets a run that did not analyse everything pass on its findings
 	// (the verdict says so); without it such a run fails the gate.
 	AllowIncomplete bool
-	// Baseline, when set, is an earlier report: findings it holds already do not gate;
-	// new ones do (LoadBaseline).
-	Baseline *Baseline
+	// Baselines are earlier reports (LoadBaseline): findings the scanned image's baseline
+	// holds already do not gate; new ones do. With one baseline and PerImage unset it is
+	// the image's whatever its name (the default branch built app:main, the pull request
+	// app:pr-7); with PerImage (a scan of several images) each image takes the one whose
+	// report names the same image, and an image with none has every finding new.
+	Baselines []*Baseline
+	PerImage  bool
 }
 
 // Default is the policy when nothing is configured: fail on any finding.
@@ -107,8 +111,12 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 	out := make([]report.Finding, 0, len(findings))
 	matched := make([]bool, len(active))
 	seen := map[string]bool{}
-	if p.Baseline != nil {
-		v.Baseline = &report.BaselineVerdict{Source: p.Baseline.Source}
+	baseline, warn := p.baseline()
+	if warn != "" {
+		warnings = append(warnings, warn)
+	}
+	if baseline != nil {
+		v.Baseline = &report.BaselineVerdict{Source: baseline.Source}
 	}
 	for _, f := range findings {
 		seen[f.Fingerprint] = true
@@ -134,14 +142,8 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 			f.BelowThreshold = true
 		}
 		v.Counts[f.Severity.String()]++
-		if p.Baseline != nil && f.Suppressed == nil && !f.BelowThreshold {
-			if _, known := p.Baseline.Known[f.Fingerprint]; known {
-				f.Baseline = report.BaselineUnchanged
-				v.Baseline.Unchanged++
-			} else {
-				f.Baseline = report.BaselineNew
-				v.Baseline.New++
-			}
+		if baseline != nil && f.Suppressed == nil && !f.BelowThreshold {
+			baseline.mark(&f, v.Baseline)
 		}
 		switch {
 		case f.Suppressed != nil:
@@ -151,8 +153,8 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 		}
 		out = append(out, f)
 	}
-	if p.Baseline != nil {
-		v.Baseline.Fixed, v.Baseline.FixedIDs = p.Baseline.gone(seen)
+	if baseline != nil {
+		v.Baseline.Fixed, v.Baseline.FixedIDs = baseline.gone(seen)
 	}
 	for i, ig := range active {
 		if !matched[i] {
