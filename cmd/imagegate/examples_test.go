@@ -89,13 +89,19 @@ func TestReadmeCISectionsAreTheExamples(t *testing.T) {
 		}
 		return s
 	}
-	for heading, example := range map[string]string{
-		"## GitHub Actions":  filepath.Join("examples", "github", "scan-after-build.yml"),
-		"## Azure Pipelines": filepath.Join("examples", "azure", "azure-pipelines.yml"),
+	for heading, examples := range map[string][]string{
+		"## GitHub Actions": {
+			filepath.Join("examples", "github", "scan-after-build.yml"),
+			filepath.Join("examples", "github", "several-images.yml"),
+			filepath.Join("examples", "github", "pull-request-baseline.yml"),
+		},
+		"## Azure Pipelines": {filepath.Join("examples", "azure", "azure-pipelines.yml")},
 	} {
-		b, err := os.ReadFile(filepath.Join("..", "..", example))
-		require.NoError(t, err)
-		assert.Contains(t, section(heading), "```yaml\n"+string(b)+"```\n", "%s: its block is not %s as it is", heading, example)
+		for _, example := range examples {
+			b, err := os.ReadFile(filepath.Join("..", "..", example))
+			require.NoError(t, err)
+			assert.Contains(t, section(heading), "```yaml\n"+string(b)+"```\n", "%s: its block is not %s as it is", heading, example)
+		}
 	}
 }
 
