@@ -17,6 +17,7 @@ import (
 
 	"github.com/imagegate/imagegate/ci"
 	"github.com/imagegate/imagegate/ci/azure"
+	"github.com/imagegate/imagegate/report"
 )
 
 // vsix returns the extension to test: IMAGEGATE_E2E_VSIX (.ci/run builds the release's,
@@ -244,112 +245,178 @@ func TestAzureTaskFromTheVSIX(t *testing.T) {
 
 // pipelineStep is one step of an Azure Pipelines YAML file.
 type pipelineStep struct {
-	Script    string            `yaml:"script"`
-	Task      string            `yaml:"task"`
-	Name      string            `yaml:"name"`
-	Inputs    map[string]string `yaml:"inputs"`
-	Condition string            `yaml:"condition"`
+	Script          string            `yaml:"script"`
+	Task            string            `yaml:"task"`
+	Name            string            `yaml:"name"`
+	Inputs          map[string]string `yaml:"inputs"`
+	Condition       string            `yaml:"condition"`
+	ContinueOnError bool              `yaml:"continueOnError"`
+}
+
+// agent runs an example pipeline's steps as the agent would: script steps with bash in
+// the sources folder, macros expanded, variables set by scripts and output variables of a
+// named step kept for the later ones; the ImageGate task from the unzipped vsix with node.
+// Cache@2 stands for the pipeline workspace that persists between runs; Publish- and
+// DownloadPipelineArtifact keep artifacts by name in a store of the test's, as the
+// service keeps the default branch's. Conditions: always(), and eq or ne of a variable
+// (in and(succeeded(), …) or alone).
+type agent struct {
+	t         *testing.T
+	task      string
+	steps     []pipelineStep
+	variables map[string]string
+	sources   string
+	workspace string
+	artifacts string
+	source    *osvSource
+}
+
+func newAgent(t *testing.T, example string) *agent {
+	t.Helper()
+	requireLinuxAMD64(t)
+	loadAlpineBase(t)
+	b, err := os.ReadFile(repo(t, "examples", "azure", example))
+	require.NoError(t, err)
+	var pipeline struct {
+		Variables map[string]string `yaml:"variables"`
+		Steps     []pipelineStep    `yaml:"steps"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &pipeline))
+	a := &agent{t: t, task: filepath.Join(unzip(t, vsix(t)), "task"), steps: pipeline.Steps, variables: pipeline.Variables,
+		sources: t.TempDir(), workspace: t.TempDir(), artifacts: t.TempDir(), source: newOSVSource(t)}
+	copyDir(t, repo(t, "testdata", "e2e", "app"), a.sources)
+	return a
+}
+
+var condition = regexp.MustCompile(`^(and\(succeeded\(\), )?(eq|ne)\(variables\['([A-Za-z.]+)'\], '([^']*)'\)\)?$`)
+
+// run runs the pipeline for a build reason (IndividualCI, PullRequest) and returns its
+// log and the ImageGate task's result.
+func (a *agent) run(reason string) (string, string) {
+	t := a.t
+	vars := map[string]string{
+		"Build.BuildId": "42", "Agent.OS": "Linux", "Pipeline.Workspace": a.workspace, "Build.Reason": reason,
+		"Build.SourcesDirectory": a.sources, "System.DefaultWorkingDirectory": a.sources,
+		"Build.ArtifactStagingDirectory": t.TempDir(), "System.TeamProjectId": "project", "System.DefinitionId": "7",
+	}
+	for k, v := range a.variables {
+		vars[k] = v
+	}
+	macro := regexp.MustCompile(`\$\(([A-Za-z0-9_.]+)\)`)
+	expand := func(s string) string {
+		return macro.ReplaceAllStringFunc(s, func(m string) string {
+			if v, ok := vars[m[2:len(m)-1]]; ok {
+				return v
+			}
+			return m
+		})
+	}
+	env := []string{
+		"BUILD_SOURCESDIRECTORY=" + a.sources, "SYSTEM_DEFAULTWORKINGDIRECTORY=" + a.sources,
+		"PIPELINE_WORKSPACE=" + a.workspace, "AGENT_TEMPDIRECTORY=" + t.TempDir(),
+		"BUILD_BUILDID=42", "BUILD_REPOSITORY_PROVIDER=TfsGit", "BUILD_REASON=" + reason,
+		"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN=job-token",
+		"IMAGEGATE_DB_SOURCE=" + a.source.URL, "HOME=" + t.TempDir(),
+	}
+	var log strings.Builder
+	failed := false
+	result := ""
+	for _, s := range a.steps {
+		switch m := condition.FindStringSubmatch(s.Condition); {
+		case s.Condition == "always()":
+		case m != nil: // a condition of its own runs after a failure unless it says succeeded()
+			if (vars[m[3]] == m[4]) != (m[2] == "eq") || failed && m[1] != "" {
+				continue
+			}
+		case s.Condition != "":
+			t.Fatalf("step %+v: a condition this test cannot evaluate", s)
+		case failed:
+			continue
+		}
+		switch {
+		case s.Script != "":
+			r := run(t, a.sources, env, 5*time.Minute, "bash", "-e", "-c", expand(s.Script))
+			log.WriteString(r.stdout + r.stderr)
+			require.Equal(t, 0, r.code, r.String())
+			for _, c := range parseCommands(r.stdout) {
+				if c.name == "task.setvariable" {
+					vars[c.props["variable"]] = c.msg
+				}
+			}
+		case s.Task == "Cache@2":
+			// The workspace persists between the runs, as a restored cache would; the
+			// key changes once a day.
+			assert.Equal(t, filepath.Join(a.workspace, ".cache", "imagegate"), expand(s.Inputs["path"]))
+			assert.Equal(t, `imagegate-db | "Linux" | "`+time.Now().UTC().Format("2006-01-02")+`"`, expand(s.Inputs["key"]))
+		case s.Task == "PublishPipelineArtifact@1":
+			dst := filepath.Join(a.artifacts, s.Inputs["artifact"])
+			require.NoError(t, os.RemoveAll(dst))
+			copyDir(t, expand(s.Inputs["targetPath"]), dst)
+			log.WriteString("published artifact " + s.Inputs["artifact"] + "\n")
+		case s.Task == "DownloadPipelineArtifact@2":
+			assert.Equal(t, "latestFromBranch", s.Inputs["buildVersionToDownload"])
+			assert.Equal(t, "refs/heads/main", s.Inputs["branchName"])
+			src := filepath.Join(a.artifacts, s.Inputs["artifactName"])
+			if _, err := os.Stat(src); err != nil {
+				log.WriteString("##[error]Artifact " + s.Inputs["artifactName"] + " was not found\n")
+				failed = !s.ContinueOnError
+				continue
+			}
+			copyDir(t, src, expand(s.Inputs["targetPath"]))
+			log.WriteString("downloaded artifact " + s.Inputs["artifactName"] + "\n")
+		case s.Task == "ImageGate@0":
+			var res string
+			res = a.imagegate(s, env, expand, vars, &log)
+			result = res
+			failed = res == "Failed"
+		default:
+			t.Fatalf("step %+v: not a step this test knows how to run", s)
+		}
+	}
+	return log.String(), result
+}
+
+// imagegate runs the task from the vsix: inputs not given in the YAML arrive with
+// task.json's defaults, and a filePath input left empty arrives as the sources folder.
+func (a *agent) imagegate(s pipelineStep, env []string, expand func(string) string, vars map[string]string, log *strings.Builder) string {
+	t := a.t
+	taskEnv := append([]string{}, env...)
+	var manifest struct {
+		Inputs []struct{ Name, Type, DefaultValue string } `json:"inputs"`
+	}
+	mb, err := os.ReadFile(filepath.Join(a.task, "task.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(mb, &manifest))
+	for _, in := range manifest.Inputs {
+		v, ok := s.Inputs[in.Name]
+		if !ok {
+			v = in.DefaultValue
+		}
+		if v = expand(v); v == "" && in.Type == "filePath" {
+			v = a.sources
+		}
+		taskEnv = append(taskEnv, "INPUT_"+strings.ToUpper(in.Name)+"="+v)
+	}
+	r := run(t, a.sources, taskEnv, 10*time.Minute, "node", filepath.Join(a.task, "index.js"))
+	log.WriteString(r.stdout + r.stderr)
+	result := ""
+	for _, c := range parseCommands(r.stdout) {
+		switch c.name {
+		case "task.setvariable":
+			vars[s.Name+"."+c.props["variable"]] = c.msg
+		case "task.complete":
+			result = c.props["result"]
+		}
+	}
+	return result
 }
 
 // The README's pipeline, examples/azure/azure-pipelines.yml, run step by step as the agent
-// would: script steps with bash in the sources folder, macros expanded, output variables
-// of a named step set for the later ones; the ImageGate task from the unzipped vsix with
-// node; Cache@2 stands for the pipeline workspace that persists between the two runs.
+// would.
 func TestAzureExamplePipeline(t *testing.T) {
-	requireLinuxAMD64(t)
-	loadAlpineBase(t)
-	task := filepath.Join(unzip(t, vsix(t)), "task")
-	b, err := os.ReadFile(repo(t, "examples", "azure", "azure-pipelines.yml"))
-	require.NoError(t, err)
-	var pipeline struct {
-		Steps []pipelineStep `yaml:"steps"`
-	}
-	require.NoError(t, yaml.Unmarshal(b, &pipeline))
-	source := newOSVSource(t)
-	sources := t.TempDir()
-	copyDir(t, repo(t, "testdata", "e2e", "app"), sources)
-	workspace := t.TempDir()
-
-	runPipeline := func() (string, string) {
-		vars := map[string]string{
-			"Build.BuildId": "42", "Agent.OS": "Linux", "Pipeline.Workspace": workspace,
-			"Build.SourcesDirectory": sources, "System.DefaultWorkingDirectory": sources,
-		}
-		macro := regexp.MustCompile(`\$\(([A-Za-z0-9_.]+)\)`)
-		expand := func(s string) string {
-			return macro.ReplaceAllStringFunc(s, func(m string) string {
-				if v, ok := vars[m[2:len(m)-1]]; ok {
-					return v
-				}
-				return m
-			})
-		}
-		env := []string{
-			"BUILD_SOURCESDIRECTORY=" + sources, "SYSTEM_DEFAULTWORKINGDIRECTORY=" + sources,
-			"PIPELINE_WORKSPACE=" + workspace, "AGENT_TEMPDIRECTORY=" + t.TempDir(),
-			"BUILD_BUILDID=42", "BUILD_REPOSITORY_PROVIDER=TfsGit",
-			"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN=job-token",
-			"IMAGEGATE_DB_SOURCE=" + source.URL, "HOME=" + t.TempDir(),
-		}
-		var log strings.Builder
-		failed := false
-		result := ""
-		for _, s := range pipeline.Steps {
-			if failed && s.Condition != "always()" {
-				continue
-			}
-			switch {
-			case s.Script != "":
-				r := run(t, sources, env, 5*time.Minute, "bash", "-e", "-c", expand(s.Script))
-				log.WriteString(r.stdout + r.stderr)
-				require.Equal(t, 0, r.code, r.String())
-				for _, c := range parseCommands(r.stdout) {
-					if c.name == "task.setvariable" {
-						vars[c.props["variable"]] = c.msg
-					}
-				}
-			case s.Task == "Cache@2":
-				// The workspace persists between the runs, as a restored cache would; the
-				// key changes once a day.
-				assert.Equal(t, filepath.Join(workspace, ".cache", "imagegate"), expand(s.Inputs["path"]))
-				assert.Equal(t, `imagegate-db | "Linux" | "`+time.Now().UTC().Format("2006-01-02")+`"`, expand(s.Inputs["key"]))
-			case s.Task == "ImageGate@0":
-				taskEnv := append([]string{}, env...)
-				// Inputs not given in the YAML arrive with task.json's defaults; a
-				// filePath input left empty arrives as the sources folder.
-				var manifest struct {
-					Inputs []struct{ Name, Type, DefaultValue string } `json:"inputs"`
-				}
-				mb, err := os.ReadFile(filepath.Join(task, "task.json"))
-				require.NoError(t, err)
-				require.NoError(t, json.Unmarshal(mb, &manifest))
-				for _, in := range manifest.Inputs {
-					v, ok := s.Inputs[in.Name]
-					if !ok {
-						v = in.DefaultValue
-						if v == "" && in.Type == "filePath" {
-							v = sources
-						}
-					}
-					taskEnv = append(taskEnv, "INPUT_"+strings.ToUpper(in.Name)+"="+expand(v))
-				}
-				r := run(t, sources, taskEnv, 10*time.Minute, "node", filepath.Join(task, "index.js"))
-				log.WriteString(r.stdout + r.stderr)
-				for _, c := range parseCommands(r.stdout) {
-					switch c.name {
-					case "task.setvariable":
-						vars[s.Name+"."+c.props["variable"]] = c.msg
-					case "task.complete":
-						result = c.props["result"]
-					}
-				}
-				failed = result == "Failed"
-			default:
-				t.Fatalf("step %+v: not a step this test knows how to run", s)
-			}
-		}
-		return log.String(), result
-	}
+	a := newAgent(t, "azure-pipelines.yml")
+	sources := a.sources
+	runPipeline := func() (string, string) { return a.run("IndividualCI") }
 
 	log, result := runPipeline()
 	assert.Equal(t, "Failed", result, "minimist's critical advisory fails the gate at high")
@@ -361,4 +428,50 @@ func TestAzureExamplePipeline(t *testing.T) {
 	log, _ = runPipeline()
 	assert.Contains(t, log, "unchanged", "the second run reuses the cached data")
 	assert.NotContains(t, log, "downloading all.zip")
+}
+
+// examples/azure/several-images-baseline.yml: two images in one task step, with the default
+// branch's reports as the baseline of pull requests. The default branch's run passes and
+// publishes its reports; a pull request that changes nothing passes on the backlog; one
+// that adds a vulnerable package to the API fails on exactly its findings.
+func TestAzureSeveralImagesAndBaseline(t *testing.T) {
+	a := newAgent(t, "several-images-baseline.yml")
+	log, result := a.run("IndividualCI")
+	assert.Equal(t, "SucceededWithIssues", result, "the default branch reports without failing: %s", log)
+	assert.Contains(t, log, "Successfully tagged api:ci")
+	assert.Contains(t, log, "Successfully tagged worker:ci")
+	assert.Contains(t, log, "imagegate: 2 images,")
+	assert.Regexp(t, `imagegate result=pass critical=[1-9]\d* high=\d+ total=[1-9]`, log)
+	assert.Contains(t, log, "published artifact imagegate-baseline")
+	assert.FileExists(t, filepath.Join(a.artifacts, "imagegate-baseline", "imagegate-api-ci.json"))
+	assert.FileExists(t, filepath.Join(a.artifacts, "imagegate-baseline", "imagegate-worker-ci.json"))
+	assert.Regexp(t, `##vso\[artifact\.upload artifactname=CodeAnalysisLogs;containerfolder=CodeAnalysisLogs;\]`+regexp.QuoteMeta(a.sources), log)
+
+	log, result = a.run("PullRequest")
+	assert.Equal(t, "SucceededWithIssues", result, "nothing new: %s", log)
+	assert.Contains(t, log, "downloaded artifact imagegate-baseline")
+	assert.Regexp(t, `api:ci: checks run: [^;]+; unknown severity: fail, \d+ let through; against the baseline [^:]+imagegate-api-ci\.json: 0 new`, log)
+	assert.Regexp(t, `worker:ci: checks run: [^;]+; unknown severity: fail, \d+ let through; against the baseline [^:]+imagegate-worker-ci\.json: 0 new`, log)
+
+	// lodash 4.17.20 has a high advisory: it gates at high.
+	lodash := filepath.Join(a.sources, "node_modules", "lodash")
+	require.NoError(t, os.MkdirAll(lodash, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(lodash, "package.json"), []byte(`{"name":"lodash","version":"4.17.20"}`), 0o644))
+	log, result = a.run("PullRequest")
+	assert.Equal(t, "Failed", result, "lodash's findings are new: %s", log)
+	assert.Regexp(t, `api:ci: [^)]*imagegate-api-ci\.json: [1-9]\d* new`, log)
+	assert.Regexp(t, `worker:ci: [^)]*imagegate-worker-ci\.json: 0 new`, log)
+	var rep report.Result
+	b, err := os.ReadFile(filepath.Join(a.sources, "imagegate-api-ci.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &rep))
+	newOnes := 0
+	for _, f := range rep.Findings {
+		if f.Baseline == report.BaselineNew {
+			newOnes++
+			require.NotNil(t, f.Package, f.ID)
+			assert.Equal(t, "lodash", f.Package.Name, "only lodash's findings are new: %s", f.ID)
+		}
+	}
+	assert.Positive(t, newOnes)
 }

@@ -95,7 +95,10 @@ func TestReadmeCISectionsAreTheExamples(t *testing.T) {
 			filepath.Join("examples", "github", "several-images.yml"),
 			filepath.Join("examples", "github", "pull-request-baseline.yml"),
 		},
-		"## Azure Pipelines": {filepath.Join("examples", "azure", "azure-pipelines.yml")},
+		"## Azure Pipelines": {
+			filepath.Join("examples", "azure", "azure-pipelines.yml"),
+			filepath.Join("examples", "azure", "several-images-baseline.yml"),
+		},
 	} {
 		for _, example := range examples {
 			b, err := os.ReadFile(filepath.Join("..", "..", example))
