@@ -1,12 +1,15 @@
 package github_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 )
 
 // fakeGitHub serves the REST routes the comment uses: list, create and edit issue
@@ -32,7 +36,9 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	f.auth = append(f.auth, r.Header.Get("Authorization"))
 	w.Header().Set("Content-Type", "application/json")
-	if f.forbidden {
+	if f.forbidden && r.Method == http.MethodPost {
+		// A read-only token (a fork's pull request) may list but not create: 403 is the
+		// answer the description lists for creating.
 		w.WriteHeader(http.StatusForbidden)
 		_ = json.NewEncoder(w).Encode(map[string]any{"message": "Resource not accessible by integration"})
 		return
@@ -68,6 +74,95 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// restDescription is the excerpt of GitHub's REST API description with the operations the
+// comment calls (testdata/github/issue-comments.openapi.yaml).
+type restDescription struct {
+	Paths map[string]map[string]struct {
+		OperationID string              `yaml:"operationId"`
+		Parameters  []map[string]string `yaml:"parameters"`
+		RequestBody *struct {
+			Content map[string]struct {
+				Schema struct {
+					Properties map[string]struct{ Type string } `yaml:"properties"`
+					Required   []string                         `yaml:"required"`
+				} `yaml:"schema"`
+			} `yaml:"content"`
+		} `yaml:"requestBody"`
+		Responses map[string]any `yaml:"responses"`
+	} `yaml:"paths"`
+	Components struct {
+		Parameters map[string]struct{ Name, In string } `yaml:"parameters"`
+	} `yaml:"components"`
+}
+
+// described serves h and fails the test on any request that is not one of the described
+// operations as the description says it (method, path, query parameters, body), and on
+// any answer whose status the operation does not list.
+func described(t *testing.T, h http.Handler) http.Handler {
+	b, err := os.ReadFile(repo(t, "testdata", "github", "issue-comments.openapi.yaml"))
+	require.NoError(t, err)
+	var d restDescription
+	require.NoError(t, yaml.Unmarshal(b, &d))
+	require.Len(t, d.Paths, 2)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for tmpl, ops := range d.Paths {
+			segs := strings.Split(tmpl, "/")
+			for i, seg := range segs {
+				if strings.HasPrefix(seg, "{") {
+					segs[i] = "[^/]+"
+				} else {
+					segs[i] = regexp.QuoteMeta(seg)
+				}
+			}
+			if !regexp.MustCompile("^" + strings.Join(segs, "/") + "$").MatchString(r.URL.Path) {
+				continue
+			}
+			op, ok := ops[strings.ToLower(r.Method)]
+			if !assert.True(t, ok, "%s %s: the description has no such operation", r.Method, tmpl) {
+				break
+			}
+			query := map[string]bool{}
+			for _, p := range op.Parameters {
+				if c := d.Components.Parameters[strings.TrimPrefix(p["$ref"], "#/components/parameters/")]; c.In == "query" {
+					query[c.Name] = true
+				}
+			}
+			for k := range r.URL.Query() {
+				assert.True(t, query[k], "%s: query parameter %q is not described", op.OperationID, k)
+			}
+			if op.RequestBody != nil {
+				schema := op.RequestBody.Content["application/json"].Schema
+				var body map[string]any
+				raw, _ := io.ReadAll(r.Body)
+				require.NoError(t, json.Unmarshal(raw, &body), "%s: the body is a JSON object", op.OperationID)
+				for _, k := range schema.Required {
+					assert.Contains(t, body, k, "%s: required %q", op.OperationID, k)
+				}
+				for k, v := range body {
+					p, ok := schema.Properties[k]
+					if assert.True(t, ok, "%s: property %q is not described", op.OperationID, k) && p.Type == "string" {
+						assert.IsType(t, "", v, "%s: %q is a string", op.OperationID, k)
+					}
+				}
+				r.Body = io.NopCloser(bytes.NewReader(raw))
+			}
+			rec := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+			h.ServeHTTP(rec, r)
+			assert.Contains(t, op.Responses, strconv.Itoa(rec.code), "%s answered %d, which it does not list", op.OperationID, rec.code)
+			return
+		}
+		t.Errorf("%s %s: not a described route", r.Method, r.URL.Path)
+		w.WriteHeader(http.StatusNotFound)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusWriter) WriteHeader(code int) { s.code = code; s.ResponseWriter.WriteHeader(code) }
+
 func prEvent(t *testing.T, srv *httptest.Server) map[string]string {
 	p := filepath.Join(t.TempDir(), "event.json")
 	require.NoError(t, os.WriteFile(p, []byte(`{"action":"synchronize","number":7,"pull_request":{"number":7}}`), 0o644))
@@ -81,7 +176,7 @@ func prEvent(t *testing.T, srv *httptest.Server) map[string]string {
 // code stands; pr-comment: false and other events make no call.
 func TestPullRequestComment(t *testing.T) {
 	fake := &fakeGitHub{}
-	srv := httptest.NewServer(fake)
+	srv := httptest.NewServer(described(t, fake))
 	defer srv.Close()
 	in := demoInputs(t)
 	in["github-token"] = "ghs_jobtoken"
@@ -109,7 +204,9 @@ func TestPullRequestComment(t *testing.T) {
 	assert.Equal(t, 1, fake.edited)
 	fake.mu.Unlock()
 
-	fake.forbidden = true
+	fake.mu.Lock()
+	fake.forbidden, fake.comments = true, nil
+	fake.mu.Unlock()
 	r = runActionEnv(t, in, env)
 	assert.Equal(t, 1, r.code, "the gate's exit code stands")
 	assert.Regexp(t, `::warning[^:]*::pull request comment: the token may not comment \(HTTP 403`, r.log)
