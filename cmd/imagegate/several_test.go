@@ -127,4 +127,3 @@ func decodeAll(t *testing.T, s string) []report.Result {
 		out = append(out, r)
 	}
 }
-
