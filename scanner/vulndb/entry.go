@@ -31,6 +31,17 @@ type Affected struct {
 	// database_specific "severity", "priority" and "urgency" values, in that order.
 	Severity []Severity
 	Ratings  []string
+	// Imports are the packages and symbols the entry names as vulnerable (Go records'
+	// ecosystem_specific.imports): reachability decides from them. None: no symbol data.
+	Imports []GoImport
+}
+
+// GoImport is one vulnerable package of a Go record: its import path, the vulnerable
+// symbols in it ("Func", "Type.Method"; none: the whole package), and the platforms it is
+// vulnerable on (none: all).
+type GoImport struct {
+	Path                  string
+	Symbols, GOOS, GOARCH []string
 }
 
 // Range is one ECOSYSTEM or SEMVER range.
@@ -125,6 +136,7 @@ func CompactAffected(a *osvschema.Affected, base string) Affected {
 		Versions:  a.GetVersions(),
 		Severity:  severities(a.GetSeverity()),
 		Ratings:   ratings(a.GetEcosystemSpecific(), a.GetDatabaseSpecific()),
+		Imports:   imports(a.GetEcosystemSpecific()),
 	}
 	for _, r := range a.GetRanges() {
 		t := r.GetType()
@@ -199,6 +211,29 @@ func (r *Range) sort(base string) bool {
 	}
 	r.Events = sorted
 	return true
+}
+
+// imports reads ecosystem_specific.imports: [{path, symbols, goos, goarch}].
+func imports(st *structpb.Struct) []GoImport {
+	var out []GoImport
+	for _, v := range st.GetFields()["imports"].GetListValue().GetValues() {
+		f := v.GetStructValue().GetFields()
+		im := GoImport{Path: f["path"].GetStringValue(), Symbols: stringList(f["symbols"]), GOOS: stringList(f["goos"]), GOARCH: stringList(f["goarch"])}
+		if im.Path != "" {
+			out = append(out, im)
+		}
+	}
+	return out
+}
+
+func stringList(v *structpb.Value) []string {
+	var out []string
+	for _, x := range v.GetListValue().GetValues() {
+		if s := x.GetStringValue(); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // CompactRecord is what the index keeps of v's text.
@@ -277,6 +312,13 @@ func encodeEntry(id string, affected []Affected) []byte {
 		}
 		e.severities(a.Severity)
 		e.strs(a.Ratings)
+		e.n(len(a.Imports))
+		for _, im := range a.Imports {
+			e.str(im.Path)
+			e.strs(im.Symbols)
+			e.strs(im.GOOS)
+			e.strs(im.GOARCH)
+		}
 	}
 	return e.b
 }
@@ -381,7 +423,7 @@ func decodeEntries(b []byte) ([]Entry, error) {
 	var out []Entry
 	for len(d.b) > 0 && d.err == nil {
 		e := Entry{id: d.str()}
-		e.Affected = make([]Affected, d.count(6))
+		e.Affected = make([]Affected, d.count(7))
 		for i := range e.Affected {
 			a := &e.Affected[i]
 			a.Ecosystem, a.Name, a.Versions = d.str(), d.str(), d.strs()
@@ -400,6 +442,12 @@ func decodeEntries(b []byte) ([]Entry, error) {
 				r.Limits = d.strs()
 			}
 			a.Severity, a.Ratings = d.severities(), d.strs()
+			if n := d.count(4); n > 0 {
+				a.Imports = make([]GoImport, n)
+				for k := range a.Imports {
+					a.Imports[k] = GoImport{Path: d.str(), Symbols: d.strs(), GOOS: d.strs(), GOARCH: d.strs()}
+				}
+			}
 		}
 		if d.err == nil && e.id == "" {
 			d.err = errCorrupt

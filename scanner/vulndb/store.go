@@ -53,7 +53,7 @@ var (
 
 // FormatVersion is the layout of the index files; a database written in another layout is
 // rebuilt, never misread.
-const FormatVersion = 7
+const FormatVersion = 8
 
 // Info describes one ecosystem's data.
 type Info struct {

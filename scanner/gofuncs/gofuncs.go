@@ -1,0 +1,413 @@
+// Package gofuncs reads which functions a Go binary links, for reachability: every
+// function of its function table (.gopclntab) and every function inlined into one (each
+// function's inline tree), named by package and symbol as Go vulnerability records name
+// them. Stripping (-ldflags=-s -w) removes the symbol table and DWARF, not these: the
+// tables are found through the runtime's module data (the structure the runtime itself
+// reads them from), so a stripped binary reads as its plain build does.
+//
+// Go 1.18 and later binaries, little-endian (every platform Go images run on but s390x);
+// anything else is an error, and the caller decides nothing from it.
+package gofuncs
+
+import (
+	"bytes"
+	"debug/elf"
+	"debug/macho"
+	"debug/pe"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Table is what a binary links, by package path.
+type Table struct {
+	pkgs map[string]map[string]bool
+}
+
+// HasPackage says whether any function of the package is linked (or inlined).
+func (t *Table) HasPackage(path string) bool { return len(t.pkgs[path]) > 0 }
+
+// Has says whether the package's symbol ("Func", "Type.Method") is linked or inlined.
+func (t *Table) Has(path, symbol string) bool { return t.pkgs[path][symbol] }
+
+// Packages is how many packages have code in the binary.
+func (t *Table) Packages() int { return len(t.pkgs) }
+
+// The table layouts, by the pclntab header's magic.
+const (
+	magic118 = 0xfffffff0 // Go 1.18, 1.19
+	magic120 = 0xfffffff1 // Go 1.20 and later
+)
+
+// The runtime's indices of the inline tree's tables.
+const (
+	pcdataInlTreeIndex = 2
+	funcdataInlTree    = 3
+)
+
+// segment is a loaded part of the file: its address and its bytes.
+type segment struct {
+	addr uint64
+	data []byte
+}
+
+type binaryFile struct {
+	segs    []segment
+	pclntab uint64 // the named section's address, when there is one
+}
+
+// Read reads the table of the Go binary in data.
+func Read(data []byte) (*Table, error) {
+	bf, err := open(data)
+	if err != nil {
+		return nil, err
+	}
+	candidates := bf.pclntabCandidates()
+	if len(candidates) == 0 {
+		return nil, errors.New("no Go function table (pclntab) found")
+	}
+	for _, addr := range candidates {
+		m, err := bf.moduleData(addr)
+		if err != nil {
+			continue
+		}
+		return m.read()
+	}
+	return nil, errors.New("the Go function table's module data was not found (not a Go 1.18+ little-endian binary)")
+}
+
+func open(data []byte) (*binaryFile, error) {
+	r := bytes.NewReader(data)
+	bf := &binaryFile{}
+	slice := func(off, size uint64) []byte {
+		if off > uint64(len(data)) || size > uint64(len(data))-off {
+			return nil
+		}
+		return data[off : off+size]
+	}
+	if f, err := elf.NewFile(r); err == nil {
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_LOAD {
+				bf.segs = append(bf.segs, segment{p.Vaddr, slice(p.Off, p.Filesz)})
+			}
+		}
+		if s := f.Section(".gopclntab"); s != nil {
+			bf.pclntab = s.Addr
+		}
+		return bf, nil
+	}
+	if f, err := macho.NewFile(r); err == nil {
+		for _, l := range f.Loads {
+			if s, ok := l.(*macho.Segment); ok {
+				bf.segs = append(bf.segs, segment{s.Addr, slice(s.Offset, s.Filesz)})
+			}
+		}
+		if s := f.Section("__gopclntab"); s != nil {
+			bf.pclntab = s.Addr
+		}
+		return bf, nil
+	}
+	if f, err := pe.NewFile(r); err == nil {
+		var base uint64
+		switch oh := f.OptionalHeader.(type) {
+		case *pe.OptionalHeader64:
+			base = oh.ImageBase
+		case *pe.OptionalHeader32:
+			base = uint64(oh.ImageBase)
+		}
+		for _, s := range f.Sections {
+			bf.segs = append(bf.segs, segment{base + uint64(s.VirtualAddress), slice(uint64(s.Offset), uint64(min(s.Size, s.VirtualSize)))})
+		}
+		return bf, nil
+	}
+	return nil, errors.New("not an ELF, Mach-O or PE executable")
+}
+
+// at returns n bytes at address addr, or nil when they are not all in one segment.
+func (bf *binaryFile) at(addr, n uint64) []byte {
+	for _, s := range bf.segs {
+		if addr >= s.addr && addr-s.addr <= uint64(len(s.data)) && n <= uint64(len(s.data))-(addr-s.addr) {
+			return s.data[addr-s.addr : addr-s.addr+n]
+		}
+	}
+	return nil
+}
+
+// pclntabCandidates are the addresses the table may start at: the named section, else
+// every place a header of a known layout starts (a binary whose section headers are gone);
+// the module data decides which is the one.
+func (bf *binaryFile) pclntabCandidates() []uint64 {
+	if bf.pclntab != 0 {
+		return []uint64{bf.pclntab}
+	}
+	var out []uint64
+	for _, s := range bf.segs {
+		for _, m := range []uint32{magic120, magic118} {
+			var pat [4]byte
+			binary.LittleEndian.PutUint32(pat[:], m)
+			for off := 0; ; {
+				i := bytes.Index(s.data[off:], pat[:])
+				if i < 0 {
+					break
+				}
+				off += i
+				h := s.data[off:]
+				if len(h) >= 8 && h[4] == 0 && h[5] == 0 && (h[6] == 1 || h[6] == 2 || h[6] == 4) && (h[7] == 4 || h[7] == 8) && off%4 == 0 {
+					out = append(out, s.addr+uint64(off))
+				}
+				off += 4
+				if len(out) > 64 {
+					return out
+				}
+			}
+		}
+	}
+	return out
+}
+
+// module is the runtime's module data of the binary: where each table is.
+type module struct {
+	bf          *binaryFile
+	ptr         uint64 // pointer size
+	minLC       uint64
+	v120        bool
+	funcnametab []byte
+	pctab       []byte
+	pclntable   []byte
+	ftab        []byte
+	nfunc       int
+	gofunc      uint64
+}
+
+// moduleData finds the module data that points at the table at addr: a pointer-aligned
+// word equal to addr, followed by the function name table's slice (which starts where the
+// header says), with a go:func.* address inside the binary.
+func (bf *binaryFile) moduleData(addr uint64) (*module, error) {
+	hdr := bf.at(addr, 8)
+	if hdr == nil {
+		return nil, errors.New("table outside the file")
+	}
+	m := &module{bf: bf, ptr: uint64(hdr[7]), minLC: uint64(hdr[6]), v120: binary.LittleEndian.Uint32(hdr) == magic120}
+	full := bf.at(addr, 8+8*m.ptr)
+	if full == nil {
+		return nil, errors.New("short header")
+	}
+	word := func(b []byte, i uint64) uint64 {
+		if m.ptr == 4 {
+			return uint64(binary.LittleEndian.Uint32(b[i*4:]))
+		}
+		return binary.LittleEndian.Uint64(b[i*8:])
+	}
+	// pcHeader: magic, pad, minLC, ptrSize, then nfunc, nfiles, textStart,
+	// funcnameOffset, cuOffset, filetabOffset, pctabOffset, pclnOffset (pointer-sized).
+	fields := full[8:]
+	m.nfunc = int(word(fields, 0))
+	nameOff := word(fields, 3)
+	gofuncIndex := uint64(38) // Go 1.18, 1.19: no covctrs
+	if m.v120 {
+		gofuncIndex = 40
+	}
+	size := (gofuncIndex + 1) * m.ptr
+	var want [8]byte
+	binary.LittleEndian.PutUint64(want[:], addr)
+	pat := want[:m.ptr]
+	for _, s := range bf.segs {
+		for off := 0; ; {
+			i := bytes.Index(s.data[off:], pat)
+			if i < 0 {
+				break
+			}
+			off += i
+			cand := s.data[off:]
+			if off%int(m.ptr) == 0 && uint64(len(cand)) >= size && word(cand, 1) == addr+nameOff {
+				if err := m.fill(cand, word); err == nil {
+					return m, nil
+				}
+			}
+			off++
+		}
+	}
+	return nil, errors.New("no module data points at the table")
+}
+
+// fill reads the module data's slices (pointer, length, capacity each).
+func (m *module) fill(md []byte, word func([]byte, uint64) uint64) error {
+	slice := func(i, elem uint64) []byte { return m.bf.at(word(md, i), word(md, i+1)*elem) }
+	m.funcnametab, m.pctab, m.pclntable, m.ftab = slice(1, 1), slice(10, 1), slice(13, 1), slice(16, 8) // ftab: []functab, 8 bytes each
+	m.gofunc = word(md, 38)
+	if m.v120 {
+		m.gofunc = word(md, 40)
+	}
+	switch {
+	case m.funcnametab == nil || m.pctab == nil || m.pclntable == nil || m.ftab == nil:
+		return errors.New("module data slices outside the file")
+	case uint64(len(m.ftab)) < uint64(m.nfunc+1)*8 || m.nfunc <= 0:
+		return errors.New("function table shorter than its count")
+	case m.bf.at(m.gofunc, 1) == nil:
+		return errors.New("go:func.* outside the file")
+	}
+	return nil
+}
+
+// read walks every function and its inline tree.
+func (m *module) read() (*Table, error) {
+	t := &Table{pkgs: map[string]map[string]bool{}}
+	fixed := uint32(40) // the _func fields before pcdata: Go 1.18, 1.19
+	inlSize := uint64(20)
+	if m.v120 {
+		fixed, inlSize = 44, 16 // startLine added
+	}
+	for i := 0; i < m.nfunc; i++ {
+		funcoff := binary.LittleEndian.Uint32(m.ftab[i*8+4:])
+		if uint64(funcoff)+uint64(fixed) > uint64(len(m.pclntable)) {
+			return nil, fmt.Errorf("function %d outside the table", i)
+		}
+		f := m.pclntable[funcoff:]
+		t.add(m.name(binary.LittleEndian.Uint32(f[4:])))
+		npcdata := binary.LittleEndian.Uint32(f[28:])
+		nfuncdata := uint32(f[fixed-1])
+		if npcdata <= pcdataInlTreeIndex || nfuncdata <= funcdataInlTree {
+			continue
+		}
+		if uint64(fixed)+4*uint64(npcdata+nfuncdata) > uint64(len(f)) {
+			return nil, fmt.Errorf("function %d: its tables run past the table", i)
+		}
+		inlOff := binary.LittleEndian.Uint32(f[fixed+4*npcdata+4*funcdataInlTree:])
+		if inlOff == ^uint32(0) {
+			continue
+		}
+		n, err := m.maxValue(binary.LittleEndian.Uint32(f[fixed+4*pcdataInlTreeIndex:]))
+		if err != nil {
+			return nil, fmt.Errorf("function %d: %w", i, err)
+		}
+		if n < 0 {
+			continue
+		}
+		tree := m.bf.at(m.gofunc+uint64(inlOff), uint64(n+1)*inlSize)
+		if tree == nil {
+			return nil, fmt.Errorf("function %d: inline tree outside the file", i)
+		}
+		nameAt := uint64(4) // Go 1.20+: funcID, pad, nameOff
+		if !m.v120 {
+			nameAt = 12 // parent, funcID, pad, file, line, func_
+		}
+		for j := uint64(0); j <= uint64(n); j++ {
+			t.add(m.name(binary.LittleEndian.Uint32(tree[j*inlSize+nameAt:])))
+		}
+	}
+	return t, nil
+}
+
+func (m *module) name(off uint32) string {
+	if uint64(off) >= uint64(len(m.funcnametab)) {
+		return ""
+	}
+	s := m.funcnametab[off:]
+	if i := bytes.IndexByte(s, 0); i >= 0 {
+		s = s[:i]
+	}
+	return string(s)
+}
+
+// maxValue is the largest value of the pc-value table at off in pctab (-1 for none): the
+// inline tree's length is not stored, only implied by the indices its table uses.
+func (m *module) maxValue(off uint32) (int, error) {
+	if off == 0 {
+		return -1, nil
+	}
+	if uint64(off) >= uint64(len(m.pctab)) {
+		return 0, errors.New("pc-value table outside the table")
+	}
+	p := m.pctab[off:]
+	val, max := int32(-1), int32(-1)
+	for first := true; ; first = false {
+		uv, k := binary.Uvarint(p)
+		if k <= 0 {
+			return 0, errors.New("malformed pc-value table")
+		}
+		p = p[k:]
+		if uv == 0 && !first {
+			return int(max), nil
+		}
+		if uv&1 != 0 {
+			uv = ^(uv >> 1)
+		} else {
+			uv >>= 1
+		}
+		val += int32(uv)
+		if _, k = binary.Uvarint(p); k <= 0 {
+			return 0, errors.New("malformed pc-value table")
+		}
+		p = p[k:]
+		if val > max {
+			max = val
+		}
+		if max > 1<<20 {
+			return 0, errors.New("inline tree index out of range")
+		}
+	}
+}
+
+// add records a function by the package and symbol Go vulnerability records use:
+// "net/http.(*Client).Do" is net/http's "Client.Do", instantiations lose their type
+// arguments ("pkg.Map[...].Get" is "Map.Get"), and the package path's escaped dots are
+// unescaped ("gopkg.in/yaml%2ev3.Unmarshal" is gopkg.in/yaml.v3's "Unmarshal").
+// Compiler-made symbols (type:, go:) belong to no package.
+func (t *Table) add(name string) {
+	pkg, sym := Split(name)
+	if pkg == "" || sym == "" {
+		return
+	}
+	if t.pkgs[pkg] == nil {
+		t.pkgs[pkg] = map[string]bool{}
+	}
+	t.pkgs[pkg][sym] = true
+}
+
+// Split cuts a function's linker name into its package path and its symbol.
+func Split(name string) (pkg, sym string) {
+	if strings.HasPrefix(name, "type:") || strings.HasPrefix(name, "go:") || strings.HasPrefix(name, "type.") || strings.HasPrefix(name, "go.") {
+		return "", ""
+	}
+	name = withoutInstantiation(name)
+	pathEnd := strings.LastIndex(name, "/")
+	if pathEnd < 0 {
+		pathEnd = 0
+	}
+	dot := strings.Index(name[pathEnd:], ".")
+	if dot < 0 {
+		return "", ""
+	}
+	pkg, sym = name[:pathEnd+dot], name[pathEnd+dot+1:]
+	if p, err := url.PathUnescape(pkg); err == nil {
+		pkg = p
+	}
+	if strings.HasPrefix(sym, "(") {
+		if end := strings.Index(sym, ")"); end > 0 {
+			sym = strings.TrimPrefix(sym[1:end], "*") + sym[end+1:]
+		}
+	}
+	return pkg, sym
+}
+
+// withoutInstantiation drops bracketed type arguments: "F[go.shape.int]" is "F".
+func withoutInstantiation(s string) string {
+	if !strings.Contains(s, "[") {
+		return s
+	}
+	var b strings.Builder
+	depth := 0
+	for _, r := range s {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']':
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
