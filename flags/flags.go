@@ -31,6 +31,7 @@ type Gate struct {
 	Config    string
 	VEX       []string
 	Baseline  []string
+	Reach     string
 	Format    string
 	Outputs   []string
 	Category  string
@@ -50,6 +51,7 @@ func (g *Gate) Register(fl *pflag.FlagSet) {
 	fl.StringVar(&g.Config, "config", "", "config file with ignore entries and rule settings (default ./"+config.FileName+" when present)")
 	fl.StringSliceVar(&g.VEX, "vex", nil, "OpenVEX document(s): not_affected and fixed statements suppress findings")
 	fl.StringSliceVar(&g.Baseline, "baseline", nil, "an earlier JSON report (imagegate scan -f json, e.g. the default branch's): findings already in it do not gate, new ones do; reports say which are new and which are fixed. Scanning several images, one report per image (comma-separated or repeated), each matched by the image it names")
+	fl.StringVar(&g.Reach, "reachability", policy.ReachGate, "Go binaries: gate (findings whose vulnerable code the binary does not link are set aside, not gating, and counted in the verdict), report (marked only) or off")
 	fl.StringVarP(&g.Format, "format", "f", "table", "report format on stdout: "+strings.Join(output.Formats(), ", "))
 	fl.StringArrayVarP(&g.Outputs, "output", "o", nil, "write a report to a file, atomically: FORMAT=FILE (repeatable), or FILE in --format")
 	fl.StringVar(&g.Category, "sarif-category", "", "SARIF automation category (default: from the image name or Dockerfile path)")
@@ -80,7 +82,11 @@ func (g *Gate) Prepare() (*policy.Policy, *config.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &policy.Policy{Threshold: sev, Unknown: unknown, FailOnIssues: g.FailOn, ReportAll: g.ReportAll, AllowIncomplete: g.AllowInc}
+	reach, err := policy.ParseReachability(g.Reach)
+	if err != nil {
+		return nil, nil, failure.WithSetting(failure.Inputf("--%w", err), "reachability")
+	}
+	p := &policy.Policy{Threshold: sev, Unknown: unknown, FailOnIssues: g.FailOn, ReportAll: g.ReportAll, AllowIncomplete: g.AllowInc, Reachability: reach}
 	for _, path := range g.VEX {
 		doc, err := policy.LoadVEX(path)
 		if err != nil {

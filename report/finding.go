@@ -186,6 +186,8 @@ type Finding struct {
 	// Baseline says, when the scan was compared with an earlier report (--baseline),
 	// whether the finding is new or was there already ("unchanged": it does not gate).
 	Baseline string `json:"baseline,omitempty"`
+	// Reachability is set on vulnerabilities of Go binaries.
+	Reachability *Reachability `json:"reachability,omitempty"`
 	// Target is the path inside the image a finding is about (a file with a secret).
 	Target string `json:"target,omitempty"`
 	// Origin says whether the layer the finding came from belongs to the base image
@@ -206,7 +208,8 @@ type Finding struct {
 
 // Suppression says why a finding was accepted.
 type Suppression struct {
-	// Kind is "ignore" (an .imagegate.yaml entry) or "vex" (an OpenVEX statement).
+	// Kind is "ignore" (an .imagegate.yaml entry), "vex" (an OpenVEX statement) or
+	// "not-reachable" (a Go binary that does not link the vulnerable code: Reachability).
 	Kind string `json:"kind"`
 	// Reason is the ignore entry's reason, or the VEX status and justification.
 	Reason string `json:"reason"`
@@ -215,6 +218,39 @@ type Suppression struct {
 	Source string `json:"source"`
 	// Expires is the ignore entry's expiry date (YYYY-MM-DD), if any.
 	Expires string `json:"expires,omitempty"`
+}
+
+// Reachability states, for vulnerabilities of Go binaries (modules and the standard
+// library): whether the binary links a vulnerable symbol. NotReachable is also the
+// Suppression kind of a finding set aside for it.
+const (
+	Reachable    = "reachable"
+	NotReachable = "not-reachable"
+	ReachUnknown = "unknown"
+)
+
+// OpenVEX justifications of a not-reachable finding.
+const (
+	CodeNotPresent       = "vulnerable_code_not_present"         // the vulnerable package is not linked
+	CodeNotInExecutePath = "vulnerable_code_not_in_execute_path" // linked, without its vulnerable symbols
+)
+
+// Reachability says whether a Go binary links the code a vulnerability is in, from the
+// binary's function table and inline trees against the advisory's packages and symbols:
+// reachable (a vulnerable symbol, or a wholly vulnerable package, is linked),
+// not-reachable (with the evidence: the package is not linked, is linked without the
+// vulnerable symbols, or the code is vulnerable only on other platforms) or unknown (no
+// symbol data in the advisory, or the table could not be read).
+type Reachability struct {
+	State  string `json:"state"`
+	Reason string `json:"reason"`
+	// Justification is OpenVEX's, for a not-reachable finding.
+	Justification string `json:"justification,omitempty"`
+	// Binary is the file whose table was read.
+	Binary string `json:"binary,omitempty"`
+	// Symbols are the vulnerable symbols linked (reachable) or checked and absent
+	// (not-reachable), as package.Symbol.
+	Symbols []string `json:"symbols,omitempty"`
 }
 
 // SeverityDetail says where a vulnerability's severity comes from: the CVSS score, its

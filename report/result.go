@@ -99,6 +99,19 @@ type Package struct {
 	// OSOwned marks a language package whose files belong to an OS package: it is matched
 	// through the OS package only.
 	OSOwned bool `json:"osOwned,omitempty"`
+	// Linked is what the Go binary the package was read from links, for reachability
+	// (nil: not read from a Go binary this run; LinkedError says why a Go binary's tables
+	// could not be read). Not in reports: findings carry what it decided.
+	Linked      GoLinked `json:"-"`
+	LinkedError string   `json:"-"`
+}
+
+// GoLinked is what a Go binary links (scanner/gofuncs reads it): packages and symbols
+// from its function table and inline trees, and the platform it was built for.
+type GoLinked interface {
+	HasPackage(path string) bool
+	Has(path, symbol string) bool
+	Platform() (goos, goarch string)
 }
 
 // OS is the distribution the image is built on, from os-release.
@@ -150,6 +163,9 @@ type Verdict struct {
 	Checks []Kind `json:"checks"`
 	// Baseline is the comparison with an earlier report, when one was given.
 	Baseline *BaselineVerdict `json:"baseline,omitempty"`
+	// NotReachable counts the findings set aside because the Go binary does not link
+	// their vulnerable code (suppressed, kind "not-reachable"; within Suppressed).
+	NotReachable int `json:"notReachable,omitempty"`
 }
 
 // BaselineVerdict is a scan compared with an earlier report: how many of its findings
@@ -200,6 +216,9 @@ func (v Verdict) Note() string {
 		ran = "no checks run"
 	}
 	note := fmt.Sprintf("%s; unknown severity: %s, %d let through", ran, how, v.UnknownPassed)
+	if v.NotReachable > 0 {
+		note += fmt.Sprintf("; %d not reachable in their Go binaries (set aside)", v.NotReachable)
+	}
 	if b := v.Baseline; b != nil {
 		note += fmt.Sprintf("; against the baseline %s: %d new, %d already there (not gating), %d fixed", b.Source, b.New, b.Unchanged, b.Fixed)
 	}

@@ -68,6 +68,7 @@ var Table = []Input{
 	{Name: "ignore-file", Azure: "ignoreFile", Flag: "config", Description: "Policy file with ignore entries and rule settings (default: .imagegate.yaml in the working folder, if any).", Kind: Path},
 	{Name: "vex", Azure: "vexFile", Flag: "vex", Description: "OpenVEX document whose not_affected and fixed statements suppress findings.", Kind: Path},
 	{Name: "baseline", Azure: "baseline", Flag: "baseline", Description: "An earlier JSON report of the image (the default branch's, kept as an artifact): findings already in it do not fail the gate, new ones do; the reports say which are new. Several images: a report per image, comma-separated, each matched by the image it names.", Kind: Path},
+	{Name: "reachability", Azure: "reachability", Flag: "reachability", Description: "Go binaries: gate (findings whose vulnerable code the binary does not link, read from its function table, are listed apart and do not fail the gate), report (marked only) or off.", Default: "gate", Kind: String},
 	{Name: "platform", Azure: "platform", Flag: "platform", Description: "Platform to pick from a multi-platform image, os/arch[/variant] (default linux/amd64).", Kind: String},
 	{Name: "image-source", Azure: "imageSource", Flag: "image-source", Description: "Where an image given by name is looked up, in order: daemon (the runner's Docker daemon), registry.", Default: "daemon,registry", Kind: String},
 	{Name: "sarif-file", Azure: "sarifFile", Description: "Where to write the SARIF report.", Default: "imagegate.sarif", Kind: String},

@@ -305,6 +305,17 @@ func TestRelaxationsAreSaid(t *testing.T) {
 	st, err = inputs.Parse(get(map[string]string{"image": "a", "severity-threshold": "low", "fail-on-issues": "true"}), nil)
 	require.NoError(t, err)
 	assert.Empty(t, st.Relaxed, "the defaults relax nothing")
+
+	dir := t.TempDir()
+	var paths []string
+	for _, n := range []string{"api.json", "worker.json"} {
+		p := filepath.Join(dir, n)
+		require.NoError(t, os.WriteFile(p, []byte(`{"schemaVersion":"1.0","image":{"name":"`+n+`"},"findings":[]}`), 0o644))
+		paths = append(paths, p)
+	}
+	st, err = inputs.Parse(get(map[string]string{"image": "a\nb", "baseline": strings.Join(paths, ",")}), nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"input baseline = " + strings.Join(paths, ",") + " relaxes the gate: findings already in that report do not fail the gate"}, st.Relaxed, "the files as given, not as a Go slice prints")
 }
 
 // objectKeys are a JSON object's keys in their order.

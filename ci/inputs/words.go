@@ -121,7 +121,11 @@ func relaxations(fl *pflag.FlagSet, fromArgs map[string]bool, spell func(string)
 				}
 			}
 		}
-		out = append(out, fmt.Sprintf("%s = %s relaxes the gate: %s", by, f.Value.String(), r.says(v)))
+		shown := f.Value.String()
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			shown = strings.Join(sv.GetSlice(), ",") // not pflag's "[a,b]"
+		}
+		out = append(out, fmt.Sprintf("%s = %s relaxes the gate: %s", by, shown, r.says(v)))
 	}
 	return out
 }

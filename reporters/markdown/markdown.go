@@ -30,14 +30,18 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 	if o.MaxSize == 0 {
 		o.MaxSize = MaxSize
 	}
-	var active, suppressed []report.Finding
+	var active, suppressed, unreachable []report.Finding
 	for _, f := range r.Findings {
-		if f.Suppressed != nil {
+		switch {
+		case f.Suppressed != nil && f.Suppressed.Kind == report.NotReachable:
+			unreachable = append(unreachable, f)
+		case f.Suppressed != nil:
 			suppressed = append(suppressed, f)
-			continue
+		default:
+			active = append(active, f)
 		}
-		active = append(active, f)
 	}
+
 	byKind := report.ByKind(active)
 	// A column for every kind the scan looked for or found, and for every check an image
 	// scan did not run (its cells say so: not run is not zero); a section for every kind
@@ -67,7 +71,7 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 			sections = append(sections, section{"All: " + k.Title(), byKind[k]})
 		}
 	}
-	sections = append(sections, section{suppressedTitle, suppressed})
+	sections = append(sections, section{suppressedTitle, suppressed}, section{unreachableTitle, unreachable})
 	tail := details(sections, o.MaxSize-head.Len()-200)
 	_, err := io.WriteString(w, head.String()+tail)
 	return err
@@ -153,7 +157,10 @@ type section struct {
 	list  []report.Finding
 }
 
-const suppressedTitle = "Suppressed findings"
+const (
+	suppressedTitle  = "Suppressed findings"
+	unreachableTitle = "Not reachable in their Go binaries (set aside)"
+)
 
 // details writes each section as a collapsible table within budget bytes: a table cut
 // short says how many rows it left out, and a section that does not fit is left out.
@@ -165,7 +172,8 @@ func details(sections []section, budget int) string {
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "\n<details><summary>%s (%d)</summary>\n\n", sec.title, len(sec.list))
-		if sec.title == suppressedTitle {
+		accepted := sec.title == suppressedTitle || sec.title == unreachableTitle
+		if accepted {
 			b.WriteString("| Severity | Finding | Where | Accepted because |\n|---|---|---|---|\n")
 		} else {
 			b.WriteString("| Severity | Finding | Where | Fix |\n|---|---|---|---|\n")
@@ -173,7 +181,7 @@ func details(sections []section, budget int) string {
 		shown := 0
 		for _, f := range sec.list {
 			line := row(f)
-			if sec.title == suppressedTitle {
+			if accepted {
 				line = fmt.Sprintf("| %s | %s | %s | %s (%s) |\n", f.Severity, name(f), where(f), text(f.Suppressed.Reason), code(f.Suppressed.Source))
 			}
 			if tail.Len()+b.Len()+len(line)+100 > budget {
@@ -222,6 +230,9 @@ func row(f report.Finding) string {
 		sev += " (new)"
 	case f.Baseline == report.BaselineUnchanged:
 		sev += " (in the baseline)"
+	}
+	if r := f.Reachability; r != nil && r.State == report.Reachable {
+		sev += " (reachable)"
 	}
 	return fmt.Sprintf("| %s | %s | %s | %s |\n", sev, name(f), where(f), fix)
 }

@@ -164,6 +164,10 @@ func result(run *gosarif.Run, f report.Finding, r *report.Result, o Options) *go
 	if f.Layer >= 0 {
 		rp.Add("layer", f.Layer)
 	}
+	if r := f.Reachability; r != nil {
+		rp.Add("reachability", r.State) // reachable, not-reachable, unknown
+		rp.Add("reachabilityReason", r.Reason)
+	}
 	return res.WithProperties(rp)
 }
 

@@ -44,11 +44,14 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 		t.image(r)
 		t.packages(r.Packages, o.Packages)
 	}
-	var active, accepted []report.Finding
+	var active, accepted, unreachable []report.Finding
 	for _, f := range r.Findings {
-		if f.Suppressed != nil {
+		switch {
+		case f.Suppressed != nil && f.Suppressed.Kind == report.NotReachable:
+			unreachable = append(unreachable, f)
+		case f.Suppressed != nil:
 			accepted = append(accepted, f)
-		} else {
+		default:
 			active = append(active, f)
 		}
 	}
@@ -72,7 +75,10 @@ func Write(w io.Writer, r *report.Result, o Options) error {
 		}
 	}
 	if len(accepted) > 0 {
-		t.accepted(accepted)
+		t.accepted("Accepted", accepted)
+	}
+	if len(unreachable) > 0 {
+		t.accepted("Not reachable in their Go binaries", unreachable)
 	}
 	t.verdict(r)
 	return t.ew.err
@@ -218,6 +224,9 @@ func (t *writer) vulnerabilities(fs []report.Finding) {
 			if f.Baseline == report.BaselineNew {
 				id += " (new)" // against a baseline: what gates
 			}
+			if r := f.Reachability; r != nil && r.State == report.Reachable {
+				id += " (reachable)" // the Go binary links the vulnerable code
+			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\t%s\n", id, v(name), v(version), v(fixed), f.Layer, score(f), oneLine(f.Title, 60))
 		}
 		tw.Flush()
@@ -268,10 +277,11 @@ func (t *writer) imageFindings(title string, fs []report.Finding) {
 	tw.Flush()
 }
 
-// accepted prints the findings an ignore entry or a VEX statement accepted: they do not
-// count for the gate.
-func (t *writer) accepted(fs []report.Finding) {
-	t.printf("\n%s\n", t.st.bold(fmt.Sprintf("Accepted (%d, not counted by the gate)", len(fs))))
+// accepted prints the findings an ignore entry or a VEX statement accepted, and those a
+// Go binary does not link the vulnerable code of (not-reachable): they do not count for
+// the gate.
+func (t *writer) accepted(title string, fs []report.Finding) {
+	t.printf("\n%s\n", t.st.bold(fmt.Sprintf("%s (%d, not counted by the gate)", title, len(fs))))
 	tw := t.table()
 	fmt.Fprintf(tw, "  KIND\tSEVERITY\tID\tWHAT\tBECAUSE\n")
 	for _, f := range fs {

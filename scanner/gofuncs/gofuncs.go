@@ -11,26 +11,67 @@ package gofuncs
 
 import (
 	"bytes"
+	"debug/buildinfo"
 	"debug/elf"
 	"debug/macho"
 	"debug/pe"
 	"encoding/binary"
+	"encoding/gob"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 )
 
-// Table is what a binary links, by package path.
+// Table is what a binary links, by package path, and the platform it was built for.
 type Table struct {
-	pkgs map[string]map[string]bool
+	pkgs         map[string]map[string]bool
+	goos, goarch string
 }
+
+// Platform is the GOOS and GOARCH of the build ("" when its build information does not
+// say).
+func (t *Table) Platform() (goos, goarch string) { return t.goos, t.goarch }
 
 // HasPackage says whether any function of the package is linked (or inlined).
 func (t *Table) HasPackage(path string) bool { return len(t.pkgs[path]) > 0 }
 
 // Has says whether the package's symbol ("Func", "Type.Method") is linked or inlined.
 func (t *Table) Has(path, symbol string) bool { return t.pkgs[path][symbol] }
+
+// GobEncode and GobDecode keep a table in the layer cache.
+func (t *Table) GobEncode() ([]byte, error) {
+	w := wire{GOOS: t.goos, GOARCH: t.goarch, Packages: make(map[string][]string, len(t.pkgs))}
+	for p, syms := range t.pkgs {
+		w.Packages[p] = slices.Sorted(maps.Keys(syms))
+	}
+	var buf bytes.Buffer
+	err := gob.NewEncoder(&buf).Encode(w)
+	return buf.Bytes(), err
+}
+
+// GobDecode is GobEncode's inverse.
+func (t *Table) GobDecode(b []byte) error {
+	var w wire
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&w); err != nil {
+		return err
+	}
+	t.goos, t.goarch, t.pkgs = w.GOOS, w.GOARCH, make(map[string]map[string]bool, len(w.Packages))
+	for p, syms := range w.Packages {
+		t.pkgs[p] = make(map[string]bool, len(syms))
+		for _, s := range syms {
+			t.pkgs[p][s] = true
+		}
+	}
+	return nil
+}
+
+type wire struct {
+	GOOS, GOARCH string
+	Packages     map[string][]string
+}
 
 // Packages is how many packages have code in the binary.
 func (t *Table) Packages() int { return len(t.pkgs) }
@@ -73,7 +114,21 @@ func Read(data []byte) (*Table, error) {
 		if err != nil {
 			continue
 		}
-		return m.read()
+		t, err := m.read()
+		if err != nil {
+			return nil, err
+		}
+		if bi, err := buildinfo.Read(bytes.NewReader(data)); err == nil {
+			for _, st := range bi.Settings {
+				switch st.Key {
+				case "GOOS":
+					t.goos = st.Value
+				case "GOARCH":
+					t.goarch = st.Value
+				}
+			}
+		}
+		return t, nil
 	}
 	return nil, errors.New("the Go function table's module data was not found (not a Go 1.18+ little-endian binary)")
 }

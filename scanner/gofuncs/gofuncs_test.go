@@ -103,6 +103,13 @@ func TestReadsFunctionsAndInlinedFunctions(t *testing.T) {
 		}
 	}
 
+	// Kept in the layer cache and read back whole.
+	b, err := plain.GobEncode()
+	require.NoError(t, err)
+	back := &gofuncs.Table{}
+	require.NoError(t, back.GobDecode(b))
+	assert.Equal(t, plain, back)
+
 	for _, name := range []string{"trimpath", "pie", "stripped"} {
 		other, err := gofuncs.Read(bins[name])
 		require.NoError(t, err, name)

@@ -14,10 +14,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/imagegate/imagegate/scanner/ecosystem"
-
-	"github.com/imagegate/imagegate/report"
-
 	cpb "github.com/google/osv-scalibr/binary/proto/config_go_proto"
 	"github.com/google/osv-scalibr/extractor"
 	"github.com/google/osv-scalibr/extractor/filesystem"
@@ -48,6 +44,10 @@ import (
 	"github.com/google/osv-scalibr/purl"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner/ecosystem"
+	"github.com/imagegate/imagegate/scanner/gofuncs"
 	"github.com/imagegate/imagegate/scanner/image"
 )
 
@@ -189,6 +189,9 @@ func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
 		if err != nil {
 			errs = append(errs, err.Error())
 		}
+		if ex.Name() == gobinary.Name && len(pkgs) > 0 {
+			linkGo(pkgs, data)
+		}
 		all = append(all, pkgs...)
 	}
 	a.mu.Lock()
@@ -199,6 +202,19 @@ func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
 	}
 	if len(all) > 0 {
 		a.streamed[f] = all
+	}
+}
+
+// linkGo gives a Go binary's packages what the binary links (scanner/gofuncs), read
+// while its bytes are at hand, for reachability; or why it could not be read.
+func linkGo(pkgs []report.Package, data []byte) {
+	t, err := gofuncs.Read(data)
+	for i := range pkgs {
+		if err != nil {
+			pkgs[i].LinkedError = "its function table could not be read: " + err.Error()
+			continue
+		}
+		pkgs[i].Linked = t
 	}
 }
 

@@ -3,16 +3,20 @@ package inventory
 import (
 	"bytes"
 	"encoding/gob"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner/gofuncs"
 	"github.com/imagegate/imagegate/scanner/image"
 )
 
 // CacheName implements image.LayerCacher.
 func (*Analyzer) CacheName() string { return "inventory" }
 
-// SaveLayer implements image.LayerCacher: the packages of layer i's binaries, by path. A
+// SaveLayer implements image.LayerCacher: the packages of layer i's binaries, by path,
+// then what each Go binary links (its table, or why it could not be read), by path. A
 // layer with a binary that could not be read is not saved.
 func (a *Analyzer) SaveLayer(i int) ([]byte, bool) {
 	a.mu.Lock()
@@ -21,13 +25,29 @@ func (a *Analyzer) SaveLayer(i int) ([]byte, bool) {
 		return nil, false
 	}
 	byPath := map[string][]report.Package{}
+	linked := map[string]goLinked{}
 	for f, pkgs := range a.streamed {
-		if f.Layer == i {
-			byPath[f.Path] = pkgs
+		if f.Layer != i {
+			continue
 		}
+		kept := make([]report.Package, len(pkgs))
+		for j, p := range pkgs {
+			if t, ok := p.Linked.(*gofuncs.Table); ok {
+				linked[f.Path] = goLinked{Table: t}
+			} else if p.LinkedError != "" {
+				linked[f.Path] = goLinked{Error: p.LinkedError}
+			}
+			p.Linked, p.LinkedError = nil, "" // one table per binary, below
+			kept[j] = p
+		}
+		byPath[f.Path] = kept
 	}
 	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(byPath); err != nil {
+	enc := gob.NewEncoder(&buf)
+	if err := enc.Encode(byPath); err != nil {
+		return nil, false
+	}
+	if err := enc.Encode(linked); err != nil {
 		return nil, false
 	}
 	return buf.Bytes(), true
@@ -36,7 +56,13 @@ func (a *Analyzer) SaveLayer(i int) ([]byte, bool) {
 // RestoreLayer implements image.LayerCacher.
 func (a *Analyzer) RestoreLayer(files []*image.File, data []byte) error {
 	var byPath map[string][]report.Package
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&byPath); err != nil {
+	dec := gob.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&byPath); err != nil {
+		return err
+	}
+	// An entry from before the tables were kept has none: its Go findings are unknown.
+	var linked map[string]goLinked
+	if err := dec.Decode(&linked); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
 	a.mu.Lock()
@@ -48,6 +74,12 @@ func (a *Analyzer) RestoreLayer(files []*image.File, data []byte) error {
 		}
 		for j := range pkgs {
 			pkgs[j].Layer = f.Layer
+			if l, ok := linked[f.Path]; ok {
+				pkgs[j].LinkedError = l.Error
+				if l.Table != nil {
+					pkgs[j].Linked = l.Table
+				}
+			}
 		}
 		a.streamed[f] = pkgs
 		delete(byPath, f.Path)
@@ -56,4 +88,10 @@ func (a *Analyzer) RestoreLayer(files []*image.File, data []byte) error {
 		return fmt.Errorf("%d binaries are not among the layer's files", len(byPath))
 	}
 	return nil
+}
+
+// goLinked is what a cached Go binary links, or why it could not be read.
+type goLinked struct {
+	Table *gofuncs.Table
+	Error string
 }

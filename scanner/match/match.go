@@ -71,6 +71,8 @@ type hit struct {
 	cvss   *report.Score
 	vendor report.Severity
 	rating string
+	// imports are the affected entry's vulnerable packages and symbols (Go records).
+	imports []vulndb.GoImport
 }
 
 // Match looks up every package and returns one finding per vulnerability per package.
@@ -262,7 +264,7 @@ func matchOne(src Source, p report.Package, records []vulndb.Entry, o Options) (
 			return nil, 0, err
 		}
 		rating, vendor := vendorRating(r, c.a)
-		hits = append(hits, hit{record: r, fixed: c.fixed, cvss: bestCVSS(r, c.a), vendor: vendor, rating: rating})
+		hits = append(hits, hit{record: r, fixed: c.fixed, cvss: bestCVSS(r, c.a), vendor: vendor, rating: rating, imports: c.a.Imports})
 	}
 	out := merge(p, name, version, hits)
 	kept := out[:0]
@@ -430,6 +432,7 @@ func build(p report.Package, name, version string, group []hit) report.Finding {
 		loc = p.Locations[0]
 	}
 	f.Fingerprint = report.MakeFingerprint(string(f.Kind), f.ID, ecosystem.Base(p.Ecosystem), p.Name, loc)
+	f.Reachability = reachability(p, loc, group)
 	return f
 }
 

@@ -41,6 +41,28 @@ type Policy struct {
 	// report names the same image, and an image with none has every finding new.
 	Baselines []*Baseline
 	PerImage  bool
+	// Reachability is how findings a Go binary does not link are decided: ReachGate (the
+	// default, ""): set aside, not gating, counted in the verdict; ReachReport: marked
+	// only; ReachOff: not marked.
+	Reachability string
+}
+
+// Reachability settings.
+const (
+	ReachGate   = "gate"
+	ReachReport = "report"
+	ReachOff    = "off"
+)
+
+// ParseReachability checks a reachability setting.
+func ParseReachability(s string) (string, error) {
+	switch s = strings.ToLower(strings.TrimSpace(s)); s {
+	case "", ReachGate:
+		return ReachGate, nil
+	case ReachReport, ReachOff:
+		return s, nil
+	}
+	return "", fmt.Errorf("reachability %q: want gate, report or off", s)
 }
 
 // Default is the policy when nothing is configured: fail on any finding.
@@ -120,18 +142,10 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 	}
 	for _, f := range findings {
 		seen[f.Fingerprint] = true
-		// Every entry is tried once per finding: the first that matches accepts it, and
-		// each that matches is one that says something true.
-		var accepted *Ignore
-		for i := range active {
-			if active[i].Matches(&f) {
-				matched[i] = true
-				if accepted == nil {
-					accepted = &active[i]
-				}
-			}
+		if p.Reachability == ReachOff {
+			f.Reachability = nil
 		}
-		f.Suppressed, f.BelowThreshold = suppression(&f, accepted, p), false
+		f.Suppressed, f.BelowThreshold = suppression(&f, firstMatch(active, matched, &f), p), false
 		if !p.Meets(f.Severity) {
 			if f.Severity == report.Unknown && f.Suppressed == nil {
 				v.UnknownPassed++
@@ -148,6 +162,9 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 		switch {
 		case f.Suppressed != nil:
 			v.Suppressed++
+			if f.Suppressed.Kind == report.NotReachable {
+				v.NotReachable++
+			}
 		case f.Gates():
 			v.AtOrAboveThreshold++
 		}
@@ -165,7 +182,23 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 	return out, v, warnings
 }
 
-// suppression is what accepts f: the ignore entry that matched it, else a VEX statement.
+// firstMatch tries every entry once on f, marks those that match (each says something
+// true) and returns the first, which accepts it.
+func firstMatch(active []Ignore, matched []bool, f *report.Finding) *Ignore {
+	var accepted *Ignore
+	for i := range active {
+		if active[i].Matches(f) {
+			matched[i] = true
+			if accepted == nil {
+				accepted = &active[i]
+			}
+		}
+	}
+	return accepted
+}
+
+// suppression is what accepts f: the ignore entry that matched it, else a VEX statement,
+// else (reachability gate) its Go binary not linking the vulnerable code.
 func suppression(f *report.Finding, ig *Ignore, p Policy) *report.Suppression {
 	if ig != nil {
 		return &report.Suppression{Kind: "ignore", Reason: ig.Reason, Source: ig.Source, Expires: ig.Expires}
@@ -176,6 +209,9 @@ func suppression(f *report.Finding, ig *Ignore, p Policy) *report.Suppression {
 				return s
 			}
 		}
+	}
+	if r := f.Reachability; r != nil && r.State == report.NotReachable && (p.Reachability == ReachGate || p.Reachability == "") {
+		return &report.Suppression{Kind: report.NotReachable, Reason: r.Reason, Source: r.Binary}
 	}
 	return nil
 }
