@@ -18,6 +18,9 @@ type ImageInfo struct {
 	IndexDigest string    `json:"indexDigest,omitempty"`
 	ID          string    `json:"id"`
 	Platform    string    `json:"platform,omitempty"`
+	// PURL is the image's OCI package URL with its digest (pkg:oci/NAME@sha256%3A…), the
+	// product VEX documents name it by.
+	PURL string `json:"purl,omitempty"`
 }
 
 // Label is how reports name the image: transport:name.

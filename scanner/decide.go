@@ -27,7 +27,11 @@ func decide(ctx context.Context, pol *policy.Policy, cfg *config.Config, res *re
 	}
 	p.Ignores = append(p.Ignores, dockerfile.ExpandIgnores(cfg.Ignore)...)
 	if res.Image != nil {
-		p.ImageIDs = append(p.ImageIDs, imageIDs(res.Image)...)
+		ids := imageIDs(res.Image)
+		p.ImageIDs = append(p.ImageIDs, ids...)
+		if len(ids) > 1 {
+			res.Image.PURL = ids[1] // its OCI purl, by its most specific digest
+		}
 	}
 	var warnings []string
 	res.Findings, res.Verdict, warnings = policy.Apply(res.Findings, p)

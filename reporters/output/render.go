@@ -14,6 +14,7 @@ import (
 	jsonreport "github.com/imagegate/imagegate/reporters/json"
 	"github.com/imagegate/imagegate/reporters/junit"
 	"github.com/imagegate/imagegate/reporters/markdown"
+	"github.com/imagegate/imagegate/reporters/openvex"
 	"github.com/imagegate/imagegate/reporters/sarif"
 	"github.com/imagegate/imagegate/reporters/table"
 )
@@ -48,6 +49,7 @@ var formats = []struct {
 	{"cyclonedx", "CycloneDX", func(w io.Writer, r *report.Result, _ Options) error {
 		return cyclonedx.Write(w, r, cyclonedx.Options{})
 	}, nil},
+	{"openvex", "OpenVEX", func(w io.Writer, r *report.Result, _ Options) error { return openvex.Write(w, r) }, nil},
 }
 
 // Formats lists the report formats, in their documented order.
