@@ -237,3 +237,16 @@ func TestEveryImageSourceIsDocumented(t *testing.T) {
 		assert.Contains(t, in.Description, string(tr)+":", "the image input")
 	}
 }
+
+// The README's demo verdict is what the set-up's first command prints last.
+func TestReadmeDemoVerdict(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	m := regexp.MustCompile("(?s)ends with the verdict.*?```text\n([^\n]+)\n```").FindSubmatch(readme)
+	require.NotNil(t, m, "the README shows the demo's verdict")
+	root := filepath.Join("..", "..")
+	r := runCLI(t, "scan", "--db", filepath.Join(root, "testdata", "osv"), filepath.Join(root, "testdata", "demo", "demo-image.tar"))
+	require.Equal(t, 1, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	assert.Equal(t, string(m[1]), lines[len(lines)-1])
+}
