@@ -160,7 +160,9 @@ type Finding struct {
 	Severity Severity `json:"severity"`
 	// SeveritySource says where the severity came from: "cvss" (the advisory's own
 	// vector), "vendor" (the distribution's or database's rating), "alias" (the CVSS of
-	// another imported record that shares an identifier); empty when unknown.
+	// another imported record that shares an identifier), "other-vendor" (another
+	// vendor's rating of the same vulnerability, Vendor.Source naming its advisory); empty
+	// when unknown. "alias" and "other-vendor" are borrowed (Borrowed).
 	SeveritySource string `json:"severitySource,omitempty"`
 	CVSS           *Score `json:"cvss,omitempty"`
 	// Vendor is the advisory database's own rating, beside the CVSS.
@@ -218,6 +220,11 @@ type Suppression struct {
 	Source string `json:"source"`
 	// Expires is the ignore entry's expiry date (YYYY-MM-DD), if any.
 	Expires string `json:"expires,omitempty"`
+}
+
+// Borrowed says whether the severity comes from another advisory than the finding's own.
+func (f *Finding) Borrowed() bool {
+	return f.SeveritySource == "alias" || f.SeveritySource == "other-vendor"
 }
 
 // Reachability states, for vulnerabilities of Go binaries (modules and the standard

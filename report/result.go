@@ -169,6 +169,9 @@ type Verdict struct {
 	// NotReachable counts the findings set aside because the Go binary does not link
 	// their vulnerable code (suppressed, kind "not-reachable"; within Suppressed).
 	NotReachable int `json:"notReachable,omitempty"`
+	// Borrowed counts the findings that gate on a severity borrowed from another advisory
+	// (Finding.Borrowed).
+	Borrowed int `json:"borrowed,omitempty"`
 }
 
 // BaselineVerdict is a scan compared with an earlier report: how many of its findings
@@ -219,6 +222,9 @@ func (v Verdict) Note() string {
 		ran = "no checks run"
 	}
 	note := fmt.Sprintf("%s; unknown severity: %s, %d let through", ran, how, v.UnknownPassed)
+	if v.Borrowed > 0 {
+		note += fmt.Sprintf("; %d gate on a severity borrowed from another advisory", v.Borrowed)
+	}
 	if v.NotReachable > 0 {
 		note += fmt.Sprintf("; %d not reachable in their Go binaries (set aside)", v.NotReachable)
 	}

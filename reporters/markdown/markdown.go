@@ -234,6 +234,9 @@ func row(f report.Finding) string {
 	if r := f.Reachability; r != nil && r.State == report.Reachable {
 		sev += " (reachable)"
 	}
+	if f.Borrowed() {
+		sev += " (rated by another advisory)"
+	}
 	return fmt.Sprintf("| %s | %s | %s | %s |\n", sev, name(f), where(f), fix)
 }
 

@@ -158,6 +158,9 @@ func result(run *gosarif.Run, f report.Finding, r *report.Result, o Options) *go
 	}
 	rp := gosarif.NewPropertyBag()
 	rp.Add("severity", f.Severity.String())
+	if f.SeveritySource != "" {
+		rp.Add("severitySource", f.SeveritySource) // alias, other-vendor: borrowed
+	}
 	if f.BelowThreshold {
 		rp.Add("belowThreshold", true)
 	}

@@ -294,14 +294,16 @@ func (t *writer) accepted(title string, fs []report.Finding) {
 	tw.Flush()
 }
 
-// score is a vulnerability's CVSS score ("*" when borrowed from a record that shares an
-// identifier) or the vendor's rating.
+// score is a vulnerability's CVSS score or the vendor's rating, "*" when borrowed from
+// another advisory (a record that shares an identifier, another vendor).
 func score(f report.Finding) string {
 	switch {
 	case f.CVSS != nil && f.CVSS.Via != "":
 		return fmt.Sprintf("%.1f*", f.CVSS.Score)
 	case f.CVSS != nil:
 		return fmt.Sprintf("%.1f", f.CVSS.Score)
+	case f.Vendor != nil && f.Borrowed():
+		return v(f.Vendor.Rating) + "*" // another vendor's rating
 	case f.Vendor != nil:
 		return v(f.Vendor.Rating)
 	}

@@ -289,7 +289,9 @@ type Scorer interface {
 // borrowScore gives a finding whose advisories carry no CVSS the vector of another
 // imported record that shares an identifier (a GO- record from its GHSA alias, an Alpine
 // or Debian record from a GitHub or RustSec record for the same CVE). The vendor's own
-// rating, when there is one, still decides the severity.
+// rating, when there is one, still decides the severity. With no vector anywhere, a
+// finding without a rating of its own takes another vendor's rating for the same
+// vulnerability (an AlmaLinux advisory that fixes the CVE), said as "other-vendor".
 func borrowScore(src Source, f *report.Finding) error {
 	sc, ok := src.(Scorer)
 	if !ok || f.CVSS != nil {
@@ -298,6 +300,17 @@ func borrowScore(src Source, f *report.Finding) error {
 	got, found, err := sc.Score(f.IDs())
 	if err != nil || !found {
 		return err
+	}
+	if got.Type == vulndb.Rating {
+		// No record carries a CVSS vector for it: another vendor's rating, when the
+		// finding has none of its own. Never a severity nobody gave.
+		if f.Vendor == nil {
+			if sev := qualitative(got.Vector); sev != report.Unknown {
+				f.Vendor = &report.VendorRating{Rating: got.Vector, Source: got.Source}
+				f.Severity, f.SeveritySource = sev, "other-vendor"
+			}
+		}
+		return nil
 	}
 	score, ok := cvssScore(got.Type, got.Vector)
 	if !ok {

@@ -167,6 +167,9 @@ func Apply(findings []report.Finding, p Policy) ([]report.Finding, report.Verdic
 			}
 		case f.Gates():
 			v.AtOrAboveThreshold++
+			if f.Borrowed() {
+				v.Borrowed++
+			}
 		}
 		out = append(out, f)
 	}

@@ -16,8 +16,9 @@ import (
 	"github.com/imagegate/imagegate/scanner/userfile"
 )
 
-// Score is a CVSS vector found under an identifier: the record that carries it, and the
-// identifier it was found under (Via).
+// Score is a CVSS vector found under an identifier (or, with Type Rating, another
+// vendor's qualitative rating: "Important", "Moderate"): the record that carries it, and
+// the identifier it was found under (Via).
 type Score struct {
 	Type   osvschema.Severity_Type
 	Vector string
@@ -32,13 +33,21 @@ type score struct {
 	source string
 }
 
-// preference orders vector types: v3, then v4, then v2 (lower is preferred).
+// Rating is the Score type of a vendor's qualitative rating (an advisory of another
+// distribution that rates the CVE: AlmaLinux's "Moderate: openssl security update"): used
+// only when no record carries a CVSS vector for any of the identifiers.
+const Rating osvschema.Severity_Type = -1
+
+// preference orders vector types: v3, then v4, then v2, then a vendor's rating (lower is
+// preferred).
 func preference(t osvschema.Severity_Type) int {
 	switch t {
 	case osvschema.Severity_CVSS_V3:
 		return 0
 	case osvschema.Severity_CVSS_V4:
 		return 1
+	case Rating:
+		return 3
 	}
 	return 2
 }
@@ -75,17 +84,48 @@ func recordScore(v *osvschema.Vulnerability) (score, bool) {
 	return best, ok
 }
 
-// addScoreTo records v's vector under each of its identifiers (id, aliases, upstream).
+// addScoreTo records v's vector under each of its identifiers (id, aliases, upstream);
+// a record without one, its vendor rating, under those and the vulnerabilities it names
+// as related (a distribution's advisory names the CVEs it fixes there).
 func addScoreTo(m map[string]score, v *osvschema.Vulnerability) {
+	ids := append(append([]string{v.GetId()}, v.GetAliases()...), v.GetUpstream()...)
 	best, ok := recordScore(v)
 	if !ok {
-		return
+		rating := recordRating(v)
+		if rating == "" {
+			return
+		}
+		best = score{typ: Rating, vector: rating, source: v.GetId()}
+		ids = append(ids, v.GetRelated()...)
 	}
-	for _, id := range append(append([]string{v.GetId()}, v.GetAliases()...), v.GetUpstream()...) {
+	for _, id := range ids {
 		if cur, seen := m[id]; !seen || best.better(cur) {
 			m[id] = best
 		}
 	}
+}
+
+// recordRating is the record's own qualitative rating: database_specific severity,
+// priority or urgency, or a Red Hat style summary ("Important: kernel security update").
+func recordRating(v *osvschema.Vulnerability) string {
+	if r := ratings(v.GetDatabaseSpecific()); len(r) > 0 && knownRating(r[0]) {
+		return r[0]
+	}
+	if r, _, ok := strings.Cut(v.GetSummary(), ": "); ok && knownRating(r) {
+		return r
+	}
+	return ""
+}
+
+// knownRating says whether s is a rating imagegate maps to a severity (the words
+// scanner/match reads: critical, important, high, moderate, medium, low, negligible,
+// unimportant).
+func knownRating(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "critical", "important", "high", "moderate", "medium", "low", "negligible", "unimportant":
+		return true
+	}
+	return false
 }
 
 func (b *builder) addScore(v *osvschema.Vulnerability) { addScoreTo(b.scores, v) }
@@ -248,7 +288,8 @@ func zipScores(z, eco string) (*scoreFile, error) {
 			}
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, eco+".scores.src")); err == nil && string(b) == sum {
+	src := sum + " " + strconv.Itoa(FormatVersion) // the zip and the layout of its scores
+	if b, err := os.ReadFile(filepath.Join(dir, eco+".scores.src")); err == nil && string(b) == src {
 		if m, err := readScores(dir, eco, ""); err == nil {
 			return m, nil
 		}
@@ -278,7 +319,7 @@ func zipScores(z, eco string) (*scoreFile, error) {
 		if total += int64(len(raw)); total > MaxExportBytes {
 			return nil, failure.Inputf("import %s: more than %d bytes of records", z, MaxExportBytes)
 		}
-		if !bytes.Contains(raw, []byte(`"CVSS_V`)) {
+		if !bytes.Contains(raw, []byte(`"CVSS_V`)) && !bytes.Contains(raw, []byte(`"related"`)) && !bytes.Contains(raw, []byte(`"severity"`)) {
 			continue
 		}
 		if v, err := decode(raw); err == nil {
@@ -288,6 +329,6 @@ func zipScores(z, eco string) (*scoreFile, error) {
 	if _, err := writeScores(dir, eco, m); err != nil {
 		return nil, err
 	}
-	_ = os.WriteFile(filepath.Join(dir, eco+".scores.src"), []byte(sum), 0o644)
+	_ = os.WriteFile(filepath.Join(dir, eco+".scores.src"), []byte(src), 0o644)
 	return readScores(dir, eco, "")
 }
