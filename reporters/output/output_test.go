@@ -91,4 +91,5 @@ func TestImagePaths(t *testing.T) {
 	assert.Equal(t, []string{"r.sarif"}, output.Paths(output.Spec{Format: "sarif", Path: "r.sarif"}, images), "SARIF holds every image")
 	assert.Len(t, output.Paths(output.Spec{Format: "junit", Path: "r.xml"}, images), len(images), "JUnit is a file per image")
 	assert.Equal(t, []string{"r.json"}, output.Paths(output.Spec{Format: "json", Path: "r.json"}, images[:1]), "one image: the path as given")
+	assert.Equal(t, []string{os.DevNull}, output.Paths(output.Spec{Format: "json", Path: os.DevNull}, images), "a device takes the documents one after the other")
 }

@@ -3,6 +3,7 @@ package output
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -51,7 +52,7 @@ func RenderAll(w io.Writer, f string, rs []*report.Result, o Options) error {
 // WriteAll writes spec for the results of images (the arguments, in order): one file, or
 // for a per-image format and several images one file per image (ImagePath).
 func WriteAll(sp Spec, images []string, rs []*report.Result, o Options) error {
-	if len(rs) > 1 && PerImage(sp.Format) {
+	if len(rs) > 1 && PerImage(sp.Format) && !isStream(sp.Path) {
 		for i, r := range rs {
 			if err := WriteFile(ImagePath(sp.Path, images, i), func(w io.Writer) error { return Render(w, sp.Format, r, o) }); err != nil {
 				return err
@@ -64,7 +65,7 @@ func WriteAll(sp Spec, images []string, rs []*report.Result, o Options) error {
 
 // Paths are the files WriteAll writes for spec, to check before any work.
 func Paths(sp Spec, images []string) []string {
-	if len(images) < 2 || !PerImage(sp.Format) {
+	if len(images) < 2 || !PerImage(sp.Format) || isStream(sp.Path) {
 		return []string{sp.Path}
 	}
 	out := make([]string, len(images))
@@ -72,6 +73,13 @@ func Paths(sp Spec, images []string) []string {
 		out[i] = ImagePath(sp.Path, images, i)
 	}
 	return out
+}
+
+// isStream says whether path is a device or a pipe (/dev/stdout, a FIFO): one
+// destination, the documents one after the other, never files named beside it.
+func isStream(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.Mode().IsRegular() && !st.IsDir()
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
