@@ -160,9 +160,10 @@ type Finding struct {
 	Severity Severity `json:"severity"`
 	// SeveritySource says where the severity came from: "cvss" (the advisory's own
 	// vector), "vendor" (the distribution's or database's rating), "alias" (the CVSS of
-	// another imported record that shares an identifier), "other-vendor" (another
-	// vendor's rating of the same vulnerability, Vendor.Source naming its advisory); empty
-	// when unknown. "alias" and "other-vendor" are borrowed (Borrowed).
+	// another imported record that shares an identifier), "distro" (the same
+	// distribution's rating under another of its advisories) or "other-vendor" (another
+	// vendor's rating of the same vulnerability), Vendor.Source naming the advisory; empty
+	// when unknown. "alias", "distro" and "other-vendor" are borrowed (Borrowed).
 	SeveritySource string `json:"severitySource,omitempty"`
 	CVSS           *Score `json:"cvss,omitempty"`
 	// Vendor is the advisory database's own rating, beside the CVSS.
@@ -224,7 +225,7 @@ type Suppression struct {
 
 // Borrowed says whether the severity comes from another advisory than the finding's own.
 func (f *Finding) Borrowed() bool {
-	return f.SeveritySource == "alias" || f.SeveritySource == "other-vendor"
+	return f.SeveritySource == "alias" || f.SeveritySource == "distro" || f.SeveritySource == "other-vendor"
 }
 
 // Reachability states, for vulnerabilities of Go binaries (modules and the standard

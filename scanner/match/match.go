@@ -283,7 +283,7 @@ func matchOne(src Source, p report.Package, records []vulndb.Entry, o Options) (
 // A Scorer finds a CVSS vector for a vulnerability by any of its identifiers, among all
 // the data (vulndb.Store does).
 type Scorer interface {
-	Score(ids []string) (vulndb.Score, bool, error)
+	Score(own string, ids []string) (vulndb.Score, bool, error)
 }
 
 // borrowScore gives a finding whose advisories carry no CVSS the vector of another
@@ -297,7 +297,7 @@ func borrowScore(src Source, f *report.Finding) error {
 	if !ok || f.CVSS != nil {
 		return nil
 	}
-	got, found, err := sc.Score(f.IDs())
+	got, found, err := sc.Score(ecosystem.Base(f.Package.Ecosystem), f.IDs())
 	if err != nil || !found {
 		return err
 	}
@@ -308,6 +308,9 @@ func borrowScore(src Source, f *report.Finding) error {
 			if sev := qualitative(got.Vector); sev != report.Unknown {
 				f.Vendor = &report.VendorRating{Rating: got.Vector, Source: got.Source}
 				f.Severity, f.SeveritySource = sev, "other-vendor"
+				if got.Own {
+					f.SeveritySource = "distro" // the same distribution, under another advisory
+				}
 			}
 		}
 		return nil

@@ -83,7 +83,7 @@ func TestArtifactPushPull(t *testing.T) {
 	recs, err := s.Query("Alpine:v3.20", "openssl")
 	require.NoError(t, err)
 	assert.NotEmpty(t, recs)
-	sc, found, err := s.Score([]string{"CVE-2021-3711"})
+	sc, found, err := s.Score("", []string{"CVE-2021-3711"})
 	require.NoError(t, err)
 	assert.True(t, found)
 	assert.Equal(t, "RUSTSEC-2021-0097", sc.Source)

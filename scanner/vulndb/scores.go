@@ -24,6 +24,8 @@ type Score struct {
 	Vector string
 	Source string
 	Via    string
+	// Own says the rating is the finding's own distribution's (another of its advisories).
+	Own bool
 }
 
 // score is one entry of <Ecosystem>.scores: a CVSS vector, its type and its record.
@@ -155,6 +157,7 @@ func writeScores(dir, eco string, m map[string]score) (string, error) {
 
 // scoreFile is one ecosystem's scores, searched in place.
 type scoreFile struct {
+	eco   string
 	data  []byte
 	lines []int // start of each line
 }
@@ -170,7 +173,7 @@ func readScores(dir, eco, want string) (*scoreFile, error) {
 			return nil, fmt.Errorf("%s scores: its digest is sha256:%s, written as sha256:%s", eco, got, want)
 		}
 	}
-	f := &scoreFile{data: b}
+	f := &scoreFile{eco: eco, data: b}
 	for off := 0; off < len(b); {
 		f.lines = append(f.lines, off)
 		n := bytes.IndexByte(b[off:], '\n')
@@ -208,14 +211,28 @@ func (f *scoreFile) lookup(id string) (score, bool) {
 	return score{typ: osvschema.Severity_Type(t), vector: parts[2], source: parts[3]}, true
 }
 
-// Score finds a CVSS vector for a vulnerability known by ids among every ecosystem of the
+// Score finds a CVSS vector (or a rating) for a vulnerability known by ids among every ecosystem of the
 // store (an Alpine or Debian advisory carries none; a RustSec or GitHub record for the
 // same CVE often does). A zip not indexed yet lends its vectors through a light pass that
 // decodes only its records with a CVSS vector, cached beside its index: the answer never
 // depends on which other images were scanned before.
-func (s *Store) Score(ids []string) (Score, bool, error) {
+//
+// The order: own, the finding's own distribution (its base ecosystem), rating the
+// vulnerability under another of its advisories; then a CVSS vector from any record; then
+// another vendor's rating.
+func (s *Store) Score(own string, ids []string) (Score, bool, error) {
 	if err := s.loadScores(); err != nil {
 		return Score{}, false, err
+	}
+	for _, f := range s.scores {
+		if f.eco != own {
+			continue
+		}
+		for _, id := range ids {
+			if sc, ok := f.lookup(id); ok && sc.typ == Rating {
+				return Score{Type: sc.typ, Vector: sc.vector, Source: sc.source, Via: id, Own: true}, true, nil
+			}
+		}
 	}
 	var best score
 	var via string
