@@ -39,7 +39,7 @@ The folder is --db, else $IMAGEGATE_DB, else imagegate/db in the user cache fold
 }
 
 func newDBUpdateCmd(folder func() string, stdout, stderr io.Writer) *cobra.Command {
-	var ecosystems []string
+	var ecosystems, ratings []string
 	var source string
 	update := &cobra.Command{
 		Use:   "update",
@@ -52,6 +52,7 @@ func newDBUpdateCmd(folder func() string, stdout, stderr io.Writer) *cobra.Comma
 			results, err := vulndb.Update(cmd.Context(), folder(), vulndb.UpdateOptions{
 				Source:     source,
 				Ecosystems: ecosystems,
+				Ratings:    ratings,
 				Log:        stderr,
 				Terminal:   isTerminal(stderr) && os.Getenv("CI") == "",
 			})
@@ -70,13 +71,17 @@ func newDBUpdateCmd(folder func() string, stdout, stderr io.Writer) *cobra.Comma
 	}
 	update.Flags().StringSliceVar(&ecosystems, "ecosystems", nil, "ecosystems to fetch (default: "+strings.Join(ecosystem.Names(), ",")+")")
 	update.Flags().StringVar(&source, "source", "", "base URL of the exports (default "+vulndb.DefaultSource+")")
+	update.Flags().StringSliceVar(&ratings, "ratings-from", nil, "more ecosystems fetched for their severities alone (e.g. AlmaLinux, Ubuntu, Red Hat, SUSE: their ratings of CVEs are lent to findings other advisories leave unrated); a few per cent of a full import")
 	return update
 }
 
 func newDBImportCmd(folder func() string, stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var ratingsOnly bool
+	cmd := &cobra.Command{
 		Use:   "import PATH...",
 		Short: "Import OSV all.zip files or folders of OSV JSON (offline, air-gapped)",
+		Example: `  imagegate db import osv/Alpine/all.zip osv/npm/all.zip
+  imagegate db import --ratings-only osv/AlmaLinux/all.zip   # lend its CVE ratings to Alpine findings`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return failure.Inputf("db import takes one or more all.zip files or folders")
@@ -84,6 +89,16 @@ func newDBImportCmd(folder func() string, stdout io.Writer) *cobra.Command {
 			return nil
 		},
 		RunE: work(func(cmd *cobra.Command, args []string) error {
+			if ratingsOnly {
+				for _, p := range args {
+					i, err := vulndb.ImportRatings(cmd.Context(), folder(), p)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(stdout, "%s: the ratings of %d records, lent to other ecosystems' findings (its packages are not matched)\n", i.Ecosystem, i.Records)
+				}
+				return nil
+			}
 			infos, err := vulndb.Import(cmd.Context(), folder(), args...)
 			if err != nil {
 				return err
@@ -94,6 +109,8 @@ func newDBImportCmd(folder func() string, stdout io.Writer) *cobra.Command {
 			return nil
 		}),
 	}
+	cmd.Flags().BoolVar(&ratingsOnly, "ratings-only", false, "keep only the severities of each all.zip (CVSS vectors and vendor ratings, by id and by the CVEs each record names): findings of other ecosystems that carry none borrow them; a fraction of a full import")
+	return cmd
 }
 
 // oneRef is the argument check of push and pull.

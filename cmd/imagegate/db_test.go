@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imagegate/imagegate/internal/imagetest"
+	"github.com/imagegate/imagegate/report"
 )
 
 func TestDBImportStatusAndScan(t *testing.T) {
@@ -93,4 +95,53 @@ func TestStaleDataWarns(t *testing.T) {
 	r = runCLI(t, "scan", demoPath(t), "--format", "json", "--db-max-age", "87600h", "--fail-on-issues=false")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.NotContains(t, r.stdout, "days old")
+}
+
+// db update --ratings-from fetches an ecosystem for its severities alone, with the same
+// conditional requests; a scan then borrows its ratings for the CVEs the scanned
+// distribution leaves unrated, saying where each came from.
+func TestDBUpdateRatingsFrom(t *testing.T) {
+	root := imagetest.RepoRoot(t)
+	files := map[string]string{
+		"/Alpine/all.zip":    filepath.Join(root, "testdata", "osv", "Alpine", "all.zip"),
+		"/AlmaLinux/all.zip": filepath.Join(root, "testdata", "osv-almalinux", "AlmaLinux", "all.zip"),
+	}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Header.Get("If-None-Match") == `"1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"1"`)
+		http.ServeFile(w, r, p)
+	}))
+	defer ts.Close()
+	db := t.TempDir()
+	r := runCLI(t, "db", "update", "--db", db, "--source", ts.URL, "--ecosystems", "Alpine", "--ratings-from", "AlmaLinux")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "AlmaLinux: the ratings of 23 records")
+	assert.Contains(t, r.stdout, "2 ecosystems updated, 0 unchanged")
+	r = runCLI(t, "db", "update", "--db", db, "--source", ts.URL, "--ecosystems", "Alpine", "--ratings-from", "AlmaLinux")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "0 ecosystems updated, 2 unchanged")
+
+	// (Only Alpine data here: the npm and Go packages are not checked, allowed.)
+	r = runCLI(t, "scan", filepath.Join(root, "testdata", "demo", "demo-image.tar"), "--db", db, "--db-max-age", "876000h", "--scanners", "vuln", "--allow-incomplete", "-f", "json")
+	require.Equal(t, 1, r.code, r.stderr)
+	var res report.Result
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &res))
+	borrowed := 0
+	for _, f := range res.Findings {
+		if f.SeveritySource == "other-vendor" {
+			borrowed++
+			require.NotNil(t, f.Vendor)
+			assert.Regexp(t, `^ALSA-`, f.Vendor.Source)
+		}
+	}
+	assert.Positive(t, borrowed)
+	assert.Positive(t, res.Verdict.Borrowed)
 }

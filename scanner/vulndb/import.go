@@ -293,7 +293,11 @@ func writeInfo(dir string, info Info) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+info.Ecosystem+".json.*")
+	name := info.Ecosystem
+	if info.RatingsOnly {
+		name += ratingsSuffix
+	}
+	tmp, err := os.CreateTemp(dir, "."+name+".json.*")
 	if err != nil {
 		return failure.Inputf("vulnerability database folder %s is not writable: %w", dir, unwrapPath(err))
 	}
@@ -306,7 +310,7 @@ func writeInfo(dir string, info Info) error {
 		os.Remove(tmp.Name())
 		return failure.Incompletef("writing %s metadata: %w", info.Ecosystem, errors.Join(werr, cerr))
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, info.Ecosystem+".json")); err != nil {
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name+".json")); err != nil {
 		os.Remove(tmp.Name())
 		return failure.Incompletef("writing %s metadata: %w", info.Ecosystem, err)
 	}

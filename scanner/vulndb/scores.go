@@ -268,6 +268,15 @@ func (s *Store) loadScores() error {
 		}
 		files = append(files, f)
 	}
+	ratings := readRatingInfos(s.dir)
+	for _, base := range sortedKeys(ratings) {
+		f, err := readScores(s.dir, base+ratingsSuffix, ratings[base].ScoresSHA256)
+		if err != nil {
+			return failure.Incompletef("vulnerability database %s: the %s ratings are corrupt (%w): import them again ('imagegate db import --ratings-only')", s.dir, base, err)
+		}
+		f.eco = base
+		files = append(files, f)
+	}
 	for _, base := range sortedKeys(s.lazy) {
 		f, err := zipScores(s.lazy[base], base)
 		if err != nil {

@@ -82,6 +82,9 @@ type Info struct {
 	ScoresSHA256 string `json:"scoresSha256"`
 	// Format is the index layout (FormatVersion when written).
 	Format int `json:"format"`
+	// RatingsOnly marks an ecosystem kept for its severities alone (ImportRatings): no
+	// index, only <Ecosystem>.ratings.scores, described in <Ecosystem>.ratings.json.
+	RatingsOnly bool `json:"ratingsOnly,omitempty"`
 }
 
 // Store is an opened database folder.

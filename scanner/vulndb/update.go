@@ -59,6 +59,9 @@ type UpdateOptions struct {
 	// SkipMissing passes over an ecosystem the source does not publish (404), as a mirror
 	// with only some ecosystems does; a scan then reports the packages it could not check.
 	SkipMissing bool
+	// Ratings are ecosystems fetched for their severities alone (ImportRatings): their
+	// ratings of CVEs are lent to other ecosystems' findings.
+	Ratings []string
 }
 
 // UpdateResult says what happened to one ecosystem.
@@ -93,9 +96,15 @@ func Update(ctx context.Context, dir string, o UpdateOptions) ([]UpdateResult, e
 	if err != nil {
 		return nil, err
 	}
+	ratings := readRatingInfos(dir)
 	var out []UpdateResult
-	for _, eco := range o.Ecosystems {
-		r, err := updateOne(ctx, dir, eco, old[eco], o)
+	for _, eco := range append(o.Ecosystems, o.Ratings...) {
+		prev := old[eco]
+		if slices.Contains(o.Ratings, eco) {
+			prev = ratings[eco]
+			prev.Ecosystem, prev.RatingsOnly = eco, true
+		}
+		r, err := updateOne(ctx, dir, eco, prev, o)
 		if errors.Is(err, errNotPublished) && o.SkipMissing {
 			fmt.Fprintf(o.Log, "%s: not published at %s; skipped\n", eco, o.Source)
 			continue
@@ -165,16 +174,25 @@ func updateOne(ctx context.Context, dir, eco string, old Info, o UpdateOptions) 
 			return UpdateResult{}, failure.Incompletef("db update %s: the download's MD5 %s is not the published %s; the previous data is kept", eco, got, want)
 		}
 	}
-	info, err := importZipFile(ctx, dir, tmp.Name(), eco, Info{
+	fresh := Info{
 		Source:       u,
 		ETag:         resp.Header.Get("ETag"),
 		LastModified: resp.Header.Get("Last-Modified"),
 		Updated:      time.Now().UTC(),
-	})
+	}
+	importer := importZipFile
+	if old.RatingsOnly {
+		importer = importRatings
+	}
+	info, err := importer(ctx, dir, tmp.Name(), eco, fresh)
 	if err != nil {
 		return UpdateResult{}, failure.Incompletef("db update %s: the download is not a usable OSV export (%w); the previous data is kept", eco, err)
 	}
-	fmt.Fprintf(o.Log, "%s: %d records (%d skipped, %d withdrawn)\n", eco, info.Records, info.Skipped, info.Withdrawn)
+	if info.RatingsOnly {
+		fmt.Fprintf(o.Log, "%s: the ratings of %d records (lent to other ecosystems' findings)\n", eco, info.Records)
+	} else {
+		fmt.Fprintf(o.Log, "%s: %d records (%d skipped, %d withdrawn)\n", eco, info.Records, info.Skipped, info.Withdrawn)
+	}
 	return UpdateResult{Info: info, Changed: true}, nil
 }
 
