@@ -136,11 +136,12 @@ func (r *run) run(ctx context.Context) int {
 		return r.fail(err)
 	}
 	h.Group("imagegate scan " + strings.Join(st.Images, " "))
-	rs, err := scanner.New().ScanImages(ctx, st.Scan, st.Images)
+	rs, labels, err := scanner.New().ScanImages(ctx, st.Scan, st.Images)
 	h.EndGroup()
 	if err != nil {
 		return r.fail(err)
 	}
+	st.Images = labels // one per result: with platform all, an image per platform
 	files, err := r.write(st, specs, rs)
 	if err != nil {
 		return r.fail(err)

@@ -122,7 +122,7 @@ type Image struct {
 
 // Register adds the image flags to fl.
 func (f *Image) Register(fl *pflag.FlagSet) {
-	fl.StringVar(&f.Platform, "platform", "", "platform to pick from a multi-platform image, os/arch[/variant] (default linux/amd64)")
+	fl.StringVar(&f.Platform, "platform", "", "platform to pick from a multi-platform image, os/arch[/variant] (default linux/amd64), or all: every platform of the index, a result each")
 	fl.StringVar(&f.Username, "username", "", "registry username (or IMAGEGATE_USERNAME)")
 	fl.StringVar(&f.Password, "password", "", "registry password or token (or IMAGEGATE_PASSWORD)")
 	fl.StringSliceVar(&f.CredentialsFor, "credentials-for", nil, "more registries (host[:port]) --username and --password are for; by default only the scanned image's registry (or the registries a registry scan names) gets them, never one an image or a Dockerfile points at")

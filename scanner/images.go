@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/policy"
 )
 
@@ -22,35 +24,48 @@ var errOtherImage = errors.New("another image's scan failed")
 
 // ScanImages scans each of images with the request r (its Image is set per image), the
 // vulnerability data opened once for all, up to MaxParallelImages at a time, and returns
-// the results in the order of images. Each image is decided on by itself (with several
-// images, each takes the baseline report that names it); the run fails with the first
-// image's error, in the order given, when any scan cannot complete: a partial set of
-// reports never stands for the whole.
-func (s *Scanner) ScanImages(ctx context.Context, r Request, images []string) ([]*report.Result, error) {
+// the results in the order of images with a label for each (the image, and with
+// Registry.Platform image.AllPlatforms one result per platform of a multi-platform index,
+// labelled image#os-arch). Each is decided on by itself (with several images, each takes
+// the baseline report that names it); the run fails with the first image's error, in the
+// order given, when any scan cannot complete: a partial set of reports never stands for
+// the whole.
+func (s *Scanner) ScanImages(ctx context.Context, r Request, images []string) ([]*report.Result, []string, error) {
 	if len(images) == 0 {
-		return nil, failure.Inputf("no image to scan")
+		return nil, nil, failure.Inputf("no image to scan")
 	}
 	for i, img := range images {
 		if slices.Contains(images[:i], img) {
-			return nil, failure.Inputf("image %s is named twice", img)
+			return nil, nil, failure.Inputf("image %s is named twice", img)
 		}
 	}
 	if len(images) > 1 && (r.Dockerfile.Path != "" || r.Base.Image != "") {
 		// Each is of one image: its lines and layers would be laid over every other.
-		return nil, failure.Inputf("a Dockerfile and a base image belong to one image: scan several images without them (--resolve-base finds each image's base), or each image with its own in a step of its own")
+		return nil, nil, failure.Inputf("a Dockerfile and a base image belong to one image: scan several images without them (--resolve-base finds each image's base), or each image with its own in a step of its own")
 	}
-	if len(images) == 1 {
-		r.Image = images[0]
+	targets, err := s.targets(ctx, r, images)
+	if err != nil {
+		return nil, nil, err
+	}
+	labels := make([]string, len(targets))
+	for i, t := range targets {
+		labels[i] = t.label()
+	}
+	if len(targets) == 1 {
+		r.Image, r.Registry.Platform = targets[0].image, targets[0].platform
 		res, err := s.Scan(ctx, r)
-		return []*report.Result{res}, err
+		if err != nil {
+			return nil, nil, err
+		}
+		return []*report.Result{res}, labels, nil
 	}
 	one := *s
 	if wants, err := r.Wants(ScannerVuln); err != nil {
-		return nil, err
+		return nil, nil, err
 	} else if wants && one.store == nil {
 		st, err := s.OpenStore(ctx, r)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer st.Close()
 		one.store = st
@@ -59,23 +74,64 @@ func (s *Scanner) ScanImages(ctx context.Context, r Request, images []string) ([
 	if r.Policy != nil {
 		p = *r.Policy
 	}
-	p.PerImage = true
+	p.PerImage = len(images) > 1
 	r.Policy = &p
+	results, err := one.scanEach(ctx, r, targets)
+	return results, labels, err
+}
 
-	results := make([]*report.Result, len(images))
-	errs := make([]error, len(images))
+// target is one image to scan, on one platform ("" for the request's).
+type target struct{ image, platform string }
+
+func (t target) label() string {
+	if t.platform == "" {
+		return t.image
+	}
+	return t.image + "#" + strings.ReplaceAll(t.platform, "/", "-")
+}
+
+// targets are the images to scan: each image, or with image.AllPlatforms each platform of
+// each multi-platform index (a single-platform image is scanned as it is).
+func (s *Scanner) targets(ctx context.Context, r Request, images []string) ([]target, error) {
+	var out []target
+	for _, img := range images {
+		if r.Registry.Platform != image.AllPlatforms {
+			out = append(out, target{img, r.Registry.Platform})
+			continue
+		}
+		_, err := image.Open(ctx, img, s.ImageOptions(r)...)
+		var pe *image.PlatformsError
+		switch {
+		case errors.As(err, &pe):
+			for _, p := range pe.Platforms {
+				out = append(out, target{img, p})
+			}
+		case err != nil:
+			return nil, fmt.Errorf("image %s: %w", img, err)
+		default:
+			out = append(out, target{img, ""})
+		}
+	}
+	return out, nil
+}
+
+// scanEach scans the targets in parallel and returns their results in order, or the
+// first target's error.
+func (s *Scanner) scanEach(ctx context.Context, r Request, targets []target) ([]*report.Result, error) {
+	results := make([]*report.Result, len(targets))
+	errs := make([]error, len(targets))
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	sem := make(chan struct{}, min(MaxParallelImages, runtime.GOMAXPROCS(0)))
 	var wg sync.WaitGroup
-	for i, img := range images {
+	for i, t := range targets {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			req := r
-			req.Image = img
-			results[i], errs[i] = one.Scan(ctx, req)
+			req.Image, req.Registry.Platform = t.image, t.platform
+			results[i], errs[i] = s.Scan(ctx, req)
 			if errs[i] != nil {
 				cancel(errOtherImage) // the run fails: the other scans stop
 			}
@@ -86,12 +142,12 @@ func (s *Scanner) ScanImages(ctx context.Context, r Request, images []string) ([
 	for i, err := range errs {
 		// A scan stopped because another failed is not the run's error.
 		if err != nil && !errors.Is(err, errOtherImage) && !(stopped && errors.Is(err, context.Canceled)) {
-			return nil, fmt.Errorf("image %s: %w", images[i], err)
+			return nil, fmt.Errorf("image %s: %w", targets[i].label(), err)
 		}
 	}
 	for i, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("image %s: %w", images[i], err)
+			return nil, fmt.Errorf("image %s: %w", targets[i].label(), err)
 		}
 	}
 	return results, nil

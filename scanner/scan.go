@@ -55,6 +55,9 @@ func (s *Scanner) Scan(ctx context.Context, r Request) (*report.Result, error) {
 	if r.Image != "" && r.SBOM != "" {
 		return nil, failure.Inputf("give an image or an SBOM, not both")
 	}
+	if r.Registry.Platform == image.AllPlatforms {
+		return nil, failure.WithSetting(failure.Inputf("platform all is for imagegate scan (every platform of an index, a result each): name one platform here (os/arch)"), "platform")
+	}
 	in, err := s.readInputs(ctx, r, scanners)
 	if err != nil {
 		return nil, err

@@ -90,7 +90,8 @@ IMAGE is one of:
 Several images are scanned in one run, the vulnerability data opened once: one combined
 verdict and exit code, table and Markdown a section per image, SARIF a run per image (its
 own category), and JSON, JUnit and CycloneDX a document per image (-o FORMAT=FILE writes
-FILE-<image>.ext for each; --baseline takes one report per image).
+FILE-<image>.ext for each; --baseline takes one report per image). --platform all scans
+every platform of a multi-platform index the same way, a result per platform.
 
 Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error,
 3 the scan could not complete.`,
@@ -98,7 +99,8 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
   imagegate scan docker-archive:app.tar --dockerfile Dockerfile --severity-threshold high
   imagegate scan --platform linux/arm64 ghcr.io/org/app:1.2 --format json --output report.json
   imagegate scan --sbom app.cdx.json --severity-threshold high
-  imagegate scan api:ci worker:ci -o sarif=imagegate.sarif -o json=imagegate.json`,
+  imagegate scan api:ci worker:ci -o sarif=imagegate.sarif -o json=imagegate.json
+  imagegate scan --platform all ghcr.io/org/app:1.2   # every platform of the index`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if f.SBOM != "" {
 				if len(args) != 0 {
@@ -130,11 +132,11 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 					}
 				}
 			}
-			rs, err := scanner.New().ScanImages(cmd.Context(), req, args)
+			rs, labels, err := scanner.New().ScanImages(cmd.Context(), req, args)
 			if err != nil {
 				return err
 			}
-			return finish(&f.Gate, args, rs, stdout, stderr)
+			return finish(&f.Gate, labels, rs, stdout, stderr)
 		}),
 	}
 	f.Register(cmd.Flags())

@@ -191,11 +191,20 @@ func severalMarkdown(w io.Writer, rs []*report.Result, _ Options) error {
 
 func severalSARIF(w io.Writer, rs []*report.Result, o Options) error {
 	runs := make([]sarif.Run, len(rs))
+	cats := make([]string, len(rs))
+	count := map[string]int{}
+	for i, r := range rs {
+		cats[i] = sarif.DefaultCategory(r)
+		if o.SARIFCategory != "" {
+			cats[i] = o.SARIFCategory + "/" + strings.TrimPrefix(cats[i], "imagegate/image/")
+		}
+		count[cats[i]]++
+	}
 	seen := map[string]int{}
 	for i, r := range rs {
-		c := sarif.DefaultCategory(r)
-		if o.SARIFCategory != "" {
-			c = o.SARIFCategory + "/" + strings.TrimPrefix(c, "imagegate/image/")
+		c := cats[i]
+		if count[c] > 1 && r.Image != nil && r.Image.Platform != "" {
+			c += "/" + strings.ReplaceAll(r.Image.Platform, "/", "-") // the platforms of one index
 		}
 		seen[c]++
 		if seen[c] > 1 {

@@ -117,6 +117,18 @@ func CheckSources(sources []string) error {
 // DefaultPlatform is picked from a multi-platform index when none is asked for.
 const DefaultPlatform = "linux/amd64"
 
+// AllPlatforms is the platform setting that scans every platform of an index.
+const AllPlatforms = "all"
+
+// PlatformsError is what Open answers for AllPlatforms on a multi-platform index: its
+// platforms (attestation manifests left out), each to be opened by itself. A
+// single-platform image opens as it is.
+type PlatformsError struct{ Platforms []string }
+
+func (e *PlatformsError) Error() string {
+	return "a multi-platform index of " + strings.Join(e.Platforms, ", ")
+}
+
 // Image is an opened image with what is known about where it came from.
 type Image struct {
 	v1.Image
@@ -163,7 +175,8 @@ type openOptions struct {
 type Option func(*openOptions)
 
 // WithPlatform selects os/arch[/variant] from a multi-platform index. When it is set, a
-// single-platform image of another platform is an error too.
+// single-platform image of another platform is an error too. AllPlatforms asks for the
+// index's platforms instead (a *PlatformsError).
 func WithPlatform(p string) Option { return func(o *openOptions) { o.platform = p } }
 
 // WithBasicAuth authenticates with a username and password (or token) to the registries
@@ -210,7 +223,7 @@ func Open(ctx context.Context, ref string, opts ...Option) (*Image, error) {
 	if err := CheckSources(o.sources); err != nil {
 		return nil, err
 	}
-	if o.platform != "" {
+	if o.platform != "" && o.platform != AllPlatforms {
 		if _, err := parsePlatform(o.platform); err != nil {
 			return nil, err
 		}
@@ -369,14 +382,6 @@ func looksLikePath(arg string) bool {
 // pickFromIndex selects the image for the platform from an index (nested indexes too, as
 // in an OCI layout whose index.json points at a multi-platform index).
 func pickFromIndex(idx v1.ImageIndex, platform, what string) (v1.Image, error) {
-	want := platform
-	if want == "" {
-		want = DefaultPlatform
-	}
-	spec, err := parsePlatform(want)
-	if err != nil {
-		return nil, err
-	}
 	var cands []candidate
 	if err := flattenIndex(idx, 0, &cands); err != nil {
 		return nil, failure.Inputf("image %q: unreadable index: %w", what, err)
@@ -384,6 +389,27 @@ func pickFromIndex(idx v1.ImageIndex, platform, what string) (v1.Image, error) {
 	// An OCI layout written by a tool often holds one image without a platform: take it.
 	if len(cands) == 1 && cands[0].desc.Platform == nil {
 		return cands[0].idx.Image(cands[0].desc.Digest)
+	}
+	if platform == AllPlatforms {
+		pe := &PlatformsError{}
+		for _, c := range cands {
+			if p := c.desc.Platform; p != nil && p.OS != "unknown" && !slices.Contains(pe.Platforms, p.String()) {
+				pe.Platforms = append(pe.Platforms, p.String())
+			}
+		}
+		if len(pe.Platforms) == 0 {
+			return nil, failure.Inputf("image %q: the index holds no image", what)
+		}
+		sort.Strings(pe.Platforms)
+		return nil, pe
+	}
+	want := platform
+	if want == "" {
+		want = DefaultPlatform
+	}
+	spec, err := parsePlatform(want)
+	if err != nil {
+		return nil, err
 	}
 	var available []string
 	for _, c := range cands {
@@ -483,7 +509,7 @@ func finish(img *Image, platform, what string) (*Image, error) {
 	}
 	p := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
 	img.Platform = p.String()
-	if platform != "" && cf.OS != "" {
+	if platform != "" && platform != AllPlatforms && cf.OS != "" {
 		spec, _ := parsePlatform(platform)
 		if !p.Satisfies(*spec) {
 			return nil, failure.Inputf("image %q: is %s, not the asked platform %s", what, p.String(), platform)
