@@ -27,18 +27,21 @@ import (
 
 // Properties imagegate writes on components and on the metadata component (the image).
 const (
-	PropLayer       = "imagegate:layer"
-	PropLocation    = "imagegate:location"
-	PropOSOwned     = "imagegate:os-owned"
-	PropSource      = "imagegate:source-package"
-	PropEcosystem   = "imagegate:ecosystem"
-	PropArch        = "imagegate:arch"
-	PropImageID     = "imagegate:image-id"
-	PropPlatform    = "imagegate:platform"
-	PropOS          = "imagegate:os"
-	PropBaseLayers  = "imagegate:base-layers"
-	PropAttribution = "imagegate:attribution"
-	PropInferred    = "imagegate:attribution-inferred"
+	PropLayer = "imagegate:layer"
+	// PropReachability is a Go vulnerability's reachability (reachable, not-reachable,
+	// unknown).
+	PropReachability = "imagegate:reachability"
+	PropLocation     = "imagegate:location"
+	PropOSOwned      = "imagegate:os-owned"
+	PropSource       = "imagegate:source-package"
+	PropEcosystem    = "imagegate:ecosystem"
+	PropArch         = "imagegate:arch"
+	PropImageID      = "imagegate:image-id"
+	PropPlatform     = "imagegate:platform"
+	PropOS           = "imagegate:os"
+	PropBaseLayers   = "imagegate:base-layers"
+	PropAttribution  = "imagegate:attribution"
+	PropInferred     = "imagegate:attribution-inferred"
 )
 
 // MaxSize bounds the SBOM read into memory.

@@ -192,8 +192,17 @@ func vulnerability(f report.Finding, ref string) cdx.Vulnerability {
 			state = cdx.IASResolved
 		}
 		v.Analysis = &cdx.VulnerabilityAnalysis{State: state, Detail: f.Suppressed.Reason + " (" + f.Suppressed.Source + ")"}
+		if r := f.Reachability; r != nil && f.Suppressed.Kind == report.NotReachable {
+			v.Analysis.Justification = map[string]cdx.ImpactAnalysisJustification{
+				report.CodeNotPresent:       cdx.IAJCodeNotPresent,
+				report.CodeNotInExecutePath: cdx.IAJCodeNotReachable,
+			}[r.Justification]
+		}
 	}
 	props := []cdx.Property{{Name: "imagegate:fingerprint", Value: f.Fingerprint}, {Name: PropLayer, Value: strconv.Itoa(f.Layer)}}
+	if r := f.Reachability; r != nil {
+		props = append(props, cdx.Property{Name: PropReachability, Value: r.State})
+	}
 	v.Properties = &props
 	return v
 }
