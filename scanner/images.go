@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/image"
+	"github.com/imagegate/imagegate/scanner/layercache"
 	"github.com/imagegate/imagegate/scanner/policy"
 )
 
@@ -69,6 +72,20 @@ func (s *Scanner) ScanImages(ctx context.Context, r Request, images []string) ([
 		}
 		defer st.Close()
 		one.store = st
+	}
+	if len(targets) > len(images) && one.layerCache == nil {
+		// The platforms of an index share layers: a cache for this run has each read
+		// once (a scan that reaches a layer another is reading waits, then finds it).
+		dir, err := os.MkdirTemp("", "imagegate-platforms-")
+		if err != nil {
+			return nil, nil, failure.Incompletef("a layer cache for the platforms: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		c, err := layercache.Open(filepath.Join(dir, "layers"))
+		if err != nil {
+			return nil, nil, err
+		}
+		one.layerCache = c
 	}
 	p := policy.Default
 	if r.Policy != nil {
