@@ -74,8 +74,8 @@ func (s *Scanner) ScanImages(ctx context.Context, r Request, images []string) ([
 		one.store = st
 	}
 	if len(targets) > len(images) && one.layerCache == nil {
-		// The platforms of an index share layers: a cache for this run has each read
-		// once (a scan that reaches a layer another is reading waits, then finds it).
+		// The platforms of an index share layers: a cache for this run lets a scan that
+		// reaches a layer another has analysed take it from the cache.
 		dir, err := os.MkdirTemp("", "imagegate-platforms-")
 		if err != nil {
 			return nil, nil, failure.Incompletef("a layer cache for the platforms: %w", err)
