@@ -22,12 +22,17 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"sort"
 	"strings"
 )
 
-// Table is what a binary links, by package path, and the platform it was built for.
+// Table is what a binary links and the platform it was built for. Its entries,
+// "package\x00symbol", are sorted in one string with their offsets: a table kept for every
+// Go binary of an image until matching costs about what its names do (a 54 MB binary's:
+// 1 MB), not a map per package.
 type Table struct {
-	pkgs         map[string]map[string]bool
+	names        string   // the entries, sorted, each ending in '\n'
+	offs         []uint32 // where each entry starts
 	goos, goarch string
 }
 
@@ -35,34 +40,56 @@ type Table struct {
 // say).
 func (t *Table) Platform() (goos, goarch string) { return t.goos, t.goarch }
 
+func (t *Table) entry(i int) string {
+	end := len(t.names)
+	if i+1 < len(t.offs) {
+		end = int(t.offs[i+1])
+	}
+	return t.names[t.offs[i] : end-1]
+}
+
+// search is the index of the first entry at or after key.
+func (t *Table) search(key string) int {
+	return sort.Search(len(t.offs), func(i int) bool { return t.entry(i) >= key })
+}
+
 // HasPackage says whether any function of the package is linked (or inlined).
-func (t *Table) HasPackage(path string) bool { return len(t.pkgs[path]) > 0 }
+func (t *Table) HasPackage(path string) bool {
+	i := t.search(path + "\x00")
+	return i < len(t.offs) && strings.HasPrefix(t.entry(i), path+"\x00")
+}
 
 // Has says whether the package's symbol ("Func", "Type.Method") is linked or inlined.
-func (t *Table) Has(path, symbol string) bool { return t.pkgs[path][symbol] }
+func (t *Table) Has(path, symbol string) bool {
+	key := path + "\x00" + symbol
+	i := t.search(key)
+	return i < len(t.offs) && t.entry(i) == key
+}
 
 // GobEncode and GobDecode keep a table in the layer cache.
 func (t *Table) GobEncode() ([]byte, error) {
-	w := wire{GOOS: t.goos, GOARCH: t.goarch, Packages: make(map[string][]string, len(t.pkgs))}
-	for p, syms := range t.pkgs {
-		w.Packages[p] = slices.Sorted(maps.Keys(syms))
-	}
 	var buf bytes.Buffer
-	err := gob.NewEncoder(&buf).Encode(w)
+	err := gob.NewEncoder(&buf).Encode(wire{GOOS: t.goos, GOARCH: t.goarch, Names: t.names})
 	return buf.Bytes(), err
 }
 
-// GobDecode is GobEncode's inverse.
+// GobDecode is GobEncode's inverse; an entry list that is not sorted is refused.
 func (t *Table) GobDecode(b []byte) error {
 	var w wire
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&w); err != nil {
 		return err
 	}
-	t.goos, t.goarch, t.pkgs = w.GOOS, w.GOARCH, make(map[string]map[string]bool, len(w.Packages))
-	for p, syms := range w.Packages {
-		t.pkgs[p] = make(map[string]bool, len(syms))
-		for _, s := range syms {
-			t.pkgs[p][s] = true
+	if w.Names != "" && !strings.HasSuffix(w.Names, "\n") {
+		return errors.New("gofuncs: a cut table")
+	}
+	t.goos, t.goarch, t.names, t.offs = w.GOOS, w.GOARCH, w.Names, nil
+	for off := 0; off < len(w.Names); {
+		t.offs = append(t.offs, uint32(off))
+		off += strings.IndexByte(w.Names[off:], '\n') + 1
+	}
+	for i := 1; i < len(t.offs); i++ {
+		if t.entry(i-1) >= t.entry(i) {
+			return errors.New("gofuncs: a table out of order")
 		}
 	}
 	return nil
@@ -70,11 +97,19 @@ func (t *Table) GobDecode(b []byte) error {
 
 type wire struct {
 	GOOS, GOARCH string
-	Packages     map[string][]string
+	Names        string
 }
 
 // Packages is how many packages have code in the binary.
-func (t *Table) Packages() int { return len(t.pkgs) }
+func (t *Table) Packages() int {
+	n, last := 0, ""
+	for i := range t.offs {
+		if pkg, _, _ := strings.Cut(t.entry(i), "\x00"); pkg != last {
+			n, last = n+1, pkg
+		}
+	}
+	return n
+}
 
 // The table layouts, by the pclntab header's magic.
 const (
@@ -308,8 +343,15 @@ func (m *module) fill(md []byte, word func([]byte, uint64) uint64) error {
 
 // read walks every function and its inline tree.
 func (m *module) read() (*Table, error) {
-	t := &Table{pkgs: map[string]map[string]bool{}}
-	fixed := uint32(40) // the _func fields before pcdata: Go 1.18, 1.19
+	seen := map[string]bool{} // "package\x00symbol", while reading
+	names := map[uint32]bool{} // name offsets done: inline trees repeat a name many times
+	addName := func(off uint32) {
+		if !names[off] {
+			names[off] = true
+			add(seen, m.name(off))
+		}
+	}
+	fixed := uint32(40)       // the _func fields before pcdata: Go 1.18, 1.19
 	inlSize := uint64(20)
 	if m.v120 {
 		fixed, inlSize = 44, 16 // startLine added
@@ -320,7 +362,7 @@ func (m *module) read() (*Table, error) {
 			return nil, fmt.Errorf("function %d outside the table", i)
 		}
 		f := m.pclntable[funcoff:]
-		t.add(m.name(binary.LittleEndian.Uint32(f[4:])))
+		addName(binary.LittleEndian.Uint32(f[4:]))
 		npcdata := binary.LittleEndian.Uint32(f[28:])
 		nfuncdata := uint32(f[fixed-1])
 		if npcdata <= pcdataInlTreeIndex || nfuncdata <= funcdataInlTree {
@@ -349,9 +391,17 @@ func (m *module) read() (*Table, error) {
 			nameAt = 12 // parent, funcID, pad, file, line, func_
 		}
 		for j := uint64(0); j <= uint64(n); j++ {
-			t.add(m.name(binary.LittleEndian.Uint32(tree[j*inlSize+nameAt:])))
+			addName(binary.LittleEndian.Uint32(tree[j*inlSize+nameAt:]))
 		}
 	}
+	t := &Table{}
+	var b strings.Builder
+	for _, e := range slices.Sorted(maps.Keys(seen)) {
+		t.offs = append(t.offs, uint32(b.Len()))
+		b.WriteString(e)
+		b.WriteByte('\n')
+	}
+	t.names = b.String()
 	return t, nil
 }
 
@@ -410,15 +460,10 @@ func (m *module) maxValue(off uint32) (int, error) {
 // arguments ("pkg.Map[...].Get" is "Map.Get"), and the package path's escaped dots are
 // unescaped ("gopkg.in/yaml%2ev3.Unmarshal" is gopkg.in/yaml.v3's "Unmarshal").
 // Compiler-made symbols (type:, go:) belong to no package.
-func (t *Table) add(name string) {
-	pkg, sym := Split(name)
-	if pkg == "" || sym == "" {
-		return
+func add(seen map[string]bool, name string) {
+	if pkg, sym := Split(name); pkg != "" && sym != "" && !strings.ContainsAny(pkg+sym, "\x00\n") {
+		seen[pkg+"\x00"+sym] = true
 	}
-	if t.pkgs[pkg] == nil {
-		t.pkgs[pkg] = map[string]bool{}
-	}
-	t.pkgs[pkg][sym] = true
 }
 
 // Split cuts a function's linker name into its package path and its symbol.
