@@ -258,6 +258,12 @@ func TestBareNameFromTheDaemon(t *testing.T) {
 	tr, _ := scannedFrom(t, res)
 	assert.Equal(t, "docker-daemon", tr)
 
+	// Every platform: a daemon's image is of one, scanned as it is (saved once).
+	res = run(t, repo(t), env, 5*time.Minute, binary(t), "scan", "--db", repo(t, "testdata", "osv"), "--fail-on-issues=false", "-f", "json", "--platform", "all", "imagegate-e2e/app:123")
+	require.Equal(t, 0, res.code, res.String())
+	tr, _ = scannedFrom(t, res)
+	assert.Equal(t, "docker-daemon", tr)
+
 	// Registry only: the daemon's copy is not used (and Docker Hub cannot be reached here).
 	res = run(t, repo(t), env, 5*time.Minute, binary(t), "scan", "--db", repo(t, "testdata", "osv"), "--image-source", "registry", "imagegate-e2e/app:123")
 	assert.NotEqual(t, 0, res.code)

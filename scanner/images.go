@@ -123,6 +123,8 @@ func (s *Scanner) targets(ctx context.Context, r Request, images []string) ([]ta
 			for _, p := range pe.Platforms {
 				out = append(out, target{img, p})
 			}
+		case errors.Is(err, image.ErrSinglePlatform):
+			out = append(out, target{img, ""})
 		case err != nil:
 			return nil, fmt.Errorf("image %s: %w", img, err)
 		default:

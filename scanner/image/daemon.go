@@ -38,6 +38,9 @@ func openDaemon(ctx context.Context, ref string, o openOptions) (*Image, error) 
 	if _, err := cli.ImageInspect(ctx, ref); err != nil {
 		return nil, daemonFailure(ref, err)
 	}
+	if o.platform == AllPlatforms {
+		return nil, ErrSinglePlatform // listing: no save for an image of one platform
+	}
 	// One 'docker save' into a temporary file (the run's temporary folder, removed at
 	// exit), then read as any docker-archive: its layers straight from the tar, in
 	// parallel, gzip and zstd with the fast decompressors.

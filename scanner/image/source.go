@@ -125,6 +125,10 @@ const AllPlatforms = "all"
 // single-platform image opens as it is.
 type PlatformsError struct{ Platforms []string }
 
+// ErrSinglePlatform is what Open answers for AllPlatforms on a daemon's image, which is
+// of one platform, without reading it (the scan then reads it once).
+var ErrSinglePlatform = errors.New("an image of one platform")
+
 func (e *PlatformsError) Error() string {
 	return "a multi-platform index of " + strings.Join(e.Platforms, ", ")
 }
