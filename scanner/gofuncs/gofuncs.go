@@ -343,7 +343,7 @@ func (m *module) fill(md []byte, word func([]byte, uint64) uint64) error {
 
 // read walks every function and its inline tree.
 func (m *module) read() (*Table, error) {
-	seen := map[string]bool{} // "package\x00symbol", while reading
+	seen := map[string]bool{}  // "package\x00symbol", while reading
 	names := map[uint32]bool{} // name offsets done: inline trees repeat a name many times
 	addName := func(off uint32) {
 		if !names[off] {
@@ -351,7 +351,7 @@ func (m *module) read() (*Table, error) {
 			add(seen, m.name(off))
 		}
 	}
-	fixed := uint32(40)       // the _func fields before pcdata: Go 1.18, 1.19
+	fixed := uint32(40) // the _func fields before pcdata: Go 1.18, 1.19
 	inlSize := uint64(20)
 	if m.v120 {
 		fixed, inlSize = 44, 16 // startLine added
