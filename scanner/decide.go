@@ -28,7 +28,7 @@ func decide(ctx context.Context, pol *policy.Policy, cfg *config.Config, res *re
 	p.Ignores = append(p.Ignores, dockerfile.ExpandIgnores(cfg.Ignore)...)
 	if res.Image != nil {
 		ids := imageIDs(res.Image)
-		p.ImageIDs = append(p.ImageIDs, ids...)
+		p.ImageIDs, p.ImagePlatform = append(p.ImageIDs, ids...), res.Image.Platform
 		if len(ids) > 1 {
 			res.Image.PURL = ids[1] // its OCI purl, by its most specific digest
 		}

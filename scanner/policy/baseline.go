@@ -21,8 +21,8 @@ import (
 // survive a rebuild of the same content.
 type Baseline struct {
 	Source string
-	// Image is the name of the image the report is of.
-	Image string
+	// Image and Platform name the image the report is of.
+	Image, Platform string
 	// Known maps each earlier finding's fingerprint to its id.
 	Known map[string]string
 }
@@ -57,10 +57,11 @@ func LoadBaseline(path string) (*Baseline, error) {
 		case "findings":
 		case "image":
 			var img struct {
-				Name string `json:"name"`
+				Name     string `json:"name"`
+				Platform string `json:"platform"`
 			}
 			err := dec.Decode(&img)
-			b.Image = img.Name
+			b.Image, b.Platform = img.Name, img.Platform
 			return err
 		default:
 			var skip json.RawMessage
@@ -127,7 +128,7 @@ func (b *Baseline) gone(seen map[string]bool) (fixed int, ids []string) {
 }
 
 // baseline is the baseline of the image this policy decides on, and a warning when a scan
-// of several images has none for it.
+// of several images (or platforms) has none for it.
 func (p Policy) baseline() (*Baseline, string) {
 	if len(p.Baselines) == 0 {
 		return nil, ""
@@ -140,7 +141,9 @@ func (p Policy) baseline() (*Baseline, string) {
 		name = p.ImageIDs[0]
 	}
 	for _, b := range p.Baselines {
-		if b.Image != "" && b.Image == name {
+		// The same image, and the same platform when both say (--platform all scans one
+		// image for several).
+		if b.Image != "" && b.Image == name && (b.Platform == "" || p.ImagePlatform == "" || b.Platform == p.ImagePlatform) {
 			return b, ""
 		}
 	}

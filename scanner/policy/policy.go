@@ -27,8 +27,10 @@ type Policy struct {
 	// Ignores and VEX accept findings: they stay in reports as suppressed and do not count.
 	Ignores []Ignore
 	VEX     []*VEX
-	// ImageIDs name the scanned image for VEX products (purl, reference).
-	ImageIDs []string
+	// ImageIDs name the scanned image for VEX products (purl, reference), and
+	// ImagePlatform says which platform of it was scanned.
+	ImageIDs      []string
+	ImagePlatform string
 	// Now is the time expiry is judged at (zero: time.Now()).
 	Now time.Time
 	// AllowIncomplete lets a run that did not analyse everything pass on its findings

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,5 +220,36 @@ func TestBadVEX(t *testing.T) {
 		require.Error(t, err, path)
 		assert.Equal(t, failure.ExitInput, failure.Code(err))
 		assert.Contains(t, err.Error(), msg)
+	}
+}
+
+// Baselines of one image's platforms (from a --platform all report): each platform takes
+// its own; an image no report names has every finding new, said in a warning.
+func TestBaselinePerPlatform(t *testing.T) {
+	dir := t.TempDir()
+	load := func(platform, fp string) *policy.Baseline {
+		p := filepath.Join(dir, strings.ReplaceAll(platform, "/", "-")+".json")
+		require.NoError(t, os.WriteFile(p, []byte(`{"schemaVersion":"1.0","image":{"name":"app:1","platform":"`+platform+`"},"findings":[{"id":"CVE-1","fingerprint":"`+fp+`"}]}`), 0o644))
+		b, err := policy.LoadBaseline(p)
+		require.NoError(t, err)
+		return b
+	}
+	amd, arm := load("linux/amd64", "fp-amd"), load("linux/arm64", "fp-arm")
+	f := report.Finding{Kind: report.KindVulnerability, ID: "CVE-1", Severity: report.High, Fingerprint: "fp-arm"}
+	for _, c := range []struct {
+		name, platform, want string
+	}{
+		{"app:1", "linux/arm64", report.BaselineUnchanged},
+		{"app:1", "linux/amd64", report.BaselineNew},
+		{"app:2", "linux/arm64", report.BaselineNew},
+	} {
+		p := policy.Default
+		p.Baselines, p.ImageIDs, p.ImagePlatform = []*policy.Baseline{amd, arm}, []string{c.name}, c.platform
+		out, _, warnings := policy.Apply([]report.Finding{f}, p)
+		require.Len(t, out, 1)
+		assert.Equal(t, c.want, out[0].Baseline, "%s %s", c.name, c.platform)
+		if c.name == "app:2" {
+			assert.Contains(t, strings.Join(warnings, "\n"), "no baseline report names the image app:2")
+		}
 	}
 }
