@@ -31,7 +31,7 @@ type Keyless struct {
 
 func (k Keyless) signWith(ctx context.Context) (sign.Keypair, sign.BundleOptions, error) {
 	for _, u := range []string{k.FulcioURL, k.RekorURL} {
-		if err := checkServiceURL(u); err != nil {
+		if err := CheckTokenURL("keyless signing", u); err != nil {
 			return nil, sign.BundleOptions{}, err
 		}
 	}
@@ -50,18 +50,19 @@ func (k Keyless) signWith(ctx context.Context) (sign.Keypair, sign.BundleOptions
 	}, nil
 }
 
-// checkServiceURL takes https URLs, and http only to this machine (a test's or a private
-// instance behind a local proxy): the OIDC token must not cross a network in the clear.
-func checkServiceURL(raw string) error {
+// CheckTokenURL takes https URLs, and http only to this machine (a test's, or a private
+// instance behind a local proxy), for a service a token is sent to (what names it): a
+// token must not cross a network in the clear.
+func CheckTokenURL(what, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return failure.Inputf("keyless signing: %q is not a URL", raw)
+		return failure.Inputf("%s: %q is not a URL", what, raw)
 	}
 	host := u.Hostname()
 	if u.Scheme == "https" || (u.Scheme == "http" && (host == "localhost" || host == "127.0.0.1" || host == "::1")) {
 		return nil
 	}
-	return failure.Inputf("keyless signing: %s: want an https URL (http only to localhost)", raw)
+	return failure.Inputf("%s: %s: want an https URL (http only to localhost)", what, raw)
 }
 
 // IDToken is the OIDC token keyless signing presents to Fulcio: SIGSTORE_ID_TOKEN (as

@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	gh "github.com/google/go-github/v75/github"
+
+	"github.com/imagegate/imagegate/trust"
 )
 
 // MaxComment is GitHub's limit on a comment's body, in characters.
@@ -83,6 +85,9 @@ func comment(ctx context.Context, getenv func(string) string, token, image, summ
 	}
 	client := gh.NewClient(&http.Client{Timeout: 30 * time.Second}).WithAuthToken(token)
 	if api := getenv("GITHUB_API_URL"); api != "" && api != "https://api.github.com" {
+		if err := trust.CheckTokenURL("GITHUB_API_URL", api); err != nil {
+			return err // the job's token in the clear: not sent
+		}
 		base, err := url.Parse(strings.TrimSuffix(api, "/") + "/")
 		if err != nil {
 			return fmt.Errorf("GITHUB_API_URL %q: %w", api, err)

@@ -220,3 +220,18 @@ func TestPullRequestComment(t *testing.T) {
 	runActionEnv(t, in, env)
 	assert.Equal(t, calls, len(fake.auth), "no call when turned off or not a pull request")
 }
+
+// The job's token never goes to an API over plain HTTP off this machine: the comment is a
+// warning, the gate's exit code stands.
+func TestPullRequestCommentRefusesPlainHTTP(t *testing.T) {
+	fake := &fakeGitHub{}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	in := demoInputs(t)
+	in["github-token"] = "ghs_jobtoken"
+	env := prEvent(t, srv)
+	env["GITHUB_API_URL"] = "http://api.example.com"
+	r := runActionEnv(t, in, env)
+	assert.Equal(t, 1, r.code)
+	assert.Regexp(t, `::warning[^:]*::pull request comment: GITHUB_API_URL: http://api\.example\.com: want an https URL`, r.log)
+}
