@@ -11,6 +11,8 @@
 //	                        sending at $IMAGEGATE_BENCH_MBITS Mbit/s (default 1000, a CI
 //	                        runner's network; 0: unlimited)
 //	mkimages download REF   fetches every layer blob of REF at once; prints the seconds
+//	mkimages flat DIR       flat-{100m,400m,1g}.tar and flat-*-gzip.tar (5, 10, 20 layers)
+//	                        of this machine's own files (flat.go), for the peak RSS by size
 package main
 
 import (
@@ -54,8 +56,10 @@ func run(args []string) error {
 		return serve(args[1], args[2])
 	case len(args) == 2 && args[0] == "download":
 		return download(args[1])
+	case len(args) == 2 && args[0] == "flat":
+		return makeFlat(args[1])
 	}
-	return fmt.Errorf("usage: mkimages DIR | serve DIR ADDR | download REF")
+	return fmt.Errorf("usage: mkimages DIR | serve DIR ADDR | download REF | flat DIR")
 }
 
 // repoRoot is the repository the command runs in (bench/run.sh runs it from the root).

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -32,7 +33,29 @@ func main() {
 			os.Exit(code)
 		}
 	}
+	if p := os.Getenv("IMAGEGATE_HEAPPROFILE"); p != "" {
+		go heapPeaks(p)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// heapPeaks writes a heap profile to p each time the heap in use grows past its previous
+// peak by an eighth (IMAGEGATE_HEAPPROFILE=FILE): the profile left is the one nearest the
+// run's peak, where bench/ looks for what grows with an image.
+func heapPeaks(p string) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var peak uint64
+	for range time.Tick(10 * time.Millisecond) {
+		metrics.Read(sample)
+		if v := sample[0].Value.Uint64(); v > peak+peak/8 {
+			peak = v
+			if f, err := os.Create(p + ".tmp"); err == nil {
+				pprof.WriteHeapProfile(f)
+				f.Close()
+				os.Rename(p+".tmp", p)
+			}
+		}
+	}
 }
 
 // run executes the command line and returns the exit code. It prints at most one error

@@ -117,16 +117,21 @@ const (
 	magic120 = 0xfffffff1 // Go 1.20 and later
 )
 
+// vmProtWrite is Mach-O's write permission bit of a segment.
+const vmProtWrite = 2
+
 // The runtime's indices of the inline tree's tables.
 const (
 	pcdataInlTreeIndex = 2
 	funcdataInlTree    = 3
 )
 
-// segment is a loaded part of the file: its address and its bytes.
+// segment is a loaded part of the file: its address, its bytes, and whether the program
+// may write it (the runtime's module data is writable data).
 type segment struct {
-	addr uint64
-	data []byte
+	addr     uint64
+	data     []byte
+	writable bool
 }
 
 type binaryFile struct {
@@ -180,7 +185,7 @@ func open(data []byte) (*binaryFile, error) {
 	if f, err := elf.NewFile(r); err == nil {
 		for _, p := range f.Progs {
 			if p.Type == elf.PT_LOAD {
-				bf.segs = append(bf.segs, segment{p.Vaddr, slice(p.Off, p.Filesz)})
+				bf.segs = append(bf.segs, segment{p.Vaddr, slice(p.Off, p.Filesz), p.Flags&elf.PF_W != 0})
 			}
 		}
 		if s := f.Section(".gopclntab"); s != nil {
@@ -191,7 +196,7 @@ func open(data []byte) (*binaryFile, error) {
 	if f, err := macho.NewFile(r); err == nil {
 		for _, l := range f.Loads {
 			if s, ok := l.(*macho.Segment); ok {
-				bf.segs = append(bf.segs, segment{s.Addr, slice(s.Offset, s.Filesz)})
+				bf.segs = append(bf.segs, segment{s.Addr, slice(s.Offset, s.Filesz), s.Prot&vmProtWrite != 0})
 			}
 		}
 		if s := f.Section("__gopclntab"); s != nil {
@@ -208,7 +213,7 @@ func open(data []byte) (*binaryFile, error) {
 			base = uint64(oh.ImageBase)
 		}
 		for _, s := range f.Sections {
-			bf.segs = append(bf.segs, segment{base + uint64(s.VirtualAddress), slice(uint64(s.Offset), uint64(min(s.Size, s.VirtualSize)))})
+			bf.segs = append(bf.segs, segment{base + uint64(s.VirtualAddress), slice(uint64(s.Offset), uint64(min(s.Size, s.VirtualSize))), s.Characteristics&pe.IMAGE_SCN_MEM_WRITE != 0})
 		}
 		return bf, nil
 	}
@@ -303,20 +308,27 @@ func (bf *binaryFile) moduleData(addr uint64) (*module, error) {
 	var want [8]byte
 	binary.LittleEndian.PutUint64(want[:], addr)
 	pat := want[:m.ptr]
-	for _, s := range bf.segs {
-		for off := 0; ; {
-			i := bytes.Index(s.data[off:], pat)
-			if i < 0 {
-				break
+	// The writable segments first: the module data is there, and searching them alone
+	// leaves the rest of a mapped binary unread (untouched pages cost no memory).
+	for _, writable := range []bool{true, false} {
+		for _, s := range bf.segs {
+			if s.writable != writable {
+				continue
 			}
-			off += i
-			cand := s.data[off:]
-			if off%int(m.ptr) == 0 && uint64(len(cand)) >= size && word(cand, 1) == addr+nameOff {
-				if err := m.fill(cand, word); err == nil {
-					return m, nil
+			for off := 0; ; {
+				i := bytes.Index(s.data[off:], pat)
+				if i < 0 {
+					break
 				}
+				off += i
+				cand := s.data[off:]
+				if off%int(m.ptr) == 0 && uint64(len(cand)) >= size && word(cand, 1) == addr+nameOff {
+					if err := m.fill(cand, word); err == nil {
+						return m, nil
+					}
+				}
+				off++
 			}
-			off++
 		}
 	}
 	return nil, errors.New("no module data points at the table")

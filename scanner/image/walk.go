@@ -87,7 +87,8 @@ type walkOptions struct {
 	consumers    []Consumer
 	cache        LayerCache
 	cacheVersion string
-	diffIDChecks int // bottom layers whose diff ID is checked; -1: all
+	spooled      chan struct{} // one file at a time is consumed from a temporary file
+	diffIDChecks int           // bottom layers whose diff ID is checked; -1: all
 
 	retained atomic.Int64 // bytes kept across all layers
 }
@@ -183,6 +184,7 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 	if o.parallel < 1 {
 		o.parallel = 1
 	}
+	o.spooled = make(chan struct{}, 1)
 	if req == nil {
 		req = Requirers(nil)
 	}
@@ -593,6 +595,9 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 	}
 	if lc.read += h.Size; lc.read > lc.readLimit {
 		return &expansionError{size: lc.storedSize, ratio: o.maxExpansion}
+	}
+	if !keep && h.Size > ConsumeInMemory {
+		return consumeSpooled(ctx, tr, head, h.Size, f, consumers, o)
 	}
 	var data []byte
 	if keep {

@@ -46,7 +46,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imagegate/imagegate/report"
-	"github.com/imagegate/imagegate/scanner/ecosystem"
 	"github.com/imagegate/imagegate/scanner/gofuncs"
 	"github.com/imagegate/imagegate/scanner/image"
 )
@@ -277,18 +276,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, _ *v1.ConfigFi
 	a.mu.Unlock()
 	inv.Packages = append(inv.Packages, notInstalled(inv.Packages, declared)...)
 
-	owned := ownedPaths(idx)
-	for i := range inv.Packages {
-		p := &inv.Packages[i]
-		if ecosystem.IsDistroType(p.Type) {
-			continue
-		}
-		for _, loc := range p.Locations {
-			if owned[loc] {
-				p.OSOwned = true
-			}
-		}
-	}
+	markOwned(idx, inv.Packages)
 	sort.SliceStable(inv.Packages, func(i, j int) bool {
 		a, b := inv.Packages[i], inv.Packages[j]
 		if a.Ecosystem != b.Ecosystem {

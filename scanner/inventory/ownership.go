@@ -6,6 +6,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/imagegate/imagegate/report"
+	"github.com/imagegate/imagegate/scanner/ecosystem"
 	"github.com/imagegate/imagegate/scanner/image"
 )
 
@@ -26,9 +28,27 @@ func isOwnershipList(p string) bool {
 	return false
 }
 
-// ownedPaths collects the paths (relative to the image root) that OS packages own.
-func ownedPaths(idx *image.Index) map[string]bool {
-	owned := map[string]bool{}
+// markOwned sets OSOwned on the language packages whose files an OS package lists. It
+// looks up each listed path among the packages' locations (a few) instead of collecting
+// every listed path (a Debian system lists ~100,000).
+func markOwned(idx *image.Index, pkgs []report.Package) {
+	at := map[string][]int{}
+	for i, p := range pkgs {
+		if ecosystem.IsDistroType(p.Type) {
+			continue
+		}
+		for _, loc := range p.Locations {
+			at[loc] = append(at[loc], i)
+		}
+	}
+	if len(at) == 0 {
+		return
+	}
+	mark := func(l []byte) {
+		for _, i := range at[string(bytes.TrimPrefix(l, []byte("/")))] {
+			pkgs[i].OSOwned = true
+		}
+	}
 	for _, p := range idx.RetainedPaths() {
 		versions := idx.Versions(p)
 		f := versions[len(versions)-1]
@@ -37,34 +57,35 @@ func ownedPaths(idx *image.Index) map[string]bool {
 		}
 		switch {
 		case strings.HasSuffix(p, ".list"):
-			eachLine(f.Data, func(l string) { owned[strings.TrimPrefix(l, "/")] = true })
+			eachLine(f.Data, mark)
 		case strings.HasSuffix(p, ".md5sums"):
-			eachLine(f.Data, func(l string) {
-				if _, file, ok := strings.Cut(l, "  "); ok {
-					owned[strings.TrimPrefix(file, "/")] = true
+			eachLine(f.Data, func(l []byte) {
+				if _, file, ok := bytes.Cut(l, []byte("  ")); ok {
+					mark(file)
 				}
 			})
 		case p == apkInstalled:
-			dir := ""
-			eachLine(f.Data, func(l string) {
+			var dir []byte
+			eachLine(f.Data, func(l []byte) {
 				switch {
-				case strings.HasPrefix(l, "F:"):
-					dir = l[2:]
-					owned[dir] = true
-				case strings.HasPrefix(l, "R:"):
-					owned[path.Join(dir, l[2:])] = true
+				case bytes.HasPrefix(l, []byte("F:")):
+					dir = append(dir[:0], l[2:]...)
+					mark(dir)
+				case bytes.HasPrefix(l, []byte("R:")):
+					mark([]byte(path.Join(string(dir), string(l[2:]))))
 				}
 			})
 		}
 	}
-	return owned
 }
 
-func eachLine(data []byte, fn func(string)) {
+// eachLine calls fn with each non-blank line of data, trimmed; the slice is valid only
+// for the call.
+func eachLine(data []byte, fn func([]byte)) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" {
+		if l := bytes.TrimSpace(sc.Bytes()); len(l) > 0 {
 			fn(l)
 		}
 	}

@@ -54,9 +54,11 @@ func preflight(extractor, p string, data []byte) error {
 
 // goBuildInfo is the part of a binary that can hold its Go build info: an ELF file's
 // .go.buildinfo section when the build info is inline in it (Go 1.18 and later); nothing
-// for a file with ELF's magic that debug/elf cannot read (debug/buildinfo cannot either);
-// else the whole file. Counting modules over every byte of every library of an image cost
-// more than reading them.
+// for a file with ELF's magic that debug/elf cannot read (debug/buildinfo cannot either),
+// or with section headers and no .go.buildinfo (Go's linker writes it since Go 1.13:
+// node, a C library); else the whole file. Counting modules over every byte of every
+// library of an image cost more than reading them, and touched every page of a binary
+// mapped from its temporary file.
 func goBuildInfo(data []byte) []byte {
 	if !bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
 		return data
@@ -66,6 +68,9 @@ func goBuildInfo(data []byte) []byte {
 		return nil
 	}
 	s := f.Section(".go.buildinfo")
+	if s == nil && len(f.Sections) > 1 { // the first section header is the null one
+		return nil
+	}
 	if s == nil || s.Type == elf.SHT_NOBITS {
 		return data
 	}
