@@ -113,3 +113,36 @@ func findingsOf(r *report.Result, k report.Kind) []report.Finding {
 }
 
 func cacheDir(t *testing.T, c *layercache.Dir) string { return c.Path() }
+
+// The OS file lists (read as they stream by, kept hashed) come back from the cache: a
+// Python package python3-yaml's dpkg list names is the OS's in both reads, and no longer
+// once a later layer deletes the list.
+func TestLayerCacheKeepsOSFileLists(t *testing.T) {
+	reg := imagetest.NewRegistry(t, "", "")
+	base := append(imagetest.Tree(t, "pkgdb/debian11-base"), imagetest.Symlink("etc/os-release", "../usr/lib/os-release"))
+	steps := []imagetest.Step{{Layer: imagetest.Layer(t, base...)}, {Layer: imagetest.Layer(t, imagetest.Tree(t, "pkgdb/debian11-app")...)}}
+	owned := reg.Push(t, "debian:owned", imagetest.Image(t, "linux/amd64", steps...), nil)
+	steps = append(steps, imagetest.Step{Layer: imagetest.Layer(t, imagetest.Whiteout("var/lib/dpkg/info/python3-yaml.list"))})
+	unlisted := reg.Push(t, "debian:unlisted", imagetest.Image(t, "linux/amd64", steps...), nil)
+
+	cache, err := layercache.Open(t.TempDir())
+	require.NoError(t, err)
+	for _, c := range []struct {
+		ref  string
+		want bool
+	}{{owned, true}, {unlisted, false}} {
+		uncached := scan(t, scanner.Request{Image: c.ref})
+		for _, r := range []*report.Result{uncached, scan(t, scanner.Request{Image: c.ref}, scanner.WithLayerCache(cache)), scan(t, scanner.Request{Image: c.ref}, scanner.WithLayerCache(cache))} {
+			var py *report.Package
+			for i, p := range r.Packages {
+				if p.Name == "PyYAML" {
+					py = &r.Packages[i]
+				}
+			}
+			require.NotNil(t, py, c.ref)
+			assert.Equal(t, c.want, py.OSOwned, c.ref)
+			assert.JSONEq(t, asJSON(t, uncached), asJSON(t, r))
+		}
+	}
+	assert.Positive(t, cache.Hits())
+}

@@ -117,4 +117,4 @@ func CacheVersion(list []Analyzer, o Options) string {
 }
 
 // cacheFormat changes whenever an analyzer's results change for the same layer.
-const cacheFormat = 1
+const cacheFormat = 2

@@ -74,6 +74,7 @@ type Analyzer struct {
 
 	mu       sync.Mutex
 	streamed map[*image.File][]report.Package
+	lists    map[*image.File][]uint64 // the paths each OS file list names (ownership.go)
 	warnings []string
 	// failedLayers have a binary that could not be read: they are not cached.
 	failedLayers map[int]bool
@@ -87,7 +88,7 @@ func New(maxFileSize int64) (*Analyzer, error) {
 		maxFileSize = image.DefaultMaxFileSize
 	}
 	cfg := &cpb.PluginConfig{MaxFileSizeBytes: maxFileSize}
-	a := &Analyzer{streamed: map[*image.File][]report.Package{}, failedLayers: map[int]bool{}}
+	a := &Analyzer{streamed: map[*image.File][]report.Package{}, lists: map[*image.File][]uint64{}, failedLayers: map[int]bool{}}
 	for _, set := range []struct {
 		into *[]filesystem.Extractor
 		mk   []func(*cpb.PluginConfig) (filesystem.Extractor, error)
@@ -120,7 +121,7 @@ var osReleasePaths = []string{"etc/os-release", "usr/lib/os-release"}
 // Required reports whether the walk must keep a file: os-release, package databases,
 // package manifests and the OS's file lists.
 func (a *Analyzer) Required(p string, info fs.FileInfo) bool {
-	if slices.Contains(osReleasePaths, p) || isOwnershipList(p) {
+	if slices.Contains(osReleasePaths, p) {
 		return true
 	}
 	return pick(a.databases, p, info) != nil || pick(a.manifests, p, info) != nil || pick(a.lockfiles, p, info) != nil
@@ -164,8 +165,12 @@ var binaryMagics = [][]byte{
 	{'P', 'K', 0x03, 0x04}, // zip: Java archives
 }
 
-// Consumes implements image.Consumer: executables with a binary format's magic number.
+// Consumes implements image.Consumer: executables with a binary format's magic number,
+// and the OS's file lists.
 func (a *Analyzer) Consumes(p string, info fs.FileInfo, head []byte) bool {
+	if isOwnershipList(p) {
+		return true
+	}
 	magic := false
 	for _, m := range binaryMagics {
 		if bytes.HasPrefix(head, m) {
@@ -176,8 +181,16 @@ func (a *Analyzer) Consumes(p string, info fs.FileInfo, head []byte) bool {
 	return magic && pick(a.binaries, p, info) != nil
 }
 
-// Consume implements image.Consumer: it extracts a binary's packages and drops its bytes.
+// Consume implements image.Consumer: it extracts a binary's packages, or hashes the paths
+// a file list names, and drops its bytes.
 func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
+	if isOwnershipList(f.Path) {
+		hashes := listedPaths(f.Path, data)
+		a.mu.Lock()
+		a.lists[f] = hashes
+		a.mu.Unlock()
+		return
+	}
 	var all []report.Package
 	var errs []string
 	for _, ex := range a.binaries {
@@ -276,7 +289,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, _ *v1.ConfigFi
 	a.mu.Unlock()
 	inv.Packages = append(inv.Packages, notInstalled(inv.Packages, declared)...)
 
-	markOwned(idx, inv.Packages)
+	a.markOwned(idx, inv.Packages)
 	sort.SliceStable(inv.Packages, func(i, j int) bool {
 		a, b := inv.Packages[i], inv.Packages[j]
 		if a.Ecosystem != b.Ecosystem {

@@ -3,9 +3,7 @@ package inventory
 import (
 	"bytes"
 	"encoding/gob"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/gofuncs"
@@ -16,8 +14,9 @@ import (
 func (*Analyzer) CacheName() string { return "inventory" }
 
 // SaveLayer implements image.LayerCacher: the packages of layer i's binaries, by path,
-// then what each Go binary links (its table, or why it could not be read), by path. A
-// layer with a binary that could not be read is not saved.
+// then what each Go binary links (its table, or why it could not be read), by path, then
+// the paths its OS file lists name (hashed), by path. A layer with a binary that could
+// not be read is not saved.
 func (a *Analyzer) SaveLayer(i int) ([]byte, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -50,6 +49,15 @@ func (a *Analyzer) SaveLayer(i int) ([]byte, bool) {
 	if err := enc.Encode(linked); err != nil {
 		return nil, false
 	}
+	lists := map[string][]uint64{}
+	for f, hashes := range a.lists {
+		if f.Layer == i {
+			lists[f.Path] = hashes
+		}
+	}
+	if err := enc.Encode(lists); err != nil {
+		return nil, false
+	}
 	return buf.Bytes(), true
 }
 
@@ -60,14 +68,21 @@ func (a *Analyzer) RestoreLayer(files []*image.File, data []byte) error {
 	if err := dec.Decode(&byPath); err != nil {
 		return err
 	}
-	// An entry from before the tables were kept has none: its Go findings are unknown.
 	var linked map[string]goLinked
-	if err := dec.Decode(&linked); err != nil && !errors.Is(err, io.EOF) {
+	if err := dec.Decode(&linked); err != nil {
 		return err
+	}
+	var lists map[string][]uint64
+	if err := dec.Decode(&lists); err != nil {
+		return fmt.Errorf("the layer's OS file lists: %w", err)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, f := range files {
+		if hashes, ok := lists[f.Path]; ok {
+			a.lists[f] = hashes
+			delete(lists, f.Path)
+		}
 		pkgs, ok := byPath[f.Path]
 		if !ok {
 			continue
@@ -84,8 +99,8 @@ func (a *Analyzer) RestoreLayer(files []*image.File, data []byte) error {
 		a.streamed[f] = pkgs
 		delete(byPath, f.Path)
 	}
-	if len(byPath) > 0 {
-		return fmt.Errorf("%d binaries are not among the layer's files", len(byPath))
+	if len(byPath) > 0 || len(lists) > 0 {
+		return fmt.Errorf("%d binaries and %d file lists are not among the layer's files", len(byPath), len(lists))
 	}
 	return nil
 }

@@ -3,7 +3,9 @@ package inventory
 import (
 	"bufio"
 	"bytes"
+	"hash/fnv"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/imagegate/imagegate/report"
@@ -17,7 +19,9 @@ import (
 const apkInstalled = "lib/apk/db/installed"
 
 // isOwnershipList reports the files that list an OS package's files: dpkg's info/*.list
-// and the md5sums that distroless images keep in status.d.
+// and the md5sums that distroless images keep in status.d. They are read as they stream
+// by and kept as a hash per listed path (8 bytes where the path took ~80: a Debian system
+// lists ~100,000), not retained whole.
 func isOwnershipList(p string) bool {
 	switch {
 	case strings.HasPrefix(p, "var/lib/dpkg/info/") && strings.HasSuffix(p, ".list"):
@@ -28,54 +32,72 @@ func isOwnershipList(p string) bool {
 	return false
 }
 
-// markOwned sets OSOwned on the language packages whose files an OS package lists. It
-// looks up each listed path among the packages' locations (a few) instead of collecting
-// every listed path (a Debian system lists ~100,000).
-func markOwned(idx *image.Index, pkgs []report.Package) {
-	at := map[string][]int{}
+// listedPaths hashes the paths an ownership list names, sorted.
+func listedPaths(p string, data []byte) []uint64 {
+	var out []uint64
+	eachLine(data, func(l []byte) {
+		if strings.HasSuffix(p, ".md5sums") {
+			var ok bool
+			if _, l, ok = bytes.Cut(l, []byte("  ")); !ok {
+				return
+			}
+		}
+		out = append(out, pathHash(l))
+	})
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// pathHash is FNV-1a of a path without its leading slash. Lists and paths both come from
+// the image: a path made to collide with a listed one claims no more than listing it
+// would.
+func pathHash(p []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(bytes.TrimPrefix(p, []byte("/")))
+	return h.Sum64()
+}
+
+// markOwned sets OSOwned on the language packages whose files an OS package lists: the
+// lists of the final filesystem (lists, hashed), and apk's database.
+func (a *Analyzer) markOwned(idx *image.Index, pkgs []report.Package) {
+	at := map[uint64][]int{}
 	for i, p := range pkgs {
 		if ecosystem.IsDistroType(p.Type) {
 			continue
 		}
 		for _, loc := range p.Locations {
-			at[loc] = append(at[loc], i)
+			h := pathHash([]byte(loc))
+			at[h] = append(at[h], i)
 		}
 	}
 	if len(at) == 0 {
 		return
 	}
-	mark := func(l []byte) {
-		for _, i := range at[string(bytes.TrimPrefix(l, []byte("/")))] {
+	mark := func(h uint64) {
+		for _, i := range at[h] {
 			pkgs[i].OSOwned = true
 		}
 	}
-	for _, p := range idx.RetainedPaths() {
-		versions := idx.Versions(p)
-		f := versions[len(versions)-1]
-		if f.Removed {
-			continue
+	a.mu.Lock()
+	for f, hashes := range a.lists {
+		if !f.Removed {
+			for _, h := range hashes {
+				mark(h)
+			}
 		}
-		switch {
-		case strings.HasSuffix(p, ".list"):
-			eachLine(f.Data, mark)
-		case strings.HasSuffix(p, ".md5sums"):
-			eachLine(f.Data, func(l []byte) {
-				if _, file, ok := bytes.Cut(l, []byte("  ")); ok {
-					mark(file)
-				}
-			})
-		case p == apkInstalled:
-			var dir []byte
-			eachLine(f.Data, func(l []byte) {
-				switch {
-				case bytes.HasPrefix(l, []byte("F:")):
-					dir = append(dir[:0], l[2:]...)
-					mark(dir)
-				case bytes.HasPrefix(l, []byte("R:")):
-					mark([]byte(path.Join(string(dir), string(l[2:]))))
-				}
-			})
-		}
+	}
+	a.mu.Unlock()
+	if f, ok := idx.Lstat(apkInstalled); ok && f.Retained {
+		var dir []byte
+		eachLine(f.Data, func(l []byte) {
+			switch {
+			case bytes.HasPrefix(l, []byte("F:")):
+				dir = append(dir[:0], l[2:]...)
+				mark(pathHash(dir))
+			case bytes.HasPrefix(l, []byte("R:")):
+				mark(pathHash([]byte(path.Join(string(dir), string(l[2:])))))
+			}
+		})
 	}
 }
 

@@ -50,7 +50,7 @@ type Match struct {
 
 // Detector finds secrets.
 type Detector struct {
-	groups []engineGroup
+	groups []detectorGroup
 	hints  *prefilter
 }
 
@@ -63,12 +63,17 @@ type detectorGroup struct {
 	detectors []veles.Detector
 	regexps   []*regexp.Regexp // imagegate's own formats
 	names     []string         // their types, as Match.Type
+	// needs, when set, is a second test a text with a hint must pass for the detectors to
+	// read it: one that nothing they could find fails (a hint can be common in some
+	// text: "azure" is on every line of Azure's SDKs).
+	needs func([]byte) bool
 }
 
 func groups() []detectorGroup {
 	return []detectorGroup{
 		{hints: []string{"AKIA", "ASIA"}, detectors: []veles.Detector{awsaccesskey.NewDetector()}},
-		{hints: []string{"azure", "Azure", "AZURE", "az storage"}, detectors: []veles.Detector{azurestorageaccountaccesskey.NewDetector()}},
+		// The key is 86 characters of base64's alphabet and "==".
+		{hints: []string{"azure", "Azure", "AZURE", "az storage"}, detectors: []veles.Detector{azurestorageaccountaccesskey.NewDetector()}, needs: base64Run(86, "==")},
 		{hints: []string{"eyJ"}, detectors: []veles.Detector{azuretoken.NewDetector()}}, // JWTs
 		{hints: []string{"dckr_pat_"}, detectors: []veles.Detector{dockerhubpat.NewDetector()}},
 		{hints: []string{"AIzaSy"}, detectors: []veles.Detector{gcpapikey.NewDetector()}},
@@ -86,32 +91,42 @@ func groups() []detectorGroup {
 	}
 }
 
-// engineGroup is a detector group ready to run.
-type engineGroup struct {
-	engine  *veles.DetectionEngine
-	regexps []*regexp.Regexp
-	names   []string
-}
-
 // New returns a Detector with the Veles detectors imagegate uses.
 func New() (*Detector, error) {
 	d := &Detector{}
 	var hintGroups [][]string
-	for _, g := range groups() {
-		eg := engineGroup{regexps: g.regexps, names: g.names}
-		if len(g.detectors) > 0 {
-			e, err := veles.NewDetectionEngine(g.detectors)
-			if err != nil {
-				return nil, fmt.Errorf("secrets: %w", err)
-			}
-			eg.engine = e
-		}
-		d.groups = append(d.groups, eg)
+	d.groups = groups()
+	for _, g := range d.groups {
 		hintGroups = append(hintGroups, g.hints)
 	}
 	d.hints = newPrefilter(hintGroups)
 	return d, nil
 }
+
+// base64Run returns a test for n characters of base64's alphabet in a row, then suffix.
+func base64Run(n int, suffix string) func([]byte) bool {
+	return func(data []byte) bool {
+		run := 0
+		for i, c := range data {
+			if isBase64[c] {
+				run++
+				continue
+			}
+			if run >= n && bytes.HasPrefix(data[i:], []byte(suffix)) {
+				return true
+			}
+			run = 0
+		}
+		return false
+	}
+}
+
+var isBase64 = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+		t[c] = true
+	}
+	return t
+}()
 
 // Veles types' names as users know them.
 var typeNames = map[string]string{
@@ -136,10 +151,15 @@ func (d *Detector) Scan(ctx context.Context, p string, data []byte) []Match {
 	if p != "" {
 		out = append(out, credentialFile(p, data)...)
 	}
-	for set := d.hints.match(data); set != 0; set &= set - 1 {
+	for set := d.hints.match(data); set != 0 && ctx.Err() == nil; set &= set - 1 {
 		g := d.groups[bits.TrailingZeros64(set)]
-		if g.engine != nil {
-			found, _ := g.engine.Detect(ctx, bytes.NewReader(data))
+		if g.needs != nil && !g.needs(data) {
+			continue
+		}
+		// The text is whole in memory (a file is at most MaxFileSize): each detector
+		// reads it at once, where Veles' engine would copy it into a buffer of its own.
+		for _, det := range g.detectors {
+			found, _ := det.Detect(data)
 			for _, s := range found {
 				out = append(out, fromVeles(s))
 			}

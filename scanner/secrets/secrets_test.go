@@ -32,7 +32,9 @@ const (
 	dockerHubPAT  = "dckr_pat_7awgM4jG5SQvxcvmNzhKj8PQjxo"
 	slackAppToken = "xapp-1-A09GDGLM2BE-9538001315143-31fd9c18d0c0c3e9638a7634d01d1ab001d3453ad209e168d5d49b589f0421af"
 	slackWebhook  = "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
-	azureSAS      = "https://acct.blob.core.windows.net/c?sv=2021-06-08&ss=b&srt=sco&sp=rl&se=2026-12-31T00:00:00Z&spr=https&sig=Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4%3D"
+	// Azurite's published development key (Microsoft documents it for the emulator).
+	azureKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+	azureSAS = "https://acct.blob.core.windows.net/c?sv=2021-06-08&ss=b&srt=sco&sp=rl&se=2026-12-31T00:00:00Z&spr=https&sig=Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4%3D"
 )
 
 func pemKey(t *testing.T) string {
@@ -85,6 +87,7 @@ func TestSecretTypes(t *testing.T) {
 		{"slack app token", "app/bot.py", "TOKEN = '" + slackAppToken + "'", "slack", slackAppToken},
 		{"slack webhook", "app/notify.sh", "curl -X POST " + slackWebhook, "Slack webhook URL", slackWebhook},
 		{"azure sas", "app/blob.txt", azureSAS, "Azure SAS token", ""},
+		{"azure storage key", "app/settings.sh", "export AZURE_STORAGE_KEY=" + azureKey + "\n", "Azure storage account key", azureKey},
 		{"private key", "root/.ssh/id_ecdsa", key, "private key", ""},
 		{".env", "app/.env", "DB_PASSWORD=s3cr3t-Pa55w0rd-for-prod\nPORT=8080\n", ".env secret (DB_PASSWORD)", "s3cr3t-Pa55w0rd-for-prod"},
 		{".npmrc", "root/.npmrc", "//registry.npmjs.org/:_authToken=0123456789abcdef0123456789abcdef\n", ".npmrc registry credential", "0123456789abcdef0123456789abcdef"},
@@ -145,4 +148,17 @@ func TestMaskAndSecretName(t *testing.T) {
 	assert.False(t, secrets.SecretName("TOKEN_URL"))
 	assert.False(t, secrets.SecretName("PASSWORD_FILE"))
 	assert.False(t, secrets.SecretName("NODE_ENV"))
+}
+
+// The Azure storage key's detector reads only a text with a run of 86 base64 characters
+// and "==" (Azure's SDKs say "azure" on every line): a key one character short is not a
+// key, and neither detector nor test finds one; the whole key is found past any amount
+// of "azure" text.
+func TestAzureKeyNeedsItsRun(t *testing.T) {
+	d := detector(t)
+	filler := strings.Repeat("// azureKey := client.AzureStorageKey() == nil\n", 5000)
+	ms := d.Scan(context.Background(), "app/sdk.go", []byte(filler+"AZURE_STORAGE_KEY="+azureKey+"\n"))
+	require.Len(t, ms, 1)
+	assert.Equal(t, "Azure storage account key", ms[0].Type)
+	assert.Empty(t, d.Scan(context.Background(), "app/sdk.go", []byte(filler+"AZURE_STORAGE_KEY="+azureKey[1:]+"\n")))
 }
