@@ -7,11 +7,17 @@
 #     (an in-process registry sending at $IMAGEGATE_BENCH_MBITS Mbit/s, default 1000)
 # and each scan's peak RSS (targets: <= 100 MiB for the ~450 MiB image, <= 150 MiB for the
 # 1 GiB one). Images are generated once into $IMAGEGATE_BENCH_DIR (bench/mkimages).
+# Then the flat-memory table: a full scan of images of 100 MB, 400 MB and 1 GiB made of
+# this machine's own files (Debian's dpkg database, libraries, Python, node and its
+# modules, a Go toolchain, Go module sources), uncompressed and gzip: peak RSS (target
+# <= 64 MiB on every one) and time, with the gzip image's time beside one core's
+# gzip -dc of its layers (target <= 0.35).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${IMAGEGATE_BENCH_DIR:-/var/tmp/imagegate-bench}
 runs=${IMAGEGATE_BENCH_RUNS:-3}
 go run ./bench/mkimages "$dir"
+go run ./bench/mkimages flat "$dir"
 go build -o "$dir/imagegate" ./cmd/imagegate
 go build -o "$dir/mkimages" ./bench/mkimages
 ig="$dir/imagegate"
@@ -63,3 +69,19 @@ printf '| image | floor | floor s | scan s | ratio | target | peak RSS MiB |\n|-
 printf '| uncompressed docker archive, %d MiB | cat | %s | %s | %s | <= 5 | %s |\n' "$(( $(stat -c %s "$dir/uncompressed.tar") >> 20 ))" "$cat_s" "$unc_s" "$(ratio "$unc_s" "$cat_s")" "$(mib "$unc_kb")"
 printf '| gzip docker archive, 20 layers, %d MiB stored | gzip -dc, one core | %s | %s | %s | <= 0.6 | %s |\n' "$(( $(stat -c %s "$dir/gzip.tar") >> 20 ))" "$gz_floor" "$gz_s" "$(ratio "$gz_s" "$gz_floor")" "$(mib "$gz_kb")"
 printf '| the gzip image in a registry (in-process, %s Mbit/s) | download of every layer, all at once |' "${IMAGEGATE_BENCH_MBITS:-1000}"; printf ' %s | %s | %s | <= 1.2 | %s |\n' "$dl_s" "$reg_s" "$(ratio "$reg_s" "$dl_s")" "$(mib "$reg_kb")"
+
+printf '\n| flat image | files | layers | stored MiB | scan s | peak RSS MiB | gzip -dc s | ratio |\n|---|---:|---:|---:|---:|---:|---:|---:|\n'
+for size in 100m 400m 1g; do
+  for kind in "" -gzip; do
+    img="$dir/flat-$size$kind.tar"
+    files=$(tar -xOf "$img" --wildcards '*.tar*' 2>/dev/null | { [ -n "$kind" ] && gzip -dc || cat; } | tar -ti 2>/dev/null | wc -l)
+    layers=$(tar -tf "$img" | grep -c -e '/layer.tar$' -e '.tar.gz$')
+    read -r s kb < <(measure "$ig" scan "docker-archive:$img" "${scanargs[@]}")
+    floor=- r=-
+    if [ -n "$kind" ]; then
+      read -r floor _ < <(measure bash -c "tar -xOf '$img' --wildcards '*.tar.gz' | gzip -dc >/dev/null")
+      r=$(ratio "$s" "$floor")
+    fi
+    printf '| %s%s | %s | %s | %d | %s | %s | %s | %s |\n' "$size" "$kind" "$files" "$layers" "$(( $(stat -c %s "$img") >> 20 ))" "$s" "$(mib "$kb")" "$floor" "$r"
+  done
+done

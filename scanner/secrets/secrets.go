@@ -103,21 +103,26 @@ func New() (*Detector, error) {
 	return d, nil
 }
 
-// base64Run returns a test for n characters of base64's alphabet in a row, then suffix.
+// base64Run returns a test for n characters of base64's alphabet in a row, then suffix:
+// each place the suffix is (found with bytes.Index, fast) is checked backwards.
 func base64Run(n int, suffix string) func([]byte) bool {
+	sfx := []byte(suffix)
 	return func(data []byte) bool {
-		run := 0
-		for i, c := range data {
-			if isBase64[c] {
-				run++
-				continue
+		for off := 0; ; {
+			i := bytes.Index(data[off:], sfx)
+			if i < 0 {
+				return false
 			}
-			if run >= n && bytes.HasPrefix(data[i:], []byte(suffix)) {
+			at := off + i
+			run := 0
+			for j := at - 1; j >= 0 && run < n && isBase64[data[j]]; j-- {
+				run++
+			}
+			if run >= n {
 				return true
 			}
-			run = 0
+			off = at + 1
 		}
-		return false
 	}
 }
 
