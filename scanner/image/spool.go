@@ -14,7 +14,7 @@ import (
 // in the whole walk, so that no buffer grows with the image's largest file: the process
 // holds only the pages the consumers touch (a binary's headers and build info; a Go
 // binary's function tables), and the kernel's page cache holds the rest.
-const ConsumeInMemory = 512 << 10
+const ConsumeInMemory = 2 << 20
 
 // consumeSpooled copies a file of size bytes (head already read from r) to a temporary
 // file and hands it, mapped, to the consumers.

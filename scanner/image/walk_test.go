@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/imagegate/imagegate/internal/hostile"
@@ -367,4 +369,43 @@ func TestConsumerPanicEndsTheWalk(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
 	assert.Contains(t, err.Error(), "internal error")
+}
+
+// digests records the sha256 of what it was handed of every file.
+type digests struct {
+	mu  sync.Mutex
+	got map[string][32]byte
+}
+
+func (d *digests) Consumes(string, fs.FileInfo, []byte) bool { return true }
+
+func (d *digests) Consume(_ context.Context, f *image.File, data []byte) {
+	sum := sha256.Sum256(data)
+	d.mu.Lock()
+	d.got[f.Path] = sum
+	d.mu.Unlock()
+}
+
+// A file past ConsumeInMemory reaches the consumers whole (from its temporary file), as a
+// small one does, in every layer; the temporary files are gone after the walk.
+func TestLargeConsumedFilesArriveWhole(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	big := bytes.Repeat([]byte("0123456789abcdef"), image.ConsumeInMemory/16+1000)
+	big[len(big)-1] = 'x'
+	var steps []imagetest.Step
+	for i := range 3 {
+		steps = append(steps, imagetest.Step{Layer: imagetest.Layer(t, imagetest.File(fmt.Sprintf("l%d/big", i), big), imagetest.File(fmt.Sprintf("l%d/small", i), []byte("small")))})
+	}
+	d := &digests{got: map[string][32]byte{}}
+	img := imagetest.Image(t, "linux/amd64", steps...)
+	_, err := image.Walk(context.Background(), &image.Image{Image: img}, nil, image.WithConsumer(d))
+	require.NoError(t, err)
+	for i := range 3 {
+		assert.Equal(t, sha256.Sum256(big), d.got[fmt.Sprintf("l%d/big", i)])
+		assert.Equal(t, sha256.Sum256([]byte("small")), d.got[fmt.Sprintf("l%d/small", i)])
+	}
+	left, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, left, "temporary files removed")
 }
