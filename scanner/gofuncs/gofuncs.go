@@ -19,7 +19,8 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
-	"maps"
+	"io"
+	"math"
 	"net/url"
 	"slices"
 	"sort"
@@ -126,28 +127,30 @@ const (
 	funcdataInlTree    = 3
 )
 
-// segment is a loaded part of the file: its address, its bytes, and whether the program
-// may write it (the runtime's module data is writable data).
+// segment is a loaded part of the file: its address, where its bytes are in the file, and
+// whether the program may write it (the runtime's module data is writable data).
 type segment struct {
-	addr     uint64
-	data     []byte
-	writable bool
+	addr, off, size uint64
+	writable        bool
 }
 
 type binaryFile struct {
+	*blocks
 	segs    []segment
 	pclntab uint64 // the named section's address, when there is one
 }
 
-// Read reads the table of the Go binary in data.
-func Read(data []byte) (*Table, error) {
-	bf, err := open(data)
+// Read reads the table of the Go binary of size bytes that r reads. The binary is read a
+// block at a time (a few MiB at most are held, whatever its size: a 200 MB binary is
+// neither read into memory nor mapped whole).
+func Read(r io.ReaderAt, size int64) (*Table, error) {
+	bf, err := open(r, size)
 	if err != nil {
 		return nil, err
 	}
 	candidates := bf.pclntabCandidates()
 	if len(candidates) == 0 {
-		return nil, errors.New("no Go function table (pclntab) found")
+		return nil, bf.failed(errors.New("no Go function table (pclntab) found"))
 	}
 	for _, addr := range candidates {
 		m, err := bf.moduleData(addr)
@@ -158,7 +161,7 @@ func Read(data []byte) (*Table, error) {
 		if err != nil {
 			return nil, err
 		}
-		if bi, err := buildinfo.Read(bytes.NewReader(data)); err == nil {
+		if bi, err := buildinfo.Read(r); err == nil {
 			for _, st := range bi.Settings {
 				switch st.Key {
 				case "GOOS":
@@ -170,22 +173,23 @@ func Read(data []byte) (*Table, error) {
 		}
 		return t, nil
 	}
-	return nil, errors.New("the Go function table's module data was not found (not a Go 1.18+ little-endian binary)")
+	return nil, bf.failed(errors.New("the Go function table's module data was not found (not a Go 1.18+ little-endian binary)"))
 }
 
-func open(data []byte) (*binaryFile, error) {
-	r := bytes.NewReader(data)
-	bf := &binaryFile{}
-	slice := func(off, size uint64) []byte {
-		if off > uint64(len(data)) || size > uint64(len(data))-off {
-			return nil
-		}
-		return data[off : off+size]
+func open(r io.ReaderAt, size int64) (*binaryFile, error) {
+	bf := &binaryFile{blocks: newBlocks(r, size)}
+	var magic [4]byte
+	if _, err := r.ReadAt(magic[:], 0); err != nil && size >= 4 {
+		return nil, fmt.Errorf("reading the binary: %w", err)
 	}
-	if f, err := elf.NewFile(r); err == nil {
+	if string(magic[:]) == elf.ELFMAG {
+		f, err := elf.NewFile(r)
+		if err != nil {
+			return nil, fmt.Errorf("reading the ELF file: %w", err)
+		}
 		for _, p := range f.Progs {
 			if p.Type == elf.PT_LOAD {
-				bf.segs = append(bf.segs, segment{p.Vaddr, slice(p.Off, p.Filesz), p.Flags&elf.PF_W != 0})
+				bf.segs = append(bf.segs, segment{p.Vaddr, p.Off, p.Filesz, p.Flags&elf.PF_W != 0})
 			}
 		}
 		if s := f.Section(".gopclntab"); s != nil {
@@ -196,7 +200,7 @@ func open(data []byte) (*binaryFile, error) {
 	if f, err := macho.NewFile(r); err == nil {
 		for _, l := range f.Loads {
 			if s, ok := l.(*macho.Segment); ok {
-				bf.segs = append(bf.segs, segment{s.Addr, slice(s.Offset, s.Filesz), s.Prot&vmProtWrite != 0})
+				bf.segs = append(bf.segs, segment{s.Addr, s.Offset, s.Filesz, s.Prot&vmProtWrite != 0})
 			}
 		}
 		if s := f.Section("__gopclntab"); s != nil {
@@ -213,21 +217,32 @@ func open(data []byte) (*binaryFile, error) {
 			base = uint64(oh.ImageBase)
 		}
 		for _, s := range f.Sections {
-			bf.segs = append(bf.segs, segment{base + uint64(s.VirtualAddress), slice(uint64(s.Offset), uint64(min(s.Size, s.VirtualSize))), s.Characteristics&pe.IMAGE_SCN_MEM_WRITE != 0})
+			bf.segs = append(bf.segs, segment{base + uint64(s.VirtualAddress), uint64(s.Offset), uint64(min(s.Size, s.VirtualSize)), s.Characteristics&pe.IMAGE_SCN_MEM_WRITE != 0})
 		}
 		return bf, nil
 	}
 	return nil, errors.New("not an ELF, Mach-O or PE executable")
 }
 
-// at returns n bytes at address addr, or nil when they are not all in one segment.
-func (bf *binaryFile) at(addr, n uint64) []byte {
+// offset is where the n bytes at address addr are in the file, when they are all in one
+// segment of it.
+func (bf *binaryFile) offset(addr, n uint64) (int64, bool) {
 	for _, s := range bf.segs {
-		if addr >= s.addr && addr-s.addr <= uint64(len(s.data)) && n <= uint64(len(s.data))-(addr-s.addr) {
-			return s.data[addr-s.addr : addr-s.addr+n]
+		if addr >= s.addr && addr-s.addr <= s.size && n <= s.size-(addr-s.addr) && s.off+s.size <= uint64(bf.size) {
+			return int64(s.off + addr - s.addr), true
 		}
 	}
-	return nil
+	return 0, false
+}
+
+// at returns a copy of the n bytes at address addr, or nil when they are not all in one
+// segment of the file.
+func (bf *binaryFile) at(addr, n uint64) []byte {
+	off, ok := bf.offset(addr, n)
+	if !ok {
+		return nil
+	}
+	return bf.read(nil, off, int64(n))
 }
 
 // pclntabCandidates are the addresses the table may start at: the named section, else
@@ -242,21 +257,13 @@ func (bf *binaryFile) pclntabCandidates() []uint64 {
 		for _, m := range []uint32{magic120, magic118} {
 			var pat [4]byte
 			binary.LittleEndian.PutUint32(pat[:], m)
-			for off := 0; ; {
-				i := bytes.Index(s.data[off:], pat[:])
-				if i < 0 {
-					break
+			bf.scan(s, pat[:], func(addr uint64) bool {
+				h := bf.at(addr, 8)
+				if len(h) == 8 && h[4] == 0 && h[5] == 0 && (h[6] == 1 || h[6] == 2 || h[6] == 4) && (h[7] == 4 || h[7] == 8) && (addr-s.addr)%4 == 0 {
+					out = append(out, addr)
 				}
-				off += i
-				h := s.data[off:]
-				if len(h) >= 8 && h[4] == 0 && h[5] == 0 && (h[6] == 1 || h[6] == 2 || h[6] == 4) && (h[7] == 4 || h[7] == 8) && off%4 == 0 {
-					out = append(out, s.addr+uint64(off))
-				}
-				off += 4
-				if len(out) > 64 {
-					return out
-				}
-			}
+				return len(out) <= 64
+			})
 		}
 	}
 	return out
@@ -264,17 +271,17 @@ func (bf *binaryFile) pclntabCandidates() []uint64 {
 
 // module is the runtime's module data of the binary: where each table is.
 type module struct {
-	bf          *binaryFile
-	ptr         uint64 // pointer size
-	minLC       uint64
-	v120        bool
-	funcnametab []byte
-	pctab       []byte
-	pclntable   []byte
-	ftab        []byte
-	nfunc       int
-	gofunc      uint64
+	bf                                  *binaryFile
+	ptr                                 uint64 // pointer size
+	minLC                               uint64
+	v120                                bool
+	funcnametab, pctab, pclntable, ftab region
+	nfunc                               int
+	gofunc                              uint64
 }
+
+// region is a table's place in the file.
+type region struct{ off, n int64 }
 
 // moduleData finds the module data that points at the table at addr: a pointer-aligned
 // word equal to addr, followed by the function name table's slice (which starts where the
@@ -308,44 +315,53 @@ func (bf *binaryFile) moduleData(addr uint64) (*module, error) {
 	var want [8]byte
 	binary.LittleEndian.PutUint64(want[:], addr)
 	pat := want[:m.ptr]
-	// The writable segments first: the module data is there, and searching them alone
-	// leaves the rest of a mapped binary unread (untouched pages cost no memory).
+	// The writable segments first: the module data is there, and the rest of the binary
+	// is then never read.
+	found := false
 	for _, writable := range []bool{true, false} {
 		for _, s := range bf.segs {
-			if s.writable != writable {
+			if s.writable != writable || found {
 				continue
 			}
-			for off := 0; ; {
-				i := bytes.Index(s.data[off:], pat)
-				if i < 0 {
-					break
+			bf.scan(s, pat, func(at uint64) bool {
+				if (at-s.addr)%m.ptr != 0 {
+					return true
 				}
-				off += i
-				cand := s.data[off:]
-				if off%int(m.ptr) == 0 && uint64(len(cand)) >= size && word(cand, 1) == addr+nameOff {
-					if err := m.fill(cand, word); err == nil {
-						return m, nil
-					}
+				if cand := bf.at(at, size); cand != nil && word(cand, 1) == addr+nameOff && m.fill(cand, word) == nil {
+					found = true
 				}
-				off++
-			}
+				return !found
+			})
 		}
 	}
-	return nil, errors.New("no module data points at the table")
+	if !found {
+		return nil, errors.New("no module data points at the table")
+	}
+	return m, nil
 }
 
 // fill reads the module data's slices (pointer, length, capacity each).
 func (m *module) fill(md []byte, word func([]byte, uint64) uint64) error {
-	slice := func(i, elem uint64) []byte { return m.bf.at(word(md, i), word(md, i+1)*elem) }
+	ok := true
+	slice := func(i, elem uint64) region {
+		n := word(md, i+1)
+		if n > math.MaxInt32 {
+			ok = false
+			return region{}
+		}
+		off, in := m.bf.offset(word(md, i), n*elem)
+		ok = ok && in
+		return region{off, int64(n * elem)}
+	}
 	m.funcnametab, m.pctab, m.pclntable, m.ftab = slice(1, 1), slice(10, 1), slice(13, 1), slice(16, 8) // ftab: []functab, 8 bytes each
 	m.gofunc = word(md, 38)
 	if m.v120 {
 		m.gofunc = word(md, 40)
 	}
 	switch {
-	case m.funcnametab == nil || m.pctab == nil || m.pclntable == nil || m.ftab == nil:
+	case !ok:
 		return errors.New("module data slices outside the file")
-	case uint64(len(m.ftab)) < uint64(m.nfunc+1)*8 || m.nfunc <= 0:
+	case uint64(m.ftab.n) < uint64(m.nfunc+1)*8 || m.nfunc <= 0:
 		return errors.New("function table shorter than its count")
 	case m.bf.at(m.gofunc, 1) == nil:
 		return errors.New("go:func.* outside the file")
@@ -355,12 +371,15 @@ func (m *module) fill(md []byte, word func([]byte, uint64) uint64) error {
 
 // read walks every function and its inline tree.
 func (m *module) read() (*Table, error) {
-	seen := map[string]bool{}  // "package\x00symbol", while reading
-	names := map[uint32]bool{} // name offsets done: inline trees repeat a name many times
+	var entries []string // "package\x00symbol", while reading
+	// The name offsets done, a bit each: inline trees repeat a name many times.
+	done := make([]uint64, m.funcnametab.n/64+1)
 	addName := func(off uint32) {
-		if !names[off] {
-			names[off] = true
-			add(seen, m.name(off))
+		if int64(off) < m.funcnametab.n && done[off/64]&(1<<(off%64)) == 0 {
+			done[off/64] |= 1 << (off % 64)
+			if e := entryOf(m.name(off)); e != "" {
+				entries = append(entries, e)
+			}
 		}
 	}
 	fixed := uint32(40) // the _func fields before pcdata: Go 1.18, 1.19
@@ -368,35 +387,48 @@ func (m *module) read() (*Table, error) {
 	if m.v120 {
 		fixed, inlSize = 44, 16 // startLine added
 	}
+	var buf, tree []byte
 	for i := 0; i < m.nfunc; i++ {
-		funcoff := binary.LittleEndian.Uint32(m.ftab[i*8+4:])
-		if uint64(funcoff)+uint64(fixed) > uint64(len(m.pclntable)) {
+		if buf = m.bf.read(buf, m.ftab.off+int64(i)*8+4, 4); buf == nil {
+			return nil, m.bf.failed(fmt.Errorf("function %d outside the table", i))
+		}
+		funcoff := int64(binary.LittleEndian.Uint32(buf))
+		if funcoff+int64(fixed) > m.pclntable.n {
 			return nil, fmt.Errorf("function %d outside the table", i)
 		}
-		f := m.pclntable[funcoff:]
-		addName(binary.LittleEndian.Uint32(f[4:]))
-		npcdata := binary.LittleEndian.Uint32(f[28:])
-		nfuncdata := uint32(f[fixed-1])
+		if buf = m.bf.read(buf, m.pclntable.off+funcoff, int64(fixed)); buf == nil {
+			return nil, m.bf.failed(fmt.Errorf("function %d outside the file", i))
+		}
+		addName(binary.LittleEndian.Uint32(buf[4:]))
+		npcdata := binary.LittleEndian.Uint32(buf[28:])
+		nfuncdata := uint32(buf[fixed-1])
 		if npcdata <= pcdataInlTreeIndex || nfuncdata <= funcdataInlTree {
 			continue
 		}
-		if uint64(fixed)+4*uint64(npcdata+nfuncdata) > uint64(len(f)) {
+		whole := int64(fixed) + 4*(int64(npcdata)+int64(nfuncdata))
+		if whole > m.pclntable.n-funcoff {
 			return nil, fmt.Errorf("function %d: its tables run past the table", i)
 		}
-		inlOff := binary.LittleEndian.Uint32(f[fixed+4*npcdata+4*funcdataInlTree:])
+		if buf = m.bf.read(buf, m.pclntable.off+funcoff, whole); buf == nil {
+			return nil, m.bf.failed(fmt.Errorf("function %d outside the file", i))
+		}
+		inlOff := binary.LittleEndian.Uint32(buf[fixed+4*npcdata+4*funcdataInlTree:])
 		if inlOff == ^uint32(0) {
 			continue
 		}
-		n, err := m.maxValue(binary.LittleEndian.Uint32(f[fixed+4*pcdataInlTreeIndex:]))
+		n, err := m.maxValue(binary.LittleEndian.Uint32(buf[fixed+4*pcdataInlTreeIndex:]))
 		if err != nil {
 			return nil, fmt.Errorf("function %d: %w", i, err)
 		}
 		if n < 0 {
 			continue
 		}
-		tree := m.bf.at(m.gofunc+uint64(inlOff), uint64(n+1)*inlSize)
-		if tree == nil {
+		off, ok := m.bf.offset(m.gofunc+uint64(inlOff), uint64(n+1)*inlSize)
+		if !ok {
 			return nil, fmt.Errorf("function %d: inline tree outside the file", i)
+		}
+		if tree = m.bf.read(tree, off, int64(n+1)*int64(inlSize)); tree == nil {
+			return nil, m.bf.failed(fmt.Errorf("function %d: inline tree outside the file", i))
 		}
 		nameAt := uint64(4) // Go 1.20+: funcID, pad, nameOff
 		if !m.v120 {
@@ -406,26 +438,43 @@ func (m *module) read() (*Table, error) {
 			addName(binary.LittleEndian.Uint32(tree[j*inlSize+nameAt:]))
 		}
 	}
-	t := &Table{}
+	return newTable(entries), nil
+}
+
+// newTable sorts the entries into a Table, each once.
+func newTable(entries []string) *Table {
+	slices.Sort(entries)
+	entries = slices.Compact(entries)
+	size := 0
+	for _, e := range entries {
+		size += len(e) + 1
+	}
+	t := &Table{offs: make([]uint32, 0, len(entries))}
 	var b strings.Builder
-	for _, e := range slices.Sorted(maps.Keys(seen)) {
+	b.Grow(size)
+	for _, e := range entries {
 		t.offs = append(t.offs, uint32(b.Len()))
 		b.WriteString(e)
 		b.WriteByte('\n')
 	}
 	t.names = b.String()
-	return t, nil
+	return t
 }
 
+// name is the function name at off in the name table (up to its NUL).
 func (m *module) name(off uint32) string {
-	if uint64(off) >= uint64(len(m.funcnametab)) {
+	if int64(off) >= m.funcnametab.n {
 		return ""
 	}
-	s := m.funcnametab[off:]
-	if i := bytes.IndexByte(s, 0); i >= 0 {
-		s = s[:i]
+	r := m.bf.reader(m.funcnametab.off+int64(off), m.funcnametab.n-int64(off))
+	var b []byte
+	for {
+		c, err := r.ReadByte()
+		if err != nil || c == 0 {
+			return string(b)
+		}
+		b = append(b, c)
 	}
-	return string(s)
 }
 
 // maxValue is the largest value of the pc-value table at off in pctab (-1 for none): the
@@ -434,17 +483,16 @@ func (m *module) maxValue(off uint32) (int, error) {
 	if off == 0 {
 		return -1, nil
 	}
-	if uint64(off) >= uint64(len(m.pctab)) {
+	if int64(off) >= m.pctab.n {
 		return 0, errors.New("pc-value table outside the table")
 	}
-	p := m.pctab[off:]
+	p := m.bf.reader(m.pctab.off+int64(off), m.pctab.n-int64(off))
 	val, max := int32(-1), int32(-1)
 	for first := true; ; first = false {
-		uv, k := binary.Uvarint(p)
-		if k <= 0 {
-			return 0, errors.New("malformed pc-value table")
+		uv, err := binary.ReadUvarint(p)
+		if err != nil {
+			return 0, m.bf.failed(errors.New("malformed pc-value table"))
 		}
-		p = p[k:]
 		if uv == 0 && !first {
 			return int(max), nil
 		}
@@ -454,10 +502,9 @@ func (m *module) maxValue(off uint32) (int, error) {
 			uv >>= 1
 		}
 		val += int32(uv)
-		if _, k = binary.Uvarint(p); k <= 0 {
-			return 0, errors.New("malformed pc-value table")
+		if _, err := binary.ReadUvarint(p); err != nil {
+			return 0, m.bf.failed(errors.New("malformed pc-value table"))
 		}
-		p = p[k:]
 		if val > max {
 			max = val
 		}
@@ -467,15 +514,16 @@ func (m *module) maxValue(off uint32) (int, error) {
 	}
 }
 
-// add records a function by the package and symbol Go vulnerability records use:
+// entryOf names a function by the package and symbol Go vulnerability records use:
 // "net/http.(*Client).Do" is net/http's "Client.Do", instantiations lose their type
 // arguments ("pkg.Map[...].Get" is "Map.Get"), and the package path's escaped dots are
 // unescaped ("gopkg.in/yaml%2ev3.Unmarshal" is gopkg.in/yaml.v3's "Unmarshal").
-// Compiler-made symbols (type:, go:) belong to no package.
-func add(seen map[string]bool, name string) {
+// Compiler-made symbols (type:, go:) belong to no package ("").
+func entryOf(name string) string {
 	if pkg, sym := Split(name); pkg != "" && sym != "" && !strings.ContainsAny(pkg+sym, "\x00\n") {
-		seen[pkg+"\x00"+sym] = true
+		return pkg + "\x00" + sym
 	}
+	return ""
 }
 
 // Split cuts a function's linker name into its package path and its symbol.

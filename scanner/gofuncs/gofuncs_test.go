@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"debug/elf"
 	"debug/gosym"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,7 +73,7 @@ func build(t *testing.T) map[string][]byte {
 // there; and the trimmed, position-independent and stripped builds read as the plain one.
 func TestReadsFunctionsAndInlinedFunctions(t *testing.T) {
 	bins := build(t)
-	plain, err := gofuncs.Read(bins["plain"])
+	plain, err := gofuncs.Read(bytes.NewReader(bins["plain"]), int64(len(bins["plain"])))
 	require.NoError(t, err)
 
 	f, err := elf.NewFile(bytes.NewReader(bins["plain"]))
@@ -111,7 +113,7 @@ func TestReadsFunctionsAndInlinedFunctions(t *testing.T) {
 	assert.Equal(t, plain, back)
 
 	for _, name := range []string{"trimpath", "pie", "stripped"} {
-		other, err := gofuncs.Read(bins[name])
+		other, err := gofuncs.Read(bytes.NewReader(bins[name]), int64(len(bins[name])))
 		require.NoError(t, err, name)
 		assert.Equal(t, plain, other, "%s reads as the plain build", name)
 	}
@@ -125,14 +127,15 @@ func TestReadsFunctionsAndInlinedFunctions(t *testing.T) {
 	ns, err := elf.NewFile(bytes.NewReader(noSection))
 	require.NoError(t, err)
 	require.Nil(t, ns.Section(".gopclntab"))
-	found, err := gofuncs.Read(noSection)
+	found, err := gofuncs.Read(bytes.NewReader(noSection), int64(len(noSection)))
 	require.NoError(t, err)
 	assert.Equal(t, plain, found)
 }
 
 // A Go 1.22 binary built elsewhere (the fixture's source is beside it) reads too.
 func TestReadsAGo122Binary(t *testing.T) {
-	tab, err := gofuncs.Read(imagetest.Fixture(t, "gobinary/go1.22-server"))
+	server := imagetest.Fixture(t, "gobinary/go1.22-server")
+	tab, err := gofuncs.Read(bytes.NewReader(server), int64(len(server)))
 	require.NoError(t, err)
 	assert.Positive(t, tab.Packages())
 	assert.True(t, tab.HasPackage("runtime"))
@@ -147,7 +150,7 @@ func TestRefusesWhatItCannotRead(t *testing.T) {
 		"truncated":  build(t)["plain"][:1<<20],
 		"not go elf": elfWithoutGo(t),
 	} {
-		_, err := gofuncs.Read(data)
+		_, err := gofuncs.Read(bytes.NewReader(data), int64(len(data)))
 		assert.Error(t, err, name)
 	}
 }
@@ -173,5 +176,33 @@ func TestSplit(t *testing.T) {
 	} {
 		pkg, sym := gofuncs.Split(name)
 		assert.Equal(t, want, [2]string{pkg, sym}, name)
+	}
+}
+
+// failingAt reads as r does, and fails a read that covers byte bad (a temporary file gone
+// bad, say).
+type failingAt struct {
+	r   io.ReaderAt
+	bad int64
+}
+
+func (f failingAt) ReadAt(p []byte, off int64) (int, error) {
+	if off <= f.bad && f.bad < off+int64(len(p)) {
+		return 0, errors.New("input/output error")
+	}
+	return f.r.ReadAt(p, off)
+}
+
+// A binary that cannot be read (its headers, or a byte amid its function table) is an
+// error naming the read, never a table of what was read before it.
+func TestReadErrorIsAnError(t *testing.T) {
+	bin := build(t)["plain"]
+	f, err := elf.NewFile(bytes.NewReader(bin))
+	require.NoError(t, err)
+	tab := f.Section(".gopclntab")
+	for _, bad := range []int64{int64(len(bin)) - 1, int64(tab.Offset + tab.Size/2)} {
+		_, err := gofuncs.Read(failingAt{bytes.NewReader(bin), bad}, int64(len(bin)))
+		require.Error(t, err, bad)
+		assert.Contains(t, err.Error(), "input/output error", bad)
 	}
 }

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -8,16 +9,35 @@ import (
 	"github.com/imagegate/imagegate/failure"
 )
 
-// ConsumeInMemory is the largest file a consumer is handed from memory (the layer's
+// ConsumeInMemory is the largest file a consumer is handed in memory (the layer's
 // scratch buffer). A larger file that only consumers see (a binary: node is 100 MB) is
-// written to a temporary file and handed to them mapped from it, one such file at a time
-// in the whole walk, so that no buffer grows with the image's largest file: the process
-// holds only the pages the consumers touch (a binary's headers and build info; a Go
-// binary's function tables), and the kernel's page cache holds the rest.
+// written to a temporary file, one such file at a time in the whole walk, and the
+// consumers read it from there through ReadAt: no buffer grows with the image's largest
+// file, and what the consumers do not read (most of a binary) is never in the process's
+// memory.
 const ConsumeInMemory = 2 << 20
 
+// Content is a file's bytes as a consumer is handed them: read through ReadAt (Size of
+// them), and whole in memory for files up to ConsumeInMemory.
+type Content struct {
+	io.ReaderAt
+	Size  int64
+	bytes []byte
+}
+
+// BytesContent is the content of a file held in memory.
+func BytesContent(b []byte) Content {
+	return Content{ReaderAt: bytes.NewReader(b), Size: int64(len(b)), bytes: b}
+}
+
+// Bytes returns the whole file when it is in memory, else nil.
+func (c Content) Bytes() []byte { return c.bytes }
+
+// Reader reads the content from its start.
+func (c Content) Reader() *io.SectionReader { return io.NewSectionReader(c, 0, c.Size) }
+
 // consumeSpooled copies a file of size bytes (head already read from r) to a temporary
-// file and hands it, mapped, to the consumers.
+// file and hands it to the consumers.
 func consumeSpooled(ctx context.Context, r io.Reader, head []byte, size int64, f *File, consumers []Consumer, o *walkOptions) error {
 	tmp, err := os.CreateTemp("", "imagegate-file-*")
 	if err != nil {
@@ -41,13 +61,8 @@ func consumeSpooled(ctx context.Context, r io.Reader, head []byte, size int64, f
 		return ctx.Err()
 	}
 	defer func() { <-o.spooled }()
-	data, unmap, err := mapFile(tmp, size)
-	if err != nil {
-		return failure.Incompletef("mapping %s from its temporary file: %w", f.Path, err)
-	}
-	defer unmap()
 	for _, c := range consumers {
-		c.Consume(ctx, f, data)
+		c.Consume(ctx, f, Content{ReaderAt: tmp, Size: size})
 	}
 	return nil
 }

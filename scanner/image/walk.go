@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"path"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,8 +55,9 @@ type Consumer interface {
 	// Consumes reports whether the consumer wants a file's bytes; head holds up to the
 	// first HeadSize bytes, enough for a magic number.
 	Consumes(path string, info fs.FileInfo, head []byte) bool
-	// Consume gets the whole file. It is called from several layer goroutines at once.
-	Consume(ctx context.Context, f *File, data []byte)
+	// Consume gets the whole file (valid for the call only). It is called from several
+	// layer goroutines at once.
+	Consume(ctx context.Context, f *File, c Content)
 }
 
 // HeadSize is how many leading bytes Consumes sees.
@@ -265,36 +267,33 @@ type layerWalk struct {
 	o   *walkOptions
 }
 
-// readAll reads every layer, o.parallel at a time; the first layer that fails for a
-// reason of its own (not one cancelled because of another) ends the walk.
+// readAll reads every layer, o.parallel at a time, the largest first (so that the last
+// layer read is not a large one read on one core while the others wait); the first layer
+// that fails for a reason of its own (not one cancelled because of another) ends the walk.
 func (w *layerWalk) readAll(ctx context.Context, layers []v1.Layer) ([]layerContent, error) {
 	results := make([]layerContent, len(layers))
 	errs := make([]error, len(layers))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sem := make(chan struct{}, w.o.parallel)
+	next := make(chan int, len(layers))
+	for _, i := range w.bySize(len(layers)) {
+		next <- i
+	}
+	close(next)
 	var wg sync.WaitGroup
-	for i, l := range layers {
+	for range min(w.o.parallel, len(layers)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// A panic in an analyzer fed this layer's bytes would end the process from this
-			// goroutine: it ends the scan with exit 3 instead.
-			defer func() {
-				if r := recover(); r != nil {
-					errs[i] = failure.Incompletef("internal error while reading the layer: %v (please report this)", r)
+			for i := range next {
+				if err := ctx.Err(); err != nil {
+					errs[i] = err
+					continue
+				}
+				results[i], errs[i] = w.readOne(ctx, i, layers[i])
+				if errs[i] != nil {
 					cancel()
 				}
-			}()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = ctx.Err()
-				return
-			}
-			defer func() { <-sem }()
-			if results[i], errs[i] = w.read(ctx, i, l); errs[i] != nil {
-				cancel()
 			}
 		}()
 	}
@@ -315,6 +314,34 @@ func (w *layerWalk) readAll(ctx context.Context, layers []v1.Layer) ([]layerCont
 		return nil, first
 	}
 	return results, nil
+}
+
+// readOne reads layer i. A panic in an analyzer fed the layer's bytes would end the
+// process from this goroutine: it ends the scan with exit 3 instead.
+func (w *layerWalk) readOne(ctx context.Context, i int, l v1.Layer) (res layerContent, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = failure.Incompletef("internal error while reading the layer: %v (please report this)", r)
+		}
+	}()
+	return w.read(ctx, i, l)
+}
+
+// bySize lists the layer indices, the largest stored layer first where the sizes are
+// known (else in order).
+func (w *layerWalk) bySize(n int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	size := func(i int) int64 {
+		if i < len(w.img.StoredSizes) {
+			return w.img.StoredSizes[i]
+		}
+		return w.idx.Layers[i].Size
+	}
+	sort.SliceStable(order, func(a, b int) bool { return size(order[a]) > size(order[b]) })
+	return order
 }
 
 // read reads layer i: from the layer cache when it holds the layer under its blob digest,
@@ -613,7 +640,7 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 		return unexpected(err)
 	}
 	for _, c := range consumers {
-		c.Consume(ctx, f, data)
+		c.Consume(ctx, f, BytesContent(data))
 	}
 	if keep {
 		if total := o.retained.Add(h.Size); total > o.maxRetained {

@@ -357,7 +357,7 @@ func TestSymlinkHopBudget(t *testing.T) {
 type panicky struct{}
 
 func (panicky) Consumes(string, fs.FileInfo, []byte) bool { return true }
-func (panicky) Consume(context.Context, *image.File, []byte) {
+func (panicky) Consume(context.Context, *image.File, image.Content) {
 	var m map[string]int
 	m["x"] = 1
 }
@@ -379,15 +379,21 @@ type digests struct {
 
 func (d *digests) Consumes(string, fs.FileInfo, []byte) bool { return true }
 
-func (d *digests) Consume(_ context.Context, f *image.File, data []byte) {
-	sum := sha256.Sum256(data)
+func (d *digests) Consume(_ context.Context, f *image.File, c image.Content) {
+	h := sha256.New()
+	if _, err := io.Copy(h, c.Reader()); err != nil {
+		panic(err)
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
 	d.mu.Lock()
 	d.got[f.Path] = sum
 	d.mu.Unlock()
 }
 
-// A file past ConsumeInMemory reaches the consumers whole (from its temporary file), as a
-// small one does, in every layer; the temporary files are gone after the walk.
+// A file past ConsumeInMemory reaches the consumers whole (read from its temporary file,
+// not in memory), as a small one does (in memory), in every layer; the temporary files are
+// gone after the walk.
 func TestLargeConsumedFilesArriveWhole(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)

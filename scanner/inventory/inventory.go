@@ -151,11 +151,11 @@ func wants(ex filesystem.Extractor, p string, info fs.FileInfo) bool {
 // missing, so the scan is incomplete.
 // The bytes given are what is asked about: of a package.json past the walk's bound, the
 // walk keeps its head (and has said the rest was not read).
-func declined(ex filesystem.Extractor, f *image.File, data []byte) error {
-	if ex.FileRequired(fileAPI{path: f.Path, info: sized{f.Info(), int64(len(data))}}) {
+func declined(ex filesystem.Extractor, f *image.File, size int64) error {
+	if ex.FileRequired(fileAPI{path: f.Path, info: sized{f.Info(), size}}) {
 		return nil
 	}
-	return fmt.Errorf("%s declined this %d-byte file (over its size limit, setting max-file-size): its packages were not read", ex.Name(), len(data))
+	return fmt.Errorf("%s declined this %d-byte file (over its size limit, setting max-file-size): its packages were not read", ex.Name(), size)
 }
 
 var binaryMagics = [][]byte{
@@ -183,9 +183,9 @@ func (a *Analyzer) Consumes(p string, info fs.FileInfo, head []byte) bool {
 
 // Consume implements image.Consumer: it extracts a binary's packages, or hashes the paths
 // a file list names, and drops its bytes.
-func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
+func (a *Analyzer) Consume(ctx context.Context, f *image.File, c image.Content) {
 	if isOwnershipList(f.Path) {
-		hashes := listedPaths(f.Path, data)
+		hashes := listedPaths(f.Path, c.Reader())
 		a.mu.Lock()
 		a.lists[f] = hashes
 		a.mu.Unlock()
@@ -197,12 +197,12 @@ func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
 		if !wants(ex, f.Path, f.Info()) {
 			continue // not its kind; a size cap is reported by extract (declined)
 		}
-		pkgs, err := extract(ctx, ex, nil, f, data)
+		pkgs, err := extract(ctx, ex, nil, f, c)
 		if err != nil {
 			errs = append(errs, err.Error())
 		}
 		if ex.Name() == gobinary.Name && len(pkgs) > 0 {
-			linkGo(pkgs, data)
+			linkGo(pkgs, c)
 		}
 		all = append(all, pkgs...)
 	}
@@ -219,8 +219,8 @@ func (a *Analyzer) Consume(ctx context.Context, f *image.File, data []byte) {
 
 // linkGo gives a Go binary's packages what the binary links (scanner/gofuncs), read
 // while its bytes are at hand, for reachability; or why it could not be read.
-func linkGo(pkgs []report.Package, data []byte) {
-	t, err := gofuncs.Read(data)
+func linkGo(pkgs []report.Package, c image.Content) {
+	t, err := gofuncs.Read(c, c.Size)
 	for i := range pkgs {
 		if err != nil {
 			pkgs[i].LinkedError = "its function table could not be read: " + err.Error()
@@ -259,7 +259,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, _ *v1.ConfigFi
 			continue
 		}
 		if ex := pick(a.manifests, p, final.Info()); ex != nil {
-			pkgs, err := extract(ctx, ex, fsys, final, final.Data)
+			pkgs, err := extract(ctx, ex, fsys, final, image.BytesContent(final.Data))
 			if err != nil {
 				inv.Incomplete = append(inv.Incomplete, fmt.Sprintf("%s (layer %d): %v", p, final.Layer, err))
 			}
@@ -272,7 +272,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, _ *v1.ConfigFi
 					continue // the installed tree is the truth
 				}
 			}
-			pkgs, err := extract(ctx, ex, fsys, final, final.Data)
+			pkgs, err := extract(ctx, ex, fsys, final, image.BytesContent(final.Data))
 			if err != nil {
 				inv.Incomplete = append(inv.Incomplete, fmt.Sprintf("%s (layer %d): %v", p, final.Layer, err))
 			}
@@ -337,7 +337,7 @@ func notInstalled(installed, declared []report.Package) []report.Package {
 // oldest layer from which on every copy of the database lists it at the same version.
 func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, versions []*image.File) ([]report.Package, error) {
 	final := versions[len(versions)-1]
-	pkgs, err := extract(ctx, ex, fsys, final, final.Data)
+	pkgs, err := extract(ctx, ex, fsys, final, image.BytesContent(final.Data))
 	if err != nil {
 		return nil, fmt.Errorf("%s (layer %d): %w", final.Path, final.Layer, err)
 	}
@@ -348,7 +348,7 @@ func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys 
 	// Walk older copies while they still list packages of the final copy.
 	present := layerOf
 	for i := len(versions) - 2; i >= 0 && len(present) > 0; i-- {
-		older, err := extract(ctx, ex, fsys, versions[i], versions[i].Data)
+		older, err := extract(ctx, ex, fsys, versions[i], image.BytesContent(versions[i].Data))
 		if err != nil {
 			break
 		}
@@ -371,7 +371,7 @@ func key(p report.Package) string {
 	return p.Type + "\x00" + p.Name + "\x00" + p.Version + "\x00" + p.Arch
 }
 
-func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.File, data []byte) (pkgs []report.Package, err error) {
+func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.File, c image.Content) (pkgs []report.Package, err error) {
 	// Extractors parse bytes from the image, some in the layer walk's goroutines, where a
 	// panic would end the process: it becomes this file's error (the scan is incomplete).
 	defer func() {
@@ -379,16 +379,16 @@ func extract(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, f *image.
 			pkgs, err = nil, fmt.Errorf("%s failed on this file: %v", ex.Name(), r)
 		}
 	}()
-	if err := declined(ex, f, data); err != nil {
+	if err := declined(ex, f, c.Size); err != nil {
 		return nil, err
 	}
-	if err := preflight(ex.Name(), f.Path, data); err != nil {
+	if err := preflight(ex.Name(), f.Path, c); err != nil {
 		return nil, err
 	}
 	input := &filesystem.ScanInput{
 		Path:   f.Path,
 		Info:   f.Info(),
-		Reader: bytes.NewReader(data),
+		Reader: c.Reader(),
 	}
 	if sfs, ok := fsys.(scalibrfs.FS); ok {
 		input.FS = sfs

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"hash/fnv"
+	"io"
 	"path"
 	"slices"
 	"strings"
@@ -33,9 +34,9 @@ func isOwnershipList(p string) bool {
 }
 
 // listedPaths hashes the paths an ownership list names, sorted.
-func listedPaths(p string, data []byte) []uint64 {
+func listedPaths(p string, r io.Reader) []uint64 {
 	var out []uint64
-	eachLine(data, func(l []byte) {
+	eachLine(r, func(l []byte) {
 		if strings.HasSuffix(p, ".md5sums") {
 			var ok bool
 			if _, l, ok = bytes.Cut(l, []byte("  ")); !ok {
@@ -89,7 +90,7 @@ func (a *Analyzer) markOwned(idx *image.Index, pkgs []report.Package) {
 	a.mu.Unlock()
 	if f, ok := idx.Lstat(apkInstalled); ok && f.Retained {
 		var dir []byte
-		eachLine(f.Data, func(l []byte) {
+		eachLine(bytes.NewReader(f.Data), func(l []byte) {
 			switch {
 			case bytes.HasPrefix(l, []byte("F:")):
 				dir = append(dir[:0], l[2:]...)
@@ -101,10 +102,10 @@ func (a *Analyzer) markOwned(idx *image.Index, pkgs []report.Package) {
 	}
 }
 
-// eachLine calls fn with each non-blank line of data, trimmed; the slice is valid only
-// for the call.
-func eachLine(data []byte, fn func([]byte)) {
-	sc := bufio.NewScanner(bytes.NewReader(data))
+// eachLine calls fn with each non-blank line r reads, trimmed; the slice is valid only for
+// the call.
+func eachLine(r io.Reader, fn func([]byte)) {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		if l := bytes.TrimSpace(sc.Bytes()); len(l) > 0 {

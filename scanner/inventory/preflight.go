@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"debug/elf"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/osv-scalibr/extractor/filesystem/language/rust/cargoauditable"
 	"github.com/google/osv-scalibr/extractor/filesystem/os/apk"
 	"github.com/google/osv-scalibr/extractor/filesystem/os/dpkg"
+	"github.com/imagegate/imagegate/scanner/image"
 )
 
 // Bounds on what an extractor would build from a small input: each is checked before the
@@ -30,26 +32,67 @@ const (
 
 // preflight refuses an input that would make the named extractor build far more than the
 // input's size suggests (a zlib bomb in a section, a zip of huge members, a million
-// stanzas).
-func preflight(extractor, p string, data []byte) error {
+// stanzas). It reads the content through ReadAt: a large binary is not in memory.
+func preflight(extractor, p string, c image.Content) error {
 	switch extractor {
 	case dpkg.Name, apk.Name:
-		if n := bytes.Count(data, []byte("\n\n")); n > MaxPackageStanzas {
-			return fmt.Errorf("%d package entries, over the limit of %d", n, MaxPackageStanzas)
+		if n, err := count(c.Reader(), []byte("\n\n")); err != nil || n > MaxPackageStanzas {
+			return stanzasError(n, err)
 		}
 	case gobinary.Name:
-		if n := bytes.Count(goBuildInfo(data), []byte("\ndep\t")); n > MaxGoModules {
-			return fmt.Errorf("build info lists %d modules, over the limit of %d", n, MaxGoModules)
+		if n, err := count(goBuildInfo(c), []byte("\ndep\t")); err != nil || n > MaxGoModules {
+			return modulesError(n, err)
 		}
 	case cargoauditable.Name:
-		return auditableSection(data)
+		return auditableSection(c)
 	case wheelegg.Name:
 		ext := path.Ext(p)
 		if ext == ".whl" || ext == ".egg" {
-			return zipMembers(data)
+			return zipMembers(c)
 		}
 	}
 	return nil
+}
+
+func stanzasError(n int, err error) error {
+	if err != nil {
+		return fmt.Errorf("reading the database: %w", err)
+	}
+	return fmt.Errorf("%d package entries, over the limit of %d", n, MaxPackageStanzas)
+}
+
+func modulesError(n int, err error) error {
+	if err != nil {
+		return fmt.Errorf("reading the build info: %w", err)
+	}
+	return fmt.Errorf("build info lists %d modules, over the limit of %d", n, MaxGoModules)
+}
+
+// count is bytes.Count over what r reads, a block at a time.
+func count(r io.Reader, pat []byte) (int, error) {
+	buf := make([]byte, 0, 64<<10+len(pat))
+	n := 0
+	for {
+		k, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		next := 0
+		for {
+			i := bytes.Index(buf[next:], pat)
+			if i < 0 {
+				break
+			}
+			n, next = n+1, next+i+len(pat)
+		}
+		// Keep what may begin a match the next block completes.
+		keep := max(next, len(buf)-(len(pat)-1))
+		buf = buf[:copy(buf, buf[keep:])]
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 // goBuildInfo is the part of a binary that can hold its Go build info: an ELF file's
@@ -57,35 +100,35 @@ func preflight(extractor, p string, data []byte) error {
 // for a file with ELF's magic that debug/elf cannot read (debug/buildinfo cannot either),
 // or with section headers and no .go.buildinfo (Go's linker writes it since Go 1.13:
 // node, a C library); else the whole file. Counting modules over every byte of every
-// library of an image cost more than reading them, and touched every page of a binary
-// mapped from its temporary file.
-func goBuildInfo(data []byte) []byte {
-	if !bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
-		return data
+// library of an image cost more than reading them.
+func goBuildInfo(c image.Content) io.Reader {
+	var magic [4]byte
+	if _, err := c.ReadAt(magic[:], 0); err != nil || string(magic[:]) != elf.ELFMAG {
+		return c.Reader()
 	}
-	f, err := elf.NewFile(bytes.NewReader(data))
+	f, err := elf.NewFile(c)
 	if err != nil {
-		return nil
+		return bytes.NewReader(nil)
 	}
 	s := f.Section(".go.buildinfo")
 	if s == nil && len(f.Sections) > 1 { // the first section header is the null one
-		return nil
+		return bytes.NewReader(nil)
 	}
 	if s == nil || s.Type == elf.SHT_NOBITS {
-		return data
+		return c.Reader()
 	}
-	b, err := io.ReadAll(io.LimitReader(s.Open(), int64(len(data))))
-	const magic = "\xff Go buildinf:"
-	if err != nil || len(b) < 32 || string(b[:len(magic)]) != magic || b[15]&2 == 0 {
-		return data // the build info is elsewhere (pointers, before Go 1.18)
+	b, err := io.ReadAll(io.LimitReader(s.Open(), c.Size))
+	const buildInfoMagic = "\xff Go buildinf:"
+	if err != nil || len(b) < 32 || string(b[:len(buildInfoMagic)]) != buildInfoMagic || b[15]&2 == 0 {
+		return c.Reader() // the build info is elsewhere (pointers, before Go 1.18)
 	}
-	return b
+	return bytes.NewReader(b)
 }
 
 // auditableSection checks that an ELF binary's .dep-v0 section (zlib-compressed JSON)
 // decompresses within MaxAuditableBytes.
-func auditableSection(data []byte) error {
-	f, err := elf.NewFile(bytes.NewReader(data))
+func auditableSection(c image.Content) error {
+	f, err := elf.NewFile(c)
 	if err != nil {
 		return nil // not ELF: the extractor decides
 	}
@@ -105,8 +148,8 @@ func auditableSection(data []byte) error {
 }
 
 // zipMembers checks a wheel's or egg's declared member sizes.
-func zipMembers(data []byte) error {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+func zipMembers(c image.Content) error {
+	zr, err := zip.NewReader(c, c.Size)
 	if err != nil {
 		return nil
 	}

@@ -8,11 +8,13 @@ import (
 	"debug/buildinfo"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/osv-scalibr/extractor/filesystem"
 	scalibrinv "github.com/google/osv-scalibr/inventory"
@@ -26,11 +28,16 @@ import (
 // runs; ordinary ones pass.
 func TestPreflight(t *testing.T) {
 	stanzas := strings.Repeat("Package: a\nVersion: 1\n\n", MaxPackageStanzas+1)
-	assert.ErrorContains(t, preflight("os/dpkg", "var/lib/dpkg/status", []byte(stanzas)), "package entries")
-	assert.NoError(t, preflight("os/dpkg", "var/lib/dpkg/status", []byte("Package: a\nVersion: 1\n\n")))
+	assert.ErrorContains(t, preflight("os/dpkg", "var/lib/dpkg/status", image.BytesContent([]byte(stanzas))), "package entries")
+	assert.NoError(t, preflight("os/dpkg", "var/lib/dpkg/status", image.BytesContent([]byte("Package: a\nVersion: 1\n\n"))))
+	// Content not in memory (a large file, read from its temporary file) counts the same,
+	// across the blocks it is read in.
+	assert.ErrorContains(t, preflight("os/dpkg", "var/lib/dpkg/status", image.Content{ReaderAt: strings.NewReader(stanzas), Size: int64(len(stanzas))}), "package entries")
+	short := strings.Repeat("Package: a\nVersion: 1\n\n", MaxPackageStanzas)
+	assert.NoError(t, preflight("os/dpkg", "var/lib/dpkg/status", image.Content{ReaderAt: strings.NewReader(short), Size: int64(len(short))}))
 
 	modules := "MZ" + strings.Repeat("\ndep\tgithub.com/x/y\tv1.0.0\th1:abc=", MaxGoModules+1)
-	assert.ErrorContains(t, preflight("go/binary", "app.exe", []byte(modules)), "modules", "a file that is not ELF is counted whole")
+	assert.ErrorContains(t, preflight("go/binary", "app.exe", image.BytesContent([]byte(modules))), "modules", "a file that is not ELF is counted whole")
 
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -39,8 +46,8 @@ func TestPreflight(t *testing.T) {
 	w.Write(make([]byte, MaxWheelMemberSize+1)) // zeros: a few KB compressed
 	require.NoError(t, zw.Close())
 	require.Less(t, buf.Len(), 1<<20)
-	assert.ErrorContains(t, preflight("python/wheelegg", "opt/pkg-1.0-py3-none-any.whl", buf.Bytes()), "METADATA")
-	assert.NoError(t, preflight("python/wheelegg", "usr/lib/python3/dist-packages/pkg-1.0.dist-info/METADATA", []byte("Name: pkg\n")))
+	assert.ErrorContains(t, preflight("python/wheelegg", "opt/pkg-1.0-py3-none-any.whl", image.BytesContent(buf.Bytes())), "METADATA")
+	assert.NoError(t, preflight("python/wheelegg", "usr/lib/python3/dist-packages/pkg-1.0.dist-info/METADATA", image.BytesContent([]byte("Name: pkg\n"))))
 }
 
 // A real cargo-auditable binary whose .dep-v0 section is replaced (with objcopy) by 20 KiB
@@ -53,7 +60,7 @@ func TestPreflightAuditableBomb(t *testing.T) {
 	bin := filepath.Join("..", "..", "testdata", "langs", "uses_serde_json")
 	data, err := os.ReadFile(bin)
 	require.NoError(t, err)
-	require.NoError(t, preflight("rust/cargoauditable", "usr/bin/app", data))
+	require.NoError(t, preflight("rust/cargoauditable", "usr/bin/app", image.BytesContent(data)))
 
 	var bomb bytes.Buffer
 	zw, _ := zlib.NewWriterLevel(&bomb, zlib.BestCompression)
@@ -68,7 +75,7 @@ func TestPreflightAuditableBomb(t *testing.T) {
 	require.NoError(t, err, "%s", b)
 	data, err = os.ReadFile(out)
 	require.NoError(t, err)
-	assert.ErrorContains(t, preflight("rust/cargoauditable", "usr/bin/app", data), "zlib bomb")
+	assert.ErrorContains(t, preflight("rust/cargoauditable", "usr/bin/app", image.BytesContent(data)), "zlib bomb")
 }
 
 // A real Go binary whose .go.buildinfo section is replaced (with objcopy) by build info
@@ -82,7 +89,7 @@ func TestPreflightGoModulesBomb(t *testing.T) {
 	bin := filepath.Join("..", "..", "testdata", "gobinary", "go1.22-server")
 	data, err := os.ReadFile(bin)
 	require.NoError(t, err)
-	require.NoError(t, preflight("go/binary", "usr/bin/app", data))
+	require.NoError(t, preflight("go/binary", "usr/bin/app", image.BytesContent(data)))
 
 	// The section as the Go linker writes it: magic, pointer size, flags (2: strings
 	// inline), padding to 32 bytes, then the version and the module info as varint-prefixed
@@ -108,7 +115,7 @@ func TestPreflightGoModulesBomb(t *testing.T) {
 	require.Len(t, info.Deps, MaxGoModules+1, "debug/buildinfo reads every module")
 	data, err = os.ReadFile(out)
 	require.NoError(t, err)
-	assert.ErrorContains(t, preflight("go/binary", "usr/bin/app", data), "modules")
+	assert.ErrorContains(t, preflight("go/binary", "usr/bin/app", image.BytesContent(data)), "modules")
 }
 
 // panicking is an extractor that fails the hard way on every file.
@@ -124,8 +131,24 @@ func (panicking) Extract(context.Context, *filesystem.ScanInput) (scalibrinv.Inv
 // An extractor that panics on a file (some run in the layer walk's goroutines, where a
 // panic would end the process) gives that file's error instead.
 func TestExtractorPanicIsAnError(t *testing.T) {
-	pkgs, err := extract(context.Background(), panicking{}, nil, &image.File{Path: "usr/bin/x"}, []byte("x"))
+	pkgs, err := extract(context.Background(), panicking{}, nil, &image.File{Path: "usr/bin/x"}, image.BytesContent([]byte("x")))
 	assert.Nil(t, pkgs)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "test/panicking failed on this file")
+}
+
+// count agrees with bytes.Count whatever the block boundaries cut.
+func TestCountAcrossBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		b := make([]byte, rng.IntN(200_000))
+		for i := range b {
+			b[i] = "\n\nd\tep"[rng.IntN(6)]
+		}
+		for _, pat := range []string{"\n\n", "\ndep\t"} {
+			n, err := count(iotest.HalfReader(bytes.NewReader(b)), []byte(pat))
+			require.NoError(t, err)
+			require.Equal(t, bytes.Count(b, []byte(pat)), n)
+		}
+	}
 }

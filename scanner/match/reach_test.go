@@ -2,6 +2,7 @@ package match
 
 import (
 	"archive/zip"
+	"bytes"
 	"io"
 	"os"
 	"os/exec"
@@ -64,7 +65,7 @@ func linkedProgram(t *testing.T) *gofuncs.Table {
 	require.NoError(t, err, string(out))
 	b, err := os.ReadFile(filepath.Join(dir, "p"))
 	require.NoError(t, err)
-	tab, err := gofuncs.Read(b)
+	tab, err := gofuncs.Read(bytes.NewReader(b), int64(len(b)))
 	require.NoError(t, err)
 	return tab
 }

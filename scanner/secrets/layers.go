@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"sort"
 	"strings"
@@ -88,8 +89,17 @@ func (a *Layers) Consumes(p string, info fs.FileInfo, head []byte) bool {
 	return true
 }
 
-// Consume implements image.Consumer.
-func (a *Layers) Consume(ctx context.Context, f *image.File, data []byte) {
+// Consume implements image.Consumer. Text files it reads (MaxFileSize at most) are in
+// memory; one that is not is read whole first.
+func (a *Layers) Consume(ctx context.Context, f *image.File, c image.Content) {
+	data := c.Bytes()
+	if data == nil {
+		var err error
+		if data, err = io.ReadAll(c.Reader()); err != nil {
+			a.skipped.Add(1)
+			return
+		}
+	}
 	if ms := a.det.Scan(ctx, f.Path, data); len(ms) > 0 {
 		a.mu.Lock()
 		a.found = append(a.found, fileSecrets{file: f, matches: ms})
