@@ -438,6 +438,9 @@ func (m *module) read() (*Table, error) {
 			addName(binary.LittleEndian.Uint32(tree[j*inlSize+nameAt:]))
 		}
 	}
+	if m.bf.err != nil { // a name that could not be read
+		return nil, m.bf.failed(nil)
+	}
 	return newTable(entries), nil
 }
 
@@ -461,20 +464,25 @@ func newTable(entries []string) *Table {
 	return t
 }
 
-// name is the function name at off in the name table (up to its NUL).
+// name is the function name at off in the name table (up to its NUL), found in the
+// held blocks.
 func (m *module) name(off uint32) string {
-	if int64(off) >= m.funcnametab.n {
-		return ""
-	}
-	r := m.bf.reader(m.funcnametab.off+int64(off), m.funcnametab.n-int64(off))
+	pos, end := m.funcnametab.off+int64(off), m.funcnametab.off+m.funcnametab.n
 	var b []byte
-	for {
-		c, err := r.ReadByte()
-		if err != nil || c == 0 {
-			return string(b)
+	for pos < end {
+		blk := m.bf.block(pos / blockSize)
+		at := pos % blockSize
+		if at >= int64(len(blk)) {
+			break // a read error: read reports it
 		}
-		b = append(b, c)
+		chunk := blk[at:min(int64(len(blk)), at+end-pos)]
+		if i := bytes.IndexByte(chunk, 0); i >= 0 {
+			return string(append(b, chunk[:i]...))
+		}
+		b = append(b, chunk...)
+		pos += int64(len(chunk))
 	}
+	return string(b)
 }
 
 // maxValue is the largest value of the pc-value table at off in pctab (-1 for none): the

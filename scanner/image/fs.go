@@ -43,7 +43,7 @@ func (f *FS) Open(name string) (fs.File, error) {
 		entries, _ := f.x.ReadDir(name)
 		return &openDir{info: fileInfo{file}, entries: entries}, nil
 	case file.Retained:
-		return &openFile{Reader: bytes.NewReader(file.Data), info: fileInfo{file}}, nil
+		return &openFile{Reader: bytes.NewReader(file.Data()), info: fileInfo{file}}, nil
 	}
 	return nil, &fs.PathError{Op: "open", Path: name, Err: ErrNotRetained}
 }

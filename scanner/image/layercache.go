@@ -98,7 +98,7 @@ func (o *walkOptions) saveLayer(key string, index int, lc *layerContent) {
 	}
 	rec.Files = make([]cachedFile, len(lc.files))
 	for i, f := range lc.files {
-		rec.Files[i] = cachedFile{Path: f.Path, Type: f.Type, Mode: f.Mode, UID: f.UID, GID: f.GID, Size: f.Size, Linkname: f.Linkname, Data: f.Data, Retained: f.Retained, WantData: f.wantData}
+		rec.Files[i] = cachedFile{Path: f.Path, Type: f.Type, Mode: f.Mode, UID: int(f.UID), GID: int(f.GID), Size: f.Size, Linkname: f.Linkname(), Data: f.Data(), Retained: f.Retained, WantData: f.wantData}
 	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(&rec); err != nil {
@@ -129,7 +129,11 @@ func (o *walkOptions) loadLayer(key string, index int) (layerContent, bool, erro
 	lc.files = make([]*File, len(rec.Files))
 	var kept int64
 	for i, cf := range rec.Files {
-		lc.files[i] = &File{Path: cf.Path, Type: cf.Type, Mode: cf.Mode, UID: cf.UID, GID: cf.GID, Size: cf.Size, Linkname: cf.Linkname, Data: cf.Data, Retained: cf.Retained, Layer: index, wantData: cf.WantData}
+		lc.files[i] = &File{Path: cf.Path, Type: cf.Type, Mode: cf.Mode, UID: ownerID(cf.UID), GID: ownerID(cf.GID), Size: cf.Size, Retained: cf.Retained, Layer: index, wantData: cf.WantData}
+		lc.files[i].setLinkname(cf.Linkname)
+		if cf.Data != nil {
+			lc.files[i].setData(cf.Data)
+		}
 		if cf.Retained && cf.Type == TypeRegular {
 			kept += int64(len(cf.Data))
 		}

@@ -557,20 +557,20 @@ func (lc *layerContent) add(ctx context.Context, tr *tar.Reader, h *tar.Header, 
 		Path:  p,
 		Type:  fileType(h.Typeflag),
 		Mode:  h.FileInfo().Mode(),
-		UID:   h.Uid,
-		GID:   h.Gid,
+		UID:   ownerID(h.Uid),
+		GID:   ownerID(h.Gid),
 		Size:  h.Size,
 		Layer: index,
 	}
 	switch h.Typeflag {
 	case tar.TypeSymlink:
-		f.Linkname = h.Linkname
+		f.setLinkname(h.Linkname)
 	case tar.TypeLink:
 		target, err := cleanPath(h.Linkname)
 		if err != nil || target == "" {
 			return failure.Inputf("hard link %q points outside the image root (%q)", h.Name, h.Linkname)
 		}
-		f.Linkname = target
+		f.setLinkname(target)
 		f.Size = 0
 		// The target's bytes are filled in when the layers are merged.
 		f.wantData = req.Required(p, h.FileInfo())
@@ -610,7 +610,8 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 			// An npm package padded past the limit still names itself: its name and
 			// version are read from the start of the file, in bounded memory.
 			if small, ok := packageJSONHead(io.MultiReader(bytes.NewReader(head), tr)); ok {
-				f.Data, f.Retained = small, true
+				f.setData(small)
+				f.Retained = true
 				if len(consumers) == 0 {
 					return nil
 				}
@@ -646,7 +647,8 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 		if total := o.retained.Add(h.Size); total > o.maxRetained {
 			return errRetained(o.maxRetained, f.Path)
 		}
-		f.Data, f.Retained = data, true
+		f.setData(data)
+		f.Retained = true
 	}
 	return nil
 }

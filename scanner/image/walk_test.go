@@ -81,7 +81,7 @@ func TestWalkWhiteoutsAndOpaqueDirs(t *testing.T) {
 	assert.ElementsMatch(t, []string{"etc/gone", "app/old1", "app/sub", "app/sub/old2"}, removed)
 	v := idx.Versions("etc/gone")
 	require.Len(t, v, 1)
-	assert.Equal(t, "gone", string(v[0].Data))
+	assert.Equal(t, "gone", string(v[0].Data()))
 	assert.True(t, v[0].Removed)
 }
 
@@ -112,15 +112,15 @@ func TestWalkKeepsEveryVersionOfRequiredFiles(t *testing.T) {
 	require.NoError(t, err)
 	v := idx.Versions("var/lib/db")
 	require.Len(t, v, 2)
-	assert.Equal(t, "v1", string(v[0].Data))
+	assert.Equal(t, "v1", string(v[0].Data()))
 	assert.Equal(t, 0, v[0].Layer)
 	assert.True(t, v[0].Removed, "replaced by layer 1")
-	assert.Equal(t, "v2", string(v[1].Data))
+	assert.Equal(t, "v2", string(v[1].Data()))
 	assert.False(t, v[1].Removed)
 	other, ok := idx.Stat("other")
 	require.True(t, ok)
 	assert.False(t, other.Retained, "files nobody asked for are not kept")
-	assert.Nil(t, other.Data)
+	assert.Nil(t, other.Data())
 }
 
 func TestSymlinksResolveInsideTheRoot(t *testing.T) {
@@ -137,7 +137,7 @@ func TestSymlinksResolveInsideTheRoot(t *testing.T) {
 	for _, p := range []string{"etc/os-release", "etc/abs", "etc/escape", "lib/os-release"} {
 		f, ok := idx.Stat(p)
 		require.True(t, ok, p)
-		assert.Equal(t, "ID=debian\n", string(f.Data), p)
+		assert.Equal(t, "ID=debian\n", string(f.Data()), p)
 	}
 	_, ok := idx.Stat("etc/passwd-host")
 	assert.False(t, ok, "a link out of the root resolves inside it, where there is no etc/passwd")
@@ -162,7 +162,7 @@ func TestHardLinkGetsTargetBytes(t *testing.T) {
 	)})
 	f, ok := idx.Stat("b")
 	require.True(t, ok)
-	assert.Equal(t, "body", string(f.Data))
+	assert.Equal(t, "body", string(f.Data()))
 }
 
 func TestHostileEntriesAreRefused(t *testing.T) {
@@ -297,7 +297,7 @@ func TestDiffIDsAreVerified(t *testing.T) {
 		require.NoError(t, err, ref)
 		files := idx.Versions("app/package.json")
 		require.Len(t, files, 1, ref)
-		assert.Contains(t, string(files[0].Data), "minimist", ref)
+		assert.Contains(t, string(files[0].Data()), "minimist", ref)
 	}
 
 	fewer := cf.DeepCopy()

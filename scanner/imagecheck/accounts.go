@@ -31,7 +31,7 @@ func accounts(idx *image.Index, p string) (*image.File, [][]string) {
 		return nil, nil
 	}
 	var rows [][]string
-	sc := bufio.NewScanner(bytes.NewReader(f.Data))
+	sc := bufio.NewScanner(bytes.NewReader(f.Data()))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {

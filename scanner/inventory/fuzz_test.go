@@ -45,7 +45,7 @@ func FuzzPackageDatabases(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
 		p := paths[int(which)%len(paths)]
-		file := &image.File{Path: p, Type: image.TypeRegular, Mode: 0o644, Size: int64(len(data)), Data: data, Retained: true}
+		file := image.RetainedFile(p, 0o644, data)
 		for _, exs := range [][]filesystem.Extractor{a.databases, a.manifests, a.lockfiles} {
 			ex := pick(exs, p, file.Info())
 			if ex == nil {
