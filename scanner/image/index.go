@@ -114,23 +114,6 @@ type Index struct {
 	budgetSpent sync.Once
 }
 
-type node struct {
-	file     *File // nil for a directory that only exists implicitly
-	children map[string]*node
-}
-
-func (n *node) child(name string, create bool) *node {
-	if c, ok := n.children[name]; ok || !create {
-		return c
-	}
-	if n.children == nil {
-		n.children = map[string]*node{}
-	}
-	c := &node{}
-	n.children[name] = c
-	return c
-}
-
 // Warnings lists what the walk noticed but did not stop for.
 func (x *Index) Warnings() []string { return x.warnings }
 
@@ -152,13 +135,13 @@ func (x *Index) merge(layers []layerContent) error {
 		x.layers[i] = lc.files
 		for _, d := range lc.opaques {
 			if n := x.lookupNode(d); n != nil {
-				n.children = nil
+				n.kids = nil
 			}
 		}
 		for _, w := range lc.whiteouts {
 			dir, base := path.Split(w)
 			if parent := x.lookupNode(strings.TrimSuffix(dir, "/")); parent != nil {
-				delete(parent.children, base)
+				parent.remove(base)
 			}
 		}
 		for _, f := range lc.files {
@@ -173,7 +156,7 @@ func (x *Index) merge(layers []layerContent) error {
 				n = n.child(part, true)
 			}
 			if f.Type != TypeDir {
-				n.children = nil // a file replacing a directory hides what was below it
+				n.kids = nil // a file replacing a directory hides what was below it
 			}
 			n.file = f
 			if f.Retained {
@@ -208,13 +191,7 @@ func (x *Index) lookupNode(p string) *node {
 func (x *Index) walk(fn func(f *File)) {
 	var rec func(n *node)
 	rec = func(n *node) {
-		names := make([]string, 0, len(n.children))
-		for name := range n.children {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			c := n.children[name]
+		for _, c := range n.sorted() {
 			if c.file != nil {
 				fn(c.file)
 			}
@@ -359,17 +336,12 @@ func (x *Index) ReadDir(p string) ([]*File, bool) {
 	if n == nil || (n.file != nil && n.file.Type != TypeDir) {
 		return nil, false
 	}
-	names := make([]string, 0, len(n.children))
-	for name := range n.children {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	out := make([]*File, 0, len(names))
-	for _, name := range names {
-		c := n.children[name]
+	kids := n.sorted()
+	out := make([]*File, 0, len(kids))
+	for _, c := range kids {
 		f := c.file
 		if f == nil {
-			f = &File{Path: path.Join(rp, name), Type: TypeDir, Mode: fs.ModeDir | 0o755, Layer: -1}
+			f = &File{Path: path.Join(rp, c.name), Type: TypeDir, Mode: fs.ModeDir | 0o755, Layer: -1}
 		}
 		out = append(out, f)
 	}
