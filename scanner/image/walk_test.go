@@ -415,3 +415,38 @@ func TestLargeConsumedFilesArriveWhole(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, left, "temporary files removed")
 }
+
+// A directory of many entries (past the few a sorted slice holds) merges as a small one
+// does: in path order whatever order the tar has, whiteouts and files replacing
+// directories applied, ReadDir and Stat agreeing.
+func TestWalkLargeDirectories(t *testing.T) {
+	for _, n := range []int{3, 33, 500} {
+		var base []imagetest.Entry
+		var want []string
+		for i := n - 1; i >= 0; i-- { // reverse order: every insertion at the front
+			base = append(base, imagetest.File(fmt.Sprintf("d/f%04d", i), []byte("x")))
+		}
+		base = append(base, imagetest.Dir("d/sub"), imagetest.File("d/sub/inner", []byte("y")))
+		idx := walk(t,
+			imagetest.Step{Layer: imagetest.Layer(t, base...)},
+			imagetest.Step{Layer: imagetest.Layer(t, imagetest.Whiteout("d/f0001"), imagetest.File("d/sub", []byte("now a file")))},
+		)
+		for i := range n {
+			if i != 1 {
+				want = append(want, fmt.Sprintf("d/f%04d", i))
+			}
+		}
+		want = append(want, "d/sub") // "d" itself is implicit: no entry
+		assert.Equal(t, want, finalPaths(idx), n)
+		entries, ok := idx.ReadDir("d")
+		require.True(t, ok)
+		assert.Len(t, entries, n, n)
+		_, ok = idx.Stat("d/f0001")
+		assert.False(t, ok, "whited out")
+		_, ok = idx.Stat("d/sub/inner")
+		assert.False(t, ok, "below a directory a file replaced")
+		f, ok := idx.Stat(fmt.Sprintf("d/f%04d", n-1))
+		require.True(t, ok)
+		assert.Equal(t, "x", string(f.Data()))
+	}
+}
