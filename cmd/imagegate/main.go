@@ -27,7 +27,7 @@ import (
 // heap grow to twice what is live. A scan's working set fits in it whatever the image's
 // size (bench/run.sh); what grows past it is what the scan keeps (package databases,
 // manifests: bounded by --max-retained-bytes), and the collector then lets the heap grow.
-const memoryLimit = 32 << 20
+const memoryLimit = 28 << 20
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
