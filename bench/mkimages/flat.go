@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -169,30 +168,7 @@ func writeFlat(p string, compress bool, layers [][]flatFile) error {
 		}
 		diffIDs, names = append(diffIDs, "sha256:"+diff), append(names, name)
 	}
-	history := make([]map[string]string, len(layers))
-	for i := range history {
-		history[i] = map[string]string{"created_by": "COPY . / # buildkit"}
-	}
-	cfg, _ := json.Marshal(map[string]any{
-		"architecture": "amd64", "os": "linux",
-		"config":  map[string]any{"User": "10001"},
-		"rootfs":  map[string]any{"type": "layers", "diff_ids": diffIDs},
-		"history": history,
-	})
-	csum := sha256.Sum256(cfg)
-	cname := hex.EncodeToString(csum[:]) + ".json"
-	if err := add(tw, cname, cfg); err != nil {
-		return err
-	}
-	m, _ := json.Marshal([]map[string]any{{"Config": cname, "RepoTags": []string{"bench/" + filepath.Base(p[:len(p)-4]) + ":1"}, "Layers": names}})
-	if err := add(tw, "manifest.json", m); err != nil {
-		return err
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	f.Close()
-	return os.Rename(p+".tmp", p)
+	return finishArchive(f, tw, p, diffIDs, names)
 }
 
 // flatLayer writes one layer's tar (gzip-compressed when asked) to a temporary file and

@@ -220,9 +220,15 @@ func writeArchive(p string, compress bool, layers [][]entry) error {
 			return err
 		}
 	}
-	var history []map[string]string
-	for range layers {
-		history = append(history, map[string]string{"created_by": "COPY . / # buildkit"})
+	return finishArchive(f, tw, p, diffIDs, files)
+}
+
+// finishArchive writes the config and manifest.json of the image whose layers tw holds
+// (their diff IDs, their names in the archive), and moves the archive from p.tmp to p.
+func finishArchive(f *os.File, tw *tar.Writer, p string, diffIDs, layers []string) error {
+	history := make([]map[string]string, len(layers))
+	for i := range history {
+		history[i] = map[string]string{"created_by": "COPY . / # buildkit"}
 	}
 	cfg, _ := json.Marshal(map[string]any{
 		"architecture": "amd64", "os": "linux",
@@ -235,7 +241,7 @@ func writeArchive(p string, compress bool, layers [][]entry) error {
 	if err := add(tw, cname, cfg); err != nil {
 		return err
 	}
-	m, _ := json.Marshal([]map[string]any{{"Config": cname, "RepoTags": []string{"bench/" + filepath.Base(p[:len(p)-4]) + ":1"}, "Layers": files}})
+	m, _ := json.Marshal([]map[string]any{{"Config": cname, "RepoTags": []string{"bench/" + filepath.Base(p[:len(p)-4]) + ":1"}, "Layers": layers}})
 	if err := add(tw, "manifest.json", m); err != nil {
 		return err
 	}

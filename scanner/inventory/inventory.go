@@ -119,7 +119,7 @@ func New(maxFileSize int64) (*Analyzer, error) {
 var osReleasePaths = []string{"etc/os-release", "usr/lib/os-release"}
 
 // Required reports whether the walk must keep a file: os-release, package databases,
-// package manifests and the OS's file lists.
+// package manifests and lockfiles (the OS's file lists are consumed, not kept).
 func (a *Analyzer) Required(p string, info fs.FileInfo) bool {
 	if slices.Contains(osReleasePaths, p) {
 		return true
