@@ -450,3 +450,15 @@ func TestWalkLargeDirectories(t *testing.T) {
 		assert.Equal(t, "x", string(f.Data()))
 	}
 }
+
+// A large file that cannot go to a temporary file (no room, no folder) ends the walk as
+// incomplete (exit 3): its consumers never saw it.
+func TestSpoolFailureIsIncomplete(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "gone"))
+	big := bytes.Repeat([]byte("x"), image.ConsumeInMemory+1)
+	img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("big", big))})
+	_, err := image.Walk(context.Background(), &image.Image{Image: img}, nil, image.WithConsumer(&digests{got: map[string][32]byte{}}))
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Contains(t, err.Error(), "temporary file")
+}
