@@ -16,6 +16,7 @@ type blocks struct {
 	held  map[int64][]byte // by block number
 	order []int64          // block numbers, oldest first
 	err   error            // the first read error: the reading stops at it
+	chunk []byte           // scan's buffer
 }
 
 const (
@@ -111,7 +112,10 @@ func (r *byteReader) ReadByte() (byte, error) {
 // returns true. The segment is read a MiB at a time (not through the held blocks).
 func (b *blocks) scan(s segment, pat []byte, fn func(addr uint64) bool) {
 	const chunk = 1 << 20
-	buf := make([]byte, chunk+len(pat)-1)
+	if len(b.chunk) < chunk+len(pat)-1 {
+		b.chunk = make([]byte, chunk+len(pat)-1)
+	}
+	buf := b.chunk[:chunk+len(pat)-1]
 	end := min(int64(s.off+s.size), b.size)
 	for start := int64(s.off); start < end && b.err == nil; start += chunk {
 		part := buf[:min(int64(len(buf)), end-start)]

@@ -50,15 +50,25 @@ func (javaArchive) Requirements() *plugin.Capabilities { return &plugin.Capabili
 func (javaArchive) FileRequired(api filesystem.FileAPI) bool { return isJavaArchive(api.Path()) }
 
 func (j javaArchive) Extract(ctx context.Context, in *filesystem.ScanInput) (inventory.Inventory, error) {
-	data, err := io.ReadAll(io.LimitReader(in.Reader, MaxArchiveBytes+1))
-	if err != nil {
-		return inventory.Inventory{}, err
+	// The archive is read where it is (a large one from its temporary file, through
+	// ReadAt): only the entries read (pom.properties, the manifest, nested archives) are
+	// in memory.
+	ra, ok := in.Reader.(interface {
+		io.ReaderAt
+		Size() int64
+	})
+	if !ok {
+		data, err := io.ReadAll(io.LimitReader(in.Reader, MaxArchiveBytes+1))
+		if err != nil {
+			return inventory.Inventory{}, err
+		}
+		ra = bytes.NewReader(data)
 	}
-	r := &jarReader{budget: MaxArchiveBytes - int64(len(data))}
+	r := &jarReader{budget: MaxArchiveBytes - ra.Size()}
 	if r.budget < 0 {
 		return inventory.Inventory{}, fmt.Errorf("Java archive larger than %d MiB", MaxArchiveBytes>>20)
 	}
-	if err := r.read(ctx, in.Path, data, 1); err != nil {
+	if err := r.read(ctx, in.Path, ra, ra.Size(), 1); err != nil {
 		return inventory.Inventory{}, err
 	}
 	return inventory.Inventory{Packages: r.pkgs}, nil
@@ -72,11 +82,11 @@ type jarReader struct {
 
 var errArchiveBudget = fmt.Errorf("nested Java archives expand past %d MiB", MaxArchiveBytes>>20)
 
-func (r *jarReader) read(ctx context.Context, location string, data []byte, depth int) error {
+func (r *jarReader) read(ctx context.Context, location string, ra io.ReaderAt, size int64, depth int) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	zr, err := zip.NewReader(ra, size)
 	if err != nil {
 		return fmt.Errorf("%s: %w", location, err)
 	}
@@ -130,7 +140,7 @@ func (r *jarReader) read(ctx context.Context, location string, data []byte, dept
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", location, f.Name, err)
 		}
-		if err := r.read(ctx, location+":"+f.Name, b, depth+1); err != nil {
+		if err := r.read(ctx, location+":"+f.Name, bytes.NewReader(b), int64(len(b)), depth+1); err != nil {
 			return err
 		}
 	}

@@ -36,11 +36,11 @@ const (
 func preflight(extractor, p string, c image.Content) error {
 	switch extractor {
 	case dpkg.Name, apk.Name:
-		if n, err := count(c.Reader(), []byte("\n\n")); err != nil || n > MaxPackageStanzas {
+		if n, err := countIn(c, []byte("\n\n")); err != nil || n > MaxPackageStanzas {
 			return stanzasError(n, err)
 		}
 	case gobinary.Name:
-		if n, err := count(goBuildInfo(c), []byte("\ndep\t")); err != nil || n > MaxGoModules {
+		if n, err := countIn(goBuildInfo(c), []byte("\ndep\t")); err != nil || n > MaxGoModules {
 			return modulesError(n, err)
 		}
 	case cargoauditable.Name:
@@ -66,6 +66,15 @@ func modulesError(n int, err error) error {
 		return fmt.Errorf("reading the build info: %w", err)
 	}
 	return fmt.Errorf("build info lists %d modules, over the limit of %d", n, MaxGoModules)
+}
+
+// countIn is bytes.Count over the content: over its bytes when they are in memory, else
+// over what its reader reads.
+func countIn(c image.Content, pat []byte) (int, error) {
+	if b := c.Bytes(); b != nil || c.Size == 0 {
+		return bytes.Count(b, pat), nil
+	}
+	return count(c.Reader(), pat)
 }
 
 // count is bytes.Count over what r reads, a block at a time.
@@ -101,28 +110,29 @@ func count(r io.Reader, pat []byte) (int, error) {
 // or with section headers and no .go.buildinfo (Go's linker writes it since Go 1.13:
 // node, a C library); else the whole file. Counting modules over every byte of every
 // library of an image cost more than reading them.
-func goBuildInfo(c image.Content) io.Reader {
+func goBuildInfo(c image.Content) image.Content {
+	none := image.BytesContent(nil)
 	var magic [4]byte
 	if _, err := c.ReadAt(magic[:], 0); err != nil || string(magic[:]) != elf.ELFMAG {
-		return c.Reader()
+		return c
 	}
 	f, err := elf.NewFile(c)
 	if err != nil {
-		return bytes.NewReader(nil)
+		return none
 	}
 	s := f.Section(".go.buildinfo")
 	if s == nil && len(f.Sections) > 1 { // the first section header is the null one
-		return bytes.NewReader(nil)
+		return none
 	}
 	if s == nil || s.Type == elf.SHT_NOBITS {
-		return c.Reader()
+		return c
 	}
 	b, err := io.ReadAll(io.LimitReader(s.Open(), c.Size))
 	const buildInfoMagic = "\xff Go buildinf:"
 	if err != nil || len(b) < 32 || string(b[:len(buildInfoMagic)]) != buildInfoMagic || b[15]&2 == 0 {
-		return c.Reader() // the build info is elsewhere (pointers, before Go 1.18)
+		return c // the build info is elsewhere (pointers, before Go 1.18)
 	}
-	return bytes.NewReader(b)
+	return image.BytesContent(b)
 }
 
 // auditableSection checks that an ELF binary's .dep-v0 section (zlib-compressed JSON)
