@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // blocks reads a binary through ReadAt a block at a time, keeping the last maxBlocks
@@ -28,6 +29,21 @@ func newBlocks(r io.ReaderAt, size int64) *blocks {
 	return &blocks{r: r, size: size, held: map[int64][]byte{}}
 }
 
+// blockPool keeps blocks between binaries: an image's Go binaries are read one after
+// another, and their blocks would be garbage each time.
+var blockPool = sync.Pool{New: func() any { b := make([]byte, blockSize); return &b }}
+
+// release gives the held blocks back to the pool: nothing read from them may be used
+// after (the table's names are copies).
+func (b *blocks) release() {
+	for n, blk := range b.held {
+		blk = blk[:cap(blk)]
+		blockPool.Put(&blk)
+		delete(b.held, n)
+	}
+	b.order = nil
+}
+
 // block returns block n, reading it when it is not held (nil after a read error).
 func (b *blocks) block(n int64) []byte {
 	if blk, ok := b.held[n]; ok {
@@ -43,7 +59,7 @@ func (b *blocks) block(n int64) []byte {
 		blk = b.held[old][:0]
 		delete(b.held, old)
 	} else {
-		blk = make([]byte, 0, blockSize)
+		blk = (*blockPool.Get().(*[]byte))[:0]
 	}
 	off := n * blockSize
 	want := min(blockSize, b.size-off)

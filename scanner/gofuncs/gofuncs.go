@@ -148,6 +148,7 @@ func Read(r io.ReaderAt, size int64) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer bf.release()
 	candidates := bf.pclntabCandidates()
 	if len(candidates) == 0 {
 		return nil, bf.failed(errors.New("no Go function table (pclntab) found"))

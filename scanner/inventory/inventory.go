@@ -132,18 +132,24 @@ func (a *Analyzer) Required(p string, info fs.FileInfo) bool {
 // the file later, where it is reported (declined), never here, where it would be skipped
 // without a word.
 func pick(exs []filesystem.Extractor, p string, info fs.FileInfo) filesystem.Extractor {
+	api := unsized(p, info) // once: every file of an image is asked about, of each extractor
 	for _, e := range exs {
-		if wants(e, p, info) {
+		if e.FileRequired(api) {
 			return e
 		}
 	}
 	return nil
 }
 
-// wants says whether the file at p is of the kind ex reads: FileRequired asked without the
-// file's size.
+// wants says whether the file at p is of the kind ex reads.
 func wants(ex filesystem.Extractor, p string, info fs.FileInfo) bool {
-	return ex.FileRequired(fileAPI{path: p, info: sized{info, 0}})
+	return ex.FileRequired(unsized(p, info))
+}
+
+// unsized is the file at p as pick and wants ask about it: without its size, the
+// question being which files are an extractor's kind.
+func unsized(p string, info fs.FileInfo) filesystem.FileAPI {
+	return fileAPI{path: p, info: sized{info, 0}}
 }
 
 // declined is the error for a file an extractor is offered and will not read (its own
