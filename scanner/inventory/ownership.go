@@ -3,7 +3,6 @@ package inventory
 import (
 	"bufio"
 	"bytes"
-	"hash/fnv"
 	"io"
 	"path"
 	"slices"
@@ -53,9 +52,12 @@ func listedPaths(p string, r io.Reader) []uint64 {
 // the image: a path made to collide with a listed one claims no more than listing it
 // would.
 func pathHash(p []byte) uint64 {
-	h := fnv.New64a()
-	h.Write(bytes.TrimPrefix(p, []byte("/")))
-	return h.Sum64()
+	const offset64, prime64 = 14695981039346656037, 1099511628211 // FNV-1a, as hash/fnv
+	h := uint64(offset64)
+	for _, c := range bytes.TrimPrefix(p, []byte("/")) {
+		h = (h ^ uint64(c)) * prime64
+	}
+	return h
 }
 
 // markOwned sets OSOwned on the language packages whose files an OS package lists: the
