@@ -136,7 +136,9 @@ func (r *run) run(ctx context.Context) int {
 		return r.fail(err)
 	}
 	h.Group("imagegate scan " + strings.Join(st.Images, " "))
+	restore := scanner.LimitMemory()
 	rs, labels, err := scanner.New().ScanImages(ctx, st.Scan, st.Images)
+	restore()
 	h.EndGroup()
 	if err != nil {
 		return r.fail(err)

@@ -22,17 +22,7 @@ import (
 	"github.com/imagegate/imagegate/reporters/visible"
 )
 
-// memoryLimit is the Go runtime's soft memory limit for a run (GOMEMLIMIT, when set,
-// wins): the garbage collector works harder as the heap nears it instead of letting the
-// heap grow to twice what is live. A scan's working set fits in it whatever the image's
-// size (bench/run.sh); what grows past it is what the scan keeps (package databases,
-// manifests: bounded by --max-retained-bytes), and the collector then lets the heap grow.
-const memoryLimit = 28 << 20
-
 func main() {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit)
-	}
 	// IMAGEGATE_CPUPROFILE=FILE writes a CPU profile of the run (go tool pprof FILE): how
 	// bench/ finds where a scan spends its time on real images.
 	if p := os.Getenv("IMAGEGATE_CPUPROFILE"); p != "" {

@@ -66,6 +66,7 @@ func newSBOMCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			req.Checks = []string{scanner.ScannerNone}
 			core := scanner.New()
+			defer scanner.LimitMemory()()
 			res, err := core.Scan(cmd.Context(), req)
 			if err != nil {
 				return err

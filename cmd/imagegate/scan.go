@@ -118,6 +118,7 @@ Exit codes: 0 pass, 1 findings at or above the threshold, 2 usage or input error
 			if err != nil {
 				return err
 			}
+			defer scanner.LimitMemory()()
 			if len(args) == 0 {
 				res, err := scanner.New().Scan(cmd.Context(), req)
 				if err != nil {
