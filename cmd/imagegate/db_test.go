@@ -37,20 +37,7 @@ func TestDBImportStatusAndScan(t *testing.T) {
 }
 
 func TestDBUpdateFromSource(t *testing.T) {
-	zip := imagetest.Fixture(t, "osv/npm/all.zip")
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/npm/all.zip" {
-			http.NotFound(w, r)
-			return
-		}
-		if r.Header.Get("If-None-Match") == `"1"` {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		w.Header().Set("ETag", `"1"`)
-		w.Write(zip)
-	}))
-	defer ts.Close()
+	ts := osvServer(t, map[string]string{"/npm/all.zip": filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip")})
 	db := t.TempDir()
 	r := runCLI(t, "db", "update", "--db", db, "--source", ts.URL, "--ecosystems", "npm")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -102,24 +89,10 @@ func TestStaleDataWarns(t *testing.T) {
 // distribution leaves unrated, saying where each came from.
 func TestDBUpdateRatingsFrom(t *testing.T) {
 	root := imagetest.RepoRoot(t)
-	files := map[string]string{
+	ts := osvServer(t, map[string]string{
 		"/Alpine/all.zip":    filepath.Join(root, "testdata", "osv", "Alpine", "all.zip"),
 		"/AlmaLinux/all.zip": filepath.Join(root, "testdata", "osv-almalinux", "AlmaLinux", "all.zip"),
-	}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := files[r.URL.Path]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		if r.Header.Get("If-None-Match") == `"1"` {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		w.Header().Set("ETag", `"1"`)
-		http.ServeFile(w, r, p)
-	}))
-	defer ts.Close()
+	})
 	db := t.TempDir()
 	r := runCLI(t, "db", "update", "--db", db, "--source", ts.URL, "--ecosystems", "Alpine", "--ratings-from", "AlmaLinux")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -144,4 +117,24 @@ func TestDBUpdateRatingsFrom(t *testing.T) {
 	}
 	assert.Positive(t, borrowed)
 	assert.Positive(t, res.Verdict.Borrowed)
+}
+
+// osvServer serves files (URL path to file) as osv.dev's bucket does, with an ETag and
+// conditional requests; it closes when the test ends.
+func osvServer(t *testing.T, files map[string]string) *httptest.Server {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Header.Get("If-None-Match") == `"1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"1"`)
+		http.ServeFile(w, r, p)
+	}))
+	t.Cleanup(ts.Close)
+	return ts
 }
