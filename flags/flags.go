@@ -131,7 +131,7 @@ func (f *Image) Register(fl *pflag.FlagSet) {
 	fl.Int64Var(&f.MaxFile, "max-file-size", 0, "largest file read into memory, in bytes (default 128 MiB)")
 	fl.Int64Var(&f.MaxExpand, "max-layer-expansion", image.DefaultMaxExpansion, "stop on a layer that expands to more than this many times its stored size (past 1 GiB): a decompression bomb")
 	fl.IntVar(&f.MaxFiles, "max-layer-files", image.DefaultMaxFilesPerLayer, "stop on a layer with more entries than this")
-	fl.Int64Var(&f.MaxKept, "max-retained-bytes", image.DefaultMaxRetained, "stop when the files kept for analysis (package databases, manifests) add up to more than this")
+	fl.Int64Var(&f.MaxKept, "max-retained-bytes", image.DefaultMaxRetained, "stop when the files kept for analysis (package databases, manifests) add up to more than this (past 8 MiB they wait in a temporary file)")
 }
 
 // Request is the scan request these flags make for the images given (Image is set when

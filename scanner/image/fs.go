@@ -1,7 +1,6 @@
 package image
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"io/fs"
@@ -43,7 +42,7 @@ func (f *FS) Open(name string) (fs.File, error) {
 		entries, _ := f.x.ReadDir(name)
 		return &openDir{info: fileInfo{file}, entries: entries}, nil
 	case file.Retained:
-		return &openFile{Reader: bytes.NewReader(file.Data()), info: fileInfo{file}}, nil
+		return &openFile{SectionReader: file.Content().Reader(), info: fileInfo{file}}, nil
 	}
 	return nil, &fs.PathError{Op: "open", Path: name, Err: ErrNotRetained}
 }
@@ -83,7 +82,7 @@ func (i fileInfo) IsDir() bool        { return i.f.Type == TypeDir }
 func (i fileInfo) Sys() any           { return i.f }
 
 type openFile struct {
-	*bytes.Reader
+	*io.SectionReader
 	info fileInfo
 }
 

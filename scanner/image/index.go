@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"math"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -38,7 +39,8 @@ type File struct {
 	UID, GID int32
 	Type     FileType
 
-	// Retained says Data is the whole file.
+	// Retained says Content is the file's bytes (of a package.json over the file size
+	// limit, its name and version only).
 	Retained bool
 	// Removed says a later layer deleted or replaced this entry: it is not in the final
 	// filesystem, but its bytes still ship inside the image.
@@ -50,15 +52,20 @@ type File struct {
 // fileExtra is what only some files have.
 type fileExtra struct {
 	linkname string
-	data     []byte
+	data     []byte     // a kept file's bytes in memory
+	kept     *keptRange // or where they wait on disk
 }
 
-// Data holds the bytes of a required regular file (or of a hard link's target).
-func (f *File) Data() []byte {
-	if f.ext == nil {
-		return nil
+// Content is a kept file's bytes (Retained): in memory, or read back from the walk's
+// temporary file (KeepInMemory). Nothing for other files.
+func (f *File) Content() Content {
+	switch {
+	case f.ext == nil:
+		return Content{}
+	case f.ext.kept != nil:
+		return Content{ReaderAt: f.ext.kept, Size: f.ext.kept.size}
 	}
-	return f.ext.data
+	return BytesContent(f.ext.data)
 }
 
 // Linkname is a symlink's target as written, or a hard link's cleaned target path.
@@ -74,6 +81,24 @@ func (f *File) setData(b []byte) {
 		f.ext = &fileExtra{}
 	}
 	f.ext.data = b
+}
+
+func (f *File) keepRange(k *keptRange) {
+	if f.ext == nil {
+		f.ext = &fileExtra{}
+	}
+	f.ext.kept = k
+}
+
+// shareContent gives a hard link its target's kept bytes.
+func (f *File) shareContent(target *File) {
+	if target.ext == nil {
+		return
+	}
+	if f.ext == nil {
+		f.ext = &fileExtra{}
+	}
+	f.ext.data, f.ext.kept = target.ext.data, target.ext.kept
 }
 
 func (f *File) setLinkname(s string) {
@@ -107,6 +132,7 @@ type Index struct {
 	versions   map[string][]*File // every layer's copy of each retained path
 	warnings   []string
 	incomplete []string
+	kept       *keptFiles
 
 	// hops and steps count symlink hops followed and path components walked, in all
 	// lookups; budgetSpent records the first budget spent.
@@ -119,7 +145,13 @@ func (x *Index) Warnings() []string { return x.warnings }
 
 // Incomplete lists files the analyzers needed and did not get: the scan did not see all
 // it should have.
-func (x *Index) Incomplete() []string { return x.incomplete }
+// A kept file that could not be read back from the walk's temporary file is one of them.
+func (x *Index) Incomplete() []string {
+	if err := x.kept.readError(); err != nil {
+		return append(slices.Clip(x.incomplete), err.Error())
+	}
+	return x.incomplete
+}
 
 func (x *Index) warnf(format string, args ...any) {
 	x.warnings = append(x.warnings, fmt.Sprintf(format, args...))
@@ -147,7 +179,7 @@ func (x *Index) merge(layers []layerContent) error {
 		for _, f := range lc.files {
 			if f.Type == TypeHardlink && f.wantData {
 				if target := x.lookupNode(f.Linkname()); target != nil && target.file != nil && target.file.Retained {
-					f.setData(target.file.Data())
+					f.shareContent(target.file)
 					f.Retained, f.Size = true, target.file.Size
 				}
 			}

@@ -98,7 +98,13 @@ func (o *walkOptions) saveLayer(key string, index int, lc *layerContent) {
 	}
 	rec.Files = make([]cachedFile, len(lc.files))
 	for i, f := range lc.files {
-		rec.Files[i] = cachedFile{Path: f.Path, Type: f.Type, Mode: f.Mode, UID: int(f.UID), GID: int(f.GID), Size: f.Size, Linkname: f.Linkname(), Data: f.Data(), Retained: f.Retained, WantData: f.wantData}
+		// A kept file waiting on disk is read back for the entry: while it is written, the
+		// layer's kept files are in memory whole (the fleet's layer cache only).
+		data, err := f.Content().ReadAll()
+		if err != nil {
+			return
+		}
+		rec.Files[i] = cachedFile{Path: f.Path, Type: f.Type, Mode: f.Mode, UID: int(f.UID), GID: int(f.GID), Size: f.Size, Linkname: f.Linkname(), Data: data, Retained: f.Retained, WantData: f.wantData}
 	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(&rec); err != nil {
@@ -127,19 +133,20 @@ func (o *walkOptions) loadLayer(key string, index int) (layerContent, bool, erro
 	}
 	lc.whiteouts, lc.opaques = rec.Whiteouts, rec.Opaques
 	lc.files = make([]*File, len(rec.Files))
-	var kept int64
 	for i, cf := range rec.Files {
-		lc.files[i] = &File{Path: cf.Path, Type: cf.Type, Mode: cf.Mode, UID: ownerID(cf.UID), GID: ownerID(cf.GID), Size: cf.Size, Retained: cf.Retained, Layer: index, wantData: cf.WantData}
-		lc.files[i].setLinkname(cf.Linkname)
-		if cf.Data != nil {
-			lc.files[i].setData(cf.Data)
-		}
+		f := &File{Path: cf.Path, Type: cf.Type, Mode: cf.Mode, UID: ownerID(cf.UID), GID: ownerID(cf.GID), Size: cf.Size, Retained: cf.Retained, Layer: index, wantData: cf.WantData}
+		f.setLinkname(cf.Linkname)
 		if cf.Retained && cf.Type == TypeRegular {
-			kept += int64(len(cf.Data))
+			if total := o.kept.total.Add(int64(len(cf.Data))); total > o.maxRetained {
+				return lc, false, errRetained(o.maxRetained, "a cached layer")
+			}
 		}
-	}
-	if total := o.retained.Add(kept); total > o.maxRetained {
-		return lc, false, errRetained(o.maxRetained, "a cached layer")
+		if cf.Data != nil {
+			if err := o.kept.storeBytes(f, cf.Data); err != nil {
+				return lc, false, err
+			}
+		}
+		lc.files[i] = f
 	}
 	for _, c := range cachers {
 		if err := c.RestoreLayer(lc.files, rec.Consumers[c.CacheName()]); err != nil {

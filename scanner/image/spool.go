@@ -33,6 +33,18 @@ func BytesContent(b []byte) Content {
 // Bytes returns the whole file when it is in memory, else nil.
 func (c Content) Bytes() []byte { return c.bytes }
 
+// ReadAll returns the whole content: the bytes in memory, else read through ReadAt.
+func (c Content) ReadAll() ([]byte, error) {
+	if c.bytes != nil || c.Size == 0 {
+		return c.bytes, nil
+	}
+	b := make([]byte, c.Size)
+	if _, err := c.ReadAt(b, 0); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
 // Reader reads the content from its start.
 func (c Content) Reader() *io.SectionReader { return io.NewSectionReader(c, 0, c.Size) }
 
@@ -45,7 +57,7 @@ func consumeSpooled(ctx context.Context, r io.Reader, head []byte, size int64, f
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	w := &spoolWriter{f: tmp}
+	w := &spoolWriter{w: tmp}
 	if _, err := w.Write(head); err == nil {
 		_, err = io.CopyN(w, r, size-int64(len(head)))
 	}
@@ -69,12 +81,12 @@ func consumeSpooled(ctx context.Context, r io.Reader, head []byte, size int64, f
 
 // spoolWriter keeps its file's write error apart from the source's read errors.
 type spoolWriter struct {
-	f   *os.File
+	w   io.Writer
 	err error
 }
 
 func (w *spoolWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
+	n, err := w.w.Write(p)
 	if err != nil {
 		w.err = err
 	}

@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/imagegate/imagegate/report"
 
@@ -92,12 +91,13 @@ type walkOptions struct {
 	spooled      chan struct{} // one file at a time is consumed from a temporary file
 	diffIDChecks int           // bottom layers whose diff ID is checked; -1: all
 
-	retained atomic.Int64 // bytes kept across all layers
+	kept *keptFiles // the bytes kept across all layers
 }
 
 // DefaultMaxRetained bounds the bytes of all the files one walk keeps for the analyzers
-// (package databases, manifests, account files): many files each under the per-file
-// limit cannot add up to an out-of-memory.
+// (package databases, manifests, account files), in memory (KeepInMemory) and in the
+// walk's temporary file: many files each under the per-file limit cannot add up to a
+// full disk.
 const DefaultMaxRetained = 256 << 20
 
 // WithMaxRetained sets the total of kept file bytes (0: the default).
@@ -179,7 +179,7 @@ func layerCountError(n int) error {
 // directories. Files that a later layer deleted or replaced stay in the index, marked
 // Removed.
 func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*Index, error) {
-	o := walkOptions{maxFileSize: DefaultMaxFileSize, maxExpansion: DefaultMaxExpansion, maxFiles: DefaultMaxFilesPerLayer, maxRetained: DefaultMaxRetained, parallel: runtime.NumCPU(), diffIDChecks: -1}
+	o := walkOptions{maxFileSize: DefaultMaxFileSize, maxExpansion: DefaultMaxExpansion, maxFiles: DefaultMaxFilesPerLayer, maxRetained: DefaultMaxRetained, parallel: runtime.NumCPU(), diffIDChecks: -1, kept: &keptFiles{keepInMemory: KeepInMemory}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -207,7 +207,7 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 	if len(cf.RootFS.DiffIDs) != len(layers) {
 		return nil, failure.Inputf("the image config lists %d layer diff IDs for %d layers: the config does not describe this image", len(cf.RootFS.DiffIDs), len(layers))
 	}
-	idx := &Index{Layers: layerInfos(img, cf, layers)}
+	idx := &Index{Layers: layerInfos(img, cf, layers), kept: o.kept}
 	if n := len(layerHistory(cf)); n < len(layers) {
 		idx.warnf("the image history lists %d layers but the image has %d: layers without history have no created_by", n, len(layers))
 	}
@@ -627,28 +627,30 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 	if !keep && h.Size > ConsumeInMemory {
 		return consumeSpooled(ctx, tr, head, h.Size, f, consumers, o)
 	}
-	var data []byte
 	if keep {
-		data = make([]byte, h.Size)
-	} else {
-		if int64(cap(lc.scratch)) < h.Size {
-			lc.scratch = make([]byte, h.Size)
+		if total := o.kept.total.Add(h.Size); total > o.maxRetained {
+			return errRetained(o.maxRetained, f.Path)
 		}
-		data = lc.scratch[:h.Size]
+		c, err := o.kept.store(f, head, tr, h.Size)
+		if err != nil {
+			return err
+		}
+		for _, cons := range consumers {
+			cons.Consume(ctx, f, c)
+		}
+		f.Retained = true
+		return nil
 	}
+	if int64(cap(lc.scratch)) < h.Size {
+		lc.scratch = make([]byte, h.Size)
+	}
+	data := lc.scratch[:h.Size]
 	n := copy(data, head)
 	if _, err := io.ReadFull(tr, data[n:]); err != nil {
 		return unexpected(err)
 	}
 	for _, c := range consumers {
 		c.Consume(ctx, f, BytesContent(data))
-	}
-	if keep {
-		if total := o.retained.Add(h.Size); total > o.maxRetained {
-			return errRetained(o.maxRetained, f.Path)
-		}
-		f.setData(data)
-		f.Retained = true
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -193,5 +194,82 @@ func BenchmarkWalk(b *testing.B) {
 	if gzipTime > 0 {
 		b.ReportMetric(gzipTime.Seconds(), "gzip-dc-s")
 		b.ReportMetric(perOp.Seconds()/gzipTime.Seconds(), "x-gzip-dc")
+	}
+}
+
+// BenchmarkWalkKept walks images whose kept files (distroless-style dpkg databases, one
+// file a package set: the real debian11-app status, copied) add up to 16, 64 and 192 MiB,
+// with the inventory analyzer's needs. The peak heap stays near KeepInMemory whatever the
+// total: the rest waits on disk.
+func BenchmarkWalkKept(b *testing.B) {
+	inv, err := inventory.New(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	status := imagetestStatus(b)
+	for _, mb := range []int{16, 64, 192} {
+		b.Run(fmt.Sprintf("%dMiB", mb), func(b *testing.B) {
+			dir := filepath.Join(os.TempDir(), fmt.Sprintf("imagegate-bench-kept-%dMiB", mb))
+			if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
+				os.RemoveAll(dir)
+				var img v1.Image = mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+				const layers = 4
+				copies := (mb << 20) / len(status) / layers
+				for l := range layers {
+					p := filepath.Join(b.TempDir(), "layer.tar")
+					var entries []imagebuild.Entry
+					for c := range copies {
+						entries = append(entries, imagebuild.File(fmt.Sprintf("var/lib/dpkg/status.d/l%d-%05d", l, c), status))
+					}
+					writeLayer(b, p, entries)
+					layer, err := tarball.LayerFromFile(p, tarball.WithMediaType(types.OCILayer))
+					if err != nil {
+						b.Fatal(err)
+					}
+					if img, err = mutate.AppendLayers(img, layer); err != nil {
+						b.Fatal(err)
+					}
+				}
+				lp, err := layout.Write(dir, empty.Index)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := lp.AppendImage(img); err != nil {
+					b.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "done"), nil, 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
+			img, err := image.Open(context.Background(), "oci-dir:"+dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			runtime.GC()
+			b.ResetTimer()
+			var peak uint64
+			for i := 0; i < b.N; i++ {
+				stop := peakheap.Start()
+				idx, err := image.Walk(context.Background(), img, inv)
+				peak = max(peak, stop())
+				if err != nil {
+					b.Fatal(err)
+				}
+				runtime.KeepAlive(idx)
+			}
+			b.SetBytes(int64(mb) << 20)
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+		})
+	}
+}
+
+func writeLayer(b *testing.B, p string, entries []imagebuild.Entry) {
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := imagebuild.WriteTar(f, entries...); err != nil {
+		b.Fatal(err)
 	}
 }

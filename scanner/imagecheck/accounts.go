@@ -2,7 +2,6 @@ package imagecheck
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"strings"
 
@@ -31,7 +30,7 @@ func accounts(idx *image.Index, p string) (*image.File, [][]string) {
 		return nil, nil
 	}
 	var rows [][]string
-	sc := bufio.NewScanner(bytes.NewReader(f.Data()))
+	sc := bufio.NewScanner(f.Content().Reader())
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {

@@ -265,7 +265,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, _ *v1.ConfigFi
 			continue
 		}
 		if ex := pick(a.manifests, p, final.Info()); ex != nil {
-			pkgs, err := extract(ctx, ex, fsys, final, image.BytesContent(final.Data()))
+			pkgs, err := extract(ctx, ex, fsys, final, final.Content())
 			if err != nil {
 				inv.Incomplete = append(inv.Incomplete, fmt.Sprintf("%s (layer %d): %v", p, final.Layer, err))
 			}
@@ -278,7 +278,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, _ *v1.ConfigFi
 					continue // the installed tree is the truth
 				}
 			}
-			pkgs, err := extract(ctx, ex, fsys, final, image.BytesContent(final.Data()))
+			pkgs, err := extract(ctx, ex, fsys, final, final.Content())
 			if err != nil {
 				inv.Incomplete = append(inv.Incomplete, fmt.Sprintf("%s (layer %d): %v", p, final.Layer, err))
 			}
@@ -343,7 +343,7 @@ func notInstalled(installed, declared []report.Package) []report.Package {
 // oldest layer from which on every copy of the database lists it at the same version.
 func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, versions []*image.File) ([]report.Package, error) {
 	final := versions[len(versions)-1]
-	pkgs, err := extract(ctx, ex, fsys, final, image.BytesContent(final.Data()))
+	pkgs, err := extract(ctx, ex, fsys, final, final.Content())
 	if err != nil {
 		return nil, fmt.Errorf("%s (layer %d): %w", final.Path, final.Layer, err)
 	}
@@ -354,7 +354,7 @@ func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys 
 	// Walk older copies while they still list packages of the final copy.
 	present := layerOf
 	for i := len(versions) - 2; i >= 0 && len(present) > 0; i-- {
-		older, err := extract(ctx, ex, fsys, versions[i], image.BytesContent(versions[i].Data()))
+		older, err := extract(ctx, ex, fsys, versions[i], versions[i].Content())
 		if err != nil {
 			break
 		}

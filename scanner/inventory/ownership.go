@@ -92,7 +92,7 @@ func (a *Analyzer) markOwned(idx *image.Index, pkgs []report.Package) {
 	a.mu.Unlock()
 	if f, ok := idx.Lstat(apkInstalled); ok && f.Retained {
 		var dir []byte
-		eachLine(bytes.NewReader(f.Data()), func(l []byte) {
+		eachLine(f.Content().Reader(), func(l []byte) {
 			switch {
 			case bytes.HasPrefix(l, []byte("F:")):
 				dir = append(dir[:0], l[2:]...)
