@@ -23,27 +23,35 @@ var accountChecks = []*Check{
 	}, Run: duplicateIDs},
 }
 
-// accounts reads a colon-separated account file of the final filesystem.
-func accounts(idx *image.Index, p string) (*image.File, [][]string) {
-	f, ok := idx.Stat(p)
+// accounts reads a colon-separated account file of the final filesystem. A file it
+// cannot read to its end (a line past 1 MiB, a read error) is named in in.incomplete:
+// the accounts after the stop were not checked.
+func accounts(in *input, p string) (*image.File, [][]string) {
+	f, ok := in.idx.Stat(p)
 	if !ok || !f.Retained {
 		return nil, nil
 	}
 	var rows [][]string
 	sc := bufio.NewScanner(f.Content().Reader())
+	sc.Buffer(nil, 1<<20)
+	lines := 0
 	for sc.Scan() {
+		lines++
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		rows = append(rows, strings.Split(line, ":"))
 	}
+	if err := sc.Err(); err != nil {
+		in.incomplete = append(in.incomplete, fmt.Sprintf("/%s not read past line %d (%v): the accounts after it were not checked", p, lines+1, err))
+	}
 	return f, rows
 }
 
 // emptyPassword reports each account of /etc/shadow without a password.
 func emptyPassword(in *input) (hits []Hit) {
-	f, rows := accounts(in.idx, "etc/shadow")
+	f, rows := accounts(in, "etc/shadow")
 	for _, r := range rows {
 		if len(r) > 1 && r[1] == "" {
 			hits = append(hits, Hit{Message: "account " + r[0] + " has no password in /etc/shadow", Target: "etc/shadow", Layer: f.Layer})
@@ -54,7 +62,7 @@ func emptyPassword(in *input) (hits []Hit) {
 
 func duplicateIDs(in *input) (hits []Hit) {
 	for _, spec := range []struct{ path, what string }{{"etc/passwd", "UID"}, {"etc/group", "GID"}} {
-		f, rows := accounts(in.idx, spec.path)
+		f, rows := accounts(in, spec.path)
 		byID := map[string][]string{}
 		var order []string
 		for _, r := range rows {

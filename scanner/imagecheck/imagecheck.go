@@ -57,6 +57,8 @@ type input struct {
 	cf  *v1.ConfigFile
 	idx *image.Index
 	det *secrets.Detector
+	// incomplete lists what a check could not read whole: its result is not a pass.
+	incomplete []string
 }
 
 // checks is every check, in id order.
@@ -108,7 +110,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, cf *v1.ConfigF
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Severity > out[j].Severity })
-	return &report.Result{Findings: out}, nil
+	return &report.Result{Findings: out, Incomplete: in.incomplete}, nil
 }
 
 // Rank raises the findings the application's own layers brought to their check's

@@ -170,6 +170,24 @@ func TestSecretsInEveryLayer(t *testing.T) {
 	assert.Equal(t, report.Critical, got[0].Severity)
 }
 
+// An account file the checks cannot read to its end (a line past 1 MiB hiding the
+// accounts after it) leaves the scan incomplete: the accounts before the stop are checked,
+// the rest are never a silent pass.
+func TestAccountFileReadToItsEndOrIncomplete(t *testing.T) {
+	shadow := "root::19000:0:99999:7:::\n# " + strings.Repeat("x", 1<<20) + "\ntoor::19000::::::\n"
+	img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("etc/shadow", []byte(shadow)))})
+	res := analyze(t, img, analyzer.Options{Config: true})
+	var empty []string
+	for _, f := range res.Findings {
+		if f.ID == "IC011" {
+			empty = append(empty, f.Message)
+		}
+	}
+	assert.Equal(t, []string{"account root has no password in /etc/shadow"}, empty)
+	require.Len(t, res.Incomplete, 1)
+	assert.Contains(t, res.Incomplete[0], "/etc/shadow not read past line 2")
+}
+
 // The secret scan reads at most MaxSecretBytes of text per image; what it skips is a
 // warning, not a silent gap.
 func TestSecretBudget(t *testing.T) {
