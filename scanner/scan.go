@@ -206,6 +206,7 @@ func (s *Scanner) scanImage(ctx context.Context, r Request, scanners map[string]
 	if err != nil {
 		return err
 	}
+	defer idx.Close()
 	res.Image = src.info()
 	if err := analyzer.Run(ctx, list, idx, src.config, res); err != nil {
 		return err

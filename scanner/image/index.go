@@ -153,6 +153,10 @@ func (x *Index) Incomplete() []string {
 	return x.incomplete
 }
 
+// Close lets go of the walk's temporary file of kept files (KeepInMemory); the kept
+// files on disk cannot be read after it.
+func (x *Index) Close() error { return x.kept.close() }
+
 func (x *Index) warnf(format string, args ...any) {
 	x.warnings = append(x.warnings, fmt.Sprintf(format, args...))
 }

@@ -111,8 +111,7 @@ func (k *keptFiles) storeBytes(f *File, data []byte) error {
 }
 
 // open returns the temporary file, creating it the first time. It is unlinked at once:
-// nothing is left behind however the run ends, and the descriptor is closed with the
-// file when the index is dropped.
+// nothing is left behind however the run ends; Index.Close closes it.
 func (k *keptFiles) open() (*os.File, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -125,6 +124,18 @@ func (k *keptFiles) open() (*os.File, error) {
 		k.file = f
 	}
 	return k.file, nil
+}
+
+func (k *keptFiles) close() error {
+	if k == nil {
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.file == nil {
+		return nil
+	}
+	return k.file.Close()
 }
 
 // readError is the first error reading a kept file back, if any.
