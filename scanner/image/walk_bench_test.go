@@ -126,21 +126,7 @@ func BenchmarkWalkWithSecrets(b *testing.B) {
 		b.Fatal(err)
 	}
 	req, opts := analyzer.WalkOptions(list)
-	img, err := image.Open(context.Background(), "oci-dir:"+dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	runtime.GC()
-	b.ResetTimer()
-	var peak uint64
-	for i := 0; i < b.N; i++ {
-		stop := peakheap.Start()
-		_, err := image.Walk(context.Background(), img, req, opts...)
-		peak = max(peak, stop())
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
+	peak := walkPeak(b, dir, req, opts...)
 	b.SetBytes(total)
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 }
@@ -173,20 +159,7 @@ func BenchmarkWalk(b *testing.B) {
 		gzipTime = time.Since(start)
 	}
 
-	runtime.GC()
-	b.ResetTimer()
-	var peak uint64
-	for i := 0; i < b.N; i++ {
-		stop := peakheap.Start()
-		idx, err := image.Walk(context.Background(), img, inv)
-		peak = max(peak, stop())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(idx.Layers) != 20 {
-			b.Fatalf("%d layers", len(idx.Layers))
-		}
-	}
+	peak := walkPeak(b, dir, inv)
 	b.StopTimer()
 	perOp := b.Elapsed() / time.Duration(b.N)
 	b.SetBytes(total)
@@ -241,26 +214,32 @@ func BenchmarkWalkKept(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			img, err := image.Open(context.Background(), "oci-dir:"+dir)
-			if err != nil {
-				b.Fatal(err)
-			}
-			runtime.GC()
-			b.ResetTimer()
-			var peak uint64
-			for i := 0; i < b.N; i++ {
-				stop := peakheap.Start()
-				idx, err := image.Walk(context.Background(), img, inv)
-				peak = max(peak, stop())
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(idx)
-			}
+			peak := walkPeak(b, dir, inv)
 			b.SetBytes(int64(mb) << 20)
 			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 		})
 	}
+}
+
+// walkPeak walks the OCI layout at dir b.N times, timed, and returns the peak heap in use.
+func walkPeak(b *testing.B, dir string, req image.Requirer, opts ...image.WalkOption) uint64 {
+	img, err := image.Open(context.Background(), "oci-dir:"+dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	b.ResetTimer()
+	var peak uint64
+	for i := 0; i < b.N; i++ {
+		stop := peakheap.Start()
+		idx, err := image.Walk(context.Background(), img, req, opts...)
+		peak = max(peak, stop())
+		if err != nil {
+			b.Fatal(err)
+		}
+		idx.Close()
+	}
+	return peak
 }
 
 func writeLayer(b *testing.B, p string, entries []imagebuild.Entry) {
