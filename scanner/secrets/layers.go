@@ -42,6 +42,8 @@ type Layers struct {
 	MaxBytes int64
 
 	used, skipped atomic.Int64
+	unread        atomic.Int64 // text files whose bytes could not be read back
+	unreadErr     atomic.Value // the first such error
 
 	mu    sync.Mutex
 	found []fileSecrets
@@ -96,7 +98,8 @@ func (a *Layers) Consume(ctx context.Context, f *image.File, c image.Content) {
 	if data == nil {
 		var err error
 		if data, err = io.ReadAll(c.Reader()); err != nil {
-			a.skipped.Add(1)
+			a.unread.Add(1)
+			a.unreadErr.CompareAndSwap(nil, err.Error())
 			return
 		}
 	}
@@ -112,6 +115,9 @@ func (a *Layers) Analyze(context.Context, *image.Index, *v1.ConfigFile) (*report
 	out := &report.Result{}
 	if n := a.skipped.Load(); n > 0 {
 		out.Incomplete = append(out.Incomplete, fmt.Sprintf("secret scan: %d text files not read past the %d-byte budget (raise setting max-secret-bytes)", n, a.maxBytes()))
+	}
+	if n := a.unread.Load(); n > 0 {
+		out.Incomplete = append(out.Incomplete, fmt.Sprintf("secret scan: %d text files could not be read (%v)", n, a.unreadErr.Load()))
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -9,12 +9,14 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/secrets"
 )
 
@@ -161,4 +163,22 @@ func TestAzureKeyNeedsItsRun(t *testing.T) {
 	require.Len(t, ms, 1)
 	assert.Equal(t, "Azure storage account key", ms[0].Type)
 	assert.Empty(t, d.Scan(context.Background(), "app/sdk.go", []byte(filler+"AZURE_STORAGE_KEY="+azureKey[1:]+"\n")))
+}
+
+// failingAt is a file's content that cannot be read (a temporary file gone bad).
+type failingAt struct{}
+
+func (failingAt) ReadAt([]byte, int64) (int, error) { return 0, errors.New("input/output error") }
+
+// A text file whose bytes cannot be read leaves the scan incomplete, said as such (not as
+// the byte budget).
+func TestUnreadableTextIsIncomplete(t *testing.T) {
+	d, err := secrets.New()
+	require.NoError(t, err)
+	l := secrets.NewLayers(d, 0)
+	l.Consume(context.Background(), &image.File{Path: "app/.env", Type: image.TypeRegular, Size: 10}, image.Content{ReaderAt: failingAt{}, Size: 10})
+	res, err := l.Analyze(context.Background(), nil, nil)
+	require.NoError(t, err)
+	require.Len(t, res.Incomplete, 1)
+	assert.Equal(t, "secret scan: 1 text files could not be read (input/output error)", res.Incomplete[0])
 }
