@@ -146,6 +146,7 @@ type Found struct {
 	Artifact string // the artifact's digest
 	Created  time.Time
 	SBOM     []byte
+	Bundle   []byte // the signed bundle SBOM came out of (FindVerified), to verify again later
 }
 
 // listReferrers lists what refers to the image at ref (repository@digest), with the
@@ -300,7 +301,7 @@ func FindVerified(ctx context.Context, ref, predicateType string, v Verifier, op
 		if err == nil {
 			var sbom []byte
 			if sbom, err = v.VerifyAttestation(b, d.DigestStr(), predicateType); err == nil {
-				f := &Found{Artifact: c.Digest.String(), SBOM: sbom}
+				f := &Found{Artifact: c.Digest.String(), SBOM: sbom, Bundle: b}
 				f.Created, _ = time.Parse(time.RFC3339, created(c))
 				return f, nil
 			}

@@ -271,14 +271,22 @@ func Pull(ctx context.Context, dir, ref string, o RemoteOptions) (Pulled, error)
 	if f := m.Annotations[AnnotationFormat]; f != strconv.Itoa(FormatVersion) {
 		return Pulled{}, failure.Incompletef("db pull %s: the artifact holds index layout %q and this imagegate reads %d: push one with this version ('imagegate db update' then 'imagegate db push')", ref, f, FormatVersion)
 	}
-	signed, err := verifySigned(ctx, r, d.String(), o)
+	signed, bundle, err := verifySigned(ctx, r, d.String(), o)
 	if err != nil {
 		return Pulled{}, err
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, artifactMark)); err == nil && strings.HasSuffix(strings.TrimSpace(string(b)), "@"+d.String()) {
+		// The folder says it holds this artifact: believed only of indexes the signature
+		// names (a restored cache can say anything); else the artifact is pulled again.
 		if s, err := Open(dir); err == nil {
+			if signed != nil {
+				err = matchesSigned(signed, s.Infos())
+			}
 			s.Close()
-			return Pulled{Digest: d.String(), Unchanged: true}, nil
+			if err == nil {
+				keepSignature(dir, signed, bundle)
+				return Pulled{Digest: d.String(), Unchanged: true}, nil
+			}
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -303,14 +311,34 @@ func Pull(ctx context.Context, dir, ref string, o RemoteOptions) (Pulled, error)
 			}
 		}
 	}
-	os.Remove(filepath.Join(dir, signedMark))
-	if signed != nil {
-		if b, err := json.Marshal(signed); err == nil {
-			_ = os.WriteFile(filepath.Join(dir, signedMark), b, 0o644)
-		}
+	if err := removeOthers(dir, ecos); err != nil {
+		return Pulled{}, failure.Incompletef("db pull %s: %w", ref, err)
 	}
+	keepSignature(dir, signed, bundle)
 	_ = os.WriteFile(filepath.Join(dir, artifactMark), []byte(ref+"@"+d.String()+"\n"), 0o644)
 	return Pulled{Digest: d.String(), Ecosystems: ecos}, nil
+}
+
+// removeOthers removes from dir the data of every ecosystem but ecos: a pulled store is
+// what its artifact holds, nothing left by an earlier pull or put there (a restored
+// cache). Descriptions go first: without one, an index is not read.
+func removeOthers(dir string, ecos []string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, ext := range []string{".json", ".db", ".scores"} {
+		for _, e := range entries {
+			eco, ok := strings.CutSuffix(e.Name(), ext)
+			if !ok || strings.HasPrefix(e.Name(), ".") || slices.Contains(ecos, eco) {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("removing %s, not in the artifact: %w", e.Name(), unwrapPath(err))
+			}
+		}
+	}
+	return nil
 }
 
 // unpack extracts every layer of the artifact into tmp, each a known ecosystem's, once;
@@ -441,14 +469,29 @@ func openArtifact(ctx context.Context, ref string, o RemoteOptions) (*Store, err
 	}
 	if _, err := Pull(ctx, dir, ref, o); err != nil {
 		var u *unreachable
-		_, signed := SignedBy(dir)
-		if s, oerr := Open(dir); oerr == nil && errors.As(err, &u) && (signed || o.Verifier == nil && o.AllowUnsigned) {
-			if o.Verifier == nil {
-				s.Unsigned = ref
-			}
-			return s, nil // pulled (and verified as asked) before
+		if !errors.As(err, &u) {
+			return nil, err
 		}
-		return nil, err
+		// The registry cannot be reached: the copy pulled before serves, once it verifies
+		// as the pull did (its folder may be a restored cache).
+		if o.Verifier != nil {
+			if verr := verifyLocal(dir, ref, o.Verifier); verr != nil {
+				if _, serr := os.Stat(dir); serr == nil {
+					return nil, failure.Incompletef("%v; the copy in %s is not used: %v", err, dir, verr)
+				}
+				return nil, err
+			}
+		} else if !o.AllowUnsigned {
+			return nil, err
+		}
+		s, oerr := Open(dir)
+		if oerr != nil {
+			return nil, err
+		}
+		if o.Verifier == nil {
+			s.Unsigned = ref
+		}
+		return s, nil
 	}
 	s, err := Open(dir)
 	if err == nil && o.Verifier == nil {

@@ -313,3 +313,70 @@ func TestPullVerifiesAKeylessSignature(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"npm"}, got.Ecosystems)
 }
+
+// A database folder restored from a cache is believed only as far as the signature kept
+// beside it goes: its indexes swapped for others (the folder's marks kept) are pulled
+// again while the registry answers, and refused (exit 3) when it does not; the genuine
+// copy still serves without the registry.
+func TestRestoredCopyIsCheckedAgainstItsSignature(t *testing.T) {
+	ctx := context.Background()
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	reg := imagetest.NewRegistry(t, "", "")
+	ref := reg.Host + "/imagegate/db:latest"
+	team := imagetest.NewSigner(t)
+	src := t.TempDir()
+	_, err := vulndb.Import(ctx, src, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv", "npm", "all.zip"))
+	require.NoError(t, err)
+	_, err = vulndb.Push(ctx, src, ref, vulndb.RemoteOptions{Signer: team.Key})
+	require.NoError(t, err)
+	o := vulndb.RemoteOptions{Verifier: team.Verifier}
+	s, err := vulndb.OpenPath(ctx, vulndb.ArtifactScheme+ref, o)
+	require.NoError(t, err)
+	want, ok := s.Info("npm")
+	require.True(t, ok)
+	s.Close()
+	marks, err := filepath.Glob(filepath.Join(os.Getenv("XDG_CACHE_HOME"), "*", "*", "*", ".artifact"))
+	require.NoError(t, err)
+	require.Len(t, marks, 1)
+	cached := filepath.Dir(marks[0])
+
+	// The forgery: one npm record in place of the signed data, the folder's marks kept.
+	forged := t.TempDir()
+	_, err = vulndb.Import(ctx, forged, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv-records"))
+	require.NoError(t, err)
+	forge := func() {
+		t.Helper()
+		entries, err := os.ReadDir(forged)
+		require.NoError(t, err)
+		for _, e := range entries {
+			if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+				b, err := os.ReadFile(filepath.Join(forged, e.Name()))
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(filepath.Join(cached, e.Name()), b, 0o644))
+			}
+		}
+	}
+	forge()
+	s, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+ref, o)
+	require.NoError(t, err)
+	got, ok := s.Info("npm")
+	s.Close()
+	require.True(t, ok)
+	assert.Equal(t, want.IndexSHA256, got.IndexSHA256, "pulled again: the signed index")
+
+	reg.Server.Close()
+	s, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+ref, o)
+	require.NoError(t, err, "the genuine copy serves without the registry")
+	s.Close()
+	forge()
+	_, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+ref, o)
+	require.Error(t, err, "the forged copy is not used without the registry")
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Contains(t, err.Error(), "is not used")
+
+	// The signature kept beside a copy is checked too: another key's is refused.
+	other := imagetest.NewSigner(t)
+	_, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+ref, vulndb.RemoteOptions{Verifier: other.Verifier})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "does not verify")
+}

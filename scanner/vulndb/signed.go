@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -38,8 +39,13 @@ type SignedEcosystem struct {
 	IndexSHA256 string    `json:"indexSha256"`
 }
 
-// signedMark keeps, beside pulled data, what its signature said (shown by db status).
-const signedMark = ".signed.json"
+// signedMark keeps, beside pulled data, what its signature said (shown by db status);
+// signatureMark keeps the signature itself, verified again before a copy is used without
+// the registry (restored caches are inputs, not authority).
+const (
+	signedMark    = ".signed.json"
+	signatureMark = ".signature.json"
+)
 
 func (o RemoteOptions) imageOptions(r name.Reference) []image.Option {
 	// The artifact's registry is the one the user named.
@@ -73,25 +79,77 @@ func sign(ctx context.Context, r name.Reference, digest string, s *Store, signer
 
 // verifySigned checks the signature of the artifact at r@digest as o requires; nil with
 // AllowUnsigned. Anything else is refused: exit 3, naming the setting.
-func verifySigned(ctx context.Context, r name.Reference, digest string, o RemoteOptions) (*Signed, error) {
+func verifySigned(ctx context.Context, r name.Reference, digest string, o RemoteOptions) (*Signed, []byte, error) {
 	if o.Verifier == nil {
 		if o.AllowUnsigned {
-			return nil, nil
+			return nil, nil, nil
 		}
-		return nil, failure.WithSetting(failure.Incompletef("db pull %s: the artifact's signature is not checked, so it is not used: give the key (db-verify-key) or the identity (db-certificate-identity, db-certificate-oidc-issuer, db-trusted-root) that signs it, or allow unsigned data (insecure-unsigned-db)", r), "db-verify-key")
+		return nil, nil, failure.WithSetting(failure.Incompletef("db pull %s: the artifact's signature is not checked, so it is not used: give the key (db-verify-key) or the identity (db-certificate-identity, db-certificate-oidc-issuer, db-trusted-root) that signs it, or allow unsigned data (insecure-unsigned-db)", r), "db-verify-key")
 	}
 	found, err := attach.FindVerified(ctx, r.Context().Digest(digest).String(), Predicate, o.Verifier, o.imageOptions(r)...)
 	if errors.Is(err, attach.ErrNone) {
 		err = errors.New("no signature is attached")
 	}
 	if err != nil {
-		return nil, failure.WithSetting(failure.Incompletef("db pull %s: not signed as required (%v): refused; the previous data is kept", r, err), "db-verify-key")
+		return nil, nil, failure.WithSetting(failure.Incompletef("db pull %s: not signed as required (%v): refused; the previous data is kept", r, err), "db-verify-key")
 	}
+	s, err := signedPayload(found.SBOM)
+	if err != nil {
+		return nil, nil, failure.Incompletef("db pull %s: %w: refused", r, err)
+	}
+	return s, found.Bundle, nil
+}
+
+func signedPayload(b []byte) (*Signed, error) {
 	var s Signed
-	if err := json.Unmarshal(found.SBOM, &s); err != nil || s.Format != FormatVersion {
-		return nil, failure.Incompletef("db pull %s: its signature is for another index layout: refused", r)
+	if err := json.Unmarshal(b, &s); err != nil || s.Format != FormatVersion {
+		return nil, errors.New("its signature is for another index layout")
 	}
 	return &s, nil
+}
+
+// verifyLocal checks the copy of ref in dir as the pull that installed it did, without the
+// registry: the signature kept beside it verifies for the artifact digest the folder
+// names, and the folder's indexes are the ones that signature names (each index is then
+// checked against its digest when it is opened).
+func verifyLocal(dir, ref string, v *trust.Verifier) error {
+	mark := PulledFrom(dir)
+	at := strings.LastIndex(mark, "@")
+	if at < 0 || mark[:at] != ref {
+		return fmt.Errorf("the folder names no pull of %s", ref)
+	}
+	bundle, err := os.ReadFile(filepath.Join(dir, signatureMark))
+	if err != nil {
+		return errors.New("no signature is kept beside it")
+	}
+	payload, err := v.VerifyAttestation(bundle, mark[at+1:], Predicate)
+	if err != nil {
+		return fmt.Errorf("the signature kept beside it does not verify: %w", err)
+	}
+	signed, err := signedPayload(payload)
+	if err != nil {
+		return err
+	}
+	s, err := Open(dir)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return matchesSigned(signed, s.Infos())
+}
+
+// keepSignature writes, beside data just pulled or found current, what its signature said
+// and the signature; unsigned data (AllowUnsigned) has neither.
+func keepSignature(dir string, signed *Signed, bundle []byte) {
+	if signed == nil {
+		os.Remove(filepath.Join(dir, signedMark))
+		os.Remove(filepath.Join(dir, signatureMark))
+		return
+	}
+	if b, err := json.Marshal(signed); err == nil {
+		_ = os.WriteFile(filepath.Join(dir, signedMark), b, 0o644)
+	}
+	_ = os.WriteFile(filepath.Join(dir, signatureMark), bundle, 0o644)
 }
 
 // matchesSigned checks the pulled indexes against the digests their signature names.
