@@ -2,12 +2,14 @@ package markdown_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/imagegate/imagegate/internal/reporttest"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/markdown"
 )
 
@@ -37,4 +39,24 @@ func TestStaysUnderTheLimit(t *testing.T) {
 	b.Reset()
 	require.NoError(t, markdown.Write(&b, res, markdown.Options{}))
 	assert.LessOrEqual(t, b.Len(), markdown.MaxSize)
+}
+
+// A Go vulnerability says whether its binary links the vulnerable code, and says so too
+// when that could not be read (it gates as reachable).
+func TestReachabilityIsShown(t *testing.T) {
+	res := reporttest.EveryKind(t)
+	var vulns []int
+	for i, f := range res.Findings {
+		if f.Kind == report.KindVulnerability && f.Suppressed == nil && !f.BelowThreshold {
+			vulns = append(vulns, i)
+		}
+	}
+	require.GreaterOrEqual(t, len(vulns), 2)
+	res.Findings[vulns[0]].Reachability = &report.Reachability{State: report.Reachable}
+	res.Findings[vulns[1]].Reachability = &report.Reachability{State: report.ReachUnknown}
+	var b bytes.Buffer
+	require.NoError(t, markdown.Write(&b, res, markdown.Options{}))
+	// Each is among the most severe findings, listed first and again in its section.
+	assert.Equal(t, 2, strings.Count(b.String(), "(reachable)"))
+	assert.Equal(t, 2, strings.Count(b.String(), "(reachability unknown)"))
 }

@@ -233,6 +233,8 @@ func row(f report.Finding) string {
 	}
 	if r := f.Reachability; r != nil && r.State == report.Reachable {
 		sev += " (reachable)"
+	} else if r != nil && r.State == report.ReachUnknown {
+		sev += " (reachability unknown)"
 	}
 	if f.Borrowed() {
 		sev += " (rated by another advisory)"

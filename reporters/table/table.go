@@ -226,6 +226,8 @@ func (t *writer) vulnerabilities(fs []report.Finding) {
 			}
 			if r := f.Reachability; r != nil && r.State == report.Reachable {
 				id += " (reachable)" // the Go binary links the vulnerable code
+			} else if r != nil && r.State == report.ReachUnknown {
+				id += " (reachability unknown)" // its binary's tables could not be read: it gates as reachable
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\t%s\n", id, v(name), v(version), v(fixed), f.Layer, score(f), oneLine(f.Title, 60))
 		}

@@ -2,12 +2,14 @@ package table_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/imagegate/imagegate/internal/reporttest"
+	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/reporters/table"
 )
 
@@ -31,4 +33,23 @@ func TestImageFindingsWithoutDockerfile(t *testing.T) {
 	for _, want := range []string{"Image configuration (2:", "Secrets (1: 1 critical)", "IC100", "IC002", "IC009"} {
 		assert.Contains(t, b.String(), want)
 	}
+}
+
+// A Go vulnerability says whether its binary links the vulnerable code, and says so too
+// when that could not be read (it gates as reachable).
+func TestReachabilityIsShown(t *testing.T) {
+	res := reporttest.EveryKind(t)
+	var vulns []int
+	for i, f := range res.Findings {
+		if f.Kind == report.KindVulnerability && f.Suppressed == nil && !f.BelowThreshold {
+			vulns = append(vulns, i)
+		}
+	}
+	require.GreaterOrEqual(t, len(vulns), 2)
+	res.Findings[vulns[0]].Reachability = &report.Reachability{State: report.Reachable}
+	res.Findings[vulns[1]].Reachability = &report.Reachability{State: report.ReachUnknown}
+	var b bytes.Buffer
+	require.NoError(t, table.Write(&b, res, table.Options{}))
+	assert.Equal(t, 1, strings.Count(b.String(), "(reachable)"))
+	assert.Equal(t, 1, strings.Count(b.String(), "(reachability unknown)"))
 }
