@@ -171,14 +171,26 @@ func (h *Host) Publish(ctx context.Context, st *inputs.Settings, rs []*report.Re
 	if !st.PRComment {
 		return nil
 	}
+	// Each image's comment is tried: one that fails does not keep the others' off the pull
+	// request; the first failure is the warning, with how many more failed.
+	var first error
+	failed := 0
 	for i, res := range rs {
 		var md strings.Builder
 		if err := markdown.Write(&md, res, markdown.Options{MaxSize: MaxComment - 1024}); err != nil {
 			return err
 		}
 		if err := comment(ctx, h.getenv, st.Token, st.Images[i], md.String()); err != nil {
-			return fmt.Errorf("pull request comment: %w", err)
+			if failed++; first == nil {
+				first = err
+			}
 		}
+	}
+	switch {
+	case failed > 1:
+		return fmt.Errorf("pull request comment: %w (and %d more images' comments)", first, failed-1)
+	case first != nil:
+		return fmt.Errorf("pull request comment: %w", first)
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ type fakeGitHub struct {
 	created   int
 	edited    int
 	forbidden bool
+	failPosts int // the next creations answered 403
 	auth      []string
 }
 
@@ -36,6 +37,12 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	f.auth = append(f.auth, r.Header.Get("Authorization"))
 	w.Header().Set("Content-Type", "application/json")
+	if r.Method == http.MethodPost && f.failPosts > 0 {
+		f.failPosts--
+		w.WriteHeader(http.StatusForbidden)
+		_ = json.NewEncoder(w).Encode(map[string]any{"message": "Resource not accessible by integration"})
+		return
+	}
 	if f.forbidden && r.Method == http.MethodPost {
 		// A read-only token (a fork's pull request) may list but not create: 403 is the
 		// answer the description lists for creating.
@@ -234,4 +241,36 @@ func TestPullRequestCommentRefusesPlainHTTP(t *testing.T) {
 	r := runActionEnv(t, in, env)
 	assert.Equal(t, 1, r.code)
 	assert.Regexp(t, `::warning[^:]*::pull request comment: GITHUB_API_URL: http://api\.example\.com: want an https URL`, r.log)
+}
+
+// With several images, a comment that fails does not keep the next images' comments off
+// the pull request: each is tried, and the warning says how many failed.
+func TestPullRequestCommentTriesEveryImage(t *testing.T) {
+	fake := &fakeGitHub{failPosts: 1}
+	srv := httptest.NewServer(described(t, fake))
+	defer srv.Close()
+	in := demoInputs(t)
+	demo, err := os.ReadFile(in["image"])
+	require.NoError(t, err)
+	var images []string
+	for i := range 3 {
+		p := filepath.Join(t.TempDir(), fmt.Sprintf("image%d.tar", i))
+		require.NoError(t, os.WriteFile(p, demo, 0o644))
+		images = append(images, p)
+	}
+	in["image"] = strings.Join(images, "\n")
+	delete(in, "dockerfile")
+	in["github-token"] = "ghs_jobtoken"
+	r := runActionEnv(t, in, prEvent(t, srv))
+	assert.Equal(t, 1, r.code, "the gate's exit code stands")
+	fake.mu.Lock()
+	assert.Equal(t, 2, fake.created, "the images after the failed one")
+	fake.mu.Unlock()
+	assert.Regexp(t, `::warning[^:]*::pull request comment: the token may not comment \(HTTP 403`, r.log)
+
+	fake.mu.Lock()
+	fake.failPosts, fake.comments = 3, nil
+	fake.mu.Unlock()
+	r = runActionEnv(t, in, prEvent(t, srv))
+	assert.Contains(t, r.log, "(and 2 more images' comments)")
 }
