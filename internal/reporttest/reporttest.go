@@ -135,3 +135,21 @@ func AssertShowsEveryKind(t testing.TB, res *report.Result, out string) {
 		assert.Contains(t, out, f.ID, "%s finding %s is not shown", f.Kind, f.ID)
 	}
 }
+
+// EveryKindReachability is EveryKind with its first two vulnerabilities that gate marked
+// reachable and of unknown reachability.
+func EveryKindReachability(t testing.TB) *report.Result {
+	t.Helper()
+	res := EveryKind(t)
+	marks := []string{report.Reachable, report.ReachUnknown}
+	for i, f := range res.Findings {
+		if len(marks) > 0 && f.Kind == report.KindVulnerability && f.Suppressed == nil && !f.BelowThreshold {
+			res.Findings[i].Reachability = &report.Reachability{State: marks[0]}
+			marks = marks[1:]
+		}
+	}
+	if len(marks) > 0 {
+		t.Fatal("EveryKind has fewer than two vulnerabilities that gate")
+	}
+	return res
+}
