@@ -2,6 +2,7 @@ package image
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -44,6 +45,9 @@ type keptRange struct {
 
 // ReadAt reads the kept file's bytes; an error is also recorded in its store.
 func (k *keptRange) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("kept file: negative offset")
+	}
 	if off >= k.size {
 		return 0, io.EOF
 	}

@@ -248,6 +248,13 @@ const artifactMark = ".artifact"
 // digest as it is read, every index against its description, before anything in dir
 // changes: an interrupted or tampered pull keeps the previous data.
 func Pull(ctx context.Context, dir, ref string, o RemoteOptions) (Pulled, error) {
+	return pull(ctx, dir, ref, o, false)
+}
+
+// pull is Pull; with only, the folder is the artifact's alone (--db oci://REF's copy in the
+// user cache): whatever it holds of other ecosystems is removed, and found there is a
+// sign that it was altered.
+func pull(ctx context.Context, dir, ref string, o RemoteOptions, only bool) (Pulled, error) {
 	r, ropts, err := o.parse(ref)
 	if err != nil {
 		return Pulled{}, err
@@ -280,7 +287,7 @@ func Pull(ctx context.Context, dir, ref string, o RemoteOptions) (Pulled, error)
 		// names (a restored cache can say anything); else the artifact is pulled again.
 		if s, err := Open(dir); err == nil {
 			if signed != nil {
-				err = matchesSigned(signed, s.Infos())
+				err = matchesSigned(signed, s.Infos(), only)
 			}
 			s.Close()
 			if err == nil {
@@ -311,8 +318,10 @@ func Pull(ctx context.Context, dir, ref string, o RemoteOptions) (Pulled, error)
 			}
 		}
 	}
-	if err := removeOthers(dir, ecos); err != nil {
-		return Pulled{}, failure.Incompletef("db pull %s: %w", ref, err)
+	if only {
+		if err := removeOthers(dir, ecos); err != nil {
+			return Pulled{}, failure.Incompletef("db pull %s: %w", ref, err)
+		}
 	}
 	keepSignature(dir, signed, bundle)
 	_ = os.WriteFile(filepath.Join(dir, artifactMark), []byte(ref+"@"+d.String()+"\n"), 0o644)
@@ -372,7 +381,7 @@ func checkPulled(tmp string, ecos []string, signed *Signed) error {
 	}
 	defer s.Close()
 	if signed != nil {
-		if err := matchesSigned(signed, s.Infos()); err != nil {
+		if err := matchesSigned(signed, s.Infos(), true); err != nil {
 			return err
 		}
 	}
@@ -467,7 +476,7 @@ func openArtifact(ctx context.Context, ref string, o RemoteOptions) (*Store, err
 	if err != nil {
 		return nil, err
 	}
-	if _, err := Pull(ctx, dir, ref, o); err != nil {
+	if _, err := pull(ctx, dir, ref, o, true); err != nil {
 		var u *unreachable
 		if !errors.As(err, &u) {
 			return nil, err

@@ -364,6 +364,30 @@ func TestRestoredCopyIsCheckedAgainstItsSignature(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, want.IndexSHA256, got.IndexSHA256, "pulled again: the signed index")
 
+	// A signed index taken away: pulled again.
+	require.NoError(t, os.Remove(filepath.Join(cached, "npm.json")))
+	s, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+ref, o)
+	require.NoError(t, err)
+	_, ok = s.Info("npm")
+	s.Close()
+	assert.True(t, ok, "pulled again")
+
+	// 'db pull' into a folder of the user's own keeps its other ecosystems, and finds it
+	// current the next time.
+	mine := t.TempDir()
+	_, err = vulndb.Import(ctx, mine, filepath.Join(imagetest.RepoRoot(t), "testdata", "osv-pypi", "PyPI", "all.zip"))
+	require.NoError(t, err)
+	_, err = vulndb.Pull(ctx, mine, ref, o)
+	require.NoError(t, err)
+	again, err := vulndb.Pull(ctx, mine, ref, o)
+	require.NoError(t, err)
+	assert.True(t, again.Unchanged)
+	s, err = vulndb.Open(mine)
+	require.NoError(t, err)
+	_, ok = s.Info("PyPI")
+	s.Close()
+	assert.True(t, ok, "the user's own data stays")
+
 	reg.Server.Close()
 	s, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+ref, o)
 	require.NoError(t, err, "the genuine copy serves without the registry")

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -135,7 +137,7 @@ func verifyLocal(dir, ref string, v *trust.Verifier) error {
 		return err
 	}
 	defer s.Close()
-	return matchesSigned(signed, s.Infos())
+	return matchesSigned(signed, s.Infos(), true)
 }
 
 // keepSignature writes, beside data just pulled or found current, what its signature said
@@ -152,16 +154,22 @@ func keepSignature(dir string, signed *Signed, bundle []byte) {
 	_ = os.WriteFile(filepath.Join(dir, signatureMark), bundle, 0o644)
 }
 
-// matchesSigned checks the pulled indexes against the digests their signature names.
-func matchesSigned(s *Signed, infos []Info) error {
-	want := map[string]string{}
-	for _, e := range s.Ecosystems {
-		want[e.Ecosystem] = e.IndexSHA256
-	}
+// matchesSigned checks a folder's indexes (infos) against the digests their signature
+// names: every one it names is there and is the one it names; with only, there is no
+// other.
+func matchesSigned(s *Signed, infos []Info, only bool) error {
+	have := map[string]string{}
 	for _, info := range infos {
-		if want[info.Ecosystem] != info.IndexSHA256 {
-			return fmt.Errorf("the %s index is not the one the signature names", info.Ecosystem)
+		have[info.Ecosystem] = info.IndexSHA256
+	}
+	for _, e := range s.Ecosystems {
+		if have[e.Ecosystem] != e.IndexSHA256 {
+			return fmt.Errorf("the %s index is not the one the signature names", e.Ecosystem)
 		}
+		delete(have, e.Ecosystem)
+	}
+	if others := slices.Sorted(maps.Keys(have)); only && len(others) > 0 {
+		return fmt.Errorf("the %s index is not one the signature names", others[0])
 	}
 	return nil
 }
