@@ -30,7 +30,9 @@ func (t *Trust) Register(fl *pflag.FlagSet, prefix, insecure, what string) {
 	fl.StringVar(&t.IdentityRegexp, prefix+"certificate-identity-regexp", "", "keyless: a regular expression the whole identity must match, for a signer whose ref varies (a release workflow run on tags: https://github\\.com/org/repo/\\.github/workflows/release\\.yml@refs/tags/v.*)")
 	fl.StringVar(&t.Issuer, prefix+"certificate-oidc-issuer", "", "keyless: the OIDC issuer of that identity (https://token.actions.githubusercontent.com for GitHub Actions)")
 	fl.StringVar(&t.Root, prefix+"trusted-root", "", "keyless: sigstore's trusted_root.json (or the lines 'gh attestation trusted-root' prints) to verify certificates and log entries against, offline")
-	fl.BoolVar(&t.Insecure, insecure, false, "believe "+what+" unsigned (anyone who can push can replace them): warned")
+	if insecure != "" { // a command that only checks names no way around the check
+		fl.BoolVar(&t.Insecure, insecure, false, "believe "+what+" unsigned (anyone who can push can replace them): warned")
+	}
 }
 
 // Default takes the signer from the config file's trust section when no flag of this

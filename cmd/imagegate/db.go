@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/imagegate/imagegate/scanner/ecosystem"
+	"github.com/imagegate/imagegate/trust"
 
 	"github.com/spf13/cobra"
 
@@ -172,12 +173,7 @@ identity (--certificate-identity, --certificate-oidc-issuer, --trusted-root) tha
 it; an unsigned or foreign one is refused (exit 3) unless --insecure-unsigned-db.`,
 		Args: oneRef,
 		RunE: work(func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.Load(cfgPath)
-			if err != nil {
-				return err
-			}
-			tv.Default(cfg.Trust.DB, cfg.Path+" trust.db")
-			v, err := tv.Verifier()
+			v, err := dbVerifier(&tv, cfgPath)
 			if err != nil {
 				return err
 			}
@@ -206,11 +202,29 @@ it; an unsigned or foreign one is refused (exit 3) unless --insecure-unsigned-db
 }
 
 func newDBStatusCmd(folder func() string, stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var (
+		tv      flags.Trust
+		cfgPath string
+	)
+	status := &cobra.Command{
 		Use:   "status",
 		Short: "Show what the database holds, where it came from and how old it is",
-		Args:  cobra.NoArgs,
+		Long: `Show what the database holds, where it came from and how old it is. Given the key or
+identity that signs the artifact a folder was pulled from (the flags of 'db pull', or the
+config's trust.db), the signature kept beside the data is verified again and the indexes checked
+against it: a folder that does not verify (a restored cache altered) is exit 3.`,
+		Args: cobra.NoArgs,
 		RunE: work(func(cmd *cobra.Command, _ []string) error {
+			v, err := dbVerifier(&tv, cfgPath)
+			if err != nil {
+				return err
+			}
+			pulled := vulndb.PulledFrom(folder()) != ""
+			if v != nil && pulled {
+				if err := vulndb.VerifyPulled(folder(), v); err != nil {
+					return failure.Incompletef("db status: the database %s does not verify: %v", folder(), err)
+				}
+			}
 			s, err := vulndb.OpenPath(cmd.Context(), folder())
 			if err != nil {
 				return err
@@ -223,7 +237,10 @@ func newDBStatusCmd(folder func() string, stdout io.Writer) *cobra.Command {
 			signed, isSigned := vulndb.SignedBy(s.Dir())
 			if a := vulndb.PulledFrom(s.Dir()); a != "" {
 				how := "unsigned (pulled with --insecure-unsigned-db)"
-				if isSigned {
+				switch {
+				case v != nil:
+					how = "signature verified when pulled and again now"
+				case isSigned:
 					how = "signature verified when pulled"
 				}
 				fmt.Fprintf(stdout, "artifact %s, %s\n", a, how)
@@ -237,6 +254,20 @@ func newDBStatusCmd(folder func() string, stdout io.Writer) *cobra.Command {
 			return tw.Flush()
 		}),
 	}
+	tv.Register(status.Flags(), "", "", "the database artifact it was pulled from")
+	status.Flags().StringVar(&cfgPath, "config", "", "config file whose trust.db names the signer when no flag does (default ./"+config.FileName+" when present)")
+	return status
+}
+
+// dbVerifier is the verifier of database artifacts the flags name, else the config file's
+// trust.db (nil: none named).
+func dbVerifier(tv *flags.Trust, cfgPath string) (*trust.Verifier, error) {
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	tv.Default(cfg.Trust.DB, cfg.Path+" trust.db")
+	return tv.Verifier()
 }
 
 // signedAs says what the artifact's signature said of an ecosystem: its records and

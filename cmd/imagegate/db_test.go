@@ -138,3 +138,35 @@ func osvServer(t *testing.T, files map[string]string) *httptest.Server {
 	t.Cleanup(ts.Close)
 	return ts
 }
+
+// db status, given the signer, verifies a pulled folder again, offline: the genuine one
+// passes, one whose index was swapped since (a restored cache altered) is exit 3.
+func TestDBStatusVerifiesAPulledFolder(t *testing.T) {
+	reg := imagetest.NewRegistry(t, "", "")
+	ref := reg.Host + "/imagegate/vulndb:1"
+	_, priv, pub := imagetest.SigningKey(t)
+	root := imagetest.RepoRoot(t)
+	src, dst, other := filepath.Join(t.TempDir(), "src"), filepath.Join(t.TempDir(), "dst"), filepath.Join(t.TempDir(), "other")
+	r := runCLI(t, "db", "import", "--db", src, filepath.Join(root, "testdata", "osv", "npm", "all.zip"))
+	require.Equal(t, 0, r.code, r.stderr)
+	r = runCLI(t, "db", "push", "--db", src, ref, "--insecure-registry", "--sign", "--key", priv)
+	require.Equal(t, 0, r.code, r.stderr)
+	r = runCLI(t, "db", "pull", "--db", dst, ref, "--insecure-registry", "--verify-key", pub)
+	require.Equal(t, 0, r.code, r.stderr)
+	reg.Server.Close() // status never asks the registry
+
+	r = runCLI(t, "db", "status", "--db", dst, "--verify-key", pub)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "signature verified when pulled and again now")
+
+	r = runCLI(t, "db", "import", "--db", other, filepath.Join(root, "testdata", "osv-records"))
+	require.Equal(t, 0, r.code, r.stderr)
+	for _, name := range []string{"npm.db", "npm.json", "npm.scores"} {
+		b, err := os.ReadFile(filepath.Join(other, name))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dst, name), b, 0o644))
+	}
+	r = runCLI(t, "db", "status", "--db", dst, "--verify-key", pub)
+	assert.Equal(t, 3, r.code, r.stdout)
+	assert.Contains(t, r.stderr, "does not verify: the npm index is not the one the signature names")
+}

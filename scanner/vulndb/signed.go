@@ -110,6 +110,18 @@ func signedPayload(b []byte) (*Signed, error) {
 	return &s, nil
 }
 
+// VerifyPulled checks a folder pulled from a signed artifact as the pull did, without the
+// registry: the signature kept beside it verifies with v for the artifact the folder
+// names, and its indexes are the ones that signature names.
+func VerifyPulled(dir string, v *trust.Verifier) error {
+	mark := PulledFrom(dir)
+	at := strings.LastIndex(mark, "@")
+	if at < 0 {
+		return errors.New("it was not pulled from an artifact ('imagegate db pull')")
+	}
+	return verifyLocal(dir, mark[:at], v)
+}
+
 // verifyLocal checks the copy of ref in dir as the pull that installed it did, without the
 // registry: the signature kept beside it verifies for the artifact digest the folder
 // names, and the folder's indexes are the ones that signature names (each index is then
