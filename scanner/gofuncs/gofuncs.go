@@ -375,10 +375,16 @@ func (m *module) read() (*Table, error) {
 	var entries []string // "package\x00symbol", while reading
 	// The name offsets done, a bit each: inline trees repeat a name many times.
 	done := make([]uint64, m.funcnametab.n/64+1)
+	// The names read, in bytes: in a real table each name is read once and the names do
+	// not overlap, so they add up to the table's size at most; a table without their NULs
+	// would make every name run to its end (work and memory growing with the square).
+	var nameBytes int64
 	addName := func(off uint32) {
-		if int64(off) < m.funcnametab.n && done[off/64]&(1<<(off%64)) == 0 {
+		if int64(off) < m.funcnametab.n && done[off/64]&(1<<(off%64)) == 0 && nameBytes <= m.funcnametab.n {
 			done[off/64] |= 1 << (off % 64)
-			if e := entryOf(m.name(off)); e != "" {
+			name := m.name(off)
+			nameBytes += int64(len(name)) + 1
+			if e := entryOf(name); e != "" {
 				entries = append(entries, e)
 			}
 		}
@@ -441,6 +447,9 @@ func (m *module) read() (*Table, error) {
 	}
 	if m.bf.err != nil { // a name that could not be read
 		return nil, m.bf.failed(nil)
+	}
+	if nameBytes > m.funcnametab.n {
+		return nil, errors.New("the function names overlap past the name table's size (a malformed table)")
 	}
 	return newTable(entries), nil
 }

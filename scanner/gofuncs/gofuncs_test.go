@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"debug/gosym"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -205,4 +206,28 @@ func TestReadErrorIsAnError(t *testing.T) {
 		require.Error(t, err, bad)
 		assert.Contains(t, err.Error(), "input/output error", bad)
 	}
+}
+
+// A name table whose NULs are gone (every name runs to the table's end) is refused, in
+// work that grows with the table, not with its square.
+func TestRefusesOverlappingNames(t *testing.T) {
+	bin := bytes.Clone(build(t)["plain"])
+	f, err := elf.NewFile(bytes.NewReader(bin))
+	require.NoError(t, err)
+	tab := f.Section(".gopclntab")
+	// Go 1.20+ header: magic, pad, minLC, ptrSize, then nfunc, nfiles, textStart,
+	// funcnameOffset, cuOffset (pointer-sized, from the table's start).
+	head := bin[tab.Offset:]
+	start, end := binary.LittleEndian.Uint64(head[32:]), binary.LittleEndian.Uint64(head[40:])
+	require.Less(t, start, end)
+	names := head[start:end]
+	require.Positive(t, bytes.Count(names, []byte{0}))
+	for i := range names {
+		if names[i] == 0 {
+			names[i] = 'x'
+		}
+	}
+	_, err = gofuncs.Read(bytes.NewReader(bin), int64(len(bin)))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "overlap")
 }
