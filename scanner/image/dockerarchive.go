@@ -78,11 +78,11 @@ func openDockerArchive(arg string, o openOptions) (*Image, error) {
 			}
 		}
 		if !found {
-			return nil, failure.Inputf("docker-archive %q holds no image %s; it holds %s", path, want, savedImages(m))
+			return nil, failure.Inputf("docker-archive %q holds no image %s; it holds %s", path, want, archiveImages(m))
 		}
 		tag = &t
 	case len(m) > 1:
-		return nil, failure.Inputf("docker-archive %q holds %d images (%s): name the one to scan, e.g. docker-archive:%s@%s", path, len(m), savedImages(m), path, firstTag(m))
+		return nil, failure.Inputf("docker-archive %q holds %d images (%s): name the one to scan, e.g. docker-archive:%s@%s", path, len(m), archiveImages(m), path, firstTag(m))
 	}
 	i, err := tarball.ImageFromPath(path, tag)
 	if err != nil {
@@ -207,7 +207,7 @@ func storedBlobs(archive string, m tarball.Manifest, tag *name.Tag, members map[
 	return sizes, blobs
 }
 
-func savedImages(m tarball.Manifest) string {
+func archiveImages(m tarball.Manifest) string {
 	var names []string
 	for n, d := range m {
 		if len(d.RepoTags) == 0 {

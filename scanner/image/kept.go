@@ -72,7 +72,7 @@ func (k *keptRange) ReadAt(p []byte, off int64) (int, error) {
 // kept files fit keepInMemory, else in the temporary file. The content it returns is the
 // consumers' view of the same bytes.
 func (k *keptFiles) store(f *File, head []byte, r io.Reader, size int64) (Content, error) {
-	if k.inMemory.Add(size) <= k.keepInMemory {
+	if k.fits(size) {
 		data := make([]byte, size)
 		n := copy(data, head)
 		if _, err := io.ReadFull(r, data[n:]); err != nil {
@@ -81,7 +81,21 @@ func (k *keptFiles) store(f *File, head []byte, r io.Reader, size int64) (Conten
 		f.setData(data)
 		return BytesContent(data), nil
 	}
+	return k.spill(f, head, r, size)
+}
+
+// fits takes size bytes of the memory budget, or says they do not fit.
+func (k *keptFiles) fits(size int64) bool {
+	if k.inMemory.Add(size) <= k.keepInMemory {
+		return true
+	}
 	k.inMemory.Add(-size)
+	return false
+}
+
+// spill writes a file of size bytes (head, then the rest from r) to its range of the
+// temporary file.
+func (k *keptFiles) spill(f *File, head []byte, r io.Reader, size int64) (Content, error) {
 	file, err := k.open()
 	if err != nil {
 		return Content{}, failure.Incompletef("a temporary file for the kept file %s: %w", f.Path, err)
@@ -105,12 +119,11 @@ func (k *keptFiles) store(f *File, head []byte, r io.Reader, size int64) (Conten
 // storeBytes keeps data already in memory (a layer from the layer cache): it stays there
 // while the walk's kept files fit keepInMemory, else it is written out.
 func (k *keptFiles) storeBytes(f *File, data []byte) error {
-	if k.inMemory.Add(int64(len(data))) <= k.keepInMemory {
+	if k.fits(int64(len(data))) {
 		f.setData(data)
 		return nil
 	}
-	k.inMemory.Add(-int64(len(data)))
-	_, err := k.store(f, data, bytes.NewReader(nil), int64(len(data)))
+	_, err := k.spill(f, data, bytes.NewReader(nil), int64(len(data)))
 	return err
 }
 

@@ -167,3 +167,17 @@ func (d *sums) Consume(_ context.Context, f *File, c Content) {
 	d.got[f.Path] = bytes.Clone(b)
 	d.mu.Unlock()
 }
+
+// eofAt answers every read with io.EOF, a whole one too (io.ReaderAt allows it).
+type eofAt string
+
+func (s eofAt) ReadAt(p []byte, off int64) (int, error) { return copy(p, s[off:]), io.EOF }
+
+// ReadAll takes a whole read that comes with io.EOF, and refuses a short one.
+func TestReadAllTakesAWholeReadWithEOF(t *testing.T) {
+	b, err := Content{ReaderAt: eofAt("abc"), Size: 3}.ReadAll()
+	require.NoError(t, err)
+	assert.Equal(t, "abc", string(b))
+	_, err = Content{ReaderAt: eofAt("ab"), Size: 3}.ReadAll()
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+}

@@ -3,6 +3,7 @@ package image
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 
@@ -39,7 +40,10 @@ func (c Content) ReadAll() ([]byte, error) {
 		return c.bytes, nil
 	}
 	b := make([]byte, c.Size)
-	if _, err := c.ReadAt(b, 0); err != nil {
+	if n, err := c.ReadAt(b, 0); n < len(b) { // a whole read may come with io.EOF
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, err
 	}
 	return b, nil

@@ -214,6 +214,7 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 	w := layerWalk{img: img, cf: cf, idx: idx, req: req, o: &o}
 	results, err := w.readAll(ctx, layers)
 	if err != nil {
+		o.kept.close() // no index to close it: kept files already written go with it
 		return nil, err
 	}
 	for i := range results {
@@ -222,6 +223,7 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 		idx.incomplete = append(idx.incomplete, results[i].incomplete...)
 	}
 	if err := idx.merge(results); err != nil {
+		o.kept.close()
 		return nil, err
 	}
 	return idx, nil

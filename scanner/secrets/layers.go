@@ -91,8 +91,8 @@ func (a *Layers) Consumes(p string, info fs.FileInfo, head []byte) bool {
 	return true
 }
 
-// Consume implements image.Consumer. Text files it reads (MaxFileSize at most) are in
-// memory; one that is not is read whole first.
+// Consume implements image.Consumer. A text file (MaxFileSize at most) not handed in
+// memory (a kept file waiting on disk) is read whole first.
 func (a *Layers) Consume(ctx context.Context, f *image.File, c image.Content) {
 	data := c.Bytes()
 	if data == nil {
