@@ -6,7 +6,9 @@
 package reporttest
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,9 +138,18 @@ func AssertShowsEveryKind(t testing.TB, res *report.Result, out string) {
 	}
 }
 
-// EveryKindReachability is EveryKind with its first two vulnerabilities that gate marked
-// reachable and of unknown reachability.
-func EveryKindReachability(t testing.TB) *report.Result {
+// AssertReachabilityShown renders EveryKind with its first two vulnerabilities that gate
+// marked reachable and of unknown reachability, and checks that the output marks each as
+// often as it lists the finding (times).
+func AssertReachabilityShown(t *testing.T, render func(io.Writer, *report.Result) error, times int) {
+	t.Helper()
+	var b bytes.Buffer
+	require.NoError(t, render(&b, everyKindReachability(t)))
+	assert.Equal(t, times, strings.Count(b.String(), "(reachable)"))
+	assert.Equal(t, times, strings.Count(b.String(), "(reachability unknown)"))
+}
+
+func everyKindReachability(t testing.TB) *report.Result {
 	t.Helper()
 	res := EveryKind(t)
 	marks := []string{report.Reachable, report.ReachUnknown}
