@@ -372,23 +372,14 @@ func (m *module) fill(md []byte, word func([]byte, uint64) uint64) error {
 
 // read walks every function and its inline tree.
 func (m *module) read() (*Table, error) {
-	var entries []string // "package\x00symbol", while reading
-	// The name offsets done, a bit each: inline trees repeat a name many times.
-	done := make([]uint64, m.funcnametab.n/64+1)
-	// The names read, in bytes: in a real table each name is read once and the names do
-	// not overlap, so they add up to the table's size at most; a table without their NULs
-	// would make every name run to its end (work and memory growing with the square).
-	var nameBytes int64
-	addName := func(off uint32) {
-		if int64(off) < m.funcnametab.n && done[off/64]&(1<<(off%64)) == 0 && nameBytes <= m.funcnametab.n {
-			done[off/64] |= 1 << (off % 64)
-			name := m.name(off)
-			nameBytes += int64(len(name)) + 1
-			if e := entryOf(name); e != "" {
-				entries = append(entries, e)
-			}
-		}
-	}
+	// What the functions point at (their names, pc-value tables, inline trees) lies apart
+	// in a real binary, or is shared whole and small: all read adds up to about the
+	// binary's size. Tables made to overlap (names without their NULs, trees at every
+	// offset of one another) would make the work grow with the square: past twice the
+	// binary's size the table is refused.
+	w := &work{max: 2 * m.bf.size}
+	names := &nameSet{m: m, w: w, done: make([]uint64, m.funcnametab.n/64+1)}
+	addName := names.add
 	fixed := uint32(40) // the _func fields before pcdata: Go 1.18, 1.19
 	inlSize := uint64(20)
 	if m.v120 {
@@ -423,12 +414,15 @@ func (m *module) read() (*Table, error) {
 		if inlOff == ^uint32(0) {
 			continue
 		}
-		n, err := m.maxValue(binary.LittleEndian.Uint32(buf[fixed+4*pcdataInlTreeIndex:]))
+		n, err := m.maxValue(binary.LittleEndian.Uint32(buf[fixed+4*pcdataInlTreeIndex:]), w)
 		if err != nil {
 			return nil, fmt.Errorf("function %d: %w", i, err)
 		}
 		if n < 0 {
 			continue
+		}
+		if w.spend(int64(n+1) * int64(inlSize)); w.over() {
+			return nil, errOverlap
 		}
 		off, ok := m.bf.offset(m.gofunc+uint64(inlOff), uint64(n+1)*inlSize)
 		if !ok {
@@ -448,11 +442,39 @@ func (m *module) read() (*Table, error) {
 	if m.bf.err != nil { // a name that could not be read
 		return nil, m.bf.failed(nil)
 	}
-	if nameBytes > m.funcnametab.n {
-		return nil, errors.New("the function names overlap past the name table's size (a malformed table)")
+	if w.over() {
+		return nil, errOverlap
 	}
-	return newTable(entries), nil
+	return newTable(names.entries), nil
 }
+
+// nameSet collects the entries of the names the functions and inline trees point at.
+type nameSet struct {
+	m       *module
+	w       *work
+	done    []uint64 // the name offsets done, a bit each: inline trees repeat a name many times
+	entries []string // "package\x00symbol"
+}
+
+func (ns *nameSet) add(off uint32) {
+	if int64(off) >= ns.m.funcnametab.n || ns.done[off/64]&(1<<(off%64)) != 0 || ns.w.over() {
+		return
+	}
+	ns.done[off/64] |= 1 << (off % 64)
+	name := ns.m.name(off)
+	ns.w.spend(int64(len(name)) + 1)
+	if e := entryOf(name); e != "" {
+		ns.entries = append(ns.entries, e)
+	}
+}
+
+// work counts the bytes reading a table has read against its bound.
+type work struct{ read, max int64 }
+
+func (w *work) spend(n int64) { w.read += n }
+func (w *work) over() bool    { return w.read > w.max }
+
+var errOverlap = errors.New("the function table's names, pc-value tables or inline trees overlap past twice the binary's size (a malformed table)")
 
 // newTable sorts the entries into a Table, each once.
 func newTable(entries []string) *Table {
@@ -497,7 +519,7 @@ func (m *module) name(off uint32) string {
 
 // maxValue is the largest value of the pc-value table at off in pctab (-1 for none): the
 // inline tree's length is not stored, only implied by the indices its table uses.
-func (m *module) maxValue(off uint32) (int, error) {
+func (m *module) maxValue(off uint32, w *work) (int, error) {
 	if off == 0 {
 		return -1, nil
 	}
@@ -505,8 +527,13 @@ func (m *module) maxValue(off uint32) (int, error) {
 		return 0, errors.New("pc-value table outside the table")
 	}
 	p := m.bf.reader(m.pctab.off+int64(off), m.pctab.n-int64(off))
+	start := p.off
+	defer func() { w.spend(p.off - start) }()
 	val, max := int32(-1), int32(-1)
 	for first := true; ; first = false {
+		if w.read+(p.off-start) > w.max {
+			return 0, errOverlap
+		}
 		uv, err := binary.ReadUvarint(p)
 		if err != nil {
 			return 0, m.bf.failed(errors.New("malformed pc-value table"))

@@ -229,5 +229,5 @@ func TestRefusesOverlappingNames(t *testing.T) {
 	}
 	_, err = gofuncs.Read(bytes.NewReader(bin), int64(len(bin)))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "overlap")
+	assert.ErrorContains(t, err, "overlap")
 }
