@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/imagegate/imagegate/reporters/visible"
 	"github.com/imagegate/imagegate/scanner/ecosystem"
 	"github.com/imagegate/imagegate/trust"
 
@@ -243,13 +244,13 @@ against it: a folder that does not verify (a restored cache altered) is exit 3.`
 				case isSigned:
 					how = "signature verified when pulled"
 				}
-				fmt.Fprintf(stdout, "artifact %s, %s\n", a, how)
+				fmt.Fprintf(stdout, "artifact %s, %s\n", visible.String(a), how) // the folder's marks may come from a restored cache
 			}
 			fmt.Fprintln(stdout)
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ECOSYSTEM\tRECORDS\tUPDATED\tAGE\tINDEX\tSIGNED\tSOURCE")
 			for _, i := range s.Infos() {
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.1f MiB\t%s\t%s\n", i.Ecosystem, i.Records, i.Updated.Format("2006-01-02 15:04"), age(i.Updated), float64(i.Size)/(1<<20), signedAs(signed, isSigned, i), i.Source)
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.1f MiB\t%s\t%s\n", visible.String(i.Ecosystem), i.Records, i.Updated.Format("2006-01-02 15:04"), age(i.Updated), float64(i.Size)/(1<<20), signedAs(signed, isSigned, i), visible.String(i.Source))
 			}
 			return tw.Flush()
 		}),

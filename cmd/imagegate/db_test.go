@@ -169,4 +169,12 @@ func TestDBStatusVerifiesAPulledFolder(t *testing.T) {
 	r = runCLI(t, "db", "status", "--db", dst, "--verify-key", pub)
 	assert.Equal(t, 3, r.code, r.stdout)
 	assert.Contains(t, r.stderr, "does not verify: the npm index is not the one the signature names")
+
+	// The folder's marks are shown as data: a restored cache's terminal escapes are not
+	// sent to the terminal.
+	require.NoError(t, os.WriteFile(filepath.Join(dst, ".artifact"), []byte("evil\x1b]0;pwned\x07@sha256:00\n"), 0o644))
+	r = runCLI(t, "db", "status", "--db", dst)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, "\x1b")
+	assert.Contains(t, r.stdout, "artifact evil")
 }
