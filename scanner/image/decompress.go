@@ -10,7 +10,7 @@ import (
 	"io"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/klauspost/compress/gzip"
+	"github.com/imagegate/imagegate/scanner/gunzip"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -50,7 +50,7 @@ func openLayer(l v1.Layer, can Capabilities, blob func() (io.ReadCloser, error))
 	var closeFn func()
 	switch {
 	case bytes.HasPrefix(magic, gzipMagic):
-		zr, err := gzip.NewReader(br)
+		zr, err := gunzip.NewReader(br)
 		if err != nil {
 			rc.Close()
 			return nil, err

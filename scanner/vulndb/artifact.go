@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/imagegate/imagegate/scanner/gunzip"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/imagegate/imagegate/failure"
@@ -404,7 +405,7 @@ func unpackEcosystem(l v1.Layer, eco, dir string, bound int64) error {
 		return err
 	}
 	defer rc.Close()
-	zr, err := gzip.NewReader(rc)
+	zr, err := gunzip.NewReader(rc)
 	if err != nil {
 		return err
 	}
