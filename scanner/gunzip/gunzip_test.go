@@ -3,8 +3,8 @@ package gunzip
 import (
 	"bytes"
 	stdgzip "compress/gzip"
-	"io"
 	"hash/crc32"
+	"io"
 	"math/rand/v2"
 	"testing"
 
