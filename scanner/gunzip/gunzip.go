@@ -590,7 +590,11 @@ func (z *Reader) huffman(limit int) {
 			z.err = ErrCorrupt
 			break
 		}
-		copyMatch(out, op, d, length)
+		if d >= 8 {
+			copyFar(out, op, d, length)
+		} else {
+			copyNear(out, op, d, length)
+		}
 		op += length
 	}
 	z.bits, z.nbits, z.ip, z.op = bitbuf, nbits, ip, op
@@ -619,26 +623,30 @@ func (z *Reader) endSymbols(e uint32) {
 	z.endBlock()
 }
 
-// copyMatch copies length bytes from d back to out[op:], a word at a time where the
-// distance allows; it may write past the match (outSlack).
-func copyMatch(out *[outSize]byte, op, d, length int) {
+// copyFar copies length bytes from d (at least 8) back to out[op:], a word at a time:
+// two unconditionally (most matches are short), then the rest. It may write up to 15
+// bytes past the match (outSlack).
+func copyFar(out *[outSize]byte, op, d, length int) {
 	src, end := op-d, op+length
-	switch {
-	case d >= 8:
-		// Most matches are short: two words unconditionally, then the rest.
+	binary.LittleEndian.PutUint64(out[op:], binary.LittleEndian.Uint64(out[src:]))
+	binary.LittleEndian.PutUint64(out[op+8:], binary.LittleEndian.Uint64(out[src+8:]))
+	for op, src = op+16, src+16; op < end; op, src = op+8, src+8 {
 		binary.LittleEndian.PutUint64(out[op:], binary.LittleEndian.Uint64(out[src:]))
-		binary.LittleEndian.PutUint64(out[op+8:], binary.LittleEndian.Uint64(out[src+8:]))
-		for op, src = op+16, src+16; op < end; op, src = op+8, src+8 {
-			binary.LittleEndian.PutUint64(out[op:], binary.LittleEndian.Uint64(out[src:]))
-		}
-	case d == 1:
+	}
+}
+
+// copyNear copies length bytes from d (less than 8) back to out[op:]: a run of one byte a
+// word at a time (it may write up to 7 bytes past the match), others a byte at a time.
+func copyNear(out *[outSize]byte, op, d, length int) {
+	src, end := op-d, op+length
+	if d == 1 {
 		v := uint64(out[src]) * 0x0101010101010101
 		for ; op < end; op += 8 {
 			binary.LittleEndian.PutUint64(out[op:], v)
 		}
-	default:
-		for ; op < end; op, src = op+1, src+1 {
-			out[op] = out[src]
-		}
+		return
+	}
+	for ; op < end; op, src = op+1, src+1 {
+		out[op] = out[src]
 	}
 }
