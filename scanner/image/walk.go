@@ -287,12 +287,13 @@ func (w *layerWalk) readAll(ctx context.Context, layers []v1.Layer) ([]layerCont
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			buf := new(buffers)
 			for i := range next {
 				if err := ctx.Err(); err != nil {
 					errs[i] = err
 					continue
 				}
-				results[i], errs[i] = w.readOne(ctx, i, layers[i])
+				results[i], errs[i] = w.readOne(ctx, i, layers[i], buf)
 				if errs[i] != nil {
 					cancel()
 				}
@@ -320,13 +321,13 @@ func (w *layerWalk) readAll(ctx context.Context, layers []v1.Layer) ([]layerCont
 
 // readOne reads layer i. A panic in an analyzer fed the layer's bytes would end the
 // process from this goroutine: it ends the scan with exit 3 instead.
-func (w *layerWalk) readOne(ctx context.Context, i int, l v1.Layer) (res layerContent, err error) {
+func (w *layerWalk) readOne(ctx context.Context, i int, l v1.Layer, buf *buffers) (res layerContent, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = failure.Incompletef("internal error while reading the layer: %v (please report this)", r)
 		}
 	}()
-	return w.read(ctx, i, l)
+	return w.read(ctx, i, l, buf)
 }
 
 // bySize lists the layer indices, the largest stored layer first where the sizes are
@@ -347,8 +348,8 @@ func (w *layerWalk) bySize(n int) []int {
 }
 
 // read reads layer i: from the layer cache when it holds the layer under its blob digest,
-// else from the image (and then into the cache).
-func (w *layerWalk) read(ctx context.Context, i int, l v1.Layer) (layerContent, error) {
+// else from the image (and then into the cache), with the reading goroutine's buffers.
+func (w *layerWalk) read(ctx context.Context, i int, l v1.Layer, buf *buffers) (layerContent, error) {
 	o, diffID := w.o, w.cf.RootFS.DiffIDs[i]
 	key := ""
 	if _, ok := o.cachers(); ok && o.cache != nil && w.img.Can.SharedBlobs && w.idx.Layers[i].Digest != "" {
@@ -369,8 +370,8 @@ func (w *layerWalk) read(ctx context.Context, i int, l v1.Layer) (layerContent, 
 		blob = w.img.blobs[i]
 	}
 	check := o.diffIDChecks < 0 || i < o.diffIDChecks
-	res, err := readLayer(ctx, l, w.img.Can, blob, i, diffID, check, stored, w.req, o)
-	res.scratch = nil // the largest consumed file's buffer is not kept
+	res, err := readLayer(ctx, l, w.img.Can, blob, i, diffID, check, stored, w.req, o, buf)
+	res.buf = nil // the goroutine's, not the layer's
 	if err == nil && key != "" {
 		o.saveLayer(key, i, &res)
 	}
@@ -457,9 +458,14 @@ type layerContent struct {
 	// read counts the file bytes handed to the analyzers, by the files' sizes: a sparse
 	// entry's holes count, though they never pass the expansion limit on the stream.
 	read, readLimit, storedSize int64
-	// head and scratch are reused for each file of the layer that only consumers see
-	// (they hold its bytes only for the call): no allocation, clearing or collection
-	// per binary or text file.
+	buf *buffers // the reading goroutine's, while the layer is read
+}
+
+// buffers are a layer-reading goroutine's, reused for each file of its layers that only
+// consumers see (they hold its bytes only for the call): no allocation, clearing or
+// collection per binary or text file, nor per layer (growing a buffer for each layer's
+// larger files made a third of a gzip image's allocations, and so of its collections).
+type buffers struct {
 	head    [HeadSize]byte
 	scratch []byte
 }
@@ -469,8 +475,8 @@ type layerContent struct {
 // layers, and so --exclude-base, trusts those diff IDs, so a config that claims another
 // image's layers is refused.
 // stored is the layer's size as stored when the source knows it (-1: ask the layer).
-func readLayer(ctx context.Context, l v1.Layer, can Capabilities, blob func() (io.ReadCloser, error), index int, diffID v1.Hash, check bool, stored int64, req Requirer, o *walkOptions) (layerContent, error) {
-	var lc layerContent
+func readLayer(ctx context.Context, l v1.Layer, can Capabilities, blob func() (io.ReadCloser, error), index int, diffID v1.Hash, check bool, stored int64, req Requirer, o *walkOptions, buf *buffers) (layerContent, error) {
+	lc := layerContent{buf: buf}
 	rc, err := openLayer(l, can, blob)
 	if err != nil {
 		return lc, err
@@ -593,7 +599,7 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 	var head []byte
 	var consumers []Consumer
 	if len(o.consumers) > 0 && h.Size > 0 {
-		head = lc.head[:min(h.Size, HeadSize)]
+		head = lc.buf.head[:min(h.Size, HeadSize)]
 		if _, err := io.ReadFull(tr, head); err != nil {
 			return unexpected(err)
 		}
@@ -643,10 +649,10 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 		f.Retained = true
 		return nil
 	}
-	if int64(cap(lc.scratch)) < h.Size {
-		lc.scratch = make([]byte, h.Size)
+	if int64(cap(lc.buf.scratch)) < h.Size {
+		lc.buf.scratch = make([]byte, h.Size)
 	}
-	data := lc.scratch[:h.Size]
+	data := lc.buf.scratch[:h.Size]
 	n := copy(data, head)
 	if _, err := io.ReadFull(tr, data[n:]); err != nil {
 		return unexpected(err)
