@@ -24,7 +24,7 @@ import (
 // twice what is live. A scan's working set fits in it whatever the image's size
 // (bench/run.sh); past it is only what the scan keeps (package databases, manifests:
 // bounded by Limits.MaxRetained), and the collector then lets the heap grow.
-const ScanMemoryLimit = 28 << 20
+const ScanMemoryLimit = 30 << 20
 
 // LimitMemory sets ScanMemoryLimit for the process, unless GOMEMLIMIT is set, and returns
 // what restores the limit before. The commands that scan call it; importing data does not
