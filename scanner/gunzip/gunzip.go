@@ -118,6 +118,9 @@ func (z *Reader) WriteTo(w io.Writer) (int64, error) {
 			n, err := w.Write(z.out[z.rp:z.op])
 			z.rp += n
 			total += int64(n)
+			if err == nil && n == 0 {
+				err = io.ErrShortWrite
+			}
 			if err != nil {
 				return total, err
 			}

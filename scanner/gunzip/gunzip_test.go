@@ -6,6 +6,8 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -183,3 +185,39 @@ func FuzzAgreesWithStandardLibrary(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodesGNUGzip decodes streams another compressor made (GNU gzip: its own block
+// splitting and lazy matching), compared with the standard library's reading.
+func TestDecodesGNUGzip(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.gz")
+	require.NoError(t, err)
+	require.Len(t, files, 2)
+	check := func(name string, data []byte) {
+		want, err := std(data)
+		require.NoError(t, err, name)
+		got, err := ours(data, false)
+		require.NoError(t, err, name)
+		require.True(t, bytes.Equal(want, got), "%s: decoded %d bytes, the standard library %d", name, len(got), len(want))
+	}
+	var both []byte
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		check(f, data)
+		both = append(both, data...)
+	}
+	check("both, one member after the other", both)
+}
+
+// TestWriteToStopsOnAShortWrite: a writer that takes nothing and says nothing is an error,
+// not a loop.
+func TestWriteToStopsOnAShortWrite(t *testing.T) {
+	r, err := NewReader(bytes.NewReader(compress(t, corpus(9, 1000), 6, stdgzip.Header{})))
+	require.NoError(t, err)
+	_, err = r.WriteTo(nothingWriter{})
+	require.ErrorIs(t, err, io.ErrShortWrite)
+}
+
+type nothingWriter struct{}
+
+func (nothingWriter) Write([]byte) (int, error) { return 0, nil }

@@ -173,7 +173,7 @@ func build(t []uint32, root uint, lens []uint8, syms []uint32, sorted []uint16) 
 // entry is a symbol's table entry for a codeword of l bits (past the root in a subtable).
 func entry(sym uint32, l int) uint32 {
 	extra := sym >> 8 & 15
-	return sym&^0xf00 | uint32(l)<<8 | uint32(l) + extra
+	return sym&^0xf00 | uint32(l)<<8 | (uint32(l) + extra)
 }
 
 // subtableBits is how many index bits a new subtable needs, its first code of l bits:
