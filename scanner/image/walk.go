@@ -458,6 +458,7 @@ type layerContent struct {
 	// read counts the file bytes handed to the analyzers, by the files' sizes: a sparse
 	// entry's holes count, though they never pass the expansion limit on the stream.
 	read, readLimit, storedSize int64
+
 	buf *buffers // the reading goroutine's, while the layer is read
 }
 
