@@ -242,7 +242,8 @@ against it: a folder that does not verify (a restored cache altered) is exit 3.`
 				case v != nil:
 					how = "signature verified when pulled and again now"
 				case isSigned:
-					how = "signature verified when pulled"
+					// Only the folder says so: it may be a restored cache.
+					how = "signature verified when pulled, as the folder records (not checked now: name the signer, as for db pull, to check it)"
 				}
 				fmt.Fprintf(stdout, "artifact %s, %s\n", visible.String(a), how) // the folder's marks may come from a restored cache
 			}

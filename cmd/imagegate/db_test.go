@@ -158,6 +158,10 @@ func TestDBStatusVerifiesAPulledFolder(t *testing.T) {
 	r = runCLI(t, "db", "status", "--db", dst, "--verify-key", pub)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "signature verified when pulled and again now")
+	// Without the signer it says only what the folder records, and that it did not check.
+	r = runCLI(t, "db", "status", "--db", dst)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "as the folder records (not checked now")
 
 	r = runCLI(t, "db", "import", "--db", other, filepath.Join(root, "testdata", "osv-records"))
 	require.Equal(t, 0, r.code, r.stderr)
