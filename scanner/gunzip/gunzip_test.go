@@ -221,3 +221,23 @@ func TestWriteToStopsOnAShortWrite(t *testing.T) {
 type nothingWriter struct{}
 
 func (nothingWriter) Write([]byte) (int, error) { return 0, nil }
+
+// TestSyncFlushes decodes a stream written with a flush after every piece (pigz and other
+// parallel compressors do so): each flush is an empty stored block.
+func TestSyncFlushes(t *testing.T) {
+	data := corpus(10, 200000)
+	var b bytes.Buffer
+	w := stdgzip.NewWriter(&b)
+	for p := data; len(p) > 0; {
+		n := min(len(p), 1+len(p)%7919)
+		_, err := w.Write(p[:n])
+		require.NoError(t, err)
+		require.NoError(t, w.Flush())
+		p = p[n:]
+	}
+	require.NoError(t, w.Close())
+	require.Greater(t, bytes.Count(b.Bytes(), []byte{0, 0, 0xff, 0xff}), 10, "the stream holds its empty stored blocks")
+	got, err := ours(b.Bytes(), false)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(data, got))
+}
