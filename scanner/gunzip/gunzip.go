@@ -1,9 +1,9 @@
 // Package gunzip reads gzip streams (RFC 1952: deflate, RFC 1951), the layers of most
-// images. It decodes about twice as fast as klauspost/compress (the fastest Go inflater
-// there was), which is most of what a full scan of a gzip image costs: the stream is read
-// into a buffer and taken 64 bits at a time, literals and lengths come from one table
-// lookup with their extra bits, matches are copied a word at a time, and the output is
-// written where the window already is, handed out in large pieces.
+// images. Inflating is about half of what a full scan of a gzip image costs, and this
+// decoder does it 1.8 times as fast as klauspost/compress (the fastest Go inflater there
+// was): the stream is read into a buffer and taken 64 bits at a time, literals and lengths
+// come from one table lookup with their extra bits, matches are copied a word at a time,
+// and the output is written where the window already is, handed out in large pieces.
 //
 // It accepts exactly what the standard library's compress/gzip accepts (a test compares
 // the two on every input the fuzzer finds): several members one after the other, a
