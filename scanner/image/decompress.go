@@ -21,9 +21,10 @@ var (
 
 // openLayer returns the layer's tar stream. It reads the blob as stored (blob, when the
 // source opens it itself; else the layer's Compressed() for sources that store blobs as
-// pushed) and decompresses it itself: klauspost's gzip and zstd are markedly faster than
-// the standard library's. Where the source does not, it checks the blob's digest at the
-// end of the stream (a docker-archive names no blob digests: the diff ID check covers it).
+// pushed) and decompresses it itself, gzip with scanner/gunzip and zstd with
+// klauspost's, both markedly faster than the standard library's. Where the source does
+// not, it checks the blob's digest at the end of the stream (a docker-archive names no
+// blob digests: the diff ID check covers it).
 func openLayer(l v1.Layer, can Capabilities, blob func() (io.ReadCloser, error)) (io.ReadCloser, error) {
 	open := blob
 	if open == nil {

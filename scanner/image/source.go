@@ -158,7 +158,8 @@ type Image struct {
 	StoredSizes []int64
 	// blobs open each layer's blob as stored, when the source can without going through
 	// go-containerregistry (a docker-archive's tar members): the walk then decompresses
-	// gzip and zstd layers with klauspost/compress, not the standard library.
+	// gzip layers with scanner/gunzip and zstd with klauspost/compress, not the standard
+	// library.
 	blobs []func() (io.ReadCloser, error)
 }
 
