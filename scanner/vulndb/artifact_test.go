@@ -403,4 +403,11 @@ func TestRestoredCopyIsCheckedAgainstItsSignature(t *testing.T) {
 	_, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+ref, vulndb.RemoteOptions{Verifier: other.Verifier})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "does not verify")
+
+	// A kept signature grown past any bundle's size is not read whole: refused as such.
+	require.NoError(t, os.WriteFile(filepath.Join(cached, ".signature.json"), bytes.Repeat([]byte(" "), 2<<20), 0o644))
+	_, err = vulndb.OpenPath(ctx, vulndb.ArtifactScheme+ref, o)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitIncomplete, failure.Code(err))
+	assert.Contains(t, err.Error(), "no signature is kept beside it that can be read")
 }

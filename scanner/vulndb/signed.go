@@ -17,6 +17,7 @@ import (
 	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/scanner/attach"
 	"github.com/imagegate/imagegate/scanner/image"
+	"github.com/imagegate/imagegate/scanner/userfile"
 	"github.com/imagegate/imagegate/trust"
 )
 
@@ -114,29 +115,41 @@ func signedPayload(b []byte) (*Signed, error) {
 // registry: the signature kept beside it verifies with v for the artifact the folder
 // names, and its indexes are the ones that signature names.
 func VerifyPulled(dir string, v *trust.Verifier) error {
+	ref, _, ok := pulledArtifact(dir)
+	if !ok {
+		return errors.New("it was not pulled from an artifact ('imagegate db pull')")
+	}
+	return verifyLocal(dir, ref, v)
+}
+
+// pulledArtifact is the artifact the folder says it was pulled from: its ref and digest.
+func pulledArtifact(dir string) (ref, digest string, ok bool) {
 	mark := PulledFrom(dir)
 	at := strings.LastIndex(mark, "@")
 	if at < 0 {
-		return errors.New("it was not pulled from an artifact ('imagegate db pull')")
+		return "", "", false
 	}
-	return verifyLocal(dir, mark[:at], v)
+	return mark[:at], mark[at+1:], true
 }
+
+// maxSignature bounds the kept signature read back (a Sigstore bundle is a few KiB; the
+// folder may be a restored cache).
+const maxSignature = 1 << 20
 
 // verifyLocal checks the copy of ref in dir as the pull that installed it did, without the
 // registry: the signature kept beside it verifies for the artifact digest the folder
 // names, and the folder's indexes are the ones that signature names (each index is then
 // checked against its digest when it is opened).
 func verifyLocal(dir, ref string, v *trust.Verifier) error {
-	mark := PulledFrom(dir)
-	at := strings.LastIndex(mark, "@")
-	if at < 0 || mark[:at] != ref {
+	pulled, digest, ok := pulledArtifact(dir)
+	if !ok || pulled != ref {
 		return fmt.Errorf("the folder names no pull of %s", ref)
 	}
-	bundle, err := os.ReadFile(filepath.Join(dir, signatureMark))
+	bundle, err := userfile.Read(filepath.Join(dir, signatureMark), "the kept signature", maxSignature)
 	if err != nil {
-		return errors.New("no signature is kept beside it")
+		return fmt.Errorf("no signature is kept beside it that can be read: %w", err)
 	}
-	payload, err := v.VerifyAttestation(bundle, mark[at+1:], Predicate)
+	payload, err := v.VerifyAttestation(bundle, digest, Predicate)
 	if err != nil {
 		return fmt.Errorf("the signature kept beside it does not verify: %w", err)
 	}
