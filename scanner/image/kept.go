@@ -32,7 +32,7 @@ type keptFiles struct {
 	file *os.File // created at the first file past keepInMemory, unlinked at once
 	end  atomic.Int64
 	// readErr is the first error reading a kept file back: the walk's kept files are then
-	// not whole, and the index says so (Index.KeptReadError).
+	// not whole, and the index says so (Index.Incomplete).
 	readErr atomic.Pointer[error]
 }
 

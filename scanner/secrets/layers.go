@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"sort"
 	"strings"
@@ -94,14 +93,11 @@ func (a *Layers) Consumes(p string, info fs.FileInfo, head []byte) bool {
 // Consume implements image.Consumer. A text file (MaxFileSize at most) not handed in
 // memory (a kept file waiting on disk) is read whole first.
 func (a *Layers) Consume(ctx context.Context, f *image.File, c image.Content) {
-	data := c.Bytes()
-	if data == nil {
-		var err error
-		if data, err = io.ReadAll(c.Reader()); err != nil {
-			a.unread.Add(1)
-			a.unreadErr.CompareAndSwap(nil, err.Error())
-			return
-		}
+	data, err := c.ReadAll()
+	if err != nil {
+		a.unread.Add(1)
+		a.unreadErr.CompareAndSwap(nil, err.Error())
+		return
 	}
 	if ms := a.det.Scan(ctx, f.Path, data); len(ms) > 0 {
 		a.mu.Lock()
