@@ -3,6 +3,7 @@ package gunzip
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	stdgzip "compress/gzip"
 	"io"
 	"io/fs"
@@ -25,8 +26,11 @@ var layer = sync.OnceValues(func() ([]byte, error) {
 	tw := tar.NewWriter(&tarred)
 	root := runtime.GOROOT()
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() || tarred.Len() > 64<<20 {
-			return err
+		if err != nil || tarred.Len() > 64<<20 {
+			return cmp.Or(err, filepath.SkipAll) // full: the rest of GOROOT is not walked
+		}
+		if !d.Type().IsRegular() {
+			return nil
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
