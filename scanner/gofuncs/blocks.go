@@ -17,7 +17,6 @@ type blocks struct {
 	held  map[int64][]byte // by block number
 	order []int64          // block numbers, oldest first
 	err   error            // the first read error: the reading stops at it
-	chunk []byte           // scan's buffer
 }
 
 const (
@@ -125,15 +124,15 @@ func (r *byteReader) ReadByte() (byte, error) {
 }
 
 // scan calls fn with the address of each place pat is in segment s, in order, while fn
-// returns true. The segment is read a MiB at a time (not through the held blocks).
+// returns true. The segment is read a pool block at a time (not through the held blocks:
+// a scan reads on past them), each read overlapping the last by len(pat)-1 bytes.
 func (b *blocks) scan(s segment, pat []byte, fn func(addr uint64) bool) {
-	const chunk = 1 << 20
-	if len(b.chunk) < chunk+len(pat)-1 {
-		b.chunk = make([]byte, chunk+len(pat)-1)
-	}
-	buf := b.chunk[:chunk+len(pat)-1]
+	bp := blockPool.Get().(*[]byte)
+	defer blockPool.Put(bp)
+	buf := *bp
+	chunk := len(buf) - (len(pat) - 1)
 	end := min(int64(s.off+s.size), b.size)
-	for start := int64(s.off); start < end && b.err == nil; start += chunk {
+	for start := int64(s.off); start < end && b.err == nil; start += int64(chunk) {
 		part := buf[:min(int64(len(buf)), end-start)]
 		if k, err := b.r.ReadAt(part, start); k < len(part) {
 			if err == nil {

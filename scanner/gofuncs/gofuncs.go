@@ -25,6 +25,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unsafe"
 )
 
 // Table is what a binary links and the platform it was built for. Its entries,
@@ -378,7 +379,7 @@ func (m *module) read() (*Table, error) {
 	// offset of one another) would make the work grow with the square: past twice the
 	// binary's size the table is refused.
 	w := &work{max: 2 * m.bf.size}
-	names := &nameSet{m: m, w: w, done: make([]uint64, m.funcnametab.n/64+1)}
+	names := newNameSet(m, w)
 	addName := names.add
 	fixed := uint32(40) // the _func fields before pcdata: Go 1.18, 1.19
 	inlSize := uint64(20)
@@ -445,15 +446,28 @@ func (m *module) read() (*Table, error) {
 	if w.over() {
 		return nil, errOverlap
 	}
-	return newTable(names.entries), nil
+	return names.table(), nil
 }
 
-// nameSet collects the entries of the names the functions and inline trees point at.
+// nameSet collects the entries of the names the functions and inline trees point at,
+// each appended to one arena ("package\x00symbol\n") instead of two strings a name.
 type nameSet struct {
 	m       *module
 	w       *work
 	done    []uint64 // the name offsets done, a bit each: inline trees repeat a name many times
-	entries []string // "package\x00symbol"
+	arena   []byte
+	entries []span // where each entry is in the arena, without its '\n'
+	name    []byte // the name being added
+}
+
+type span struct{ off, n uint32 }
+
+// maxArenaStart bounds the arena's first size (a real binary's name table, which its
+// entries never outgrow, is a few MiB; a claimed size is not trusted past this).
+const maxArenaStart = 4 << 20
+
+func newNameSet(m *module, w *work) *nameSet {
+	return &nameSet{m: m, w: w, done: make([]uint64, m.funcnametab.n/64+1), arena: make([]byte, 0, min(m.funcnametab.n, maxArenaStart))}
 }
 
 func (ns *nameSet) add(off uint32) {
@@ -461,10 +475,14 @@ func (ns *nameSet) add(off uint32) {
 		return
 	}
 	ns.done[off/64] |= 1 << (off % 64)
-	name := ns.m.name(off)
-	ns.w.spend(int64(len(name)) + 1)
-	if e := entryOf(name); e != "" {
-		ns.entries = append(ns.entries, e)
+	ns.name = ns.m.appendName(ns.name[:0], off)
+	ns.w.spend(int64(len(ns.name)) + 1)
+	// The name is read through a string view of ns.name, which the next name overwrites:
+	// only the copy appendEntry makes outlives this call.
+	start := len(ns.arena)
+	ns.arena = appendEntry(ns.arena, unsafe.String(unsafe.SliceData(ns.name), len(ns.name)))
+	if len(ns.arena) > start {
+		ns.entries = append(ns.entries, span{uint32(start), uint32(len(ns.arena) - start - 1)})
 	}
 }
 
@@ -476,31 +494,30 @@ func (w *work) over() bool    { return w.read > w.max }
 
 var errOverlap = errors.New("the function table's names, pc-value tables or inline trees overlap past twice the binary's size (a malformed table)")
 
-// newTable sorts the entries into a Table, each once.
-func newTable(entries []string) *Table {
-	slices.Sort(entries)
-	entries = slices.Compact(entries)
+// table sorts the entries into a Table, each once.
+func (ns *nameSet) table() *Table {
+	entry := func(s span) []byte { return ns.arena[s.off : s.off+s.n] }
+	slices.SortFunc(ns.entries, func(a, b span) int { return bytes.Compare(entry(a), entry(b)) })
+	entries := slices.CompactFunc(ns.entries, func(a, b span) bool { return bytes.Equal(entry(a), entry(b)) })
 	size := 0
 	for _, e := range entries {
-		size += len(e) + 1
+		size += int(e.n) + 1
 	}
 	t := &Table{offs: make([]uint32, 0, len(entries))}
 	var b strings.Builder
 	b.Grow(size)
 	for _, e := range entries {
 		t.offs = append(t.offs, uint32(b.Len()))
-		b.WriteString(e)
-		b.WriteByte('\n')
+		b.Write(ns.arena[e.off : e.off+e.n+1])
 	}
 	t.names = b.String()
 	return t
 }
 
-// name is the function name at off in the name table (up to its NUL), found in the
-// held blocks.
-func (m *module) name(off uint32) string {
+// appendName appends the function name at off in the name table (up to its NUL), found
+// in the held blocks.
+func (m *module) appendName(b []byte, off uint32) []byte {
 	pos, end := m.funcnametab.off+int64(off), m.funcnametab.off+m.funcnametab.n
-	var b []byte
 	for pos < end {
 		blk := m.bf.block(pos / blockSize)
 		at := pos % blockSize
@@ -509,12 +526,12 @@ func (m *module) name(off uint32) string {
 		}
 		chunk := blk[at:min(int64(len(blk)), at+end-pos)]
 		if i := bytes.IndexByte(chunk, 0); i >= 0 {
-			return string(append(b, chunk[:i]...))
+			return append(b, chunk[:i]...)
 		}
 		b = append(b, chunk...)
 		pos += int64(len(chunk))
 	}
-	return string(b)
+	return b
 }
 
 // maxValue is the largest value of the pc-value table at off in pctab (-1 for none): the
@@ -559,16 +576,21 @@ func (m *module) maxValue(off uint32, w *work) (int, error) {
 	}
 }
 
-// entryOf names a function by the package and symbol Go vulnerability records use:
-// "net/http.(*Client).Do" is net/http's "Client.Do", instantiations lose their type
-// arguments ("pkg.Map[...].Get" is "Map.Get"), and the package path's escaped dots are
-// unescaped ("gopkg.in/yaml%2ev3.Unmarshal" is gopkg.in/yaml.v3's "Unmarshal").
-// Compiler-made symbols (type:, go:) belong to no package ("").
-func entryOf(name string) string {
-	if pkg, sym := Split(name); pkg != "" && sym != "" && !strings.ContainsAny(pkg+sym, "\x00\n") {
-		return pkg + "\x00" + sym
+// appendEntry appends a function's entry, "package\x00symbol\n", named by the package and
+// symbol Go vulnerability records use: "net/http.(*Client).Do" is net/http's "Client.Do",
+// instantiations lose their type arguments ("pkg.Map[...].Get" is "Map.Get"), and the
+// package path's escaped dots are unescaped ("gopkg.in/yaml%2ev3.Unmarshal" is
+// gopkg.in/yaml.v3's "Unmarshal"). Compiler-made symbols (type:, go:) belong to no
+// package: nothing is appended for them.
+func appendEntry(b []byte, name string) []byte {
+	pkg, sym := Split(name)
+	if pkg == "" || sym == "" || strings.ContainsAny(pkg, "\x00\n") || strings.ContainsAny(sym, "\x00\n") {
+		return b
 	}
-	return ""
+	b = append(b, pkg...)
+	b = append(b, 0)
+	b = append(b, sym...)
+	return append(b, '\n')
 }
 
 // Split cuts a function's linker name into its package path and its symbol.

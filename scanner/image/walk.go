@@ -651,7 +651,9 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 		return nil
 	}
 	if int64(cap(lc.buf.scratch)) < h.Size {
-		lc.buf.scratch = make([]byte, h.Size)
+		// Grown by doubling (to at most ConsumeInMemory): a layer's files come in no order
+		// of size, and growing to each larger one was most of what the buffer allocated.
+		lc.buf.scratch = make([]byte, min(max(h.Size, 2*int64(cap(lc.buf.scratch)), 64<<10), ConsumeInMemory))
 	}
 	data := lc.buf.scratch[:h.Size]
 	n := copy(data, head)
