@@ -71,7 +71,9 @@ type detectorGroup struct {
 
 func groups() []detectorGroup {
 	return []detectorGroup{
-		{hints: []string{"AKIA", "ASIA"}, detectors: []veles.Detector{awsaccesskey.NewDetector()}},
+		// A key pair is found only beside its key ID: AKIA or ASIA and 16 upper-case letters
+		// or digits ("ASIA" is also in minified JavaScript's time zone tables).
+		{hints: []string{"AKIA", "ASIA"}, detectors: []veles.Detector{awsaccesskey.NewDetector()}, needs: followedBy([]string{"AKIA", "ASIA"}, 16, &isUpperOrDigit)},
 		// The key is 86 characters of base64's alphabet and "==".
 		{hints: []string{"azure", "Azure", "AZURE", "az storage"}, detectors: []veles.Detector{azurestorageaccountaccesskey.NewDetector()}, needs: base64Run(86, "==")},
 		{hints: []string{"eyJ"}, detectors: []veles.Detector{azuretoken.NewDetector()}}, // JWTs
@@ -126,12 +128,40 @@ func base64Run(n int, suffix string) func([]byte) bool {
 	}
 }
 
-var isBase64 = func() (t [256]bool) {
-	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+// followedBy returns a test for one of prefixes followed by n bytes of class.
+func followedBy(prefixes []string, n int, class *[256]bool) func([]byte) bool {
+	return func(data []byte) bool {
+		for _, p := range prefixes {
+			for off := 0; ; {
+				i := bytes.Index(data[off:], []byte(p))
+				if i < 0 {
+					break
+				}
+				run, at := 0, off+i+len(p)
+				for at+run < len(data) && run < n && class[data[at+run]] {
+					run++
+				}
+				if run == n {
+					return true
+				}
+				off += i + 1
+			}
+		}
+		return false
+	}
+}
+
+var (
+	isBase64       = byteClass("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+	isUpperOrDigit = byteClass("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+)
+
+func byteClass(members string) (t [256]bool) {
+	for _, c := range []byte(members) {
 		t[c] = true
 	}
 	return t
-}()
+}
 
 // Veles types' names as users know them.
 var typeNames = map[string]string{

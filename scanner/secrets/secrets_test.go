@@ -165,6 +165,21 @@ func TestAzureKeyNeedsItsRun(t *testing.T) {
 	assert.Empty(t, d.Scan(context.Background(), "app/sdk.go", []byte(filler+"AZURE_STORAGE_KEY="+azureKey[1:]+"\n")))
 }
 
+// The AWS pair detector reads only a text with a key ID (AKIA or ASIA and 16 upper-case
+// letters or digits): the hint alone ("ASIA" in a time zone table) does not make it read
+// a megabyte of minified JavaScript, and the pair is found past any amount of such text.
+func TestAWSPairNeedsItsKeyID(t *testing.T) {
+	d := detector(t)
+	filler := strings.Repeat(`zones:["ASIA/Tokyo","AKIA"],k:"0123456789abcdefghij0123456789abcdefghij",`, 3000)
+	ms := d.Scan(context.Background(), "app/bundle.js", []byte(filler+"\n"+awsPair))
+	require.Len(t, ms, 1)
+	assert.Equal(t, "AWS access key", ms[0].Type)
+	shortID := strings.Replace(awsPair, "AKIA1984R439T439HTH4", "AKIA1984R439T439HTH", 1)
+	assert.Empty(t, d.Scan(context.Background(), "app/bundle.js", []byte(filler+"\n"+shortID)))
+	lowerID := strings.Replace(awsPair, "AKIA1984R439T439HTH4", "AKIA1984r439T439HTH4", 1)
+	assert.Empty(t, d.Scan(context.Background(), "app/bundle.js", []byte(filler+"\n"+lowerID)))
+}
+
 // failingAt is a file's content that cannot be read (a temporary file gone bad).
 type failingAt struct{}
 
