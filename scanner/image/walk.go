@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"runtime"
 	"sort"
@@ -288,6 +289,7 @@ func (w *layerWalk) readAll(ctx context.Context, layers []v1.Layer) ([]layerCont
 		go func() {
 			defer wg.Done()
 			buf := new(buffers)
+			defer buf.close()
 			for i := range next {
 				if err := ctx.Err(); err != nil {
 					errs[i] = err
@@ -469,6 +471,17 @@ type layerContent struct {
 type buffers struct {
 	head    [HeadSize]byte
 	scratch []byte
+	// spool holds the goroutine's files past ConsumeInMemory while their consumers read
+	// them, each written over the last (consumeSpooled).
+	spool *os.File
+}
+
+// close removes the spool file.
+func (b *buffers) close() {
+	if b.spool != nil {
+		b.spool.Close()
+		b.spool = nil
+	}
 }
 
 // readLayer reads one layer's tar stream. When check is set, its sha256 must be the diff
@@ -634,7 +647,7 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 		return &expansionError{size: lc.storedSize, ratio: o.maxExpansion}
 	}
 	if !keep && h.Size > ConsumeInMemory {
-		return consumeSpooled(ctx, tr, head, h.Size, f, consumers, o)
+		return consumeSpooled(ctx, tr, head, h.Size, f, consumers, o, lc.buf)
 	}
 	if keep {
 		if total := o.kept.total.Add(h.Size); total > o.maxRetained {

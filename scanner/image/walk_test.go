@@ -386,28 +386,34 @@ func (d *digests) Consume(_ context.Context, f *image.File, c image.Content) {
 	}
 	var sum [32]byte
 	h.Sum(sum[:0])
+	var past [1]byte
+	if n, err := c.ReadAt(past[:], c.Size); n != 0 || err != io.EOF {
+		sum = [32]byte{} // bytes past the file's end: never its digest
+	}
 	d.mu.Lock()
 	d.got[f.Path] = sum
 	d.mu.Unlock()
 }
 
 // A file past ConsumeInMemory reaches the consumers whole (read from its temporary file,
-// not in memory), as a small one does (in memory), in every layer; the temporary files are
-// gone after the walk.
+// not in memory), as a small one does (in memory), in every layer; one written over a
+// longer one's spool ends at its own end; the temporary files are gone after the walk.
 func TestLargeConsumedFilesArriveWhole(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	big := bytes.Repeat([]byte("0123456789abcdef"), image.ConsumeInMemory/16+1000)
 	big[len(big)-1] = 'x'
+	longer := append(bytes.Repeat([]byte("y"), 5000), big...)
 	var steps []imagetest.Step
 	for i := range 3 {
-		steps = append(steps, imagetest.Step{Layer: imagetest.Layer(t, imagetest.File(fmt.Sprintf("l%d/big", i), big), imagetest.File(fmt.Sprintf("l%d/small", i), []byte("small")))})
+		steps = append(steps, imagetest.Step{Layer: imagetest.Layer(t, imagetest.File(fmt.Sprintf("l%d/longer", i), longer), imagetest.File(fmt.Sprintf("l%d/big", i), big), imagetest.File(fmt.Sprintf("l%d/small", i), []byte("small")))})
 	}
 	d := &digests{got: map[string][32]byte{}}
 	img := imagetest.Image(t, "linux/amd64", steps...)
 	_, err := image.Walk(context.Background(), &image.Image{Image: img}, nil, image.WithConsumer(d))
 	require.NoError(t, err)
 	for i := range 3 {
+		assert.Equal(t, sha256.Sum256(longer), d.got[fmt.Sprintf("l%d/longer", i)])
 		assert.Equal(t, sha256.Sum256(big), d.got[fmt.Sprintf("l%d/big", i)])
 		assert.Equal(t, sha256.Sum256([]byte("small")), d.got[fmt.Sprintf("l%d/small", i)])
 	}
