@@ -45,7 +45,10 @@ func openLayer(l v1.Layer, can Capabilities, blob func() (io.ReadCloser, error))
 			src = &digestReader{r: rc, h: sha256.New(), want: d.Hex}
 		}
 	}
-	br := bufio.NewReaderSize(src, 256<<10)
+	// A small buffer to look at the magic: a decompressor reads its own blocks straight
+	// from the source past it. An uncompressed tar, read in 512-byte headers, gets a
+	// large one.
+	br := bufio.NewReaderSize(src, 4<<10)
 	magic, _ := br.Peek(4)
 	var out io.Reader
 	var closeFn func()
@@ -65,7 +68,7 @@ func openLayer(l v1.Layer, can Capabilities, blob func() (io.ReadCloser, error))
 		}
 		out, closeFn = zr, zr.Close
 	default: // an uncompressed tar blob
-		out, closeFn = br, func() {}
+		out, closeFn = bufio.NewReaderSize(br, 256<<10), func() {}
 	}
 	return &layerStream{Reader: out, closeFn: closeFn, rc: rc, src: src, br: br}, nil
 }
