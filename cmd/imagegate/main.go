@@ -38,7 +38,8 @@ func main() {
 		go heapPeaks(p)
 	} else {
 		// No allocation is sampled for a heap profile nobody reads: its records were
-		// 1.4 MiB of a scan's 30 MiB memory limit, room the collector then lacked.
+		// 1.4 MiB under a scan's memory limit (scanner.ScanMemoryLimit), room the collector
+		// then lacked.
 		runtime.MemProfileRate = 0
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

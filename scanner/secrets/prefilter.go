@@ -3,13 +3,18 @@ package secrets
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
+	"strings"
 )
 
 // prefilter answers "which groups of hints does data contain?" at close to memory speed: each
-// hint is anchored on its least common two-byte pair, a 64 Ki-entry table marks the
-// anchors, and one pass over data looks every byte pair up, checking the few hints whose
-// anchor it is. (An Aho-Corasick automaton ran at ~230 MB/s here: a scan of every text
-// file of an image took longer than reading the image.)
+// hint is anchored on its least common two adjacent byte pairs (three bytes: every hint
+// has at least three), a 64 Ki-entry table marks the anchors, and one pass over data looks
+// up the byte pair at every even position (one of the two anchors of any place a hint
+// is starts at one), checking the few hints anchored there. On 133 MB of this machine's Go,
+// JavaScript, Python and documentation text it runs at ~2.5 GB/s; one anchor a hint
+// looked up at every position ran at 1.1, an Aho-Corasick automaton at ~0.23 (a scan of
+// every text file of an image took longer than reading the image).
 type prefilter struct {
 	table   [1 << 16]uint8   // anchor pair -> 1 + index into groups, 0: none
 	groups  [][]anchoredHint // hints by anchor
@@ -18,7 +23,7 @@ type prefilter struct {
 
 type anchoredHint struct {
 	s      []byte
-	offset int    // where the anchor pair sits in s
+	offset int    // where this anchor pair sits in s
 	group  uint64 // the bit of the hint's group
 }
 
@@ -36,6 +41,19 @@ func byteCost(b byte) int {
 	return 0 // '_', '-', '=', ...
 }
 
+// commonPairs are byte pairs frequent in English and in code (an anchor there would
+// send the pass to the hints at every few words).
+var commonPairs = strings.Fields("th he in er an re on at en nd ti es or te of ed is it al ar st to nt ng se ha as ou io le ve co me de hi ri ro ic ne ea ra ce li ch ll be ma si om ur ig ey ap pp ke et ge ct un ul s. .c -- ** //")
+
+// pairCost estimates how common the byte pair at h[i:i+2] is.
+func pairCost(h string, i int) int {
+	c := byteCost(h[i]) + byteCost(h[i+1])
+	if slices.Contains(commonPairs, h[i:i+2]) {
+		c += 10
+	}
+	return c
+}
+
 // newPrefilter indexes groups of hints (at most 64 groups).
 func newPrefilter(hintGroups [][]string) *prefilter {
 	if len(hintGroups) > 64 {
@@ -50,24 +68,26 @@ func newPrefilter(hintGroups [][]string) *prefilter {
 	return p
 }
 
-// add indexes one hint of a group.
+// add indexes one hint of a group under its two anchor pairs.
 func (p *prefilter) add(h string, group uint64) {
-	if len(h) < 2 {
-		panic("secrets: hint shorter than 2 bytes: " + h)
+	if len(h) < 3 {
+		panic("secrets: hint shorter than 3 bytes: " + h)
 	}
 	best, bestCost := 0, 1<<30
-	for i := 0; i+1 < len(h); i++ {
-		if c := byteCost(h[i]) + byteCost(h[i+1]); c < bestCost {
+	for i := 0; i+2 < len(h); i++ {
+		if c := pairCost(h, i) + pairCost(h, i+1); c < bestCost {
 			best, bestCost = i, c
 		}
 	}
-	key := uint16(h[best])<<8 | uint16(h[best+1])
-	if p.table[key] == 0 {
-		p.groups = append(p.groups, nil)
-		p.table[key] = uint8(len(p.groups))
+	for _, at := range []int{best, best + 1} {
+		key := uint16(h[at])<<8 | uint16(h[at+1])
+		if p.table[key] == 0 {
+			p.groups = append(p.groups, nil)
+			p.table[key] = uint8(len(p.groups))
+		}
+		g := int(p.table[key]) - 1
+		p.groups[g] = append(p.groups[g], anchoredHint{s: []byte(h), offset: at, group: group})
 	}
-	g := int(p.table[key]) - 1
-	p.groups[g] = append(p.groups[g], anchoredHint{s: []byte(h), offset: best, group: group})
 	p.minSize = min(p.minSize, len(h))
 }
 
@@ -77,15 +97,15 @@ func (p *prefilter) match(data []byte) (set uint64) {
 		return 0
 	}
 	t := &p.table
-	// Seven byte pairs from one 8-byte load, their table entries ORed: the positions are
-	// looked at one by one only when one of the seven is an anchor.
+	// The four byte pairs at even positions of one 8-byte load, their table entries ORed:
+	// the positions are looked at one by one only when one of the four is an anchor.
 	i := 0
-	for ; i+8 <= len(data); i += 7 {
+	for ; i+8 <= len(data); i += 8 {
 		w := binary.BigEndian.Uint64(data[i:])
-		if t[uint16(w>>48)]|t[uint16(w>>40)]|t[uint16(w>>32)]|t[uint16(w>>24)]|t[uint16(w>>16)]|t[uint16(w>>8)]|t[uint16(w)] == 0 {
+		if t[uint16(w>>48)]|t[uint16(w>>32)]|t[uint16(w>>16)]|t[uint16(w)] == 0 {
 			continue
 		}
-		for j := i; j < i+7; j++ {
+		for j := i; j < i+8; j += 2 {
 			set = p.at(data, j, set)
 		}
 	}
