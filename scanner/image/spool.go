@@ -70,7 +70,16 @@ func consumeSpooled(ctx context.Context, r io.Reader, head []byte, size int64, f
 	w := &spoolWriter{w: io.NewOffsetWriter(buf.spool, 0)}
 	_, err := w.Write(head)
 	if err == nil {
-		_, err = io.CopyN(w, r, size-int64(len(head)))
+		// Through the goroutine's scratch buffer, idle while a file past it is spooled:
+		// writes of 256 KiB and more, where io.CopyN's were 32 KiB.
+		if cap(buf.scratch) < spoolChunk {
+			buf.scratch = make([]byte, spoolChunk)
+		}
+		var n int64
+		n, err = io.CopyBuffer(w, io.LimitReader(r, size-int64(len(head))), buf.scratch[:cap(buf.scratch)])
+		if err == nil && n < size-int64(len(head)) {
+			err = io.ErrUnexpectedEOF
+		}
 	}
 	if w.err != nil {
 		return failure.Incompletef("writing %s to a temporary file: %w", f.Path, w.err)
@@ -91,6 +100,8 @@ func consumeSpooled(ctx context.Context, r io.Reader, head []byte, size int64, f
 	}
 	return nil
 }
+
+const spoolChunk = 256 << 10
 
 // spoolWriter keeps its file's write error apart from the source's read errors.
 type spoolWriter struct {
