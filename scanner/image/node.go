@@ -2,7 +2,6 @@ package image
 
 import (
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -84,6 +83,6 @@ func (n *node) sorted() []*node {
 	for _, c := range n.kids.many {
 		out = append(out, c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	slices.SortFunc(out, func(a, b *node) int { return strings.Compare(a.name, b.name) })
 	return out
 }

@@ -32,7 +32,7 @@ var fileChecks = []*Check{
 // setuidFiles reports each setuid or setgid program of the final filesystem, with the
 // layer that added it.
 func setuidFiles(in *input) (hits []Hit) {
-	for _, f := range in.idx.Files() {
+	for _, f := range in.files {
 		if f.Type == image.TypeRegular && f.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 {
 			hits = append(hits, Hit{Message: fmt.Sprintf("/%s is %s (mode %s)", f.Path, bits(f.Mode), octal(f.Mode)), Target: f.Path, Layer: f.Layer})
 		}
@@ -76,7 +76,7 @@ func worldWritable(in *input) (hits []Hit) {
 		}
 		open, under = "", 0
 	}
-	for _, f := range in.idx.Files() {
+	for _, f := range in.files {
 		if f.Mode.Perm()&0o002 == 0 || f.Type == image.TypeSymlink || tmpPath(f.Path) || (f.Type == image.TypeDir && f.Mode&fs.ModeSticky != 0) {
 			continue
 		}
@@ -96,7 +96,7 @@ func worldWritable(in *input) (hits []Hit) {
 
 // unneededFiles reports repository data and package caches left in the image.
 func unneededFiles(in *input) (hits []Hit) {
-	for _, f := range in.idx.Files() {
+	for _, f := range in.files {
 		base := path.Base(f.Path)
 		if (f.Type == image.TypeDir && base == ".git") || f.Path == "root/.cache" || f.Path == "root/.npm" || f.Path == "var/cache/apk" && f.Type == image.TypeDir && hasChildren(in.idx, f.Path) {
 			hits = append(hits, Hit{Message: "/" + f.Path, Target: f.Path, Layer: f.Layer})

@@ -56,7 +56,10 @@ type input struct {
 	ctx context.Context
 	cf  *v1.ConfigFile
 	idx *image.Index
-	det *secrets.Detector
+	// files are the final filesystem's entries in path order (idx.Files, listed once
+	// for the checks that go through them all).
+	files []*image.File
+	det   *secrets.Detector
 	// incomplete lists what a check could not read whole: its result is not a pass.
 	incomplete []string
 }
@@ -98,7 +101,7 @@ func (a *Analyzer) Required(p string, _ fs.FileInfo) bool { return accountFiles[
 
 // Analyze implements analyzer.Analyzer: every check on the walked image and its config.
 func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, cf *v1.ConfigFile) (*report.Result, error) {
-	in := &input{ctx: ctx, cf: cf, idx: idx, det: a.det}
+	in := &input{ctx: ctx, cf: cf, idx: idx, files: idx.Files(), det: a.det}
 	var out []report.Finding
 	for _, c := range checks {
 		for _, h := range c.Run(in) {
