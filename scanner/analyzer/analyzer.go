@@ -117,4 +117,4 @@ func CacheVersion(list []Analyzer, o Options) string {
 }
 
 // cacheFormat changes whenever an analyzer's results change for the same layer.
-const cacheFormat = 2
+const cacheFormat = 3

@@ -17,6 +17,10 @@ type blocks struct {
 	held  map[int64][]byte // by block number
 	order []int64          // block numbers, oldest first
 	err   error            // the first read error: the reading stops at it
+	// last is block lastN while it is held: the pc-value tables are read a byte at a
+	// time, nearly always from the block the byte before was in.
+	last  []byte
+	lastN int64
 }
 
 const (
@@ -40,17 +44,22 @@ func (b *blocks) release() {
 		blockPool.Put(&blk)
 		delete(b.held, n)
 	}
-	b.order = nil
+	b.order, b.last = nil, nil
 }
 
 // block returns block n, reading it when it is not held (nil after a read error).
 func (b *blocks) block(n int64) []byte {
+	if b.last != nil && n == b.lastN {
+		return b.last
+	}
 	if blk, ok := b.held[n]; ok {
+		b.last, b.lastN = blk, n
 		return blk
 	}
 	if b.err != nil {
 		return nil
 	}
+	b.last = nil // it may be the block evicted below, its array then read over
 	var blk []byte
 	if len(b.order) >= maxBlocks {
 		old := b.order[0]
@@ -75,6 +84,7 @@ func (b *blocks) block(n int64) []byte {
 	}
 	b.held[n] = blk
 	b.order = append(b.order, n)
+	b.last, b.lastN = blk, n
 	return blk
 }
 

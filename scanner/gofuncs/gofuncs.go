@@ -23,18 +23,18 @@ import (
 	"math"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"unsafe"
 )
 
-// Table is what a binary links and the platform it was built for. Its entries,
-// "package\x00symbol", are sorted in one string with their offsets: a table kept for every
-// Go binary of an image until matching costs about what its names do (a 54 MB binary's:
-// 1 MB), not a map per package.
+// Table is what a binary links and the platform it was built for: the 64-bit FNV-1a hash
+// of each entry ("package\x00symbol") and of each package path, sorted, each once. Eight
+// bytes a function and no pointers: a table is kept for every Go binary of an image until
+// matching (a 54 MB binary's names took 2 MiB as strings). Two names with one hash only
+// make a symbol read as linked when it is not, the direction that never hides a finding:
+// a binary's author can add names, not remove the ones it links.
 type Table struct {
-	names        string   // the entries, sorted, each ending in '\n'
-	offs         []uint32 // where each entry starts
+	syms, pkgs   []uint64
 	goos, goarch string
 }
 
@@ -42,75 +42,67 @@ type Table struct {
 // say).
 func (t *Table) Platform() (goos, goarch string) { return t.goos, t.goarch }
 
-func (t *Table) entry(i int) string {
-	end := len(t.names)
-	if i+1 < len(t.offs) {
-		end = int(t.offs[i+1])
-	}
-	return t.names[t.offs[i] : end-1]
-}
-
-// search is the index of the first entry at or after key.
-func (t *Table) search(key string) int {
-	return sort.Search(len(t.offs), func(i int) bool { return t.entry(i) >= key })
-}
-
 // HasPackage says whether any function of the package is linked (or inlined).
 func (t *Table) HasPackage(path string) bool {
-	i := t.search(path + "\x00")
-	return i < len(t.offs) && strings.HasPrefix(t.entry(i), path+"\x00")
+	_, ok := slices.BinarySearch(t.pkgs, pkgHash(path))
+	return ok
 }
 
 // Has says whether the package's symbol ("Func", "Type.Method") is linked or inlined.
 func (t *Table) Has(path, symbol string) bool {
-	key := path + "\x00" + symbol
-	i := t.search(key)
-	return i < len(t.offs) && t.entry(i) == key
+	_, ok := slices.BinarySearch(t.syms, entryHash(path, symbol))
+	return ok
 }
 
 // GobEncode and GobDecode keep a table in the layer cache.
 func (t *Table) GobEncode() ([]byte, error) {
 	var buf bytes.Buffer
-	err := gob.NewEncoder(&buf).Encode(wire{GOOS: t.goos, GOARCH: t.goarch, Names: t.names})
+	err := gob.NewEncoder(&buf).Encode(wire{GOOS: t.goos, GOARCH: t.goarch, Syms: t.syms, Pkgs: t.pkgs})
 	return buf.Bytes(), err
 }
 
-// GobDecode is GobEncode's inverse; an entry list that is not sorted is refused.
+// GobDecode is GobEncode's inverse; a hash list that is not sorted, each once, is refused.
 func (t *Table) GobDecode(b []byte) error {
 	var w wire
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&w); err != nil {
 		return err
 	}
-	if w.Names != "" && !strings.HasSuffix(w.Names, "\n") {
-		return errors.New("gofuncs: a cut table")
-	}
-	t.goos, t.goarch, t.names, t.offs = w.GOOS, w.GOARCH, w.Names, nil
-	for off := 0; off < len(w.Names); {
-		t.offs = append(t.offs, uint32(off))
-		off += strings.IndexByte(w.Names[off:], '\n') + 1
-	}
-	for i := 1; i < len(t.offs); i++ {
-		if t.entry(i-1) >= t.entry(i) {
-			return errors.New("gofuncs: a table out of order")
+	for _, l := range [][]uint64{w.Syms, w.Pkgs} {
+		for i := 1; i < len(l); i++ {
+			if l[i-1] >= l[i] {
+				return errors.New("gofuncs: a table out of order")
+			}
 		}
 	}
+	t.goos, t.goarch, t.syms, t.pkgs = w.GOOS, w.GOARCH, w.Syms, w.Pkgs
 	return nil
 }
 
 type wire struct {
 	GOOS, GOARCH string
-	Names        string
+	Syms, Pkgs   []uint64
 }
 
 // Packages is how many packages have code in the binary.
-func (t *Table) Packages() int {
-	n, last := 0, ""
-	for i := range t.offs {
-		if pkg, _, _ := strings.Cut(t.entry(i), "\x00"); pkg != last {
-			n, last = n+1, pkg
-		}
+func (t *Table) Packages() int { return len(t.pkgs) }
+
+// FNV-1a, 64 bits: stable across runs and builds (the layer cache keeps tables).
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnv(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
 	}
-	return n
+	return h
+}
+
+func pkgHash(pkg string) uint64 { return fnv(fnvOffset, pkg) }
+
+func entryHash(pkg, sym string) uint64 {
+	return fnv((fnv(fnvOffset, pkg)^0)*fnvPrime, sym) // the NUL between them
 }
 
 // The table layouts, by the pclntab header's magic.
@@ -449,25 +441,17 @@ func (m *module) read() (*Table, error) {
 	return names.table(), nil
 }
 
-// nameSet collects the entries of the names the functions and inline trees point at,
-// each appended to one arena ("package\x00symbol\n") instead of two strings a name.
+// nameSet collects the hashes of the entries the functions and inline trees name.
 type nameSet struct {
-	m       *module
-	w       *work
-	done    []uint64 // the name offsets done, a bit each: inline trees repeat a name many times
-	arena   []byte
-	entries []span // where each entry is in the arena, without its '\n'
-	name    []byte // the name being added
+	m          *module
+	w          *work
+	done       []uint64 // the name offsets done, a bit each: inline trees repeat a name many times
+	syms, pkgs []uint64
+	name       []byte // the name being added
 }
 
-type span struct{ off, n uint32 }
-
-// maxArenaStart bounds the arena's first size (a real binary's name table, which its
-// entries never outgrow, is a few MiB; a claimed size is not trusted past this).
-const maxArenaStart = 4 << 20
-
 func newNameSet(m *module, w *work) *nameSet {
-	return &nameSet{m: m, w: w, done: make([]uint64, m.funcnametab.n/64+1), arena: make([]byte, 0, min(m.funcnametab.n, maxArenaStart))}
+	return &nameSet{m: m, w: w, done: make([]uint64, m.funcnametab.n/64+1)}
 }
 
 func (ns *nameSet) add(off uint32) {
@@ -478,11 +462,14 @@ func (ns *nameSet) add(off uint32) {
 	ns.name = ns.m.appendName(ns.name[:0], off)
 	ns.w.spend(int64(len(ns.name)) + 1)
 	// The name is read through a string view of ns.name, which the next name overwrites:
-	// only the copy appendEntry makes outlives this call.
-	start := len(ns.arena)
-	ns.arena = appendEntry(ns.arena, unsafe.String(unsafe.SliceData(ns.name), len(ns.name)))
-	if len(ns.arena) > start {
-		ns.entries = append(ns.entries, span{uint32(start), uint32(len(ns.arena) - start - 1)})
+	// only its hashes outlive this call.
+	pkg, sym, ok := entry(unsafe.String(unsafe.SliceData(ns.name), len(ns.name)))
+	if !ok {
+		return
+	}
+	ns.syms = append(ns.syms, entryHash(pkg, sym))
+	if h := pkgHash(pkg); len(ns.pkgs) == 0 || ns.pkgs[len(ns.pkgs)-1] != h { // a package's functions are mostly together
+		ns.pkgs = append(ns.pkgs, h)
 	}
 }
 
@@ -494,24 +481,13 @@ func (w *work) over() bool    { return w.read > w.max }
 
 var errOverlap = errors.New("the function table's names, pc-value tables or inline trees overlap past twice the binary's size (a malformed table)")
 
-// table sorts the entries into a Table, each once.
+// table sorts the hashes into a Table, each once, in lists of their own size.
 func (ns *nameSet) table() *Table {
-	entry := func(s span) []byte { return ns.arena[s.off : s.off+s.n] }
-	slices.SortFunc(ns.entries, func(a, b span) int { return bytes.Compare(entry(a), entry(b)) })
-	entries := slices.CompactFunc(ns.entries, func(a, b span) bool { return bytes.Equal(entry(a), entry(b)) })
-	size := 0
-	for _, e := range entries {
-		size += int(e.n) + 1
+	sorted := func(l []uint64) []uint64 {
+		slices.Sort(l)
+		return slices.Clip(slices.Compact(l))
 	}
-	t := &Table{offs: make([]uint32, 0, len(entries))}
-	var b strings.Builder
-	b.Grow(size)
-	for _, e := range entries {
-		t.offs = append(t.offs, uint32(b.Len()))
-		b.Write(ns.arena[e.off : e.off+e.n+1])
-	}
-	t.names = b.String()
-	return t
+	return &Table{syms: slices.Clone(sorted(ns.syms)), pkgs: slices.Clone(sorted(ns.pkgs))}
 }
 
 // appendName appends the function name at off in the name table (up to its NUL), found
@@ -576,21 +552,17 @@ func (m *module) maxValue(off uint32, w *work) (int, error) {
 	}
 }
 
-// appendEntry appends a function's entry, "package\x00symbol\n", named by the package and
-// symbol Go vulnerability records use: "net/http.(*Client).Do" is net/http's "Client.Do",
-// instantiations lose their type arguments ("pkg.Map[...].Get" is "Map.Get"), and the
-// package path's escaped dots are unescaped ("gopkg.in/yaml%2ev3.Unmarshal" is
-// gopkg.in/yaml.v3's "Unmarshal"). Compiler-made symbols (type:, go:) belong to no
-// package: nothing is appended for them.
-func appendEntry(b []byte, name string) []byte {
-	pkg, sym := Split(name)
-	if pkg == "" || sym == "" || strings.ContainsAny(pkg, "\x00\n") || strings.ContainsAny(sym, "\x00\n") {
-		return b
+// entry names a function by the package and symbol Go vulnerability records use:
+// "net/http.(*Client).Do" is net/http's "Client.Do", instantiations lose their type
+// arguments ("pkg.Map[...].Get" is "Map.Get"), and the package path's escaped dots are
+// unescaped ("gopkg.in/yaml%2ev3.Unmarshal" is gopkg.in/yaml.v3's "Unmarshal").
+// Compiler-made symbols (type:, go:) belong to no package: not ok.
+func entry(name string) (pkg, sym string, ok bool) {
+	pkg, sym = Split(name)
+	if pkg == "" || sym == "" || strings.ContainsRune(pkg, 0) || strings.ContainsRune(sym, 0) {
+		return "", "", false
 	}
-	b = append(b, pkg...)
-	b = append(b, 0)
-	b = append(b, sym...)
-	return append(b, '\n')
+	return pkg, sym, true
 }
 
 // Split cuts a function's linker name into its package path and its symbol.

@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"debug/gosym"
 	"encoding/binary"
+	"encoding/gob"
 	"errors"
 	"io"
 	"os"
@@ -112,6 +113,12 @@ func TestReadsFunctionsAndInlinedFunctions(t *testing.T) {
 	back := &gofuncs.Table{}
 	require.NoError(t, back.GobDecode(b))
 	assert.Equal(t, plain, back)
+	// A cached table is an input: hash lists out of order or repeated are refused.
+	for _, bad := range [][]uint64{{2, 1}, {1, 1}} {
+		var buf bytes.Buffer
+		require.NoError(t, gob.NewEncoder(&buf).Encode(struct{ Syms, Pkgs []uint64 }{Syms: []uint64{1}, Pkgs: bad}))
+		assert.ErrorContains(t, (&gofuncs.Table{}).GobDecode(buf.Bytes()), "out of order")
+	}
 
 	for _, name := range []string{"trimpath", "pie", "stripped"} {
 		other, err := gofuncs.Read(bytes.NewReader(bins[name]), int64(len(bins[name])))
