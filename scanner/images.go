@@ -23,10 +23,10 @@ import (
 // garbage collector works harder as the heap nears it instead of letting the heap grow to
 // twice what is live. A scan's working set fits in it whatever the image's size
 // (bench/run.sh); past it is only what the scan keeps (package databases, manifests:
-// bounded by Limits.MaxRetained), and the collector then lets the heap grow. 34 MiB: on
-// the 1 GiB gzip image the collections at 30 MiB were an eighth of the CPU (11% less at
-// 34, 18% less at 40, where the peak RSS passed 64 MiB); the bench images peak at 61 MiB.
-const ScanMemoryLimit = 34 << 20
+// bounded by Limits.MaxRetained), and the collector then lets the heap grow. On the 1 GiB
+// gzip bench image (4 runs): 30 MiB made 35-38 collections and peaked at 59 MiB RSS, 32
+// MiB 27 and 60.6, 34 MiB 23 and 63.5 (the CPU within the runs' noise of each other).
+const ScanMemoryLimit = 32 << 20
 
 // LimitMemory sets ScanMemoryLimit for the process, unless GOMEMLIMIT is set, and returns
 // what restores the limit before. The commands that scan call it; importing data does not
