@@ -89,9 +89,10 @@ func groups() []detectorGroup {
 		{hints: []string{"xapp-", "xoxe"}, detectors: []veles.Detector{slacktoken.NewAppLevelTokenDetector(), slacktoken.NewAppConfigAccessTokenDetector()}},
 		{hints: []string{"sk_live_", "rk_live_"}, detectors: []veles.Detector{stripeapikeys.NewSecretKeyDetector(), stripeapikeys.NewRestrictedKeyDetector()}},
 		{hints: []string{"hooks.slack.com"}, regexps: []*regexp.Regexp{slackWebhook}, names: []string{"Slack webhook URL"}},
-		// Every SAS token the expression finds has its version (sv=) before its signature
-		// (sig=): "sv=" is the rarer of the two in text.
-		{hints: []string{"sv="}, regexps: []*regexp.Regexp{azureSAS}, names: []string{"Azure SAS token"}},
+		// Every SAS token the expression finds has its version (sv=) and its signature
+		// (sig=): the first is the rarer in text, the second in other bytes (three random
+		// bytes are "sv=" once a megabyte in sixteen).
+		{hints: []string{"sv="}, regexps: []*regexp.Regexp{azureSAS}, names: []string{"Azure SAS token"}, needs: func(b []byte) bool { return bytes.Contains(b, []byte("sig=")) }},
 	}
 }
 
