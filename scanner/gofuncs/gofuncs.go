@@ -83,6 +83,9 @@ type wire struct {
 	Syms, Pkgs   []uint64
 }
 
+// Bytes is what the table keeps in memory.
+func (t *Table) Bytes() int64 { return 8 * int64(len(t.syms)+len(t.pkgs)) }
+
 // Packages is how many packages have code in the binary.
 func (t *Table) Packages() int { return len(t.pkgs) }
 

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	cpb "github.com/google/osv-scalibr/binary/proto/config_go_proto"
 	"github.com/google/osv-scalibr/extractor"
@@ -78,6 +79,12 @@ type Analyzer struct {
 	warnings []string
 	// failedLayers have a binary that could not be read: they are not cached.
 	failedLayers map[int]bool
+
+	// goTables counts the bytes of the Go binaries' function tables kept for matching,
+	// against goTableBudget (MaxGoTableBytes); tablesDropped counts the binaries read past
+	// it, which keep none.
+	goTables, tablesDropped atomic.Int64
+	goTableBudget           int64
 }
 
 // New returns an Analyzer with the OS and language package extractors, each told that
@@ -88,7 +95,7 @@ func New(maxFileSize int64) (*Analyzer, error) {
 		maxFileSize = image.DefaultMaxFileSize
 	}
 	cfg := &cpb.PluginConfig{MaxFileSizeBytes: maxFileSize}
-	a := &Analyzer{streamed: map[*image.File][]report.Package{}, lists: map[*image.File][]uint64{}, failedLayers: map[int]bool{}}
+	a := &Analyzer{streamed: map[*image.File][]report.Package{}, lists: map[*image.File][]uint64{}, failedLayers: map[int]bool{}, goTableBudget: MaxGoTableBytes}
 	for _, set := range []struct {
 		into *[]filesystem.Extractor
 		mk   []func(*cpb.PluginConfig) (filesystem.Extractor, error)
@@ -208,7 +215,7 @@ func (a *Analyzer) Consume(ctx context.Context, f *image.File, c image.Content) 
 			errs = append(errs, err.Error())
 		}
 		if ex.Name() == gobinary.Name && len(pkgs) > 0 {
-			linkGo(pkgs, c)
+			a.linkGo(f, pkgs, c)
 		}
 		all = append(all, pkgs...)
 	}
@@ -224,16 +231,48 @@ func (a *Analyzer) Consume(ctx context.Context, f *image.File, c image.Content) 
 }
 
 // linkGo gives a Go binary's packages what the binary links (scanner/gofuncs), read
-// while its bytes are at hand, for reachability; or why it could not be read.
-func linkGo(pkgs []report.Package, c image.Content) {
-	t, err := gofuncs.Read(c, c.Size)
-	for i := range pkgs {
-		if err != nil {
-			pkgs[i].LinkedError = "its function table could not be read: " + err.Error()
-			continue
-		}
-		pkgs[i].Linked = t
+// while its bytes are at hand, for reachability; or why it could not be read, or was not
+// kept (the scan's tables past MaxGoTableBytes: the layer is then not cached, so that a
+// later scan with room reads it).
+func (a *Analyzer) linkGo(f *image.File, pkgs []report.Package, c image.Content) {
+	var t *gofuncs.Table
+	var why string
+	if a.goTables.Load() > a.goTableBudget {
+		why = a.overBudget(f)
+	} else if read, err := gofuncs.Read(c, c.Size); err != nil {
+		why = "function table could not be read: " + err.Error()
+	} else if a.keepTable(read) {
+		t = read
+	} else {
+		why = a.overBudget(f)
 	}
+	for i := range pkgs {
+		if t != nil {
+			pkgs[i].Linked = t
+		} else {
+			pkgs[i].LinkedError = why
+		}
+	}
+}
+
+// keepTable counts a table against the budget, or says it does not fit.
+func (a *Analyzer) keepTable(t *gofuncs.Table) bool {
+	return a.goTables.Add(t.Bytes()) <= a.goTableBudget
+}
+
+// overBudget counts a binary whose table is not kept, keeps its layer out of the layer
+// cache, and says why.
+func (a *Analyzer) overBudget(f *image.File) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.overBudgetLocked(f)
+}
+
+// overBudgetLocked is overBudget with a.mu held.
+func (a *Analyzer) overBudgetLocked(f *image.File) string {
+	a.tablesDropped.Add(1)
+	a.failedLayers[f.Layer] = true
+	return fmt.Sprintf("function table was not kept: the image's Go function tables passed %d bytes", a.goTableBudget)
 }
 
 // Name implements analyzer.Analyzer.
@@ -293,6 +332,9 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, _ *v1.ConfigFi
 	}
 	inv.Incomplete = append(inv.Incomplete, a.warnings...)
 	a.mu.Unlock()
+	if n := a.tablesDropped.Load(); n > 0 {
+		inv.Warnings = append(inv.Warnings, fmt.Sprintf("%d Go binaries' function tables were not kept (the image's tables passed %d bytes): the reachability of their vulnerabilities is unknown, gated as reachable", n, a.goTableBudget))
+	}
 	inv.Packages = append(inv.Packages, notInstalled(inv.Packages, declared)...)
 
 	a.markOwned(idx, inv.Packages)

@@ -87,9 +87,15 @@ func (a *Analyzer) RestoreLayer(files []*image.File, data []byte) error {
 		if !ok {
 			continue
 		}
+		l, ok := linked[f.Path]
+		if ok && l.Table != nil && !a.keepTable(l.Table) {
+			// Past the scan's budget for tables: not kept, as if read now (the layer is
+			// then not cached again, which changes nothing here: it came from the cache).
+			l = goLinked{Error: a.overBudgetLocked(f)}
+		}
 		for j := range pkgs {
 			pkgs[j].Layer = f.Layer
-			if l, ok := linked[f.Path]; ok {
+			if ok {
 				pkgs[j].LinkedError = l.Error
 				if l.Table != nil {
 					pkgs[j].Linked = l.Table

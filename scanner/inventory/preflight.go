@@ -28,6 +28,11 @@ const (
 	MaxAuditableBytes  = 16 << 20 // a cargo-auditable .dep-v0 section, decompressed
 	MaxWheelMemberSize = 16 << 20 // one member of a Python wheel or egg, uncompressed
 	MaxWheelTotalSize  = 256 << 20
+	// MaxGoTableBytes bounds the Go binaries' function tables one scan keeps until
+	// matching (8 bytes a function: a 54 MB binary's is ~0.4 MiB, so about twenty such
+	// binaries). A binary past it keeps none: the reachability of its vulnerabilities is
+	// unknown (gated as reachable), and the warnings say how many.
+	MaxGoTableBytes = 8 << 20
 )
 
 // preflight refuses an input that would make the named extractor build far more than the

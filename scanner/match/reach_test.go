@@ -100,12 +100,13 @@ func TestReachability(t *testing.T) {
 	// No evidence, no claim.
 	unknown := []report.Package{
 		{Ecosystem: "Go", Name: "stdlib"}, // from an SBOM
-		{Ecosystem: "Go", Name: "stdlib", LinkedError: "its function table could not be read: x"},
+		{Ecosystem: "Go", Name: "stdlib", LinkedError: "function table could not be read: x"},
 	}
 	for _, p := range unknown {
 		r := reachability(p, "p", []hit{goRecord(t, "GO-2024-2687")})
 		assert.Equal(t, report.ReachUnknown, r.State, r.Reason)
 	}
+	assert.Equal(t, "the binary's function table could not be read: x", reachability(unknown[1], "p", []hit{goRecord(t, "GO-2024-2687")}).Reason)
 	r = reachability(pkg, "p", []hit{{record: &vulndb.Record{ID: "GHSA-x"}}})
 	assert.Equal(t, report.ReachUnknown, r.State, "a record without symbol data: %s", r.Reason)
 	assert.Nil(t, reachability(report.Package{Ecosystem: "npm", Name: "x"}, "p", nil), "only Go")
