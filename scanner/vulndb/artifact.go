@@ -25,11 +25,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/imagegate/imagegate/scanner/gunzip"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/scanner/ecosystem"
+	"github.com/imagegate/imagegate/scanner/gunzip"
 	"github.com/imagegate/imagegate/scanner/userfile"
 	"github.com/imagegate/imagegate/trust"
 )

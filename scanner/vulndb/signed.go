@@ -115,11 +115,11 @@ func signedPayload(b []byte) (*Signed, error) {
 // registry: the signature kept beside it verifies with v for the artifact the folder
 // names, and its indexes are the ones that signature names.
 func VerifyPulled(dir string, v *trust.Verifier) error {
-	ref, _, ok := pulledArtifact(dir)
+	_, digest, ok := pulledArtifact(dir)
 	if !ok {
 		return errors.New("it was not pulled from an artifact ('imagegate db pull')")
 	}
-	return verifyLocal(dir, ref, v)
+	return verifyKept(dir, digest, v)
 }
 
 // pulledArtifact is the artifact the folder says it was pulled from: its ref and digest.
@@ -145,6 +145,12 @@ func verifyLocal(dir, ref string, v *trust.Verifier) error {
 	if !ok || pulled != ref {
 		return fmt.Errorf("the folder names no pull of %s", ref)
 	}
+	return verifyKept(dir, digest, v)
+}
+
+// verifyKept checks the signature kept in dir for the artifact digest its folder names,
+// and the folder's indexes against what that signature names.
+func verifyKept(dir, digest string, v *trust.Verifier) error {
 	bundle, err := userfile.Read(filepath.Join(dir, signatureMark), "the kept signature", maxSignature)
 	if err != nil {
 		return fmt.Errorf("no signature is kept beside it that can be read: %w", err)
