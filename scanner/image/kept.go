@@ -71,7 +71,7 @@ func (k *keptRange) ReadAt(p []byte, off int64) (int, error) {
 // store keeps a file of size bytes, head already read from r: in memory while the walk's
 // kept files fit keepInMemory, else in the temporary file. The content it returns is the
 // consumers' view of the same bytes.
-func (k *keptFiles) store(f *File, head []byte, r io.Reader, size int64) (Content, error) {
+func (k *keptFiles) store(f *File, head []byte, r io.Reader, size int64, buf []byte) (Content, error) {
 	if k.fits(size) {
 		data := make([]byte, size)
 		n := copy(data, head)
@@ -81,7 +81,7 @@ func (k *keptFiles) store(f *File, head []byte, r io.Reader, size int64) (Conten
 		f.setData(data)
 		return BytesContent(data), nil
 	}
-	return k.spill(f, head, r, size)
+	return k.spill(f, head, r, size, buf)
 }
 
 // fits takes size bytes of the memory budget, or says they do not fit.
@@ -93,23 +93,18 @@ func (k *keptFiles) fits(size int64) bool {
 	return false
 }
 
-// spill writes a file of size bytes (head, then the rest from r) to its range of the
-// temporary file.
-func (k *keptFiles) spill(f *File, head []byte, r io.Reader, size int64) (Content, error) {
+// spill writes a file of size bytes (head, then the rest from r, copied through buf) to
+// its range of the temporary file.
+func (k *keptFiles) spill(f *File, head []byte, r io.Reader, size int64, buf []byte) (Content, error) {
 	file, err := k.open()
 	if err != nil {
 		return Content{}, failure.Incompletef("a temporary file for the kept file %s: %w", f.Path, err)
 	}
 	off := k.end.Add(size) - size
-	w := &spoolWriter{w: io.NewOffsetWriter(file, off)}
-	if _, err = w.Write(head); err == nil {
-		_, err = io.CopyN(w, r, size-int64(len(head)))
-	}
-	if w.err != nil {
-		return Content{}, failure.Incompletef("writing the kept file %s to a temporary file: %w", f.Path, w.err)
-	}
-	if err != nil {
-		return Content{}, unexpected(err)
+	if werr, rerr := writeFile(file, off, head, r, size, buf); werr != nil {
+		return Content{}, failure.Incompletef("writing the kept file %s to a temporary file: %w", f.Path, werr)
+	} else if rerr != nil {
+		return Content{}, unexpected(rerr)
 	}
 	kr := &keptRange{store: k, off: off, size: size}
 	f.keepRange(kr)
@@ -123,7 +118,7 @@ func (k *keptFiles) storeBytes(f *File, data []byte) error {
 		f.setData(data)
 		return nil
 	}
-	_, err := k.spill(f, data, bytes.NewReader(nil), int64(len(data)))
+	_, err := k.spill(f, data, bytes.NewReader(nil), int64(len(data)), nil)
 	return err
 }
 

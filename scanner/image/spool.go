@@ -10,10 +10,10 @@ import (
 	"github.com/imagegate/imagegate/failure"
 )
 
-// ConsumeInMemory is the largest file a consumer is handed in memory (the layer's
-// scratch buffer). A larger file that only consumers see (a binary: node is 100 MB) is
-// written to a temporary file, one such file at a time in the whole walk, and the
-// consumers read it from there through ReadAt: no buffer grows with the image's largest
+// ConsumeInMemory is the largest file a consumer is handed in memory (the reading
+// goroutine's scratch buffer). A larger file that only consumers see (a binary: node is
+// 100 MB) is written to the goroutine's temporary file, over the one before, consumed one
+// such file at a time in the whole walk, and the consumers read it from there through ReadAt: no buffer grows with the image's largest
 // file, and what the consumers do not read (most of a binary) is never in the process's
 // memory.
 const ConsumeInMemory = 2 << 20
@@ -67,25 +67,10 @@ func consumeSpooled(ctx context.Context, r io.Reader, head []byte, size int64, f
 		os.Remove(tmp.Name())
 		buf.spool = tmp
 	}
-	w := &spoolWriter{w: io.NewOffsetWriter(buf.spool, 0)}
-	_, err := w.Write(head)
-	if err == nil {
-		// Through the goroutine's scratch buffer, idle while a file past it is spooled:
-		// writes of 256 KiB and more, where io.CopyN's were 32 KiB.
-		if cap(buf.scratch) < spoolChunk {
-			buf.scratch = make([]byte, spoolChunk)
-		}
-		var n int64
-		n, err = io.CopyBuffer(w, io.LimitReader(r, size-int64(len(head))), buf.scratch[:cap(buf.scratch)])
-		if err == nil && n < size-int64(len(head)) {
-			err = io.ErrUnexpectedEOF
-		}
-	}
-	if w.err != nil {
-		return failure.Incompletef("writing %s to a temporary file: %w", f.Path, w.err)
-	}
-	if err != nil {
-		return unexpected(err)
+	if werr, rerr := writeFile(buf.spool, 0, head, r, size, buf.copyBuffer()); werr != nil {
+		return failure.Incompletef("writing %s to a temporary file: %w", f.Path, werr)
+	} else if rerr != nil {
+		return unexpected(rerr)
 	}
 	select {
 	case o.spooled <- struct{}{}:
@@ -101,7 +86,24 @@ func consumeSpooled(ctx context.Context, r io.Reader, head []byte, size int64, f
 	return nil
 }
 
-const spoolChunk = 256 << 10
+// writeFile writes a file of size bytes, head then the rest from r, at off in file,
+// copying through buf. The file's write error (the scan's own temporary file: incomplete)
+// is kept apart from r's read error (the layer's).
+func writeFile(file *os.File, off int64, head []byte, r io.Reader, size int64, buf []byte) (writeErr, readErr error) {
+	w := &spoolWriter{w: io.NewOffsetWriter(file, off)}
+	_, err := w.Write(head)
+	if err == nil {
+		var n int64
+		n, err = io.CopyBuffer(w, io.LimitReader(r, size-int64(len(head))), buf)
+		if err == nil && n < size-int64(len(head)) {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	if w.err != nil {
+		return w.err, nil
+	}
+	return nil, err
+}
 
 // spoolWriter keeps its file's write error apart from the source's read errors.
 type spoolWriter struct {

@@ -476,7 +476,18 @@ type buffers struct {
 	spool *os.File
 }
 
-// close removes the spool file.
+// copyBuffer is the scratch buffer as a copying buffer, grown to spoolChunk: idle while a
+// file is written to a temporary file, and large writes there instead of io.Copy's 32 KiB.
+func (b *buffers) copyBuffer() []byte {
+	if cap(b.scratch) < spoolChunk {
+		b.scratch = make([]byte, spoolChunk)
+	}
+	return b.scratch[:cap(b.scratch)]
+}
+
+const spoolChunk = 256 << 10
+
+// close closes the spool file (unlinked when it was made).
 func (b *buffers) close() {
 	if b.spool != nil {
 		b.spool.Close()
@@ -653,7 +664,7 @@ func readRegular(ctx context.Context, tr io.Reader, h *tar.Header, f *File, req 
 		if total := o.kept.total.Add(h.Size); total > o.maxRetained {
 			return errRetained(o.maxRetained, f.Path)
 		}
-		c, err := o.kept.store(f, head, tr, h.Size)
+		c, err := o.kept.store(f, head, tr, h.Size, lc.buf.copyBuffer())
 		if err != nil {
 			return err
 		}
