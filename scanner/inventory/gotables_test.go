@@ -14,14 +14,20 @@ import (
 	"github.com/imagegate/imagegate/scanner/image"
 )
 
+// goServer is a real Go 1.22 binary (its source beside it).
+func goServer(t *testing.T) image.Content {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "gobinary", "go1.22-server"))
+	require.NoError(t, err)
+	return image.BytesContent(data)
+}
+
 // The Go binaries' function tables one scan keeps are bounded (MaxGoTableBytes): a binary
 // read past the bound keeps none (the reachability of its vulnerabilities is unknown, never
 // "not reachable"), its layer is not cached (a later scan with room reads it), a binary
 // after it is not even read, and the count reaches the warnings.
 func TestGoTablesPastTheBudgetAreNotKept(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "gobinary", "go1.22-server"))
-	require.NoError(t, err)
-	c := image.BytesContent(data)
+	c := goServer(t)
 	a, err := New(0)
 	require.NoError(t, err)
 	link := func(layer int) report.Package {
@@ -58,13 +64,11 @@ func TestGoTablesPastTheBudgetAreNotKept(t *testing.T) {
 // A table restored from the layer cache counts against the same bound: past it, it is
 // not kept either.
 func TestCachedGoTablesCountAgainstTheBudget(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "gobinary", "go1.22-server"))
-	require.NoError(t, err)
 	saver, err := New(0)
 	require.NoError(t, err)
 	f := &image.File{Path: "usr/bin/server", Layer: 0}
 	pkgs := []report.Package{{Ecosystem: "Go", Name: "stdlib"}}
-	saver.linkGo(f, pkgs, image.BytesContent(data))
+	saver.linkGo(f, pkgs, goServer(t))
 	saver.streamed[f] = pkgs
 	entry, ok := saver.SaveLayer(0)
 	require.True(t, ok)

@@ -77,7 +77,8 @@ type Analyzer struct {
 	streamed map[*image.File][]report.Package
 	lists    map[*image.File][]uint64 // the paths each OS file list names (ownership.go)
 	warnings []string
-	// failedLayers have a binary that could not be read: they are not cached.
+	// failedLayers have a binary that could not be read, or a Go binary whose table was
+	// not kept (goTableBudget): they are not cached.
 	failedLayers map[int]bool
 
 	// goTables counts the bytes of the Go binaries' function tables kept for matching,
