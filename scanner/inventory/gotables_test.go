@@ -14,7 +14,7 @@ import (
 	"github.com/imagegate/imagegate/scanner/image"
 )
 
-// goServer is a real Go 1.22 binary (its source beside it).
+// goServer is a real Go 1.22 binary (osv-scalibr's test data: testdata/README.md).
 func goServer(t *testing.T) image.Content {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "gobinary", "go1.22-server"))
