@@ -161,52 +161,60 @@ func (x *Index) warnf(format string, args ...any) {
 	x.warnings = append(x.warnings, fmt.Sprintf(format, args...))
 }
 
-// merge applies the layers in order: first a layer's opaque directories and whiteouts
-// (which hide lower layers only), then its entries.
-func (x *Index) merge(layers []layerContent) error {
+// startMerge readies the index for n layers, merged in order by mergeLayer as the walk
+// reads them and then by endMerge.
+func (x *Index) startMerge(n int) {
 	x.root = &node{}
-	x.layers = make([][]*File, len(layers))
+	x.layers = make([][]*File, n)
 	x.versions = map[string][]*File{}
-	for i, lc := range layers {
-		x.layers[i] = lc.files
-		for _, d := range lc.opaques {
-			if n := x.lookupNode(d); n != nil {
-				n.kids = nil
-			}
-		}
-		for _, w := range lc.whiteouts {
-			dir, base := path.Split(w)
-			if parent := x.lookupNode(strings.TrimSuffix(dir, "/")); parent != nil {
-				parent.remove(base)
-			}
-		}
-		for _, f := range lc.files {
-			if f.Type == TypeHardlink && f.wantData {
-				if target := x.lookupNode(f.Linkname()); target != nil && target.file != nil && target.file.Retained {
-					f.shareContent(target.file)
-					f.Retained, f.Size = true, target.file.Size
-				}
-			}
-			n := x.root
-			for _, part := range strings.Split(f.Path, "/") {
-				n = n.child(part, true)
-			}
-			if f.Type != TypeDir {
-				n.kids = nil // a file replacing a directory hides what was below it
-			}
-			n.file = f
-			if f.Retained {
-				x.versions[f.Path] = append(x.versions[f.Path], f)
-			}
+}
+
+// mergeLayer applies layer i over the layers below it (all merged before it): first its
+// opaque directories and whiteouts (which hide lower layers only), then its entries.
+func (x *Index) mergeLayer(i int, lc *layerContent) {
+	x.layers[i] = lc.files
+	for _, d := range lc.opaques {
+		if n := x.lookupNode(d); n != nil {
+			n.kids = nil
 		}
 	}
+	for _, w := range lc.whiteouts {
+		dir, base := path.Split(w)
+		if parent := x.lookupNode(strings.TrimSuffix(dir, "/")); parent != nil {
+			parent.remove(base)
+		}
+	}
+	for _, f := range lc.files {
+		if f.Type == TypeHardlink && f.wantData {
+			if target := x.lookupNode(f.Linkname()); target != nil && target.file != nil && target.file.Retained {
+				f.shareContent(target.file)
+				f.Retained, f.Size = true, target.file.Size
+			}
+		}
+		n := x.root
+		for rest := f.Path; rest != ""; {
+			part, after, _ := strings.Cut(rest, "/")
+			n, rest = n.child(part, true), after
+		}
+		if f.Type != TypeDir {
+			n.kids = nil // a file replacing a directory hides what was below it
+		}
+		n.file = f
+		if f.Retained {
+			x.versions[f.Path] = append(x.versions[f.Path], f)
+		}
+	}
+}
+
+// endMerge marks the entries the final filesystem does not show (Removed), once every
+// layer is merged.
+func (x *Index) endMerge() {
 	for _, files := range x.layers {
 		for _, f := range files {
 			f.Removed = true
 		}
 	}
 	x.walk(func(f *File) { f.Removed = false })
-	return nil
 }
 
 func (x *Index) lookupNode(p string) *node {

@@ -223,10 +223,7 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 		idx.warnings = append(idx.warnings, results[i].warnings...)
 		idx.incomplete = append(idx.incomplete, results[i].incomplete...)
 	}
-	if err := idx.merge(results); err != nil {
-		o.kept.close()
-		return nil, err
-	}
+	idx.endMerge()
 	return idx, nil
 }
 
@@ -271,11 +268,17 @@ type layerWalk struct {
 }
 
 // readAll reads every layer, o.parallel at a time, the largest first (so that the last
-// layer read is not a large one read on one core while the others wait); the first layer
-// that fails for a reason of its own (not one cancelled because of another) ends the walk.
+// layer read is not a large one read on one core while the others wait), and merges
+// them into the index in layer order as they are read (so that merging is done, but for
+// the last layers, when the reading is); the first layer that fails for a reason of its
+// own (not one cancelled because of another) ends the walk.
 func (w *layerWalk) readAll(ctx context.Context, layers []v1.Layer) ([]layerContent, error) {
 	results := make([]layerContent, len(layers))
 	errs := make([]error, len(layers))
+	read := make([]chan struct{}, len(layers)) // closed when results[i] and errs[i] are set
+	for i := range read {
+		read[i] = make(chan struct{})
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	next := make(chan int, len(layers))
@@ -293,16 +296,19 @@ func (w *layerWalk) readAll(ctx context.Context, layers []v1.Layer) ([]layerCont
 			for i := range next {
 				if err := ctx.Err(); err != nil {
 					errs[i] = err
-					continue
-				}
-				results[i], errs[i] = w.readOne(ctx, i, layers[i], buf)
-				if errs[i] != nil {
+				} else if results[i], errs[i] = w.readOne(ctx, i, layers[i], buf); errs[i] != nil {
 					cancel()
 				}
+				close(read[i])
 			}
 		}()
 	}
+	merged := make(chan error, 1)
+	go func() { merged <- w.mergeAll(results, errs, read) }()
 	wg.Wait()
+	if err := <-merged; err != nil {
+		return nil, err
+	}
 	var first, firstRaw error
 	for i, err := range errs {
 		if err == nil {
@@ -319,6 +325,25 @@ func (w *layerWalk) readAll(ctx context.Context, layers []v1.Layer) ([]layerCont
 		return nil, first
 	}
 	return results, nil
+}
+
+// mergeAll merges each layer into the index once it is read (read[i] closed), in layer
+// order, until a layer that failed (the walk then fails: no index). A panic merging would
+// end the process from this goroutine: it ends the scan with exit 3 instead.
+func (w *layerWalk) mergeAll(results []layerContent, errs []error, read []chan struct{}) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = failure.Incompletef("internal error while merging the layers: %v (please report this)", r)
+		}
+	}()
+	w.idx.startMerge(len(results))
+	for i := range results {
+		if <-read[i]; errs[i] != nil {
+			return nil
+		}
+		w.idx.mergeLayer(i, &results[i])
+	}
+	return nil
 }
 
 // readOne reads layer i. A panic in an analyzer fed the layer's bytes would end the
