@@ -111,14 +111,18 @@ func build(t []uint32, root uint, lens []uint8, syms []uint32, sorted []uint16) 
 		}
 		total += count[l]
 	}
-	for i := range t[:1<<root] {
-		t[i] = kindInvalid
-	}
-	if total == 0 {
-		return true
-	}
-	if left > 0 && (total != 1 || count[1] != 1) {
-		return false
+	if left > 0 {
+		// Only an incomplete code leaves entries no codeword reaches (a complete one
+		// reaches every entry of the root table and of each subtable).
+		for i := range t[:1<<root] {
+			t[i] = kindInvalid
+		}
+		if total == 0 {
+			return true
+		}
+		if total != 1 || count[1] != 1 {
+			return false
+		}
 	}
 	var offs [maxCodeLen + 2]int
 	for l := 1; l <= maxCodeLen; l++ {
@@ -154,9 +158,6 @@ func build(t []uint32, root uint, lens []uint8, syms []uint32, sorted []uint16) 
 				next += 1 << subBits
 				if next > len(t) {
 					return false
-				}
-				for j := subStart; j < next; j++ {
-					t[j] = kindInvalid
 				}
 				t[prefix] = kindSubtable | uint32(subBits)<<8 | uint32(subStart)<<16 | uint32(root)
 			}
