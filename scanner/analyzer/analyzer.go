@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime/debug"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/image"
 	"github.com/imagegate/imagegate/scanner/imagecheck"
@@ -73,12 +75,20 @@ func WalkOptions(list []Analyzer) (image.Requirers, []image.WalkOption) {
 	return req, opts
 }
 
-// Run runs every analyzer over the walked image and merges their parts into res.
+// Run runs every analyzer over the walked image, at once (the index is read-only to
+// them: the image checks' walk of the files runs beside the package extraction), and
+// merges their parts into res in the list's order.
 func Run(ctx context.Context, list []Analyzer, idx *image.Index, cf *v1.ConfigFile, res *report.Result) error {
-	for _, a := range list {
-		part, err := a.Analyze(ctx, idx, cf)
-		if err != nil {
-			return err
+	parts := make([]*report.Result, len(list))
+	errs := make([]error, len(list))
+	var wg sync.WaitGroup
+	for i, a := range list {
+		wg.Go(func() { parts[i], errs[i] = analyze(ctx, a, idx, cf) })
+	}
+	wg.Wait()
+	for i, part := range parts {
+		if errs[i] != nil {
+			return errs[i]
 		}
 		if part.OS != nil {
 			res.OS = part.OS
@@ -89,6 +99,17 @@ func Run(ctx context.Context, list []Analyzer, idx *image.Index, cf *v1.ConfigFi
 		res.Incomplete = append(res.Incomplete, part.Incomplete...)
 	}
 	return nil
+}
+
+// analyze is a's Analyze in a goroutine of Run's: a panic would end the process from
+// there, so it ends the scan with exit 3 instead.
+func analyze(ctx context.Context, a Analyzer, idx *image.Index, cf *v1.ConfigFile) (part *report.Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			part, err = nil, failure.Incompletef("internal error in the %s analyzer: %v (please report this)", a.Name(), r)
+		}
+	}()
+	return a.Analyze(ctx, idx, cf)
 }
 
 // CacheVersion names the analyzers of list and the options that shape their results, and
@@ -117,4 +138,4 @@ func CacheVersion(list []Analyzer, o Options) string {
 }
 
 // cacheFormat changes whenever an analyzer's results change for the same layer.
-const cacheFormat = 3
+const cacheFormat = 4

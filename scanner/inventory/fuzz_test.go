@@ -47,7 +47,7 @@ func FuzzPackageDatabases(f *testing.F) {
 		p := paths[int(which)%len(paths)]
 		file := image.RetainedFile(p, 0o644, data)
 		for _, exs := range [][]filesystem.Extractor{a.databases, a.manifests, a.lockfiles} {
-			ex := pick(exs, p, file.Info())
+			ex := pick(exs, unsized(p, file.Info()))
 			if ex == nil {
 				continue
 			}

@@ -132,15 +132,15 @@ func (a *Analyzer) Required(p string, info fs.FileInfo) bool {
 	if slices.Contains(osReleasePaths, p) {
 		return true
 	}
-	return pick(a.databases, p, info) != nil || pick(a.manifests, p, info) != nil || pick(a.lockfiles, p, info) != nil
+	api := unsized(p, info) // once: every file of an image is asked about, of each extractor
+	return pick(a.databases, api) != nil || pick(a.manifests, api) != nil || pick(a.lockfiles, api) != nil
 }
 
-// pick returns the first extractor that reads the file at p. Which extractor a file
+// pick returns the first extractor that reads the file api is (unsized). Which extractor a file
 // belongs to is decided by its path and mode alone: an extractor's own size cap declines
 // the file later, where it is reported (declined), never here, where it would be skipped
 // without a word.
-func pick(exs []filesystem.Extractor, p string, info fs.FileInfo) filesystem.Extractor {
-	api := unsized(p, info) // once: every file of an image is asked about, of each extractor
+func pick(exs []filesystem.Extractor, api filesystem.FileAPI) filesystem.Extractor {
 	for _, e := range exs {
 		if e.FileRequired(api) {
 			return e
@@ -192,7 +192,7 @@ func (a *Analyzer) Consumes(p string, info fs.FileInfo, head []byte) bool {
 			break
 		}
 	}
-	return magic && pick(a.binaries, p, info) != nil
+	return magic && pick(a.binaries, unsized(p, info)) != nil
 }
 
 // Consume implements image.Consumer: it extracts a binary's packages, or hashes the paths
@@ -296,7 +296,8 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, _ *v1.ConfigFi
 		if final.Removed {
 			continue
 		}
-		if ex := pick(a.databases, p, final.Info()); ex != nil {
+		api := unsized(p, final.Info())
+		if ex := pick(a.databases, api); ex != nil {
 			pkgs, err := a.attribute(ctx, ex, fsys, versions)
 			if err != nil {
 				inv.Incomplete = append(inv.Incomplete, err.Error())
@@ -304,7 +305,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, _ *v1.ConfigFi
 			inv.Packages = append(inv.Packages, pkgs...)
 			continue
 		}
-		if ex := pick(a.manifests, p, final.Info()); ex != nil {
+		if ex := pick(a.manifests, api); ex != nil {
 			pkgs, err := extract(ctx, ex, fsys, final, final.Content())
 			if err != nil {
 				inv.Incomplete = append(inv.Incomplete, fmt.Sprintf("%s (layer %d): %v", p, final.Layer, err))
@@ -312,7 +313,7 @@ func (a *Analyzer) Analyze(ctx context.Context, idx *image.Index, _ *v1.ConfigFi
 			inv.Packages = append(inv.Packages, pkgs...)
 			continue
 		}
-		if ex := pick(a.lockfiles, p, final.Info()); ex != nil {
+		if ex := pick(a.lockfiles, api); ex != nil {
 			if npmLockfiles[path.Base(p)] {
 				if _, ok := idx.Stat(path.Join(path.Dir(p), "node_modules")); ok {
 					continue // the installed tree is the truth
