@@ -550,13 +550,20 @@ func (z *Reader) huffman(limit int) {
 		if e&kindLiteral != 0 {
 			// Up to three literals from one refill (each takes at most 15 bits); out has
 			// room for the two past limit.
-			for range 3 {
+			bitbuf >>= e & 63
+			nbits -= uint(e & 63)
+			out[op] = byte(e >> 16)
+			op++
+			if e = lit[bitbuf&(1<<litRoot-1)]; e&kindLiteral != 0 {
 				bitbuf >>= e & 63
 				nbits -= uint(e & 63)
 				out[op] = byte(e >> 16)
 				op++
-				if e = lit[bitbuf&(1<<litRoot-1)]; e&kindLiteral == 0 {
-					break
+				if e = lit[bitbuf&(1<<litRoot-1)]; e&kindLiteral != 0 {
+					bitbuf >>= e & 63
+					nbits -= uint(e & 63)
+					out[op] = byte(e >> 16)
+					op++
 				}
 			}
 			continue
