@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/imagegate/imagegate/failure"
 	"github.com/imagegate/imagegate/scanner/gunzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -25,7 +28,11 @@ var (
 // klauspost's, both markedly faster than the standard library's. Where the source does
 // not, it checks the blob's digest at the end of the stream (a docker-archive names no
 // blob digests: the diff ID check covers it).
-func openLayer(l v1.Layer, can Capabilities, blob func() (io.ReadCloser, error)) (io.ReadCloser, error) {
+//
+// With ahead, a compressed layer is decompressed by a goroutine of its own a few pieces
+// ahead of its reader (readAhead): the walk asks it for the last layer it reads, which
+// would otherwise be inflated and parsed on one core while the others have nothing left.
+func openLayer(l v1.Layer, can Capabilities, blob func() (io.ReadCloser, error), ahead bool) (io.ReadCloser, error) {
 	open := blob
 	if open == nil {
 		// A docker-archive may hold uncompressed layers, for which go-containerregistry
@@ -68,9 +75,14 @@ func openLayer(l v1.Layer, can Capabilities, blob func() (io.ReadCloser, error))
 		}
 		out, closeFn = zr, zr.Close
 	default: // an uncompressed tar blob
-		out, closeFn = bufio.NewReaderSize(br, 256<<10), func() {}
+		return &layerStream{Reader: bufio.NewReaderSize(br, 256<<10), closeFn: func() {}, rc: rc, src: src, br: br}, nil
 	}
-	return &layerStream{Reader: out, closeFn: closeFn, rc: rc, src: src, br: br}, nil
+	s := &layerStream{Reader: out, closeFn: closeFn, rc: rc, src: src, br: br}
+	if ahead {
+		s.ahead = newReadAhead(out)
+		s.Reader = s.ahead
+	}
+	return s, nil
 }
 
 type layerStream struct {
@@ -79,12 +91,22 @@ type layerStream struct {
 	rc      io.Closer
 	src     io.Reader
 	br      *bufio.Reader
+	ahead   *readAhead // the decompressing goroutine, if any
 }
 
-// Close releases the decompressor and the blob.
+// Close releases the decompressor and the blob. A decompressing goroutine is told to stop
+// and the blob closed (which ends a read it may be waiting on) before the decompressor,
+// which the goroutine may be using until it has stopped, is released.
 func (s *layerStream) Close() error {
+	if s.ahead == nil {
+		s.closeFn()
+		return s.rc.Close()
+	}
+	s.ahead.stop()
+	err := s.rc.Close()
+	<-s.ahead.done
 	s.closeFn()
-	return s.rc.Close()
+	return err
 }
 
 // finish drains the rest of the blob (gzip trailers, padding) so that its digest is checked.
@@ -95,6 +117,97 @@ func (s *layerStream) finish() error {
 	_, err := io.Copy(io.Discard, s.br)
 	return err
 }
+
+// readAhead reads a stream in a goroutine of its own, a piece of aheadPiece bytes at a
+// time, up to aheadPieces pieces ahead of its reader, so that the stream's work
+// (decompressing, its checksums) runs beside the reader's. The pieces are allocated once
+// a stream; a piece is in free, in full, or being read from, so the goroutine never waits
+// to hand one over.
+type readAhead struct {
+	full  chan []byte // pieces read, in order; closed after the last, err then set
+	free  chan []byte
+	piece []byte // the piece being read from
+	rest  []byte // what of it is not read yet
+	err   error  // the stream's error after the last piece (io.EOF at its end)
+	quit  chan struct{}
+	once  sync.Once
+	done  chan struct{} // closed when the goroutine has returned
+}
+
+const (
+	aheadPiece  = 256 << 10
+	aheadPieces = 3
+)
+
+func newReadAhead(r io.Reader) *readAhead {
+	a := &readAhead{full: make(chan []byte, aheadPieces), free: make(chan []byte, aheadPieces), quit: make(chan struct{}), done: make(chan struct{})}
+	for range aheadPieces {
+		a.free <- make([]byte, aheadPiece)
+	}
+	go a.fill(r)
+	return a
+}
+
+// fill reads r into free pieces until r ends or fails, or the reader stops. A panic
+// (decompressing an image's bytes) would end the process from this goroutine: it ends the
+// stream with exit 3 instead.
+func (a *readAhead) fill(r io.Reader) {
+	defer close(a.done)
+	defer close(a.full)
+	defer func() {
+		if p := recover(); p != nil {
+			a.err = failure.Incompletef("internal error while decompressing the layer: %v (please report this)", p)
+		}
+	}()
+	for {
+		var b []byte
+		select {
+		case b = <-a.free:
+		case <-a.quit:
+			a.err = errReadAheadStopped
+			return
+		}
+		// Not io.ReadFull, which would turn a stream's own io.ErrUnexpectedEOF (a
+		// truncated gzip stream) after a part of a piece into one it made itself.
+		n, err := 0, error(nil)
+		for n < len(b) && err == nil {
+			var k int
+			k, err = r.Read(b[n:])
+			n += k
+		}
+		if n > 0 {
+			a.full <- b[:n]
+		}
+		if err != nil {
+			a.err = err
+			return
+		}
+	}
+}
+
+var errReadAheadStopped = errors.New("read after the layer stream was closed")
+
+// Read implements io.Reader.
+func (a *readAhead) Read(p []byte) (int, error) {
+	for len(a.rest) == 0 {
+		if a.piece != nil {
+			a.free <- a.piece[:cap(a.piece)]
+			a.piece = nil
+		}
+		b, ok := <-a.full
+		if !ok {
+			return 0, a.err
+		}
+		a.piece, a.rest = b, b
+	}
+	n := copy(p, a.rest)
+	a.rest = a.rest[n:]
+	return n, nil
+}
+
+// stop tells the goroutine to read no further; it returns at once (the goroutine may
+// still be in a read: done says when it has returned).
+func (a *readAhead) stop() { a.once.Do(func() { close(a.quit) }) }
 
 // digestReader checks a sha256 digest when the stream ends.
 type digestReader struct {

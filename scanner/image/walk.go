@@ -294,9 +294,12 @@ func (w *layerWalk) readAll(ctx context.Context, layers []v1.Layer) ([]layerCont
 			buf := new(buffers)
 			defer buf.close()
 			for i := range next {
+				// The last layer is decompressed ahead of its reading by a goroutine of
+				// its own: the other readers have nothing left (openLayer).
+				last := w.o.parallel > 1 && len(next) == 0
 				if err := ctx.Err(); err != nil {
 					errs[i] = err
-				} else if results[i], errs[i] = w.readOne(ctx, i, layers[i], buf); errs[i] != nil {
+				} else if results[i], errs[i] = w.readOne(ctx, i, layers[i], buf, last); errs[i] != nil {
 					cancel()
 				}
 				close(read[i])
@@ -348,13 +351,13 @@ func (w *layerWalk) mergeAll(results []layerContent, errs []error, read []chan s
 
 // readOne reads layer i. A panic in an analyzer fed the layer's bytes would end the
 // process from this goroutine: it ends the scan with exit 3 instead.
-func (w *layerWalk) readOne(ctx context.Context, i int, l v1.Layer, buf *buffers) (res layerContent, err error) {
+func (w *layerWalk) readOne(ctx context.Context, i int, l v1.Layer, buf *buffers, ahead bool) (res layerContent, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = failure.Incompletef("internal error while reading the layer: %v (please report this)", r)
 		}
 	}()
-	return w.read(ctx, i, l, buf)
+	return w.read(ctx, i, l, buf, ahead)
 }
 
 // bySize lists the layer indices, the largest stored layer first where the sizes are
@@ -376,7 +379,7 @@ func (w *layerWalk) bySize(n int) []int {
 
 // read reads layer i: from the layer cache when it holds the layer under its blob digest,
 // else from the image (and then into the cache), with the reading goroutine's buffers.
-func (w *layerWalk) read(ctx context.Context, i int, l v1.Layer, buf *buffers) (layerContent, error) {
+func (w *layerWalk) read(ctx context.Context, i int, l v1.Layer, buf *buffers, ahead bool) (layerContent, error) {
 	o, diffID := w.o, w.cf.RootFS.DiffIDs[i]
 	key := ""
 	if _, ok := o.cachers(); ok && o.cache != nil && w.img.Can.SharedBlobs && w.idx.Layers[i].Digest != "" {
@@ -397,7 +400,7 @@ func (w *layerWalk) read(ctx context.Context, i int, l v1.Layer, buf *buffers) (
 		blob = w.img.blobs[i]
 	}
 	check := o.diffIDChecks < 0 || i < o.diffIDChecks
-	res, err := readLayer(ctx, l, w.img.Can, blob, i, diffID, check, stored, w.req, o, buf)
+	res, err := readLayer(ctx, l, w.img.Can, blob, i, diffID, check, stored, w.req, o, buf, ahead)
 	res.buf = nil // the goroutine's, not the layer's
 	if err == nil && key != "" {
 		o.saveLayer(key, i, &res)
@@ -525,9 +528,9 @@ func (b *buffers) close() {
 // layers, and so --exclude-base, trusts those diff IDs, so a config that claims another
 // image's layers is refused.
 // stored is the layer's size as stored when the source knows it (-1: ask the layer).
-func readLayer(ctx context.Context, l v1.Layer, can Capabilities, blob func() (io.ReadCloser, error), index int, diffID v1.Hash, check bool, stored int64, req Requirer, o *walkOptions, buf *buffers) (layerContent, error) {
+func readLayer(ctx context.Context, l v1.Layer, can Capabilities, blob func() (io.ReadCloser, error), index int, diffID v1.Hash, check bool, stored int64, req Requirer, o *walkOptions, buf *buffers, ahead bool) (layerContent, error) {
 	lc := layerContent{buf: buf}
-	rc, err := openLayer(l, can, blob)
+	rc, err := openLayer(l, can, blob, ahead)
 	if err != nil {
 		return lc, err
 	}

@@ -17,7 +17,9 @@ import (
 
 	"github.com/imagegate/imagegate/internal/hostile"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -199,6 +201,47 @@ func TestTruncatedLayer(t *testing.T) {
 	assert.Equal(t, failure.ExitInput, failure.Code(err))
 	assert.Contains(t, err.Error(), "truncated")
 }
+
+// A gzip stream cut after the whole tar (its end marker included) but before the gzip
+// end (last block, CRC, size) is a truncated layer, never a clean one, though its blob
+// digest and its diff ID (of the tar it holds) both check out: also when the layer is
+// inflated ahead of its reading (a single layer is the walk's last).
+func TestLayerWithoutItsGzipEnd(t *testing.T) {
+	full := imagetest.TarBytes(t, imagetest.File("a", bytes.Repeat([]byte("x"), 1<<20)))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, err := zw.Write(full)
+	require.NoError(t, err)
+	require.NoError(t, zw.Flush())
+	img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: cutLayer{blob: gz.Bytes(), tar: full}})
+	opened, err := image.Open(context.Background(), "oci-dir:"+imagetest.OCIDir(t, img, nil))
+	require.NoError(t, err)
+	_, err = image.Walk(context.Background(), opened, keepAll)
+	require.Error(t, err)
+	assert.Equal(t, failure.ExitInput, failure.Code(err))
+	assert.Contains(t, err.Error(), "truncated")
+}
+
+// cutLayer is a layer whose blob is a gzip stream without its end, described by the
+// digests of that blob and of the tar it holds.
+type cutLayer struct{ blob, tar []byte }
+
+func (l cutLayer) Digest() (v1.Hash, error) {
+	h, _, err := v1.SHA256(bytes.NewReader(l.blob))
+	return h, err
+}
+func (l cutLayer) DiffID() (v1.Hash, error) {
+	h, _, err := v1.SHA256(bytes.NewReader(l.tar))
+	return h, err
+}
+func (l cutLayer) Compressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.blob)), nil
+}
+func (l cutLayer) Uncompressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.tar)), nil
+}
+func (l cutLayer) Size() (int64, error)                { return int64(len(l.blob)), nil }
+func (l cutLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
 
 func TestCorruptLayer(t *testing.T) {
 	img := imagetest.Image(t, "linux/amd64", imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("a", []byte("a")))})

@@ -118,6 +118,33 @@ func TestPackageUpgradedInALaterLayerBelongsToThatLayer(t *testing.T) {
 	}
 }
 
+// Four copies of the database (read two at a time): a package is the oldest layer's from
+// which on every copy lists it at its version, whatever copies came between.
+func TestAttributionOverManyCopies(t *testing.T) {
+	baseStatus := imagetest.Fixture(t, "pkgdb/debian11-base/var/lib/dpkg/status")
+	appStatus := imagetest.Fixture(t, "pkgdb/debian11-app/var/lib/dpkg/status")
+	base, app := stanzas(t, baseStatus), stanzas(t, appStatus)
+	inv := analyze(t,
+		imagetest.Step{Layer: imagetest.Layer(t, debianBase(t)...)},
+		imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("var/lib/dpkg/status", baseStatus))},
+		imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("var/lib/dpkg/status", appStatus))},
+		imagetest.Step{Layer: imagetest.Layer(t, imagetest.File("var/lib/dpkg/status", appStatus))},
+	)
+	n := 0
+	for _, p := range inv.Packages {
+		if p.Type != "deb" {
+			continue
+		}
+		n++
+		want := 2
+		if base[p.Name] == p.Version {
+			want = 0
+		}
+		assert.Equal(t, want, p.Layer, p.Name)
+	}
+	assert.Equal(t, len(app), n)
+}
+
 func TestDistrolessStatusD(t *testing.T) {
 	entries := append(imagetest.Tree(t, "pkgdb/distroless11"), imagetest.Tree(t, "pkgdb/debian11-base/usr")...)
 	for i := range entries {
