@@ -52,7 +52,7 @@ func FuzzPackageDatabases(f *testing.F) {
 				continue
 			}
 			fsys := fstest.MapFS{p: {Data: data}, "etc/os-release": {Data: []byte("ID=debian\nVERSION_ID=\"12\"\n")}}
-			pkgs, _ := extract(context.Background(), ex, fsys, file, image.BytesContent(data))
+			pkgs, _ := extract(context.Background(), ex, fsys, file, image.BytesContent(data), nil)
 			for _, pkg := range pkgs {
 				if pkg.Name == "" {
 					t.Fatalf("%s: a package without a name: %+v", p, pkg)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"io"
 	"math/bits"
 	"path"
 	"slices"
@@ -35,10 +34,14 @@ func isOwnershipList(p string) bool {
 }
 
 // listedPaths hashes the paths an ownership list names, sorted.
-func listedPaths(p string, r io.Reader) []uint64 {
+func listedPaths(p string, c image.Content) []uint64 {
+	md5sums := strings.HasSuffix(p, ".md5sums")
 	var out []uint64
-	eachLine(r, func(l []byte) {
-		if strings.HasSuffix(p, ".md5sums") {
+	if b := c.Bytes(); b != nil {
+		out = make([]uint64, 0, bytes.Count(b, []byte{'\n'})+1)
+	}
+	eachLine(c, func(l []byte) {
+		if md5sums {
 			var ok bool
 			if _, l, ok = bytes.Cut(l, []byte("  ")); !ok {
 				return
@@ -114,7 +117,7 @@ func (a *Analyzer) markOwned(idx *image.Index, pkgs []report.Package) {
 	a.mu.Unlock()
 	if f, ok := idx.Lstat(apkInstalled); ok && f.Retained {
 		var dir []byte
-		eachLine(f.Content().Reader(), func(l []byte) {
+		eachLine(f.Content(), func(l []byte) {
 			switch {
 			case bytes.HasPrefix(l, []byte("F:")):
 				dir = append(dir[:0], l[2:]...)
@@ -126,10 +129,22 @@ func (a *Analyzer) markOwned(idx *image.Index, pkgs []report.Package) {
 	}
 }
 
-// eachLine calls fn with each non-blank line r reads, trimmed; the slice is valid only for
-// the call.
-func eachLine(r io.Reader, fn func([]byte)) {
-	sc := bufio.NewScanner(r)
+// eachLine calls fn with each non-blank line of c, trimmed; the slice is valid only for
+// the call. Content in memory is cut at its newlines where it lies (a Debian system's
+// file lists are ~700 files, each a scanner's buffer to fill and grow); content read from
+// disk goes through a scanner, lines to 1 MiB.
+func eachLine(c image.Content, fn func([]byte)) {
+	if b := c.Bytes(); b != nil {
+		for len(b) > 0 {
+			var line []byte
+			line, b, _ = bytes.Cut(b, []byte{'\n'})
+			if l := bytes.TrimSpace(line); len(l) > 0 {
+				fn(l)
+			}
+		}
+		return
+	}
+	sc := bufio.NewScanner(c.Reader())
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		if l := bytes.TrimSpace(sc.Bytes()); len(l) > 0 {

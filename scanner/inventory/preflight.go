@@ -37,19 +37,21 @@ const (
 
 // preflight refuses an input that would make the named extractor build far more than the
 // input's size suggests (a zlib bomb in a section, a zip of huge members, a million
-// stanzas). It reads the content through ReadAt: a large binary is not in memory.
-func preflight(extractor, p string, c image.Content) error {
+// stanzas). It reads the content through ReadAt: a large binary is not in memory. ef is
+// the binary's ELF headers when the caller read them (nil: read here if needed).
+// errNothingToRead says the extractor would find nothing in the file, certainly.
+func preflight(extractor, p string, c image.Content, ef *elf.File) error {
 	switch extractor {
 	case dpkg.Name, apk.Name:
 		if n, err := countIn(c, []byte("\n\n")); err != nil || n > MaxPackageStanzas {
 			return stanzasError(n, err)
 		}
 	case gobinary.Name:
-		if n, err := countIn(goBuildInfo(c), []byte("\ndep\t")); err != nil || n > MaxGoModules {
+		if n, err := countIn(goBuildInfo(c, ef), []byte("\ndep\t")); err != nil || n > MaxGoModules {
 			return modulesError(n, err)
 		}
 	case cargoauditable.Name:
-		return auditableSection(c)
+		return auditableSection(c, ef)
 	case wheelegg.Name:
 		ext := path.Ext(p)
 		if ext == ".whl" || ext == ".egg" {
@@ -115,15 +117,17 @@ func count(r io.Reader, pat []byte) (int, error) {
 // or with section headers and no .go.buildinfo (Go's linker writes it since Go 1.13:
 // node, a C library); else the whole file. Counting modules over every byte of every
 // library of an image cost more than reading them.
-func goBuildInfo(c image.Content) image.Content {
+func goBuildInfo(c image.Content, ef *elf.File) image.Content {
 	none := image.BytesContent(nil)
 	var magic [4]byte
 	if _, err := c.ReadAt(magic[:], 0); err != nil || string(magic[:]) != elf.ELFMAG {
 		return c
 	}
-	f, err := elf.NewFile(c)
-	if err != nil {
-		return none
+	f, err := ef, error(nil)
+	if f == nil {
+		if f, err = elf.NewFile(c); err != nil {
+			return none
+		}
 	}
 	s := f.Section(".go.buildinfo")
 	if s == nil && len(f.Sections) > 1 { // the first section header is the null one
@@ -142,14 +146,21 @@ func goBuildInfo(c image.Content) image.Content {
 
 // auditableSection checks that an ELF binary's .dep-v0 section (zlib-compressed JSON)
 // decompresses within MaxAuditableBytes.
-func auditableSection(c image.Content) error {
-	f, err := elf.NewFile(c)
-	if err != nil {
-		return nil // not ELF: the extractor decides
+func auditableSection(c image.Content, ef *elf.File) error {
+	f, err := ef, error(nil)
+	if f == nil {
+		if f, err = elf.NewFile(c); err != nil {
+			return nil // not ELF: the extractor decides
+		}
 	}
+	// The sections go-rustaudit reads from an ELF file, in its order; without either it
+	// finds nothing (ErrNoRustDepInfo, no packages), which most binaries are.
 	s := f.Section(".dep-v0")
 	if s == nil {
-		return nil
+		s = f.Section(".rust-deps-v0")
+	}
+	if s == nil {
+		return errNothingToRead
 	}
 	zr, err := zlib.NewReader(s.Open())
 	if err != nil {
@@ -157,10 +168,14 @@ func auditableSection(c image.Content) error {
 	}
 	n, _ := io.Copy(io.Discard, io.LimitReader(zr, MaxAuditableBytes+1))
 	if n > MaxAuditableBytes {
-		return fmt.Errorf("its .dep-v0 section expands past %d bytes (a zlib bomb?)", MaxAuditableBytes)
+		return fmt.Errorf("its %s section expands past %d bytes (a zlib bomb?)", s.Name, MaxAuditableBytes)
 	}
 	return nil
 }
+
+// errNothingToRead is preflight's word that the extractor would find no packages in the
+// file, certainly: it is not asked.
+var errNothingToRead = errors.New("no packages for this extractor")
 
 // zipMembers checks a wheel's or egg's declared member sizes.
 func zipMembers(c image.Content) error {

@@ -6,6 +6,7 @@ import (
 	"compress/zlib"
 	"context"
 	"debug/buildinfo"
+	"debug/elf"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -28,16 +29,16 @@ import (
 // runs; ordinary ones pass.
 func TestPreflight(t *testing.T) {
 	stanzas := strings.Repeat("Package: a\nVersion: 1\n\n", MaxPackageStanzas+1)
-	assert.ErrorContains(t, preflight("os/dpkg", "var/lib/dpkg/status", image.BytesContent([]byte(stanzas))), "package entries")
-	assert.NoError(t, preflight("os/dpkg", "var/lib/dpkg/status", image.BytesContent([]byte("Package: a\nVersion: 1\n\n"))))
+	assert.ErrorContains(t, preflight("os/dpkg", "var/lib/dpkg/status", image.BytesContent([]byte(stanzas)), nil), "package entries")
+	assert.NoError(t, preflight("os/dpkg", "var/lib/dpkg/status", image.BytesContent([]byte("Package: a\nVersion: 1\n\n")), nil))
 	// Content not in memory (a large file, read from its temporary file) counts the same,
 	// across the blocks it is read in.
-	assert.ErrorContains(t, preflight("os/dpkg", "var/lib/dpkg/status", image.Content{ReaderAt: strings.NewReader(stanzas), Size: int64(len(stanzas))}), "package entries")
+	assert.ErrorContains(t, preflight("os/dpkg", "var/lib/dpkg/status", image.Content{ReaderAt: strings.NewReader(stanzas), Size: int64(len(stanzas))}, nil), "package entries")
 	short := strings.Repeat("Package: a\nVersion: 1\n\n", MaxPackageStanzas)
-	assert.NoError(t, preflight("os/dpkg", "var/lib/dpkg/status", image.Content{ReaderAt: strings.NewReader(short), Size: int64(len(short))}))
+	assert.NoError(t, preflight("os/dpkg", "var/lib/dpkg/status", image.Content{ReaderAt: strings.NewReader(short), Size: int64(len(short))}, nil))
 
 	modules := "MZ" + strings.Repeat("\ndep\tgithub.com/x/y\tv1.0.0\th1:abc=", MaxGoModules+1)
-	assert.ErrorContains(t, preflight("go/binary", "app.exe", image.BytesContent([]byte(modules))), "modules", "a file that is not ELF is counted whole")
+	assert.ErrorContains(t, preflight("go/binary", "app.exe", image.BytesContent([]byte(modules)), nil), "modules", "a file that is not ELF is counted whole")
 
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -46,8 +47,8 @@ func TestPreflight(t *testing.T) {
 	w.Write(make([]byte, MaxWheelMemberSize+1)) // zeros: a few KB compressed
 	require.NoError(t, zw.Close())
 	require.Less(t, buf.Len(), 1<<20)
-	assert.ErrorContains(t, preflight("python/wheelegg", "opt/pkg-1.0-py3-none-any.whl", image.BytesContent(buf.Bytes())), "METADATA")
-	assert.NoError(t, preflight("python/wheelegg", "usr/lib/python3/dist-packages/pkg-1.0.dist-info/METADATA", image.BytesContent([]byte("Name: pkg\n"))))
+	assert.ErrorContains(t, preflight("python/wheelegg", "opt/pkg-1.0-py3-none-any.whl", image.BytesContent(buf.Bytes()), nil), "METADATA")
+	assert.NoError(t, preflight("python/wheelegg", "usr/lib/python3/dist-packages/pkg-1.0.dist-info/METADATA", image.BytesContent([]byte("Name: pkg\n")), nil))
 }
 
 // A real cargo-auditable binary whose .dep-v0 section is replaced (with objcopy) by 20 KiB
@@ -60,7 +61,7 @@ func TestPreflightAuditableBomb(t *testing.T) {
 	bin := filepath.Join("..", "..", "testdata", "langs", "uses_serde_json")
 	data, err := os.ReadFile(bin)
 	require.NoError(t, err)
-	require.NoError(t, preflight("rust/cargoauditable", "usr/bin/app", image.BytesContent(data)))
+	require.NoError(t, preflight("rust/cargoauditable", "usr/bin/app", image.BytesContent(data), nil))
 
 	var bomb bytes.Buffer
 	zw, _ := zlib.NewWriterLevel(&bomb, zlib.BestCompression)
@@ -75,7 +76,32 @@ func TestPreflightAuditableBomb(t *testing.T) {
 	require.NoError(t, err, "%s", b)
 	data, err = os.ReadFile(out)
 	require.NoError(t, err)
-	assert.ErrorContains(t, preflight("rust/cargoauditable", "usr/bin/app", image.BytesContent(data)), "zlib bomb")
+	assert.ErrorContains(t, preflight("rust/cargoauditable", "usr/bin/app", image.BytesContent(data), nil), "zlib bomb")
+
+	// go-rustaudit reads the legacy section when there is no .dep-v0: so does the check.
+	legacy := filepath.Join(dir, "legacy")
+	b, err = exec.Command(objcopy, "--rename-section", ".dep-v0=.rust-deps-v0", out, legacy).CombinedOutput()
+	require.NoError(t, err, "%s", b)
+	data, err = os.ReadFile(legacy)
+	require.NoError(t, err)
+	assert.ErrorContains(t, preflight("rust/cargoauditable", "usr/bin/app", image.BytesContent(data), nil), ".rust-deps-v0 section expands past")
+}
+
+// An ELF binary without either section go-rustaudit reads (a Go binary) has nothing for
+// cargo-auditable: the extractor is not asked, read once or twice the headers give the
+// same answer; the Rust binary's section is found through headers read once.
+func TestPreflightNoAuditableSection(t *testing.T) {
+	c := goServer(t)
+	ef, err := elf.NewFile(c)
+	require.NoError(t, err)
+	for _, headers := range []*elf.File{nil, ef} {
+		assert.ErrorIs(t, preflight("rust/cargoauditable", "usr/bin/server", c, headers), errNothingToRead)
+	}
+	rust, err := os.ReadFile(filepath.Join("..", "..", "testdata", "langs", "uses_serde_json"))
+	require.NoError(t, err)
+	ef, err = elf.NewFile(bytes.NewReader(rust))
+	require.NoError(t, err)
+	assert.NoError(t, preflight("rust/cargoauditable", "usr/bin/app", image.BytesContent(rust), ef))
 }
 
 // A real Go binary whose .go.buildinfo section is replaced (with objcopy) by build info
@@ -89,7 +115,7 @@ func TestPreflightGoModulesBomb(t *testing.T) {
 	bin := filepath.Join("..", "..", "testdata", "gobinary", "go1.22-server")
 	data, err := os.ReadFile(bin)
 	require.NoError(t, err)
-	require.NoError(t, preflight("go/binary", "usr/bin/app", image.BytesContent(data)))
+	require.NoError(t, preflight("go/binary", "usr/bin/app", image.BytesContent(data), nil))
 
 	// The section as the Go linker writes it: magic, pointer size, flags (2: strings
 	// inline), padding to 32 bytes, then the version and the module info as varint-prefixed
@@ -115,7 +141,7 @@ func TestPreflightGoModulesBomb(t *testing.T) {
 	require.Len(t, info.Deps, MaxGoModules+1, "debug/buildinfo reads every module")
 	data, err = os.ReadFile(out)
 	require.NoError(t, err)
-	assert.ErrorContains(t, preflight("go/binary", "usr/bin/app", image.BytesContent(data)), "modules")
+	assert.ErrorContains(t, preflight("go/binary", "usr/bin/app", image.BytesContent(data), nil), "modules")
 }
 
 // panicking is an extractor that fails the hard way on every file.
@@ -131,7 +157,7 @@ func (panicking) Extract(context.Context, *filesystem.ScanInput) (scalibrinv.Inv
 // An extractor that panics on a file (some run in the layer walk's goroutines, where a
 // panic would end the process) gives that file's error instead.
 func TestExtractorPanicIsAnError(t *testing.T) {
-	pkgs, err := extract(context.Background(), panicking{}, nil, &image.File{Path: "usr/bin/x"}, image.BytesContent([]byte("x")))
+	pkgs, err := extract(context.Background(), panicking{}, nil, &image.File{Path: "usr/bin/x"}, image.BytesContent([]byte("x")), nil)
 	assert.Nil(t, pkgs)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "test/panicking failed on this file")
