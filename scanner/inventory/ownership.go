@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"path"
-	"slices"
 	"strings"
 
 	"github.com/imagegate/imagegate/report"
@@ -33,7 +32,8 @@ func isOwnershipList(p string) bool {
 	return false
 }
 
-// listedPaths hashes the paths an ownership list names, sorted.
+// listedPaths hashes the paths an ownership list names, in its order (markOwned looks
+// each up: sorting them was 1% of a scan's CPU for nothing).
 func listedPaths(p string, c image.Content) []uint64 {
 	md5sums := strings.HasSuffix(p, ".md5sums")
 	var out []uint64
@@ -49,8 +49,7 @@ func listedPaths(p string, c image.Content) []uint64 {
 		}
 		out = append(out, pathHash(l))
 	})
-	slices.Sort(out)
-	return slices.Compact(out)
+	return out
 }
 
 // pathHash is a 64-bit hash of a path without its leading slash, taken 8 bytes a step,
