@@ -451,12 +451,18 @@ func notInstalled(installed, declared []report.Package) []report.Package {
 // attribute extracts the final copy of a package database and gives each package the
 // oldest layer from which on every copy of the database lists it at the same version.
 // The copies are extracted two at a time, newest first, each older one as soon as one
-// before it is compared (on two cores: copies of a Debian database take ~3 ms each).
+// before it is compared (on two cores: copies of a Debian database take ~3 ms each); an
+// RPM database's one at a time (each is a SQLite or Berkeley DB file copied and opened:
+// two at once would double the peak).
 func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, versions []*image.File) ([]report.Package, error) {
 	var pending []chan extractedCopy // the copies being extracted, newest first
 	older := len(versions) - 1       // the next copy to start
+	atOnce := 2
+	if ex.Name() == rpm.Name {
+		atOnce = 1
+	}
 	start := func() {
-		if older < 0 {
+		if older < 0 || len(pending) >= atOnce {
 			return
 		}
 		c, f := make(chan extractedCopy, 1), versions[older] // the goroutine never waits, read or not

@@ -144,8 +144,9 @@ func goBuildInfo(c image.Content, ef *elf.File) image.Content {
 	return image.BytesContent(b)
 }
 
-// auditableSection checks that an ELF binary's .dep-v0 section (zlib-compressed JSON)
-// decompresses within MaxAuditableBytes.
+// auditableSection checks that the section go-rustaudit reads from an ELF binary (.dep-v0,
+// else .rust-deps-v0: zlib-compressed JSON) decompresses within MaxAuditableBytes, and
+// says errNothingToRead when the binary has neither.
 func auditableSection(c image.Content, ef *elf.File) error {
 	f, err := ef, error(nil)
 	if f == nil {
