@@ -162,7 +162,7 @@ func (x *Index) warnf(format string, args ...any) {
 }
 
 // startMerge readies the index for n layers, merged in order by mergeLayer as the walk
-// reads them and then by endMerge.
+// reads them.
 func (x *Index) startMerge(n int) {
 	x.root = &node{}
 	x.layers = make([][]*File, n)
@@ -170,21 +170,27 @@ func (x *Index) startMerge(n int) {
 }
 
 // mergeLayer applies layer i over the layers below it (all merged before it): first its
-// opaque directories and whiteouts (which hide lower layers only), then its entries.
+// opaque directories and whiteouts (which hide lower layers only), then its entries. An
+// entry a layer hides or replaces is marked Removed as it goes (every entry is shown
+// until then): once the last layer is merged, Removed says which entries the final
+// filesystem does not show.
 func (x *Index) mergeLayer(i int, lc *layerContent) {
 	x.layers[i] = lc.files
 	for _, d := range lc.opaques {
 		if n := x.lookupNode(d); n != nil {
-			n.kids = nil
+			n.hideBelow()
 		}
 	}
 	for _, w := range lc.whiteouts {
 		dir, base := path.Split(w)
 		if parent := x.lookupNode(strings.TrimSuffix(dir, "/")); parent != nil {
-			parent.remove(base)
+			if gone := parent.remove(base); gone != nil {
+				gone.hide()
+			}
 		}
 	}
 	for _, f := range lc.files {
+		f.Removed = false
 		if f.Type == TypeHardlink && f.wantData {
 			if target := x.lookupNode(f.Linkname()); target != nil && target.file != nil && target.file.Retained {
 				f.shareContent(target.file)
@@ -197,24 +203,16 @@ func (x *Index) mergeLayer(i int, lc *layerContent) {
 			n, rest = n.child(part, true), after
 		}
 		if f.Type != TypeDir {
-			n.kids = nil // a file replacing a directory hides what was below it
+			n.hideBelow() // a file replacing a directory hides what was below it
+		}
+		if n.file != nil {
+			n.file.Removed = true
 		}
 		n.file = f
 		if f.Retained {
 			x.versions[f.Path] = append(x.versions[f.Path], f)
 		}
 	}
-}
-
-// endMerge marks the entries the final filesystem does not show (Removed), once every
-// layer is merged.
-func (x *Index) endMerge() {
-	for _, files := range x.layers {
-		for _, f := range files {
-			f.Removed = true
-		}
-	}
-	x.walk(func(f *File) { f.Removed = false })
 }
 
 func (x *Index) lookupNode(p string) *node {

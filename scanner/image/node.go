@@ -58,17 +58,45 @@ func (n *node) child(name string, create bool) *node {
 	return c
 }
 
-// remove deletes the child called name, if there is one.
-func (n *node) remove(name string) {
+// remove deletes the child called name and returns it, if there is one.
+func (n *node) remove(name string) *node {
 	switch {
 	case n.kids == nil:
 	case n.kids.many != nil:
-		delete(n.kids.many, name)
+		if c, ok := n.kids.many[name]; ok {
+			delete(n.kids.many, name)
+			return c
+		}
 	default:
 		if i, ok := slices.BinarySearchFunc(n.kids.few, name, byName); ok {
+			c := n.kids.few[i]
 			n.kids.few = slices.Delete(n.kids.few, i, i+1)
+			return c
 		}
 	}
+	return nil
+}
+
+// hide marks the entry at n and every entry below it removed from the final filesystem.
+func (n *node) hide() {
+	if n.file != nil {
+		n.file.Removed = true
+	}
+	n.hideBelow()
+}
+
+// hideBelow marks every entry below n removed and lets go of them.
+func (n *node) hideBelow() {
+	if n.kids == nil {
+		return
+	}
+	for _, c := range n.kids.few {
+		c.hide()
+	}
+	for _, c := range n.kids.many {
+		c.hide()
+	}
+	n.kids = nil
 }
 
 // sorted lists the children in name order.

@@ -223,7 +223,6 @@ func Walk(ctx context.Context, img *Image, req Requirer, opts ...WalkOption) (*I
 		idx.warnings = append(idx.warnings, results[i].warnings...)
 		idx.incomplete = append(idx.incomplete, results[i].incomplete...)
 	}
-	idx.endMerge()
 	return idx, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -85,6 +86,71 @@ func TestWalkWhiteoutsAndOpaqueDirs(t *testing.T) {
 	require.Len(t, v, 1)
 	assert.Equal(t, "gone", kept(t, v[0]))
 	assert.True(t, v[0].Removed)
+}
+
+// Removed, marked as each layer is merged, is exactly "not in the final filesystem" (not
+// what Files lists, entry for entry) on images of random layers: files, directories,
+// files over directories and back, whiteouts, opaque directories, a path twice in a
+// layer.
+func TestRemovedIsWhatTheFinalFilesystemHides(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	names := []string{"a", "b", "c"}
+	for i := range 40 { // past the slice of a few children: a directory's map
+		names = append(names, fmt.Sprint("f", i))
+	}
+	randomPath := func() string {
+		p := names[rng.IntN(3)]
+		for rng.IntN(2) == 0 && len(p) < 8 {
+			p += "/" + names[rng.IntN(3)]
+		}
+		if rng.IntN(2) == 0 {
+			p += "/" + names[rng.IntN(len(names))]
+		}
+		return p
+	}
+	// A directory past the slice of a few children (a map), then hidden each way.
+	var many []imagetest.Entry
+	for i := range 40 {
+		many = append(many, imagetest.File(fmt.Sprint("m/f", i), nil), imagetest.File(fmt.Sprint("n/f", i), nil), imagetest.File(fmt.Sprint("o/f", i), nil))
+	}
+	fixed := []imagetest.Step{
+		{Layer: imagetest.Layer(t, many...)},
+		{Layer: imagetest.Layer(t, imagetest.Whiteout("m"), imagetest.Opaque("n"), imagetest.File("o", nil))},
+	}
+	for round := range 61 {
+		var steps []imagetest.Step
+		for range 1 + rng.IntN(4) {
+			var entries []imagetest.Entry
+			for range 1 + rng.IntN(60) {
+				switch p := randomPath(); rng.IntN(6) {
+				case 0:
+					entries = append(entries, imagetest.Dir(p))
+				case 1:
+					entries = append(entries, imagetest.Whiteout(p))
+				case 2:
+					entries = append(entries, imagetest.Opaque(p))
+				default:
+					entries = append(entries, imagetest.File(p, []byte(p)))
+				}
+			}
+			steps = append(steps, imagetest.Step{Layer: imagetest.Layer(t, entries...)})
+		}
+		if round == 60 {
+			steps = fixed
+		}
+		img := imagetest.Image(t, "linux/amd64", steps...)
+		idx, err := image.Walk(context.Background(), &image.Image{Image: img}, keepAll)
+		require.NoError(t, err)
+		shown := map[*image.File]bool{}
+		for _, f := range idx.Files() {
+			shown[f] = true
+		}
+		for i := range steps {
+			for _, f := range idx.LayerFiles(i) {
+				require.Equal(t, !shown[f], f.Removed, "round %d: %s of layer %d", round, f.Path, i)
+			}
+		}
+	}
 }
 
 func TestWalkSameLayerWhiteoutDoesNotHideOwnFiles(t *testing.T) {
