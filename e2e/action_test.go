@@ -71,7 +71,9 @@ func (r *runner) actOn(event, workflow, job string, extra ...string) result {
 	args := []string{
 		event, "-W", filepath.Join(".github", "workflows", workflow), "-j", job,
 		"-P", "ubuntu-latest=" + os.Getenv("IMAGEGATE_RUNNER_IMAGE"),
-		"--pull=false", "--action-offline-mode", "--bind",
+		// --rm: a job that fails (a gate that fails is what most of these runs check)
+		// would leave its container running after the test, and after .ci/run.
+		"--pull=false", "--action-offline-mode", "--bind", "--rm",
 		"--container-architecture", "linux/amd64",
 		"--local-repository", "imagegate/imagegate@v1=" + r.action,
 		"--local-repository", "actions/checkout@v4=" + filepath.Join(stand, "checkout"),
