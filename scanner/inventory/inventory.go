@@ -450,49 +450,12 @@ func notInstalled(installed, declared []report.Package) []report.Package {
 
 // attribute extracts the final copy of a package database and gives each package the
 // oldest layer from which on every copy of the database lists it at the same version.
-// The copies are extracted two at a time, newest first, each older one as soon as one
-// before it is compared (on two cores: copies of a Debian database take ~3 ms each); an
-// RPM database's one at a time (each is a SQLite or Berkeley DB file copied and opened:
-// two at once would double the peak).
 func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys fs.FS, versions []*image.File) ([]report.Package, error) {
-	var pending []chan extractedCopy // the copies being extracted, newest first
-	older := len(versions) - 1       // the next copy to start
-	atOnce := 2
-	if ex.Name() == rpm.Name {
-		atOnce = 1
-	}
-	start := func() {
-		if older < 0 || len(pending) >= atOnce {
-			return
-		}
-		c, f := make(chan extractedCopy, 1), versions[older] // the goroutine never waits, read or not
-		go func() {
-			pkgs, err := extract(ctx, ex, fsys, f, f.Content(), nil)
-			c <- extractedCopy{pkgs, err}
-		}()
-		pending, older = append(pending, c), older-1
-	}
-	// An extraction left running would read the index's kept files after the scan closes
-	// them: each is waited for.
-	defer func() {
-		for _, c := range pending {
-			<-c
-		}
-	}()
-	take := func() extractedCopy {
-		got := <-pending[0]
-		pending = pending[1:]
-		start()
-		return got
-	}
-	start()
-	start()
 	final := versions[len(versions)-1]
-	got := take()
-	if got.err != nil {
-		return nil, fmt.Errorf("%s (layer %d): %w", final.Path, final.Layer, got.err)
+	pkgs, err := extract(ctx, ex, fsys, final, final.Content(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s (layer %d): %w", final.Path, final.Layer, err)
 	}
-	pkgs := got.pkgs
 	layerOf := make(map[string]int, len(pkgs))
 	for _, p := range pkgs {
 		layerOf[key(p)] = final.Layer
@@ -500,29 +463,23 @@ func (a *Analyzer) attribute(ctx context.Context, ex filesystem.Extractor, fsys 
 	// Walk older copies while they still list packages of the final copy.
 	present := layerOf
 	for i := len(versions) - 2; i >= 0 && len(present) > 0; i-- {
-		got := take()
-		if got.err != nil {
+		older, err := extract(ctx, ex, fsys, versions[i], versions[i].Content(), nil)
+		if err != nil {
 			break
 		}
-		now := map[string]int{}
-		for _, p := range got.pkgs {
+		next := map[string]int{}
+		for _, p := range older {
 			if _, ok := present[key(p)]; ok {
 				layerOf[key(p)] = versions[i].Layer
-				now[key(p)] = 0
+				next[key(p)] = 0
 			}
 		}
-		present = now
+		present = next
 	}
 	for i := range pkgs {
 		pkgs[i].Layer = layerOf[key(pkgs[i])]
 	}
 	return pkgs, nil
-}
-
-// extractedCopy is one copy of a package database, extracted.
-type extractedCopy struct {
-	pkgs []report.Package
-	err  error
 }
 
 func key(p report.Package) string {

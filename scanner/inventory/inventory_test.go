@@ -118,7 +118,7 @@ func TestPackageUpgradedInALaterLayerBelongsToThatLayer(t *testing.T) {
 	}
 }
 
-// Four copies of the database (read two at a time): a package is the oldest layer's from
+// Four copies of the database: a package is the oldest layer's from
 // which on every copy lists it at its version, whatever copies came between.
 func TestAttributionOverManyCopies(t *testing.T) {
 	baseStatus := imagetest.Fixture(t, "pkgdb/debian11-base/var/lib/dpkg/status")
