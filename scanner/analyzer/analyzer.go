@@ -138,4 +138,4 @@ func CacheVersion(list []Analyzer, o Options) string {
 }
 
 // cacheFormat changes whenever an analyzer's results change for the same layer.
-const cacheFormat = 4
+const cacheFormat = 5

@@ -25,10 +25,12 @@ import (
 	"slices"
 	"strings"
 	"unsafe"
+
+	"github.com/imagegate/imagegate/scanner/namehash"
 )
 
-// Table is what a binary links and the platform it was built for: the 64-bit FNV-1a hash
-// of each entry ("package\x00symbol") and of each package path, sorted, each once. Eight
+// Table is what a binary links and the platform it was built for: the hash (scanner/namehash)
+// of each entry (package and symbol) and of each package path, sorted, each once. Eight
 // bytes a function and no pointers: a table is kept for every Go binary of an image until
 // matching (a 54 MB binary's names took 2 MiB as strings). Two names with one hash only
 // make a symbol read as linked when it is not, the direction that never hides a finding:
@@ -89,24 +91,9 @@ func (t *Table) Bytes() int64 { return 8 * int64(len(t.syms)+len(t.pkgs)) }
 // Packages is how many packages have code in the binary.
 func (t *Table) Packages() int { return len(t.pkgs) }
 
-// FNV-1a, 64 bits: stable across runs and builds (the layer cache keeps tables).
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
+func pkgHash(pkg string) uint64 { return namehash.String(pkg) }
 
-func fnv(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint64(s[i])) * fnvPrime
-	}
-	return h
-}
-
-func pkgHash(pkg string) uint64 { return fnv(fnvOffset, pkg) }
-
-func entryHash(pkg, sym string) uint64 {
-	return fnv((fnv(fnvOffset, pkg)^0)*fnvPrime, sym) // the NUL between them
-}
+func entryHash(pkg, sym string) uint64 { return namehash.Seeded(namehash.String(pkg), sym) }
 
 // The table layouts, by the pclntab header's magic.
 const (

@@ -3,14 +3,13 @@ package inventory
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
-	"math/bits"
 	"path"
 	"strings"
 
 	"github.com/imagegate/imagegate/report"
 	"github.com/imagegate/imagegate/scanner/ecosystem"
 	"github.com/imagegate/imagegate/scanner/image"
+	"github.com/imagegate/imagegate/scanner/namehash"
 )
 
 // Which files belong to an OS package: language packages installed by the OS package
@@ -52,28 +51,10 @@ func listedPaths(p string, c image.Content) []uint64 {
 	return out
 }
 
-// pathHash is a 64-bit hash of a path without its leading slash, taken 8 bytes a step,
-// each step folding the 128-bit product of the state and a constant (wyhash's mixing; a
-// byte at a time, FNV-1a, was 2-3% of a scan's CPU: a Debian image's lists name ~100,000
-// paths). Lists and paths both come from the image: a path made to collide with a listed
-// one claims no more than listing it would.
-func pathHash(p []byte) uint64 {
-	const k0, k1, k2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
-	p = bytes.TrimPrefix(p, []byte("/"))
-	h := uint64(len(p)) ^ k0
-	for ; len(p) >= 8; p = p[8:] {
-		h = fold(h^binary.LittleEndian.Uint64(p), k1)
-	}
-	var tail [8]byte
-	copy(tail[:], p)
-	return fold(h^binary.LittleEndian.Uint64(tail[:])^k2, k1)
-}
-
-// fold is the two halves of a's and b's 128-bit product, xored.
-func fold(a, b uint64) uint64 {
-	hi, lo := bits.Mul64(a, b)
-	return hi ^ lo
-}
+// pathHash is the hash of a path without its leading slash (scanner/namehash). Lists and
+// paths both come from the image: a path made to collide with a listed one claims no more
+// than listing it would.
+func pathHash(p []byte) uint64 { return namehash.Bytes(bytes.TrimPrefix(p, []byte("/"))) }
 
 // markOwned sets OSOwned on the language packages whose files an OS package lists: the
 // lists of the final filesystem (lists, hashed), and apk's database.
