@@ -73,9 +73,9 @@ func groups() []detectorGroup {
 	return []detectorGroup{
 		// A key pair is found only beside its key ID: AKIA or ASIA and 16 upper-case letters
 		// or digits ("ASIA" is also in minified JavaScript's time zone tables).
-		{hints: []string{"AKIA", "ASIA"}, detectors: []veles.Detector{awsaccesskey.NewDetector()}, needs: followedBy([]string{"AKIA", "ASIA"}, 16, &isUpperOrDigit)},
+		{hints: []string{"AKIA", "ASIA"}, detectors: []veles.Detector{awsaccesskey.NewDetector()}, needs: runBeside([]string{"AKIA", "ASIA"}, 16, &isUpperOrDigit, false)},
 		// The key is 86 characters of base64's alphabet and "==".
-		{hints: []string{"azure", "Azure", "AZURE", "az storage"}, detectors: []veles.Detector{azurestorageaccountaccesskey.NewDetector()}, needs: base64Run(86, "==")},
+		{hints: []string{"azure", "Azure", "AZURE", "az storage"}, detectors: []veles.Detector{azurestorageaccountaccesskey.NewDetector()}, needs: runBeside([]string{"=="}, 86, &isBase64, true)},
 		{hints: []string{"eyJ"}, detectors: []veles.Detector{azuretoken.NewDetector()}}, // JWTs
 		{hints: []string{"dckr_pat_"}, detectors: []veles.Detector{dockerhubpat.NewDetector()}},
 		{hints: []string{"AIzaSy"}, detectors: []veles.Detector{gcpapikey.NewDetector()}},
@@ -108,40 +108,23 @@ func New() (*Detector, error) {
 	return d, nil
 }
 
-// base64Run returns a test for n characters of base64's alphabet in a row, then suffix:
-// each place the suffix is (found with bytes.Index, fast) is checked backwards.
-func base64Run(n int, suffix string) func([]byte) bool {
-	sfx := []byte(suffix)
+// runBeside returns a test for one of markers with n bytes of class right beside it:
+// before it (before) or after it. Each place a marker is (found with bytes.Index, fast)
+// is checked from there.
+func runBeside(markers []string, n int, class *[256]bool, before bool) func([]byte) bool {
 	return func(data []byte) bool {
-		for off := 0; ; {
-			i := bytes.Index(data[off:], sfx)
-			if i < 0 {
-				return false
-			}
-			at := off + i
-			run := 0
-			for j := at - 1; j >= 0 && run < n && isBase64[data[j]]; j-- {
-				run++
-			}
-			if run >= n {
-				return true
-			}
-			off = at + 1
-		}
-	}
-}
-
-// followedBy returns a test for one of prefixes followed by n bytes of class.
-func followedBy(prefixes []string, n int, class *[256]bool) func([]byte) bool {
-	return func(data []byte) bool {
-		for _, p := range prefixes {
+		for _, m := range markers {
 			for off := 0; ; {
-				i := bytes.Index(data[off:], []byte(p))
+				i := bytes.Index(data[off:], []byte(m))
 				if i < 0 {
 					break
 				}
-				run, at := 0, off+i+len(p)
-				for at+run < len(data) && run < n && class[data[at+run]] {
+				at, step := off+i+len(m), 1 // the first byte after the marker
+				if before {
+					at, step = off+i-1, -1
+				}
+				run := 0
+				for p := at; p >= 0 && p < len(data) && run < n && class[data[p]]; p += step {
 					run++
 				}
 				if run == n {
